@@ -1,0 +1,3 @@
+//! `runner`: YAML API scenarios in, concurrent HTTP, JUnit out.
+
+pub mod mock;

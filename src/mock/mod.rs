@@ -1,0 +1,1 @@
+//! An in-process mock of the Layers Partner API.
