@@ -1,0 +1,147 @@
+//! The engine: runs scenarios concurrently (up to `jobs` at once, one connection
+//! pool) and reports what happens as events. It prints nothing itself.
+
+pub mod assert;
+pub mod capture;
+pub mod request;
+mod scenario;
+mod step;
+pub mod webhook;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use indexmap::IndexMap;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use crate::events::{Event, RunInfo, ScenarioReport};
+use crate::http::HttpClient;
+use crate::report::redact::Redactor;
+use crate::scenario::Suite;
+
+/// How a run is carried out.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Overrides every scenario's own `base_url` (`--base-url` / `RUNNER_BASE_URL`).
+    pub base_url: Option<String>,
+    /// Where scenarios without any base URL go (the embedded mock).
+    pub fallback_base_url: Option<String>,
+    pub jobs: usize,
+    /// Per-request time limit when a step sets none.
+    pub default_timeout: Duration,
+    /// Transport retries when neither step nor file says.
+    pub default_retries: u32,
+    pub cli_vars: IndexMap<String, String>,
+    pub body_cap: usize,
+    /// Render and report requests without sending them.
+    pub dry_run: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            base_url: None,
+            fallback_base_url: None,
+            jobs: 8,
+            default_timeout: Duration::from_secs(30),
+            default_retries: 2,
+            cli_vars: IndexMap::new(),
+            body_cap: 8 * 1024 * 1024,
+            dry_run: false,
+        }
+    }
+}
+
+/// Signals from outside the run (Ctrl-C, SIGTERM).
+#[derive(Clone, Default)]
+pub struct Stop {
+    /// Start no new main step; abort those in flight; run `finally`.
+    pub soft: CancellationToken,
+    /// The grace period is over: abort `finally` steps too.
+    pub hard: CancellationToken,
+}
+
+/// What every scenario task shares.
+pub(crate) struct RunCtx {
+    pub suite: Arc<Suite>,
+    pub options: RunOptions,
+    pub client: HttpClient,
+    pub redactor: Redactor,
+    pub stop: Stop,
+    pub events: UnboundedSender<Event>,
+    pub env: minijinja::Value,
+    pub cli_vars: Arc<IndexMap<String, minijinja::Value>>,
+    pub webhooks: Option<webhook::Receiver>,
+}
+
+/// Run every scenario of `suite`; returns the reports in scenario order.
+pub async fn run(
+    suite: Arc<Suite>,
+    options: RunOptions,
+    redactor: Redactor,
+    stop: Stop,
+    events: UnboundedSender<Event>,
+    target: String,
+) -> Result<Vec<ScenarioReport>, String> {
+    let client = HttpClient::new(options.jobs * 2, options.body_cap)?;
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let cli_vars: IndexMap<String, minijinja::Value> = options
+        .cli_vars
+        .iter()
+        .map(|(k, v)| (k.clone(), minijinja::Value::from(v.as_str())))
+        .collect();
+    let webhooks = if uses_webhooks(&suite) && !options.dry_run {
+        Some(
+            webhook::Receiver::start()
+                .await
+                .map_err(|e| format!("cannot start the webhook receiver on 127.0.0.1: {e}"))?,
+        )
+    } else {
+        None
+    };
+    let total = suite.scenarios.len();
+    let jobs = options.jobs.max(1);
+    let _ = events.send(Event::RunStarted(RunInfo { total, target, jobs }));
+    let ctx = Arc::new(RunCtx {
+        suite: suite.clone(),
+        options,
+        client,
+        redactor,
+        stop,
+        events: events.clone(),
+        env: crate::template::to_value(env),
+        cli_vars: Arc::new(cli_vars),
+        webhooks,
+    });
+    let mut reports: Vec<Option<ScenarioReport>> = vec![None; total];
+    let mut stream = futures::stream::iter(0..total)
+        .map(|i| {
+            let ctx = ctx.clone();
+            async move {
+                let handle = tokio::spawn(scenario::run(ctx.clone(), i));
+                match handle.await {
+                    Ok(r) => r,
+                    Err(e) => scenario::crashed(&ctx, i, &e.to_string()),
+                }
+            }
+        })
+        .buffer_unordered(jobs);
+    while let Some(report) = stream.next().await {
+        let i = report.index;
+        let _ = events.send(Event::ScenarioFinished(Box::new(report.clone())));
+        if let Some(slot) = reports.get_mut(i) {
+            *slot = Some(report);
+        }
+    }
+    Ok(reports.into_iter().flatten().collect())
+}
+
+fn uses_webhooks(suite: &Suite) -> bool {
+    suite
+        .scenarios
+        .iter()
+        .any(|s| s.all_steps().any(|st| matches!(st.action, crate::scenario::Action::WaitWebhook(_))))
+        || suite.templates.any_reads("webhook")
+}

@@ -1,0 +1,171 @@
+//! Rendering a step's request: every template filled in once, so each retry
+//! sends exactly the same bytes.
+
+use std::path::Path;
+
+use bytes::Bytes;
+use minijinja::Value;
+use serde_json::Value as J;
+
+use crate::http::{Body, Part, PreparedRequest};
+use crate::scenario::model::{MultipartPart, RequestDoc};
+use crate::scenario::values::Tpl;
+use crate::template::{RenderError, Templates};
+
+/// Why a request could not be prepared.
+pub struct PrepareError {
+    pub message: String,
+    /// Names that were undefined, when that was the reason.
+    pub undefined: Vec<String>,
+}
+
+impl From<RenderError> for PrepareError {
+    fn from(e: RenderError) -> Self {
+        PrepareError {
+            message: e.message,
+            undefined: e.undefined,
+        }
+    }
+}
+
+fn plain(message: String) -> PrepareError {
+    PrepareError {
+        message,
+        undefined: Vec::new(),
+    }
+}
+
+/// Join a path onto the base URL (keeping the base's own path), or take an absolute URL.
+pub fn resolve_url(base: Option<&str>, target: &str) -> Result<url::Url, String> {
+    let t = target.trim();
+    if t.starts_with("http://") || t.starts_with("https://") {
+        return url::Url::parse(t).map_err(|e| format!("`{t}` is not a valid URL: {e}"));
+    }
+    let Some(base) = base else {
+        return Err(format!("`{t}` is relative and there is no base URL"));
+    };
+    let joined = format!("{}/{}", base.trim_end_matches('/'), t.trim_start_matches('/'));
+    url::Url::parse(&joined).map_err(|e| format!("`{joined}` is not a valid URL: {e}"))
+}
+
+/// Render `req` in `scope`; `headers` are the scenario's, which the step's override.
+pub fn prepare(
+    templates: &Templates,
+    scope: &Value,
+    base: Option<&str>,
+    scenario_headers: &[(String, &Tpl)],
+    req: &RequestDoc,
+    step_file: &Path,
+) -> Result<PreparedRequest, PrepareError> {
+    let method_text = req.method.as_ref().map_or("GET".to_string(), |m| m.value.to_uppercase());
+    let method = reqwest::Method::from_bytes(method_text.as_bytes())
+        .map_err(|_| plain(format!("`{method_text}` is not an HTTP method")))?;
+    let url_text = templates.render_str(&req.url, scope)?;
+    let mut url = resolve_url(base, &url_text).map_err(plain)?;
+    if !req.query.is_empty() {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (k, v) in &req.query {
+            match templates.render_json(v, scope)? {
+                J::Array(items) => pairs.extend(items.iter().map(|i| (k.clone(), query_text(i)))),
+                other => pairs.push((k.clone(), query_text(&other))),
+            }
+        }
+        let mut q = url.query_pairs_mut();
+        for (k, v) in pairs {
+            q.append_pair(&k, &v);
+        }
+    }
+    let mut headers: Vec<(String, String)> = Vec::with_capacity(scenario_headers.len() + req.headers.len() + 1);
+    for (k, t) in scenario_headers {
+        if req.headers.keys().any(|own| own.eq_ignore_ascii_case(k)) {
+            continue;
+        }
+        headers.push((k.clone(), templates.render_str(t, scope)?));
+    }
+    for (k, t) in &req.headers {
+        headers.push((k.clone(), templates.render_str(t, scope)?));
+    }
+    let has = |headers: &[(String, String)], name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    let base_dir = step_file.parent().unwrap_or(Path::new("."));
+    let body = if let Some(j) = &req.json {
+        let value = templates.render_json(j, scope)?;
+        if !has(&headers, "content-type") {
+            headers.push(("Content-Type".into(), "application/json".into()));
+        }
+        Body::Bytes(Bytes::from(serde_json::to_vec(&value).map_err(|e| plain(format!("cannot encode JSON body: {e}")))?))
+    } else if let Some(b) = &req.body {
+        Body::Bytes(Bytes::from(templates.render_str(b, scope)?))
+    } else if let Some(form) = &req.form {
+        let mut ser = url::form_urlencoded::Serializer::new(String::new());
+        for (k, t) in form {
+            ser.append_pair(k, &templates.render_str(t, scope)?);
+        }
+        if !has(&headers, "content-type") {
+            headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+        }
+        Body::Bytes(Bytes::from(ser.finish()))
+    } else if let Some(parts) = &req.multipart {
+        let mut out = Vec::new();
+        for (name, part) in parts {
+            match part {
+                MultipartPart::Text(t) => out.push(Part {
+                    name: name.clone(),
+                    value: Bytes::from(templates.render_str(t, scope)?),
+                    filename: None,
+                    content_type: None,
+                }),
+                MultipartPart::File(f) => {
+                    let rel = templates.render_str(&f.file, scope)?;
+                    let path = base_dir.join(&rel);
+                    let data = std::fs::read(&path)
+                        .map_err(|e| plain(format!("cannot read `{}` for multipart part `{name}`: {e}", path.display())))?;
+                    let filename = f.filename.clone().or_else(|| {
+                        Path::new(&rel).file_name().map(|n| n.to_string_lossy().into_owned())
+                    });
+                    out.push(Part {
+                        name: name.clone(),
+                        value: Bytes::from(data),
+                        filename,
+                        content_type: f.content_type.clone(),
+                    });
+                }
+            }
+        }
+        Body::Multipart(out)
+    } else if let Some(bf) = &req.body_file {
+        let rel = templates.render_str(bf, scope)?;
+        let path = base_dir.join(&rel);
+        let data = std::fs::read(&path).map_err(|e| plain(format!("cannot read body_file `{}`: {e}", path.display())))?;
+        Body::Bytes(Bytes::from(data))
+    } else {
+        Body::Empty
+    };
+    Ok(PreparedRequest {
+        method,
+        url,
+        headers,
+        body,
+    })
+}
+
+fn query_text(v: &J) -> String {
+    match v {
+        J::String(s) => s.clone(),
+        J::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_urls_keep_the_base_path() {
+        let u = resolve_url(Some("http://127.0.0.1:8080/api/"), "/v1/whoami").ok();
+        assert_eq!(u.map(|u| u.to_string()).as_deref(), Some("http://127.0.0.1:8080/api/v1/whoami"));
+        let abs = resolve_url(None, "http://127.0.0.1:9/x").ok();
+        assert_eq!(abs.map(|u| u.to_string()).as_deref(), Some("http://127.0.0.1:9/x"));
+        assert!(resolve_url(None, "/v1/x").is_err());
+    }
+}

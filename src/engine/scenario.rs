@@ -1,0 +1,203 @@
+//! One scenario: its vars, its steps in order, then its `finally` steps whatever happened.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::step::{self, StepCtx};
+use super::RunCtx;
+use crate::events::{Event, Outcome, Phase, ScenarioReport, StepReport};
+use crate::scenario::Scenario;
+use crate::template::Scope;
+
+pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
+    let Some(s) = ctx.suite.scenarios.get(index) else {
+        return crashed(&ctx, index, "no such scenario");
+    };
+    let started = Instant::now();
+    let mut report = blank(s, chrono::Utc::now());
+    let _ = ctx.events.send(Event::ScenarioStarted {
+        index,
+        name: s.name.clone(),
+    });
+    if let Some(reason) = &s.skip {
+        report.outcome = Outcome::Skipped;
+        report.message = Some(reason.clone());
+        return report;
+    }
+    if ctx.stop.soft.is_cancelled() {
+        report.outcome = Outcome::Skipped;
+        report.message = Some("not started: the run was interrupted".into());
+        return report;
+    }
+    let mut scope = Arc::new(Scope {
+        env: ctx.env.clone(),
+        cli_vars: ctx.cli_vars.clone(),
+        webhook: ctx
+            .webhooks
+            .as_ref()
+            .map(|w| crate::template::to_value(serde_json::json!({ "url": w.url_for(index) })))
+            .unwrap_or(minijinja::Value::UNDEFINED),
+        ..Scope::default()
+    });
+    // Vars render in order, each seeing the ones before it.
+    for (name, value) in &s.vars {
+        let rendered = ctx.suite.templates.render_json(value, &scope.to_value());
+        match rendered {
+            Ok(v) => {
+                if s.secrets.contains(name)
+                    && let Some(text) = v.as_str()
+                {
+                    ctx.redactor.add(text);
+                }
+                Arc::make_mut(&mut scope).vars.insert(name.clone(), crate::template::to_value(v));
+            }
+            Err(e) => {
+                report.outcome = Outcome::Error;
+                report.message = Some(format!(
+                    "{}:{}:{}: var `{name}`: {}",
+                    s.file.display(),
+                    e.loc.line,
+                    e.loc.col,
+                    e.message
+                ));
+                report.duration = started.elapsed();
+                return report;
+            }
+        }
+    }
+    let base = match base_url(&ctx, s, &scope) {
+        Ok(b) => b,
+        Err(msg) => {
+            report.outcome = Outcome::Error;
+            report.message = Some(msg);
+            report.duration = started.elapsed();
+            return report;
+        }
+    };
+    let deadline = s.timeout.map(|t| started + t);
+    let mut sctx = StepCtx {
+        run: &ctx,
+        scenario: s,
+        base: base.as_deref(),
+        scope,
+        jar: Arc::new(reqwest::cookie::Jar::default()),
+        deadline,
+        timed_out: false,
+    };
+    let mut broken = false;
+    for (i, st) in s.steps.iter().enumerate() {
+        let r = if broken {
+            skipped(st, Phase::Main, i + 1, "not run: an earlier step did not pass")
+        } else if ctx.stop.soft.is_cancelled() {
+            report.interrupted = true;
+            skipped(st, Phase::Main, i + 1, "not run: the run was interrupted")
+        } else {
+            step::run(&mut sctx, st, Phase::Main, i + 1).await
+        };
+        if matches!(r.outcome, Outcome::Failed | Outcome::Error) {
+            broken = true;
+            if ctx.stop.soft.is_cancelled() {
+                report.interrupted = true;
+            }
+        }
+        emit(&ctx, index, &r);
+        report.steps.push(r);
+    }
+    if sctx.timed_out
+        && let Some(t) = s.timeout
+    {
+        report.message = Some(format!("the scenario's timeout of {} was reached", crate::http::fmt_duration(t)));
+    }
+    // `finally` runs whatever happened, with no scenario deadline: cleanup must get its chance.
+    sctx.deadline = None;
+    for (i, st) in s.finally.iter().enumerate() {
+        let r = step::run(&mut sctx, st, Phase::Finally, i + 1).await;
+        emit(&ctx, index, &r);
+        report.steps.push(r);
+    }
+    report.duration = started.elapsed();
+    report.outcome = overall(&report.steps);
+    if report.interrupted {
+        report.outcome = Outcome::Error;
+        report.message = Some("interrupted: the run was stopped (Ctrl-C or SIGTERM) before the scenario finished".into());
+    }
+    report
+}
+
+fn emit(ctx: &RunCtx, index: usize, r: &StepReport) {
+    let _ = ctx.events.send(Event::StepFinished {
+        index,
+        step: Box::new(r.clone()),
+    });
+}
+
+/// A failure before any step decides; otherwise the first step that did not pass.
+fn overall(steps: &[StepReport]) -> Outcome {
+    steps
+        .iter()
+        .find(|s| matches!(s.outcome, Outcome::Failed | Outcome::Error))
+        .map_or(Outcome::Passed, |s| s.outcome)
+}
+
+fn base_url(ctx: &RunCtx, s: &Scenario, scope: &Arc<Scope>) -> Result<Option<String>, String> {
+    if let Some(b) = &ctx.options.base_url {
+        return Ok(Some(b.clone()));
+    }
+    if let Some(t) = &s.base_url {
+        return ctx
+            .suite
+            .templates
+            .render_str(t, &scope.to_value())
+            .map(Some)
+            .map_err(|e| format!("{}:{}:{}: base_url: {}", s.file.display(), e.loc.line, e.loc.col, e.message));
+    }
+    Ok(ctx.options.fallback_base_url.clone())
+}
+
+fn blank(s: &Scenario, started_at: chrono::DateTime<chrono::Utc>) -> ScenarioReport {
+    ScenarioReport {
+        index: s.index,
+        name: s.name.clone(),
+        file: s.file.display().to_string(),
+        classname: s.classname(),
+        tags: s.tags.clone(),
+        outcome: Outcome::Passed,
+        message: None,
+        interrupted: false,
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        duration: std::time::Duration::ZERO,
+        steps: Vec::new(),
+    }
+}
+
+pub(crate) fn skipped(st: &crate::scenario::Step, phase: Phase, number: usize, why: &str) -> StepReport {
+    let mut r = step::blank(st, phase, number);
+    r.outcome = Outcome::Skipped;
+    r.message = Some(why.to_string());
+    r
+}
+
+/// The report of a scenario whose task died (a bug: reported, never hidden).
+pub(crate) fn crashed(ctx: &RunCtx, index: usize, why: &str) -> ScenarioReport {
+    match ctx.suite.scenarios.get(index) {
+        Some(s) => {
+            let mut r = blank(s, chrono::Utc::now());
+            r.outcome = Outcome::Error;
+            r.message = Some(format!("internal error while running the scenario: {why}"));
+            r
+        }
+        None => ScenarioReport {
+            index,
+            name: format!("scenario {index}"),
+            file: String::new(),
+            classname: String::new(),
+            tags: Vec::new(),
+            outcome: Outcome::Error,
+            message: Some(why.to_string()),
+            interrupted: false,
+            started_at: String::new(),
+            duration: std::time::Duration::ZERO,
+            steps: Vec::new(),
+        },
+    }
+}

@@ -1,0 +1,461 @@
+//! One step: render once, send (with transport retries and polling), check,
+//! capture.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::cookie::CookieStore;
+
+use super::assert::{self, Observed};
+use super::request::{self, PrepareError};
+use super::{capture, RunCtx};
+use crate::events::{excerpt, AssertionFailure, Outcome, Phase, RequestRecord, ResponseRecord, StepReport};
+use crate::http::{Body, PreparedRequest, Response, TransportError};
+use crate::report::redact::SECRET_HEADERS;
+use crate::scenario::model::{RequestDoc, WaitWebhook};
+use crate::scenario::{Action, Scenario, Step};
+use crate::template::Scope;
+
+/// How much of a body a report keeps.
+const REPORT_BODY_BYTES: usize = 16 * 1024;
+/// The longest wait a `Retry-After` may impose.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// A scenario's state while its steps run.
+pub(crate) struct StepCtx<'a> {
+    pub run: &'a RunCtx,
+    pub scenario: &'a Scenario,
+    pub base: Option<&'a str>,
+    pub scope: Arc<Scope>,
+    pub jar: Arc<reqwest::cookie::Jar>,
+    pub deadline: Option<Instant>,
+    pub timed_out: bool,
+}
+
+pub(crate) fn blank(st: &Step, phase: Phase, number: usize) -> StepReport {
+    StepReport {
+        name: st.name.clone(),
+        phase,
+        number,
+        location: format!("{}:{}", st.file.display(), st.loc.line),
+        outcome: Outcome::Passed,
+        message: None,
+        failures: Vec::new(),
+        request: None,
+        response: None,
+        failed_attempts: Vec::new(),
+        attempts: 0,
+        duration: Duration::ZERO,
+        assertions: 0,
+    }
+}
+
+/// Run one step; never panics, never returns early without a report.
+pub(crate) async fn run(cx: &mut StepCtx<'_>, st: &Step, phase: Phase, number: usize) -> StepReport {
+    let started = Instant::now();
+    let mut r = blank(st, phase, number);
+    if let Some(reason) = &st.skip {
+        r.outcome = Outcome::Skipped;
+        r.message = Some(reason.clone());
+        return r;
+    }
+    let stop = match phase {
+        Phase::Main => cx.run.stop.soft.clone(),
+        Phase::Finally => cx.run.stop.hard.clone(),
+    };
+    tokio::select! {
+        biased;
+        _ = stop.cancelled() => {
+            r.outcome = Outcome::Error;
+            r.message = Some("interrupted: the run was stopped while this step ran".into());
+        }
+        _ = body(cx, st, phase, &mut r) => {}
+    }
+    r.duration = started.elapsed();
+    r
+}
+
+async fn body(cx: &mut StepCtx<'_>, st: &Step, phase: Phase, r: &mut StepReport) {
+    if let Some(d) = st.delay {
+        tokio::time::sleep(d).await;
+    }
+    if let Err(e) = set_params(cx, st) {
+        fail_prepare(cx, st, phase, r, e);
+        return;
+    }
+    match &st.action {
+        Action::Request(req) => request_step(cx, st, phase, req, r).await,
+        Action::WaitWebhook(w) => webhook_step(cx, st, phase, w, r).await,
+    }
+}
+
+/// Render the step's include parameters into the scope (each sees the ones before).
+fn set_params(cx: &mut StepCtx<'_>, st: &Step) -> Result<(), PrepareError> {
+    if st.params.is_empty() && cx.scope.params.is_empty() {
+        return Ok(());
+    }
+    Arc::make_mut(&mut cx.scope).params.clear();
+    for (name, value) in st.params.iter() {
+        let v = cx.run.suite.templates.render_json(value, &cx.scope.to_value())?;
+        Arc::make_mut(&mut cx.scope)
+            .params
+            .insert(name.clone(), crate::template::to_value(v));
+    }
+    Ok(())
+}
+
+/// A render failure: an error, except in `finally` where a missing capture means
+/// there is nothing to clean up.
+fn fail_prepare(cx: &StepCtx<'_>, st: &Step, phase: Phase, r: &mut StepReport, e: PrepareError) {
+    let captured_names: Vec<&str> = cx
+        .scenario
+        .all_steps()
+        .flat_map(|s| s.capture.iter().map(|(n, _)| n.as_str()))
+        .collect();
+    let never_captured: Vec<&String> = e
+        .undefined
+        .iter()
+        .filter(|n| captured_names.contains(&n.as_str()))
+        .collect();
+    if phase == Phase::Finally && !never_captured.is_empty() && never_captured.len() == e.undefined.len() {
+        let names: Vec<String> = never_captured.iter().map(|n| n.to_string()).collect();
+        let (it, was) = if names.len() == 1 { ("it", "was") } else { ("they", "were") };
+        r.outcome = Outcome::Skipped;
+        r.message = Some(format!("skipped: {it} needs {}, which {was} never captured", names.join(", ")));
+        return;
+    }
+    r.outcome = Outcome::Error;
+    r.message = Some(format!("{}:{}: {}", st.file.display(), st.loc.line, e.message));
+}
+
+fn record_request(cx: &StepCtx<'_>, req: &PreparedRequest) -> RequestRecord {
+    for (k, v) in &req.headers {
+        if SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s)) {
+            cx.run.redactor.add(v);
+        }
+    }
+    let body = match &req.body {
+        Body::Empty => None,
+        Body::Bytes(b) => Some(excerpt(&String::from_utf8_lossy(b), REPORT_BODY_BYTES)),
+        Body::Multipart(parts) => Some(format!(
+            "multipart: {}",
+            parts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+    };
+    RequestRecord {
+        method: req.method.to_string(),
+        url: req.url.to_string(),
+        headers: req.headers.clone(),
+        body,
+    }
+}
+
+fn record_response(cx: &StepCtx<'_>, resp: &Response) -> ResponseRecord {
+    for (k, v) in &resp.headers {
+        if SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s)) {
+            cx.run.redactor.add(v.split(';').next().unwrap_or(v));
+            cx.run.redactor.add(v);
+        }
+    }
+    ResponseRecord {
+        status: resp.status,
+        version: resp.version.clone(),
+        headers: resp.headers.clone(),
+        body: excerpt(&resp.text(), REPORT_BODY_BYTES),
+        body_bytes: resp.body.len(),
+        truncated: resp.truncated,
+        time_ms: u64::try_from(resp.elapsed.as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
+async fn request_step(cx: &mut StepCtx<'_>, st: &Step, phase: Phase, req: &RequestDoc, r: &mut StepReport) {
+    let templates = cx.run.suite.templates.clone();
+    let scenario_headers: Vec<(String, &crate::scenario::values::Tpl)> =
+        cx.scenario.headers.iter().map(|(k, v)| (k.clone(), v)).collect();
+    let scope_value = cx.scope.to_value();
+    let prepared = request::prepare(&templates, &scope_value, cx.base, &scenario_headers, req, &st.file);
+    drop(scope_value);
+    let mut prepared = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            fail_prepare(cx, st, phase, r, e);
+            return;
+        }
+    };
+    if prepared.header("cookie").is_none()
+        && let Some(c) = cx.jar.cookies(&prepared.url)
+        && let Ok(text) = c.to_str()
+    {
+        prepared.headers.push(("Cookie".into(), text.to_string()));
+    }
+    r.request = Some(record_request(cx, &prepared));
+    if cx.run.options.dry_run {
+        r.outcome = Outcome::Skipped;
+        r.message = Some("dry run: not sent".into());
+        for (name, _) in &st.capture {
+            let placeholder = minijinja::Value::from(format!("<{name}: captured at run time>"));
+            Arc::make_mut(&mut cx.scope).captures.insert(name.clone(), placeholder);
+        }
+        return;
+    }
+    let limit = st
+        .timeout
+        .or(cx.scenario.step_timeout)
+        .unwrap_or(cx.run.options.default_timeout);
+    let retries = st.retries.or(cx.scenario.retries).unwrap_or(cx.run.options.default_retries);
+    let safe_to_repeat = is_idempotent(&prepared.method) || prepared.header("idempotency-key").is_some();
+    let poll = st.retry.as_ref();
+    let max_polls = poll.map_or(1, |p| p.attempts.unwrap_or(10).max(1));
+    let mut interval = poll.and_then(|p| p.interval.map(|d| d.0)).unwrap_or(Duration::from_secs(1));
+    let backoff = poll.and_then(|p| p.backoff).filter(|b| b.is_finite() && *b >= 1.0).unwrap_or(1.0);
+    let mut last: Option<Response> = None;
+    for poll_no in 1..=max_polls {
+        let outcome = send_with_retries(cx, st, &prepared, limit, retries, safe_to_repeat, r).await;
+        match outcome {
+            Ok(resp) => {
+                let url = prepared.url.clone();
+                let mut set_cookies = resp
+                    .headers
+                    .iter()
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+                    .filter_map(|(_, v)| reqwest::header::HeaderValue::from_str(v).ok())
+                    .collect::<Vec<_>>();
+                if !set_cookies.is_empty() {
+                    let mut iter = set_cookies.iter_mut().map(|v| &*v);
+                    cx.jar.set_cookies(&mut iter, &url);
+                }
+                if let Some(p) = poll
+                    && poll_no < max_polls
+                {
+                    let obs = Observed::new(&resp);
+                    let (fails, _) = assert::evaluate(&p.until, &obs, &templates, &cx.scope.to_value());
+                    if !fails.is_empty() {
+                        last = Some(resp);
+                        tokio::time::sleep(interval).await;
+                        interval = interval.mul_f64(backoff).min(Duration::from_secs(60));
+                        continue;
+                    }
+                }
+                last = Some(resp);
+                break;
+            }
+            Err(e) => {
+                r.outcome = Outcome::Error;
+                r.message = Some(e);
+                return;
+            }
+        }
+    }
+    let Some(resp) = last else { return };
+    r.response = Some(record_response(cx, &resp));
+    check_and_capture(cx, st, &resp, r, poll.map(|p| (&p.until, max_polls)));
+}
+
+/// Assertions, then captures; captures are taken even when an assertion failed,
+/// so that `finally` can still cancel what the step started.
+fn check_and_capture(
+    cx: &mut StepCtx<'_>,
+    st: &Step,
+    resp: &Response,
+    r: &mut StepReport,
+    poll: Option<(&crate::scenario::expect::Expect, u32)>,
+) {
+    let templates = cx.run.suite.templates.clone();
+    let obs = Observed::new(resp);
+    let scope_value = cx.scope.to_value();
+    let (mut failures, mut count) = assert::evaluate(&st.expect, &obs, &templates, &scope_value);
+    if let Some((until, attempts)) = poll {
+        let (until_fails, n) = assert::evaluate(until, &obs, &templates, &scope_value);
+        count += n;
+        for mut f in until_fails {
+            f.subject = format!("retry.until {} (after {attempts} attempts)", f.subject);
+            failures.push(f);
+        }
+    }
+    drop(scope_value);
+    let mut captured = Vec::new();
+    for (name, c) in &st.capture {
+        match capture::take(name, c, &obs) {
+            Ok(v) => captured.push((name.clone(), v)),
+            Err(f) => failures.push(f),
+        }
+    }
+    let scope = Arc::make_mut(&mut cx.scope);
+    for (name, v) in captured {
+        if cx.scenario.secrets.contains(&name)
+            && let Some(s) = v.as_str()
+        {
+            cx.run.redactor.add(s);
+        }
+        scope.captures.insert(name, crate::template::to_value(v));
+    }
+    r.assertions = count;
+    if !failures.is_empty() {
+        r.outcome = Outcome::Failed;
+        r.failures = failures;
+    }
+}
+
+fn is_idempotent(m: &reqwest::Method) -> bool {
+    matches!(m.as_str(), "GET" | "HEAD" | "OPTIONS" | "PUT" | "DELETE")
+}
+
+/// Send, retrying what is safe to retry; failed attempts are recorded on `r`.
+async fn send_with_retries(
+    cx: &mut StepCtx<'_>,
+    st: &Step,
+    req: &PreparedRequest,
+    limit: Duration,
+    retries: u32,
+    safe_to_repeat: bool,
+    r: &mut StepReport,
+) -> Result<Response, String> {
+    let mut attempt: u32 = 0;
+    loop {
+        attempt += 1;
+        r.attempts += 1;
+        let limit = match cx.deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    cx.timed_out = true;
+                    return Err(format!(
+                        "step \"{}\": the scenario's timeout was reached before it could be sent",
+                        st.name
+                    ));
+                }
+                left.min(limit)
+            }
+            None => limit,
+        };
+        let result = cx.run.client.send(req, limit).await;
+        let last_try = attempt > retries;
+        let (retry, wait) = match &result {
+            Err(TransportError::Timeout(_)) => (false, Duration::ZERO),
+            Err(e) => (e.never_sent() || safe_to_repeat, backoff(attempt)),
+            Ok(resp) => {
+                let expected = st.expect.status.as_ref().is_some_and(|s| s.accepted.iter().any(|p| p.matches(resp.status)));
+                let transient = matches!(resp.status, 429 | 500 | 502 | 503 | 504);
+                let wait = if resp.status == 429 {
+                    retry_after(resp).unwrap_or_else(|| backoff(attempt))
+                } else {
+                    backoff(attempt)
+                };
+                (transient && !expected && (safe_to_repeat || resp.status == 429 || resp.status == 503), wait)
+            }
+        };
+        if !retry || last_try || wait > MAX_RETRY_AFTER {
+            return result.map_err(|e| match e {
+                TransportError::Timeout(d) => format!(
+                    "step \"{}\" timed out: no complete response within {}",
+                    st.name,
+                    crate::http::fmt_duration(d)
+                ),
+                other => format!("{} {}: {other}", req.method, req.url),
+            });
+        }
+        r.failed_attempts.push(match &result {
+            Ok(resp) => format!(
+                "attempt {attempt}: HTTP {} from {} {}; retried after {}",
+                resp.status,
+                req.method,
+                req.url,
+                crate::http::fmt_duration(wait)
+            ),
+            Err(e) => format!("attempt {attempt}: {e}; retried after {}", crate::http::fmt_duration(wait)),
+        });
+        tokio::time::sleep(wait).await;
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let base = 200u64.saturating_mul(1u64 << attempt.min(5));
+    let jitter = rand::random::<u64>() % 100;
+    Duration::from_millis(base.min(5_000) + jitter)
+}
+
+fn retry_after(resp: &Response) -> Option<Duration> {
+    let v = resp.header("retry-after")?;
+    if let Ok(secs) = v.trim().parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v.trim()).ok()?;
+    let secs = (when.timestamp() - chrono::Utc::now().timestamp()).max(0);
+    Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
+}
+
+async fn webhook_step(cx: &mut StepCtx<'_>, st: &Step, phase: Phase, w: &WaitWebhook, r: &mut StepReport) {
+    let templates = cx.run.suite.templates.clone();
+    let scope_value = cx.scope.to_value();
+    let event = match w.event.as_ref().map(|e| templates.render_str(e, &scope_value)).transpose() {
+        Ok(e) => e,
+        Err(e) => {
+            drop(scope_value);
+            fail_prepare(cx, st, phase, r, e.into());
+            return;
+        }
+    };
+    let secret = match w.secret.as_ref().map(|s| templates.render_str(s, &scope_value)).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            drop(scope_value);
+            fail_prepare(cx, st, phase, r, e.into());
+            return;
+        }
+    };
+    drop(scope_value);
+    if let Some(s) = &secret {
+        cx.run.redactor.add(s);
+    }
+    if cx.run.options.dry_run {
+        r.outcome = Outcome::Skipped;
+        r.message = Some("dry run: not waited for".into());
+        return;
+    }
+    let Some(receiver) = cx.run.webhooks.as_ref() else {
+        r.outcome = Outcome::Error;
+        r.message = Some("the webhook receiver is not running".into());
+        return;
+    };
+    let within = w.within.map_or(Duration::from_secs(10), |d| d.0);
+    r.attempts = 1;
+    let started = Instant::now();
+    let Some(delivery) = receiver.wait(cx.scenario.index, event.as_deref(), within).await else {
+        r.outcome = Outcome::Failed;
+        r.failures.push(AssertionFailure {
+            subject: "webhook".into(),
+            expected: format!(
+                "a delivery{} within {}",
+                event.as_ref().map(|e| format!(" of `{e}`")).unwrap_or_default(),
+                crate::http::fmt_duration(within)
+            ),
+            actual: "none arrived".into(),
+        });
+        return;
+    };
+    let resp = Response {
+        status: 200,
+        version: "HTTP/1.1".into(),
+        headers: delivery.headers.clone(),
+        body: delivery.body.clone(),
+        truncated: false,
+        elapsed: started.elapsed(),
+    };
+    r.response = Some(record_response(cx, &resp));
+    check_and_capture(cx, st, &resp, r, None);
+    if let Some(secret) = secret {
+        r.assertions += 1;
+        let verdict = match delivery.header("x-layers-signature") {
+            Some(h) => super::webhook::verify_signature(h, &delivery.body, &secret),
+            None => Err("no X-Layers-Signature header".into()),
+        };
+        if let Err(why) = verdict {
+            r.outcome = Outcome::Failed;
+            r.failures.push(AssertionFailure {
+                subject: "webhook signature".into(),
+                expected: "a valid X-Layers-Signature".into(),
+                actual: why,
+            });
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! The HTTP layer: one connection pool for the run, requests with a time limit,
+//! response bodies read up to a cap, transport failures explained in words.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+/// A request with every template already rendered: what goes on the wire, and
+/// what an identical retry sends again.
+#[derive(Debug, Clone)]
+pub struct PreparedRequest {
+    pub method: reqwest::Method,
+    pub url: url::Url,
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    Empty,
+    Bytes(Bytes),
+    Multipart(Vec<Part>),
+}
+
+/// One part of a multipart body, kept as bytes so a retry can rebuild the form.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub name: String,
+    pub value: Bytes,
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+}
+
+impl PreparedRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn body_bytes(&self) -> Option<&Bytes> {
+        match &self.body {
+            Body::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+/// What came back.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub version: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+    /// The body was longer than the cap and was cut.
+    pub truncated: bool,
+    pub elapsed: Duration,
+}
+
+impl Response {
+    /// A header's value; several values of one name are joined with ", ".
+    pub fn header(&self, name: &str) -> Option<String> {
+        let values: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Why a request got no complete response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    /// Could not connect at all; safe to retry any request.
+    Connect(String),
+    Timeout(Duration),
+    /// Anything after the request started going out.
+    Broken(String),
+    /// The request could not be built (bad URL, bad header).
+    Invalid(String),
+}
+
+impl TransportError {
+    /// Whether the request may not have reached the server (a retry cannot duplicate it).
+    pub fn never_sent(&self) -> bool {
+        matches!(self, TransportError::Connect(_))
+    }
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransportError::Connect(m) | TransportError::Broken(m) | TransportError::Invalid(m) => {
+                f.write_str(m)
+            }
+            TransportError::Timeout(d) => write!(f, "no complete response within {}", crate::http::fmt_duration(*d)),
+        }
+    }
+}
+
+/// `1.5s`, `250ms`: how durations are shown to people.
+pub fn fmt_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// The run's HTTP client.
+#[derive(Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    body_cap: usize,
+}
+
+impl HttpClient {
+    pub fn new(pool_size: usize, body_cap: usize) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("runner/", env!("CARGO_PKG_VERSION")))
+            .pool_max_idle_per_host(pool_size.max(1))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::limited(10))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+        Ok(HttpClient { client, body_cap })
+    }
+
+    pub fn body_cap(&self) -> usize {
+        self.body_cap
+    }
+
+    /// Send and read the response, all within `limit`.
+    pub async fn send(&self, req: &PreparedRequest, limit: Duration) -> Result<Response, TransportError> {
+        let started = Instant::now();
+        match tokio::time::timeout(limit, self.send_inner(req, started)).await {
+            Ok(r) => r,
+            Err(_) => Err(TransportError::Timeout(limit)),
+        }
+    }
+
+    async fn send_inner(&self, req: &PreparedRequest, started: Instant) -> Result<Response, TransportError> {
+        let mut headers = HeaderMap::with_capacity(req.headers.len());
+        for (k, v) in &req.headers {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| TransportError::Invalid(format!("`{k}` is not a valid header name")))?;
+            let value = HeaderValue::from_str(v)
+                .map_err(|_| TransportError::Invalid(format!("the value of header `{k}` holds characters HTTP does not allow")))?;
+            headers.append(name, value);
+        }
+        let mut builder = self.client.request(req.method.clone(), req.url.clone()).headers(headers);
+        match &req.body {
+            Body::Empty => {}
+            Body::Bytes(b) => builder = builder.body(b.clone()),
+            Body::Multipart(parts) => {
+                let mut form = reqwest::multipart::Form::new();
+                for p in parts {
+                    let mut part = reqwest::multipart::Part::bytes(p.value.to_vec());
+                    if let Some(f) = &p.filename {
+                        part = part.file_name(f.clone());
+                    }
+                    if let Some(ct) = &p.content_type {
+                        part = part
+                            .mime_str(ct)
+                            .map_err(|_| TransportError::Invalid(format!("`{ct}` is not a content type")))?;
+                    }
+                    form = form.part(p.name.clone(), part);
+                }
+                builder = builder.multipart(form);
+            }
+        }
+        let mut resp = builder.send().await.map_err(|e| classify(&e, &req.url))?;
+        let status = resp.status().as_u16();
+        let version = format!("{:?}", resp.version());
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let mut body = Vec::new();
+        let mut truncated = false;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = self.body_cap.saturating_sub(body.len());
+                    if chunk.len() > room {
+                        body.extend_from_slice(&chunk[..room]);
+                        truncated = true;
+                        break;
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(TransportError::Broken(format!(
+                        "the connection broke while reading the response body ({status}, {} bytes read): {}",
+                        body.len(),
+                        root_cause(&e)
+                    )));
+                }
+            }
+        }
+        Ok(Response {
+            status,
+            version,
+            headers,
+            body: Bytes::from(body),
+            truncated,
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur: &dyn std::error::Error = e;
+    let mut last = cur.to_string();
+    while let Some(next) = cur.source() {
+        last = next.to_string();
+        cur = next;
+    }
+    last
+}
+
+/// Put a transport failure in words a person acts on.
+fn classify(e: &reqwest::Error, url: &url::Url) -> TransportError {
+    let host = format!(
+        "{}:{}",
+        url.host_str().unwrap_or("?"),
+        url.port_or_known_default().map_or_else(String::new, |p| p.to_string())
+    );
+    let cause = root_cause(e);
+    let lower = cause.to_lowercase();
+    if e.is_redirect() {
+        return TransportError::Broken(format!("too many redirects (more than 10) starting at {url}"));
+    }
+    if e.is_timeout() {
+        return TransportError::Broken(format!("timed out talking to {host}: {cause}"));
+    }
+    let tls = lower.contains("tls") || lower.contains("certificate") || lower.contains("handshake")
+        || lower.contains("corrupt message") || lower.contains("invalidcontenttype");
+    if tls {
+        let hint = if url.scheme() == "https" {
+            " (does the server speak plain HTTP? then use http://)"
+        } else {
+            ""
+        };
+        return TransportError::Connect(format!("TLS handshake with {host} failed: {cause}{hint}"));
+    }
+    if e.is_connect() {
+        let what = if lower.contains("refused") {
+            "connection refused".to_string()
+        } else if lower.contains("dns") || lower.contains("resolve") || lower.contains("lookup") {
+            format!("cannot resolve the host name: {cause}")
+        } else {
+            cause.clone()
+        };
+        return TransportError::Connect(format!("cannot connect to {host}: {what}"));
+    }
+    if e.is_builder() {
+        return TransportError::Invalid(format!("cannot build the request: {cause}"));
+    }
+    if lower.contains("connection closed before message completed") || lower.contains("incomplete message") {
+        return TransportError::Broken(format!("{host} closed the connection without a complete response"));
+    }
+    if lower.contains("reset") {
+        return TransportError::Broken(format!("{host} reset the connection: {cause}"));
+    }
+    TransportError::Broken(format!("request to {host} failed: {cause}"))
+}

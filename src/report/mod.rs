@@ -1,0 +1,162 @@
+//! Reporters: the console, JUnit XML and a JSON report, each a consumer of the
+//! engine's events. Secrets are masked once, here, before any reporter sees an event.
+
+pub mod console;
+pub mod json;
+pub mod junit;
+pub mod redact;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::events::{Event, Outcome, ScenarioReport, StepReport};
+use redact::Redactor;
+
+/// The counts a run ends with.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub errors: usize,
+    pub skipped: usize,
+    /// Scenarios that passed only after retried attempts.
+    pub flaky: usize,
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+    pub interrupted: bool,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+impl Summary {
+    pub fn from_reports(reports: &[ScenarioReport], duration: Duration, interrupted: bool) -> Self {
+        let mut s = Summary {
+            total: reports.len(),
+            duration,
+            interrupted,
+            ..Summary::default()
+        };
+        for r in reports {
+            match r.outcome {
+                Outcome::Passed => s.passed += 1,
+                Outcome::Failed => s.failed += 1,
+                Outcome::Error => s.errors += 1,
+                Outcome::Skipped => s.skipped += 1,
+            }
+            if r.outcome == Outcome::Passed && r.steps.iter().any(|st| !st.failed_attempts.is_empty()) {
+                s.flaky += 1;
+            }
+        }
+        s
+    }
+
+    pub fn all_passed(&self) -> bool {
+        self.failed == 0 && self.errors == 0
+    }
+}
+
+/// A consumer of events.
+pub trait Reporter: Send {
+    fn event(&mut self, event: &Event);
+    /// Called once after the last event; file reporters write here.
+    fn finish(&mut self, summary: &Summary) -> Result<(), String>;
+}
+
+/// Feed every event, masked, to every reporter until the engine is done.
+pub async fn pump(
+    mut rx: UnboundedReceiver<Event>,
+    redactor: Redactor,
+    mut reporters: Vec<Box<dyn Reporter>>,
+) -> Vec<Box<dyn Reporter>> {
+    while let Some(mut event) = rx.recv().await {
+        scrub_event(&mut event, &redactor);
+        for r in reporters.iter_mut() {
+            r.event(&event);
+        }
+    }
+    reporters
+}
+
+fn scrub_event(e: &mut Event, r: &Redactor) {
+    match e {
+        Event::RunStarted(info) => r.scrub_in_place(&mut info.target),
+        Event::ScenarioStarted { name, .. } => r.scrub_in_place(name),
+        Event::StepFinished { step, .. } => scrub_step(step, r),
+        Event::ScenarioFinished(s) => scrub_scenario(s, r),
+        Event::Notice(text) => r.scrub_in_place(text),
+    }
+}
+
+fn scrub_scenario(s: &mut ScenarioReport, r: &Redactor) {
+    r.scrub_in_place(&mut s.name);
+    if let Some(m) = s.message.as_mut() {
+        r.scrub_in_place(m);
+    }
+    for st in s.steps.iter_mut() {
+        scrub_step(st, r);
+    }
+}
+
+fn scrub_step(st: &mut StepReport, r: &Redactor) {
+    r.scrub_in_place(&mut st.name);
+    if let Some(m) = st.message.as_mut() {
+        r.scrub_in_place(m);
+    }
+    for f in st.failures.iter_mut() {
+        r.scrub_in_place(&mut f.subject);
+        r.scrub_in_place(&mut f.expected);
+        r.scrub_in_place(&mut f.actual);
+    }
+    for a in st.failed_attempts.iter_mut() {
+        r.scrub_in_place(a);
+    }
+    if let Some(req) = st.request.as_mut() {
+        r.scrub_in_place(&mut req.url);
+        for (_, v) in req.headers.iter_mut() {
+            r.scrub_in_place(v);
+        }
+        if let Some(b) = req.body.as_mut() {
+            r.scrub_in_place(b);
+        }
+    }
+    if let Some(resp) = st.response.as_mut() {
+        for (_, v) in resp.headers.iter_mut() {
+            r.scrub_in_place(v);
+        }
+        r.scrub_in_place(&mut resp.body);
+    }
+}
+
+/// Write `bytes` to `path` atomically (a temporary file in the same folder, then
+/// rename), then make sure no secret slipped into it.
+pub fn write_report(path: &Path, bytes: &[u8], redactor: &Redactor) -> Result<(), String> {
+    if let Some(leak) = redactor.find_leak(bytes) {
+        return Err(format!(
+            "refusing to write {}: it would contain {leak}; this is a bug in the runner, please report it",
+            path.display()
+        ));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.flush())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    tmp.persist(path).map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
+    let written = std::fs::read(path).map_err(|e| format!("cannot read back {}: {e}", path.display()))?;
+    if let Some(leak) = redactor.find_leak(&written) {
+        let _ = std::fs::remove_file(path);
+        return Err(format!("removed {}: it contained {leak}", path.display()));
+    }
+    Ok(())
+}

@@ -1,0 +1,387 @@
+//! What can be known before anything is sent: templates compile, every name a
+//! template reads is defined by then, methods exist, schemas load.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::expect::{Expect, Matcher, SchemaSource};
+use super::model::MultipartPart;
+use super::suite::{Action, Scenario, Step};
+use super::values::{TValue, Tpl};
+use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, Loc};
+use crate::template::{functions, scope::RESERVED, Templates};
+
+pub const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+/// Compile every template of `scenarios` into a registry and report what is wrong.
+pub fn check(scenarios: &mut [Scenario], cli_vars: &[String]) -> (Templates, Diagnostics) {
+    let mut c = Checker {
+        templates: Templates::new(),
+        diags: Diagnostics::default(),
+        reported: HashSet::new(),
+    };
+    let mut names_seen: HashSet<(Arc<Path>, String)> = HashSet::new();
+    for s in scenarios.iter_mut() {
+        if !names_seen.insert((s.file.clone(), s.name.clone())) {
+            c.push(
+                Diagnostic::new(s.file.as_ref(), s.loc, format!("two scenarios are named `{}`", s.name))
+                    .width(s.name.chars().count())
+                    .hint("names must differ within a file: CI reporters keep only one of each"),
+            );
+        }
+        c.scenario(s, cli_vars);
+    }
+    (c.templates, c.diags)
+}
+
+struct Checker {
+    templates: Templates,
+    diags: Diagnostics,
+    /// (file, position) already reported, so a shared include is reported once.
+    reported: HashSet<(String, Loc)>,
+}
+
+/// What the templates of a step may read.
+#[derive(Clone)]
+struct Known {
+    names: HashSet<String>,
+    /// Captured later in the main steps: explains an early use.
+    later: Vec<(String, String)>,
+}
+
+impl Checker {
+    fn push(&mut self, d: Diagnostic) {
+        if self.reported.insert((d.file.display().to_string(), d.loc)) {
+            self.diags.push(d);
+        }
+    }
+
+    fn scenario(&mut self, s: &mut Scenario, cli_vars: &[String]) {
+        let file = s.file.clone();
+        let mut known = Known {
+            names: RESERVED.iter().map(|r| r.to_string()).chain(cli_vars.iter().cloned()).collect(),
+            later: Vec::new(),
+        };
+        for (name, value) in s.vars.iter_mut() {
+            self.value(&file, value, &known, true);
+            known.names.insert(name.clone());
+        }
+        if let Some(b) = s.base_url.as_mut() {
+            self.tpl(&file, b, &known, false);
+        }
+        for (i, step) in s.steps.iter().enumerate() {
+            for (name, _) in &step.capture {
+                known.later.push((name.clone(), format!("step {} \"{}\"", i + 1, step.name)));
+            }
+        }
+        let header_known = known.clone();
+        let mut headers = std::mem::take(&mut s.headers);
+        for (_, h) in headers.iter_mut() {
+            self.tpl(&file, h, &header_known, false);
+        }
+        s.headers = headers;
+        for step in s.steps.iter_mut() {
+            self.step(step, &mut known);
+        }
+        // A finally step may use any capture: if it never happened, the step is skipped.
+        known.later.clear();
+        for step in s.finally.iter_mut() {
+            self.step(step, &mut known);
+        }
+    }
+
+    fn step(&mut self, step: &mut Step, known: &mut Known) {
+        let file = step.file.clone();
+        let mut inner = known.clone();
+        if !step.params.is_empty() {
+            let mut params = step.params.as_ref().clone();
+            for (name, value) in params.iter_mut() {
+                self.value(&file, value, &inner, true);
+                inner.names.insert(name.clone());
+            }
+            step.params = Arc::new(params);
+        }
+        match &mut step.action {
+            Action::Request(r) => {
+                if let Some(m) = &r.method {
+                    let up = m.value.to_uppercase();
+                    if !METHODS.contains(&up.as_str()) {
+                        let hint = did_you_mean(&up, METHODS)
+                            .map(|s| format!("did you mean `{s}`?"))
+                            .unwrap_or_else(|| format!("one of {}", METHODS.join(", ")));
+                        self.push(
+                            Diagnostic::new(file.as_ref(), m.referenced.into(), format!("unknown method `{}`", m.value))
+                                .width(m.value.chars().count())
+                                .hint(hint),
+                        );
+                    }
+                }
+                let bodies = [r.json.is_some(), r.body.is_some(), r.form.is_some(), r.multipart.is_some(), r.body_file.is_some()]
+                    .iter()
+                    .filter(|b| **b)
+                    .count();
+                if bodies > 1 {
+                    self.push(
+                        Diagnostic::new(file.as_ref(), r.url.loc, "a request takes one body: `json`, `body`, `form`, `multipart` or `body_file`")
+                            .hint("keep one of them"),
+                    );
+                }
+                self.tpl(&file, &mut r.url, &inner, false);
+                for (_, h) in r.headers.iter_mut() {
+                    self.tpl(&file, h, &inner, false);
+                }
+                for (_, q) in r.query.iter_mut() {
+                    self.value(&file, q, &inner, false);
+                }
+                if let Some(j) = r.json.as_mut() {
+                    self.value(&file, j, &inner, true);
+                }
+                if let Some(b) = r.body.as_mut() {
+                    self.tpl(&file, b, &inner, false);
+                }
+                if let Some(f) = r.form.as_mut() {
+                    for (_, v) in f.iter_mut() {
+                        self.tpl(&file, v, &inner, false);
+                    }
+                }
+                if let Some(m) = r.multipart.as_mut() {
+                    for (_, part) in m.iter_mut() {
+                        match part {
+                            MultipartPart::Text(t) => self.tpl(&file, t, &inner, false),
+                            MultipartPart::File(fp) => self.tpl(&file, &mut fp.file, &inner, false),
+                        }
+                    }
+                }
+                if let Some(b) = r.body_file.as_mut() {
+                    self.tpl(&file, b, &inner, false);
+                }
+            }
+            Action::WaitWebhook(w) => {
+                for t in [w.event.as_mut(), w.secret.as_mut()].into_iter().flatten() {
+                    self.tpl(&file, t, &inner, false);
+                }
+            }
+        }
+        self.expect(&file, &mut step.expect, &inner);
+        if let Some(r) = step.retry.as_mut() {
+            self.expect(&file, &mut r.until, &inner);
+            if r.attempts == Some(0) {
+                self.push(Diagnostic::new(file.as_ref(), step.loc, "`retry.attempts` must be at least 1"));
+            }
+        }
+        for (name, _) in &step.capture {
+            known.names.insert(name.clone());
+            known.later.retain(|(n, _)| n != name);
+        }
+    }
+
+    fn expect(&mut self, file: &Arc<Path>, e: &mut Expect, known: &Known) {
+        for (_, m) in e.json.0.iter_mut() {
+            self.matcher(file, m, known);
+        }
+        for (_, _, m) in e.headers.0.iter_mut() {
+            self.matcher(file, m, known);
+        }
+        if let Some(m) = e.body.as_mut() {
+            self.matcher(file, m, known);
+        }
+        if let Some(m) = e.time_ms.as_mut() {
+            self.matcher(file, m, known);
+        }
+        if let Some(schema) = e.schema.as_mut() {
+            let loaded = match &schema.source {
+                SchemaSource::Inline(v) => Ok(v.clone()),
+                SchemaSource::File(p) => load_schema_file(file, p),
+            };
+            match loaded.and_then(|v| jsonschema::validator_for(&v).map_err(|e| format!("not a valid JSON Schema: {e}"))) {
+                Ok(v) => schema.validator = Some(Arc::new(v)),
+                Err(msg) => self.push(Diagnostic::new(file.as_ref(), schema.loc, msg)),
+            }
+        }
+    }
+
+    fn matcher(&mut self, file: &Arc<Path>, m: &mut Matcher, known: &Known) {
+        let mut strings = Vec::new();
+        m.strings_mut(&mut strings);
+        for t in strings {
+            self.tpl(file, t, known, true);
+        }
+    }
+
+    fn value(&mut self, file: &Arc<Path>, v: &mut TValue, known: &Known, typed: bool) {
+        let mut strings = Vec::new();
+        v.strings_mut(&mut strings);
+        for t in strings {
+            self.tpl(file, t, known, typed);
+        }
+    }
+
+    fn tpl(&mut self, file: &Arc<Path>, t: &mut Tpl, known: &Known, typed: bool) {
+        if t.is_literal() {
+            return;
+        }
+        if let Err(e) = self.templates.compile(&file.display().to_string(), t, typed) {
+            self.push(
+                Diagnostic::new(file.as_ref(), t.loc, e)
+                    .width(t.src.chars().count())
+                    .hint(SYNTAX_HINT),
+            );
+            return;
+        }
+        self.names(file, t, known);
+    }
+
+    /// Report names the template reads that are not defined at this point, and
+    /// calls to unknown functions and filters.
+    fn names(&mut self, file: &Arc<Path>, t: &Tpl, known: &Known) {
+        if t.is_literal() {
+            return;
+        }
+        for (name, is_filter) in calls(&t.src) {
+            let ok = if is_filter { functions::is_filter(&name) } else { functions::is_function(&name) };
+            if !ok {
+                let (kind, suggestion) = if is_filter {
+                    ("filter", did_you_mean(&name, functions::all_filter_names()))
+                } else {
+                    ("function", did_you_mean(&name, functions::all_function_names()))
+                };
+                let hint = suggestion.map(|s| format!("did you mean `{s}`?")).unwrap_or_else(|| {
+                    format!("see docs/templates.md for the {kind}s templates know")
+                });
+                self.push(
+                    Diagnostic::new(file.as_ref(), t.loc, format!("unknown template {kind} `{name}`"))
+                        .width(t.src.chars().count())
+                        .hint(hint),
+                );
+            }
+        }
+        let mut used: Vec<String> = self.templates.names_used(t).into_iter().collect();
+        used.sort();
+        for name in used {
+            if known.names.contains(&name) || functions::is_filter(&name) {
+                continue;
+            }
+            if calls(&t.src).iter().any(|(n, _)| *n == name) {
+                continue;
+            }
+            let hint = match known.later.iter().find(|(n, _)| *n == name) {
+                Some((_, by)) => format!("`{name}` is captured by {by}, which runs after this"),
+                None => match did_you_mean(&name, known.names.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("define it under `vars:`, pass --var {name}=..., or capture it in an earlier step"),
+                },
+            };
+            self.push(
+                Diagnostic::new(file.as_ref(), t.loc, format!("undefined variable `{name}`"))
+                    .width(t.src.chars().count())
+                    .hint(hint),
+            );
+        }
+    }
+}
+
+const SYNTAX_HINT: &str = "templates look like {{ name }} or {{ value | filter }}";
+
+/// Function calls (`name(`) and filters (`| name`) in a template's source.
+fn calls(src: &str) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    let mut rest = src;
+    while let Some(start) = rest.find("{{").or_else(|| rest.find("{%")) {
+        let after = &rest[start + 2..];
+        let end = after.find("}}").or_else(|| after.find("%}")).unwrap_or(after.len());
+        scan_expr(&after[..end], &mut out);
+        rest = &after[end..];
+        if rest.len() >= 2 {
+            rest = &rest[2..];
+        } else {
+            break;
+        }
+    }
+    out
+}
+
+fn scan_expr(expr: &str, out: &mut Vec<(String, bool)>) {
+    let bytes = expr.as_bytes();
+    let mut i = 0;
+    let mut in_str: Option<u8> = None;
+    let mut prev_sig: u8 = b' ';
+    while i < bytes.len() {
+        let b = bytes[i];
+        if let Some(q) = in_str {
+            if b == b'\\' {
+                i += 2;
+                continue;
+            }
+            if b == q {
+                in_str = None;
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' || b == b'\'' {
+            in_str = Some(b);
+            prev_sig = b;
+            i += 1;
+            continue;
+        }
+        if b.is_ascii_alphabetic() || b == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let word = &expr[start..i];
+            let mut j = i;
+            while j < bytes.len() && bytes[j] == b' ' {
+                j += 1;
+            }
+            if prev_sig == b'|' {
+                out.push((word.to_string(), true));
+            } else if prev_sig != b'.' && j < bytes.len() && bytes[j] == b'(' && !is_keyword(word) {
+                out.push((word.to_string(), false));
+            }
+            prev_sig = b'a';
+            continue;
+        }
+        if !b.is_ascii_whitespace() {
+            prev_sig = b;
+        }
+        i += 1;
+    }
+}
+
+fn is_keyword(w: &str) -> bool {
+    matches!(w, "and" | "or" | "not" | "in" | "is" | "if" | "else" | "for" | "set" | "true" | "false" | "none")
+}
+
+fn load_schema_file(file: &Path, rel: &str) -> Result<serde_json::Value, String> {
+    let path = file.parent().unwrap_or(Path::new(".")).join(rel);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read schema `{}`: {}", path.display(), super::load::io_reason(&e)))?;
+    if let Ok(v) = serde_json::from_str(&text) {
+        return Ok(v);
+    }
+    serde_saphyr::from_str::<serde_json::Value>(&text)
+        .map_err(|e| format!("schema `{}` is neither JSON nor YAML: {}", path.display(), e.without_snippet()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_function_calls_and_filters() {
+        let found = calls("{{ env.X | default(timestamp()) }}-{{ uuid() }}{{ 'a' | b64encode }}");
+        assert!(found.contains(&("default".to_string(), true)));
+        assert!(found.contains(&("timestamp".to_string(), false)));
+        assert!(found.contains(&("uuid".to_string(), false)));
+        assert!(found.contains(&("b64encode".to_string(), true)));
+        assert!(!found.iter().any(|(n, _)| n == "env" || n == "X"));
+    }
+
+    #[test]
+    fn method_calls_are_not_functions() {
+        let found = calls("{{ name.upper() }}");
+        assert!(found.is_empty(), "{found:?}");
+    }
+}

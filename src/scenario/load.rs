@@ -1,0 +1,649 @@
+//! From paths on the command line to typed scenarios: find the files, parse the
+//! YAML (with positions), inline includes, expand matrices.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::model::{ScenarioDoc, StepDoc};
+use super::sink;
+use super::suite::{Action, Scenario, Step};
+use super::values::TValue;
+use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, Loc};
+
+/// Files larger than this are refused rather than parsed.
+const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// Includes nested deeper than this are taken for a cycle.
+const MAX_INCLUDE_DEPTH: usize = 16;
+/// A matrix expanding into more cases than this is refused.
+const MAX_MATRIX_CASES: usize = 10_000;
+
+/// Expand files and folders into the scenario files they hold, in sorted order.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostics> {
+    let mut files = Vec::new();
+    let mut diags = Diagnostics::default();
+    for p in paths {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => {
+                let mut found = Vec::new();
+                walk(p, &mut found, &mut diags);
+                found.sort();
+                if found.is_empty() {
+                    diags.push(
+                        Diagnostic::new(p, Loc::UNKNOWN, "no scenario files in this folder")
+                            .hint("scenario files end in .yaml or .yml"),
+                    );
+                }
+                files.extend(found);
+            }
+            Ok(_) => files.push(p.clone()),
+            Err(e) => diags.push(
+                Diagnostic::new(p, Loc::UNKNOWN, format!("cannot read: {}", io_reason(&e)))
+                    .hint("give a scenario file or a folder of them"),
+            ),
+        }
+    }
+    if diags.is_empty() { Ok(files) } else { Err(diags) }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            diags.push(Diagnostic::new(dir, Loc::UNKNOWN, format!("cannot read folder: {}", io_reason(&e))));
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            walk(&path, out, diags);
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            out.push(path);
+        }
+    }
+}
+
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or folder".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Load every file; scenarios come out in file order, then order within a file.
+pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
+    let chunk = files.len().div_ceil(threads).max(1);
+    let results: Vec<(Vec<Scenario>, Diagnostics)> = std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    let mut loader = Loader::default();
+                    let mut scenarios = Vec::new();
+                    for f in part {
+                        scenarios.extend(loader.load_file(f));
+                    }
+                    (scenarios, loader.diags)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| (Vec::new(), Diagnostics::default())))
+            .collect()
+    });
+    let mut all = Vec::new();
+    let mut diags = Diagnostics::default();
+    for (s, d) in results {
+        all.extend(s);
+        diags.extend(d);
+    }
+    for (i, s) in all.iter_mut().enumerate() {
+        s.index = i;
+    }
+    (all, diags)
+}
+
+/// Steps of an included file: a list of steps, or a mapping with `steps`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IncludeDoc {
+    List(Vec<Spanned<StepDoc>>),
+    Map(IncludeMap),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IncludeMap {
+    #[allow(dead_code)]
+    description: Option<String>,
+    steps: Vec<Spanned<StepDoc>>,
+}
+
+#[derive(Default)]
+struct Loader {
+    diags: Diagnostics,
+    includes: HashMap<PathBuf, Option<Arc<Vec<Spanned<StepDoc>>>>>,
+}
+
+/// Parse one YAML document from a file, reporting problems as diagnostics.
+pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let bytes = match read_limited(path) {
+        Ok(b) => b,
+        Err(d) => {
+            diags.push(d);
+            return Err(diags);
+        }
+    };
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let (line, col) = line_col(&bytes[..e.valid_up_to()]);
+            diags.push(
+                Diagnostic::new(path, Loc::new(line, col), "the file is not valid UTF-8 text")
+                    .hint("save it as UTF-8; is it a scenario file at all?"),
+            );
+            return Err(diags);
+        }
+    };
+    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        diags.push(
+            Diagnostic::new(path, Loc::new(1, 1), "the file is empty")
+                .hint("a scenario needs at least `name` and `steps`"),
+        );
+        return Err(diags);
+    }
+    if let Some(pos) = text.find('\0') {
+        let (line, col) = line_col(&bytes[..pos]);
+        diags.push(
+            Diagnostic::new(path, Loc::new(line, col), "the file holds binary data (a NUL byte)")
+                .hint("scenario files are YAML text"),
+        );
+        return Err(diags);
+    }
+    sink::drain();
+    let parsed = serde_saphyr::from_str_with_options::<T>(text, yaml_options());
+    let problems = sink::drain();
+    for p in problems {
+        let mut d = Diagnostic::new(path, p.loc, p.message).width(p.width);
+        if let Some(h) = p.hint {
+            d = d.hint(h);
+        }
+        diags.push(d);
+    }
+    match parsed {
+        Ok(v) if diags.is_empty() => Ok(v),
+        Ok(_) => Err(diags),
+        Err(e) => {
+            // A structural error may be a consequence of an earlier leaf problem; show both.
+            diags.push(yaml_error(path, text, &e));
+            Err(diags)
+        }
+    }
+}
+
+fn read_limited(path: &Path) -> Result<Vec<u8>, Diagnostic> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Diagnostic::new(path, Loc::UNKNOWN, format!("cannot read: {}", io_reason(&e))))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Diagnostic::new(
+            path,
+            Loc::UNKNOWN,
+            format!("the file is {} MB, over the {} MB limit", meta.len() >> 20, MAX_FILE_BYTES >> 20),
+        ));
+    }
+    std::fs::read(path)
+        .map_err(|e| Diagnostic::new(path, Loc::UNKNOWN, format!("cannot read: {}", io_reason(&e))))
+}
+
+fn line_col(prefix: &[u8]) -> (u32, u32) {
+    let line = prefix.iter().filter(|b| **b == b'\n').count() + 1;
+    let start = prefix.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+    let col = String::from_utf8_lossy(&prefix[start..]).chars().count() + 1;
+    (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
+}
+
+fn yaml_options() -> serde_saphyr::Options {
+    let mut o = serde_saphyr::options! {
+        strict_booleans: true,
+        leading_zero_numbers_as_strings: true,
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        budget: serde_saphyr::budget! {
+            max_documents: 1,
+        },
+    };
+    // Alias bombs: a few hundred bytes that expand to billions of nodes.
+    o.alias_limits.max_total_replayed_events = 100_000;
+    o.alias_limits.max_replay_stack_depth = 16;
+    o.alias_limits.max_alias_expansions_per_anchor = 1_000;
+    o
+}
+
+/// The keys each section of the format takes, to name the section of an unknown key.
+const SECTIONS: &[(&str, &[&str])] = &[
+    ("the scenario", &["name", "description", "base_url", "vars", "headers", "secrets", "tags", "allow_cost", "skip", "timeout", "step_timeout", "retries", "matrix", "steps", "finally", "scenarios"]),
+    ("a step", &["name", "request", "include", "with", "wait_webhook", "expect", "capture", "retry", "retries", "timeout", "delay", "skip"]),
+    ("`request`", &["method", "url", "headers", "query", "json", "body", "form", "multipart", "body_file"]),
+    ("`expect`", &["status", "json", "headers", "body", "time_ms", "schema"]),
+    ("`retry`", &["until", "attempts", "interval", "backoff"]),
+    ("`wait_webhook`", &["event", "within", "secret"]),
+    ("a multipart file part", &["file", "filename", "content_type"]),
+    ("an included file", &["description", "steps"]),
+];
+
+fn section_of(expected: &[&str]) -> &'static str {
+    SECTIONS
+        .iter()
+        .find(|(_, keys)| keys.len() == expected.len() && expected.iter().all(|k| keys.contains(k)))
+        .map_or("this mapping", |(name, _)| name)
+}
+
+/// Turn a YAML or shape error into a diagnostic with a hint.
+fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
+    use serde_saphyr::Error as E;
+    let loc: Loc = e.location().map(Loc::from).unwrap_or(Loc::new(1, 1));
+    let line_text = text.lines().nth(loc.line.saturating_sub(1) as usize).unwrap_or("");
+    match e {
+        E::SerdeUnknownField { field, expected, .. } => {
+            let section = section_of(expected);
+            let hint = match did_you_mean(field, expected.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("expected one of: {}", expected.join(", ")),
+            };
+            Diagnostic::new(path, loc, format!("unknown key `{field}` in {section}"))
+                .width(field.chars().count())
+                .hint(hint)
+        }
+        E::SerdeMissingField { field, .. } => {
+            Diagnostic::new(path, loc, format!("missing key `{field}`")).hint(format!("add `{field}:` here"))
+        }
+        E::DuplicateMappingKey { .. } => {
+            let key = line_text.trim_start().trim_start_matches("- ").split(':').next().unwrap_or("").trim();
+            Diagnostic::new(path, loc, format!("duplicate key `{key}`"))
+                .width(key.chars().count())
+                .hint("each key may appear once in a mapping; remove or rename one")
+        }
+        _ => {
+            let raw = e.without_snippet().to_string();
+            let message = strip_position(&raw);
+            let hint = hint_for(&message, line_text, loc);
+            let message = reword(&message);
+            let d = Diagnostic::new(path, loc, message);
+            match hint {
+                Some(h) => d.hint(h),
+                None => d,
+            }
+        }
+    }
+}
+
+fn strip_position(raw: &str) -> String {
+    match raw.rfind(" at line ") {
+        Some(i) => raw[..i].to_string(),
+        None => raw.to_string(),
+    }
+}
+
+fn reword(message: &str) -> String {
+    if message.contains("expected struct ScenarioDoc") {
+        return "a scenario file is a mapping (name:, steps:, ...)".into();
+    }
+    message.replace("struct ", "").replace("ScenarioDoc", "a scenario").replace("StepDoc", "a step")
+}
+
+fn hint_for(message: &str, line_text: &str, loc: Loc) -> Option<String> {
+    let col = loc.col.saturating_sub(1) as usize;
+    let at: String = line_text.chars().skip(col).collect();
+    if at.starts_with("{{") || line_text.contains(": {{") || line_text.contains("- {{") {
+        return Some("a value that starts with `{{` must be quoted: \"{{ ... }}\"".into());
+    }
+    if message.contains("tab") {
+        return Some("indent with spaces, not tabs".into());
+    }
+    if message.contains("alias") || message.contains("budget") || message.contains("Budget") {
+        return Some("the file expands YAML aliases beyond the loader's limits".into());
+    }
+    if message.contains("invalid boolean") {
+        return Some("write true or false; quote the value if it is text (\"no\")".into());
+    }
+    if message.contains("indent") || message.contains("mapping values are not allowed") {
+        return Some("check the indentation: keys of one mapping line up".into());
+    }
+    if message.contains("invalid type") {
+        return Some("see docs/format.md for what this key takes".into());
+    }
+    None
+}
+
+impl Loader {
+    fn load_file(&mut self, path: &Path) -> Vec<Scenario> {
+        let doc: ScenarioDoc = match parse_yaml(path) {
+            Ok(d) => d,
+            Err(d) => {
+                self.diags.extend(d);
+                return Vec::new();
+            }
+        };
+        let file: Arc<Path> = Arc::from(path);
+        let mut out = Vec::new();
+        if doc.scenarios.is_empty() {
+            if let Some(s) = self.scenario(&file, None, doc) {
+                out.extend(self.expand_matrix(s.0, s.1));
+            }
+        } else {
+            if !doc.steps.is_empty() || !doc.finally.is_empty() || doc.name.is_some() {
+                let loc = doc.name.as_ref().map_or(Loc::new(1, 1), |n| n.referenced.into());
+                self.diags.push(
+                    Diagnostic::new(path, loc, "a file with `scenarios:` cannot also have its own `name`, `steps` or `finally`")
+                        .hint("move them into an entry of `scenarios:`"),
+                );
+            }
+            let mut parent = doc;
+            let subs = std::mem::take(&mut parent.scenarios);
+            for sub in subs {
+                let sub_loc: Loc = sub.referenced.into();
+                let mut sub = sub.value;
+                if !sub.scenarios.is_empty() {
+                    self.diags.push(Diagnostic::new(path, sub_loc, "`scenarios:` cannot be nested"));
+                    continue;
+                }
+                merge_parent(&parent, &mut sub);
+                if let Some(s) = self.scenario(&file, Some(sub_loc), sub) {
+                    out.extend(self.expand_matrix(s.0, s.1));
+                }
+            }
+        }
+        out
+    }
+
+    /// A scenario from its document (file-level fields already merged in).
+    fn scenario(
+        &mut self,
+        file: &Arc<Path>,
+        entry_loc: Option<Loc>,
+        doc: ScenarioDoc,
+    ) -> Option<(Scenario, Option<IndexMap<String, Vec<TValue>>>)> {
+        let (name, loc) = match doc.name {
+            Some(n) => (n.value, Loc::from(n.referenced)),
+            None => {
+                self.diags.push(
+                    Diagnostic::new(file.as_ref(), entry_loc.unwrap_or(Loc::new(1, 1)), "the scenario has no `name`")
+                        .hint("add `name: what this scenario checks`"),
+                );
+                return None;
+            }
+        };
+        if doc.steps.is_empty() {
+            self.diags.push(
+                Diagnostic::new(file.as_ref(), loc, format!("scenario `{name}` has no steps"))
+                    .hint("add `steps:` with at least one request"),
+            );
+        }
+        let no_params = Arc::new(Vec::new());
+        let steps = self.steps(file, doc.steps, &no_params, 0);
+        let finally = self.steps(file, doc.finally, &no_params, 0);
+        let scenario = Scenario {
+            index: 0,
+            file: file.clone(),
+            name,
+            loc,
+            description: doc.description,
+            base_url: doc.base_url,
+            vars: doc.vars.into_iter().collect(),
+            headers: doc.headers,
+            secrets: doc.secrets,
+            tags: doc.tags,
+            allow_cost: doc.allow_cost.into_iter().map(|s| (s.value, Loc::from(s.referenced))).collect(),
+            skip: doc.skip,
+            timeout: doc.timeout.map(|d| d.0),
+            step_timeout: doc.step_timeout.map(|d| d.0),
+            retries: doc.retries,
+            steps,
+            finally,
+        };
+        Some((scenario, doc.matrix))
+    }
+
+    fn steps(
+        &mut self,
+        file: &Arc<Path>,
+        docs: Vec<Spanned<StepDoc>>,
+        params: &Arc<Vec<(String, TValue)>>,
+        depth: usize,
+    ) -> Vec<Step> {
+        let mut out = Vec::new();
+        for d in docs {
+            let loc: Loc = d.referenced.into();
+            let doc = d.value;
+            let kinds = [doc.request.is_some(), doc.include.is_some(), doc.wait_webhook.is_some()]
+                .iter()
+                .filter(|b| **b)
+                .count();
+            if kinds != 1 {
+                let msg = if kinds == 0 {
+                    "a step needs one of `request`, `include` or `wait_webhook`"
+                } else {
+                    "a step takes only one of `request`, `include` or `wait_webhook`"
+                };
+                self.diags.push(Diagnostic::new(file.as_ref(), loc, msg).hint("split it into separate steps"));
+                continue;
+            }
+            if let Some(inc) = doc.include {
+                out.extend(self.include(file, inc, doc.with, params, depth));
+                continue;
+            }
+            if !doc.with.is_empty() {
+                self.diags.push(
+                    Diagnostic::new(file.as_ref(), loc, "`with` only goes with `include`")
+                        .hint("use `vars:` on the scenario for values of its own steps"),
+                );
+            }
+            let action = match (doc.request, doc.wait_webhook) {
+                (Some(r), _) => Action::Request(Box::new(r)),
+                (None, Some(w)) => Action::WaitWebhook(w),
+                (None, None) => continue,
+            };
+            let name = match (&doc.name, &action) {
+                (Some(n), _) => n.value.clone(),
+                (None, Action::Request(r)) => {
+                    let method = r.method.as_ref().map_or("GET".to_string(), |m| m.value.to_uppercase());
+                    format!("{method} {}", r.url.src)
+                }
+                (None, Action::WaitWebhook(w)) => match &w.event {
+                    Some(e) => format!("wait for webhook {}", e.src),
+                    None => "wait for a webhook".into(),
+                },
+            };
+            out.push(Step {
+                name,
+                file: file.clone(),
+                loc,
+                action,
+                expect: doc.expect.unwrap_or_default(),
+                capture: doc.capture.into_iter().collect(),
+                retry: doc.retry,
+                retries: doc.retries,
+                timeout: doc.timeout.map(|d| d.0),
+                delay: doc.delay.map(|d| d.0),
+                skip: doc.skip,
+                params: params.clone(),
+            });
+        }
+        out
+    }
+
+    fn include(
+        &mut self,
+        file: &Arc<Path>,
+        inc: Spanned<String>,
+        with: IndexMap<String, TValue>,
+        params: &Arc<Vec<(String, TValue)>>,
+        depth: usize,
+    ) -> Vec<Step> {
+        let loc: Loc = inc.referenced.into();
+        if depth >= MAX_INCLUDE_DEPTH {
+            self.diags.push(
+                Diagnostic::new(file.as_ref(), loc, format!("includes nested deeper than {MAX_INCLUDE_DEPTH}"))
+                    .hint("does an included file include itself?"),
+            );
+            return Vec::new();
+        }
+        let base = file.parent().unwrap_or(Path::new("."));
+        let target = base.join(&inc.value);
+        let docs = match self.includes.get(&target) {
+            Some(cached) => cached.clone(),
+            None => {
+                let parsed = if target.is_file() {
+                    match parse_yaml::<IncludeDoc>(&target) {
+                        Ok(IncludeDoc::List(steps)) | Ok(IncludeDoc::Map(IncludeMap { steps, .. })) => Some(Arc::new(steps)),
+                        Err(d) => {
+                            self.diags.extend(d);
+                            None
+                        }
+                    }
+                } else {
+                    self.diags.push(
+                        Diagnostic::new(file.as_ref(), loc, format!("included file `{}` not found", target.display()))
+                            .width(inc.value.chars().count())
+                            .hint("paths are relative to the file that includes them"),
+                    );
+                    None
+                };
+                self.includes.insert(target.clone(), parsed.clone());
+                parsed
+            }
+        };
+        let Some(docs) = docs else { return Vec::new() };
+        let mut merged: Vec<(String, TValue)> = params.as_ref().clone();
+        merged.extend(with);
+        let merged = Arc::new(merged);
+        let inc_file: Arc<Path> = Arc::from(target.as_path());
+        self.steps(&inc_file, docs.as_ref().clone(), &merged, depth + 1)
+    }
+
+    fn expand_matrix(&mut self, base: Scenario, matrix: Option<IndexMap<String, Vec<TValue>>>) -> Vec<Scenario> {
+        let Some(matrix) = matrix.filter(|m| !m.is_empty()) else {
+            return vec![base];
+        };
+        let total = matrix.values().map(Vec::len).try_fold(1usize, |acc, n| acc.checked_mul(n));
+        match total {
+            Some(0) => {
+                self.diags.push(Diagnostic::new(base.file.as_ref(), base.loc, "a matrix entry has no values"));
+                return Vec::new();
+            }
+            Some(n) if n <= MAX_MATRIX_CASES => {}
+            _ => {
+                self.diags.push(Diagnostic::new(
+                    base.file.as_ref(),
+                    base.loc,
+                    format!("the matrix expands to more than {MAX_MATRIX_CASES} cases"),
+                ));
+                return Vec::new();
+            }
+        }
+        let keys: Vec<&String> = matrix.keys().collect();
+        let mut cases: Vec<Vec<(String, TValue)>> = vec![Vec::new()];
+        for k in &keys {
+            let mut next = Vec::new();
+            for case in &cases {
+                for v in &matrix[*k] {
+                    let mut c = case.clone();
+                    c.push(((*k).clone(), v.clone()));
+                    next.push(c);
+                }
+            }
+            cases = next;
+        }
+        let templated = super::values::has_template_syntax(&base.name);
+        let mut out = Vec::with_capacity(cases.len());
+        for case in cases {
+            let mut s = base.clone();
+            s.name = if templated {
+                match render_name(&base.name, &case) {
+                    Ok(n) => n,
+                    Err(msg) => {
+                        self.diags.push(Diagnostic::new(base.file.as_ref(), base.loc, msg));
+                        base.name.clone()
+                    }
+                }
+            } else {
+                let label: Vec<String> = case.iter().map(|(k, v)| format!("{k}={}", display_literal(v))).collect();
+                format!("{} [{}]", base.name, label.join(", "))
+            };
+            s.vars.extend(case);
+            out.push(s);
+        }
+        out
+    }
+}
+
+/// A matrix case's name: the name template rendered with the case's values.
+fn render_name(name: &str, case: &[(String, TValue)]) -> Result<String, String> {
+    let mut ctx = serde_json::Map::new();
+    for (k, v) in case {
+        match v.as_literal_json() {
+            Some(j) => {
+                ctx.insert(k.clone(), j);
+            }
+            None => return Err(format!("matrix value `{k}` cannot hold a template")),
+        }
+    }
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.render_str(name, crate::template::to_value(serde_json::Value::Object(ctx)))
+        .map_err(|e| {
+            format!(
+                "the scenario name `{name}` cannot be rendered from the matrix: {}",
+                e.detail().unwrap_or("undefined value")
+            )
+        })
+}
+
+fn display_literal(v: &TValue) -> String {
+    match v.as_literal_json() {
+        Some(serde_json::Value::String(s)) => s,
+        Some(j) => j.to_string(),
+        None => "?".into(),
+    }
+}
+
+fn merge_parent(parent: &ScenarioDoc, sub: &mut ScenarioDoc) {
+    if sub.base_url.is_none() {
+        sub.base_url = parent.base_url.clone();
+    }
+    let mut vars: IndexMap<String, TValue> = parent.vars.clone();
+    vars.extend(std::mem::take(&mut sub.vars));
+    sub.vars = vars;
+    let mut headers = parent.headers.clone();
+    headers.extend(std::mem::take(&mut sub.headers));
+    sub.headers = headers;
+    sub.secrets.extend(parent.secrets.iter().cloned());
+    let mut tags = parent.tags.clone();
+    tags.extend(std::mem::take(&mut sub.tags));
+    sub.tags = tags;
+    sub.allow_cost.extend(parent.allow_cost.iter().cloned());
+    if sub.skip.is_none() {
+        sub.skip = parent.skip.clone();
+    }
+    if sub.timeout.is_none() {
+        sub.timeout = parent.timeout;
+    }
+    if sub.step_timeout.is_none() {
+        sub.step_timeout = parent.step_timeout;
+    }
+    if sub.retries.is_none() {
+        sub.retries = parent.retries;
+    }
+    if sub.matrix.is_none() {
+        sub.matrix = parent.matrix.clone();
+    }
+}

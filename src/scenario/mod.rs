@@ -1,0 +1,12 @@
+//! The scenario model: the file format as typed values, how files load into it,
+//! and the checks that run before anything is sent.
+
+pub mod check;
+pub mod expect;
+pub mod load;
+pub mod model;
+pub mod sink;
+pub mod suite;
+pub mod values;
+
+pub use suite::{Action, Scenario, Step, Suite};

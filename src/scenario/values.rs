@@ -1,0 +1,382 @@
+//! Leaf values of the file format: templated strings, templated YAML values,
+//! durations, JSONPaths and regexes, each remembering where it was written.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::sink;
+use crate::diagnostic::Loc;
+
+/// A string that may hold `{{ ... }}` template code.
+#[derive(Clone, Debug)]
+pub struct Tpl {
+    pub src: String,
+    pub loc: Loc,
+    /// Filled by the checker: the name under which it is compiled.
+    pub compiled: Compiled,
+}
+
+/// How a [`Tpl`] renders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Compiled {
+    /// No template syntax: the text is the value.
+    Literal,
+    /// Not compiled yet (the checker has not run).
+    Pending,
+    /// Compiled in the template registry under `name`. When the whole string is
+    /// one `{{ expression }}`, `typed` names a variant that yields the value with
+    /// its JSON type (a captured number stays a number in a JSON body).
+    Template {
+        name: Arc<str>,
+        typed: Option<Arc<str>>,
+    },
+}
+
+impl Tpl {
+    pub fn new(src: impl Into<String>, loc: Loc) -> Self {
+        let src = src.into();
+        let compiled = if has_template_syntax(&src) {
+            Compiled::Pending
+        } else {
+            Compiled::Literal
+        };
+        Tpl { src, loc, compiled }
+    }
+
+    pub fn is_literal(&self) -> bool {
+        self.compiled == Compiled::Literal
+    }
+
+    /// The expression inside when the string is exactly one `{{ ... }}`.
+    pub fn single_expression(&self) -> Option<&str> {
+        let t = self.src.trim();
+        let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;
+        if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
+            return None;
+        }
+        let inner = inner.trim_start_matches('-').trim_end_matches('-');
+        Some(inner.trim())
+    }
+}
+
+pub fn has_template_syntax(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+impl<'de> Deserialize<'de> for Tpl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s: Spanned<String> = Spanned::deserialize(d)?;
+        Ok(Tpl::new(s.value, s.referenced.into()))
+    }
+}
+
+/// One entry of a mapping in a [`TValue`], with the key's position.
+#[derive(Clone, Debug)]
+pub struct TEntry {
+    pub key: String,
+    pub loc: Loc,
+    pub value: TValue,
+}
+
+/// Any YAML value whose strings may be templates (JSON bodies, vars, matcher values).
+#[derive(Clone, Debug)]
+pub enum TValue {
+    Null(Loc),
+    Bool(bool, Loc),
+    Num(serde_json::Number, Loc),
+    Str(Tpl),
+    Seq(Vec<TValue>, Loc),
+    Map(Vec<TEntry>, Loc),
+}
+
+impl TValue {
+    pub fn loc(&self) -> Loc {
+        match self {
+            TValue::Null(l) | TValue::Bool(_, l) | TValue::Num(_, l) => *l,
+            TValue::Str(t) => t.loc,
+            TValue::Seq(_, l) | TValue::Map(_, l) => *l,
+        }
+    }
+
+    /// The value as plain JSON when it holds no template.
+    pub fn as_literal_json(&self) -> Option<serde_json::Value> {
+        use serde_json::Value as J;
+        Some(match self {
+            TValue::Null(_) => J::Null,
+            TValue::Bool(b, _) => J::Bool(*b),
+            TValue::Num(n, _) => J::Number(n.clone()),
+            TValue::Str(t) if t.is_literal() => J::String(t.src.clone()),
+            TValue::Str(_) => return None,
+            TValue::Seq(items, _) => J::Array(
+                items
+                    .iter()
+                    .map(TValue::as_literal_json)
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+            TValue::Map(entries, _) => {
+                let mut m = serde_json::Map::new();
+                for e in entries {
+                    m.insert(e.key.clone(), e.value.as_literal_json()?);
+                }
+                J::Object(m)
+            }
+        })
+    }
+
+    /// Every string inside, depth first.
+    pub fn strings_mut<'a>(&'a mut self, out: &mut Vec<&'a mut Tpl>) {
+        match self {
+            TValue::Str(t) => out.push(t),
+            TValue::Seq(items, _) => items.iter_mut().for_each(|i| i.strings_mut(out)),
+            TValue::Map(entries, _) => entries.iter_mut().for_each(|e| e.value.strings_mut(out)),
+            _ => {}
+        }
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            TValue::Null(_) => "null",
+            TValue::Bool(..) => "a boolean",
+            TValue::Num(..) => "a number",
+            TValue::Str(_) => "a string",
+            TValue::Seq(..) => "a list",
+            TValue::Map(..) => "a mapping",
+        }
+    }
+}
+
+/// A [`TValue`] without its own position (filled in from the span wrapper).
+enum RawValue {
+    Null,
+    Bool(bool),
+    Num(serde_json::Number),
+    Str(String),
+    Seq(Vec<TValue>),
+    Map(Vec<TEntry>),
+}
+
+impl<'de> Deserialize<'de> for RawValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any YAML value")
+            }
+            fn visit_unit<E>(self) -> Result<RawValue, E> {
+                Ok(RawValue::Null)
+            }
+            fn visit_none<E>(self) -> Result<RawValue, E> {
+                Ok(RawValue::Null)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<RawValue, D::Error> {
+                RawValue::deserialize(d)
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<RawValue, E> {
+                Ok(RawValue::Bool(b))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<RawValue, E> {
+                Ok(RawValue::Num(n.into()))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<RawValue, E> {
+                Ok(RawValue::Num(n.into()))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<RawValue, E> {
+                serde_json::Number::from_f64(n)
+                    .map(RawValue::Num)
+                    .ok_or_else(|| E::custom("numbers must be finite (no .nan or .inf)"))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<RawValue, E> {
+                Ok(RawValue::Str(s.to_owned()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<RawValue, E> {
+                Ok(RawValue::Str(s))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawValue, A::Error> {
+                let mut items = Vec::new();
+                while let Some(v) = seq.next_element::<TValue>()? {
+                    items.push(v);
+                }
+                Ok(RawValue::Seq(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawValue, A::Error> {
+                let mut entries: Vec<TEntry> = Vec::new();
+                while let Some(k) = map.next_key::<Spanned<String>>()? {
+                    let value = map.next_value::<TValue>()?;
+                    entries.push(TEntry {
+                        key: k.value,
+                        loc: k.referenced.into(),
+                        value,
+                    });
+                }
+                Ok(RawValue::Map(entries))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for TValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s: Spanned<RawValue> = Spanned::deserialize(d)?;
+        let loc: Loc = s.referenced.into();
+        Ok(match s.value {
+            RawValue::Null => TValue::Null(loc),
+            RawValue::Bool(b) => TValue::Bool(b, loc),
+            RawValue::Num(n) => TValue::Num(n, loc),
+            RawValue::Str(st) => TValue::Str(Tpl::new(st, loc)),
+            RawValue::Seq(v) => TValue::Seq(v, loc),
+            RawValue::Map(m) => TValue::Map(m, loc),
+        })
+    }
+}
+
+/// A duration written as `250ms`, `2s`, `1m` or `1h`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DurationSpec(pub Duration);
+
+/// Parse `250ms`, `2s`, `1.5s`, `1m`, `1h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration"))?;
+    let factor_ms = match unit.trim() {
+        "ms" => 1.0,
+        "s" => 1000.0,
+        "m" => 60_000.0,
+        "h" => 3_600_000.0,
+        "" => return Err(format!("`{text}` has no unit")),
+        other => return Err(format!("unknown unit `{other}` in `{text}`")),
+    };
+    let ms = value * factor_ms;
+    if !ms.is_finite() || !(0.0..=1e12).contains(&ms) {
+        return Err(format!("`{text}` is out of range"));
+    }
+    Ok(Duration::from_micros((ms * 1000.0) as u64))
+}
+
+pub const DURATION_HINT: &str = "write durations like 250ms, 2s or 1m";
+
+impl<'de> Deserialize<'de> for DurationSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s: Spanned<String> = Spanned::deserialize(d)?;
+        match parse_duration(&s.value) {
+            Ok(dur) => Ok(DurationSpec(dur)),
+            Err(msg) => {
+                sink::report(
+                    s.referenced.into(),
+                    s.value.chars().count(),
+                    format!("invalid duration: {msg}"),
+                    Some(DURATION_HINT.into()),
+                );
+                Ok(DurationSpec(Duration::ZERO))
+            }
+        }
+    }
+}
+
+/// A JSONPath (RFC 9535), parsed once when the file loads.
+#[derive(Clone, Debug)]
+pub struct JsonPathSpec {
+    pub src: String,
+    pub loc: Loc,
+    pub path: Option<Arc<serde_json_path::JsonPath>>,
+}
+
+impl JsonPathSpec {
+    /// Parse, reporting a problem at `loc` when the text is not a JSONPath.
+    pub fn parse(src: String, loc: Loc) -> Self {
+        let path = match serde_json_path::JsonPath::parse(&src) {
+            Ok(p) => Some(Arc::new(p)),
+            Err(e) => {
+                let hint = if src.starts_with('$') {
+                    "JSONPath as in RFC 9535, e.g. $.items[0].id or $['odd key']".to_string()
+                } else {
+                    format!("a JSONPath starts with `$`, e.g. `$.{}`", src.trim_start_matches('.'))
+                };
+                sink::report(
+                    loc,
+                    src.chars().count(),
+                    format!("invalid JSONPath `{src}`: {e}"),
+                    Some(hint),
+                );
+                None
+            }
+        };
+        JsonPathSpec { src, loc, path }
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonPathSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s: Spanned<String> = Spanned::deserialize(d)?;
+        Ok(JsonPathSpec::parse(s.value, s.referenced.into()))
+    }
+}
+
+/// A regular expression, compiled once when the file loads.
+#[derive(Clone, Debug)]
+pub struct RegexSpec {
+    pub src: String,
+    pub loc: Loc,
+    pub regex: Option<regex::Regex>,
+}
+
+impl RegexSpec {
+    pub fn parse(src: String, loc: Loc) -> Self {
+        let regex = match regex::RegexBuilder::new(&src)
+            .size_limit(1 << 20)
+            .build()
+        {
+            Ok(r) => Some(r),
+            Err(e) => {
+                let detail = e.to_string();
+                let last = detail.lines().last().unwrap_or("invalid").trim().to_string();
+                sink::report(
+                    loc,
+                    src.chars().count(),
+                    format!("invalid regex `{src}`: {last}"),
+                    Some("regex syntax: https://docs.rs/regex/#syntax".into()),
+                );
+                None
+            }
+        };
+        RegexSpec { src, loc, regex }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn single_expression_is_recognised() {
+        let t = Tpl::new("{{ project_id }}", Loc::UNKNOWN);
+        assert_eq!(t.single_expression(), Some("project_id"));
+        let t = Tpl::new("a-{{ x }}", Loc::UNKNOWN);
+        assert_eq!(t.single_expression(), None);
+        let t = Tpl::new("{{ a }}{{ b }}", Loc::UNKNOWN);
+        assert_eq!(t.single_expression(), None);
+    }
+}

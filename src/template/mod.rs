@@ -1,0 +1,266 @@
+//! Templates: every `{{ ... }}` string of a run, compiled once into one registry,
+//! and the scope they are rendered in.
+
+pub mod functions;
+pub mod scope;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
+
+pub use scope::Scope;
+
+use crate::diagnostic::Loc;
+use crate::scenario::values::{Compiled, TValue, Tpl};
+
+/// Bounds what one template may do, so a hostile file cannot spin forever.
+const FUEL: u64 = 2_000_000;
+
+/// The compiled templates of a run.
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A template that failed to render.
+#[derive(Debug, Clone)]
+pub struct RenderError {
+    pub loc: Loc,
+    pub message: String,
+    /// Names that were not defined when it rendered.
+    pub undefined: Vec<String>,
+}
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Templates {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        env.set_fuel(Some(FUEL));
+        functions::register(&mut env);
+        Templates { env }
+    }
+
+    /// Compile `tpl` under a name derived from its place; `typed` also compiles
+    /// the form that keeps a single expression's JSON type.
+    pub fn compile(&mut self, key: &str, tpl: &mut Tpl, typed: bool) -> Result<(), String> {
+        if tpl.compiled != Compiled::Pending {
+            return Ok(());
+        }
+        let name: Arc<str> = Arc::from(format!("{key}@{}:{}", tpl.loc.line, tpl.loc.col));
+        if self.env.get_template(&name).is_err() {
+            self.env
+                .add_template_owned(name.to_string(), tpl.src.clone())
+                .map_err(|e| describe_syntax_error(&e))?;
+        }
+        let typed_name = match (typed, tpl.single_expression()) {
+            (true, Some(expr)) => {
+                let typed_name = format!("{name}#json");
+                if self.env.get_template(&typed_name).is_err() {
+                    self.env
+                        .add_template_owned(typed_name.clone(), format!("{{{{ ({expr}) | tojson }}}}"))
+                        .map_err(|e| describe_syntax_error(&e))?;
+                }
+                Some(Arc::from(typed_name))
+            }
+            _ => None,
+        };
+        tpl.compiled = Compiled::Template {
+            name,
+            typed: typed_name,
+        };
+        Ok(())
+    }
+
+    /// Top-level names a compiled template reads (functions excluded).
+    pub fn names_used(&self, tpl: &Tpl) -> HashSet<String> {
+        let Compiled::Template { name, .. } = &tpl.compiled else {
+            return HashSet::new();
+        };
+        match self.env.get_template(name) {
+            Ok(t) => t
+                .undeclared_variables(false)
+                .into_iter()
+                .filter(|n| !functions::is_function(n))
+                .collect(),
+            Err(_) => HashSet::new(),
+        }
+    }
+
+    /// Whether any compiled template reads the top-level name `name`.
+    pub fn any_reads(&self, name: &str) -> bool {
+        self.env
+            .templates()
+            .any(|(_, t)| t.undeclared_variables(false).contains(name))
+    }
+
+    /// Dotted names (`env.HOME`) a compiled template reads.
+    pub fn nested_names_used(&self, tpl: &Tpl) -> HashSet<String> {
+        let Compiled::Template { name, .. } = &tpl.compiled else {
+            return HashSet::new();
+        };
+        match self.env.get_template(name) {
+            Ok(t) => t.undeclared_variables(true),
+            Err(_) => HashSet::new(),
+        }
+    }
+
+    /// Render to text.
+    pub fn render_str(&self, tpl: &Tpl, scope: &Value) -> Result<String, RenderError> {
+        match &tpl.compiled {
+            Compiled::Literal => Ok(tpl.src.clone()),
+            Compiled::Pending => Err(RenderError {
+                loc: tpl.loc,
+                message: "template was not compiled".into(),
+                undefined: Vec::new(),
+            }),
+            Compiled::Template { name, .. } => self.render_named(name, tpl, scope),
+        }
+    }
+
+    fn render_named(&self, name: &str, tpl: &Tpl, scope: &Value) -> Result<String, RenderError> {
+        let t = self.env.get_template(name).map_err(|e| RenderError {
+            loc: tpl.loc,
+            message: e.to_string(),
+            undefined: Vec::new(),
+        })?;
+        t.render(scope).map_err(|e| self.explain(&e, tpl, scope))
+    }
+
+    /// Render a templated YAML value to JSON; a string that is one expression keeps
+    /// the expression's type.
+    pub fn render_json(&self, v: &TValue, scope: &Value) -> Result<serde_json::Value, RenderError> {
+        use serde_json::Value as J;
+        Ok(match v {
+            TValue::Null(_) => J::Null,
+            TValue::Bool(b, _) => J::Bool(*b),
+            TValue::Num(n, _) => J::Number(n.clone()),
+            TValue::Str(t) => match &t.compiled {
+                Compiled::Template {
+                    typed: Some(typed), ..
+                } => {
+                    let text = self.render_named(typed, t, scope)?;
+                    serde_json::from_str(&text).unwrap_or(J::String(text))
+                }
+                _ => J::String(self.render_str(t, scope)?),
+            },
+            TValue::Seq(items, _) => J::Array(
+                items
+                    .iter()
+                    .map(|i| self.render_json(i, scope))
+                    .collect::<Result<_, _>>()?,
+            ),
+            TValue::Map(entries, _) => {
+                let mut m = serde_json::Map::with_capacity(entries.len());
+                for e in entries {
+                    m.insert(e.key.clone(), self.render_json(&e.value, scope)?);
+                }
+                J::Object(m)
+            }
+        })
+    }
+
+    /// Turn minijinja's error into one that names what was undefined.
+    fn explain(&self, e: &minijinja::Error, tpl: &Tpl, scope: &Value) -> RenderError {
+        if e.kind() == ErrorKind::UndefinedError {
+            let mut missing: Vec<String> = self
+                .names_used(tpl)
+                .into_iter()
+                .filter(|n| scope.get_attr(n).map(|v| v.is_undefined()).unwrap_or(true))
+                .collect();
+            if missing.is_empty() {
+                missing = self
+                    .nested_names_used(tpl)
+                    .into_iter()
+                    .filter(|n| n.contains('.') && lookup_path(scope, n).is_none())
+                    .collect();
+            }
+            missing.sort();
+            let message = match missing.as_slice() {
+                [] => "a value used by the template is undefined".to_string(),
+                [one] => format!("undefined variable `{one}`"),
+                many => format!(
+                    "undefined variables {}",
+                    many.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                ),
+            };
+            return RenderError {
+                loc: tpl.loc,
+                message,
+                undefined: missing,
+            };
+        }
+        let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+        RenderError {
+            loc: tpl.loc,
+            message: format!("template error: {detail}"),
+            undefined: Vec::new(),
+        }
+    }
+}
+
+fn lookup_path(scope: &Value, path: &str) -> Option<Value> {
+    let mut cur = scope.clone();
+    for part in path.split('.') {
+        cur = cur.get_attr(part).ok().filter(|v| !v.is_undefined())?;
+    }
+    Some(cur)
+}
+
+fn describe_syntax_error(e: &minijinja::Error) -> String {
+    let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+    format!("template syntax error: {detail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tpl(src: &str) -> Tpl {
+        Tpl::new(src, Loc::new(1, 1))
+    }
+
+    #[test]
+    fn single_expressions_keep_their_json_type() {
+        let mut t = Templates::new();
+        let mut a = tpl("{{ n }}");
+        t.compile("f", &mut a, true).unwrap_or_default();
+        let scope = crate::template::to_value(serde_json::json!({"n": 42}));
+        let out = t.render_json(&TValue::Str(a), &scope).ok();
+        assert_eq!(out, Some(serde_json::json!(42)));
+    }
+
+    #[test]
+    fn undefined_names_are_named() {
+        let mut t = Templates::new();
+        let mut a = tpl("/v1/jobs/{{ job_id }}/cancel");
+        t.compile("f", &mut a, false).unwrap_or_default();
+        let scope = crate::template::to_value(serde_json::json!({"other": 1}));
+        let err = t.render_str(&a, &scope).err().map(|e| e.message);
+        assert_eq!(err.as_deref(), Some("undefined variable `job_id`"));
+    }
+
+    #[test]
+    fn syntax_errors_are_reported_at_compile_time() {
+        let mut t = Templates::new();
+        let mut a = tpl("{{ unclosed ");
+        assert!(t.compile("f", &mut a, false).is_err());
+    }
+}
+
+/// Any serializable value as a template value.
+pub fn to_value<T: serde::Serialize>(v: T) -> Value {
+    Value::from(minijinja::value::Serde(v))
+}
