@@ -88,7 +88,8 @@ fn issues_has_any(body: &Map<String, Value>) -> bool {
 fn last_path_segment(url: &url::Url) -> Option<String> {
     url.path_segments()?
         .filter(|s| !s.is_empty())
-        .find(|s| !s.starts_with("id"))
+        // Store URLs end `/<app-name>/id<digits>`.
+        .rfind(|s| !s.starts_with("id"))
         .map(str::to_string)
 }
 
