@@ -1,1 +1,45 @@
-//! An in-process mock of the Layers Partner API.
+//! An in-process mock of the Layers Partner API ([LEGACY] revision of
+//! `shared/layers-api.md`), so scenarios run with no key, no network and no spend.
+//!
+//! Side effects that cost money or touch the outside world (credits, scrapers, agent
+//! runs, pull requests, posts, webhook deliveries) are recorded in a ledger instead of
+//! performed; `GET /_mock/ledger` reads it and `POST /_mock/reset` clears all state.
+//! Nothing under `/_mock` exists on the real API.
+
+mod auth;
+mod config;
+mod error;
+mod faults;
+mod idempotency;
+mod ids;
+mod input;
+mod jobs;
+mod ledger;
+mod pagination;
+mod plan;
+mod rate_limit;
+mod request_id;
+mod routes;
+mod server;
+mod state;
+mod store;
+mod timestamp;
+mod validate;
+mod webhooks;
+
+pub use auth::{KeyEnv, ParsedKey, Principal, parse_key};
+pub use config::{MockArgs, MockConfig, Plan, Tier, parse_duration, parse_keys_file};
+pub use server::{MockServer, router, serve_foreground};
+pub use webhooks::{sign as webhook_signature, signature_header};
+
+/// A well-formed demo key (`lp_test_`, 16-char id, 43-char secret) for docs and the
+/// shipped scenarios. Any well-formed key works unless the mock runs with `--keys`.
+pub const DEMO_KEY: &str = "lp_test_01JMOCKDEM0KEY00_bW9jay1vbmx5LWRlbW8ta2V5LW5vdC1hLXNlY3JldDA";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn demo_key_is_well_formed() {
+        assert!(super::parse_key(super::DEMO_KEY).is_some());
+    }
+}

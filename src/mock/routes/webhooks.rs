@@ -1,0 +1,216 @@
+//! Webhook endpoints: create, list, delete, test (a real signed `test.ping` to loopback
+//! URLs only), and delivery history.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::extract::PathParams;
+use super::projects::project_id;
+use crate::mock::error::{ApiError, ApiResult};
+use crate::mock::ids::prefixed;
+use crate::mock::input::{QueryParams, json_object, uuid_id};
+use crate::mock::pagination::Page;
+use crate::mock::state::{AppState, ORG_ID};
+use crate::mock::store::{Delivery, WebhookEndpoint};
+use crate::mock::timestamp::iso;
+use crate::mock::validate::Issues;
+use crate::mock::webhooks::{EVENT_CATALOG, Outgoing, is_registrable, spawn_delivery};
+
+fn endpoint_id(raw: &str) -> ApiResult<Uuid> {
+    uuid_id(raw, "whe_", "Webhook endpoint")
+}
+
+/// `POST /v1/webhook-endpoints` → 201 `{endpoint, signingSecret}` (secret shown once).
+pub async fn create(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let body = json_object(&body)?;
+    let mut issues = Issues::default();
+    let url = issues.http_url(&body, "url", true);
+    if let Some(url) = &url
+        && !is_registrable(url)
+    {
+        issues.add("url", "must be https (plain http only for localhost)");
+    }
+    let events = issues.strings(&body, "events");
+    match &events {
+        None => issues.add("events", "is required (1–50 event names)"),
+        Some(events) if events.is_empty() || events.len() > 50 => {
+            issues.add("events", "must list 1–50 event names")
+        }
+        Some(events) => {
+            for event in events
+                .iter()
+                .filter(|e| !EVENT_CATALOG.contains(&e.as_str()))
+            {
+                issues.add("events", format!("unknown event {event:?}"));
+            }
+        }
+    }
+    let description = issues.string(&body, "description", false, 0, 1024);
+    let project = issues.string(&body, "projectId", false, 1, 64);
+    issues.finish()?;
+    let project = match project {
+        None => None,
+        Some(raw) => {
+            let id = project_id(&raw)
+                .map_err(|_| ApiError::validation("projectId", "unknown project"))?;
+            if state.store().project(&id).is_none() {
+                return Err(ApiError::validation("projectId", "unknown project"));
+            }
+            Some(id)
+        }
+    };
+    let now = Utc::now();
+    let endpoint = WebhookEndpoint {
+        id: state.ids().uuid(),
+        organization_id: ORG_ID,
+        project_id: project,
+        url: url.map(|u| u.to_string()).unwrap_or_default(),
+        description,
+        events: events.unwrap_or_default(),
+        signing_secret: format!("whsec_{}", state.ids().secret(32)),
+        created_at: now,
+        updated_at: now,
+        last_success_at: None,
+        last_failure_at: None,
+        consecutive_failure_count: 0,
+    };
+    let body = json!({ "endpoint": endpoint.view(), "signingSecret": endpoint.signing_secret });
+    state.store().insert_webhook(endpoint);
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// `GET /v1/webhook-endpoints`
+pub async fn list(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let query = QueryParams::parse(query.as_deref());
+    let page = Page::from_query(&query, 25, 100, true)?;
+    let project = match query.get("projectId") {
+        None => None,
+        Some(raw) => Some(
+            project_id(raw)
+                .map_err(|_| ApiError::validation("projectId", "must be a project id"))?,
+        ),
+    };
+    let status = query.get("status");
+    let items: Vec<Value> = state
+        .store()
+        .webhooks_newest_first()
+        .filter(|e| project.is_none() || e.project_id == project)
+        .filter(|_| status.is_none_or(|s| s == "active"))
+        .map(WebhookEndpoint::view)
+        .collect();
+    Ok(Json(page.render(items)))
+}
+
+/// `DELETE /v1/webhook-endpoints/:id`
+pub async fn delete(
+    State(state): State<AppState>,
+    PathParams(raw): PathParams<String>,
+) -> ApiResult<Json<Value>> {
+    let id = endpoint_id(&raw)?;
+    state
+        .store()
+        .remove_webhook(&id)
+        .ok_or_else(|| ApiError::not_found("Webhook endpoint", &raw))?;
+    Ok(Json(json!({ "id": id.to_string(), "deleted": true })))
+}
+
+/// `POST /v1/webhook-endpoints/:id/test`: queues a signed `test.ping` (body `payload`
+/// replaces the default `data`) and delivers it at once in the background.
+pub async fn test(
+    State(state): State<AppState>,
+    PathParams(raw): PathParams<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let id = endpoint_id(&raw)?;
+    let body = json_object(&body)?;
+    let mut issues = Issues::default();
+    let payload = issues.object(&body, "payload");
+    issues.finish()?;
+
+    let now = Utc::now();
+    let event_id = prefixed("evt", state.ids().ulid());
+    let delivery_id = state.ids().uuid();
+    let outgoing = {
+        let mut store = state.store();
+        let endpoint = store
+            .webhook(&id)
+            .ok_or_else(|| ApiError::not_found("Webhook endpoint", &raw))?;
+        let data = match payload {
+            Some(payload) => Value::Object(payload),
+            None => json!({
+                "message": "This is a test event from the Layers API.",
+                "endpointId": endpoint.id.to_string(),
+                "organizationId": endpoint.organization_id.to_string(),
+            }),
+        };
+        let event =
+            json!({ "id": event_id, "type": "test.ping", "createdAt": iso(now), "data": data });
+        let url = url::Url::parse(&endpoint.url)
+            .map_err(|_| ApiError::internal("stored URL unreadable"))?;
+        let outgoing = Outgoing {
+            delivery_id,
+            endpoint_id: id,
+            event_id: event_id.clone(),
+            url,
+            secret: endpoint.signing_secret.clone(),
+            body: Bytes::from(event.to_string()),
+        };
+        store.deliveries.push(Delivery {
+            id: delivery_id,
+            endpoint_id: id,
+            event_id: event_id.clone(),
+            event_type: "test.ping".into(),
+            status: "pending",
+            attempts: 0,
+            delivered_at: None,
+            last_response_status: None,
+            last_response_at: None,
+            last_error_message: None,
+            created_at: now,
+        });
+        store.ledger.webhook_deliveries += 1;
+        outgoing
+    };
+    spawn_delivery(state, outgoing);
+    Ok(Json(
+        json!({ "eventId": event_id, "deliveryId": delivery_id.to_string(), "scheduledAt": iso(now) }),
+    ))
+}
+
+/// `GET /v1/webhook-endpoints/:id/deliveries` (newest first, no payloads).
+pub async fn deliveries(
+    State(state): State<AppState>,
+    PathParams(raw): PathParams<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let id = endpoint_id(&raw)?;
+    let query = QueryParams::parse(query.as_deref());
+    let page = Page::from_query(&query, 25, 100, true)?;
+    let event_type = query.get("eventType");
+    let status = query.get("status");
+    let store = state.store();
+    if store.webhook(&id).is_none() {
+        return Err(ApiError::not_found("Webhook endpoint", &raw));
+    }
+    let items: Vec<Value> = store
+        .deliveries
+        .iter()
+        .rev()
+        .filter(|d| d.endpoint_id == id)
+        .filter(|d| event_type.is_none_or(|t| d.event_type == t))
+        .filter(|d| status.is_none_or(|s| d.status == s))
+        .map(Delivery::view)
+        .collect();
+    Ok(Json(page.render(items)))
+}
