@@ -134,11 +134,19 @@ fn printable(text: &str) -> String {
 }
 
 /// The closest candidate within a small edit distance, for "did you mean".
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = word.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase()), c))
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase()),
+                c,
+            )
+        })
         .filter(|(d, c)| *d <= 2.max(c.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
@@ -206,12 +214,18 @@ mod tests {
         let out = d.render(Some(src));
         assert!(out.contains("--> a.yaml:3:3"), "{out}");
         assert!(out.contains(" 3 |   stauts: 200"), "{out}");
-        assert!(out.contains("   |   ^^^^^^ did you mean `status`?"), "{out}");
+        assert!(
+            out.contains("   |   ^^^^^^ did you mean `status`?"),
+            "{out}"
+        );
     }
 
     #[test]
     fn suggests_close_words_only() {
-        assert_eq!(did_you_mean("stauts", ["status", "json", "headers"]), Some("status"));
+        assert_eq!(
+            did_you_mean("stauts", ["status", "json", "headers"]),
+            Some("status")
+        );
         assert_eq!(did_you_mean("zzzzzz", ["status", "json"]), None);
     }
 }

@@ -11,8 +11,14 @@ use serde::Serialize;
 #[derive(Debug, Clone)]
 pub enum Event {
     RunStarted(RunInfo),
-    ScenarioStarted { index: usize, name: String },
-    StepFinished { index: usize, step: Box<StepReport> },
+    ScenarioStarted {
+        index: usize,
+        name: String,
+    },
+    StepFinished {
+        index: usize,
+        step: Box<StepReport>,
+    },
     ScenarioFinished(Box<ScenarioReport>),
     /// A line for the console that belongs to no scenario (the spend report, say).
     Notice(String),
@@ -106,7 +112,11 @@ pub struct AssertionFailure {
 
 impl std::fmt::Display for AssertionFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: expected {}, got {}", self.subject, self.expected, self.actual)
+        write!(
+            f,
+            "{}: expected {}, got {}",
+            self.subject, self.expected, self.actual
+        )
     }
 }
 

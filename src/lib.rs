@@ -1,10 +1,13 @@
 //! `runner`: YAML API scenarios in, concurrent HTTP, JUnit out.
 
+pub mod cli;
 pub mod diagnostic;
-pub mod mock;
-pub mod scenario;
-pub mod template;
 pub mod engine;
 pub mod events;
+pub mod exit;
 pub mod http;
+pub mod mock;
 pub mod report;
+pub mod scenario;
+pub mod select;
+pub mod template;

@@ -21,11 +21,19 @@ impl<'a> Observed<'a> {
         let json = if response.body.is_empty() {
             Err("the body is empty".to_string())
         } else if response.truncated {
-            Err(format!("the body was cut at the {} byte cap", response.body.len()))
+            Err(format!(
+                "the body was cut at the {} byte cap",
+                response.body.len()
+            ))
         } else {
-            serde_json::from_slice(&response.body).map_err(|e| format!("the body is not JSON ({e})"))
+            serde_json::from_slice(&response.body)
+                .map_err(|e| format!("the body is not JSON ({e})"))
         };
-        Observed { response, json, text }
+        Observed {
+            response,
+            json,
+            text,
+        }
     }
 }
 
@@ -103,7 +111,11 @@ pub fn evaluate(
 
 /// A path with wildcards, slices, filters, unions or descent selects a list.
 fn is_singular(src: &str) -> bool {
-    !(src.contains('*') || src.contains("..") || src.contains('?') || src.contains(':') || src.contains(','))
+    !(src.contains('*')
+        || src.contains("..")
+        || src.contains('?')
+        || src.contains(':')
+        || src.contains(','))
 }
 
 struct Evaluator<'t> {
@@ -143,11 +155,24 @@ impl Evaluator<'_> {
     }
 
     /// `None` when the check holds, else (expected, actual) in words.
-    fn check(&mut self, subject: &str, check: &Check, actual: Option<&J>, textual: bool) -> Option<(String, String)> {
+    fn check(
+        &mut self,
+        subject: &str,
+        check: &Check,
+        actual: Option<&J>,
+        textual: bool,
+    ) -> Option<(String, String)> {
         let shown = || actual.map_or_else(|| "nothing (not found)".to_string(), show);
         match check {
             Check::Exists(want) => (actual.is_some() != *want).then(|| {
-                (if *want { "to exist".into() } else { "not to exist".into() }, shown())
+                (
+                    if *want {
+                        "to exist".into()
+                    } else {
+                        "not to exist".into()
+                    },
+                    shown(),
+                )
             }),
             Check::Not(inner) => {
                 let before = self.failures.len();
@@ -166,7 +191,12 @@ impl Evaluator<'_> {
             }
             Check::Type(t) => {
                 let a = actual?;
-                (!has_type(a, *t)).then(|| (format!("type {}", t.name()), format!("{} ({})", type_name(a), show(a))))
+                (!has_type(a, *t)).then(|| {
+                    (
+                        format!("type {}", t.name()),
+                        format!("{} ({})", type_name(a), show(a)),
+                    )
+                })
             }
             Check::Length(inner) => {
                 let a = actual?;
@@ -177,7 +207,12 @@ impl Evaluator<'_> {
                     other => return Some(("something with a length".into(), show(other))),
                 };
                 let before = self.failures.len();
-                self.matcher(&format!("{subject} length"), inner, Some(&J::from(len)), false);
+                self.matcher(
+                    &format!("{subject} length"),
+                    inner,
+                    Some(&J::from(len)),
+                    false,
+                );
                 let _ = before;
                 None
             }
@@ -201,7 +236,10 @@ impl Evaluator<'_> {
                 let a = actual?;
                 (!rendered.iter().any(|o| equal(a, o, textual))).then(|| {
                     (
-                        format!("one of [{}]", rendered.iter().map(show).collect::<Vec<_>>().join(", ")),
+                        format!(
+                            "one of [{}]",
+                            rendered.iter().map(show).collect::<Vec<_>>().join(", ")
+                        ),
                         show(a),
                     )
                 })
@@ -227,7 +265,10 @@ impl Evaluator<'_> {
                 match compare(a, &bound) {
                     Some(ord) if want(ord) => None,
                     Some(_) => Some((format!("{op} {}", show(&bound)), show(a))),
-                    None => Some((format!("{op} {} (comparable values)", show(&bound)), show(a))),
+                    None => Some((
+                        format!("{op} {} (comparable values)", show(&bound)),
+                        show(a),
+                    )),
                 }
             }
             Check::Each(inner) => {
@@ -247,7 +288,9 @@ impl Evaluator<'_> {
 fn equal(a: &J, b: &J, textual: bool) -> bool {
     match (a, b) {
         (J::Number(x), J::Number(y)) => x.as_f64() == y.as_f64(),
-        (J::String(s), other) if textual && !other.is_string() && !other.is_object() && !other.is_array() => {
+        (J::String(s), other)
+            if textual && !other.is_string() && !other.is_object() && !other.is_array() =>
+        {
             s.trim() == show(other)
         }
         _ => a == b,
@@ -270,7 +313,9 @@ fn has_type(v: &J, t: JsonType) -> bool {
     match t {
         JsonType::String => v.is_string(),
         JsonType::Number => v.is_number(),
-        JsonType::Integer => v.is_i64() || v.is_u64() || v.as_f64().is_some_and(|f| f.fract() == 0.0),
+        JsonType::Integer => {
+            v.is_i64() || v.is_u64() || v.as_f64().is_some_and(|f| f.fract() == 0.0)
+        }
         JsonType::Boolean => v.is_boolean(),
         JsonType::Array => v.is_array(),
         JsonType::Object => v.is_object(),
@@ -298,13 +343,19 @@ pub fn show(v: &J) -> String {
 
 fn describe_check(c: &Check) -> String {
     match c {
-        Check::Equals(v) => v.as_literal_json().map_or_else(|| "a value".into(), |j| show(&j)),
+        Check::Equals(v) => v
+            .as_literal_json()
+            .map_or_else(|| "a value".into(), |j| show(&j)),
         Check::Not(m) => format!("not {}", describe_matcher(m)),
         Check::Exists(true) => "to exist".into(),
         Check::Exists(false) => "not to exist".into(),
         Check::Type(t) => format!("type {}", t.name()),
         Check::Length(m) => format!("length {}", describe_matcher(m)),
-        Check::Contains(v) => format!("to contain {}", v.as_literal_json().map_or_else(|| "a value".into(), |j| show(&j))),
+        Check::Contains(v) => format!(
+            "to contain {}",
+            v.as_literal_json()
+                .map_or_else(|| "a value".into(), |j| show(&j))
+        ),
         Check::OneOf(_) => "one of the listed values".into(),
         Check::Matches(r) => format!("to match /{}/", r.src),
         Check::Lt(_) => "a smaller value".into(),
@@ -316,5 +367,9 @@ fn describe_check(c: &Check) -> String {
 }
 
 pub fn describe_matcher(m: &Matcher) -> String {
-    m.checks.iter().map(describe_check).collect::<Vec<_>>().join(" and ")
+    m.checks
+        .iter()
+        .map(describe_check)
+        .collect::<Vec<_>>()
+        .join(" and ")
 }

@@ -3,7 +3,7 @@
 use serde_json::Value as J;
 
 use super::assert::Observed;
-use crate::events::{excerpt, AssertionFailure};
+use crate::events::{AssertionFailure, excerpt};
 use crate::scenario::expect::{Capture, CaptureSource};
 
 /// The captured value, or a failure naming the source and showing the body.
@@ -20,7 +20,10 @@ pub fn take(name: &str, capture: &Capture, obs: &Observed<'_>) -> Result<J, Asse
                 expected: format!("a JSON body to read {}", p.src),
                 actual: why.clone(),
             })?;
-            let path = p.path.as_ref().ok_or_else(|| missing(format!("a value at {}", p.src)))?;
+            let path = p
+                .path
+                .as_ref()
+                .ok_or_else(|| missing(format!("a value at {}", p.src)))?;
             let nodes = path.query(json).all();
             match nodes.as_slice() {
                 [] => Err(missing(format!("a value at {}", p.src))),
@@ -28,22 +31,35 @@ pub fn take(name: &str, capture: &Capture, obs: &Observed<'_>) -> Result<J, Asse
                 many => Ok(J::Array(many.iter().map(|v| (*v).clone()).collect())),
             }
         }
-        CaptureSource::Header(h) => obs
-            .response
-            .header(h)
-            .map(J::String)
-            .ok_or_else(|| AssertionFailure {
-                subject: format!("capture {name}"),
-                expected: format!("header {h}"),
-                actual: "no such header".into(),
-            }),
+        CaptureSource::Header(h) => {
+            obs.response
+                .header(h)
+                .map(J::String)
+                .ok_or_else(|| AssertionFailure {
+                    subject: format!("capture {name}"),
+                    expected: format!("header {h}"),
+                    actual: "no such header".into(),
+                })
+        }
         CaptureSource::Regex(r) => {
-            let re = r.regex.as_ref().ok_or_else(|| missing(format!("a match of /{}/", r.src)))?;
-            let caps = re.captures(&obs.text).ok_or_else(|| missing(format!("a match of /{}/", r.src)))?;
-            let m = caps.get(1).or_else(|| caps.get(0)).map(|m| m.as_str().to_string());
-            m.map(J::String).ok_or_else(|| missing(format!("a match of /{}/", r.src)))
+            let re = r
+                .regex
+                .as_ref()
+                .ok_or_else(|| missing(format!("a match of /{}/", r.src)))?;
+            let caps = re
+                .captures(&obs.text)
+                .ok_or_else(|| missing(format!("a match of /{}/", r.src)))?;
+            let m = caps
+                .get(1)
+                .or_else(|| caps.get(0))
+                .map(|m| m.as_str().to_string());
+            m.map(J::String)
+                .ok_or_else(|| missing(format!("a match of /{}/", r.src)))
         }
         CaptureSource::Status => Ok(J::from(obs.response.status)),
-        CaptureSource::Body => Ok(obs.json.clone().unwrap_or_else(|_| J::String(obs.text.clone()))),
+        CaptureSource::Body => Ok(obs
+            .json
+            .clone()
+            .unwrap_or_else(|_| J::String(obs.text.clone()))),
     }
 }

@@ -103,7 +103,11 @@ pub async fn run(
     };
     let total = suite.scenarios.len();
     let jobs = options.jobs.max(1);
-    let _ = events.send(Event::RunStarted(RunInfo { total, target, jobs }));
+    let _ = events.send(Event::RunStarted(RunInfo {
+        total,
+        target,
+        jobs,
+    }));
     let ctx = Arc::new(RunCtx {
         suite: suite.clone(),
         options,
@@ -139,9 +143,8 @@ pub async fn run(
 }
 
 fn uses_webhooks(suite: &Suite) -> bool {
-    suite
-        .scenarios
-        .iter()
-        .any(|s| s.all_steps().any(|st| matches!(st.action, crate::scenario::Action::WaitWebhook(_))))
-        || suite.templates.any_reads("webhook")
+    suite.scenarios.iter().any(|s| {
+        s.all_steps()
+            .any(|st| matches!(st.action, crate::scenario::Action::WaitWebhook(_)))
+    }) || suite.templates.any_reads("webhook")
 }

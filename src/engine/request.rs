@@ -44,7 +44,11 @@ pub fn resolve_url(base: Option<&str>, target: &str) -> Result<url::Url, String>
     let Some(base) = base else {
         return Err(format!("`{t}` is relative and there is no base URL"));
     };
-    let joined = format!("{}/{}", base.trim_end_matches('/'), t.trim_start_matches('/'));
+    let joined = format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        t.trim_start_matches('/')
+    );
     url::Url::parse(&joined).map_err(|e| format!("`{joined}` is not a valid URL: {e}"))
 }
 
@@ -57,7 +61,10 @@ pub fn prepare(
     req: &RequestDoc,
     step_file: &Path,
 ) -> Result<PreparedRequest, PrepareError> {
-    let method_text = req.method.as_ref().map_or("GET".to_string(), |m| m.value.to_uppercase());
+    let method_text = req
+        .method
+        .as_ref()
+        .map_or("GET".to_string(), |m| m.value.to_uppercase());
     let method = reqwest::Method::from_bytes(method_text.as_bytes())
         .map_err(|_| plain(format!("`{method_text}` is not an HTTP method")))?;
     let url_text = templates.render_str(&req.url, scope)?;
@@ -75,7 +82,8 @@ pub fn prepare(
             q.append_pair(&k, &v);
         }
     }
-    let mut headers: Vec<(String, String)> = Vec::with_capacity(scenario_headers.len() + req.headers.len() + 1);
+    let mut headers: Vec<(String, String)> =
+        Vec::with_capacity(scenario_headers.len() + req.headers.len() + 1);
     for (k, t) in scenario_headers {
         if req.headers.keys().any(|own| own.eq_ignore_ascii_case(k)) {
             continue;
@@ -85,14 +93,19 @@ pub fn prepare(
     for (k, t) in &req.headers {
         headers.push((k.clone(), templates.render_str(t, scope)?));
     }
-    let has = |headers: &[(String, String)], name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    let has = |headers: &[(String, String)], name: &str| {
+        headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
+    };
     let base_dir = step_file.parent().unwrap_or(Path::new("."));
     let body = if let Some(j) = &req.json {
         let value = templates.render_json(j, scope)?;
         if !has(&headers, "content-type") {
             headers.push(("Content-Type".into(), "application/json".into()));
         }
-        Body::Bytes(Bytes::from(serde_json::to_vec(&value).map_err(|e| plain(format!("cannot encode JSON body: {e}")))?))
+        Body::Bytes(Bytes::from(
+            serde_json::to_vec(&value)
+                .map_err(|e| plain(format!("cannot encode JSON body: {e}")))?,
+        ))
     } else if let Some(b) = &req.body {
         Body::Bytes(Bytes::from(templates.render_str(b, scope)?))
     } else if let Some(form) = &req.form {
@@ -101,7 +114,10 @@ pub fn prepare(
             ser.append_pair(k, &templates.render_str(t, scope)?);
         }
         if !has(&headers, "content-type") {
-            headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+            headers.push((
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ));
         }
         Body::Bytes(Bytes::from(ser.finish()))
     } else if let Some(parts) = &req.multipart {
@@ -117,10 +133,16 @@ pub fn prepare(
                 MultipartPart::File(f) => {
                     let rel = templates.render_str(&f.file, scope)?;
                     let path = base_dir.join(&rel);
-                    let data = std::fs::read(&path)
-                        .map_err(|e| plain(format!("cannot read `{}` for multipart part `{name}`: {e}", path.display())))?;
+                    let data = std::fs::read(&path).map_err(|e| {
+                        plain(format!(
+                            "cannot read `{}` for multipart part `{name}`: {e}",
+                            path.display()
+                        ))
+                    })?;
                     let filename = f.filename.clone().or_else(|| {
-                        Path::new(&rel).file_name().map(|n| n.to_string_lossy().into_owned())
+                        Path::new(&rel)
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
                     });
                     out.push(Part {
                         name: name.clone(),
@@ -135,7 +157,8 @@ pub fn prepare(
     } else if let Some(bf) = &req.body_file {
         let rel = templates.render_str(bf, scope)?;
         let path = base_dir.join(&rel);
-        let data = std::fs::read(&path).map_err(|e| plain(format!("cannot read body_file `{}`: {e}", path.display())))?;
+        let data = std::fs::read(&path)
+            .map_err(|e| plain(format!("cannot read body_file `{}`: {e}", path.display())))?;
         Body::Bytes(Bytes::from(data))
     } else {
         Body::Empty
@@ -163,9 +186,15 @@ mod tests {
     #[test]
     fn relative_urls_keep_the_base_path() {
         let u = resolve_url(Some("http://127.0.0.1:8080/api/"), "/v1/whoami").ok();
-        assert_eq!(u.map(|u| u.to_string()).as_deref(), Some("http://127.0.0.1:8080/api/v1/whoami"));
+        assert_eq!(
+            u.map(|u| u.to_string()).as_deref(),
+            Some("http://127.0.0.1:8080/api/v1/whoami")
+        );
         let abs = resolve_url(None, "http://127.0.0.1:9/x").ok();
-        assert_eq!(abs.map(|u| u.to_string()).as_deref(), Some("http://127.0.0.1:9/x"));
+        assert_eq!(
+            abs.map(|u| u.to_string()).as_deref(),
+            Some("http://127.0.0.1:9/x")
+        );
         assert!(resolve_url(None, "/v1/x").is_err());
     }
 }

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::step::{self, StepCtx};
 use super::RunCtx;
+use super::step::{self, StepCtx};
 use crate::events::{Event, Outcome, Phase, ScenarioReport, StepReport};
 use crate::scenario::Scenario;
 use crate::template::Scope;
@@ -49,7 +49,9 @@ pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
                 {
                     ctx.redactor.add(text);
                 }
-                Arc::make_mut(&mut scope).vars.insert(name.clone(), crate::template::to_value(v));
+                Arc::make_mut(&mut scope)
+                    .vars
+                    .insert(name.clone(), crate::template::to_value(v));
             }
             Err(e) => {
                 report.outcome = Outcome::Error;
@@ -87,7 +89,12 @@ pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
     let mut broken = false;
     for (i, st) in s.steps.iter().enumerate() {
         let r = if broken {
-            skipped(st, Phase::Main, i + 1, "not run: an earlier step did not pass")
+            skipped(
+                st,
+                Phase::Main,
+                i + 1,
+                "not run: an earlier step did not pass",
+            )
         } else if ctx.stop.soft.is_cancelled() {
             report.interrupted = true;
             skipped(st, Phase::Main, i + 1, "not run: the run was interrupted")
@@ -106,7 +113,10 @@ pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
     if sctx.timed_out
         && let Some(t) = s.timeout
     {
-        report.message = Some(format!("the scenario's timeout of {} was reached", crate::http::fmt_duration(t)));
+        report.message = Some(format!(
+            "the scenario's timeout of {} was reached",
+            crate::http::fmt_duration(t)
+        ));
     }
     // `finally` runs whatever happened, with no scenario deadline: cleanup must get its chance.
     sctx.deadline = None;
@@ -119,7 +129,10 @@ pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
     report.outcome = overall(&report.steps);
     if report.interrupted {
         report.outcome = Outcome::Error;
-        report.message = Some("interrupted: the run was stopped (Ctrl-C or SIGTERM) before the scenario finished".into());
+        report.message = Some(
+            "interrupted: the run was stopped (Ctrl-C or SIGTERM) before the scenario finished"
+                .into(),
+        );
     }
     report
 }
@@ -149,7 +162,15 @@ fn base_url(ctx: &RunCtx, s: &Scenario, scope: &Arc<Scope>) -> Result<Option<Str
             .templates
             .render_str(t, &scope.to_value())
             .map(Some)
-            .map_err(|e| format!("{}:{}:{}: base_url: {}", s.file.display(), e.loc.line, e.loc.col, e.message));
+            .map_err(|e| {
+                format!(
+                    "{}:{}:{}: base_url: {}",
+                    s.file.display(),
+                    e.loc.line,
+                    e.loc.col,
+                    e.message
+                )
+            });
     }
     Ok(ctx.options.fallback_base_url.clone())
 }
@@ -170,7 +191,12 @@ fn blank(s: &Scenario, started_at: chrono::DateTime<chrono::Utc>) -> ScenarioRep
     }
 }
 
-pub(crate) fn skipped(st: &crate::scenario::Step, phase: Phase, number: usize, why: &str) -> StepReport {
+pub(crate) fn skipped(
+    st: &crate::scenario::Step,
+    phase: Phase,
+    number: usize,
+    why: &str,
+) -> StepReport {
     let mut r = step::blank(st, phase, number);
     r.outcome = Outcome::Skipped;
     r.message = Some(why.to_string());

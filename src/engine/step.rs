@@ -8,8 +8,10 @@ use reqwest::cookie::CookieStore;
 
 use super::assert::{self, Observed};
 use super::request::{self, PrepareError};
-use super::{capture, RunCtx};
-use crate::events::{excerpt, AssertionFailure, Outcome, Phase, RequestRecord, ResponseRecord, StepReport};
+use super::{RunCtx, capture};
+use crate::events::{
+    AssertionFailure, Outcome, Phase, RequestRecord, ResponseRecord, StepReport, excerpt,
+};
 use crate::http::{Body, PreparedRequest, Response, TransportError};
 use crate::report::redact::SECRET_HEADERS;
 use crate::scenario::model::{RequestDoc, WaitWebhook};
@@ -51,7 +53,12 @@ pub(crate) fn blank(st: &Step, phase: Phase, number: usize) -> StepReport {
 }
 
 /// Run one step; never panics, never returns early without a report.
-pub(crate) async fn run(cx: &mut StepCtx<'_>, st: &Step, phase: Phase, number: usize) -> StepReport {
+pub(crate) async fn run(
+    cx: &mut StepCtx<'_>,
+    st: &Step,
+    phase: Phase,
+    number: usize,
+) -> StepReport {
     let started = Instant::now();
     let mut r = blank(st, phase, number);
     if let Some(reason) = &st.skip {
@@ -96,7 +103,11 @@ fn set_params(cx: &mut StepCtx<'_>, st: &Step) -> Result<(), PrepareError> {
     }
     Arc::make_mut(&mut cx.scope).params.clear();
     for (name, value) in st.params.iter() {
-        let v = cx.run.suite.templates.render_json(value, &cx.scope.to_value())?;
+        let v = cx
+            .run
+            .suite
+            .templates
+            .render_json(value, &cx.scope.to_value())?;
         Arc::make_mut(&mut cx.scope)
             .params
             .insert(name.clone(), crate::template::to_value(v));
@@ -117,15 +128,30 @@ fn fail_prepare(cx: &StepCtx<'_>, st: &Step, phase: Phase, r: &mut StepReport, e
         .iter()
         .filter(|n| captured_names.contains(&n.as_str()))
         .collect();
-    if phase == Phase::Finally && !never_captured.is_empty() && never_captured.len() == e.undefined.len() {
+    if phase == Phase::Finally
+        && !never_captured.is_empty()
+        && never_captured.len() == e.undefined.len()
+    {
         let names: Vec<String> = never_captured.iter().map(|n| n.to_string()).collect();
-        let (it, was) = if names.len() == 1 { ("it", "was") } else { ("they", "were") };
+        let (it, was) = if names.len() == 1 {
+            ("it", "was")
+        } else {
+            ("they", "were")
+        };
         r.outcome = Outcome::Skipped;
-        r.message = Some(format!("skipped: {it} needs {}, which {was} never captured", names.join(", ")));
+        r.message = Some(format!(
+            "skipped: {it} needs {}, which {was} never captured",
+            names.join(", ")
+        ));
         return;
     }
     r.outcome = Outcome::Error;
-    r.message = Some(format!("{}:{}: {}", st.file.display(), st.loc.line, e.message));
+    r.message = Some(format!(
+        "{}:{}: {}",
+        st.file.display(),
+        st.loc.line,
+        e.message
+    ));
 }
 
 fn record_request(cx: &StepCtx<'_>, req: &PreparedRequest) -> RequestRecord {
@@ -139,7 +165,11 @@ fn record_request(cx: &StepCtx<'_>, req: &PreparedRequest) -> RequestRecord {
         Body::Bytes(b) => Some(excerpt(&String::from_utf8_lossy(b), REPORT_BODY_BYTES)),
         Body::Multipart(parts) => Some(format!(
             "multipart: {}",
-            parts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+            parts
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     };
     RequestRecord {
@@ -168,12 +198,29 @@ fn record_response(cx: &StepCtx<'_>, resp: &Response) -> ResponseRecord {
     }
 }
 
-async fn request_step(cx: &mut StepCtx<'_>, st: &Step, phase: Phase, req: &RequestDoc, r: &mut StepReport) {
+async fn request_step(
+    cx: &mut StepCtx<'_>,
+    st: &Step,
+    phase: Phase,
+    req: &RequestDoc,
+    r: &mut StepReport,
+) {
     let templates = cx.run.suite.templates.clone();
-    let scenario_headers: Vec<(String, &crate::scenario::values::Tpl)> =
-        cx.scenario.headers.iter().map(|(k, v)| (k.clone(), v)).collect();
+    let scenario_headers: Vec<(String, &crate::scenario::values::Tpl)> = cx
+        .scenario
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v))
+        .collect();
     let scope_value = cx.scope.to_value();
-    let prepared = request::prepare(&templates, &scope_value, cx.base, &scenario_headers, req, &st.file);
+    let prepared = request::prepare(
+        &templates,
+        &scope_value,
+        cx.base,
+        &scenario_headers,
+        req,
+        &st.file,
+    );
     drop(scope_value);
     let mut prepared = match prepared {
         Ok(p) => p,
@@ -194,7 +241,9 @@ async fn request_step(cx: &mut StepCtx<'_>, st: &Step, phase: Phase, req: &Reque
         r.message = Some("dry run: not sent".into());
         for (name, _) in &st.capture {
             let placeholder = minijinja::Value::from(format!("<{name}: captured at run time>"));
-            Arc::make_mut(&mut cx.scope).captures.insert(name.clone(), placeholder);
+            Arc::make_mut(&mut cx.scope)
+                .captures
+                .insert(name.clone(), placeholder);
         }
         return;
     }
@@ -202,12 +251,21 @@ async fn request_step(cx: &mut StepCtx<'_>, st: &Step, phase: Phase, req: &Reque
         .timeout
         .or(cx.scenario.step_timeout)
         .unwrap_or(cx.run.options.default_timeout);
-    let retries = st.retries.or(cx.scenario.retries).unwrap_or(cx.run.options.default_retries);
-    let safe_to_repeat = is_idempotent(&prepared.method) || prepared.header("idempotency-key").is_some();
+    let retries = st
+        .retries
+        .or(cx.scenario.retries)
+        .unwrap_or(cx.run.options.default_retries);
+    let safe_to_repeat =
+        is_idempotent(&prepared.method) || prepared.header("idempotency-key").is_some();
     let poll = st.retry.as_ref();
     let max_polls = poll.map_or(1, |p| p.attempts.unwrap_or(10).max(1));
-    let mut interval = poll.and_then(|p| p.interval.map(|d| d.0)).unwrap_or(Duration::from_secs(1));
-    let backoff = poll.and_then(|p| p.backoff).filter(|b| b.is_finite() && *b >= 1.0).unwrap_or(1.0);
+    let mut interval = poll
+        .and_then(|p| p.interval.map(|d| d.0))
+        .unwrap_or(Duration::from_secs(1));
+    let backoff = poll
+        .and_then(|p| p.backoff)
+        .filter(|b| b.is_finite() && *b >= 1.0)
+        .unwrap_or(1.0);
     let mut last: Option<Response> = None;
     for poll_no in 1..=max_polls {
         let outcome = send_with_retries(cx, st, &prepared, limit, retries, safe_to_repeat, r).await;
@@ -228,7 +286,8 @@ async fn request_step(cx: &mut StepCtx<'_>, st: &Step, phase: Phase, req: &Reque
                     && poll_no < max_polls
                 {
                     let obs = Observed::new(&resp);
-                    let (fails, _) = assert::evaluate(&p.until, &obs, &templates, &cx.scope.to_value());
+                    let (fails, _) =
+                        assert::evaluate(&p.until, &obs, &templates, &cx.scope.to_value());
                     if !fails.is_empty() {
                         last = Some(resp);
                         tokio::time::sleep(interval).await;
@@ -334,14 +393,23 @@ async fn send_with_retries(
             Err(TransportError::Timeout(_)) => (false, Duration::ZERO),
             Err(e) => (e.never_sent() || safe_to_repeat, backoff(attempt)),
             Ok(resp) => {
-                let expected = st.expect.status.as_ref().is_some_and(|s| s.accepted.iter().any(|p| p.matches(resp.status)));
+                let expected = st
+                    .expect
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| s.accepted.iter().any(|p| p.matches(resp.status)));
                 let transient = matches!(resp.status, 429 | 500 | 502 | 503 | 504);
                 let wait = if resp.status == 429 {
                     retry_after(resp).unwrap_or_else(|| backoff(attempt))
                 } else {
                     backoff(attempt)
                 };
-                (transient && !expected && (safe_to_repeat || resp.status == 429 || resp.status == 503), wait)
+                (
+                    transient
+                        && !expected
+                        && (safe_to_repeat || resp.status == 429 || resp.status == 503),
+                    wait,
+                )
             }
         };
         if !retry || last_try || wait > MAX_RETRY_AFTER {
@@ -362,7 +430,10 @@ async fn send_with_retries(
                 req.url,
                 crate::http::fmt_duration(wait)
             ),
-            Err(e) => format!("attempt {attempt}: {e}; retried after {}", crate::http::fmt_duration(wait)),
+            Err(e) => format!(
+                "attempt {attempt}: {e}; retried after {}",
+                crate::http::fmt_duration(wait)
+            ),
         });
         tokio::time::sleep(wait).await;
     }
@@ -377,17 +448,29 @@ fn backoff(attempt: u32) -> Duration {
 fn retry_after(resp: &Response) -> Option<Duration> {
     let v = resp.header("retry-after")?;
     if let Ok(secs) = v.trim().parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)));
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(3600.0)));
     }
     let when = chrono::DateTime::parse_from_rfc2822(v.trim()).ok()?;
     let secs = (when.timestamp() - chrono::Utc::now().timestamp()).max(0);
     Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
 }
 
-async fn webhook_step(cx: &mut StepCtx<'_>, st: &Step, phase: Phase, w: &WaitWebhook, r: &mut StepReport) {
+async fn webhook_step(
+    cx: &mut StepCtx<'_>,
+    st: &Step,
+    phase: Phase,
+    w: &WaitWebhook,
+    r: &mut StepReport,
+) {
     let templates = cx.run.suite.templates.clone();
     let scope_value = cx.scope.to_value();
-    let event = match w.event.as_ref().map(|e| templates.render_str(e, &scope_value)).transpose() {
+    let event = match w
+        .event
+        .as_ref()
+        .map(|e| templates.render_str(e, &scope_value))
+        .transpose()
+    {
         Ok(e) => e,
         Err(e) => {
             drop(scope_value);
@@ -395,7 +478,12 @@ async fn webhook_step(cx: &mut StepCtx<'_>, st: &Step, phase: Phase, w: &WaitWeb
             return;
         }
     };
-    let secret = match w.secret.as_ref().map(|s| templates.render_str(s, &scope_value)).transpose() {
+    let secret = match w
+        .secret
+        .as_ref()
+        .map(|s| templates.render_str(s, &scope_value))
+        .transpose()
+    {
         Ok(s) => s,
         Err(e) => {
             drop(scope_value);
@@ -420,13 +508,19 @@ async fn webhook_step(cx: &mut StepCtx<'_>, st: &Step, phase: Phase, w: &WaitWeb
     let within = w.within.map_or(Duration::from_secs(10), |d| d.0);
     r.attempts = 1;
     let started = Instant::now();
-    let Some(delivery) = receiver.wait(cx.scenario.index, event.as_deref(), within).await else {
+    let Some(delivery) = receiver
+        .wait(cx.scenario.index, event.as_deref(), within)
+        .await
+    else {
         r.outcome = Outcome::Failed;
         r.failures.push(AssertionFailure {
             subject: "webhook".into(),
             expected: format!(
                 "a delivery{} within {}",
-                event.as_ref().map(|e| format!(" of `{e}`")).unwrap_or_default(),
+                event
+                    .as_ref()
+                    .map(|e| format!(" of `{e}`"))
+                    .unwrap_or_default(),
                 crate::http::fmt_duration(within)
             ),
             actual: "none arrived".into(),

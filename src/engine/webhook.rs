@@ -78,7 +78,12 @@ impl Receiver {
     }
 
     /// The next delivery for `scenario` (of `event` type, when given) not taken yet.
-    pub async fn wait(&self, scenario: usize, event: Option<&str>, within: Duration) -> Option<Delivery> {
+    pub async fn wait(
+        &self,
+        scenario: usize,
+        event: Option<&str>,
+        within: Duration,
+    ) -> Option<Delivery> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let notified = self.inbox.arrived.notified();
@@ -92,7 +97,11 @@ impl Receiver {
     }
 
     fn take(&self, scenario: usize, event: Option<&str>) -> Option<Delivery> {
-        let mut map = self.inbox.by_scenario.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self
+            .inbox
+            .by_scenario
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let (list, taken) = map.get_mut(&scenario)?;
         let pos = list
             .iter()
@@ -112,14 +121,27 @@ impl Drop for Receiver {
     }
 }
 
-async fn receive(State(inbox): State<Arc<Inbox>>, Path(scenario): Path<usize>, headers: HeaderMap, body: Bytes) -> &'static str {
+async fn receive(
+    State(inbox): State<Arc<Inbox>>,
+    Path(scenario): Path<usize>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> &'static str {
     let headers = headers
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     {
         let mut map = inbox.by_scenario.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(scenario).or_default().0.push(Delivery { headers, body });
+        map.entry(scenario)
+            .or_default()
+            .0
+            .push(Delivery { headers, body });
     }
     inbox.arrived.notify_waiters();
     "ok"
@@ -141,7 +163,8 @@ pub fn verify_signature(header: &str, body: &[u8], secret: &str) -> Result<(), S
     if sigs.is_empty() {
         return Err("the signature header has no v1=".into());
     }
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).map_err(|e| e.to_string())?;
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).map_err(|e| e.to_string())?;
     mac.update(t.as_bytes());
     mac.update(b".");
     mac.update(body);

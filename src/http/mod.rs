@@ -102,7 +102,11 @@ impl std::fmt::Display for TransportError {
             TransportError::Connect(m) | TransportError::Broken(m) | TransportError::Invalid(m) => {
                 f.write_str(m)
             }
-            TransportError::Timeout(d) => write!(f, "no complete response within {}", crate::http::fmt_duration(*d)),
+            TransportError::Timeout(d) => write!(
+                f,
+                "no complete response within {}",
+                crate::http::fmt_duration(*d)
+            ),
         }
     }
 }
@@ -112,7 +116,7 @@ pub fn fmt_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms}ms")
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{:.1}s", d.as_secs_f64())
@@ -145,7 +149,11 @@ impl HttpClient {
     }
 
     /// Send and read the response, all within `limit`.
-    pub async fn send(&self, req: &PreparedRequest, limit: Duration) -> Result<Response, TransportError> {
+    pub async fn send(
+        &self,
+        req: &PreparedRequest,
+        limit: Duration,
+    ) -> Result<Response, TransportError> {
         let started = Instant::now();
         match tokio::time::timeout(limit, self.send_inner(req, started)).await {
             Ok(r) => r,
@@ -153,16 +161,27 @@ impl HttpClient {
         }
     }
 
-    async fn send_inner(&self, req: &PreparedRequest, started: Instant) -> Result<Response, TransportError> {
+    async fn send_inner(
+        &self,
+        req: &PreparedRequest,
+        started: Instant,
+    ) -> Result<Response, TransportError> {
         let mut headers = HeaderMap::with_capacity(req.headers.len());
         for (k, v) in &req.headers {
-            let name = HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| TransportError::Invalid(format!("`{k}` is not a valid header name")))?;
-            let value = HeaderValue::from_str(v)
-                .map_err(|_| TransportError::Invalid(format!("the value of header `{k}` holds characters HTTP does not allow")))?;
+            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+                TransportError::Invalid(format!("`{k}` is not a valid header name"))
+            })?;
+            let value = HeaderValue::from_str(v).map_err(|_| {
+                TransportError::Invalid(format!(
+                    "the value of header `{k}` holds characters HTTP does not allow"
+                ))
+            })?;
             headers.append(name, value);
         }
-        let mut builder = self.client.request(req.method.clone(), req.url.clone()).headers(headers);
+        let mut builder = self
+            .client
+            .request(req.method.clone(), req.url.clone())
+            .headers(headers);
         match &req.body {
             Body::Empty => {}
             Body::Bytes(b) => builder = builder.body(b.clone()),
@@ -174,9 +193,9 @@ impl HttpClient {
                         part = part.file_name(f.clone());
                     }
                     if let Some(ct) = &p.content_type {
-                        part = part
-                            .mime_str(ct)
-                            .map_err(|_| TransportError::Invalid(format!("`{ct}` is not a content type")))?;
+                        part = part.mime_str(ct).map_err(|_| {
+                            TransportError::Invalid(format!("`{ct}` is not a content type"))
+                        })?;
                     }
                     form = form.part(p.name.clone(), part);
                 }
@@ -189,7 +208,12 @@ impl HttpClient {
         let headers: Vec<(String, String)> = resp
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let mut body = Vec::new();
         let mut truncated = false;
@@ -240,18 +264,24 @@ fn classify(e: &reqwest::Error, url: &url::Url) -> TransportError {
     let host = format!(
         "{}:{}",
         url.host_str().unwrap_or("?"),
-        url.port_or_known_default().map_or_else(String::new, |p| p.to_string())
+        url.port_or_known_default()
+            .map_or_else(String::new, |p| p.to_string())
     );
     let cause = root_cause(e);
     let lower = cause.to_lowercase();
     if e.is_redirect() {
-        return TransportError::Broken(format!("too many redirects (more than 10) starting at {url}"));
+        return TransportError::Broken(format!(
+            "too many redirects (more than 10) starting at {url}"
+        ));
     }
     if e.is_timeout() {
         return TransportError::Broken(format!("timed out talking to {host}: {cause}"));
     }
-    let tls = lower.contains("tls") || lower.contains("certificate") || lower.contains("handshake")
-        || lower.contains("corrupt message") || lower.contains("invalidcontenttype");
+    let tls = lower.contains("tls")
+        || lower.contains("certificate")
+        || lower.contains("handshake")
+        || lower.contains("corrupt message")
+        || lower.contains("invalidcontenttype");
     if tls {
         let hint = if url.scheme() == "https" {
             " (does the server speak plain HTTP? then use http://)"
@@ -273,8 +303,12 @@ fn classify(e: &reqwest::Error, url: &url::Url) -> TransportError {
     if e.is_builder() {
         return TransportError::Invalid(format!("cannot build the request: {cause}"));
     }
-    if lower.contains("connection closed before message completed") || lower.contains("incomplete message") {
-        return TransportError::Broken(format!("{host} closed the connection without a complete response"));
+    if lower.contains("connection closed before message completed")
+        || lower.contains("incomplete message")
+    {
+        return TransportError::Broken(format!(
+            "{host} closed the connection without a complete response"
+        ));
     }
     if lower.contains("reset") {
         return TransportError::Broken(format!("{host} reset the connection: {cause}"));

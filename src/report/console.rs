@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Reporter, Summary};
-use crate::events::{excerpt, Event, Outcome, Phase, ScenarioReport, StepReport};
+use crate::events::{Event, Outcome, Phase, ScenarioReport, StepReport, excerpt};
 
 /// How the console looks.
 #[derive(Debug, Clone, Copy)]
@@ -46,7 +46,11 @@ impl ConsoleReporter {
     }
 
     pub fn with_writer(opts: ConsoleOptions, out: Box<dyn Write + Send>) -> Self {
-        ConsoleReporter { opts, bar: None, out }
+        ConsoleReporter {
+            opts,
+            bar: None,
+            out,
+        }
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
@@ -77,12 +81,19 @@ impl ConsoleReporter {
             return;
         }
         let label = self.paint(code, label);
-        let flaky = if s.outcome == Outcome::Passed && s.steps.iter().any(|st| !st.failed_attempts.is_empty()) {
+        let flaky = if s.outcome == Outcome::Passed
+            && s.steps.iter().any(|st| !st.failed_attempts.is_empty())
+        {
             self.paint("33", "  (flaky: passed after retries)")
         } else {
             String::new()
         };
-        self.line(&format!("{label} {}  {}  {} ms{flaky}", s.name, s.file, s.duration.as_millis()));
+        self.line(&format!(
+            "{label} {}  {}  {} ms{flaky}",
+            s.name,
+            s.file,
+            s.duration.as_millis()
+        ));
         if let Some(m) = &s.message {
             self.line(&format!("      {m}"));
         }
@@ -92,7 +103,11 @@ impl ConsoleReporter {
                     Outcome::Failed | Outcome::Error => self.problem(st),
                     Outcome::Skipped if st.phase == Phase::Finally => {
                         let m = st.message.clone().unwrap_or_default();
-                        self.line(&format!("      finally \"{}\": {}", st.name, m.trim_start_matches("skipped: ")));
+                        self.line(&format!(
+                            "      finally \"{}\": {}",
+                            st.name,
+                            m.trim_start_matches("skipped: ")
+                        ));
                     }
                     _ => {}
                 }
@@ -101,14 +116,31 @@ impl ConsoleReporter {
     }
 
     fn problem(&mut self, st: &StepReport) {
-        let phase = if st.phase == Phase::Finally { "finally " } else { "" };
-        let target = st.request.as_ref().map(|r| format!("  {} {}", r.method, r.url)).unwrap_or_default();
-        self.line(&format!("      {phase}step {} \"{}\"{target}", st.number, st.name));
+        let phase = if st.phase == Phase::Finally {
+            "finally "
+        } else {
+            ""
+        };
+        let target = st
+            .request
+            .as_ref()
+            .map(|r| format!("  {} {}", r.method, r.url))
+            .unwrap_or_default();
+        self.line(&format!(
+            "      {phase}step {} \"{}\"{target}",
+            st.number, st.name
+        ));
         for f in &st.failures {
             if f.subject == "status" {
-                self.line(&format!("      expected status {}, got {}", f.expected, f.actual));
+                self.line(&format!(
+                    "      expected status {}, got {}",
+                    f.expected, f.actual
+                ));
             } else {
-                self.line(&format!("      {}: expected {}, got {}", f.subject, f.expected, f.actual));
+                self.line(&format!(
+                    "      {}: expected {}, got {}",
+                    f.subject, f.expected, f.actual
+                ));
             }
         }
         if let Some(m) = &st.message {
@@ -141,7 +173,10 @@ impl ConsoleReporter {
             }
         }
         if let Some(resp) = &st.response {
-            self.line(&format!("[{index}] < {} {} ({} ms)", resp.version, resp.status, resp.time_ms));
+            self.line(&format!(
+                "[{index}] < {} {} ({} ms)",
+                resp.version, resp.status, resp.time_ms
+            ));
             for (k, v) in &resp.headers {
                 self.line(&format!("[{index}] < {k}: {v}"));
             }
@@ -157,7 +192,15 @@ impl ConsoleReporter {
 
 fn one_line(text: &str) -> String {
     text.chars()
-        .map(|c| if c == '\n' || c == '\r' { ' ' } else if c.is_control() { '?' } else { c })
+        .map(|c| {
+            if c == '\n' || c == '\r' {
+                ' '
+            } else if c.is_control() {
+                '?'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -166,8 +209,13 @@ impl Reporter for ConsoleReporter {
         match event {
             Event::RunStarted(info) => {
                 if self.opts.progress {
-                    let bar = ProgressBar::with_draw_target(Some(info.total as u64), ProgressDrawTarget::stderr());
-                    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} scenarios  {elapsed}  {msg}") {
+                    let bar = ProgressBar::with_draw_target(
+                        Some(info.total as u64),
+                        ProgressDrawTarget::stderr(),
+                    );
+                    if let Ok(style) = ProgressStyle::with_template(
+                        "{bar:30} {pos}/{len} scenarios  {elapsed}  {msg}",
+                    ) {
                         bar.set_style(style);
                     }
                     self.bar = Some(bar);
@@ -193,7 +241,10 @@ impl Reporter for ConsoleReporter {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        let mut parts = vec![format!("{} passed", summary.passed), format!("{} failed", summary.failed)];
+        let mut parts = vec![
+            format!("{} passed", summary.passed),
+            format!("{} failed", summary.failed),
+        ];
         if summary.errors > 0 {
             parts.push(format!("{} errors", summary.errors));
         }
@@ -203,11 +254,19 @@ impl Reporter for ConsoleReporter {
         if summary.flaky > 0 {
             parts.push(format!("{} flaky", summary.flaky));
         }
-        let mut line = format!("{}  ({:.2}s)", parts.join(", "), summary.duration.as_secs_f64());
+        let mut line = format!(
+            "{}  ({:.2}s)",
+            parts.join(", "),
+            summary.duration.as_secs_f64()
+        );
         if summary.interrupted {
             line.push_str("  interrupted");
         }
-        let code = if summary.all_passed() && !summary.interrupted { "32" } else { "31" };
+        let code = if summary.all_passed() && !summary.interrupted {
+            "32"
+        } else {
+            "31"
+        };
         let line = self.paint(code, &line);
         let _ = writeln!(self.out, "{line}");
         let _ = self.out.flush();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::redact::Redactor;
-use super::{write_report, Reporter, Summary};
+use super::{Reporter, Summary, write_report};
 use crate::events::{Event, RunInfo, ScenarioReport};
 
 pub struct JsonReporter {
@@ -55,7 +55,8 @@ impl Reporter for JsonReporter {
             summary,
             scenarios: &self.scenarios,
         };
-        let bytes = serde_json::to_vec_pretty(&doc).map_err(|e| format!("cannot serialize the JSON report: {e}"))?;
+        let bytes = serde_json::to_vec_pretty(&doc)
+            .map_err(|e| format!("cannot serialize the JSON report: {e}"))?;
         write_report(&self.path, &bytes, &self.redactor)
     }
 }

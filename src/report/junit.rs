@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
 
 use super::redact::Redactor;
-use super::{write_report, Reporter, Summary};
+use super::{Reporter, Summary, write_report};
 use crate::events::{Event, Outcome, ScenarioReport, StepReport};
 
 /// The step-by-step log kept in `<system-out>` is cut beyond this.
@@ -55,7 +55,11 @@ impl Reporter for JunitReporter {
 }
 
 /// The whole report as XML text.
-pub fn render(scenarios: &[ScenarioReport], granularity: Granularity, duration: Duration) -> Result<String, String> {
+pub fn render(
+    scenarios: &[ScenarioReport],
+    granularity: Granularity,
+    duration: Duration,
+) -> Result<String, String> {
     let mut report = Report::new("runner");
     report.set_time(duration);
     report.set_timestamp(chrono::Utc::now().fixed_offset());
@@ -80,7 +84,9 @@ pub fn render(scenarios: &[ScenarioReport], granularity: Granularity, duration: 
     for (_, suite) in suites {
         report.add_test_suite(suite);
     }
-    report.to_string().map_err(|e| format!("cannot serialize the JUnit report: {e}"))
+    report
+        .to_string()
+        .map_err(|e| format!("cannot serialize the JUnit report: {e}"))
 }
 
 fn base_case(name: &str, s: &ScenarioReport, status: TestCaseStatus, time: Duration) -> TestCase {
@@ -98,7 +104,10 @@ fn scenario_case(s: &ScenarioReport) -> TestCase {
             for step in &s.steps {
                 for attempt in &step.failed_attempts {
                     let mut rerun = TestRerun::new(NonSuccessKind::Failure);
-                    rerun.set_message(clean(&format!("step {} \"{}\": {attempt}", step.number, step.name)));
+                    rerun.set_message(clean(&format!(
+                        "step {} \"{}\": {attempt}",
+                        step.number, step.name
+                    )));
                     rerun.set_type("FlakyAttempt");
                     st.add_rerun(rerun);
                 }
@@ -157,12 +166,20 @@ fn step_cases(s: &ScenarioReport) -> Vec<TestCase> {
                     };
                     let mut t = TestCaseStatus::non_success(kind);
                     t.set_message(clean(&step_headline(st)));
-                    t.set_type(if st.outcome == Outcome::Failed { "AssertionFailure" } else { "StepError" });
+                    t.set_type(if st.outcome == Outcome::Failed {
+                        "AssertionFailure"
+                    } else {
+                        "StepError"
+                    });
                     t.set_description(clean(&step_details(st)));
                     t
                 }
             };
-            let phase = if st.phase == crate::events::Phase::Finally { "finally " } else { "" };
+            let phase = if st.phase == crate::events::Phase::Finally {
+                "finally "
+            } else {
+                ""
+            };
             let name = format!("{} / {phase}{}. {}", s.name, st.number, st.name);
             let mut c = base_case(&name, s, status, st.duration);
             c.set_assertions(st.assertions);
@@ -177,9 +194,18 @@ fn headline(s: &ScenarioReport) -> (String, &'static str) {
     match s.first_problem() {
         Some(st) => (
             step_headline(st),
-            if st.outcome == Outcome::Failed { "AssertionFailure" } else { "StepError" },
+            if st.outcome == Outcome::Failed {
+                "AssertionFailure"
+            } else {
+                "StepError"
+            },
         ),
-        None => (s.message.clone().unwrap_or_else(|| "the scenario did not pass".into()), "ScenarioError"),
+        None => (
+            s.message
+                .clone()
+                .unwrap_or_else(|| "the scenario did not pass".into()),
+            "ScenarioError",
+        ),
     }
 }
 
@@ -225,7 +251,11 @@ fn step_details(st: &StepReport) -> String {
     if let Some(resp) = &st.response
         && st.outcome == Outcome::Failed
     {
-        out.push_str(&format!("  response {}: {}\n", resp.status, crate::events::excerpt(&resp.body, 1024)));
+        out.push_str(&format!(
+            "  response {}: {}\n",
+            resp.status,
+            crate::events::excerpt(&resp.body, 1024)
+        ));
     }
     out
 }
@@ -234,14 +264,23 @@ fn step_details(st: &StepReport) -> String {
 fn step_log(steps: &[StepReport]) -> String {
     let mut out = String::new();
     for st in steps {
-        let phase = if st.phase == crate::events::Phase::Finally { "finally " } else { "" };
+        let phase = if st.phase == crate::events::Phase::Finally {
+            "finally "
+        } else {
+            ""
+        };
         let verdict = match st.outcome {
             Outcome::Passed => "ok",
             Outcome::Failed => "FAILED",
             Outcome::Error => "ERROR",
             Outcome::Skipped => "skipped",
         };
-        out.push_str(&format!("{phase}step {} \"{}\": {verdict} ({} ms)\n", st.number, st.name, st.duration.as_millis()));
+        out.push_str(&format!(
+            "{phase}step {} \"{}\": {verdict} ({} ms)\n",
+            st.number,
+            st.name,
+            st.duration.as_millis()
+        ));
         if let Some(req) = &st.request {
             out.push_str(&format!("  > {} {}\n", req.method, req.url));
         }
@@ -249,7 +288,10 @@ fn step_log(steps: &[StepReport]) -> String {
             out.push_str(&format!("  ! {a}\n"));
         }
         if let Some(resp) = &st.response {
-            out.push_str(&format!("  < {} ({} bytes, {} ms)\n", resp.status, resp.body_bytes, resp.time_ms));
+            out.push_str(&format!(
+                "  < {} ({} bytes, {} ms)\n",
+                resp.status, resp.body_bytes, resp.time_ms
+            ));
         }
         for f in &st.failures {
             out.push_str(&format!("  ✗ {f}\n"));
@@ -284,6 +326,9 @@ mod tests {
 
     #[test]
     fn clean_keeps_text_and_drops_what_xml_forbids() {
-        assert_eq!(clean("a\u{1b}[31mb\u{0}c\u{FFFE}d\u{FFFF}é\n"), "a[31mbcdé\n");
+        assert_eq!(
+            clean("a\u{1b}[31mb\u{0}c\u{FFFE}d\u{FFFF}é\n"),
+            "a[31mbcdé\n"
+        );
     }
 }

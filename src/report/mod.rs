@@ -50,7 +50,9 @@ impl Summary {
                 Outcome::Error => s.errors += 1,
                 Outcome::Skipped => s.skipped += 1,
             }
-            if r.outcome == Outcome::Passed && r.steps.iter().any(|st| !st.failed_attempts.is_empty()) {
+            if r.outcome == Outcome::Passed
+                && r.steps.iter().any(|st| !st.failed_attempts.is_empty())
+            {
                 s.flaky += 1;
             }
         }
@@ -148,12 +150,15 @@ pub fn write_report(path: &Path, bytes: &[u8], redactor: &Redactor) -> Result<()
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.flush())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    tmp.persist(path).map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
-    let written = std::fs::read(path).map_err(|e| format!("cannot read back {}: {e}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
+    let written =
+        std::fs::read(path).map_err(|e| format!("cannot read back {}: {e}", path.display()))?;
     if let Some(leak) = redactor.find_leak(&written) {
         let _ = std::fs::remove_file(path);
         return Err(format!("removed {}: it contained {leak}", path.display()));

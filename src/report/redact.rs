@@ -79,7 +79,8 @@ impl Redactor {
             next.forms.extend(forms_of(&v));
             next.secrets.push(v);
         }
-        next.forms.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        next.forms
+            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         next.forms.dedup_by(|a, b| a.0 == b.0);
         next.matcher = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
@@ -133,7 +134,11 @@ impl Redactor {
         let m = p.matcher.as_ref()?;
         m.find(bytes).map(|found| {
             let (pattern, _) = &p.forms[found.pattern().as_usize()];
-            format!("a secret ({} characters) at byte {}", pattern.len(), found.start())
+            format!(
+                "a secret ({} characters) at byte {}",
+                pattern.len(),
+                found.start()
+            )
         })
     }
 }
@@ -155,14 +160,18 @@ fn public_form(secret: &str) -> String {
 /// JSON-escaped, and base64 (standard and URL-safe) at each of the 3 alignments.
 fn forms_of(secret: &str) -> Vec<(String, String)> {
     let mut out = vec![(secret.to_string(), public_form(secret))];
-    let url = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let url = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
     let form = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>();
     let json = serde_json::to_string(secret).unwrap_or_default();
     let json = json.trim_matches('"').to_string();
     for f in [url, form, json] {
         out.push((f, MASK.to_string()));
     }
-    for engine in [&base64::engine::general_purpose::STANDARD, &base64::engine::general_purpose::URL_SAFE] {
+    for engine in [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::URL_SAFE,
+    ] {
         for offset in 0..3usize {
             let mut bytes = vec![0u8; offset];
             bytes.extend_from_slice(secret.as_bytes());
@@ -188,7 +197,10 @@ mod tests {
     fn layers_key_shows_its_public_part() {
         let r = Redactor::new();
         r.add(KEY);
-        assert_eq!(r.scrub(&format!("key={KEY}.")), "key=lp_test_01HX9Y6K7EJ4T2AB_***.");
+        assert_eq!(
+            r.scrub(&format!("key={KEY}.")),
+            "key=lp_test_01HX9Y6K7EJ4T2AB_***."
+        );
     }
 
     #[test]
@@ -196,7 +208,8 @@ mod tests {
         let r = Redactor::new();
         let secret = "s3cr3t/p@ss word+\"x\"";
         r.add(secret);
-        let url = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string();
+        let url = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
         let json = serde_json::to_string(secret).unwrap_or_default();
         for form in [url, json] {
             assert!(!r.scrub(&form).contains("s3cr3t"), "{form}");
@@ -205,7 +218,10 @@ mod tests {
             let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{prefix}{secret}"));
             let scrubbed = r.scrub(&b64);
             assert!(scrubbed.contains(MASK), "{prefix:?} {b64} -> {scrubbed}");
-            assert!(r.find_leak(scrubbed.as_bytes()).is_none(), "{prefix:?} {scrubbed}");
+            assert!(
+                r.find_leak(scrubbed.as_bytes()).is_none(),
+                "{prefix:?} {scrubbed}"
+            );
         }
     }
 

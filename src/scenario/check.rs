@@ -9,8 +9,8 @@ use super::expect::{Expect, Matcher, SchemaSource};
 use super::model::MultipartPart;
 use super::suite::{Action, Scenario, Step};
 use super::values::{TValue, Tpl};
-use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, Loc};
-use crate::template::{functions, scope::RESERVED, Templates};
+use crate::diagnostic::{Diagnostic, Diagnostics, Loc, did_you_mean};
+use crate::template::{Templates, functions, scope::RESERVED};
 
 pub const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
@@ -25,9 +25,13 @@ pub fn check(scenarios: &mut [Scenario], cli_vars: &[String]) -> (Templates, Dia
     for s in scenarios.iter_mut() {
         if !names_seen.insert((s.file.clone(), s.name.clone())) {
             c.push(
-                Diagnostic::new(s.file.as_ref(), s.loc, format!("two scenarios are named `{}`", s.name))
-                    .width(s.name.chars().count())
-                    .hint("names must differ within a file: CI reporters keep only one of each"),
+                Diagnostic::new(
+                    s.file.as_ref(),
+                    s.loc,
+                    format!("two scenarios are named `{}`", s.name),
+                )
+                .width(s.name.chars().count())
+                .hint("names must differ within a file: CI reporters keep only one of each"),
             );
         }
         c.scenario(s, cli_vars);
@@ -60,7 +64,11 @@ impl Checker {
     fn scenario(&mut self, s: &mut Scenario, cli_vars: &[String]) {
         let file = s.file.clone();
         let mut known = Known {
-            names: RESERVED.iter().map(|r| r.to_string()).chain(cli_vars.iter().cloned()).collect(),
+            names: RESERVED
+                .iter()
+                .map(|r| r.to_string())
+                .chain(cli_vars.iter().cloned())
+                .collect(),
             later: Vec::new(),
         };
         for (name, value) in s.vars.iter_mut() {
@@ -72,7 +80,9 @@ impl Checker {
         }
         for (i, step) in s.steps.iter().enumerate() {
             for (name, _) in &step.capture {
-                known.later.push((name.clone(), format!("step {} \"{}\"", i + 1, step.name)));
+                known
+                    .later
+                    .push((name.clone(), format!("step {} \"{}\"", i + 1, step.name)));
             }
         }
         let header_known = known.clone();
@@ -111,16 +121,26 @@ impl Checker {
                             .map(|s| format!("did you mean `{s}`?"))
                             .unwrap_or_else(|| format!("one of {}", METHODS.join(", ")));
                         self.push(
-                            Diagnostic::new(file.as_ref(), m.referenced.into(), format!("unknown method `{}`", m.value))
-                                .width(m.value.chars().count())
-                                .hint(hint),
+                            Diagnostic::new(
+                                file.as_ref(),
+                                m.referenced.into(),
+                                format!("unknown method `{}`", m.value),
+                            )
+                            .width(m.value.chars().count())
+                            .hint(hint),
                         );
                     }
                 }
-                let bodies = [r.json.is_some(), r.body.is_some(), r.form.is_some(), r.multipart.is_some(), r.body_file.is_some()]
-                    .iter()
-                    .filter(|b| **b)
-                    .count();
+                let bodies = [
+                    r.json.is_some(),
+                    r.body.is_some(),
+                    r.form.is_some(),
+                    r.multipart.is_some(),
+                    r.body_file.is_some(),
+                ]
+                .iter()
+                .filter(|b| **b)
+                .count();
                 if bodies > 1 {
                     self.push(
                         Diagnostic::new(file.as_ref(), r.url.loc, "a request takes one body: `json`, `body`, `form`, `multipart` or `body_file`")
@@ -167,7 +187,11 @@ impl Checker {
         if let Some(r) = step.retry.as_mut() {
             self.expect(&file, &mut r.until, &inner);
             if r.attempts == Some(0) {
-                self.push(Diagnostic::new(file.as_ref(), step.loc, "`retry.attempts` must be at least 1"));
+                self.push(Diagnostic::new(
+                    file.as_ref(),
+                    step.loc,
+                    "`retry.attempts` must be at least 1",
+                ));
             }
         }
         for (name, _) in &step.capture {
@@ -194,7 +218,9 @@ impl Checker {
                 SchemaSource::Inline(v) => Ok(v.clone()),
                 SchemaSource::File(p) => load_schema_file(file, p),
             };
-            match loaded.and_then(|v| jsonschema::validator_for(&v).map_err(|e| format!("not a valid JSON Schema: {e}"))) {
+            match loaded.and_then(|v| {
+                jsonschema::validator_for(&v).map_err(|e| format!("not a valid JSON Schema: {e}"))
+            }) {
                 Ok(v) => schema.validator = Some(Arc::new(v)),
                 Err(msg) => self.push(Diagnostic::new(file.as_ref(), schema.loc, msg)),
             }
@@ -221,7 +247,10 @@ impl Checker {
         if t.is_literal() {
             return;
         }
-        if let Err(e) = self.templates.compile(&file.display().to_string(), t, typed) {
+        if let Err(e) = self
+            .templates
+            .compile(&file.display().to_string(), t, typed)
+        {
             self.push(
                 Diagnostic::new(file.as_ref(), t.loc, e)
                     .width(t.src.chars().count())
@@ -239,20 +268,33 @@ impl Checker {
             return;
         }
         for (name, is_filter) in calls(&t.src) {
-            let ok = if is_filter { functions::is_filter(&name) } else { functions::is_function(&name) };
+            let ok = if is_filter {
+                functions::is_filter(&name)
+            } else {
+                functions::is_function(&name)
+            };
             if !ok {
                 let (kind, suggestion) = if is_filter {
                     ("filter", did_you_mean(&name, functions::all_filter_names()))
                 } else {
-                    ("function", did_you_mean(&name, functions::all_function_names()))
+                    (
+                        "function",
+                        did_you_mean(&name, functions::all_function_names()),
+                    )
                 };
-                let hint = suggestion.map(|s| format!("did you mean `{s}`?")).unwrap_or_else(|| {
-                    format!("see docs/templates.md for the {kind}s templates know")
-                });
+                let hint = suggestion
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .unwrap_or_else(|| {
+                        format!("see docs/templates.md for the {kind}s templates know")
+                    });
                 self.push(
-                    Diagnostic::new(file.as_ref(), t.loc, format!("unknown template {kind} `{name}`"))
-                        .width(t.src.chars().count())
-                        .hint(hint),
+                    Diagnostic::new(
+                        file.as_ref(),
+                        t.loc,
+                        format!("unknown template {kind} `{name}`"),
+                    )
+                    .width(t.src.chars().count())
+                    .hint(hint),
                 );
             }
         }
@@ -269,7 +311,9 @@ impl Checker {
                 Some((_, by)) => format!("`{name}` is captured by {by}, which runs after this"),
                 None => match did_you_mean(&name, known.names.iter().map(String::as_str)) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("define it under `vars:`, pass --var {name}=..., or capture it in an earlier step"),
+                    None => format!(
+                        "define it under `vars:`, pass --var {name}=..., or capture it in an earlier step"
+                    ),
                 },
             };
             self.push(
@@ -289,7 +333,10 @@ fn calls(src: &str) -> Vec<(String, bool)> {
     let mut rest = src;
     while let Some(start) = rest.find("{{").or_else(|| rest.find("{%")) {
         let after = &rest[start + 2..];
-        let end = after.find("}}").or_else(|| after.find("%}")).unwrap_or(after.len());
+        let end = after
+            .find("}}")
+            .or_else(|| after.find("%}"))
+            .unwrap_or(after.len());
         scan_expr(&after[..end], &mut out);
         rest = &after[end..];
         if rest.len() >= 2 {
@@ -351,18 +398,42 @@ fn scan_expr(expr: &str, out: &mut Vec<(String, bool)>) {
 }
 
 fn is_keyword(w: &str) -> bool {
-    matches!(w, "and" | "or" | "not" | "in" | "is" | "if" | "else" | "for" | "set" | "true" | "false" | "none")
+    matches!(
+        w,
+        "and"
+            | "or"
+            | "not"
+            | "in"
+            | "is"
+            | "if"
+            | "else"
+            | "for"
+            | "set"
+            | "true"
+            | "false"
+            | "none"
+    )
 }
 
 fn load_schema_file(file: &Path, rel: &str) -> Result<serde_json::Value, String> {
     let path = file.parent().unwrap_or(Path::new(".")).join(rel);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read schema `{}`: {}", path.display(), super::load::io_reason(&e)))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read schema `{}`: {}",
+            path.display(),
+            super::load::io_reason(&e)
+        )
+    })?;
     if let Ok(v) = serde_json::from_str(&text) {
         return Ok(v);
     }
-    serde_saphyr::from_str::<serde_json::Value>(&text)
-        .map_err(|e| format!("schema `{}` is neither JSON nor YAML: {}", path.display(), e.without_snippet()))
+    serde_saphyr::from_str::<serde_json::Value>(&text).map_err(|e| {
+        format!(
+            "schema `{}` is neither JSON nor YAML: {}",
+            path.display(),
+            e.without_snippet()
+        )
+    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::sink;
 use super::values::{JsonPathSpec, RegexSpec, TEntry, TValue, Tpl};
-use crate::diagnostic::{did_you_mean, Loc};
+use crate::diagnostic::{Loc, did_you_mean};
 
 /// What a response must look like. Every assertion is checked and every failure reported.
 #[derive(Debug, Deserialize, Clone, Default)]
@@ -159,7 +159,10 @@ impl<'de> Deserialize<'de> for JsonAssertions {
             other => sink::report(
                 other.loc(),
                 1,
-                format!("`json` takes a mapping of JSONPath to value, not {}", other.kind_name()),
+                format!(
+                    "`json` takes a mapping of JSONPath to value, not {}",
+                    other.kind_name()
+                ),
                 Some("e.g.  json: { $.status: active }".into()),
             ),
         }
@@ -184,7 +187,10 @@ impl<'de> Deserialize<'de> for HeaderAssertions {
             other => sink::report(
                 other.loc(),
                 1,
-                format!("`headers` takes a mapping of header name to value, not {}", other.kind_name()),
+                format!(
+                    "`headers` takes a mapping of header name to value, not {}",
+                    other.kind_name()
+                ),
                 Some("e.g.  headers: { Content-Type: { contains: json } }".into()),
             ),
         }
@@ -205,8 +211,9 @@ pub enum JsonType {
 }
 
 impl JsonType {
-    pub const NAMES: [&'static str; 7] =
-        ["string", "number", "integer", "boolean", "array", "object", "null"];
+    pub const NAMES: [&'static str; 7] = [
+        "string", "number", "integer", "boolean", "array", "object", "null",
+    ];
 
     fn parse(s: &str) -> Option<Self> {
         Some(match s {
@@ -271,7 +278,9 @@ impl Matcher {
         let loc = v.loc();
         let entries = match v {
             TValue::Map(entries, _)
-                if entries.iter().any(|e| MATCHER_NAMES.contains(&e.key.as_str())) =>
+                if entries
+                    .iter()
+                    .any(|e| MATCHER_NAMES.contains(&e.key.as_str())) =>
             {
                 entries
             }
@@ -283,7 +292,12 @@ impl Matcher {
             }
         };
         let mut checks = Vec::new();
-        for TEntry { key, loc: kloc, value } in entries {
+        for TEntry {
+            key,
+            loc: kloc,
+            value,
+        } in entries
+        {
             let check = match key.as_str() {
                 "equals" => Check::Equals(value),
                 "not" => Check::Not(Box::new(Matcher::from_value(value))),
@@ -320,7 +334,10 @@ impl Matcher {
                 "one_of" => match value {
                     TValue::Seq(items, _) => Check::OneOf(items),
                     other => {
-                        bad(&other, "`one_of` takes a list, e.g. one_of: [active, archived]");
+                        bad(
+                            &other,
+                            "`one_of` takes a list, e.g. one_of: [active, archived]",
+                        );
                         continue;
                     }
                 },
@@ -417,7 +434,10 @@ impl<'de> Deserialize<'de> for SchemaSpec {
                 }
             },
             other => {
-                bad(other, "`schema` takes a file path or an inline JSON Schema mapping");
+                bad(
+                    other,
+                    "`schema` takes a file path or an inline JSON Schema mapping",
+                );
                 SchemaSource::Inline(serde_json::Value::Bool(true))
             }
         };
@@ -446,8 +466,7 @@ pub struct Capture {
     pub source: CaptureSource,
 }
 
-const CAPTURE_HINT: &str =
-    "write `$.path`, {json: $.path}, {header: Name}, {regex: pattern}, {status: true} or {body: true}";
+const CAPTURE_HINT: &str = "write `$.path`, {json: $.path}, {header: Name}, {regex: pattern}, {status: true} or {body: true}";
 
 impl<'de> Deserialize<'de> for Capture {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -471,31 +490,45 @@ impl<'de> Deserialize<'de> for Capture {
                 CaptureSource::JsonPath(JsonPathSpec::parse(t.src, t.loc))
             }
             TValue::Map(entries, _) if entries.len() == 1 => {
-                let TEntry { key, loc: kloc, value } = entries.into_iter().next().map_or_else(
-                    || TEntry {
-                        key: String::new(),
-                        loc,
-                        value: TValue::Null(loc),
-                    },
-                    |e| e,
-                );
+                let Some(TEntry {
+                    key,
+                    loc: kloc,
+                    value,
+                }) = entries.into_iter().next()
+                else {
+                    return Ok(fallback);
+                };
                 match (key.as_str(), value) {
-                    ("json", TValue::Str(t)) => CaptureSource::JsonPath(JsonPathSpec::parse(t.src, t.loc)),
+                    ("json", TValue::Str(t)) => {
+                        CaptureSource::JsonPath(JsonPathSpec::parse(t.src, t.loc))
+                    }
                     ("header", TValue::Str(t)) => CaptureSource::Header(t.src),
-                    ("regex", TValue::Str(t)) => CaptureSource::Regex(RegexSpec::parse(t.src, t.loc)),
+                    ("regex", TValue::Str(t)) => {
+                        CaptureSource::Regex(RegexSpec::parse(t.src, t.loc))
+                    }
                     ("status", TValue::Bool(true, _)) => CaptureSource::Status,
                     ("body", TValue::Bool(true, _)) => CaptureSource::Body,
                     (k, _) => {
                         let hint = did_you_mean(k, ["json", "header", "regex", "status", "body"])
                             .map(|s| format!("did you mean `{s}`?"))
                             .unwrap_or_else(|| CAPTURE_HINT.into());
-                        sink::report(kloc, k.chars().count().max(1), format!("unknown capture `{k}`"), Some(hint));
+                        sink::report(
+                            kloc,
+                            k.chars().count().max(1),
+                            format!("unknown capture `{k}`"),
+                            Some(hint),
+                        );
                         return Ok(fallback);
                     }
                 }
             }
             other => {
-                sink::report(other.loc(), 1, "a capture takes one source", Some(CAPTURE_HINT.into()));
+                sink::report(
+                    other.loc(),
+                    1,
+                    "a capture takes one source",
+                    Some(CAPTURE_HINT.into()),
+                );
                 return Ok(fallback);
             }
         };

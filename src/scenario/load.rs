@@ -13,7 +13,10 @@ use super::model::{ScenarioDoc, StepDoc};
 use super::sink;
 use super::suite::{Action, Scenario, Step};
 use super::values::TValue;
-use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, Loc};
+use crate::diagnostic::{Diagnostic, Diagnostics, Loc, did_you_mean};
+
+/// `matrix:` values by name.
+type Matrix = IndexMap<String, Vec<TValue>>;
 
 /// Files larger than this are refused rather than parsed.
 const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -47,23 +50,36 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostics> {
             ),
         }
     }
-    if diags.is_empty() { Ok(files) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(files)
+    } else {
+        Err(diags)
+    }
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            diags.push(Diagnostic::new(dir, Loc::UNKNOWN, format!("cannot read folder: {}", io_reason(&e))));
+            diags.push(Diagnostic::new(
+                dir,
+                Loc::UNKNOWN,
+                format!("cannot read folder: {}", io_reason(&e)),
+            ));
             return;
         }
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             walk(&path, out, diags);
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
             out.push(path);
         }
     }
@@ -79,7 +95,9 @@ pub fn io_reason(e: &std::io::Error) -> String {
 
 /// Load every file; scenarios come out in file order, then order within a file.
 pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len().max(1));
     let chunk = files.len().div_ceil(threads).max(1);
     let results: Vec<(Vec<Scenario>, Diagnostics)> = std::thread::scope(|s| {
         let handles: Vec<_> = files
@@ -97,7 +115,10 @@ pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| (Vec::new(), Diagnostics::default())))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| (Vec::new(), Diagnostics::default()))
+            })
             .collect()
     });
     let mut all = Vec::new();
@@ -149,13 +170,21 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagno
         Err(e) => {
             let (line, col) = line_col(&bytes[..e.valid_up_to()]);
             diags.push(
-                Diagnostic::new(path, Loc::new(line, col), "the file is not valid UTF-8 text")
-                    .hint("save it as UTF-8; is it a scenario file at all?"),
+                Diagnostic::new(
+                    path,
+                    Loc::new(line, col),
+                    "the file is not valid UTF-8 text",
+                )
+                .hint("save it as UTF-8; is it a scenario file at all?"),
             );
             return Err(diags);
         }
     };
-    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if text.trim().is_empty()
+        || text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         diags.push(
             Diagnostic::new(path, Loc::new(1, 1), "the file is empty")
                 .hint("a scenario needs at least `name` and `steps`"),
@@ -165,8 +194,12 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagno
     if let Some(pos) = text.find('\0') {
         let (line, col) = line_col(&bytes[..pos]);
         diags.push(
-            Diagnostic::new(path, Loc::new(line, col), "the file holds binary data (a NUL byte)")
-                .hint("scenario files are YAML text"),
+            Diagnostic::new(
+                path,
+                Loc::new(line, col),
+                "the file holds binary data (a NUL byte)",
+            )
+            .hint("scenario files are YAML text"),
         );
         return Err(diags);
     }
@@ -192,24 +225,44 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagno
 }
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, Diagnostic> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Diagnostic::new(path, Loc::UNKNOWN, format!("cannot read: {}", io_reason(&e))))?;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Diagnostic::new(
+            path,
+            Loc::UNKNOWN,
+            format!("cannot read: {}", io_reason(&e)),
+        )
+    })?;
     if meta.len() > MAX_FILE_BYTES {
         return Err(Diagnostic::new(
             path,
             Loc::UNKNOWN,
-            format!("the file is {} MB, over the {} MB limit", meta.len() >> 20, MAX_FILE_BYTES >> 20),
+            format!(
+                "the file is {} MB, over the {} MB limit",
+                meta.len() >> 20,
+                MAX_FILE_BYTES >> 20
+            ),
         ));
     }
-    std::fs::read(path)
-        .map_err(|e| Diagnostic::new(path, Loc::UNKNOWN, format!("cannot read: {}", io_reason(&e))))
+    std::fs::read(path).map_err(|e| {
+        Diagnostic::new(
+            path,
+            Loc::UNKNOWN,
+            format!("cannot read: {}", io_reason(&e)),
+        )
+    })
 }
 
 fn line_col(prefix: &[u8]) -> (u32, u32) {
     let line = prefix.iter().filter(|b| **b == b'\n').count() + 1;
-    let start = prefix.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+    let start = prefix
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |p| p + 1);
     let col = String::from_utf8_lossy(&prefix[start..]).chars().count() + 1;
-    (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    )
 }
 
 fn yaml_options() -> serde_saphyr::Options {
@@ -230,13 +283,68 @@ fn yaml_options() -> serde_saphyr::Options {
 
 /// The keys each section of the format takes, to name the section of an unknown key.
 const SECTIONS: &[(&str, &[&str])] = &[
-    ("the scenario", &["name", "description", "base_url", "vars", "headers", "secrets", "tags", "allow_cost", "skip", "timeout", "step_timeout", "retries", "matrix", "steps", "finally", "scenarios"]),
-    ("a step", &["name", "request", "include", "with", "wait_webhook", "expect", "capture", "retry", "retries", "timeout", "delay", "skip"]),
-    ("`request`", &["method", "url", "headers", "query", "json", "body", "form", "multipart", "body_file"]),
-    ("`expect`", &["status", "json", "headers", "body", "time_ms", "schema"]),
+    (
+        "the scenario",
+        &[
+            "name",
+            "description",
+            "base_url",
+            "vars",
+            "headers",
+            "secrets",
+            "tags",
+            "allow_cost",
+            "skip",
+            "timeout",
+            "step_timeout",
+            "retries",
+            "matrix",
+            "steps",
+            "finally",
+            "scenarios",
+        ],
+    ),
+    (
+        "a step",
+        &[
+            "name",
+            "request",
+            "include",
+            "with",
+            "wait_webhook",
+            "expect",
+            "capture",
+            "retry",
+            "retries",
+            "timeout",
+            "delay",
+            "skip",
+        ],
+    ),
+    (
+        "`request`",
+        &[
+            "method",
+            "url",
+            "headers",
+            "query",
+            "json",
+            "body",
+            "form",
+            "multipart",
+            "body_file",
+        ],
+    ),
+    (
+        "`expect`",
+        &["status", "json", "headers", "body", "time_ms", "schema"],
+    ),
     ("`retry`", &["until", "attempts", "interval", "backoff"]),
     ("`wait_webhook`", &["event", "within", "secret"]),
-    ("a multipart file part", &["file", "filename", "content_type"]),
+    (
+        "a multipart file part",
+        &["file", "filename", "content_type"],
+    ),
     ("an included file", &["description", "steps"]),
 ];
 
@@ -251,9 +359,14 @@ fn section_of(expected: &[&str]) -> &'static str {
 fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
     use serde_saphyr::Error as E;
     let loc: Loc = e.location().map(Loc::from).unwrap_or(Loc::new(1, 1));
-    let line_text = text.lines().nth(loc.line.saturating_sub(1) as usize).unwrap_or("");
+    let line_text = text
+        .lines()
+        .nth(loc.line.saturating_sub(1) as usize)
+        .unwrap_or("");
     match e {
-        E::SerdeUnknownField { field, expected, .. } => {
+        E::SerdeUnknownField {
+            field, expected, ..
+        } => {
             let section = section_of(expected);
             let hint = match did_you_mean(field, expected.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
@@ -264,10 +377,17 @@ fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
                 .hint(hint)
         }
         E::SerdeMissingField { field, .. } => {
-            Diagnostic::new(path, loc, format!("missing key `{field}`")).hint(format!("add `{field}:` here"))
+            Diagnostic::new(path, loc, format!("missing key `{field}`"))
+                .hint(format!("add `{field}:` here"))
         }
         E::DuplicateMappingKey { .. } => {
-            let key = line_text.trim_start().trim_start_matches("- ").split(':').next().unwrap_or("").trim();
+            let key = line_text
+                .trim_start()
+                .trim_start_matches("- ")
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim();
             Diagnostic::new(path, loc, format!("duplicate key `{key}`"))
                 .width(key.chars().count())
                 .hint("each key may appear once in a mapping; remove or rename one")
@@ -297,7 +417,10 @@ fn reword(message: &str) -> String {
     if message.contains("expected struct ScenarioDoc") {
         return "a scenario file is a mapping (name:, steps:, ...)".into();
     }
-    message.replace("struct ", "").replace("ScenarioDoc", "a scenario").replace("StepDoc", "a step")
+    message
+        .replace("struct ", "")
+        .replace("ScenarioDoc", "a scenario")
+        .replace("StepDoc", "a step")
 }
 
 fn hint_for(message: &str, line_text: &str, loc: Loc) -> Option<String> {
@@ -341,7 +464,10 @@ impl Loader {
             }
         } else {
             if !doc.steps.is_empty() || !doc.finally.is_empty() || doc.name.is_some() {
-                let loc = doc.name.as_ref().map_or(Loc::new(1, 1), |n| n.referenced.into());
+                let loc = doc
+                    .name
+                    .as_ref()
+                    .map_or(Loc::new(1, 1), |n| n.referenced.into());
                 self.diags.push(
                     Diagnostic::new(path, loc, "a file with `scenarios:` cannot also have its own `name`, `steps` or `finally`")
                         .hint("move them into an entry of `scenarios:`"),
@@ -353,7 +479,11 @@ impl Loader {
                 let sub_loc: Loc = sub.referenced.into();
                 let mut sub = sub.value;
                 if !sub.scenarios.is_empty() {
-                    self.diags.push(Diagnostic::new(path, sub_loc, "`scenarios:` cannot be nested"));
+                    self.diags.push(Diagnostic::new(
+                        path,
+                        sub_loc,
+                        "`scenarios:` cannot be nested",
+                    ));
                     continue;
                 }
                 merge_parent(&parent, &mut sub);
@@ -371,21 +501,29 @@ impl Loader {
         file: &Arc<Path>,
         entry_loc: Option<Loc>,
         doc: ScenarioDoc,
-    ) -> Option<(Scenario, Option<IndexMap<String, Vec<TValue>>>)> {
+    ) -> Option<(Scenario, Option<Matrix>)> {
         let (name, loc) = match doc.name {
             Some(n) => (n.value, Loc::from(n.referenced)),
             None => {
                 self.diags.push(
-                    Diagnostic::new(file.as_ref(), entry_loc.unwrap_or(Loc::new(1, 1)), "the scenario has no `name`")
-                        .hint("add `name: what this scenario checks`"),
+                    Diagnostic::new(
+                        file.as_ref(),
+                        entry_loc.unwrap_or(Loc::new(1, 1)),
+                        "the scenario has no `name`",
+                    )
+                    .hint("add `name: what this scenario checks`"),
                 );
                 return None;
             }
         };
         if doc.steps.is_empty() {
             self.diags.push(
-                Diagnostic::new(file.as_ref(), loc, format!("scenario `{name}` has no steps"))
-                    .hint("add `steps:` with at least one request"),
+                Diagnostic::new(
+                    file.as_ref(),
+                    loc,
+                    format!("scenario `{name}` has no steps"),
+                )
+                .hint("add `steps:` with at least one request"),
             );
         }
         let no_params = Arc::new(Vec::new());
@@ -402,7 +540,11 @@ impl Loader {
             headers: doc.headers,
             secrets: doc.secrets,
             tags: doc.tags,
-            allow_cost: doc.allow_cost.into_iter().map(|s| (s.value, Loc::from(s.referenced))).collect(),
+            allow_cost: doc
+                .allow_cost
+                .into_iter()
+                .map(|s| (s.value, Loc::from(s.referenced)))
+                .collect(),
             skip: doc.skip,
             timeout: doc.timeout.map(|d| d.0),
             step_timeout: doc.step_timeout.map(|d| d.0),
@@ -424,17 +566,23 @@ impl Loader {
         for d in docs {
             let loc: Loc = d.referenced.into();
             let doc = d.value;
-            let kinds = [doc.request.is_some(), doc.include.is_some(), doc.wait_webhook.is_some()]
-                .iter()
-                .filter(|b| **b)
-                .count();
+            let kinds = [
+                doc.request.is_some(),
+                doc.include.is_some(),
+                doc.wait_webhook.is_some(),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count();
             if kinds != 1 {
                 let msg = if kinds == 0 {
                     "a step needs one of `request`, `include` or `wait_webhook`"
                 } else {
                     "a step takes only one of `request`, `include` or `wait_webhook`"
                 };
-                self.diags.push(Diagnostic::new(file.as_ref(), loc, msg).hint("split it into separate steps"));
+                self.diags.push(
+                    Diagnostic::new(file.as_ref(), loc, msg).hint("split it into separate steps"),
+                );
                 continue;
             }
             if let Some(inc) = doc.include {
@@ -455,7 +603,10 @@ impl Loader {
             let name = match (&doc.name, &action) {
                 (Some(n), _) => n.value.clone(),
                 (None, Action::Request(r)) => {
-                    let method = r.method.as_ref().map_or("GET".to_string(), |m| m.value.to_uppercase());
+                    let method = r
+                        .method
+                        .as_ref()
+                        .map_or("GET".to_string(), |m| m.value.to_uppercase());
                     format!("{method} {}", r.url.src)
                 }
                 (None, Action::WaitWebhook(w)) => match &w.event {
@@ -492,8 +643,12 @@ impl Loader {
         let loc: Loc = inc.referenced.into();
         if depth >= MAX_INCLUDE_DEPTH {
             self.diags.push(
-                Diagnostic::new(file.as_ref(), loc, format!("includes nested deeper than {MAX_INCLUDE_DEPTH}"))
-                    .hint("does an included file include itself?"),
+                Diagnostic::new(
+                    file.as_ref(),
+                    loc,
+                    format!("includes nested deeper than {MAX_INCLUDE_DEPTH}"),
+                )
+                .hint("does an included file include itself?"),
             );
             return Vec::new();
         }
@@ -504,7 +659,8 @@ impl Loader {
             None => {
                 let parsed = if target.is_file() {
                     match parse_yaml::<IncludeDoc>(&target) {
-                        Ok(IncludeDoc::List(steps)) | Ok(IncludeDoc::Map(IncludeMap { steps, .. })) => Some(Arc::new(steps)),
+                        Ok(IncludeDoc::List(steps))
+                        | Ok(IncludeDoc::Map(IncludeMap { steps, .. })) => Some(Arc::new(steps)),
                         Err(d) => {
                             self.diags.extend(d);
                             None
@@ -512,9 +668,13 @@ impl Loader {
                     }
                 } else {
                     self.diags.push(
-                        Diagnostic::new(file.as_ref(), loc, format!("included file `{}` not found", target.display()))
-                            .width(inc.value.chars().count())
-                            .hint("paths are relative to the file that includes them"),
+                        Diagnostic::new(
+                            file.as_ref(),
+                            loc,
+                            format!("included file `{}` not found", target.display()),
+                        )
+                        .width(inc.value.chars().count())
+                        .hint("paths are relative to the file that includes them"),
                     );
                     None
                 };
@@ -530,14 +690,21 @@ impl Loader {
         self.steps(&inc_file, docs.as_ref().clone(), &merged, depth + 1)
     }
 
-    fn expand_matrix(&mut self, base: Scenario, matrix: Option<IndexMap<String, Vec<TValue>>>) -> Vec<Scenario> {
+    fn expand_matrix(&mut self, base: Scenario, matrix: Option<Matrix>) -> Vec<Scenario> {
         let Some(matrix) = matrix.filter(|m| !m.is_empty()) else {
             return vec![base];
         };
-        let total = matrix.values().map(Vec::len).try_fold(1usize, |acc, n| acc.checked_mul(n));
+        let total = matrix
+            .values()
+            .map(Vec::len)
+            .try_fold(1usize, |acc, n| acc.checked_mul(n));
         match total {
             Some(0) => {
-                self.diags.push(Diagnostic::new(base.file.as_ref(), base.loc, "a matrix entry has no values"));
+                self.diags.push(Diagnostic::new(
+                    base.file.as_ref(),
+                    base.loc,
+                    "a matrix entry has no values",
+                ));
                 return Vec::new();
             }
             Some(n) if n <= MAX_MATRIX_CASES => {}
@@ -571,12 +738,16 @@ impl Loader {
                 match render_name(&base.name, &case) {
                     Ok(n) => n,
                     Err(msg) => {
-                        self.diags.push(Diagnostic::new(base.file.as_ref(), base.loc, msg));
+                        self.diags
+                            .push(Diagnostic::new(base.file.as_ref(), base.loc, msg));
                         base.name.clone()
                     }
                 }
             } else {
-                let label: Vec<String> = case.iter().map(|(k, v)| format!("{k}={}", display_literal(v))).collect();
+                let label: Vec<String> = case
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", display_literal(v)))
+                    .collect();
                 format!("{} [{}]", base.name, label.join(", "))
             };
             s.vars.extend(case);
@@ -599,13 +770,16 @@ fn render_name(name: &str, case: &[(String, TValue)]) -> Result<String, String> 
     }
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.render_str(name, crate::template::to_value(serde_json::Value::Object(ctx)))
-        .map_err(|e| {
-            format!(
-                "the scenario name `{name}` cannot be rendered from the matrix: {}",
-                e.detail().unwrap_or("undefined value")
-            )
-        })
+    env.render_str(
+        name,
+        crate::template::to_value(serde_json::Value::Object(ctx)),
+    )
+    .map_err(|e| {
+        format!(
+            "the scenario name `{name}` cannot be rendered from the matrix: {}",
+            e.detail().unwrap_or("undefined value")
+        )
+    })
 }
 
 fn display_literal(v: &TValue) -> String {

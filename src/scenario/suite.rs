@@ -49,7 +49,9 @@ impl Scenario {
     pub fn classname(&self) -> String {
         let p = self.file.with_extension("");
         let s = p.to_string_lossy().replace(['/', '\\'], ".");
-        s.trim_start_matches("./").trim_start_matches('.').to_string()
+        s.trim_start_matches("./")
+            .trim_start_matches('.')
+            .to_string()
     }
 
     /// Every step, main ones first.

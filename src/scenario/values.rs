@@ -5,8 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use super::sink;
@@ -302,7 +302,10 @@ impl JsonPathSpec {
                 let hint = if src.starts_with('$') {
                     "JSONPath as in RFC 9535, e.g. $.items[0].id or $['odd key']".to_string()
                 } else {
-                    format!("a JSONPath starts with `$`, e.g. `$.{}`", src.trim_start_matches('.'))
+                    format!(
+                        "a JSONPath starts with `$`, e.g. `$.{}`",
+                        src.trim_start_matches('.')
+                    )
                 };
                 sink::report(
                     loc,
@@ -334,14 +337,16 @@ pub struct RegexSpec {
 
 impl RegexSpec {
     pub fn parse(src: String, loc: Loc) -> Self {
-        let regex = match regex::RegexBuilder::new(&src)
-            .size_limit(1 << 20)
-            .build()
-        {
+        let regex = match regex::RegexBuilder::new(&src).size_limit(1 << 20).build() {
             Ok(r) => Some(r),
             Err(e) => {
                 let detail = e.to_string();
-                let last = detail.lines().last().unwrap_or("invalid").trim().to_string();
+                let last = detail
+                    .lines()
+                    .last()
+                    .unwrap_or("invalid")
+                    .trim()
+                    .to_string();
                 sink::report(
                     loc,
                     src.chars().count(),

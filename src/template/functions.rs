@@ -15,21 +15,69 @@ pub const FUNCTIONS: [(&str, &str); 3] = [
 
 /// Filters this project adds to minijinja's built-in ones.
 pub const FILTERS: [(&str, &str); 5] = [
-    ("b64encode", "base64 of the text (standard alphabet, padded)"),
+    (
+        "b64encode",
+        "base64 of the text (standard alphabet, padded)",
+    ),
     ("b64decode", "the text of a base64 string"),
     ("sha256", "hex SHA-256 of the text"),
-    ("hmac_sha256", "hex HMAC-SHA256 of the text with the given key"),
+    (
+        "hmac_sha256",
+        "hex HMAC-SHA256 of the text with the given key",
+    ),
     ("tojson", "the value as JSON text"),
 ];
 
 /// minijinja's built-in filters (those most likely used); used to tell a
 /// misspelt filter from a real one before anything runs.
 pub const BUILTIN_FILTERS: &[&str] = &[
-    "abs", "attr", "batch", "bool", "capitalize", "count", "d", "default", "dictsort", "e",
-    "escape", "first", "float", "format", "groupby", "indent", "int", "items", "join", "last",
-    "length", "lines", "list", "lower", "map", "max", "min", "pprint", "reject", "rejectattr",
-    "replace", "reverse", "round", "safe", "select", "selectattr", "slice", "sort", "split",
-    "string", "sum", "title", "tojson", "trim", "unique", "upper", "urlencode",
+    "abs",
+    "attr",
+    "batch",
+    "bool",
+    "capitalize",
+    "count",
+    "d",
+    "default",
+    "dictsort",
+    "e",
+    "escape",
+    "first",
+    "float",
+    "format",
+    "groupby",
+    "indent",
+    "int",
+    "items",
+    "join",
+    "last",
+    "length",
+    "lines",
+    "list",
+    "lower",
+    "map",
+    "max",
+    "min",
+    "pprint",
+    "reject",
+    "rejectattr",
+    "replace",
+    "reverse",
+    "round",
+    "safe",
+    "select",
+    "selectattr",
+    "slice",
+    "sort",
+    "split",
+    "string",
+    "sum",
+    "title",
+    "tojson",
+    "trim",
+    "unique",
+    "upper",
+    "urlencode",
 ];
 
 /// minijinja's built-in global functions.
@@ -52,13 +100,19 @@ pub fn register(env: &mut Environment<'static>) {
         String::from_utf8(bytes)
             .map_err(|_| Error::new(ErrorKind::InvalidOperation, "b64decode: not UTF-8 text"))
     });
-    env.add_filter("sha256", |s: String| hex::encode(Sha256::digest(s.as_bytes())));
-    env.add_filter("hmac_sha256", |s: String, key: String| -> Result<String, Error> {
-        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key.as_bytes())
-            .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("hmac_sha256: {e}")))?;
-        mac.update(s.as_bytes());
-        Ok(hex::encode(mac.finalize().into_bytes()))
+    env.add_filter("sha256", |s: String| {
+        hex::encode(Sha256::digest(s.as_bytes()))
     });
+    env.add_filter(
+        "hmac_sha256",
+        |s: String, key: String| -> Result<String, Error> {
+            let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key.as_bytes()).map_err(|e| {
+                Error::new(ErrorKind::InvalidOperation, format!("hmac_sha256: {e}"))
+            })?;
+            mac.update(s.as_bytes());
+            Ok(hex::encode(mac.finalize().into_bytes()))
+        },
+    );
 }
 
 /// Whether `name` is a function known to templates.
@@ -92,7 +146,8 @@ mod tests {
     fn render(src: &str) -> String {
         let mut env = Environment::new();
         register(&mut env);
-        env.render_str(src, ()).unwrap_or_else(|e| format!("ERR {e}"))
+        env.render_str(src, ())
+            .unwrap_or_else(|e| format!("ERR {e}"))
     }
 
     #[test]

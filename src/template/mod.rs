@@ -70,7 +70,10 @@ impl Templates {
                 let typed_name = format!("{name}#json");
                 if self.env.get_template(&typed_name).is_err() {
                     self.env
-                        .add_template_owned(typed_name.clone(), format!("{{{{ ({expr}) | tojson }}}}"))
+                        .add_template_owned(
+                            typed_name.clone(),
+                            format!("{{{{ ({expr}) | tojson }}}}"),
+                        )
                         .map_err(|e| describe_syntax_error(&e))?;
                 }
                 Some(Arc::from(typed_name))
@@ -193,7 +196,10 @@ impl Templates {
                 [one] => format!("undefined variable `{one}`"),
                 many => format!(
                     "undefined variables {}",
-                    many.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                    many.iter()
+                        .map(|m| format!("`{m}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             };
             return RenderError {
@@ -202,13 +208,21 @@ impl Templates {
                 undefined: missing,
             };
         }
-        let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+        let detail = e
+            .detail()
+            .map(str::to_string)
+            .unwrap_or_else(|| e.kind().to_string());
         RenderError {
             loc: tpl.loc,
             message: format!("template error: {detail}"),
             undefined: Vec::new(),
         }
     }
+}
+
+/// Any serializable value as a template value.
+pub fn to_value<T: serde::Serialize>(v: T) -> Value {
+    Value::from(minijinja::value::Serde(v))
 }
 
 fn lookup_path(scope: &Value, path: &str) -> Option<Value> {
@@ -220,7 +234,10 @@ fn lookup_path(scope: &Value, path: &str) -> Option<Value> {
 }
 
 fn describe_syntax_error(e: &minijinja::Error) -> String {
-    let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+    let detail = e
+        .detail()
+        .map(str::to_string)
+        .unwrap_or_else(|| e.kind().to_string());
     format!("template syntax error: {detail}")
 }
 
@@ -258,9 +275,4 @@ mod tests {
         let mut a = tpl("{{ unclosed ");
         assert!(t.compile("f", &mut a, false).is_err());
     }
-}
-
-/// Any serializable value as a template value.
-pub fn to_value<T: serde::Serialize>(v: T) -> Value {
-    Value::from(minijinja::value::Serde(v))
 }

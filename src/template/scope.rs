@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use minijinja::value::{Enumerator, Object, ObjectRepr};
 use minijinja::Value;
+use minijinja::value::{Enumerator, Object, ObjectRepr};
 
 /// The names visible to a scenario's templates. Lookups go, first to last:
 /// include parameters, captures, `--var`, the scenario's vars.

@@ -1,0 +1,193 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::mock::MockArgs;
+use crate::report::junit::Granularity;
+use crate::scenario::values::parse_duration;
+
+/// Run YAML API scenarios against a base URL or the embedded Layers mock, and report to CI.
+#[derive(Debug, Parser)]
+#[command(name = "runner", version, about, long_about = None)]
+#[command(
+    after_help = "`runner PATHS...` is short for `runner run PATHS...`.\nExit codes: 0 passed, 1 failed, 2 bad input (nothing sent), 3 report or budget problem, 130/143 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scenarios (the default command).
+    Run(RunArgs),
+    /// Check scenario files without sending anything.
+    Validate(ValidateArgs),
+    /// Print the scenarios a run would execute (after filters and sharding).
+    List(ListArgs),
+    /// Serve the Layers API mock until Ctrl-C.
+    Mock(MockArgs),
+}
+
+/// Which scenarios to take.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Selection {
+    /// Only scenarios with this tag (repeatable: any of them).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Leave out scenarios with this tag (repeatable).
+    #[arg(long = "skip-tag", value_name = "TAG")]
+    pub skip_tags: Vec<String>,
+    /// Only scenarios whose name or file contains TEXT.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// Run a stable share K of N of the scenarios (e.g. 2/3), for splitting a suite across CI machines.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scenario files or folders (every *.yaml / *.yml below).
+    #[arg(required = true, value_name = "PATHS")]
+    pub paths: Vec<PathBuf>,
+    /// Variables given on the command line count as defined.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(required = true, value_name = "PATHS")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub selection: Selection,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files or folders (every *.yaml / *.yml below, in sorted order).
+    #[arg(required = true, value_name = "PATHS")]
+    pub paths: Vec<PathBuf>,
+    /// The server to test. Without it (and without RUNNER_BASE_URL or a file's base_url)
+    /// the embedded Layers mock is started on 127.0.0.1 for the run.
+    #[arg(long, env = "RUNNER_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// One JUnit testcase per scenario, or per step.
+    #[arg(long, value_enum, default_value = "scenario")]
+    pub junit_granularity: Granularity,
+    /// Write a JSON report of the whole run here.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+    /// How many scenarios run at once.
+    #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub jobs: u32,
+    /// Set a template variable (wins over the files' vars). Repeatable.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Treat this variable (or environment variable) as a secret: masked in every output. Repeatable.
+    #[arg(long = "secret", value_name = "NAME")]
+    pub secrets: Vec<String>,
+    /// Time limit of each request when a step sets none.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: std::time::Duration,
+    /// Transport retries (connection errors, 5xx, 429) for idempotent requests and
+    /// writes with an Idempotency-Key, when a step or file sets none.
+    #[arg(long, default_value_t = 2)]
+    pub retries: u32,
+    /// Response bodies are kept up to this many bytes (e.g. 8MB); the rest is cut.
+    #[arg(long, default_value = "8MB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_body: usize,
+    /// After Ctrl-C or SIGTERM, how long `finally` steps may take.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub grace: std::time::Duration,
+    /// Print each request and response (-v: lines and headers, -vv: bodies too).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print only failures and the summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Render and print every request without sending anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Fail the run when the mock's ledger shows more credits spent than this.
+    #[arg(long, value_name = "N")]
+    pub max_credits: Option<u64>,
+    #[command(flatten)]
+    pub selection: Selection,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` should look like NAME=VALUE"))?;
+    let k = k.trim();
+    if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!("`{k}` is not a variable name (letters, digits, _)"));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (k, n) = s
+        .split_once('/')
+        .ok_or("write the shard as K/N, e.g. 1/3")?;
+    let k: usize = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{k}` is not a number"))?;
+    let n: usize = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{n}` is not a number"))?;
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("shard {k}/{n}: K must be between 1 and N"));
+    }
+    Ok((k, n))
+}
+
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size like 8MB"))?;
+    let factor = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "KB" | "K" => 1024,
+        "MB" | "M" => 1024 * 1024,
+        "GB" | "G" => 1024 * 1024 * 1024,
+        other => return Err(format!("unknown size unit `{other}` (B, KB, MB, GB)")),
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+/// `runner PATHS` means `runner run PATHS`.
+pub fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const KNOWN: [&str; 10] = [
+        "run",
+        "validate",
+        "list",
+        "mock",
+        "schema",
+        "help",
+        "-h",
+        "--help",
+        "-V",
+        "--version",
+    ];
+    let first = args.get(1).map(|a| a.to_string_lossy().to_string());
+    match first {
+        Some(f) if KNOWN.contains(&f.as_str()) => {}
+        Some(_) => args.insert(1, "run".into()),
+        None => {}
+    }
+    args
+}

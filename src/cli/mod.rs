@@ -1,0 +1,126 @@
+//! The `runner` command: parse the command line, load and check the files, run,
+//! report, and turn the outcome into an exit code.
+
+pub mod args;
+mod run;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::diagnostic::Diagnostics;
+use crate::exit;
+use crate::scenario::{Scenario, check, load};
+use crate::template::Templates;
+use args::{Cli, Command};
+
+/// Run the program; returns the process exit code.
+pub fn main() -> i32 {
+    let argv = args::with_default_command(std::env::args_os().collect());
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit::OK
+                }
+                _ => exit::USAGE,
+            };
+        }
+    };
+    match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Validate(a) => validate(a),
+        Command::List(a) => list(a),
+        Command::Mock(a) => mock(a),
+    }
+}
+
+/// Load, expand and check every scenario under `paths`.
+pub fn load_suite(
+    paths: &[PathBuf],
+    cli_vars: &[String],
+) -> Result<(Vec<Scenario>, Templates), Diagnostics> {
+    let files = load::discover(paths)?;
+    let (mut scenarios, mut diags) = load::load_files(&files);
+    let (templates, more) = check::check(&mut scenarios, cli_vars);
+    diags.extend(more);
+    if diags.is_empty() {
+        Ok((scenarios, templates))
+    } else {
+        Err(diags)
+    }
+}
+
+pub fn print_diagnostics(diags: &Diagnostics) {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{}", diags.render());
+    let n = diags.len();
+    let _ = writeln!(
+        err,
+        "{n} problem{} found; nothing was sent",
+        if n == 1 { "" } else { "s" }
+    );
+}
+
+fn validate(a: args::ValidateArgs) -> i32 {
+    let names: Vec<String> = a.vars.iter().map(|(k, _)| k.clone()).collect();
+    match load_suite(&a.paths, &names) {
+        Ok((scenarios, _)) => {
+            let files: std::collections::BTreeSet<_> =
+                scenarios.iter().map(|s| s.file.clone()).collect();
+            println!(
+                "ok: {} scenario{} in {} file{}",
+                scenarios.len(),
+                if scenarios.len() == 1 { "" } else { "s" },
+                files.len(),
+                if files.len() == 1 { "" } else { "s" }
+            );
+            exit::OK
+        }
+        Err(d) => {
+            print_diagnostics(&d);
+            exit::USAGE
+        }
+    }
+}
+
+fn list(a: args::ListArgs) -> i32 {
+    let (scenarios, _) = match load_suite(&a.paths, &[]) {
+        Ok(x) => x,
+        Err(d) => {
+            print_diagnostics(&d);
+            return exit::USAGE;
+        }
+    };
+    let kept = crate::select::select(scenarios, &a.selection);
+    let mut out = std::io::stdout().lock();
+    for s in &kept {
+        let tags = if s.tags.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", s.tags.join(", "))
+        };
+        let _ = writeln!(out, "{}  {}{tags}", s.file.display(), s.name);
+    }
+    exit::OK
+}
+
+fn mock(a: crate::mock::MockArgs) -> i32 {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::INTERNAL;
+        }
+    };
+    match rt.block_on(crate::mock::serve_foreground(&a)) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::USAGE
+        }
+    }
+}
