@@ -770,6 +770,7 @@ fn render_name(name: &str, case: &[(String, TValue)]) -> Result<String, String> 
     }
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_formatter(crate::template::format_value);
     env.render_str(
         name,
         crate::template::to_value(serde_json::Value::Object(ctx)),

@@ -7,7 +7,8 @@ pub mod scope;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
+use minijinja::value::ValueKind;
+use minijinja::{AutoEscape, Environment, ErrorKind, Output, State, UndefinedBehavior, Value};
 
 pub use scope::Scope;
 
@@ -49,6 +50,7 @@ impl Templates {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_fuel(Some(FUEL));
+        env.set_formatter(format_value);
         functions::register(&mut env);
         Templates { env }
     }
@@ -218,6 +220,26 @@ impl Templates {
             undefined: Vec::new(),
         }
     }
+}
+
+/// How a value is written into text: booleans, null, lists and maps as JSON
+/// (`true`, `null`, `[1, 2]`), the way the API sent them, not minijinja's
+/// Python-style `True`/`none`; strings and numbers as themselves.
+pub fn format_value(
+    out: &mut Output,
+    state: &mut State,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
+    if matches!(
+        value.kind(),
+        ValueKind::Bool | ValueKind::None | ValueKind::Seq | ValueKind::Map
+    ) && let Ok(text) = serde_json::to_string(value)
+    {
+        return out
+            .write_str(&text)
+            .map_err(|e| minijinja::Error::new(ErrorKind::WriteFailure, e.to_string()));
+    }
+    minijinja::escape_formatter(out, state, value)
 }
 
 /// Any serializable value as a template value.
