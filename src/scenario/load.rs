@@ -50,6 +50,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostics> {
             ),
         }
     }
+    // A file named twice (`suite suite/a.yaml`, `a.yaml ./a.yaml`) runs once, where first named.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     if diags.is_empty() {
         Ok(files)
     } else {
