@@ -447,3 +447,115 @@ fn an_empty_runner_base_url_is_refused_with_a_clear_message() {
     out.stderr_has("--base-url").stderr_has("empty");
     assert!(server.requests().is_empty());
 }
+
+#[test]
+fn bad_scenario_files_exit_2_naming_the_file_and_never_panic() {
+    let server = TestServer::echo();
+    let ws = Workspace::new();
+    let ok_step = "steps:\n  - request: {url: /x}\n";
+    let deep = format!(
+        "name: deep\nvars:\n  v: {}{}\n{ok_step}",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    let mut bomb = String::from("name: bomb\nvars:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let prev = i - 1;
+        bomb.push_str(&format!(
+            "  a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
+        ));
+    }
+    bomb.push_str(ok_step);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", b"".to_vec()),
+        ("comments only", b"# nothing\n# here\n".to_vec()),
+        ("nul byte", b"name: a\0b\nsteps: []\n".to_vec()),
+        ("not utf-8", b"name: \xff\xfe\nsteps: []\n".to_vec()),
+        ("a list", b"- a\n- b\n".to_vec()),
+        ("a scalar", b"just text\n".to_vec()),
+        ("tab indent", b"name: t\nsteps:\n\t- request: {url: /x}\n".to_vec()),
+        ("unclosed quote", b"name: \"open\nsteps: []\n".to_vec()),
+        ("unclosed flow", b"name: u\nsteps:\n  - request: {url: /x\n".to_vec()),
+        ("deep nesting", deep.into_bytes()),
+        ("alias bomb", bomb.into_bytes()),
+        ("duplicate key", format!("name: a\nname: b\n{ok_step}").into_bytes()),
+        ("no name", ok_step.as_bytes().to_vec()),
+        ("no steps", b"name: lonely\n".to_vec()),
+        ("steps not a list", b"name: s\nsteps: 5\n".to_vec()),
+        ("no url", b"name: s\nsteps:\n  - request: {method: GET}\n".to_vec()),
+        ("status 999", b"name: s\nsteps:\n  - request: {url: /x}\n    expect: {status: 999}\n".to_vec()),
+        ("status words", b"name: s\nsteps:\n  - request: {url: /x}\n    expect: {status: okay}\n".to_vec()),
+        ("bad method", b"name: s\nsteps:\n  - request: {method: FETCH, url: /x}\n".to_vec()),
+        ("nan body", b"name: s\nsteps:\n  - request: {url: /x, json: {a: .nan}}\n".to_vec()),
+        ("huge number", b"name: s\nsteps:\n  - request: {url: /x, json: {a: 1e999}}\n".to_vec()),
+        ("negative timeout", b"name: s\nsteps:\n  - request: {url: /x}\n    timeout: -5s\n".to_vec()),
+        ("zero attempts", b"name: s\nsteps:\n  - request: {url: /x}\n    retry: {until: {status: 200}, attempts: 0}\n".to_vec()),
+        ("template syntax", b"name: s\nsteps:\n  - request: {url: \"/{{ unclosed\"}\n".to_vec()),
+        ("unknown filter", b"name: s\nsteps:\n  - request: {url: \"/{{ 'a' | nope }}\"}\n".to_vec()),
+        ("unknown function", b"name: s\nsteps:\n  - request: {url: \"/{{ nope() }}\"}\n".to_vec()),
+        ("bad jsonpath", b"name: s\nsteps:\n  - request: {url: /x}\n    capture: {a: \"$[?(\"}\n".to_vec()),
+        ("bad regex", b"name: s\nsteps:\n  - request: {url: /x}\n    expect: {body: {matches: \"(\"}}\n".to_vec()),
+        ("missing include", b"name: s\nsteps:\n  - include: nowhere.yaml\n".to_vec()),
+        ("self include", b"name: s\nsteps:\n  - include: self_include.yaml\n".to_vec()),
+        ("empty matrix", b"name: s\nmatrix: {a: []}\nsteps:\n  - request: {url: /x}\n".to_vec()),
+        ("huge matrix", b"name: s\nmatrix: {a: [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25], b: [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25], c: [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25]}\nsteps:\n  - request: {url: /x}\n".to_vec()),
+        ("two bodies", b"name: s\nsteps:\n  - request: {url: /x, json: {}, body: text}\n".to_vec()),
+    ];
+    for (what, bytes) in &cases {
+        let file = format!("{}.yaml", what.replace(' ', "_"));
+        std::fs::write(ws.path(&file), bytes).expect("write");
+        let out = ws
+            .runner()
+            .args([file.as_str(), "--base-url", &server.base_url()])
+            .run();
+        assert_eq!(
+            out.code,
+            Some(2),
+            "{what}: expected exit 2\n--- stdout:\n{}\n--- stderr:\n{}",
+            out.stdout,
+            out.stderr
+        );
+        assert!(!out.stderr.contains("panicked"), "{what}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("error"),
+            "{what}: no error shown: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains(&file),
+            "{what}: the message does not name {file}: {}",
+            out.stderr
+        );
+    }
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+}
+
+#[test]
+fn a_file_named_twice_runs_once() {
+    let server = TestServer::echo();
+    let ws = Workspace::new();
+    ws.write("suite/a.yaml", "name: a\nsteps:\n  - request: {url: /a}\n");
+    ws.write("suite/b.yaml", "name: b\nsteps:\n  - request: {url: /b}\n");
+    let out = ws
+        .runner()
+        .args([
+            "suite",
+            "suite/a.yaml",
+            "./suite/b.yaml",
+            "--junit",
+            "r.xml",
+        ])
+        .args(["--base-url", &server.base_url()])
+        .run();
+    out.expect_code(0);
+    assert_eq!(server.requests_to("/a").len(), 1);
+    assert_eq!(server.requests_to("/b").len(), 1);
+    let junit = junit_check::check(&ws.path("r.xml"));
+    let suites: Vec<&str> = junit.suites().iter().map(|s| s.req("name")).collect();
+    assert_eq!(suites, ["suite/a.yaml", "suite/b.yaml"]);
+    assert!(
+        out.last_line().starts_with("2 passed, 0 failed"),
+        "{}",
+        out.stdout
+    );
+}
