@@ -639,3 +639,55 @@ steps:
     let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(paths, ["/m/true", "/m/false"]);
 }
+
+#[test]
+fn an_undefined_value_in_a_json_body_query_or_var_is_an_error_not_null() {
+    let server = TestServer::start(|r| match r.path.as_str() {
+        "/user" => Reply::json(200, json!({"user": {"id": 1}})),
+        _ => Reply::echo(r),
+    });
+    let ws = Workspace::new();
+    ws.write(
+        "undefined_at_run_time.yaml",
+        r#"scenarios:
+  - name: json body
+    steps:
+      - request: {url: /user}
+        capture: {user: $.user}
+      - name: post it
+        request: {method: POST, url: /json, json: {id: "{{ user.idd }}"}}
+  - name: query
+    steps:
+      - name: query it
+        request: {url: /query, query: {home: "{{ env.FT_RUNNER_SURELY_UNSET_VAR }}"}}
+  - name: var
+    vars: {v: "{{ env.FT_RUNNER_SURELY_UNSET_VAR }}"}
+    steps:
+      - request: {url: "/var/{{ v }}"}
+  - name: default still works
+    vars: {v: "{{ env.FT_RUNNER_SURELY_UNSET_VAR | default('fallback') }}"}
+    steps:
+      - request: {method: POST, url: "/default/{{ v }}", json: {v: "{{ v }}"}}
+"#,
+    );
+    let out = run(&ws, &server, "undefined_at_run_time.yaml", &["--jobs", "1"]);
+    out.expect_code(1);
+    out.stdout_has("undefined variable `user.idd`")
+        .stdout_has("undefined variable `env.FT_RUNNER_SURELY_UNSET_VAR`");
+    let errors = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("ERROR"))
+        .count();
+    assert_eq!(errors, 3, "{}", out.stdout);
+    let sent: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        sent,
+        ["/user", "/default/fallback"],
+        "nothing is sent with a null in place of a missing value"
+    );
+    assert_eq!(
+        server.requests_to("/default/fallback")[0].body_json(),
+        json!({"v": "fallback"})
+    );
+}

@@ -18,6 +18,10 @@ use crate::scenario::values::{Compiled, TValue, Tpl};
 /// Bounds what one template may do, so a hostile file cannot spin forever.
 const FUEL: u64 = 2_000_000;
 
+/// The filter a typed template ends in (not callable from files: the checker
+/// knows no such filter).
+const TYPED_JSON: &str = "__runner_typed_json";
+
 /// The compiled templates of a run.
 pub struct Templates {
     env: Environment<'static>,
@@ -51,6 +55,15 @@ impl Templates {
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_fuel(Some(FUEL));
         env.set_formatter(format_value);
+        // `tojson` turns an undefined value into `null`; a typed value must fail on
+        // it like text does, or `{{ user.idd }}` in a json body sends null.
+        env.add_filter(TYPED_JSON, |v: Value| -> Result<String, minijinja::Error> {
+            if v.is_undefined() {
+                return Err(minijinja::Error::from(ErrorKind::UndefinedError));
+            }
+            serde_json::to_string(&v)
+                .map_err(|e| minijinja::Error::new(ErrorKind::BadSerialization, e.to_string()))
+        });
         functions::register(&mut env);
         Templates { env }
     }
@@ -74,7 +87,7 @@ impl Templates {
                     self.env
                         .add_template_owned(
                             typed_name.clone(),
-                            format!("{{{{ ({expr}) | tojson }}}}"),
+                            format!("{{{{ ({expr}) | {TYPED_JSON} }}}}"),
                         )
                         .map_err(|e| describe_syntax_error(&e))?;
                 }
