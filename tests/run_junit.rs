@@ -540,3 +540,49 @@ fn the_schema_check_rejects_a_report_that_breaks_the_schema() {
         "a testcase without a name must fail the schema"
     );
 }
+
+#[test]
+fn a_pass_after_a_retried_503_is_marked_flaky_and_still_validates() {
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let server = TestServer::start(move |r| match r.path.as_str() {
+        "/shaky" if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 => {
+            Reply::json(503, json!({"error": "warming up"}))
+        }
+        _ => Reply::echo(r),
+    });
+    let ws = Workspace::new();
+    ws.write(
+        "flaky.yaml",
+        "name: shaky\nsteps:\n  - request: {url: /shaky}\n    expect: {status: 200}\n",
+    );
+    for granularity in ["scenario", "step"] {
+        let report = format!("{granularity}.xml");
+        let out = ws
+            .runner()
+            .args([
+                "flaky.yaml",
+                "--junit",
+                &report,
+                "--junit-granularity",
+                granularity,
+            ])
+            .args(["--base-url", &server.base_url()])
+            .run();
+        out.expect_code(0);
+        junit_check::check(&ws.path(&report));
+        if granularity == "scenario" {
+            out.stdout_has("flaky");
+            let junit = junit_check::check(&ws.path(&report));
+            let case = junit.case("shaky");
+            assert!(
+                case.has_child("flakyFailure"),
+                "the retried attempt is recorded: {case:?}"
+            );
+        }
+    }
+    assert_eq!(
+        server.requests_to("/shaky").len(),
+        3,
+        "503 then 200, twice over"
+    );
+}
