@@ -29,17 +29,32 @@ async fn auth_accepts_x_api_key_and_bearer() {
     // Same key, same stable api key id, whichever header carried it.
     assert_eq!(via_header.body["apiKeyId"], via_bearer.body["apiKeyId"]);
     // A live key with another id authenticates too, as a different API key.
-    let other = mock.call_as(OTHER_KEY, Method::GET, "/v1/whoami", None, None).await;
+    let other = mock
+        .call_as(OTHER_KEY, Method::GET, "/v1/whoami", None, None)
+        .await;
     assert_eq!(other.status, 200);
     assert_ne!(other.body["apiKeyId"], via_header.body["apiKeyId"]);
-    assert_eq!(other.body["organizationId"], via_header.body["organizationId"]);
+    assert_eq!(
+        other.body["organizationId"],
+        via_header.body["organizationId"]
+    );
 }
 
 #[tokio::test]
 async fn auth_rejects_missing_and_malformed_keys() {
     let mock = Mock::start(fast_config()).await;
-    let missing = reply(mock.client.get(mock.url("/v1/whoami")).send().await.unwrap()).await;
-    assert_eq!(missing.assert_error(401, "UNAUTHENTICATED")["reason"], "missing");
+    let missing = reply(
+        mock.client
+            .get(mock.url("/v1/whoami"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        missing.assert_error(401, "UNAUTHENTICATED")["reason"],
+        "missing"
+    );
 
     for bad in [
         "lp_live_short_secret",
@@ -48,8 +63,14 @@ async fn auth_rejects_missing_and_malformed_keys() {
         "lp_test_01JMOCKDEM0KEY00_bW9jay1vbmx5LWRlbW8ta2V5LW5vdC1hLXNlY3JldD",
         "",
     ] {
-        let r = mock.call_as(bad, Method::GET, "/v1/whoami", None, None).await;
-        assert_eq!(r.assert_error(401, "UNAUTHENTICATED")["reason"], "malformed", "key {bad:?}");
+        let r = mock
+            .call_as(bad, Method::GET, "/v1/whoami", None, None)
+            .await;
+        assert_eq!(
+            r.assert_error(401, "UNAUTHENTICATED")["reason"],
+            "malformed",
+            "key {bad:?}"
+        );
     }
     let basic = reply(
         mock.client
@@ -65,15 +86,21 @@ async fn auth_rejects_missing_and_malformed_keys() {
 
 #[tokio::test]
 async fn keys_file_restricts_who_authenticates() {
-    let keys = runner::mock::parse_keys_file(&format!("# only the demo key\n{DEMO_KEY}\n")).unwrap();
+    let keys =
+        runner::mock::parse_keys_file(&format!("# only the demo key\n{DEMO_KEY}\n")).unwrap();
     let mock = Mock::start(MockConfig {
         keys: Some(keys),
         ..fast_config()
     })
     .await;
     assert_eq!(mock.get("/v1/whoami").await.status, 200);
-    let unknown = mock.call_as(OTHER_KEY, Method::GET, "/v1/whoami", None, None).await;
-    assert_eq!(unknown.assert_error(401, "UNAUTHENTICATED")["reason"], "unknown");
+    let unknown = mock
+        .call_as(OTHER_KEY, Method::GET, "/v1/whoami", None, None)
+        .await;
+    assert_eq!(
+        unknown.assert_error(401, "UNAUTHENTICATED")["reason"],
+        "unknown"
+    );
 }
 
 #[tokio::test]
@@ -93,7 +120,9 @@ async fn x_api_key_wins_over_bearer() {
     assert_eq!(both.status, 200);
     assert_eq!(both.body["apiKeyId"], demo_id);
     // A malformed X-Api-Key is not rescued by a valid Bearer.
-    whoami("nope", DEMO_KEY).await.assert_error(401, "UNAUTHENTICATED");
+    whoami("nope", DEMO_KEY)
+        .await
+        .assert_error(401, "UNAUTHENTICATED");
     // A valid X-Api-Key ignores a malformed Bearer.
     assert_eq!(whoami(DEMO_KEY, "nope").await.status, 200);
 }
@@ -106,33 +135,65 @@ async fn every_response_carries_request_id_and_endpoint_class() {
     let project = mock.project("headers").await;
     let cases = [
         (mock.get("/v1/whoami").await, "read-light"),
-        (mock.post("/v1/projects", &json!({"name": "x", "timezone": "UTC"})).await, "write-light"),
         (
-            mock.post(&format!("/v1/projects/{project}/ingest/website"), &json!({"url": "https://example.com"}))
+            mock.post("/v1/projects", &json!({"name": "x", "timezone": "UTC"}))
                 .await,
+            "write-light",
+        ),
+        (
+            mock.post(
+                &format!("/v1/projects/{project}/ingest/website"),
+                &json!({"url": "https://example.com"}),
+            )
+            .await,
             "long-running",
         ),
-        (mock.post("/v1/projects", &json!({"name": "x"})).await, "write-light"),
+        (
+            mock.post("/v1/projects", &json!({"name": "x"})).await,
+            "write-light",
+        ),
         (mock.get("/v1/no-such-route").await, "read-light"),
     ];
     let mut ids = HashSet::new();
     for (reply, class) in &cases {
         assert_request_id(reply.header("x-request-id"));
-        assert_eq!(reply.header("x-ratelimit-endpoint-class"), *class, "{}", reply.text);
+        assert_eq!(
+            reply.header("x-ratelimit-endpoint-class"),
+            *class,
+            "{}",
+            reply.text
+        );
         ids.insert(reply.header("x-request-id").to_string());
     }
     assert_eq!(ids.len(), cases.len(), "request ids are unique");
-    let unauthenticated = reply(mock.client.get(mock.url("/v1/whoami")).send().await.unwrap()).await;
+    let unauthenticated = reply(
+        mock.client
+            .get(mock.url("/v1/whoami"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_request_id(unauthenticated.header("x-request-id"));
-    assert_eq!(unauthenticated.header("x-ratelimit-endpoint-class"), "read-light");
-    let ledger = mock.client.get(mock.url("/_mock/ledger")).send().await.unwrap();
+    assert_eq!(
+        unauthenticated.header("x-ratelimit-endpoint-class"),
+        "read-light"
+    );
+    let ledger = mock
+        .client
+        .get(mock.url("/_mock/ledger"))
+        .send()
+        .await
+        .unwrap();
     assert_request_id(ledger.headers()["x-request-id"].to_str().unwrap());
 }
 
 #[tokio::test]
 async fn unknown_routes_and_bad_json_use_the_envelope() {
     let mock = Mock::start(fast_config()).await;
-    mock.get("/v1/nothing/here").await.assert_error(404, "NOT_FOUND");
+    mock.get("/v1/nothing/here")
+        .await
+        .assert_error(404, "NOT_FOUND");
     mock.call(Method::PUT, "/v1/whoami", None, None)
         .await
         .assert_error(404, "NOT_FOUND");
@@ -161,7 +222,11 @@ async fn plan_none_answers_402_on_every_partner_call() {
         ..fast_config()
     })
     .await;
-    let details = mock.get("/v1/whoami").await.assert_error(402, "PAYMENT_REQUIRED").clone();
+    let details = mock
+        .get("/v1/whoami")
+        .await
+        .assert_error(402, "PAYMENT_REQUIRED")
+        .clone();
     assert_eq!(details["feature"], "api_access");
     mock.post("/v1/projects", &json!({"name": "x", "timezone": "UTC"}))
         .await
@@ -170,7 +235,14 @@ async fn plan_none_answers_402_on_every_partner_call() {
         .await
         .assert_error(402, "PAYMENT_REQUIRED");
     // Auth still comes first.
-    let anonymous = reply(mock.client.get(mock.url("/v1/whoami")).send().await.unwrap()).await;
+    let anonymous = reply(
+        mock.client
+            .get(mock.url("/v1/whoami"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     anonymous.assert_error(401, "UNAUTHENTICATED");
     // Nothing happened.
     assert_eq!(mock.ledger().await["jobs"]["started"], 0);
@@ -181,7 +253,13 @@ async fn whoami_has_exactly_the_legacy_fields() {
     let mock = Mock::start(fast_config()).await;
     let whoami = mock.get("/v1/whoami").await;
     assert_eq!(whoami.status, 200);
-    let fields: HashSet<&str> = whoami.body.as_object().unwrap().keys().map(String::as_str).collect();
+    let fields: HashSet<&str> = whoami
+        .body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let expected: HashSet<&str> = [
         "organizationId",
         "workspaceId",
@@ -206,7 +284,10 @@ async fn whoami_has_exactly_the_legacy_fields() {
     assert!(uuid::Uuid::parse_str(body["apiKeyId"].as_str().unwrap()).is_ok());
     let credits = mock.get("/v1/credits").await;
     assert_eq!(credits.body["balance"], 6000);
-    assert_eq!(credits.body["estimatedCreditsPerFormat"]["slideshow_remix"], 50);
+    assert_eq!(
+        credits.body["estimatedCreditsPerFormat"]["slideshow_remix"],
+        50
+    );
 }
 
 // --- projects -----------------------------------------------------------------------------
@@ -215,10 +296,18 @@ async fn whoami_has_exactly_the_legacy_fields() {
 async fn project_create_validates_and_returns_the_full_row() {
     let mock = Mock::start(fast_config()).await;
     let no_name = mock.post("/v1/projects", &json!({"timezone": "UTC"})).await;
-    assert_eq!(no_name.assert_error(422, "VALIDATION")["issues"][0]["path"], "name");
+    assert_eq!(
+        no_name.assert_error(422, "VALIDATION")["issues"][0]["path"],
+        "name"
+    );
     let no_tz = mock.post("/v1/projects", &json!({"name": "x"})).await;
-    assert_eq!(no_tz.assert_error(422, "VALIDATION")["issues"][0]["path"], "timezone");
-    let wrong_type = mock.post("/v1/projects", &json!({"name": 5, "timezone": "UTC"})).await;
+    assert_eq!(
+        no_tz.assert_error(422, "VALIDATION")["issues"][0]["path"],
+        "timezone"
+    );
+    let wrong_type = mock
+        .post("/v1/projects", &json!({"name": 5, "timezone": "UTC"}))
+        .await;
     wrong_type.assert_error(422, "VALIDATION");
 
     let created = mock
@@ -236,7 +325,10 @@ async fn project_create_validates_and_returns_the_full_row() {
     assert_eq!(p["primaryLanguage"], "en");
     assert_eq!(p["brand"], Value::Null);
     assert_eq!(p["brandContext"], Value::Null);
-    assert_eq!(p["ingestState"], json!({"github": null, "website": null, "appstore": null}));
+    assert_eq!(
+        p["ingestState"],
+        json!({"github": null, "website": null, "appstore": null})
+    );
     assert_eq!(p["metadata"], json!({"k": 1}));
     for field in ["organizationId", "ownerEmail", "createdAt", "updatedAt"] {
         assert!(p[field].is_string(), "{field}");
@@ -247,16 +339,26 @@ async fn project_create_validates_and_returns_the_full_row() {
 async fn project_create_with_known_external_id_returns_it_even_under_races() {
     let mock = Mock::start(fast_config()).await;
     let body = json!({"name": "ci-smoke", "customerExternalId": "ci-race", "timezone": "UTC"});
-    let replies = futures::future::join_all((0..10).map(|_| mock.post("/v1/projects", &body))).await;
+    let replies =
+        futures::future::join_all((0..10).map(|_| mock.post("/v1/projects", &body))).await;
     let created = replies.iter().filter(|r| r.status == 201).count();
     let existing = replies.iter().filter(|r| r.status == 200).count();
     assert_eq!((created, existing), (1, 9));
-    let ids: HashSet<&str> = replies.iter().map(|r| r.body["id"].as_str().unwrap()).collect();
+    let ids: HashSet<&str> = replies
+        .iter()
+        .map(|r| r.body["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.len(), 1);
     let listed = mock.get("/v1/projects?customerExternalId=ci-race").await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(listed.body["nextCursor"], Value::Null);
-    assert_eq!(mock.get("/v1/projects").await.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        mock.get("/v1/projects").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -266,17 +368,34 @@ async fn project_get_patch_archive() {
     mock.get("/v1/projects/00000000-0000-4000-8000-000000000000")
         .await
         .assert_error(404, "NOT_FOUND");
-    mock.get("/v1/projects/not-a-uuid").await.assert_error(404, "NOT_FOUND");
+    mock.get("/v1/projects/not-a-uuid")
+        .await
+        .assert_error(404, "NOT_FOUND");
     let got = mock.get(&format!("/v1/projects/{id}")).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.body["id"], id.as_str());
-    assert_eq!(mock.get(&format!("/v1/projects/prj_{id}")).await.body["id"], id.as_str());
+    assert_eq!(
+        mock.get(&format!("/v1/projects/prj_{id}")).await.body["id"],
+        id.as_str()
+    );
 
     let path = format!("/v1/projects/{id}");
-    let read_only = mock.call(Method::PATCH, &path, Some(&json!({"ingestState": {}})), None).await;
+    let read_only = mock
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&json!({"ingestState": {}})),
+            None,
+        )
+        .await;
     read_only.assert_error(400, "VALIDATION");
     let patched = mock
-        .call(Method::PATCH, &path, Some(&json!({"name": "renamed", "metadata": {"a": 2}})), None)
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&json!({"name": "renamed", "metadata": {"a": 2}})),
+            None,
+        )
         .await;
     assert_eq!(patched.status, 200, "{}", patched.text);
     assert_eq!(patched.body["name"], "renamed");
@@ -317,8 +436,15 @@ async fn project_list_paginates_newest_first() {
         }
     }
     assert_eq!(seen, ids);
-    for bad in ["limit=0", "limit=201", "limit=abc", "cursor=%21%21not-base64"] {
-        mock.get(&format!("/v1/projects?{bad}")).await.assert_error(422, "VALIDATION");
+    for bad in [
+        "limit=0",
+        "limit=201",
+        "limit=abc",
+        "cursor=%21%21not-base64",
+    ] {
+        mock.get(&format!("/v1/projects?{bad}"))
+            .await
+            .assert_error(422, "VALIDATION");
     }
     let search = mock.get("/v1/projects?search=PROJECT%203").await;
     assert_eq!(search.body["items"].as_array().unwrap().len(), 1);
@@ -335,8 +461,19 @@ async fn smoke_scenario_spends_nothing() {
     let mock = Mock::start(MockConfig::default()).await;
     assert_eq!(mock.get("/v1/whoami").await.status, 200);
     let body = json!({"name": "ci-smoke", "customerExternalId": "ci-run-42", "timezone": "UTC", "primaryLanguage": "en"});
-    let created = mock.call(Method::POST, "/v1/projects", Some(&body), Some("smoke-create-42")).await;
-    assert!(matches!(created.status.as_u16(), 200 | 201), "{}", created.text);
+    let created = mock
+        .call(
+            Method::POST,
+            "/v1/projects",
+            Some(&body),
+            Some("smoke-create-42"),
+        )
+        .await;
+    assert!(
+        matches!(created.status.as_u16(), 200 | 201),
+        "{}",
+        created.text
+    );
     let id = created.body["id"].as_str().unwrap().to_string();
     let ingest = mock
         .call(
@@ -354,12 +491,28 @@ async fn smoke_scenario_spends_nothing() {
     assert_eq!(ingest.body["kind"], "ingest_appstore");
     assert_eq!(ingest.body["projectId"], id.as_str());
     let cancel = mock
-        .call(Method::POST, &format!("/v1/jobs/{job_id}/cancel"), None, Some("smoke-cancel-42"))
+        .call(
+            Method::POST,
+            &format!("/v1/jobs/{job_id}/cancel"),
+            None,
+            Some("smoke-cancel-42"),
+        )
         .await;
-    assert!(matches!(cancel.status.as_u16(), 202 | 409), "{}", cancel.text);
+    assert!(
+        matches!(cancel.status.as_u16(), 202 | 409),
+        "{}",
+        cancel.text
+    );
 
     // A re-run with the same run id hits the existing project.
-    let again = mock.call(Method::POST, "/v1/projects", Some(&body), Some("smoke-create-43")).await;
+    let again = mock
+        .call(
+            Method::POST,
+            "/v1/projects",
+            Some(&body),
+            Some("smoke-create-43"),
+        )
+        .await;
     assert_eq!(again.status, 200);
     assert_eq!(again.body["id"], id.as_str());
 
@@ -383,10 +536,15 @@ async fn job_canceled_at_once_never_scrapes() {
     .await;
     let project = mock.project("cancel").await;
     let ingest = mock
-        .post(&format!("/v1/projects/{project}/ingest/appstore"), &json!({"iosBundleId": "com.example.app"}))
+        .post(
+            &format!("/v1/projects/{project}/ingest/appstore"),
+            &json!({"iosBundleId": "com.example.app"}),
+        )
         .await;
     let job_id = ingest.body["jobId"].as_str().unwrap().to_string();
-    let cancel = mock.post(&format!("/v1/jobs/{job_id}/cancel"), &json!({})).await;
+    let cancel = mock
+        .post(&format!("/v1/jobs/{job_id}/cancel"), &json!({}))
+        .await;
     assert_eq!(cancel.status, 202, "{}", cancel.text);
     assert_eq!(cancel.body, json!({"jobId": job_id, "accepted": true}));
 
@@ -394,7 +552,9 @@ async fn job_canceled_at_once_never_scrapes() {
     assert_eq!(job.body["status"], "canceled");
     assert!(job.body["finishedAt"].is_string());
 
-    let again = mock.post(&format!("/v1/jobs/{job_id}/cancel"), &json!({})).await;
+    let again = mock
+        .post(&format!("/v1/jobs/{job_id}/cancel"), &json!({}))
+        .await;
     let details = again.assert_error(409, "CONFLICT");
     assert_eq!(details["reason"], "already_terminal");
     assert_eq!(details["jobId"], job_id.as_str());
@@ -402,10 +562,16 @@ async fn job_canceled_at_once_never_scrapes() {
 
     // Well past the job's duration it is still canceled and never scraped.
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-    assert_eq!(mock.get(&format!("/v1/jobs/{job_id}")).await.body["status"], "canceled");
+    assert_eq!(
+        mock.get(&format!("/v1/jobs/{job_id}")).await.body["status"],
+        "canceled"
+    );
     let ledger = mock.ledger().await;
     assert_eq!(ledger["scraperCalls"], 0);
-    assert_eq!(ledger["jobs"], json!({"started": 1, "running": 0, "completed": 0, "failed": 0, "canceled": 1}));
+    assert_eq!(
+        ledger["jobs"],
+        json!({"started": 1, "running": 0, "completed": 0, "failed": 0, "canceled": 1})
+    );
 }
 
 #[tokio::test]
@@ -413,23 +579,38 @@ async fn job_left_to_finish_scrapes_once() {
     let mock = Mock::start(fast_config()).await;
     let project = mock.project("finish").await;
     let ingest = mock
-        .post(&format!("/v1/projects/{project}/ingest/appstore"), &json!({"appStoreUrl": "https://apps.apple.com/us/app/acme/id123"}))
+        .post(
+            &format!("/v1/projects/{project}/ingest/appstore"),
+            &json!({"appStoreUrl": "https://apps.apple.com/us/app/acme/id123"}),
+        )
         .await;
     assert_eq!(ingest.status, 202);
     let job_id = ingest.body["jobId"].as_str().unwrap().to_string();
     let seen = mock.poll_job(&job_id).await;
-    let progress: Vec<f64> = seen.iter().map(|j| j["progress"].as_f64().unwrap()).collect();
-    assert!(progress.windows(2).all(|w| w[0] <= w[1]), "progress went back: {progress:?}");
+    let progress: Vec<f64> = seen
+        .iter()
+        .map(|j| j["progress"].as_f64().unwrap())
+        .collect();
+    assert!(
+        progress.windows(2).all(|w| w[0] <= w[1]),
+        "progress went back: {progress:?}"
+    );
     assert!(progress.iter().all(|p| (0.0..=1.0).contains(p)));
     let last = seen.last().unwrap();
     assert_eq!(last["status"], "completed");
     assert_eq!(last["progress"], 1.0);
     assert!(last["result"].is_object());
-    assert!(seen[..seen.len() - 1].iter().all(|j| j["status"] == "running"));
+    assert!(
+        seen[..seen.len() - 1]
+            .iter()
+            .all(|j| j["status"] == "running")
+    );
 
     // Terminal is final.
     assert_eq!(mock.get(&format!("/v1/jobs/{job_id}")).await.body, *last);
-    let cancel = mock.post(&format!("/v1/jobs/{job_id}/cancel"), &json!({})).await;
+    let cancel = mock
+        .post(&format!("/v1/jobs/{job_id}/cancel"), &json!({}))
+        .await;
     assert_eq!(cancel.assert_error(409, "CONFLICT")["status"], "completed");
 
     let ledger = mock.ledger().await;
@@ -437,7 +618,10 @@ async fn job_left_to_finish_scrapes_once() {
     assert_eq!(ledger["jobs"]["completed"], 1);
     assert_eq!(ledger["creditsSpent"], 0);
     let project = mock.get(&format!("/v1/projects/{project}")).await;
-    assert_eq!(project.body["ingestState"]["appstore"]["status"], "completed");
+    assert_eq!(
+        project.body["ingestState"]["appstore"]["status"],
+        "completed"
+    );
     assert_eq!(project.body["brandContext"]["appName"], "acme");
 }
 
@@ -447,14 +631,22 @@ async fn github_ingest_records_an_agent_run_and_a_pull_request() {
     let project = mock.project("gh").await;
     let path = format!("/v1/projects/{project}/ingest/github");
     let with_pr = mock.post(&path, &json!({"repoFullName": "acme/app"})).await;
-    let without_pr = mock.post(&path, &json!({"repoFullName": "acme/web", "openPR": false})).await;
+    let without_pr = mock
+        .post(&path, &json!({"repoFullName": "acme/web", "openPR": false}))
+        .await;
     assert_eq!(with_pr.body["kind"], "ingest_github");
     for job in [&with_pr, &without_pr] {
         let last = mock.poll_job(job.body["jobId"].as_str().unwrap()).await;
         assert_eq!(last.last().unwrap()["status"], "completed");
     }
     let ledger = mock.ledger().await;
-    assert_eq!((ledger["agentRuns"].as_u64(), ledger["pullRequests"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (
+            ledger["agentRuns"].as_u64(),
+            ledger["pullRequests"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
     assert_eq!(ledger["scraperCalls"], 0);
 }
 
@@ -467,7 +659,10 @@ async fn job_fail_rate_makes_jobs_fail() {
     .await;
     let project = mock.project("fails").await;
     let ingest = mock
-        .post(&format!("/v1/projects/{project}/ingest/website"), &json!({"url": "https://example.com"}))
+        .post(
+            &format!("/v1/projects/{project}/ingest/website"),
+            &json!({"url": "https://example.com"}),
+        )
         .await;
     let seen = mock.poll_job(ingest.body["jobId"].as_str().unwrap()).await;
     let last = seen.last().unwrap();
@@ -481,7 +676,10 @@ async fn job_etag_answers_304_when_unchanged() {
     let mock = Mock::start(fast_config()).await;
     let project = mock.project("etag").await;
     let ingest = mock
-        .post(&format!("/v1/projects/{project}/ingest/appstore"), &json!({"androidPackage": "com.acme.app"}))
+        .post(
+            &format!("/v1/projects/{project}/ingest/appstore"),
+            &json!({"androidPackage": "com.acme.app"}),
+        )
         .await;
     let job_id = ingest.body["jobId"].as_str().unwrap();
     mock.poll_job(job_id).await;
@@ -518,25 +716,36 @@ async fn ingest_validation_and_unknown_resources() {
     mock.post(&format!("{base}/appstore"), &json!({"countryCode": "us"}))
         .await
         .assert_error(422, "VALIDATION");
-    mock.post(&format!("{base}/github"), &json!({"repoFullName": "not-a-repo"}))
-        .await
-        .assert_error(422, "VALIDATION");
+    mock.post(
+        &format!("{base}/github"),
+        &json!({"repoFullName": "not-a-repo"}),
+    )
+    .await
+    .assert_error(422, "VALIDATION");
     mock.post(&format!("{base}/github"), &json!({}))
         .await
         .assert_error(422, "VALIDATION");
-    mock.post(&format!("{base}/website"), &json!({"url": "ftp://example.com"}))
-        .await
-        .assert_error(422, "VALIDATION");
-    mock.post(&format!("{base}/website"), &json!({"url": "https://example.com", "maxPages": 26}))
-        .await
-        .assert_error(422, "VALIDATION");
+    mock.post(
+        &format!("{base}/website"),
+        &json!({"url": "ftp://example.com"}),
+    )
+    .await
+    .assert_error(422, "VALIDATION");
+    mock.post(
+        &format!("{base}/website"),
+        &json!({"url": "https://example.com", "maxPages": 26}),
+    )
+    .await
+    .assert_error(422, "VALIDATION");
     mock.post(
         "/v1/projects/00000000-0000-4000-8000-000000000000/ingest/appstore",
         &json!({"iosBundleId": "com.acme"}),
     )
     .await
     .assert_error(404, "NOT_FOUND");
-    mock.get("/v1/jobs/job_01HXA1NHKJZXPV8R7Q6WSM5BCD").await.assert_error(404, "NOT_FOUND");
+    mock.get("/v1/jobs/job_01HXA1NHKJZXPV8R7Q6WSM5BCD")
+        .await
+        .assert_error(404, "NOT_FOUND");
     mock.post("/v1/jobs/job_01HXA1NHKJZXPV8R7Q6WSM5BCD/cancel", &json!({}))
         .await
         .assert_error(404, "NOT_FOUND");
@@ -560,7 +769,10 @@ async fn content_generation_spends_credits_and_shows_in_the_ledger() {
     assert_eq!(created.header("x-ratelimit-endpoint-class"), "long-running");
     let containers = created.body["containerIds"].as_array().unwrap().clone();
     assert_eq!(containers.len(), 2);
-    assert_eq!(mock.get("/v1/whoami").await.body["creditBalance"], 6000 - 240);
+    assert_eq!(
+        mock.get("/v1/whoami").await.body["creditBalance"],
+        6000 - 240
+    );
     assert_eq!(mock.ledger().await["creditsSpent"], 240);
 
     let container = containers[0].as_str().unwrap();
@@ -572,7 +784,9 @@ async fn content_generation_spends_credits_and_shows_in_the_ledger() {
     let assets = done.body["assets"].as_array().unwrap();
     assert_eq!(assets.len(), 1);
     let asset_id = assets[0]["assetId"].as_str().unwrap();
-    let asset = mock.get(&format!("/v1/content/{container}/assets/{asset_id}")).await;
+    let asset = mock
+        .get(&format!("/v1/content/{container}/assets/{asset_id}"))
+        .await;
     assert_eq!(asset.status, 200);
     assert_eq!(asset.body["containerId"], container);
     assert_eq!(asset.body["kind"], "video");
@@ -581,14 +795,21 @@ async fn content_generation_spends_credits_and_shows_in_the_ledger() {
         .assert_error(404, "NOT_FOUND");
     let progress = mock.get(&format!("/v1/content/{container}/progress")).await;
     assert_eq!(progress.body["status"], "completed");
-    let listed = mock.get(&format!("/v1/projects/{project}/content?limit=1")).await;
+    let listed = mock
+        .get(&format!("/v1/projects/{project}/content?limit=1"))
+        .await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
     assert!(listed.body["nextCursor"].is_string());
 
     // Regenerating costs the format price again.
-    let regen = mock.post(&format!("/v1/content/{container}/regenerate"), &json!({})).await;
+    let regen = mock
+        .post(&format!("/v1/content/{container}/regenerate"), &json!({}))
+        .await;
     assert_eq!(regen.status, 202, "{}", regen.text);
-    assert_eq!(mock.get("/v1/whoami").await.body["creditBalance"], 6000 - 360);
+    assert_eq!(
+        mock.get("/v1/whoami").await.body["creditBalance"],
+        6000 - 360
+    );
     mock.poll_job(regen.body["jobId"].as_str().unwrap()).await;
 
     // Publishing records one post per target.
@@ -599,9 +820,12 @@ async fn content_generation_spends_credits_and_shows_in_the_ledger() {
         )
         .await;
     assert_eq!(publish.status, 202, "{}", publish.text);
-    mock.post(&format!("/v1/content/{container}/publish"), &json!({"targets": []}))
-        .await
-        .assert_error(422, "VALIDATION");
+    mock.post(
+        &format!("/v1/content/{container}/publish"),
+        &json!({"targets": []}),
+    )
+    .await
+    .assert_error(422, "VALIDATION");
     let schedule = mock
         .post(
             &format!("/v1/content/{container}/schedule"),
@@ -627,12 +851,20 @@ async fn content_needs_credits_and_valid_input() {
     let path = format!("/v1/projects/{project}/content");
     let broke = mock.post(&path, &json!({"format": "auto"})).await;
     assert_eq!(broke.assert_error(402, "PAYMENT_REQUIRED")["required"], 120);
-    let slideshow = mock.post(&path, &json!({"format": "slideshow_remix"})).await;
+    let slideshow = mock
+        .post(&path, &json!({"format": "slideshow_remix"}))
+        .await;
     assert_eq!(slideshow.status, 202);
     assert_eq!(mock.get("/v1/whoami").await.body["creditBalance"], 50);
-    mock.post(&path, &json!({"format": "hologram"})).await.assert_error(422, "VALIDATION");
-    mock.post(&path, &json!({"variantCount": 6})).await.assert_error(422, "VALIDATION");
-    mock.get("/v1/content/cnt_nope").await.assert_error(404, "NOT_FOUND");
+    mock.post(&path, &json!({"format": "hologram"}))
+        .await
+        .assert_error(422, "VALIDATION");
+    mock.post(&path, &json!({"variantCount": 6}))
+        .await
+        .assert_error(422, "VALIDATION");
+    mock.get("/v1/content/cnt_nope")
+        .await
+        .assert_error(404, "NOT_FOUND");
     // Publishing before generation completed is refused.
     let container = slideshow.body["containerIds"][0].as_str().unwrap();
     let early = mock
@@ -651,8 +883,15 @@ async fn influencers_lifecycle() {
     let mock = Mock::start(fast_config()).await;
     let project = mock.project("inf").await;
     let path = format!("/v1/projects/{project}/influencers");
-    mock.post(&path, &json!({"gender": "female"})).await.assert_error(422, "VALIDATION");
-    let created = mock.post(&path, &json!({"name": "Ava", "gender": "female", "ageRange": "25-34"})).await;
+    mock.post(&path, &json!({"gender": "female"}))
+        .await
+        .assert_error(422, "VALIDATION");
+    let created = mock
+        .post(
+            &path,
+            &json!({"name": "Ava", "gender": "female", "ageRange": "25-34"}),
+        )
+        .await;
     assert_eq!(created.status, 202, "{}", created.text);
     assert_eq!(created.body["kind"], "influencer_create");
     let id = created.body["influencerId"].as_str().unwrap().to_string();
@@ -664,10 +903,22 @@ async fn influencers_lifecycle() {
     let list = mock.get(&path).await;
     assert_eq!(list.body["items"][0]["influencerId"], id.as_str());
     let patch_path = format!("/v1/influencers/{id}");
-    mock.call(Method::PATCH, &patch_path, Some(&json!({"favouriteColour": "red"})), None)
-        .await
-        .assert_error(422, "VALIDATION");
-    let patched = mock.call(Method::PATCH, &patch_path, Some(&json!({"vibe": "calm"})), None).await;
+    mock.call(
+        Method::PATCH,
+        &patch_path,
+        Some(&json!({"favouriteColour": "red"})),
+        None,
+    )
+    .await
+    .assert_error(422, "VALIDATION");
+    let patched = mock
+        .call(
+            Method::PATCH,
+            &patch_path,
+            Some(&json!({"vibe": "calm"})),
+            None,
+        )
+        .await;
     assert_eq!(patched.body["vibe"], "calm");
     let deleted = mock.call(Method::DELETE, &patch_path, None, None).await;
     assert_eq!(deleted.body["status"], "deleted");
@@ -681,16 +932,28 @@ async fn metrics_require_scope_and_id() {
     let mock = Mock::start(fast_config()).await;
     let project = mock.project("m").await;
     let base = format!("/v1/projects/{project}");
-    mock.get(&format!("{base}/metrics")).await.assert_error(422, "VALIDATION");
-    mock.get(&format!("{base}/metrics?scope=project")).await.assert_error(422, "VALIDATION");
-    mock.get(&format!("{base}/metrics?scope=galaxy&id=x")).await.assert_error(422, "VALIDATION");
+    mock.get(&format!("{base}/metrics"))
+        .await
+        .assert_error(422, "VALIDATION");
+    mock.get(&format!("{base}/metrics?scope=project"))
+        .await
+        .assert_error(422, "VALIDATION");
+    mock.get(&format!("{base}/metrics?scope=galaxy&id=x"))
+        .await
+        .assert_error(422, "VALIDATION");
     let metrics = mock
-        .get(&format!("{base}/metrics?scope=project&id={project}&metrics[]=views&granularity=week"))
+        .get(&format!(
+            "{base}/metrics?scope=project&id={project}&metrics[]=views&granularity=week"
+        ))
         .await;
     assert_eq!(metrics.status, 200, "{}", metrics.text);
     assert_eq!(metrics.body["totals"], json!({"views": 0}));
     assert!(!metrics.body["series"].as_array().unwrap().is_empty());
-    let ads = mock.get(&format!("{base}/ads-metrics?scope=campaign&id=c1&platforms=meta_ads")).await;
+    let ads = mock
+        .get(&format!(
+            "{base}/ads-metrics?scope=campaign&id=c1&platforms=meta_ads"
+        ))
+        .await;
     assert_eq!(ads.status, 200, "{}", ads.text);
     assert_eq!(ads.body["totals"]["spend"], 0);
     for list in ["ads/campaigns", "ads/ads"] {
@@ -718,17 +981,28 @@ async fn ledger_has_exactly_the_documented_fields_and_reset_clears_state() {
         })
     );
     let project = mock.project("reset").await;
-    mock.post(&format!("/v1/projects/{project}/content"), &json!({})).await;
-    mock.post(&format!("/v1/projects/{project}/ingest/appstore"), &json!({"iosBundleId": "com.a.b"}))
+    mock.post(&format!("/v1/projects/{project}/content"), &json!({}))
         .await;
+    mock.post(
+        &format!("/v1/projects/{project}/ingest/appstore"),
+        &json!({"iosBundleId": "com.a.b"}),
+    )
+    .await;
     let busy = mock.ledger().await;
     assert_eq!(busy["jobs"]["started"], 2);
     assert_eq!(busy["creditsSpent"], 120);
 
-    let reset = mock.client.post(mock.url("/_mock/reset")).send().await.unwrap();
+    let reset = mock
+        .client
+        .post(mock.url("/_mock/reset"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(reset.status(), 200);
     assert_eq!(mock.ledger().await, ledger);
     assert_eq!(mock.get("/v1/projects").await.body["items"], json!([]));
     assert_eq!(mock.get("/v1/whoami").await.body["creditBalance"], 6000);
-    mock.get(&format!("/v1/projects/{project}")).await.assert_error(404, "NOT_FOUND");
+    mock.get(&format!("/v1/projects/{project}"))
+        .await
+        .assert_error(404, "NOT_FOUND");
 }

@@ -45,7 +45,12 @@ impl Reply {
         let error = &self.body["error"];
         assert_eq!(error["code"], code, "body: {}", self.text);
         assert!(error["message"].is_string(), "body: {}", self.text);
-        assert_eq!(error["requestId"], self.header("x-request-id"), "body: {}", self.text);
+        assert_eq!(
+            error["requestId"],
+            self.header("x-request-id"),
+            "body: {}",
+            self.text
+        );
         assert!(error["details"].is_object(), "body: {}", self.text);
         &error["details"]
     }
@@ -77,8 +82,15 @@ impl Mock {
     }
 
     /// Sends a request with the demo key.
-    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>, idempotency_key: Option<&str>) -> Reply {
-        self.call_as(DEMO_KEY, method, path, body, idempotency_key).await
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Reply {
+        self.call_as(DEMO_KEY, method, path, body, idempotency_key)
+            .await
     }
 
     /// Sends a request with `key` in `X-Api-Key`.
@@ -90,7 +102,10 @@ impl Mock {
         body: Option<&Value>,
         idempotency_key: Option<&str>,
     ) -> Reply {
-        let mut request = self.client.request(method, self.url(path)).header("x-api-key", key);
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .header("x-api-key", key);
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -112,7 +127,12 @@ impl Mock {
 
     /// The side-effect ledger.
     pub async fn ledger(&self) -> Value {
-        let response = self.client.get(self.url("/_mock/ledger")).send().await.unwrap();
+        let response = self
+            .client
+            .get(self.url("/_mock/ledger"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
     }
@@ -120,7 +140,10 @@ impl Mock {
     /// Creates a project and returns its id.
     pub async fn project(&self, name: &str) -> String {
         let reply = self
-            .post("/v1/projects", &serde_json::json!({ "name": name, "timezone": "UTC" }))
+            .post(
+                "/v1/projects",
+                &serde_json::json!({ "name": name, "timezone": "UTC" }),
+            )
             .await;
         assert_eq!(reply.status, 201, "{}", reply.text);
         reply.body["id"].as_str().unwrap().to_string()
@@ -138,7 +161,10 @@ impl Mock {
             if done {
                 return seen;
             }
-            assert!(tokio::time::Instant::now() < deadline, "job {job_id} never finished");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job {job_id} never finished"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -150,12 +176,19 @@ pub async fn reply(response: reqwest::Response) -> Reply {
     let headers = response.headers().clone();
     let text = response.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Reply { status, headers, text, body }
+    Reply {
+        status,
+        headers,
+        text,
+        body,
+    }
 }
 
 /// Asserts `req_` + a 26-char Crockford ULID.
 pub fn assert_request_id(id: &str) {
-    let ulid = id.strip_prefix("req_").unwrap_or_else(|| panic!("bad request id {id:?}"));
+    let ulid = id
+        .strip_prefix("req_")
+        .unwrap_or_else(|| panic!("bad request id {id:?}"));
     assert_eq!(ulid.len(), 26, "bad request id {id:?}");
     assert!(ulid.parse::<ulid::Ulid>().is_ok(), "bad request id {id:?}");
 }
