@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use runner::mock::{DEMO_KEY, MockConfig, Tier};
+use runner::mock::{DEMO_KEY, MockConfig, Throttle, Tier};
 use serde_json::json;
 use support::{Mock, OTHER_KEY, fast_config, reply};
 
@@ -276,7 +276,7 @@ async fn fail_rate_answers_500_but_mock_controls_still_work() {
 #[tokio::test]
 async fn throttle_answers_429_bursts_then_recovers() {
     let mock = Mock::start(MockConfig {
-        throttle: 2,
+        throttle: Throttle::once(2),
         ..fast_config()
     })
     .await;

@@ -28,7 +28,9 @@ mod validate;
 mod webhooks;
 
 pub use auth::{KeyEnv, ParsedKey, Principal, parse_key};
-pub use config::{MockArgs, MockConfig, Plan, Tier, parse_duration, parse_keys_file};
+pub use config::{
+    MockArgs, MockConfig, Plan, Throttle, Tier, parse_duration, parse_keys_file, parse_throttle,
+};
 pub use server::{MockServer, router, serve_foreground};
 pub use webhooks::{sign as webhook_signature, signature_header};
 
