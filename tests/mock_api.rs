@@ -370,7 +370,7 @@ async fn project_get_patch_archive() {
         .assert_error(404, "NOT_FOUND");
     mock.get("/v1/projects/not-a-uuid")
         .await
-        .assert_error(404, "NOT_FOUND");
+        .assert_error(422, "VALIDATION");
     let got = mock.get(&format!("/v1/projects/{id}")).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.body["id"], id.as_str());

@@ -32,7 +32,7 @@ const READ_ONLY: &[&str] = &[
 
 /// Parses a project path id (bare UUID or `prj_`-prefixed).
 pub fn project_id(raw: &str) -> ApiResult<Uuid> {
-    uuid_id(raw, "prj_", "Project")
+    uuid_id(raw, "prj_", "projectId")
 }
 
 /// 404 unless the project exists.

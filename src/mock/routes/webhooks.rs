@@ -22,7 +22,7 @@ use crate::mock::validate::Issues;
 use crate::mock::webhooks::{EVENT_CATALOG, Outgoing, is_registrable, spawn_delivery};
 
 fn endpoint_id(raw: &str) -> ApiResult<Uuid> {
-    uuid_id(raw, "whe_", "Webhook endpoint")
+    uuid_id(raw, "whe_", "endpointId")
 }
 
 /// `POST /v1/webhook-endpoints` → 201 `{endpoint, signingSecret}` (secret shown once).
