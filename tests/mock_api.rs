@@ -529,7 +529,7 @@ async fn smoke_scenario_spends_nothing() {
 async fn job_canceled_at_once_never_scrapes() {
     // A long scrape delay makes "at once" certain on a slow machine.
     let mock = Mock::start(MockConfig {
-        job_duration: std::time::Duration::from_millis(400),
+        job_duration: std::time::Duration::from_secs(1),
         scrape_after: std::time::Duration::from_secs(300),
         ..MockConfig::default()
     })
@@ -561,7 +561,7 @@ async fn job_canceled_at_once_never_scrapes() {
     assert_eq!(details["status"], "canceled");
 
     // Well past the job's duration it is still canceled and never scraped.
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     assert_eq!(
         mock.get(&format!("/v1/jobs/{job_id}")).await.body["status"],
         "canceled"
