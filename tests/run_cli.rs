@@ -70,14 +70,16 @@ fn run_is_the_default_subcommand() {
         .args(["run", "one.yaml", "--base-url", &base])
         .run();
     let implicit = ws.runner().args(["one.yaml", "--base-url", &base]).run();
-    explicit.expect_code(0);
-    implicit.expect_code(0);
+    let flag_first = ws.runner().args(["--base-url", &base, "one.yaml"]).run();
+    for out in [&explicit, &implicit, &flag_first] {
+        out.expect_code(0);
+    }
     assert_eq!(
         server.requests_to("/hello").len(),
-        2,
-        "both forms ran the scenario"
+        3,
+        "every form ran the scenario"
     );
-    for out in [&explicit, &implicit] {
+    for out in [&explicit, &implicit, &flag_first] {
         out.stdout_has("PASS  default command");
         assert!(
             out.last_line().starts_with("1 passed, 0 failed"),
