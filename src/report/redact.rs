@@ -68,9 +68,12 @@ impl Redactor {
         if secret.len() < MIN_SECRET_LEN {
             return;
         }
-        let mut values = vec![secret.to_string()];
-        // "Bearer <token>", "Basic <b64>": the credential alone, and Basic's decoded parts.
-        if let Some((scheme, cred)) = secret.split_once(' ') {
+        let mut values = Vec::new();
+        // "Bearer <token>", "Basic <b64>": the credential (the scheme is no secret, and
+        // stays readable), and Basic's decoded parts.
+        if let Some((scheme, cred)) = secret.split_once(' ')
+            && is_auth_scheme(scheme)
+        {
             let cred = cred.trim();
             values.push(cred.to_string());
             if scheme.eq_ignore_ascii_case("basic")
@@ -82,6 +85,8 @@ impl Redactor {
                 }
                 values.push(text);
             }
+        } else {
+            values.push(secret.to_string());
         }
         self.add_values(values, label);
     }
@@ -199,6 +204,11 @@ impl Redactor {
             )
         })
     }
+}
+
+/// `Bearer`, `Basic`, `Token`, `Digest`...: one word of letters (RFC 9110 auth-scheme).
+fn is_auth_scheme(word: &str) -> bool {
+    (2..=16).contains(&word.len()) && word.chars().all(|c| c.is_ascii_alphabetic() || c == '-')
 }
 
 /// Whether an environment value is worth masking: long enough, and not a flag or number.
