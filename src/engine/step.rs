@@ -479,7 +479,7 @@ async fn send_with_retries(
         let result = cx.run.client.send(req, limit).await;
         let last_try = attempt > retries;
         let (retry, wait) = match &result {
-            Err(TransportError::Timeout(_)) => (false, Duration::ZERO),
+            Err(TransportError::Timeout { .. }) => (false, Duration::ZERO),
             Err(e) => (e.never_sent() || safe_to_repeat, backoff(attempt)),
             Ok(resp) => {
                 let expected = st
@@ -488,7 +488,7 @@ async fn send_with_retries(
                     .as_ref()
                     .is_some_and(|s| s.accepted.iter().any(|p| p.matches(resp.status)));
                 let transient = matches!(resp.status, 429 | 500 | 502 | 503 | 504);
-                let wait = if resp.status == 429 {
+                let wait = if matches!(resp.status, 429 | 503) {
                     retry_after(resp).unwrap_or_else(|| backoff(attempt))
                 } else {
                     backoff(attempt)
@@ -501,16 +501,23 @@ async fn send_with_retries(
                 )
             }
         };
+        if retry && !last_try && wait > MAX_RETRY_AFTER {
+            r.message = Some(format!(
+                "not retried: the server asked to wait {} (Retry-After), longer than the {} the runner waits at most",
+                crate::http::fmt_duration(wait),
+                crate::http::fmt_duration(MAX_RETRY_AFTER)
+            ));
+        }
         if !retry || last_try || wait > MAX_RETRY_AFTER {
             if clipped && matches!(result, Err(TransportError::Timeout(_))) {
                 cx.timed_out = true;
                 return Err(scenario_timeout(cx, st));
             }
             return result.map_err(|e| match e {
-                TransportError::Timeout(d) => format!(
-                    "step \"{}\" timed out: no complete response within {}",
+                TransportError::Timeout { limit, progress } => format!(
+                    "step \"{}\" timed out: no complete response within {} ({progress})",
                     st.name,
-                    crate::http::fmt_duration(d)
+                    crate::http::fmt_duration(limit)
                 ),
                 other => format!("{} {}: {other}", req.method, req.url),
             });
