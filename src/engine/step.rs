@@ -509,7 +509,7 @@ async fn send_with_retries(
             ));
         }
         if !retry || last_try || wait > MAX_RETRY_AFTER {
-            if clipped && matches!(result, Err(TransportError::Timeout(_))) {
+            if clipped && matches!(result, Err(TransportError::Timeout { .. })) {
                 cx.timed_out = true;
                 return Err(scenario_timeout(cx, st));
             }
