@@ -67,7 +67,12 @@ pub fn run(a: RunArgs) -> i32 {
                 }
             }
             Err(e) => {
-                eprintln!("{}", redactor.scrub(&format!("error: base URL (--base-url or RUNNER_BASE_URL): {e}")));
+                eprintln!(
+                    "{}",
+                    redactor.scrub(&format!(
+                        "error: base URL (--base-url or RUNNER_BASE_URL): {e}"
+                    ))
+                );
                 return exit::USAGE;
             }
         }
