@@ -52,6 +52,14 @@ pub fn run(a: RunArgs) -> i32 {
         return exit::USAGE;
     }
     if let Some(base) = &a.base_url {
+        // An empty value is usually an unset CI variable (`RUNNER_BASE_URL: ${{ vars.X }}`):
+        // refuse it rather than quietly test the file's server or the mock instead.
+        if base.trim().is_empty() {
+            eprintln!(
+                "error: the base URL is empty (--base-url or RUNNER_BASE_URL): give the server's URL, e.g. https://staging.example.com, or unset it to use the files' base_url or the embedded mock"
+            );
+            return exit::USAGE;
+        }
         match engine::request::resolve_url(Some(base), "/") {
             Ok(u) => {
                 if let Some(p) = u.password() {
@@ -59,7 +67,12 @@ pub fn run(a: RunArgs) -> i32 {
                 }
             }
             Err(e) => {
-                eprintln!("{}", redactor.scrub(&format!("error: --base-url: {e}")));
+                eprintln!(
+                    "{}",
+                    redactor.scrub(&format!(
+                        "error: base URL (--base-url or RUNNER_BASE_URL): {e}"
+                    ))
+                );
                 return exit::USAGE;
             }
         }

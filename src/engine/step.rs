@@ -71,9 +71,21 @@ pub(crate) async fn run(
     // request already on the wire gets its response and its captures, so that
     // `finally` can cancel what it started.
     let hard = cx.run.stop.hard.clone();
+    let deadline = cx.deadline;
+    let scenario_limit = async move {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(d.into()).await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         biased;
         _ = hard.cancelled() => interrupted(&mut r),
+        _ = scenario_limit => {
+            cx.timed_out = true;
+            r.outcome = Outcome::Error;
+            r.message = Some(scenario_timeout(cx, st));
+        }
         _ = body(cx, st, phase, &mut r) => {}
     }
     r.duration = started.elapsed();
@@ -123,6 +135,19 @@ async fn body(cx: &mut StepCtx<'_>, st: &Step, phase: Phase, r: &mut StepReport)
         Action::Request(req) => request_step(cx, st, phase, req, r).await,
         Action::WaitWebhook(w) => webhook_step(cx, st, phase, w, r).await,
     }
+}
+
+/// The error of a step cut short by its scenario's `timeout`.
+fn scenario_timeout(cx: &StepCtx<'_>, st: &Step) -> String {
+    let limit = cx
+        .scenario
+        .timeout
+        .map(|t| format!(" of {}", crate::http::fmt_duration(t)))
+        .unwrap_or_default();
+    format!(
+        "step \"{}\": the scenario's timeout{limit} was reached",
+        st.name
+    )
 }
 
 /// Render the step's include parameters into the scope (each sees the ones before).
@@ -439,24 +464,22 @@ async fn send_with_retries(
     loop {
         attempt += 1;
         r.attempts += 1;
-        let limit = match cx.deadline {
+        // The scenario's deadline may leave less time than the step's own limit.
+        let (limit, clipped) = match cx.deadline {
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     cx.timed_out = true;
-                    return Err(format!(
-                        "step \"{}\": the scenario's timeout was reached before it could be sent",
-                        st.name
-                    ));
+                    return Err(scenario_timeout(cx, st));
                 }
-                left.min(limit)
+                (left.min(limit), left < limit)
             }
-            None => limit,
+            None => (limit, false),
         };
         let result = cx.run.client.send(req, limit).await;
         let last_try = attempt > retries;
         let (retry, wait) = match &result {
-            Err(TransportError::Timeout(_)) => (false, Duration::ZERO),
+            Err(TransportError::Timeout { .. }) => (false, Duration::ZERO),
             Err(e) => (e.never_sent() || safe_to_repeat, backoff(attempt)),
             Ok(resp) => {
                 let expected = st
@@ -465,25 +488,36 @@ async fn send_with_retries(
                     .as_ref()
                     .is_some_and(|s| s.accepted.iter().any(|p| p.matches(resp.status)));
                 let transient = matches!(resp.status, 429 | 500 | 502 | 503 | 504);
-                let wait = if resp.status == 429 {
+                let wait = if matches!(resp.status, 429 | 503) {
                     retry_after(resp).unwrap_or_else(|| backoff(attempt))
                 } else {
                     backoff(attempt)
                 };
+                // A 429 says the request was not processed: safe to send again
+                // whatever the method. Anything else only when repeating is safe.
                 (
-                    transient
-                        && !expected
-                        && (safe_to_repeat || resp.status == 429 || resp.status == 503),
+                    transient && !expected && (safe_to_repeat || resp.status == 429),
                     wait,
                 )
             }
         };
+        if retry && !last_try && wait > MAX_RETRY_AFTER {
+            r.message = Some(format!(
+                "not retried: the server asked to wait {} (Retry-After), longer than the {} the runner waits at most",
+                crate::http::fmt_duration(wait),
+                crate::http::fmt_duration(MAX_RETRY_AFTER)
+            ));
+        }
         if !retry || last_try || wait > MAX_RETRY_AFTER {
+            if clipped && matches!(result, Err(TransportError::Timeout { .. })) {
+                cx.timed_out = true;
+                return Err(scenario_timeout(cx, st));
+            }
             return result.map_err(|e| match e {
-                TransportError::Timeout(d) => format!(
-                    "step \"{}\" timed out: no complete response within {}",
+                TransportError::Timeout { limit, progress } => format!(
+                    "step \"{}\" timed out: no complete response within {} ({progress})",
                     st.name,
-                    crate::http::fmt_duration(d)
+                    crate::http::fmt_duration(limit)
                 ),
                 other => format!("{} {}: {other}", req.method, req.url),
             });

@@ -250,7 +250,8 @@ pub enum Check {
     Type(JsonType),
     Length(Box<Matcher>),
     Contains(TValue),
-    OneOf(Vec<TValue>),
+    /// A list, or one template that yields a list.
+    OneOf(TValue),
     Matches(RegexSpec),
     Lt(TValue),
     Lte(TValue),
@@ -309,6 +310,8 @@ impl Matcher {
                     }
                 },
                 "type" => match &value {
+                    // `type: null` reads as YAML null; it means the JSON type null.
+                    TValue::Null(_) => Check::Type(JsonType::Null),
                     TValue::Str(t) if JsonType::parse(&t.src).is_some() => {
                         Check::Type(JsonType::parse(&t.src).unwrap_or(JsonType::Null))
                     }
@@ -332,7 +335,8 @@ impl Matcher {
                 "length" => Check::Length(Box::new(Matcher::from_value(value))),
                 "contains" => Check::Contains(value),
                 "one_of" => match value {
-                    TValue::Seq(items, _) => Check::OneOf(items),
+                    TValue::Seq(..) => Check::OneOf(value),
+                    TValue::Str(ref t) if !t.is_literal() => Check::OneOf(value),
                     other => {
                         bad(
                             &other,
@@ -376,12 +380,12 @@ impl Matcher {
         for c in &mut self.checks {
             match c {
                 Check::Equals(v)
+                | Check::OneOf(v)
                 | Check::Contains(v)
                 | Check::Lt(v)
                 | Check::Lte(v)
                 | Check::Gt(v)
                 | Check::Gte(v) => v.strings_mut(out),
-                Check::OneOf(vs) => vs.iter_mut().for_each(|v| v.strings_mut(out)),
                 Check::Not(m) | Check::Length(m) | Check::Each(m) => m.strings_mut(out),
                 Check::Exists(_) | Check::Type(_) | Check::Matches(_) => {}
             }
@@ -393,7 +397,7 @@ fn bad(v: &TValue, hint: &str) {
     sink::report(
         v.loc(),
         1,
-        format!("unexpected {} here", v.kind_name()),
+        format!("{} is not allowed here", v.kind_name()),
         Some(hint.into()),
     );
 }
@@ -411,6 +415,8 @@ pub struct SchemaSpec {
     pub source: SchemaSource,
     /// Compiled by the checker.
     pub validator: Option<Arc<jsonschema::Validator>>,
+    /// The schema document, to quote a failed rule's value.
+    pub document: Option<Arc<serde_json::Value>>,
 }
 
 #[derive(Debug, Clone)]
@@ -445,6 +451,7 @@ impl<'de> Deserialize<'de> for SchemaSpec {
             loc,
             source,
             validator: None,
+            document: None,
         })
     }
 }

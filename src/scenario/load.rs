@@ -50,6 +50,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostics> {
             ),
         }
     }
+    // A file named twice (`suite suite/a.yaml`, `a.yaml ./a.yaml`) runs once, where first named.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     if diags.is_empty() {
         Ok(files)
     } else {
@@ -134,11 +137,42 @@ pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
 }
 
 /// Steps of an included file: a list of steps, or a mapping with `steps`.
-#[derive(Deserialize)]
-#[serde(untagged)]
+///
+/// Deserialized by hand rather than as an untagged enum: an untagged enum buffers
+/// the document and loses the positions every diagnostic needs.
 enum IncludeDoc {
     List(Vec<Spanned<StepDoc>>),
     Map(IncludeMap),
+}
+
+impl<'de> Deserialize<'de> for IncludeDoc {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = IncludeDoc;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of steps, or a mapping with `steps:`")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<IncludeDoc, A::Error> {
+                let mut steps = Vec::new();
+                while let Some(step) = seq.next_element::<Spanned<StepDoc>>()? {
+                    steps.push(step);
+                }
+                Ok(IncludeDoc::List(steps))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<IncludeDoc, A::Error> {
+                IncludeMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(IncludeDoc::Map)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -363,7 +397,7 @@ fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
         .lines()
         .nth(loc.line.saturating_sub(1) as usize)
         .unwrap_or("");
-    match e {
+    match e.without_snippet() {
         E::SerdeUnknownField {
             field, expected, ..
         } => {
@@ -380,16 +414,19 @@ fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
             Diagnostic::new(path, loc, format!("missing key `{field}`"))
                 .hint(format!("add `{field}:` here"))
         }
-        E::DuplicateMappingKey { .. } => {
-            let key = line_text
-                .trim_start()
-                .trim_start_matches("- ")
-                .split(':')
-                .next()
-                .unwrap_or("")
-                .trim();
+        E::DuplicateMappingKey { key, .. } => {
+            let key = key.clone().unwrap_or_else(|| {
+                line_text
+                    .trim_start()
+                    .trim_start_matches("- ")
+                    .split(':')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string()
+            });
             Diagnostic::new(path, loc, format!("duplicate key `{key}`"))
-                .width(key.chars().count())
+                .width(key.chars().count().max(1))
                 .hint("each key may appear once in a mapping; remove or rename one")
         }
         _ => {
@@ -429,7 +466,7 @@ fn hint_for(message: &str, line_text: &str, loc: Loc) -> Option<String> {
     if at.starts_with("{{") || line_text.contains(": {{") || line_text.contains("- {{") {
         return Some("a value that starts with `{{` must be quoted: \"{{ ... }}\"".into());
     }
-    if message.contains("tab") {
+    if message.contains(" tab") {
         return Some("indent with spaces, not tabs".into());
     }
     if message.contains("alias") || message.contains("budget") || message.contains("Budget") {
@@ -653,7 +690,7 @@ impl Loader {
             return Vec::new();
         }
         let base = file.parent().unwrap_or(Path::new("."));
-        let target = base.join(&inc.value);
+        let target = tidy_path(&base.join(&inc.value));
         let docs = match self.includes.get(&target) {
             Some(cached) => cached.clone(),
             None => {
@@ -757,6 +794,29 @@ impl Loader {
     }
 }
 
+/// `suite/orders/../shared/x.yaml` as `suite/shared/x.yaml`: shorter in messages.
+/// Lexical only; a `..` that would climb above the start is kept.
+fn tidy_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                _ => out.push(c),
+            },
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        return PathBuf::from(".");
+    }
+    out.iter().collect()
+}
+
 /// A matrix case's name: the name template rendered with the case's values.
 fn render_name(name: &str, case: &[(String, TValue)]) -> Result<String, String> {
     let mut ctx = serde_json::Map::new();
@@ -770,6 +830,7 @@ fn render_name(name: &str, case: &[(String, TValue)]) -> Result<String, String> 
     }
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_formatter(crate::template::format_value);
     env.render_str(
         name,
         crate::template::to_value(serde_json::Value::Object(ctx)),
