@@ -67,6 +67,9 @@ pub fn run(a: RunArgs) -> i32 {
                 }
             }
             Err(e) => {
+                if let Some(p) = userinfo_password(base) {
+                    redactor.add_labeled(p, "--base-url password");
+                }
                 eprintln!(
                     "{}",
                     redactor.scrub(&format!(
@@ -126,6 +129,7 @@ pub fn run(a: RunArgs) -> i32 {
     for s in scenarios.iter_mut() {
         s.secrets.extend(a.secrets.iter().cloned());
     }
+    register_literal_secret_headers(&scenarios, &redactor);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -141,6 +145,37 @@ pub fn run(a: RunArgs) -> i32 {
         templates: Arc::new(templates),
     });
     runtime.block_on(run_async(a, suite, redactor, catalog, uses_mock))
+}
+
+/// Secret headers written out in the files (`X-Api-Key: lp_test_...`) are known
+/// before the first request: masked from the first line on, in every scenario.
+fn register_literal_secret_headers(scenarios: &[Scenario], redactor: &Redactor) {
+    use crate::report::redact::SECRET_HEADERS;
+    use crate::scenario::Action;
+    let is_secret = |name: &str| SECRET_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h));
+    for s in scenarios {
+        let steps = s.all_steps().filter_map(|st| match &st.action {
+            Action::Request(r) => Some(&r.headers),
+            Action::WaitWebhook(_) => None,
+        });
+        for headers in std::iter::once(&s.headers).chain(steps) {
+            for (name, value) in headers {
+                if is_secret(name) && value.is_literal() {
+                    redactor.add_header(name, &value.src);
+                }
+            }
+        }
+    }
+}
+
+/// The password of `scheme://user:password@host...`, read from the text: for a URL
+/// too broken to parse, whose error message would quote it.
+fn userinfo_password(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, password) = userinfo.split_once(':')?;
+    Some(password)
 }
 
 /// A panic is a bug, but its message must not carry a secret out either.
