@@ -422,7 +422,8 @@ async fn send_with_retries(
                     .as_ref()
                     .is_some_and(|s| s.accepted.iter().any(|p| p.matches(resp.status)));
                 let transient = matches!(resp.status, 429 | 500 | 502 | 503 | 504);
-                let wait = if resp.status == 429 {
+                // Retry-After is how a 429 or a 503 says when to come back.
+                let wait = if matches!(resp.status, 429 | 503) {
                     retry_after(resp).unwrap_or_else(|| backoff(attempt))
                 } else {
                     backoff(attempt)
@@ -435,6 +436,13 @@ async fn send_with_retries(
                 )
             }
         };
+        if retry && !last_try && wait > MAX_RETRY_AFTER {
+            r.message = Some(format!(
+                "not retried: the server asked to wait {} (Retry-After), longer than the {} the runner waits",
+                crate::http::fmt_duration(wait),
+                crate::http::fmt_duration(MAX_RETRY_AFTER)
+            ));
+        }
         if !retry || last_try || wait > MAX_RETRY_AFTER {
             if clipped && matches!(result, Err(TransportError::Timeout(_))) {
                 cx.timed_out = true;

@@ -97,6 +97,13 @@ impl ConsoleReporter {
         if let Some(m) = &s.message {
             self.line(&format!("      {m}"));
         }
+        if !flaky.is_empty() {
+            for st in &s.steps {
+                for a in &st.failed_attempts {
+                    self.line(&format!("      step {} \"{}\": {a}", st.number, st.name));
+                }
+            }
+        }
         if matches!(s.outcome, Outcome::Failed | Outcome::Error) {
             for st in &s.steps {
                 match st.outcome {
