@@ -605,6 +605,21 @@ fn the_shipped_webhook_scenario_passes_against_the_mock() {
 }
 
 #[test]
+fn a_dry_run_renders_the_webhook_url_without_sending() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let ws = Workspace::new();
+    let file = format!("{root}/scenarios/webhooks.yaml");
+    let out = ws.run(&[&file, "--dry-run"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("\"url\":\"http://127.0.0.1:") && out.stdout.contains("/hooks/0\""),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("undefined variable"), "{}", out.stdout);
+}
+
+#[test]
 fn webhook_failures_say_what_was_awaited_and_what_came() {
     let ws = Workspace::new();
     ws.write(

@@ -527,13 +527,13 @@ async fn webhook_step(
         }
     };
     drop(scope_value);
-    if let Some(s) = &secret {
-        cx.run.redactor.add(s);
-    }
     if cx.run.options.dry_run {
         r.outcome = Outcome::Skipped;
         r.message = Some("dry run: not waited for".into());
         return;
+    }
+    if let Some(s) = &secret {
+        cx.run.redactor.add(s);
     }
     let Some(receiver) = cx.run.webhooks.as_ref() else {
         r.outcome = Outcome::Error;
