@@ -22,18 +22,28 @@ impl<'a> Observed<'a> {
             Err("the body is empty".to_string())
         } else if response.truncated {
             Err(format!(
-                "the body was cut at the {} byte cap",
-                response.body.len()
+                "the body was cut at the {} cap (--max-body); raise the cap to read it whole",
+                crate::http::fmt_size(response.body.len())
             ))
         } else {
-            serde_json::from_slice(&response.body)
-                .map_err(|e| format!("the body is not JSON ({e})"))
+            serde_json::from_slice(&response.body).map_err(|e| not_json(response, &e))
         };
         Observed {
             response,
             json,
             text,
         }
+    }
+}
+
+/// Why the body could not be read as JSON; an HTML error page or plain text is
+/// named by its Content-Type, the usual cause.
+fn not_json(response: &Response, e: &serde_json::Error) -> String {
+    match response.header("content-type") {
+        Some(ct) if !ct.to_ascii_lowercase().contains("json") => {
+            format!("the body is not JSON but {ct} ({e})")
+        }
+        _ => format!("the body is not JSON ({e})"),
     }
 }
 

@@ -37,6 +37,8 @@ pub struct RunOptions {
     pub body_cap: usize,
     /// Render and report requests without sending them.
     pub dry_run: bool,
+    /// Refuses, at send time, a costly request its scenario does not allow (`allow_cost`).
+    pub cost_guard: Option<crate::safety::RuntimeGuard>,
 }
 
 impl Default for RunOptions {
@@ -50,6 +52,7 @@ impl Default for RunOptions {
             cli_vars: IndexMap::new(),
             body_cap: 8 * 1024 * 1024,
             dry_run: false,
+            cost_guard: None,
         }
     }
 }

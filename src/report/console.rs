@@ -137,24 +137,29 @@ impl ConsoleReporter {
             "      {phase}step {} \"{}\"{target}",
             st.number, st.name
         ));
+        // What a server sent (bodies, header values) may hold terminal escapes:
+        // never pass control characters through to the terminal.
         for f in &st.failures {
             if f.subject == "status" {
                 self.line(&format!(
                     "      expected status {}, got {}",
-                    f.expected, f.actual
+                    one_line(&f.expected),
+                    one_line(&f.actual)
                 ));
             } else {
                 self.line(&format!(
                     "      {}: expected {}, got {}",
-                    f.subject, f.expected, f.actual
+                    one_line(&f.subject),
+                    one_line(&f.expected),
+                    one_line(&f.actual)
                 ));
             }
         }
         if let Some(m) = &st.message {
-            self.line(&format!("      {m}"));
+            self.line(&format!("      {}", one_line(m)));
         }
         for a in &st.failed_attempts {
-            self.line(&format!("      {a}"));
+            self.line(&format!("      {}", one_line(a)));
         }
         if let Some(resp) = &st.response
             && st.outcome == Outcome::Failed

@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
+use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// What replaces a secret.
 pub const MASK: &str = "***";
@@ -12,17 +13,36 @@ pub const MASK: &str = "***";
 /// Secrets shorter than this are not masked: masking "1" would garble every report.
 const MIN_SECRET_LEN: usize = 4;
 
+/// Values of secret-looking environment variables shorter than this are not taken as
+/// secrets (`DEBUG_KEY=true`): too short to be a credential, too likely to match
+/// ordinary report text. Name the variable with `--secret` to mask it anyway.
+const MIN_ENV_SECRET_LEN: usize = 6;
+
+/// A cut secret (an excerpt ending mid-secret) is masked when at least this much shows.
+const MIN_PARTIAL_LEN: usize = 4;
+
+/// What `events::excerpt` puts where it cuts a text.
+const CUT_MARK: char = '…';
+
 /// Environment variables with these endings hold secrets.
 pub const SECRET_ENV_SUFFIXES: [&str; 4] = ["_KEY", "_TOKEN", "_SECRET", "_PASSWORD"];
 
 /// Headers whose values are secrets.
 pub const SECRET_HEADERS: [&str; 4] = ["authorization", "x-api-key", "cookie", "set-cookie"];
 
+/// One way a secret can be written out.
+#[derive(Clone)]
+struct Form {
+    pattern: String,
+    replacement: String,
+    /// Where the secret came from and which form this is, for the leak report.
+    label: String,
+}
+
 #[derive(Default)]
 struct Patterns {
     secrets: Vec<String>,
-    /// (pattern, replacement)
-    forms: Vec<(String, String)>,
+    forms: Vec<Form>,
     matcher: Option<AhoCorasick>,
 }
 
@@ -37,15 +57,23 @@ impl Redactor {
         Self::default()
     }
 
-    /// Add a secret value (and, for header values, the credential inside).
+    /// Add a secret value (and, for `Bearer x` / `Basic x` values, the credential inside).
     pub fn add(&self, secret: &str) {
+        self.add_labeled(secret, "a secret");
+    }
+
+    /// Add a secret value; `label` says where it came from (`env LAYERS_API_KEY`).
+    pub fn add_labeled(&self, secret: &str, label: &str) {
         let secret = secret.trim();
         if secret.len() < MIN_SECRET_LEN {
             return;
         }
-        let mut values = vec![secret.to_string()];
-        // "Bearer <token>", "Basic <b64>": the credential alone, and Basic's decoded parts.
-        if let Some((scheme, cred)) = secret.split_once(' ') {
+        let mut values = Vec::new();
+        // "Bearer <token>", "Basic <b64>": the credential (the scheme is no secret, and
+        // stays readable), and Basic's decoded parts.
+        if let Some((scheme, cred)) = secret.split_once(' ')
+            && is_auth_scheme(scheme)
+        {
             let cred = cred.trim();
             values.push(cred.to_string());
             if scheme.eq_ignore_ascii_case("basic")
@@ -57,7 +85,33 @@ impl Redactor {
                 }
                 values.push(text);
             }
+        } else {
+            values.push(secret.to_string());
         }
+        self.add_values(values, label);
+    }
+
+    /// Add the secret in a header value, read the way that header is written:
+    /// `Authorization: Basic ...`, `Cookie: a=1; b=2`, `Set-Cookie: s=1; Path=/`.
+    pub fn add_header(&self, name: &str, value: &str) {
+        let label = format!("header {name}");
+        let lower = name.to_ascii_lowercase();
+        self.add_labeled(value, &label);
+        let pairs: Vec<&str> = match lower.as_str() {
+            "cookie" => value.split(';').collect(),
+            "set-cookie" => value.split(';').take(1).collect(),
+            _ => Vec::new(),
+        };
+        for pair in pairs {
+            let pair = pair.trim();
+            self.add_labeled(pair, &label);
+            if let Some((_, v)) = pair.split_once('=') {
+                self.add_labeled(v.trim_matches('"'), &label);
+            }
+        }
+    }
+
+    fn add_values(&self, values: Vec<String>, label: &str) {
         let current = self.snapshot();
         let new: Vec<String> = values
             .into_iter()
@@ -76,15 +130,19 @@ impl Redactor {
             if next.secrets.contains(&v) {
                 continue;
             }
-            next.forms.extend(forms_of(&v));
+            next.forms.extend(forms_of(&v, label));
             next.secrets.push(v);
         }
-        next.forms
-            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
-        next.forms.dedup_by(|a, b| a.0 == b.0);
+        next.forms.sort_by(|a, b| {
+            b.pattern
+                .len()
+                .cmp(&a.pattern.len())
+                .then(a.pattern.cmp(&b.pattern))
+        });
+        next.forms.dedup_by(|a, b| a.pattern == b.pattern);
         next.matcher = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
-            .build(next.forms.iter().map(|(p, _)| p.as_str()))
+            .build(next.forms.iter().map(|f| f.pattern.as_str()))
             .ok();
         *guard = Arc::new(next);
     }
@@ -93,8 +151,8 @@ impl Redactor {
     pub fn add_env_secrets(&self) {
         for (k, v) in std::env::vars() {
             let upper = k.to_ascii_uppercase();
-            if SECRET_ENV_SUFFIXES.iter().any(|s| upper.ends_with(s)) {
-                self.add(&v);
+            if SECRET_ENV_SUFFIXES.iter().any(|s| upper.ends_with(s)) && looks_secret(&v) {
+                self.add_labeled(&v, &format!("env {k}"));
             }
         }
     }
@@ -107,22 +165,26 @@ impl Redactor {
         self.snapshot().secrets.is_empty()
     }
 
-    /// `text` with every form of every secret masked.
+    /// `text` with every form of every secret masked, including a secret cut short
+    /// where an excerpt ends (`lp_test_01HX…_4QZp… (900 bytes in all)`).
     pub fn scrub(&self, text: &str) -> String {
         let p = self.snapshot();
-        match &p.matcher {
-            Some(m) => {
-                let replacements: Vec<&str> = p.forms.iter().map(|(_, r)| r.as_str()).collect();
-                m.replace_all(text, &replacements)
-            }
-            None => text.to_string(),
+        let Some(m) = &p.matcher else {
+            return text.to_string();
+        };
+        let replacements: Vec<&str> = p.forms.iter().map(|f| f.replacement.as_str()).collect();
+        let whole = m.replace_all(text, &replacements);
+        if whole.contains(CUT_MARK) {
+            mask_cut_secrets(&whole, &p.forms)
+        } else {
+            whole
         }
     }
 
     pub fn scrub_in_place(&self, text: &mut String) {
         let p = self.snapshot();
         if let Some(m) = &p.matcher
-            && m.is_match(text.as_str())
+            && (m.is_match(text.as_str()) || text.contains(CUT_MARK))
         {
             *text = self.scrub(text);
         }
@@ -133,14 +195,64 @@ impl Redactor {
         let p = self.snapshot();
         let m = p.matcher.as_ref()?;
         m.find(bytes).map(|found| {
-            let (pattern, _) = &p.forms[found.pattern().as_usize()];
+            let form = &p.forms[found.pattern().as_usize()];
             format!(
-                "a secret ({} characters) at byte {}",
-                pattern.len(),
+                "{} ({} characters) at byte {}",
+                form.label,
+                form.pattern.len(),
                 found.start()
             )
         })
     }
+}
+
+/// `Bearer`, `Basic`, `Token`, `Digest`...: one word of letters (RFC 9110 auth-scheme).
+fn is_auth_scheme(word: &str) -> bool {
+    (2..=16).contains(&word.len()) && word.chars().all(|c| c.is_ascii_alphabetic() || c == '-')
+}
+
+/// Whether an environment value is worth masking: long enough, and not a flag or number.
+fn looks_secret(v: &str) -> bool {
+    let v = v.trim();
+    let lower = v.to_ascii_lowercase();
+    v.len() >= MIN_ENV_SECRET_LEN
+        && !matches!(lower.as_str(), "true" | "false" | "enabled" | "disabled")
+        && !v.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Mask the start of a secret left just before a cut mark.
+fn mask_cut_secrets(text: &str, forms: &[Form]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(CUT_MARK) {
+        let before = &rest[..at];
+        let mut keep = before.len();
+        let mut replacement = "";
+        for f in forms {
+            let max = f.pattern.len().saturating_sub(1).min(before.len());
+            let found = (MIN_PARTIAL_LEN..=max)
+                .rev()
+                .filter(|k| f.pattern.is_char_boundary(*k))
+                .find(|k| before.ends_with(&f.pattern[..*k]));
+            if let Some(k) = found
+                && before.len() - k < keep
+            {
+                keep = before.len() - k;
+                // A Layers key cut after its public part still shows that part.
+                replacement = if f.replacement != MASK && k > f.replacement.len() - MASK.len() {
+                    f.replacement.as_str()
+                } else {
+                    MASK
+                };
+            }
+        }
+        out.push_str(&before[..keep]);
+        out.push_str(replacement);
+        out.push(CUT_MARK);
+        rest = &rest[at + CUT_MARK.len_utf8()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// What a Layers key becomes: its public part, `lp_test_<key_id>_***`.
@@ -156,21 +268,59 @@ fn public_form(secret: &str) -> String {
     }
 }
 
-/// Every form in which `secret` may be written out: as is, URL-encoded,
-/// JSON-escaped, and base64 (standard and URL-safe) at each of the 3 alignments.
-fn forms_of(secret: &str) -> Vec<(String, String)> {
-    let mut out = vec![(secret.to_string(), public_form(secret))];
-    let url = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
-        .to_string();
-    let form = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>();
-    let json = serde_json::to_string(secret).unwrap_or_default();
-    let json = json.trim_matches('"').to_string();
-    for f in [url, form, json] {
-        out.push((f, MASK.to_string()));
+/// Characters a URL path leaves raw that a query or userinfo encodes, and back: the
+/// sets the `url` crate uses, so a secret placed anywhere in a URL is found.
+const QUERY_SET: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>');
+const PATH_SET: &AsciiSet = &QUERY_SET.add(b'?').add(b'`').add(b'{').add(b'}');
+const USERINFO_SET: &AsciiSet = &PATH_SET
+    .add(b'/')
+    .add(b':')
+    .add(b';')
+    .add(b'=')
+    .add(b'@')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'|');
+
+/// Every form in which `secret` may be written out: as is; URL-encoded (every
+/// encode set, upper- and lowercase hex, form encoding); JSON-escaped; XML-escaped;
+/// base64 (standard and URL-safe) at each of the 3 alignments.
+fn forms_of(secret: &str, label: &str) -> Vec<Form> {
+    let form = |pattern: String, replacement: String, how: &str| Form {
+        pattern,
+        replacement,
+        label: if how.is_empty() {
+            label.to_string()
+        } else {
+            format!("{label}, {how}")
+        },
+    };
+    let mut out = vec![form(secret.to_string(), public_form(secret), "")];
+    let url = utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string();
+    let lower_hex = lowercase_hex(&url);
+    let mut encoded = vec![
+        (url, "URL-encoded"),
+        (lower_hex, "URL-encoded"),
+        (
+            url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>(),
+            "form-encoded",
+        ),
+    ];
+    for set in [QUERY_SET, PATH_SET, USERINFO_SET] {
+        encoded.push((utf8_percent_encode(secret, set).to_string(), "URL-encoded"));
     }
-    for engine in [
-        &base64::engine::general_purpose::STANDARD,
-        &base64::engine::general_purpose::URL_SAFE,
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    encoded.push((json.trim_matches('"').to_string(), "JSON-escaped"));
+    encoded.push((xml_escape(secret, true), "XML-escaped"));
+    encoded.push((xml_escape(secret, false), "XML-escaped"));
+    for (p, how) in encoded {
+        out.push(form(p, MASK.to_string(), how));
+    }
+    for (engine, how) in [
+        (&base64::engine::general_purpose::STANDARD, "base64"),
+        (&base64::engine::general_purpose::URL_SAFE, "base64url"),
     ] {
         for offset in 0..3usize {
             let mut bytes = vec![0u8; offset];
@@ -179,11 +329,41 @@ fn forms_of(secret: &str) -> Vec<(String, String)> {
             let start = offset.div_ceil(3) * 4;
             let end = (bytes.len() / 3) * 4;
             if end > start && end - start >= 8 {
-                out.push((enc[start..end].to_string(), MASK.to_string()));
+                out.push(form(enc[start..end].to_string(), MASK.to_string(), how));
             }
         }
     }
-    out.retain(|(p, _)| p.len() >= MIN_SECRET_LEN);
+    out.retain(|f| f.pattern.len() >= MIN_SECRET_LEN);
+    out
+}
+
+fn lowercase_hex(encoded: &str) -> String {
+    let mut out = String::with_capacity(encoded.len());
+    let mut chars = encoded.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '%' {
+            for h in chars.by_ref().take(2) {
+                out.push(h.to_ascii_lowercase());
+            }
+        }
+    }
+    out
+}
+
+/// `&`, `<`, `>` always; quotes too when `quotes` (attribute values).
+fn xml_escape(text: &str, quotes: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if quotes => out.push_str("&quot;"),
+            '\'' if quotes => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
     out
 }
 

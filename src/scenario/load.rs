@@ -50,6 +50,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostics> {
             ),
         }
     }
+    // A file named twice (`suite suite/a.yaml`, `a.yaml ./a.yaml`) runs once, where first named.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     if diags.is_empty() {
         Ok(files)
     } else {
@@ -834,6 +837,7 @@ fn render_name(name: &str, case: &[(String, TValue)]) -> Result<String, String> 
     }
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_formatter(crate::template::format_value);
     env.render_str(
         name,
         crate::template::to_value(serde_json::Value::Object(ctx)),
