@@ -106,7 +106,7 @@ fn smoke_passes_against_the_in_process_mock_and_reports_zero_spend() {
         "{stderr}"
     );
     assert!(
-        stdout.contains("spend (mock ledger): 0 credits, 0 scraper calls, 0 agent runs, 0 pull requests, 0 posts, 0 jobs left running"),
+        stdout.contains("0 credits, 0 scraper calls, 0 agent runs, 0 pull requests, 0 posts, 0 jobs left running"),
         "{stdout}"
     );
     assert!(stdout.contains("1 passed, 0 failed"), "{stdout}");
