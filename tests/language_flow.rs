@@ -599,6 +599,7 @@ fn the_shipped_webhook_scenario_passes_against_the_mock() {
         .unwrap_or_default();
     assert!(
         log.contains("step 3 \"ping arrives signed\": ok")
+            && log.contains("  < webhook delivery (")
             && log.contains("finally step 1 \"delete the endpoint\": ok"),
         "{log}"
     );

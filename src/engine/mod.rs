@@ -6,6 +6,7 @@ pub mod capture;
 pub mod request;
 mod scenario;
 mod step;
+pub use step::WEBHOOK_DELIVERY;
 pub mod webhook;
 
 use std::sync::Arc;

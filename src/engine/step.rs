@@ -18,6 +18,9 @@ use crate::scenario::model::{RequestDoc, WaitWebhook};
 use crate::scenario::{Action, Scenario, Step};
 use crate::template::Scope;
 
+/// The `version` of a webhook delivery recorded as a response.
+pub const WEBHOOK_DELIVERY: &str = "webhook delivery";
+
 /// How much of a body a report keeps.
 const REPORT_BODY_BYTES: usize = 16 * 1024;
 /// The longest wait a `Retry-After` may impose.
@@ -643,7 +646,8 @@ async fn webhook_step(
     };
     let resp = Response {
         status: 200,
-        version: "HTTP/1.1".into(),
+        // Not a response: reports show it as the delivery it is.
+        version: WEBHOOK_DELIVERY.into(),
         headers: delivery.headers.clone(),
         body: delivery.body.clone(),
         truncated: false,

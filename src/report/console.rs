@@ -185,10 +185,17 @@ impl ConsoleReporter {
             }
         }
         if let Some(resp) = &st.response {
-            self.line(&format!(
-                "[{index}] < {} {} ({} ms)",
-                resp.version, resp.status, resp.time_ms
-            ));
+            if resp.version == crate::engine::WEBHOOK_DELIVERY {
+                self.line(&format!(
+                    "[{index}] < webhook delivery, {} bytes, after {} ms",
+                    resp.body_bytes, resp.time_ms
+                ));
+            } else {
+                self.line(&format!(
+                    "[{index}] < {} {} ({} ms)",
+                    resp.version, resp.status, resp.time_ms
+                ));
+            }
             for (k, v) in &resp.headers {
                 self.line(&format!("[{index}] < {k}: {v}"));
             }
