@@ -176,11 +176,14 @@ scenarios:
     matrix:
       bundle: [com.a, com.b]
       platform: [ios, android]
+    vars:
+      platform: web
+      store_id: "{{ platform }}:{{ bundle }}"
     steps:
       - request:
           method: POST
           url: /flaky/matrix?failures=0
-          json: { bundle: "{{ bundle }}", platform: "{{ platform }}" }
+          json: { bundle: "{{ bundle }}", platform: "{{ platform }}", id: "{{ store_id }}" }
   - name: status check
     matrix:
       code: [200, 404]
@@ -212,10 +215,10 @@ scenarios:
     assert_eq!(
         sent,
         vec![
-            json!({"bundle": "com.a", "platform": "android"}),
-            json!({"bundle": "com.a", "platform": "ios"}),
-            json!({"bundle": "com.b", "platform": "android"}),
-            json!({"bundle": "com.b", "platform": "ios"}),
+            json!({"bundle": "com.a", "platform": "android", "id": "android:com.a"}),
+            json!({"bundle": "com.a", "platform": "ios", "id": "ios:com.a"}),
+            json!({"bundle": "com.b", "platform": "android", "id": "android:com.b"}),
+            json!({"bundle": "com.b", "platform": "ios", "id": "ios:com.b"}),
         ]
     );
     assert!(matches!(

@@ -18,6 +18,9 @@ use crate::scenario::model::{RequestDoc, WaitWebhook};
 use crate::scenario::{Action, Scenario, Step};
 use crate::template::Scope;
 
+/// The `version` of a webhook delivery recorded as a response.
+pub const WEBHOOK_DELIVERY: &str = "webhook delivery";
+
 /// How much of a body a report keeps.
 const REPORT_BODY_BYTES: usize = 16 * 1024;
 /// The longest wait a `Retry-After` may impose.
@@ -488,6 +491,7 @@ async fn send_with_retries(
                     .as_ref()
                     .is_some_and(|s| s.accepted.iter().any(|p| p.matches(resp.status)));
                 let transient = matches!(resp.status, 429 | 500 | 502 | 503 | 504);
+                // Retry-After is how a 429 or a 503 says when to come back.
                 let wait = if matches!(resp.status, 429 | 503) {
                     retry_after(resp).unwrap_or_else(|| backoff(attempt))
                 } else {
@@ -594,13 +598,13 @@ async fn webhook_step(
         }
     };
     drop(scope_value);
-    if let Some(s) = &secret {
-        cx.run.redactor.add(s);
-    }
     if cx.run.options.dry_run {
         r.outcome = Outcome::Skipped;
         r.message = Some("dry run: not waited for".into());
         return;
+    }
+    if let Some(s) = &secret {
+        cx.run.redactor.add(s);
     }
     let Some(receiver) = cx.run.webhooks.as_ref() else {
         r.outcome = Outcome::Error;
@@ -642,7 +646,8 @@ async fn webhook_step(
     };
     let resp = Response {
         status: 200,
-        version: "HTTP/1.1".into(),
+        // Not a response: reports show it as the delivery it is.
+        version: WEBHOOK_DELIVERY.into(),
         headers: delivery.headers.clone(),
         body: delivery.body.clone(),
         truncated: false,

@@ -787,7 +787,14 @@ impl Loader {
                     .collect();
                 format!("{} [{}]", base.name, label.join(", "))
             };
-            s.vars.extend(case);
+            // Matrix values come first, so that `vars:` can build on them; a var
+            // of the same name as a matrix key would hide the case's value.
+            let own: Vec<(String, TValue)> = std::mem::take(&mut s.vars)
+                .into_iter()
+                .filter(|(k, _)| !case.iter().any(|(m, _)| m == k))
+                .collect();
+            s.vars = case;
+            s.vars.extend(own);
             out.push(s);
         }
         out
