@@ -345,7 +345,10 @@ async fn run_async(
 /// First Ctrl-C or SIGTERM: stop softly and start the grace period. A second one
 /// exits at once. Returns the exit code the first signal calls for.
 async fn watch_signals(stop: Stop, grace: std::time::Duration) -> Option<i32> {
-    let code = wait_signal().await?;
+    // One listener for the whole run: a second signal that arrives while the first
+    // is being handled is queued, never lost.
+    let mut signals = Signals::new()?;
+    let code = signals.next().await?;
     eprintln!(
         "runner: {}: stopping: no new steps; running `finally` steps (up to {}); press Ctrl-C again to exit at once",
         if code == exit::SIGTERM {
@@ -362,7 +365,7 @@ async fn watch_signals(stop: Stop, grace: std::time::Duration) -> Option<i32> {
         hard.cancel();
     });
     tokio::spawn(async move {
-        if let Some(second) = wait_signal().await {
+        if let Some(second) = signals.next().await {
             eprintln!("runner: second interrupt: exiting now, without reports");
             std::process::exit(second);
         }
@@ -370,17 +373,39 @@ async fn watch_signals(stop: Stop, grace: std::time::Duration) -> Option<i32> {
     Some(code)
 }
 
-#[cfg(unix)]
-async fn wait_signal() -> Option<i32> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).ok()?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.ok().map(|_| exit::SIGINT),
-        _ = term.recv() => Some(exit::SIGTERM),
-    }
+/// SIGINT and SIGTERM as one stream of exit codes.
+struct Signals {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
 }
 
-#[cfg(not(unix))]
-async fn wait_signal() -> Option<i32> {
-    tokio::signal::ctrl_c().await.ok().map(|_| exit::SIGINT)
+impl Signals {
+    #[cfg(unix)]
+    fn new() -> Option<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Some(Signals {
+            int: signal(SignalKind::interrupt()).ok()?,
+            term: signal(SignalKind::terminate()).ok()?,
+        })
+    }
+
+    #[cfg(unix)]
+    async fn next(&mut self) -> Option<i32> {
+        tokio::select! {
+            r = self.int.recv() => r.map(|_| exit::SIGINT),
+            r = self.term.recv() => r.map(|_| exit::SIGTERM),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> Option<Self> {
+        Some(Signals {})
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) -> Option<i32> {
+        tokio::signal::ctrl_c().await.ok().map(|_| exit::SIGINT)
+    }
 }
