@@ -11,7 +11,7 @@ use serde_saphyr::Spanned;
 
 use super::model::{ScenarioDoc, StepDoc};
 use super::sink;
-use super::suite::{Action, Scenario, Step};
+use super::suite::{Action, Params, Scenario, Step};
 use super::values::TValue;
 use crate::diagnostic::{Diagnostic, Diagnostics, Loc, did_you_mean};
 
@@ -563,7 +563,7 @@ impl Loader {
                 .hint("add `steps:` with at least one request"),
             );
         }
-        let no_params = Arc::new(Vec::new());
+        let no_params = Arc::new(Params::default());
         let steps = self.steps(file, doc.steps, &no_params, 0);
         let finally = self.steps(file, doc.finally, &no_params, 0);
         let scenario = Scenario {
@@ -596,7 +596,7 @@ impl Loader {
         &mut self,
         file: &Arc<Path>,
         docs: Vec<Spanned<StepDoc>>,
-        params: &Arc<Vec<(String, TValue)>>,
+        params: &Arc<Params>,
         depth: usize,
     ) -> Vec<Step> {
         let mut out = Vec::new();
@@ -674,7 +674,7 @@ impl Loader {
         file: &Arc<Path>,
         inc: Spanned<String>,
         with: IndexMap<String, TValue>,
-        params: &Arc<Vec<(String, TValue)>>,
+        params: &Arc<Params>,
         depth: usize,
     ) -> Vec<Step> {
         let loc: Loc = inc.referenced.into();
@@ -720,9 +720,11 @@ impl Loader {
             }
         };
         let Some(docs) = docs else { return Vec::new() };
-        let mut merged: Vec<(String, TValue)> = params.as_ref().clone();
-        merged.extend(with);
-        let merged = Arc::new(merged);
+        let merged = Arc::new(Params {
+            parent: Some(params.clone()),
+            file: Some(file.clone()),
+            own: with.into_iter().collect(),
+        });
         let inc_file: Arc<Path> = Arc::from(target.as_path());
         self.steps(&inc_file, docs.as_ref().clone(), &merged, depth + 1)
     }
