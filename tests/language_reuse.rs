@@ -113,6 +113,48 @@ steps:
     }
 }
 
+/// Shared steps may live in the folder that is run: a file another file includes
+/// is not loaded as a scenario of its own.
+#[test]
+fn included_files_in_a_run_folder_are_not_scenarios() {
+    let srv = LanguageServer::start();
+    let ws = Workspace::new();
+    ws.write(
+        "suite/orders.yaml",
+        r#"
+name: orders
+steps:
+  - include: shared/login.yaml
+    with: { user: ann }
+  - { include: "shared/ping.yaml" }
+"#,
+    );
+    ws.write(
+        "suite/shared/login.yaml",
+        r#"
+description: Log in.
+steps:
+  - name: log in
+    request: { url: "/anything/login?user={{ user }}" }
+"#,
+    );
+    ws.write(
+        "suite/shared/ping.yaml",
+        "- name: ping\n  request: { url: /json }\n",
+    );
+    let out = ws.run(&["suite", "--base-url", &srv.base_url]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let names: Vec<String> = out
+        .cases()
+        .iter()
+        .map(|c| c.name.as_str().to_string())
+        .collect();
+    assert_eq!(names, ["orders"]);
+    let listed = ws.run(&["list", "suite"]);
+    assert_eq!(listed.code, 0, "{}", listed.all());
+    assert_eq!(listed.stdout.lines().count(), 1, "{}", listed.stdout);
+}
+
 /// A `with:` is rendered once per include: every step of the include (and of the
 /// includes inside it) sees the same `{{ uuid() }}`; another include of the same
 /// file renders its own.
