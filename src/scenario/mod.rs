@@ -9,4 +9,4 @@ pub mod sink;
 pub mod suite;
 pub mod values;
 
-pub use suite::{Action, Scenario, Step, Suite};
+pub use suite::{Action, Params, Scenario, Step, Suite};
