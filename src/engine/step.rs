@@ -431,6 +431,20 @@ fn check_and_capture(
     let obs = Observed::new(resp);
     let scope_value = cx.scope.to_value();
     let (mut failures, mut count) = assert::evaluate(&st.expect, &obs, &templates, &scope_value);
+    // A request step that says nothing about the status still must not get an error
+    // status: a suite that passes on a 500 is a suite CI cannot trust.
+    let status_said =
+        st.expect.status.is_some() || poll.is_some_and(|(until, _)| until.status.is_some());
+    if matches!(st.action, Action::Request(_)) && !status_said {
+        count += 1;
+        if resp.status >= 400 {
+            failures.push(AssertionFailure {
+                subject: "status".into(),
+                expected: "a success (below 400; write `expect: status:` to accept others)".into(),
+                actual: resp.status.to_string(),
+            });
+        }
+    }
     if let Some((until, attempts)) = poll {
         let (until_fails, n) = assert::evaluate(until, &obs, &templates, &scope_value);
         count += n;
