@@ -9,5 +9,6 @@ pub mod http;
 pub mod mock;
 pub mod report;
 pub mod scenario;
+pub mod schema;
 pub mod select;
 pub mod template;
