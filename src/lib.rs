@@ -8,6 +8,7 @@ pub mod exit;
 pub mod http;
 pub mod mock;
 pub mod report;
+pub mod safety;
 pub mod scenario;
 pub mod schema;
 pub mod select;

@@ -370,7 +370,7 @@ async fn project_get_patch_archive() {
         .assert_error(404, "NOT_FOUND");
     mock.get("/v1/projects/not-a-uuid")
         .await
-        .assert_error(404, "NOT_FOUND");
+        .assert_error(422, "VALIDATION");
     let got = mock.get(&format!("/v1/projects/{id}")).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.body["id"], id.as_str());
@@ -527,10 +527,10 @@ async fn smoke_scenario_spends_nothing() {
 
 #[tokio::test]
 async fn job_canceled_at_once_never_scrapes() {
-    // A long scrape delay makes "at once" certain on a slow machine.
+    // The scrape would start 1 s after the 202, so "at once" holds even on a slow machine.
     let mock = Mock::start(MockConfig {
-        job_duration: std::time::Duration::from_millis(400),
-        scrape_after: std::time::Duration::from_secs(300),
+        job_duration: std::time::Duration::from_secs(1),
+        scrape_after: std::time::Duration::from_secs(1),
         ..MockConfig::default()
     })
     .await;
@@ -561,7 +561,7 @@ async fn job_canceled_at_once_never_scrapes() {
     assert_eq!(details["status"], "canceled");
 
     // Well past the job's duration it is still canceled and never scraped.
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     assert_eq!(
         mock.get(&format!("/v1/jobs/{job_id}")).await.body["status"],
         "canceled"
@@ -1005,4 +1005,132 @@ async fn ledger_has_exactly_the_documented_fields_and_reset_clears_state() {
     mock.get(&format!("/v1/projects/{project}"))
         .await
         .assert_error(404, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn project_patch_keeps_external_ids_unique() {
+    let mock = Mock::start(fast_config()).await;
+    let a = mock.project("a").await;
+    let b = mock.project("b").await;
+    let patched = mock
+        .call(
+            Method::PATCH,
+            &format!("/v1/projects/{a}"),
+            Some(&json!({"customerExternalId": "ext-1"})),
+            None,
+        )
+        .await;
+    assert_eq!(patched.body["customerExternalId"], "ext-1");
+    let clash = mock
+        .call(
+            Method::PATCH,
+            &format!("/v1/projects/{b}"),
+            Some(&json!({"customerExternalId": "ext-1"})),
+            None,
+        )
+        .await;
+    clash.assert_error(409, "CONFLICT");
+    // Creating with the patched-in id finds project a.
+    let again = mock
+        .post(
+            "/v1/projects",
+            &json!({"name": "dup", "timezone": "UTC", "customerExternalId": "ext-1"}),
+        )
+        .await;
+    assert_eq!(
+        (again.status.as_u16(), again.body["id"].as_str()),
+        (200, Some(a.as_str()))
+    );
+    // Moving a to another id frees the old one.
+    mock.call(
+        Method::PATCH,
+        &format!("/v1/projects/{a}"),
+        Some(&json!({"customerExternalId": "ext-2"})),
+        None,
+    )
+    .await;
+    let fresh = mock
+        .post(
+            "/v1/projects",
+            &json!({"name": "new", "timezone": "UTC", "customerExternalId": "ext-1"}),
+        )
+        .await;
+    assert_eq!(fresh.status, 201);
+}
+
+// --- configuration ------------------------------------------------------------------------
+
+#[derive(clap::Parser)]
+struct Cli {
+    #[command(flatten)]
+    mock: runner::mock::MockArgs,
+}
+
+#[test]
+fn mock_args_parse_into_a_config() {
+    use clap::Parser;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys.txt");
+    std::fs::write(&keys, format!("# CI key\n{DEMO_KEY}\n\n")).unwrap();
+    let cli = Cli::try_parse_from([
+        "mock",
+        "--port",
+        "0",
+        "--tier",
+        "standard",
+        "--plan",
+        "none",
+        "--job-duration",
+        "250ms",
+        "--scrape-after",
+        "1m",
+        "--throttle",
+        "5/10s",
+        "--fail-rate",
+        "0.1",
+        "--seed",
+        "9",
+        "--keys",
+        keys.to_str().unwrap(),
+    ])
+    .unwrap();
+    let config = cli.mock.to_config().unwrap();
+    assert_eq!(config.tier, runner::mock::Tier::Standard);
+    assert_eq!(config.plan, Plan::None);
+    assert_eq!(config.job_duration, std::time::Duration::from_millis(250));
+    assert_eq!(config.scrape_after, std::time::Duration::from_secs(60));
+    assert_eq!(config.throttle.requests, 5);
+    assert_eq!(config.fail_rate, 0.1);
+    assert_eq!(config.seed, Some(9));
+    assert_eq!(config.keys.unwrap().len(), 1);
+    assert_eq!(cli.mock.addr().to_string(), "127.0.0.1:0");
+
+    let defaults = Cli::try_parse_from(["mock"])
+        .unwrap()
+        .mock
+        .to_config()
+        .unwrap();
+    let expected = MockConfig::default();
+    assert_eq!(
+        (
+            defaults.tier,
+            defaults.plan,
+            defaults.initial_credits,
+            defaults.job_duration,
+            defaults.scrape_after
+        ),
+        (
+            expected.tier,
+            expected.plan,
+            expected.initial_credits,
+            expected.job_duration,
+            expected.scrape_after
+        )
+    );
+    assert!(defaults.keys.is_none());
+    assert!(Cli::try_parse_from(["mock", "--fail-rate", "2"]).is_err());
+    assert!(Cli::try_parse_from(["mock", "--job-duration", "soon"]).is_err());
+    std::fs::write(&keys, "lp_live_bad\n").unwrap();
+    let bad = Cli::try_parse_from(["mock", "--keys", keys.to_str().unwrap()]).unwrap();
+    assert!(bad.mock.to_config().is_err());
 }

@@ -58,6 +58,9 @@ pub struct ValidateArgs {
     /// Variables given on the command line count as defined.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+    /// More costly endpoints (your own APIs), on top of the built-in Layers catalog. Repeatable.
+    #[arg(long = "cost-catalog", value_name = "FILE")]
+    pub cost_catalogs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -117,9 +120,12 @@ pub struct RunArgs {
     /// Render and print every request without sending anything.
     #[arg(long)]
     pub dry_run: bool,
-    /// Fail the run when the mock's ledger shows more credits spent than this.
+    /// Fail the run when the embedded mock's ledger shows more credits spent than this.
     #[arg(long, value_name = "N")]
     pub max_credits: Option<u64>,
+    /// More costly endpoints (your own APIs), on top of the built-in Layers catalog. Repeatable.
+    #[arg(long = "cost-catalog", value_name = "FILE")]
+    pub cost_catalogs: Vec<PathBuf>,
     #[command(flatten)]
     pub selection: Selection,
 }

@@ -59,9 +59,17 @@ pub fn load_suite(
     }
 }
 
+/// Print file problems on stderr, masking the secrets of the environment.
 pub fn print_diagnostics(diags: &Diagnostics) {
+    let redactor = crate::report::redact::Redactor::new();
+    redactor.add_env_secrets();
+    print_diagnostics_masked(diags, &redactor);
+}
+
+/// Print file problems on stderr: the source lines they quote may hold a secret.
+pub fn print_diagnostics_masked(diags: &Diagnostics, redactor: &crate::report::redact::Redactor) {
     let mut err = std::io::stderr().lock();
-    let _ = write!(err, "{}", diags.render());
+    let _ = write!(err, "{}", redactor.scrub(&diags.render()));
     let n = diags.len();
     let _ = writeln!(
         err,
@@ -74,6 +82,22 @@ fn validate(a: args::ValidateArgs) -> i32 {
     let names: Vec<String> = a.vars.iter().map(|(k, _)| k.clone()).collect();
     match load_suite(&a.paths, &names) {
         Ok((scenarios, _)) => {
+            // Without a target, every scenario is checked as if aimed at the live API.
+            let catalog = match crate::safety::Catalog::load(&a.cost_catalogs) {
+                Ok(c) => c,
+                Err(d) => {
+                    print_diagnostics(&d);
+                    return exit::USAGE;
+                }
+            };
+            let mut problems = crate::safety::guard::unknown_kinds(&scenarios, &catalog);
+            problems.extend(crate::safety::guard::refusals(&scenarios, &catalog, |_| {
+                crate::safety::Target::Real
+            }));
+            if !problems.is_empty() {
+                print_diagnostics(&problems);
+                return exit::USAGE;
+            }
             let files: std::collections::BTreeSet<_> =
                 scenarios.iter().map(|s| s.file.clone()).collect();
             println!(

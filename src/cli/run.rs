@@ -6,7 +6,7 @@ use std::time::Instant;
 use indexmap::IndexMap;
 
 use super::args::RunArgs;
-use super::{load_suite, print_diagnostics};
+use super::{load_suite, print_diagnostics_masked};
 use crate::engine::{self, RunOptions, Stop};
 use crate::events::Event;
 use crate::exit;
@@ -16,14 +16,31 @@ use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
 use crate::report::redact::Redactor;
 use crate::report::{Reporter, Summary, pump};
-use crate::scenario::Suite;
+use crate::safety::{Catalog, RuntimeGuard, Target, guard, spend};
+use crate::scenario::{Scenario, Suite};
+
+/// Where scenarios go when nothing names a server, in a dry run (never contacted).
+const DRY_RUN_BASE: &str = "http://127.0.0.1:0";
 
 pub fn run(a: RunArgs) -> i32 {
+    // Secrets known before anything is loaded, so that even a problem in a file or on
+    // the command line is printed masked.
+    let redactor = Redactor::new();
+    redactor.add_env_secrets();
+    for name in &a.secrets {
+        if let Ok(v) = std::env::var(name) {
+            redactor.add_labeled(&v, &format!("env {name}"));
+        }
+        if let Some((_, v)) = a.vars.iter().find(|(k, _)| k == name) {
+            redactor.add_labeled(v, &format!("--var {name}"));
+        }
+    }
+    install_masking_panic_hook(redactor.clone());
     let var_names: Vec<String> = a.vars.iter().map(|(k, _)| k.clone()).collect();
     let (scenarios, templates) = match load_suite(&a.paths, &var_names) {
         Ok(x) => x,
         Err(d) => {
-            print_diagnostics(&d);
+            print_diagnostics_masked(&d, &redactor);
             return exit::USAGE;
         }
     };
@@ -34,10 +51,76 @@ pub fn run(a: RunArgs) -> i32 {
         );
         return exit::USAGE;
     }
-    if let Some(base) = &a.base_url
-        && let Err(e) = engine::request::resolve_url(Some(base), "/")
+    if let Some(base) = &a.base_url {
+        // An empty value is usually an unset CI variable (`RUNNER_BASE_URL: ${{ vars.X }}`):
+        // refuse it rather than quietly test the file's server or the mock instead.
+        if base.trim().is_empty() {
+            eprintln!(
+                "error: the base URL is empty (--base-url or RUNNER_BASE_URL): give the server's URL, e.g. https://staging.example.com, or unset it to use the files' base_url or the embedded mock"
+            );
+            return exit::USAGE;
+        }
+        match engine::request::resolve_url(Some(base), "/") {
+            Ok(u) => {
+                if let Some(p) = u.password() {
+                    redactor.add_labeled(p, "--base-url password");
+                }
+            }
+            Err(e) => {
+                eprintln!(
+                    "{}",
+                    redactor.scrub(&format!(
+                        "error: base URL (--base-url or RUNNER_BASE_URL): {e}"
+                    ))
+                );
+                return exit::USAGE;
+            }
+        }
+    }
+    let catalog = match Catalog::load(&a.cost_catalogs) {
+        Ok(c) => c,
+        Err(d) => {
+            print_diagnostics_masked(&d, &redactor);
+            return exit::USAGE;
+        }
+    };
+    let kinds = guard::unknown_kinds(&scenarios, &catalog);
+    if !kinds.is_empty() {
+        print_diagnostics_masked(&kinds, &redactor);
+        return exit::USAGE;
+    }
+    let target_of = |s: &Scenario| {
+        if a.base_url.is_none() && s.base_url.is_none() {
+            Target::EmbeddedMock
+        } else {
+            Target::Real
+        }
+    };
+    let refused = guard::refusals(&scenarios, &catalog, target_of);
+    if !refused.is_empty() {
+        if a.dry_run {
+            eprintln!(
+                "runner: dry run: a real run would refuse {} step{} (shown below); rendering anyway, nothing is sent",
+                refused.len(),
+                if refused.len() == 1 { "" } else { "s" }
+            );
+            eprint!("{}", redactor.scrub(&refused.render()));
+        } else {
+            print_diagnostics_masked(&refused, &redactor);
+            return exit::USAGE;
+        }
+    }
+    let uses_mock = scenarios
+        .iter()
+        .any(|s| target_of(s) == Target::EmbeddedMock);
+    if let Some(max) = a.max_credits
+        && !uses_mock
+        && !a.dry_run
     {
-        eprintln!("error: --base-url: {e}");
+        eprintln!(
+            "error: --max-credits {max} reads the embedded mock's ledger, and this run sends nothing to it (every scenario has a base URL)"
+        );
+        eprintln!("  = hint: drop --base-url / RUNNER_BASE_URL to run against the embedded mock");
         return exit::USAGE;
     }
     for s in scenarios.iter_mut() {
@@ -57,24 +140,28 @@ pub fn run(a: RunArgs) -> i32 {
         scenarios,
         templates: Arc::new(templates),
     });
-    runtime.block_on(run_async(a, suite))
+    runtime.block_on(run_async(a, suite, redactor, catalog, uses_mock))
 }
 
-async fn run_async(a: RunArgs, suite: Arc<Suite>) -> i32 {
+/// A panic is a bug, but its message must not carry a secret out either.
+fn install_masking_panic_hook(redactor: Redactor) {
+    std::panic::set_hook(Box::new(move |info| {
+        eprintln!(
+            "{}\nthis is a bug in the runner, please report it",
+            redactor.scrub(&info.to_string())
+        );
+    }));
+}
+
+async fn run_async(
+    a: RunArgs,
+    suite: Arc<Suite>,
+    redactor: Redactor,
+    catalog: Catalog,
+    uses_mock: bool,
+) -> i32 {
     let started = Instant::now();
-    let redactor = Redactor::new();
-    redactor.add_env_secrets();
-    for name in &a.secrets {
-        if let Ok(v) = std::env::var(name) {
-            redactor.add(&v);
-        }
-        if let Some((_, v)) = a.vars.iter().find(|(k, _)| k == name) {
-            redactor.add(v);
-        }
-    }
-    let needs_fallback =
-        a.base_url.is_none() && suite.scenarios.iter().any(|s| s.base_url.is_none());
-    let mock = if needs_fallback && !a.dry_run {
+    let mock = if uses_mock && !a.dry_run {
         match MockServer::start(MockConfig::default(), ([127, 0, 0, 1], 0).into()).await {
             Ok(m) => {
                 eprintln!(
@@ -91,25 +178,30 @@ async fn run_async(a: RunArgs, suite: Arc<Suite>) -> i32 {
     } else {
         None
     };
-    let fallback = match (&mock, a.dry_run && needs_fallback) {
+    let fallback = match (&mock, a.dry_run && uses_mock) {
         (Some(m), _) => Some(m.base_url().to_string()),
-        (None, true) => Some("http://127.0.0.1:0".to_string()),
+        (None, true) => Some(DRY_RUN_BASE.to_string()),
         _ => None,
     };
     let target = match (&a.base_url, &mock) {
+        _ if a.dry_run => "nothing: dry run (requests are rendered, not sent)".into(),
         (Some(b), _) => b.clone(),
         (None, Some(m)) => format!("the embedded Layers mock at {}", m.base_url()),
         (None, None) => "each file's base_url".into(),
     };
     let options = RunOptions {
         base_url: a.base_url.clone(),
-        fallback_base_url: fallback,
+        fallback_base_url: fallback.clone(),
         jobs: a.jobs as usize,
         default_timeout: a.timeout,
         default_retries: a.retries,
         cli_vars: a.vars.iter().cloned().collect::<IndexMap<_, _>>(),
         body_cap: a.max_body,
         dry_run: a.dry_run,
+        cost_guard: Some(RuntimeGuard {
+            catalog: Arc::new(catalog),
+            mock_base: fallback.as_deref().and_then(|b| url::Url::parse(b).ok()),
+        }),
     };
     let mut console_opts = ConsoleOptions::detect(if a.dry_run {
         a.verbose.max(2)
@@ -144,37 +236,50 @@ async fn run_async(a: RunArgs, suite: Arc<Suite>) -> i32 {
     let reports = match result {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{}", redactor.scrub(&format!("error: {e}")));
             drop(tx);
             let _ = pump_task.await;
             return exit::INTERNAL;
         }
     };
-    let mut code = None;
+    let mut budget_code = None;
+    let mut spent = None;
     if let Some(m) = &mock {
-        match spend_report(m.base_url(), a.max_credits).await {
-            Ok((line, over)) => {
-                let _ = tx.send(Event::Notice(line));
-                if let Some(msg) = over {
-                    let _ = tx.send(Event::Notice(msg));
-                    code = Some(exit::INTERNAL);
+        match spend::read(m.base_url()).await {
+            Ok(s) => {
+                let _ = tx.send(Event::Notice(s.line()));
+                if s.jobs_left_running > 0 {
+                    let _ = tx.send(Event::Notice(format!(
+                        "warning: {} job{} left running: a scenario started a job and no `finally` step cancelled it",
+                        s.jobs_left_running,
+                        if s.jobs_left_running == 1 { " was" } else { "s were" }
+                    )));
                 }
+                if let Some(msg) = s.over_budget(a.max_credits) {
+                    let _ = tx.send(Event::Notice(msg));
+                    budget_code = Some(exit::INTERNAL);
+                }
+                spent = Some(s);
             }
             Err(e) => {
                 let _ = tx.send(Event::Notice(format!(
-                    "could not read the mock's ledger: {e}"
+                    "warning: could not read the embedded mock's ledger: {e}"
                 )));
+                if a.max_credits.is_some() {
+                    budget_code = Some(exit::INTERNAL);
+                }
             }
         }
     }
     drop(tx);
     let mut reporters = pump_task.await.unwrap_or_default();
     let interrupted = stop.soft.is_cancelled();
-    let summary = Summary::from_reports(&reports, started.elapsed(), interrupted);
+    let mut summary = Summary::from_reports(&reports, started.elapsed(), interrupted);
+    summary.spend = spent;
     let mut report_failed = false;
     for r in reporters.iter_mut() {
         if let Err(e) = r.finish(&summary) {
-            eprintln!("error: {e}");
+            eprintln!("{}", redactor.scrub(&format!("error: {e}")));
             report_failed = true;
         }
     }
@@ -199,15 +304,20 @@ async fn run_async(a: RunArgs, suite: Arc<Suite>) -> i32 {
     if !summary.all_passed() {
         return exit::FAILED;
     }
-    code.unwrap_or(exit::OK)
+    budget_code.unwrap_or(exit::OK)
 }
 
-/// First Ctrl-C or SIGTERM: stop softly and start the grace period. A second Ctrl-C
-/// exits at once. Returns the exit code the signal calls for.
+/// First Ctrl-C or SIGTERM: stop softly and start the grace period. A second one
+/// exits at once. Returns the exit code the first signal calls for.
 async fn watch_signals(stop: Stop, grace: std::time::Duration) -> Option<i32> {
     let code = wait_signal().await?;
     eprintln!(
-        "runner: stopping: no new steps; running `finally` steps (up to {}); press Ctrl-C again to exit at once",
+        "runner: {}: stopping: no new steps; running `finally` steps (up to {}); press Ctrl-C again to exit at once",
+        if code == exit::SIGTERM {
+            "SIGTERM"
+        } else {
+            "interrupted"
+        },
         crate::http::fmt_duration(grace)
     );
     stop.soft.cancel();
@@ -217,9 +327,9 @@ async fn watch_signals(stop: Stop, grace: std::time::Duration) -> Option<i32> {
         hard.cancel();
     });
     tokio::spawn(async move {
-        if wait_signal().await.is_some() {
-            eprintln!("runner: second interrupt: exiting now");
-            std::process::exit(exit::SIGINT);
+        if let Some(second) = wait_signal().await {
+            eprintln!("runner: second interrupt: exiting now, without reports");
+            std::process::exit(second);
         }
     });
     Some(code)
@@ -238,36 +348,4 @@ async fn wait_signal() -> Option<i32> {
 #[cfg(not(unix))]
 async fn wait_signal() -> Option<i32> {
     tokio::signal::ctrl_c().await.ok().map(|_| exit::SIGINT)
-}
-
-/// What the run would have cost, from the mock's ledger; and the budget verdict.
-async fn spend_report(
-    base: &str,
-    max_credits: Option<u64>,
-) -> Result<(String, Option<String>), String> {
-    let url = format!("{}/_mock/ledger", base.trim_end_matches('/'));
-    let v: serde_json::Value = reqwest::get(&url)
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let n = |k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
-    let running = v
-        .pointer("/jobs/running")
-        .and_then(|x| x.as_u64())
-        .unwrap_or(0);
-    let credits = n("creditsSpent");
-    let line = format!(
-        "spend (mock ledger): {credits} credits, {} scraper calls, {} agent runs, {} pull requests, {} posts, {} jobs left running",
-        n("scraperCalls"),
-        n("agentRuns"),
-        n("pullRequests"),
-        n("posts"),
-        running
-    );
-    let over = max_credits
-        .filter(|max| credits > *max)
-        .map(|max| format!("error: the run spent {credits} credits, over --max-credits {max}"));
-    Ok((line, over))
 }

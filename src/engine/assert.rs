@@ -22,18 +22,28 @@ impl<'a> Observed<'a> {
             Err("the body is empty".to_string())
         } else if response.truncated {
             Err(format!(
-                "the body was cut at the {} byte cap",
-                response.body.len()
+                "the body was cut at the {} cap (--max-body); raise the cap to read it whole",
+                crate::http::fmt_size(response.body.len())
             ))
         } else {
-            serde_json::from_slice(&response.body)
-                .map_err(|e| format!("the body is not JSON ({e})"))
+            serde_json::from_slice(&response.body).map_err(|e| not_json(response, &e))
         };
         Observed {
             response,
             json,
             text,
         }
+    }
+}
+
+/// Why the body could not be read as JSON; an HTML error page or plain text is
+/// named by its Content-Type, the usual cause.
+fn not_json(response: &Response, e: &serde_json::Error) -> String {
+    match response.header("content-type") {
+        Some(ct) if !ct.to_ascii_lowercase().contains("json") => {
+            format!("the body is not JSON but {ct} ({e})")
+        }
+        _ => format!("the body is not JSON ({e})"),
     }
 }
 
@@ -49,6 +59,8 @@ pub fn evaluate(
         scope,
         failures: Vec::new(),
         count: 0,
+        element_paths: None,
+        raw_text: false,
     };
     if let Some(st) = &expect.status {
         ev.count += 1;
@@ -67,20 +79,25 @@ pub fn evaluate(
             }
         };
         let Some(compiled) = &path.path else { continue };
-        let nodes = compiled.query(json).all();
+        let nodes = compiled.query_located(json).all();
         let actual = if is_singular(&path.src) {
-            nodes.first().map(|v| (*v).clone())
+            nodes.first().map(|n| n.node().clone())
         } else {
-            Some(J::Array(nodes.into_iter().cloned().collect()))
+            // `each` over a wildcard names every element by its own path.
+            ev.element_paths = Some(nodes.iter().map(|n| friendly_path(n.location())).collect());
+            Some(J::Array(nodes.iter().map(|n| n.node().clone()).collect()))
         };
         ev.matcher(&subject, matcher, actual.as_ref(), false);
+        ev.element_paths = None;
     }
     for (name, _, matcher) in &expect.headers.0 {
         let actual = obs.response.header(name).map(J::String);
         ev.matcher(&format!("header {name}"), matcher, actual.as_ref(), true);
     }
     if let Some(m) = &expect.body {
+        ev.raw_text = true;
         ev.matcher("body", m, Some(&J::String(obs.text.clone())), true);
+        ev.raw_text = false;
     }
     if let Some(m) = &expect.time_ms {
         let ms = u64::try_from(obs.response.elapsed.as_millis()).unwrap_or(u64::MAX);
@@ -93,14 +110,8 @@ pub fn evaluate(
         match &obs.json {
             Ok(j) => {
                 for err in validator.iter_errors(j) {
-                    let at = err.instance_path().to_string();
-                    let at = if at.is_empty() { "/".to_string() } else { at };
-                    let rule = err.schema_path().to_string();
-                    ev.failures.push(AssertionFailure {
-                        subject: format!("schema at {at}"),
-                        expected: format!("to satisfy {rule}"),
-                        actual: err.to_string(),
-                    });
+                    ev.failures
+                        .push(schema_failure(&err, schema.document.as_deref()));
                 }
             }
             Err(why) => ev.fail("schema", "a JSON body".into(), why.clone()),
@@ -109,13 +120,107 @@ pub fn evaluate(
     (ev.failures, ev.count)
 }
 
-/// A path with wildcards, slices, filters, unions or descent selects a list.
-fn is_singular(src: &str) -> bool {
-    !(src.contains('*')
-        || src.contains("..")
-        || src.contains('?')
-        || src.contains(':')
-        || src.contains(','))
+/// Whether a path names at most one value: no wildcard, slice, filter, union or
+/// descendant segment outside quoted names. Such a path is compared with the value
+/// it finds; any other with the list of what it finds.
+pub fn is_singular(src: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut prev = ' ';
+    let mut escaped = false;
+    for c in src.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '*' | '?' | ':' | ',' => return false,
+            '.' if prev == '.' => return false,
+            _ => {}
+        }
+        prev = c;
+    }
+    true
+}
+
+/// A location as people write paths: `$.items[1].status`, `$['odd key']`.
+fn friendly_path(p: &serde_json_path::NormalizedPath<'_>) -> String {
+    use serde_json_path::PathElement;
+    let mut out = String::from("$");
+    for e in p.iter() {
+        match e {
+            PathElement::Index(i) => out.push_str(&format!("[{i}]")),
+            PathElement::Name(n) => {
+                let plain = n
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if plain {
+                    out.push('.');
+                    out.push_str(n);
+                } else {
+                    out.push_str(&format!(
+                        "['{}']",
+                        n.replace('\\', "\\\\").replace('\'', "\\'")
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A schema violation: where in the body, which rule (keyword, its value, where in
+/// the schema) and what was found.
+fn schema_failure(err: &jsonschema::ValidationError<'_>, document: Option<&J>) -> AssertionFailure {
+    use jsonschema::error::ValidationErrorKind as K;
+    let at = err.instance_path().to_string();
+    let at = if at.is_empty() { "/".to_string() } else { at };
+    let rule_path = err.schema_path().to_string();
+    let keyword = err.kind().keyword().to_string();
+    let rule_value = document
+        .and_then(|d| d.pointer(&rule_path))
+        .map(|v| format!(" {}", crate::events::excerpt(&v.to_string(), 120)))
+        .unwrap_or_default();
+    let actual = match err.kind() {
+        K::Required { property } => format!("no property {property}"),
+        K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
+            format!("unexpected property {}", quote_all(unexpected))
+        }
+        K::Type { .. }
+        | K::Enum { .. }
+        | K::Constant { .. }
+        | K::Pattern { .. }
+        | K::Format { .. }
+        | K::Minimum { .. }
+        | K::Maximum { .. }
+        | K::ExclusiveMinimum { .. }
+        | K::ExclusiveMaximum { .. }
+        | K::MinLength { .. }
+        | K::MaxLength { .. }
+        | K::MultipleOf { .. } => show(err.instance()),
+        _ => err.to_string(),
+    };
+    AssertionFailure {
+        subject: format!("schema at {at}"),
+        expected: format!("{keyword}{rule_value} (schema rule {rule_path})"),
+        actual,
+    }
+}
+
+fn quote_all(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 struct Evaluator<'t> {
@@ -123,6 +228,10 @@ struct Evaluator<'t> {
     scope: &'t minijinja::Value,
     failures: Vec<AssertionFailure>,
     count: usize,
+    /// Paths of the elements of a wildcard path's list, for `each` to name them.
+    element_paths: Option<Vec<String>>,
+    /// Show text values as they are (the body), not as JSON strings.
+    raw_text: bool,
 }
 
 impl Evaluator<'_> {
@@ -144,6 +253,26 @@ impl Evaluator<'_> {
         }
     }
 
+    /// What `check` expects, in words, with its values rendered (for a value not found).
+    fn describe_rendered(&mut self, subject: &str, check: &Check) -> Option<String> {
+        Some(match check {
+            Check::Equals(v) => show(&self.render(subject, v)?),
+            Check::Contains(v) => format!("to contain {}", show(&self.render(subject, v)?)),
+            Check::OneOf(v) => match self.render(subject, v)? {
+                J::Array(items) => format!(
+                    "one of [{}]",
+                    items.iter().map(show).collect::<Vec<_>>().join(", ")
+                ),
+                other => show(&other),
+            },
+            Check::Lt(v) => format!("< {}", show(&self.render(subject, v)?)),
+            Check::Lte(v) => format!("<= {}", show(&self.render(subject, v)?)),
+            Check::Gt(v) => format!("> {}", show(&self.render(subject, v)?)),
+            Check::Gte(v) => format!(">= {}", show(&self.render(subject, v)?)),
+            other => describe_check(other),
+        })
+    }
+
     /// Run every check of `m` on `actual`; `textual` compares scalars as text (headers, body).
     fn matcher(&mut self, subject: &str, m: &Matcher, actual: Option<&J>, textual: bool) {
         for check in &m.checks {
@@ -162,7 +291,13 @@ impl Evaluator<'_> {
         actual: Option<&J>,
         textual: bool,
     ) -> Option<(String, String)> {
-        let shown = || actual.map_or_else(|| "nothing (not found)".to_string(), show);
+        let raw = self.raw_text;
+        let shown = || {
+            actual.map_or_else(
+                || "nothing (not found)".to_string(),
+                |a| show_actual(a, raw),
+            )
+        };
         match check {
             Check::Exists(want) => (actual.is_some() != *want).then(|| {
                 (
@@ -183,11 +318,11 @@ impl Evaluator<'_> {
                 self.count = count;
                 (!inner_failed).then(|| (format!("not {}", describe_matcher(inner)), shown()))
             }
-            _ if actual.is_none() => Some((describe_check(check), shown())),
+            _ if actual.is_none() => Some((self.describe_rendered(subject, check)?, shown())),
             Check::Equals(v) => {
                 let expected = self.render(subject, v)?;
                 let a = actual?;
-                (!equal(a, &expected, textual)).then(|| (show(&expected), show(a)))
+                (!equal(a, &expected, textual)).then(|| (show(&expected), shown()))
             }
             Check::Type(t) => {
                 let a = actual?;
@@ -206,14 +341,13 @@ impl Evaluator<'_> {
                     J::Object(m) => m.len(),
                     other => return Some(("something with a length".into(), show(other))),
                 };
+                // The inner matcher judges the length; its failures are told as lengths.
                 let before = self.failures.len();
-                self.matcher(
-                    &format!("{subject} length"),
-                    inner,
-                    Some(&J::from(len)),
-                    false,
-                );
-                let _ = before;
+                self.matcher(subject, inner, Some(&J::from(len)), false);
+                for f in self.failures.iter_mut().skip(before) {
+                    f.expected = format!("length {}", f.expected);
+                    f.actual = format!("length {len}: {}", show(a));
+                }
                 None
             }
             Check::Contains(v) => {
@@ -226,13 +360,18 @@ impl Evaluator<'_> {
                     (J::Object(m), J::String(k)) => m.contains_key(k),
                     _ => false,
                 };
-                (!ok).then(|| (format!("to contain {}", show(&needle)), show(a)))
+                (!ok).then(|| (format!("to contain {}", show(&needle)), shown()))
             }
             Check::OneOf(options) => {
-                let mut rendered = Vec::new();
-                for o in options {
-                    rendered.push(self.render(subject, o)?);
-                }
+                let rendered = match self.render(subject, options)? {
+                    J::Array(items) => items,
+                    other => {
+                        return Some((
+                            "a list of options for `one_of`".into(),
+                            format!("the template gave {}", show(&other)),
+                        ));
+                    }
+                };
                 let a = actual?;
                 (!rendered.iter().any(|o| equal(a, o, textual))).then(|| {
                     (
@@ -251,7 +390,7 @@ impl Evaluator<'_> {
                     other => other.to_string(),
                 };
                 let r = re.regex.as_ref()?;
-                (!r.is_match(&text)).then(|| (format!("to match /{}/", re.src), show(a)))
+                (!r.is_match(&text)).then(|| (format!("to match /{}/", re.src), shown()))
             }
             Check::Lt(v) | Check::Lte(v) | Check::Gt(v) | Check::Gte(v) => {
                 let bound = self.render(subject, v)?;
@@ -276,8 +415,13 @@ impl Evaluator<'_> {
                 let J::Array(items) = a else {
                     return Some(("a list (for `each`)".into(), show(a)));
                 };
+                let paths = self.element_paths.take().filter(|p| p.len() == items.len());
                 for (i, item) in items.iter().enumerate() {
-                    self.matcher(&format!("{subject}[{i}]"), inner, Some(item), textual);
+                    let at = match &paths {
+                        Some(p) => p[i].clone(),
+                        None => format!("{subject}[{i}]"),
+                    };
+                    self.matcher(&at, inner, Some(item), textual);
                 }
                 None
             }
@@ -332,6 +476,20 @@ fn type_name(v: &J) -> &'static str {
         J::Array(_) => "array",
         J::Object(_) => "object",
         J::Null => "null",
+    }
+}
+
+/// An actual value; text shown as it is (on one line) when `raw`.
+fn show_actual(v: &J, raw: bool) -> String {
+    match v {
+        J::String(s) if raw => {
+            let line: String = s
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            crate::events::excerpt(&line, 160)
+        }
+        other => show(other),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod capture;
 pub mod request;
 mod scenario;
 mod step;
+pub use step::WEBHOOK_DELIVERY;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -37,6 +38,8 @@ pub struct RunOptions {
     pub body_cap: usize,
     /// Render and report requests without sending them.
     pub dry_run: bool,
+    /// Refuses, at send time, a costly request its scenario does not allow (`allow_cost`).
+    pub cost_guard: Option<crate::safety::RuntimeGuard>,
 }
 
 impl Default for RunOptions {
@@ -50,6 +53,7 @@ impl Default for RunOptions {
             cli_vars: IndexMap::new(),
             body_cap: 8 * 1024 * 1024,
             dry_run: false,
+            cost_guard: None,
         }
     }
 }
@@ -92,7 +96,8 @@ pub async fn run(
         .iter()
         .map(|(k, v)| (k.clone(), minijinja::Value::from(v.as_str())))
         .collect();
-    let webhooks = if uses_webhooks(&suite) && !options.dry_run {
+    // Started in a dry run too: `{{ webhook.url }}` renders to a real loopback address.
+    let webhooks = if uses_webhooks(&suite) {
         Some(
             webhook::Receiver::start()
                 .await

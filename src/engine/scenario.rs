@@ -127,6 +127,10 @@ pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
     }
     report.duration = started.elapsed();
     report.outcome = overall(&report.steps);
+    if ctx.options.dry_run && report.outcome == Outcome::Passed {
+        report.outcome = Outcome::Skipped;
+        report.message = Some("dry run: rendered, nothing sent".into());
+    }
     if report.interrupted {
         report.outcome = Outcome::Error;
         report.message = Some(

@@ -18,6 +18,9 @@ use crate::scenario::model::{RequestDoc, WaitWebhook};
 use crate::scenario::{Action, Scenario, Step};
 use crate::template::Scope;
 
+/// The `version` of a webhook delivery recorded as a response.
+pub const WEBHOOK_DELIVERY: &str = "webhook delivery";
+
 /// How much of a body a report keeps.
 const REPORT_BODY_BYTES: usize = 16 * 1024;
 /// The longest wait a `Retry-After` may impose.
@@ -66,15 +69,25 @@ pub(crate) async fn run(
         r.message = Some(reason.clone());
         return r;
     }
-    let stop = match phase {
-        Phase::Main => cx.run.stop.soft.clone(),
-        Phase::Finally => cx.run.stop.hard.clone(),
+    // The end of the grace period aborts any step. The first Ctrl-C / SIGTERM only
+    // stops a main step at its waits (delay, polling, retry pauses, webhooks): a
+    // request already on the wire gets its response and its captures, so that
+    // `finally` can cancel what it started.
+    let hard = cx.run.stop.hard.clone();
+    let deadline = cx.deadline;
+    let scenario_limit = async move {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(d.into()).await,
+            None => std::future::pending().await,
+        }
     };
     tokio::select! {
         biased;
-        _ = stop.cancelled() => {
+        _ = hard.cancelled() => interrupted(&mut r),
+        _ = scenario_limit => {
+            cx.timed_out = true;
             r.outcome = Outcome::Error;
-            r.message = Some("interrupted: the run was stopped while this step ran".into());
+            r.message = Some(scenario_timeout(cx, st));
         }
         _ = body(cx, st, phase, &mut r) => {}
     }
@@ -82,9 +95,40 @@ pub(crate) async fn run(
     r
 }
 
-async fn body(cx: &mut StepCtx<'_>, st: &Step, phase: Phase, r: &mut StepReport) {
-    if let Some(d) = st.delay {
+fn interrupted(r: &mut StepReport) {
+    r.outcome = Outcome::Error;
+    r.message = Some("interrupted: the run was stopped while this step ran".into());
+}
+
+/// Whether a main step must stop now (the run was interrupted). `finally` steps
+/// never stop for that: they are what an interrupted run still owes.
+fn stopping(cx: &StepCtx<'_>, phase: Phase) -> bool {
+    phase == Phase::Main && cx.run.stop.soft.is_cancelled()
+}
+
+/// Sleep for `d`; false when a main step was told to stop meanwhile.
+async fn pause(cx: &StepCtx<'_>, phase: Phase, d: Duration) -> bool {
+    if phase == Phase::Finally {
         tokio::time::sleep(d).await;
+        return true;
+    }
+    tokio::select! {
+        biased;
+        _ = cx.run.stop.soft.cancelled() => false,
+        _ = tokio::time::sleep(d) => true,
+    }
+}
+
+async fn body(cx: &mut StepCtx<'_>, st: &Step, phase: Phase, r: &mut StepReport) {
+    if let Some(d) = st.delay
+        && !pause(cx, phase, d).await
+    {
+        interrupted(r);
+        return;
+    }
+    if stopping(cx, phase) {
+        interrupted(r);
+        return;
     }
     if let Err(e) = set_params(cx, st) {
         fail_prepare(cx, st, phase, r, e);
@@ -94,6 +138,19 @@ async fn body(cx: &mut StepCtx<'_>, st: &Step, phase: Phase, r: &mut StepReport)
         Action::Request(req) => request_step(cx, st, phase, req, r).await,
         Action::WaitWebhook(w) => webhook_step(cx, st, phase, w, r).await,
     }
+}
+
+/// The error of a step cut short by its scenario's `timeout`.
+fn scenario_timeout(cx: &StepCtx<'_>, st: &Step) -> String {
+    let limit = cx
+        .scenario
+        .timeout
+        .map(|t| format!(" of {}", crate::http::fmt_duration(t)))
+        .unwrap_or_default();
+    format!(
+        "step \"{}\": the scenario's timeout{limit} was reached",
+        st.name
+    )
 }
 
 /// Render the step's include parameters into the scope (each sees the ones before).
@@ -157,8 +214,13 @@ fn fail_prepare(cx: &StepCtx<'_>, st: &Step, phase: Phase, r: &mut StepReport, e
 fn record_request(cx: &StepCtx<'_>, req: &PreparedRequest) -> RequestRecord {
     for (k, v) in &req.headers {
         if SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s)) {
-            cx.run.redactor.add(v);
+            cx.run.redactor.add_header(k, v);
         }
+    }
+    if let Some(p) = req.url.password() {
+        cx.run.redactor.add_labeled(p, "URL password");
+        let decoded = percent_encoding::percent_decode_str(p).decode_utf8_lossy();
+        cx.run.redactor.add_labeled(&decoded, "URL password");
     }
     let body = match &req.body {
         Body::Empty => None,
@@ -172,9 +234,17 @@ fn record_request(cx: &StepCtx<'_>, req: &PreparedRequest) -> RequestRecord {
                 .join(", ")
         )),
     };
+    // A dry run shows capture placeholders as written (`<job_id: ...>`), not %-encoded.
+    let url = if cx.run.options.dry_run {
+        percent_encoding::percent_decode_str(req.url.as_str())
+            .decode_utf8_lossy()
+            .into_owned()
+    } else {
+        req.url.to_string()
+    };
     RequestRecord {
         method: req.method.to_string(),
-        url: req.url.to_string(),
+        url,
         headers: req.headers.clone(),
         body,
     }
@@ -183,8 +253,7 @@ fn record_request(cx: &StepCtx<'_>, req: &PreparedRequest) -> RequestRecord {
 fn record_response(cx: &StepCtx<'_>, resp: &Response) -> ResponseRecord {
     for (k, v) in &resp.headers {
         if SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s)) {
-            cx.run.redactor.add(v.split(';').next().unwrap_or(v));
-            cx.run.redactor.add(v);
+            cx.run.redactor.add_header(k, v);
         }
     }
     ResponseRecord {
@@ -236,15 +305,33 @@ async fn request_step(
         prepared.headers.push(("Cookie".into(), text.to_string()));
     }
     r.request = Some(record_request(cx, &prepared));
+    let refusal = cx
+        .run
+        .options
+        .cost_guard
+        .as_ref()
+        .and_then(|g| g.refusal(cx.scenario, prepared.method.as_str(), &prepared.url));
     if cx.run.options.dry_run {
         r.outcome = Outcome::Skipped;
-        r.message = Some("dry run: not sent".into());
+        r.message = Some(match refusal {
+            Some(why) => format!("dry run: not sent; a real run would refuse it: {why}"),
+            None => "dry run: not sent".into(),
+        });
         for (name, _) in &st.capture {
             let placeholder = minijinja::Value::from(format!("<{name}: captured at run time>"));
             Arc::make_mut(&mut cx.scope)
                 .captures
                 .insert(name.clone(), placeholder);
         }
+        return;
+    }
+    if let Some(why) = refusal {
+        r.outcome = Outcome::Error;
+        r.message = Some(format!("refused, not sent: {why}"));
+        return;
+    }
+    if stopping(cx, phase) {
+        interrupted(r);
         return;
     }
     let limit = st
@@ -268,7 +355,8 @@ async fn request_step(
         .unwrap_or(1.0);
     let mut last: Option<Response> = None;
     for poll_no in 1..=max_polls {
-        let outcome = send_with_retries(cx, st, &prepared, limit, retries, safe_to_repeat, r).await;
+        let outcome =
+            send_with_retries(cx, st, phase, &prepared, limit, retries, safe_to_repeat, r).await;
         match outcome {
             Ok(resp) => {
                 let url = prepared.url.clone();
@@ -289,8 +377,12 @@ async fn request_step(
                     let (fails, _) =
                         assert::evaluate(&p.until, &obs, &templates, &cx.scope.to_value());
                     if !fails.is_empty() {
+                        if !pause(cx, phase, interval).await {
+                            r.response = Some(record_response(cx, &resp));
+                            interrupted(r);
+                            return;
+                        }
                         last = Some(resp);
-                        tokio::time::sleep(interval).await;
                         interval = interval.mul_f64(backoff).min(Duration::from_secs(60));
                         continue;
                     }
@@ -360,9 +452,11 @@ fn is_idempotent(m: &reqwest::Method) -> bool {
 }
 
 /// Send, retrying what is safe to retry; failed attempts are recorded on `r`.
+#[allow(clippy::too_many_arguments)]
 async fn send_with_retries(
     cx: &mut StepCtx<'_>,
     st: &Step,
+    phase: Phase,
     req: &PreparedRequest,
     limit: Duration,
     retries: u32,
@@ -373,24 +467,22 @@ async fn send_with_retries(
     loop {
         attempt += 1;
         r.attempts += 1;
-        let limit = match cx.deadline {
+        // The scenario's deadline may leave less time than the step's own limit.
+        let (limit, clipped) = match cx.deadline {
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     cx.timed_out = true;
-                    return Err(format!(
-                        "step \"{}\": the scenario's timeout was reached before it could be sent",
-                        st.name
-                    ));
+                    return Err(scenario_timeout(cx, st));
                 }
-                left.min(limit)
+                (left.min(limit), left < limit)
             }
-            None => limit,
+            None => (limit, false),
         };
         let result = cx.run.client.send(req, limit).await;
         let last_try = attempt > retries;
         let (retry, wait) = match &result {
-            Err(TransportError::Timeout(_)) => (false, Duration::ZERO),
+            Err(TransportError::Timeout { .. }) => (false, Duration::ZERO),
             Err(e) => (e.never_sent() || safe_to_repeat, backoff(attempt)),
             Ok(resp) => {
                 let expected = st
@@ -399,25 +491,37 @@ async fn send_with_retries(
                     .as_ref()
                     .is_some_and(|s| s.accepted.iter().any(|p| p.matches(resp.status)));
                 let transient = matches!(resp.status, 429 | 500 | 502 | 503 | 504);
-                let wait = if resp.status == 429 {
+                // Retry-After is how a 429 or a 503 says when to come back.
+                let wait = if matches!(resp.status, 429 | 503) {
                     retry_after(resp).unwrap_or_else(|| backoff(attempt))
                 } else {
                     backoff(attempt)
                 };
+                // A 429 says the request was not processed: safe to send again
+                // whatever the method. Anything else only when repeating is safe.
                 (
-                    transient
-                        && !expected
-                        && (safe_to_repeat || resp.status == 429 || resp.status == 503),
+                    transient && !expected && (safe_to_repeat || resp.status == 429),
                     wait,
                 )
             }
         };
+        if retry && !last_try && wait > MAX_RETRY_AFTER {
+            r.message = Some(format!(
+                "not retried: the server asked to wait {} (Retry-After), longer than the {} the runner waits at most",
+                crate::http::fmt_duration(wait),
+                crate::http::fmt_duration(MAX_RETRY_AFTER)
+            ));
+        }
         if !retry || last_try || wait > MAX_RETRY_AFTER {
+            if clipped && matches!(result, Err(TransportError::Timeout { .. })) {
+                cx.timed_out = true;
+                return Err(scenario_timeout(cx, st));
+            }
             return result.map_err(|e| match e {
-                TransportError::Timeout(d) => format!(
-                    "step \"{}\" timed out: no complete response within {}",
+                TransportError::Timeout { limit, progress } => format!(
+                    "step \"{}\" timed out: no complete response within {} ({progress})",
                     st.name,
-                    crate::http::fmt_duration(d)
+                    crate::http::fmt_duration(limit)
                 ),
                 other => format!("{} {}: {other}", req.method, req.url),
             });
@@ -435,7 +539,9 @@ async fn send_with_retries(
                 crate::http::fmt_duration(wait)
             ),
         });
-        tokio::time::sleep(wait).await;
+        if !pause(cx, phase, wait).await {
+            return Err("interrupted: the run was stopped while this step ran".into());
+        }
     }
 }
 
@@ -492,13 +598,13 @@ async fn webhook_step(
         }
     };
     drop(scope_value);
-    if let Some(s) = &secret {
-        cx.run.redactor.add(s);
-    }
     if cx.run.options.dry_run {
         r.outcome = Outcome::Skipped;
         r.message = Some("dry run: not waited for".into());
         return;
+    }
+    if let Some(s) = &secret {
+        cx.run.redactor.add(s);
     }
     let Some(receiver) = cx.run.webhooks.as_ref() else {
         r.outcome = Outcome::Error;
@@ -508,10 +614,21 @@ async fn webhook_step(
     let within = w.within.map_or(Duration::from_secs(10), |d| d.0);
     r.attempts = 1;
     let started = Instant::now();
-    let Some(delivery) = receiver
-        .wait(cx.scenario.index, event.as_deref(), within)
-        .await
-    else {
+    let soft = cx.run.stop.soft.clone();
+    let wait = receiver.wait(cx.scenario.index, event.as_deref(), within);
+    let delivery = if phase == Phase::Main {
+        tokio::select! {
+            biased;
+            _ = soft.cancelled() => {
+                interrupted(r);
+                return;
+            }
+            d = wait => d,
+        }
+    } else {
+        wait.await
+    };
+    let Some(delivery) = delivery else {
         r.outcome = Outcome::Failed;
         r.failures.push(AssertionFailure {
             subject: "webhook".into(),
@@ -529,7 +646,8 @@ async fn webhook_step(
     };
     let resp = Response {
         status: 200,
-        version: "HTTP/1.1".into(),
+        // Not a response: reports show it as the delivery it is.
+        version: WEBHOOK_DELIVERY.into(),
         headers: delivery.headers.clone(),
         body: delivery.body.clone(),
         truncated: false,

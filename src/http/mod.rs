@@ -82,7 +82,8 @@ impl Response {
 pub enum TransportError {
     /// Could not connect at all; safe to retry any request.
     Connect(String),
-    Timeout(Duration),
+    /// The time limit passed; `progress` says how far the response had come.
+    Timeout { limit: Duration, progress: String },
     /// Anything after the request started going out.
     Broken(String),
     /// The request could not be built (bad URL, bad header).
@@ -102,10 +103,10 @@ impl std::fmt::Display for TransportError {
             TransportError::Connect(m) | TransportError::Broken(m) | TransportError::Invalid(m) => {
                 f.write_str(m)
             }
-            TransportError::Timeout(d) => write!(
+            TransportError::Timeout { limit, progress } => write!(
                 f,
-                "no complete response within {}",
-                crate::http::fmt_duration(*d)
+                "no complete response within {} ({progress})",
+                crate::http::fmt_duration(*limit)
             ),
         }
     }
@@ -120,6 +121,44 @@ pub fn fmt_duration(d: Duration) -> String {
         format!("{}s", ms / 1000)
     } else {
         format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// `8MB`, `64KB`, `1500 bytes`: how sizes are shown to people (the units `--max-body` takes).
+pub fn fmt_size(bytes: usize) -> String {
+    const KB: usize = 1024;
+    const MB: usize = 1024 * KB;
+    const GB: usize = 1024 * MB;
+    match bytes {
+        b if b >= GB && b.is_multiple_of(GB) => format!("{}GB", b / GB),
+        b if b >= MB && b.is_multiple_of(MB) => format!("{}MB", b / MB),
+        b if b >= KB && b.is_multiple_of(KB) => format!("{}KB", b / KB),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// How far a response had come when its time ran out.
+#[derive(Default)]
+struct Progress {
+    status: Option<u16>,
+    expected: Option<u64>,
+    body: usize,
+}
+
+impl Progress {
+    fn describe(&self) -> String {
+        match self.status {
+            None => "no response headers came".into(),
+            Some(status) => {
+                let of = self
+                    .expected
+                    .map_or_else(String::new, |n| format!(" of {n}"));
+                format!(
+                    "HTTP {status} headers came, then {}{of} body bytes",
+                    self.body
+                )
+            }
+        }
     }
 }
 
@@ -155,9 +194,13 @@ impl HttpClient {
         limit: Duration,
     ) -> Result<Response, TransportError> {
         let started = Instant::now();
-        match tokio::time::timeout(limit, self.send_inner(req, started)).await {
+        let mut progress = Progress::default();
+        match tokio::time::timeout(limit, self.send_inner(req, started, &mut progress)).await {
             Ok(r) => r,
-            Err(_) => Err(TransportError::Timeout(limit)),
+            Err(_) => Err(TransportError::Timeout {
+                limit,
+                progress: progress.describe(),
+            }),
         }
     }
 
@@ -165,6 +208,7 @@ impl HttpClient {
         &self,
         req: &PreparedRequest,
         started: Instant,
+        progress: &mut Progress,
     ) -> Result<Response, TransportError> {
         let mut headers = HeaderMap::with_capacity(req.headers.len());
         for (k, v) in &req.headers {
@@ -215,6 +259,9 @@ impl HttpClient {
                 )
             })
             .collect();
+        let expected_len = resp.content_length();
+        progress.status = Some(status);
+        progress.expected = expected_len;
         let mut body = Vec::new();
         let mut truncated = false;
         loop {
@@ -227,13 +274,15 @@ impl HttpClient {
                         break;
                     }
                     body.extend_from_slice(&chunk);
+                    progress.body = body.len();
                 }
                 Ok(None) => break,
                 Err(e) => {
+                    let of = expected_len.map_or_else(String::new, |n| format!(" of {n}"));
                     return Err(TransportError::Broken(format!(
-                        "the connection broke while reading the response body ({status}, {} bytes read): {}",
+                        "the connection broke while reading the response body (HTTP {status}, {}{of} bytes read): {}",
                         body.len(),
-                        root_cause(&e)
+                        body_failure(&root_cause(&e))
                     )));
                 }
             }
@@ -257,6 +306,21 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cur = next;
     }
     last
+}
+
+/// Why a body stopped short, in words (the library's own words kept when no
+/// better ones are known).
+fn body_failure(cause: &str) -> String {
+    let lower = cause.to_lowercase();
+    if lower.contains("reset") {
+        "the server reset the connection".into()
+    } else if lower.contains("end of file") || lower.contains("incomplete") {
+        "the server closed the connection before the body was complete".into()
+    } else if lower.contains("chunk") {
+        format!("the chunked encoding is broken ({cause})")
+    } else {
+        cause.into()
+    }
 }
 
 /// Put a transport failure in words a person acts on.
@@ -288,6 +352,11 @@ fn classify(e: &reqwest::Error, url: &url::Url) -> TransportError {
         } else {
             ""
         };
+        let cause = if lower.contains("invalidcontenttype") || lower.contains("corrupt message") {
+            "the server's answer is not TLS"
+        } else {
+            cause.as_str()
+        };
         return TransportError::Connect(format!("TLS handshake with {host} failed: {cause}{hint}"));
     }
     if e.is_connect() {
@@ -314,4 +383,18 @@ fn classify(e: &reqwest::Error, url: &url::Url) -> TransportError {
         return TransportError::Broken(format!("{host} reset the connection: {cause}"));
     }
     TransportError::Broken(format!("request to {host} failed: {cause}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_the_max_body_flag() {
+        assert_eq!(fmt_size(8 * 1024 * 1024), "8MB");
+        assert_eq!(fmt_size(64 * 1024), "64KB");
+        assert_eq!(fmt_size(2 * 1024 * 1024 * 1024), "2GB");
+        assert_eq!(fmt_size(1500), "1500 bytes");
+        assert_eq!(fmt_size(0), "0 bytes");
+    }
 }

@@ -62,8 +62,8 @@ pub struct MockConfig {
     pub latency: Duration,
     /// Share of `/v1` requests (0.0–1.0) answered with `500 INTERNAL`.
     pub fail_rate: f64,
-    /// The first N `/v1` requests (after start or reset) answer `429` with `Retry-After: 1`.
-    pub throttle: u64,
+    /// Injected 429 bursts (see [`Throttle`]); off when `requests` is 0.
+    pub throttle: Throttle,
     /// Share of `/v1` requests (0.0–1.0) whose connection is dropped without a complete response.
     pub drop_rate: f64,
     /// Seed for reproducible ids and fault decisions; `None` draws from the OS.
@@ -82,7 +82,7 @@ impl Default for MockConfig {
             keys: None,
             latency: Duration::ZERO,
             fail_rate: 0.0,
-            throttle: 0,
+            throttle: Throttle::default(),
             drop_rate: 0.0,
             seed: None,
         }
@@ -128,10 +128,11 @@ pub struct MockArgs {
     /// Fault: share of /v1 requests (0.0–1.0) answered `500 INTERNAL`.
     #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
     pub fail_rate: f64,
-    /// Fault: the first N /v1 requests (after start or POST /_mock/reset) answer
-    /// `429 RATE_LIMITED` with `Retry-After: 1`, whatever the tier.
-    #[arg(long, default_value_t = 0)]
-    pub throttle: u64,
+    /// Fault: 429 bursts, `N` or `N/PERIOD` (e.g. `5/10s`): the first N /v1 requests
+    /// (after start, after POST /_mock/reset, and with a period at the start of every
+    /// period) answer `429 RATE_LIMITED` with `Retry-After: 1`, whatever the tier.
+    #[arg(long, default_value = "0", value_parser = parse_throttle)]
+    pub throttle: Throttle,
     /// Fault: share of /v1 requests (0.0–1.0) whose connection is cut before a full response.
     #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
     pub drop_rate: f64,
@@ -193,6 +194,41 @@ impl MockArgs {
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::new(self.host, self.port)
     }
+}
+
+/// Injected 429 bursts: the first `requests` /v1 requests of each burst window are throttled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Throttle {
+    /// Requests throttled per burst; 0 disables throttling.
+    pub requests: u64,
+    /// Burst window; `None` means one burst after start (and after each reset).
+    pub every: Option<Duration>,
+}
+
+impl Throttle {
+    /// One burst of `requests` at start.
+    pub fn once(requests: u64) -> Throttle {
+        Throttle {
+            requests,
+            every: None,
+        }
+    }
+}
+
+/// Parses `N` or `N/PERIOD` (`5/10s`: five 429s at the start of every 10 seconds).
+pub fn parse_throttle(text: &str) -> Result<Throttle, String> {
+    let (count, every) = match text.split_once('/') {
+        Some((count, every)) => (count, Some(parse_duration(every)?)),
+        None => (text, None),
+    };
+    let requests = count
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid throttle {text:?} (expected N or N/PERIOD, e.g. 5/10s)"))?;
+    if every.is_some_and(|e| e.is_zero()) {
+        return Err(format!("throttle period in {text:?} must be positive"));
+    }
+    Ok(Throttle { requests, every })
 }
 
 /// Parses a keys file: one key per line, blank lines and `#` comments ignored.
@@ -265,6 +301,20 @@ mod tests {
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("2d").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn throttles() {
+        assert_eq!(parse_throttle("3"), Ok(Throttle::once(3)));
+        assert_eq!(
+            parse_throttle("5/10s"),
+            Ok(Throttle {
+                requests: 5,
+                every: Some(Duration::from_secs(10))
+            })
+        );
+        assert!(parse_throttle("x/1s").is_err());
+        assert!(parse_throttle("1/0s").is_err());
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //! Applied to `/v1` only, before authentication, so `/_mock` stays usable to inspect a
 //! run. Order: latency, then dropped connection, then 500, then throttle.
 
+use std::sync::Mutex;
+use std::time::Instant;
+
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -10,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::config::Throttle;
 use super::error::ApiError;
 use super::state::AppState;
 
@@ -48,4 +52,79 @@ fn dropped_connection() -> Response {
         ))
     });
     Response::new(Body::from_stream(stream))
+}
+
+/// Counts requests against the current `--throttle` burst.
+pub struct ThrottleWindow {
+    spec: Throttle,
+    /// (start of the current window, requests throttled in it)
+    window: Mutex<(Instant, u64)>,
+}
+
+impl ThrottleWindow {
+    /// A window opening now.
+    pub fn new(spec: Throttle) -> Self {
+        ThrottleWindow {
+            spec,
+            window: Mutex::new((Instant::now(), 0)),
+        }
+    }
+
+    /// `true` if the request arriving at `now` is one of the burst's throttled requests.
+    pub fn take(&self, now: Instant) -> bool {
+        if self.spec.requests == 0 {
+            return false;
+        }
+        let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(every) = self.spec.every
+            && now.saturating_duration_since(window.0) >= every
+        {
+            *window = (now, 0);
+        }
+        if window.1 < self.spec.requests {
+            window.1 += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Re-arms the burst.
+    pub fn reset(&self, now: Instant) {
+        *self.window.lock().unwrap_or_else(|e| e.into_inner()) = (now, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn bursts_repeat_every_period() {
+        let spec = Throttle {
+            requests: 2,
+            every: Some(Duration::from_secs(10)),
+        };
+        let window = ThrottleWindow::new(spec);
+        let t0 = Instant::now();
+        assert!(window.take(t0));
+        assert!(window.take(t0));
+        assert!(!window.take(t0 + Duration::from_secs(5)));
+        assert!(window.take(t0 + Duration::from_secs(11)));
+        assert!(window.take(t0 + Duration::from_secs(12)));
+        assert!(!window.take(t0 + Duration::from_secs(13)));
+    }
+
+    #[test]
+    fn single_burst_and_off() {
+        let once = ThrottleWindow::new(Throttle::once(1));
+        let t0 = Instant::now();
+        assert!(once.take(t0));
+        assert!(!once.take(t0 + Duration::from_secs(3600)));
+        once.reset(t0);
+        assert!(once.take(t0));
+        assert!(!ThrottleWindow::new(Throttle::default()).take(t0));
+    }
 }

@@ -54,8 +54,9 @@ impl QueryParams {
 }
 
 /// Parses a UUID path id, tolerating a type prefix such as `prj_` (ids in the docs mix
-/// both forms). Anything else cannot name a resource: 404.
-pub fn uuid_id(raw: &str, prefix: &str, what: &str) -> ApiResult<Uuid> {
+/// both forms). A malformed id is a `422 VALIDATION` naming the parameter, as documented
+/// ("bad `:id`"); a well-formed id that names nothing is the caller's 404.
+pub fn uuid_id(raw: &str, prefix: &str, param: &str) -> ApiResult<Uuid> {
     let bare = raw.strip_prefix(prefix).unwrap_or(raw);
-    Uuid::parse_str(bare).map_err(|_| ApiError::not_found(what, raw))
+    Uuid::parse_str(bare).map_err(|_| ApiError::validation(param, "must be a UUID"))
 }

@@ -5,6 +5,19 @@
 //! runs, pull requests, posts, webhook deliveries) are recorded in a ledger instead of
 //! performed; `GET /_mock/ledger` reads it and `POST /_mock/reset` clears all state.
 //! Nothing under `/_mock` exists on the real API.
+//!
+//! Choices where the reference is silent or the issue overrides it:
+//! - Checks run in the order request id → faults → auth (401) → plan gate (402) →
+//!   rate limit (429) → idempotency → handler.
+//! - Cancel of a terminal job answers `409 CONFLICT` with `details.reason:
+//!   "already_terminal"` (the issue's wording, not the reference's 200 `ALREADY_COMPLETED`).
+//! - A project create whose `customerExternalId` already exists answers 200 with that row.
+//! - Content generation without enough credits answers `402 PAYMENT_REQUIRED` with
+//!   `details.reason: "insufficient_credits"`.
+//! - Jobs are settled lazily from the clock: an ingest's scrape / agent run is recorded once
+//!   `scrape_after` has passed without a cancel; `job_fail_rate` decides failures up front.
+//! - Webhook `test` deliveries are really sent, but only to loopback URLs; every other
+//!   delivery is recorded as failed without a request.
 
 mod auth;
 mod config;
@@ -28,7 +41,9 @@ mod validate;
 mod webhooks;
 
 pub use auth::{KeyEnv, ParsedKey, Principal, parse_key};
-pub use config::{MockArgs, MockConfig, Plan, Tier, parse_duration, parse_keys_file};
+pub use config::{
+    MockArgs, MockConfig, Plan, Throttle, Tier, parse_duration, parse_keys_file, parse_throttle,
+};
 pub use server::{MockServer, router, serve_foreground};
 pub use webhooks::{sign as webhook_signature, signature_header};
 

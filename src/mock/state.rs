@@ -1,11 +1,11 @@
 //! Shared state of one mock instance.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use uuid::Uuid;
 
 use super::config::MockConfig;
+use super::faults::ThrottleWindow;
 use super::idempotency::IdempotencyStore;
 use super::ids::IdGen;
 use super::rate_limit::RateLimiter;
@@ -29,8 +29,8 @@ struct Shared {
     store: Mutex<Store>,
     rate_limiter: RateLimiter,
     idempotency: IdempotencyStore,
-    /// Requests still to throttle (`--throttle`).
-    throttle_left: AtomicU64,
+    /// Burst state of `--throttle`.
+    throttle: ThrottleWindow,
     /// Built on first webhook delivery; `None` if the TLS backend failed to initialise.
     http: OnceLock<Option<reqwest::Client>>,
 }
@@ -45,7 +45,7 @@ impl AppState {
             store: Mutex::new(Store::new(config.initial_credits)),
             rate_limiter: RateLimiter::default(),
             idempotency: IdempotencyStore::default(),
-            throttle_left: AtomicU64::new(config.throttle),
+            throttle: ThrottleWindow::new(config.throttle),
             http: OnceLock::new(),
             config,
         }))
@@ -81,14 +81,9 @@ impl AppState {
         &self.0.idempotency
     }
 
-    /// Takes one request from the `--throttle` budget; `true` if it must be throttled.
+    /// Whether this request falls in a `--throttle` burst.
     pub fn take_throttle(&self) -> bool {
-        self.0
-            .throttle_left
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                left.checked_sub(1)
-            })
-            .is_ok()
+        self.0.throttle.take(std::time::Instant::now())
     }
 
     /// HTTP client for webhook deliveries: no proxy (loopback must stay loopback) and no
@@ -117,8 +112,6 @@ impl AppState {
         self.0.rate_limiter.reset();
         self.0.idempotency.reset();
         self.0.ids.reset();
-        self.0
-            .throttle_left
-            .store(self.0.config.throttle, Ordering::Relaxed);
+        self.0.throttle.reset(std::time::Instant::now());
     }
 }

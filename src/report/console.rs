@@ -97,6 +97,13 @@ impl ConsoleReporter {
         if let Some(m) = &s.message {
             self.line(&format!("      {m}"));
         }
+        if !flaky.is_empty() {
+            for st in &s.steps {
+                for a in &st.failed_attempts {
+                    self.line(&format!("      step {} \"{}\": {a}", st.number, st.name));
+                }
+            }
+        }
         if matches!(s.outcome, Outcome::Failed | Outcome::Error) {
             for st in &s.steps {
                 match st.outcome {
@@ -130,24 +137,29 @@ impl ConsoleReporter {
             "      {phase}step {} \"{}\"{target}",
             st.number, st.name
         ));
+        // What a server sent (bodies, header values) may hold terminal escapes:
+        // never pass control characters through to the terminal.
         for f in &st.failures {
             if f.subject == "status" {
                 self.line(&format!(
                     "      expected status {}, got {}",
-                    f.expected, f.actual
+                    one_line(&f.expected),
+                    one_line(&f.actual)
                 ));
             } else {
                 self.line(&format!(
                     "      {}: expected {}, got {}",
-                    f.subject, f.expected, f.actual
+                    one_line(&f.subject),
+                    one_line(&f.expected),
+                    one_line(&f.actual)
                 ));
             }
         }
         if let Some(m) = &st.message {
-            self.line(&format!("      {m}"));
+            self.line(&format!("      {}", one_line(m)));
         }
         for a in &st.failed_attempts {
-            self.line(&format!("      {a}"));
+            self.line(&format!("      {}", one_line(a)));
         }
         if let Some(resp) = &st.response
             && st.outcome == Outcome::Failed
@@ -173,10 +185,17 @@ impl ConsoleReporter {
             }
         }
         if let Some(resp) = &st.response {
-            self.line(&format!(
-                "[{index}] < {} {} ({} ms)",
-                resp.version, resp.status, resp.time_ms
-            ));
+            if resp.version == crate::engine::WEBHOOK_DELIVERY {
+                self.line(&format!(
+                    "[{index}] < webhook delivery, {} bytes, after {} ms",
+                    resp.body_bytes, resp.time_ms
+                ));
+            } else {
+                self.line(&format!(
+                    "[{index}] < {} {} ({} ms)",
+                    resp.version, resp.status, resp.time_ms
+                ));
+            }
             for (k, v) in &resp.headers {
                 self.line(&format!("[{index}] < {k}: {v}"));
             }

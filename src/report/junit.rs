@@ -102,15 +102,7 @@ fn scenario_case(s: &ScenarioReport) -> TestCase {
         Outcome::Passed => {
             let mut st = TestCaseStatus::success();
             for step in &s.steps {
-                for attempt in &step.failed_attempts {
-                    let mut rerun = TestRerun::new(NonSuccessKind::Failure);
-                    rerun.set_message(clean(&format!(
-                        "step {} \"{}\": {attempt}",
-                        step.number, step.name
-                    )));
-                    rerun.set_type("FlakyAttempt");
-                    st.add_rerun(rerun);
-                }
+                add_flaky_runs(&mut st, step);
             }
             st
         }
@@ -150,7 +142,11 @@ fn step_cases(s: &ScenarioReport) -> Vec<TestCase> {
         .iter()
         .map(|st| {
             let status = match st.outcome {
-                Outcome::Passed => TestCaseStatus::success(),
+                Outcome::Passed => {
+                    let mut t = TestCaseStatus::success();
+                    add_flaky_runs(&mut t, st);
+                    t
+                }
                 Outcome::Skipped => {
                     let mut t = TestCaseStatus::skipped();
                     if let Some(m) = &st.message {
@@ -187,6 +183,19 @@ fn step_cases(s: &ScenarioReport) -> Vec<TestCase> {
             c
         })
         .collect()
+}
+
+/// A passing step that needed transport retries: one `<flakyFailure>` per failed attempt.
+fn add_flaky_runs(status: &mut TestCaseStatus, step: &StepReport) {
+    for attempt in &step.failed_attempts {
+        let mut rerun = TestRerun::new(NonSuccessKind::Failure);
+        rerun.set_message(clean(&format!(
+            "step {} \"{}\": {attempt}",
+            step.number, step.name
+        )));
+        rerun.set_type("FlakyAttempt");
+        status.add_rerun(rerun);
+    }
 }
 
 /// The message attribute: the first thing that went wrong, on one line.
@@ -248,6 +257,9 @@ fn step_details(st: &StepReport) -> String {
     if let Some(m) = &st.message {
         out.push_str(&format!("  {m}\n"));
     }
+    for a in &st.failed_attempts {
+        out.push_str(&format!("  {a}\n"));
+    }
     if let Some(resp) = &st.response
         && st.outcome == Outcome::Failed
     {
@@ -288,10 +300,17 @@ fn step_log(steps: &[StepReport]) -> String {
             out.push_str(&format!("  ! {a}\n"));
         }
         if let Some(resp) = &st.response {
-            out.push_str(&format!(
-                "  < {} ({} bytes, {} ms)\n",
-                resp.status, resp.body_bytes, resp.time_ms
-            ));
+            if resp.version == crate::engine::WEBHOOK_DELIVERY {
+                out.push_str(&format!(
+                    "  < webhook delivery ({} bytes, after {} ms)\n",
+                    resp.body_bytes, resp.time_ms
+                ));
+            } else {
+                out.push_str(&format!(
+                    "  < {} ({} bytes, {} ms)\n",
+                    resp.status, resp.body_bytes, resp.time_ms
+                ));
+            }
         }
         for f in &st.failures {
             out.push_str(&format!("  ✗ {f}\n"));

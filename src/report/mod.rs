@@ -29,6 +29,9 @@ pub struct Summary {
     #[serde(serialize_with = "secs")]
     pub duration: Duration,
     pub interrupted: bool,
+    /// What the run would have cost on the real API (runs against the embedded mock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spend: Option<crate::safety::Spend>,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -219,9 +219,14 @@ impl Checker {
                 SchemaSource::File(p) => load_schema_file(file, p),
             };
             match loaded.and_then(|v| {
-                jsonschema::validator_for(&v).map_err(|e| format!("not a valid JSON Schema: {e}"))
+                jsonschema::validator_for(&v)
+                    .map(|validator| (validator, v))
+                    .map_err(|e| format!("not a valid JSON Schema: {e}"))
             }) {
-                Ok(v) => schema.validator = Some(Arc::new(v)),
+                Ok((validator, document)) => {
+                    schema.validator = Some(Arc::new(validator));
+                    schema.document = Some(Arc::new(document));
+                }
                 Err(msg) => self.push(Diagnostic::new(file.as_ref(), schema.loc, msg)),
             }
         }
@@ -298,7 +303,10 @@ impl Checker {
         let mut used: Vec<String> = self.templates.names_used(t).into_iter().collect();
         used.sort();
         for name in used {
-            if known.names.contains(&name) || functions::is_filter(&name) {
+            if known.names.contains(&name)
+                || functions::is_filter(&name)
+                || has_fallback(&t.src, &name)
+            {
                 continue;
             }
             if calls(&t.src).iter().any(|(n, _)| *n == name) {
@@ -321,6 +329,15 @@ impl Checker {
             );
         }
     }
+}
+
+/// Whether the template gives `name` a fallback (`name | default(...)`) or tests
+/// it (`name is defined`): then an undefined `name` is intended (an optional `--var`).
+fn has_fallback(src: &str, name: &str) -> bool {
+    let name = regex::escape(name);
+    let pattern =
+        format!(r"(^|[^\w.]){name}\s*(\|\s*(default|d)\b|\s+is\s+(not\s+)?(defined|undefined)\b)");
+    regex::Regex::new(&pattern).is_ok_and(|re| re.is_match(src))
 }
 
 const SYNTAX_HINT: &str = "templates look like {{ name }} or {{ value | filter }}";
@@ -491,6 +508,19 @@ mod tests {
         assert!(found.contains(&("uuid".to_string(), false)));
         assert!(found.contains(&("b64encode".to_string(), true)));
         assert!(!found.iter().any(|(n, _)| n == "env" || n == "X"));
+    }
+
+    #[test]
+    fn a_default_or_a_defined_test_makes_a_name_optional() {
+        assert!(has_fallback("{{ region | default('eu') }}", "region"));
+        assert!(has_fallback("{{ region|d('eu') }}", "region"));
+        assert!(has_fallback(
+            "{% if region is defined %}x{% endif %}",
+            "region"
+        ));
+        assert!(!has_fallback("{{ region }}", "region"));
+        assert!(!has_fallback("{{ my_region | default('eu') }}", "region"));
+        assert!(!has_fallback("{{ region | upper }}", "region"));
     }
 
     #[test]

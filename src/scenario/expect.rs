@@ -258,7 +258,8 @@ pub enum Check {
     Type(JsonType),
     Length(Box<Matcher>),
     Contains(TValue),
-    OneOf(Vec<TValue>),
+    /// A list, or one template that yields a list.
+    OneOf(TValue),
     Matches(RegexSpec),
     Lt(TValue),
     Lte(TValue),
@@ -337,6 +338,8 @@ impl Matcher {
                     }
                 },
                 "type" => match &value {
+                    // `type: null` reads as YAML null; it means the JSON type null.
+                    TValue::Null(_) => Check::Type(JsonType::Null),
                     TValue::Str(t) if JsonType::parse(&t.src).is_some() => {
                         Check::Type(JsonType::parse(&t.src).unwrap_or(JsonType::Null))
                     }
@@ -360,7 +363,8 @@ impl Matcher {
                 "length" => Check::Length(Box::new(Matcher::from_value(value))),
                 "contains" => Check::Contains(value),
                 "one_of" => match value {
-                    TValue::Seq(items, _) => Check::OneOf(items),
+                    TValue::Seq(..) => Check::OneOf(value),
+                    TValue::Str(ref t) if !t.is_literal() => Check::OneOf(value),
                     other => {
                         bad(
                             &other,
@@ -409,12 +413,12 @@ impl Matcher {
         for c in &mut self.checks {
             match c {
                 Check::Equals(v)
+                | Check::OneOf(v)
                 | Check::Contains(v)
                 | Check::Lt(v)
                 | Check::Lte(v)
                 | Check::Gt(v)
                 | Check::Gte(v) => v.strings_mut(out),
-                Check::OneOf(vs) => vs.iter_mut().for_each(|v| v.strings_mut(out)),
                 Check::Not(m) | Check::Length(m) | Check::Each(m) => m.strings_mut(out),
                 Check::Exists(_) | Check::Type(_) | Check::Matches(_) => {}
             }
@@ -468,6 +472,8 @@ pub struct SchemaSpec {
     pub source: SchemaSource,
     /// Compiled by the checker.
     pub validator: Option<Arc<jsonschema::Validator>>,
+    /// The schema document, to quote a failed rule's value.
+    pub document: Option<Arc<serde_json::Value>>,
 }
 
 #[derive(Debug, Clone)]
@@ -503,6 +509,7 @@ impl<'de> Deserialize<'de> for SchemaSpec {
             loc,
             source,
             validator: None,
+            document: None,
         })
     }
 }
@@ -587,10 +594,10 @@ impl JsonSchema for MatcherChecks {
                 "equals": {"description": "Equal to this value (write this to compare with a whole object).", "examples": [{"id": 1}]},
                 "not": {"allOf": [matcher.clone()], "description": "The matcher must not hold.", "examples": [{"equals": "failed"}]},
                 "exists": {"type": "boolean", "description": "The JSONPath matches something (true) or nothing (false).", "examples": [true]},
-                "type": {"enum": ["string", "number", "integer", "boolean", "bool", "array", "list", "object", "map", "null"], "description": "The JSON type.", "examples": ["string"]},
+                "type": {"enum": ["string", "number", "integer", "boolean", "bool", "array", "list", "object", "map", "null", null], "description": "The JSON type.", "examples": ["string"]},
                 "length": {"allOf": [matcher.clone()], "description": "A matcher over the length of a string, list or object.", "examples": [3, {"gte": 1}]},
                 "contains": {"description": "A string contains this text; a list contains this item; an object has this key.", "examples": ["smoke"]},
-                "one_of": {"type": "array", "description": "Equal to one of these values.", "examples": [["active", "archived"]]},
+                "one_of": {"anyOf": [{"type": "array"}, {"type": "string", "pattern": "\\{\\{"}], "description": "Equal to one of these values: a list, or a template that yields one.", "examples": [["active", "archived"]]},
                 "matches": {"type": "string", "description": "A string matching this regular expression.", "examples": ["^prj_[0-9A-Z]+$"]},
                 "lt": {"allOf": [comparable.clone()], "description": "Less than.", "examples": [100]},
                 "lte": {"allOf": [comparable.clone()], "description": "Less than or equal.", "examples": [100]},

@@ -54,6 +54,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostics> {
             ),
         }
     }
+    // A file named twice (`suite suite/a.yaml`, `a.yaml ./a.yaml`) runs once, where first named.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     if diags.is_empty() {
         Ok(files)
     } else {
@@ -150,11 +153,42 @@ pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
 }
 
 /// Steps of an included file: a list of steps, or a mapping with `steps`.
-#[derive(Deserialize)]
-#[serde(untagged)]
+///
+/// Deserialized by hand rather than as an untagged enum: an untagged enum buffers
+/// the document and loses the positions every diagnostic needs.
 enum IncludeDoc {
     List(Vec<Spanned<StepDoc>>),
     Map(IncludeMap),
+}
+
+impl<'de> Deserialize<'de> for IncludeDoc {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = IncludeDoc;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of steps, or a mapping with `steps:`")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<IncludeDoc, A::Error> {
+                let mut steps = Vec::new();
+                while let Some(step) = seq.next_element::<Spanned<StepDoc>>()? {
+                    steps.push(step);
+                }
+                Ok(IncludeDoc::List(steps))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<IncludeDoc, A::Error> {
+                IncludeMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(IncludeDoc::Map)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -515,7 +549,7 @@ impl Loader {
             return Vec::new();
         }
         let base = file.parent().unwrap_or(Path::new("."));
-        let target = base.join(&inc.value);
+        let target = tidy_path(&base.join(&inc.value));
         let docs = match self.includes.get(&target) {
             Some(cached) => cached.clone(),
             None => {
@@ -612,11 +646,41 @@ impl Loader {
                     .collect();
                 format!("{} [{}]", base.name, label.join(", "))
             };
-            s.vars.extend(case);
+            // Matrix values come first, so that `vars:` can build on them; a var
+            // of the same name as a matrix key would hide the case's value.
+            let own: Vec<(String, TValue)> = std::mem::take(&mut s.vars)
+                .into_iter()
+                .filter(|(k, _)| !case.iter().any(|(m, _)| m == k))
+                .collect();
+            s.vars = case;
+            s.vars.extend(own);
             out.push(s);
         }
         out
     }
+}
+
+/// `suite/orders/../shared/x.yaml` as `suite/shared/x.yaml`: shorter in messages.
+/// Lexical only; a `..` that would climb above the start is kept.
+fn tidy_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                _ => out.push(c),
+            },
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        return PathBuf::from(".");
+    }
+    out.iter().collect()
 }
 
 /// A matrix case's name: the name template rendered with the case's values.
@@ -632,6 +696,7 @@ fn render_name(name: &str, case: &[(String, TValue)]) -> Result<String, String> 
     }
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_formatter(crate::template::format_value);
     env.render_str(
         name,
         crate::template::to_value(serde_json::Value::Object(ctx)),

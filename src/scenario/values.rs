@@ -310,12 +310,10 @@ impl JsonPathSpec {
                     )
                 } else if opens > closes {
                     "a `[` is not closed, e.g. $.items[0] or $.items[*].id".to_string()
-                } else if src
-                    .split('.')
-                    .skip(1)
-                    .any(|seg| seg.contains(['-', ' ', ':', '/']))
-                {
-                    "write names with `-`, spaces or `:` in brackets: $['content-type']".to_string()
+                } else if let Some(fixed) = bracket_odd_names(&src) {
+                    format!(
+                        "names with characters other than letters, digits and _ take brackets: `{fixed}`"
+                    )
                 } else {
                     "JSONPath as in RFC 9535, e.g. $.items[0].id, $.items[*].id or $['odd key']"
                         .to_string()
@@ -332,6 +330,32 @@ impl JsonPathSpec {
         };
         JsonPathSpec { src, loc, path }
     }
+}
+
+/// `$.headers.content-type` written as `$.headers['content-type']`, when that parses.
+fn bracket_odd_names(src: &str) -> Option<String> {
+    let rest = src.strip_prefix('$')?;
+    if rest.contains('[') || rest.contains('\'') || rest.contains('"') {
+        return None;
+    }
+    let mut out = String::from("$");
+    for seg in rest.split('.').skip(1) {
+        if seg.is_empty() {
+            return None;
+        }
+        let plain = seg
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && seg.chars().all(|c| c.is_alphanumeric() || c == '_');
+        if plain || seg == "*" {
+            out.push('.');
+            out.push_str(seg);
+        } else {
+            out.push_str(&format!("['{seg}']"));
+        }
+    }
+    (out != src && serde_json_path::JsonPath::parse(&out).is_ok()).then_some(out)
 }
 
 impl<'de> Deserialize<'de> for JsonPathSpec {
@@ -463,6 +487,16 @@ mod tests {
             assert!(!re.is_match(bad), "{bad}");
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn odd_names_get_a_bracketed_suggestion() {
+        assert_eq!(
+            bracket_odd_names("$.headers.content-type").as_deref(),
+            Some("$.headers['content-type']")
+        );
+        assert_eq!(bracket_odd_names("$.a.b"), None);
+        assert_eq!(bracket_odd_names("$['x'].y-z"), None);
     }
 
     #[test]

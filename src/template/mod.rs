@@ -7,7 +7,8 @@ pub mod scope;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
+use minijinja::value::ValueKind;
+use minijinja::{AutoEscape, Environment, ErrorKind, Output, State, UndefinedBehavior, Value};
 
 pub use scope::Scope;
 
@@ -16,6 +17,10 @@ use crate::scenario::values::{Compiled, TValue, Tpl};
 
 /// Bounds what one template may do, so a hostile file cannot spin forever.
 const FUEL: u64 = 2_000_000;
+
+/// The filter a typed template ends in (not callable from files: the checker
+/// knows no such filter).
+const TYPED_JSON: &str = "__runner_typed_json";
 
 /// The compiled templates of a run.
 pub struct Templates {
@@ -49,6 +54,16 @@ impl Templates {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_fuel(Some(FUEL));
+        env.set_formatter(format_value);
+        // `tojson` turns an undefined value into `null`; a typed value must fail on
+        // it like text does, or `{{ user.idd }}` in a json body sends null.
+        env.add_filter(TYPED_JSON, |v: Value| -> Result<String, minijinja::Error> {
+            if v.is_undefined() {
+                return Err(minijinja::Error::from(ErrorKind::UndefinedError));
+            }
+            serde_json::to_string(&v)
+                .map_err(|e| minijinja::Error::new(ErrorKind::BadSerialization, e.to_string()))
+        });
         functions::register(&mut env);
         Templates { env }
     }
@@ -72,7 +87,7 @@ impl Templates {
                     self.env
                         .add_template_owned(
                             typed_name.clone(),
-                            format!("{{{{ ({expr}) | tojson }}}}"),
+                            format!("{{{{ ({expr}) | {TYPED_JSON} }}}}"),
                         )
                         .map_err(|e| describe_syntax_error(&e))?;
                 }
@@ -218,6 +233,26 @@ impl Templates {
             undefined: Vec::new(),
         }
     }
+}
+
+/// How a value is written into text: booleans, null, lists and maps as JSON
+/// (`true`, `null`, `[1, 2]`), the way the API sent them, not minijinja's
+/// Python-style `True`/`none`; strings and numbers as themselves.
+pub fn format_value(
+    out: &mut Output,
+    state: &mut State,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
+    if matches!(
+        value.kind(),
+        ValueKind::Bool | ValueKind::None | ValueKind::Seq | ValueKind::Map
+    ) && let Ok(text) = serde_json::to_string(value)
+    {
+        return out
+            .write_str(&text)
+            .map_err(|e| minijinja::Error::new(ErrorKind::WriteFailure, e.to_string()));
+    }
+    minijinja::escape_formatter(out, state, value)
 }
 
 /// Any serializable value as a template value.

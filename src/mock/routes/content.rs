@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -12,7 +11,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::account::credits_per_format;
-use super::extract::PathParams;
+use super::extract::{PathParams, RawBody};
 use super::ingest::roll_failure;
 use super::projects::project_id;
 use crate::mock::auth::Principal;
@@ -35,7 +34,7 @@ type Accepted = (StatusCode, Json<Value>);
 pub async fn create(
     State(state): State<AppState>,
     PathParams(raw): PathParams<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Accepted> {
     let project = project_id(&raw)?;
     let body = json_object(&body)?;
@@ -250,7 +249,7 @@ pub async fn asset(
 pub async fn regenerate(
     State(state): State<AppState>,
     PathParams(id): PathParams<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Accepted> {
     let body = json_object(&body)?;
     let mut issues = Issues::default();
@@ -308,7 +307,7 @@ pub async fn approve(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     PathParams(id): PathParams<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Json<Value>> {
     let body = json_object(&body)?;
     let mut issues = Issues::default();
@@ -411,7 +410,7 @@ fn record_posts(
 pub async fn publish(
     State(state): State<AppState>,
     PathParams(id): PathParams<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Accepted> {
     let body = json_object(&body)?;
     let mut issues = Issues::default();
@@ -443,7 +442,7 @@ pub async fn publish(
 pub async fn schedule(
     State(state): State<AppState>,
     PathParams(id): PathParams<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Accepted> {
     let body = json_object(&body)?;
     let mut issues = Issues::default();

@@ -3,13 +3,12 @@
 use std::time::Instant;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use super::extract::PathParams;
+use super::extract::{PathParams, RawBody};
 use super::ingest::roll_failure;
 use super::projects::project_id;
 use crate::mock::error::{ApiError, ApiResult};
@@ -119,7 +118,7 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     PathParams(raw): PathParams<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let project = project_id(&raw)?;
     let body = json_object(&body)?;
@@ -189,7 +188,7 @@ pub async fn get(
 pub async fn patch(
     State(state): State<AppState>,
     PathParams(id): PathParams<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Json<Value>> {
     let body = json_object(&body)?;
     let mut issues = Issues::default();
@@ -223,7 +222,7 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     PathParams(id): PathParams<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Json<Value>> {
     let body = json_object(&body)?;
     let mut issues = Issues::default();

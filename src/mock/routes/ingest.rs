@@ -2,13 +2,12 @@
 //! outbound scrape or agent run is recorded in the ledger when the job reaches it.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::extract::PathParams;
+use super::extract::{PathParams, RawBody};
 use super::projects::project_id;
 use crate::mock::error::{ApiError, ApiResult};
 use crate::mock::ids::prefixed;
@@ -32,7 +31,7 @@ struct IngestSpec {
 pub async fn appstore(
     State(state): State<AppState>,
     PathParams(raw): PathParams<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let id = project_id(&raw)?;
     let body = json_object(&body)?;
@@ -97,7 +96,7 @@ fn last_path_segment(url: &url::Url) -> Option<String> {
 pub async fn github(
     State(state): State<AppState>,
     PathParams(raw): PathParams<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let id = project_id(&raw)?;
     let body = json_object(&body)?;
@@ -150,7 +149,7 @@ fn is_repo_full_name(repo: &str) -> bool {
 pub async fn website(
     State(state): State<AppState>,
     PathParams(raw): PathParams<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let id = project_id(&raw)?;
     let body = json_object(&body)?;

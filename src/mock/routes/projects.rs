@@ -3,14 +3,13 @@
 use std::time::Instant;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::extract::PathParams;
+use super::extract::{PathParams, RawBody};
 use crate::mock::error::{ApiError, ApiResult};
 use crate::mock::input::{QueryParams, json_object, uuid_id};
 use crate::mock::pagination::Page;
@@ -33,7 +32,7 @@ const READ_ONLY: &[&str] = &[
 
 /// Parses a project path id (bare UUID or `prj_`-prefixed).
 pub fn project_id(raw: &str) -> ApiResult<Uuid> {
-    uuid_id(raw, "prj_", "Project")
+    uuid_id(raw, "prj_", "projectId")
 }
 
 /// 404 unless the project exists.
@@ -91,7 +90,7 @@ pub async fn list(
 /// `customerExternalId` (or partner-chosen `id`).
 pub async fn create(
     State(state): State<AppState>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let body = json_object(&body)?;
     let mut issues = Issues::default();
@@ -177,7 +176,7 @@ pub async fn get(
 pub async fn patch(
     State(state): State<AppState>,
     PathParams(raw): PathParams<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Json<Value>> {
     let id = project_id(&raw)?;
     let body = json_object(&body)?;
@@ -241,13 +240,13 @@ pub async fn patch(
         if let Some(v) = language {
             project.primary_language = v;
         }
-        if let Some(v) = external_id {
-            project.customer_external_id = Some(v);
-        }
         if let Some(v) = metadata {
             project.metadata = v;
         }
         project.updated_at = Utc::now();
+    }
+    if let Some(v) = external_id {
+        store.set_external_id(&id, v);
     }
     let view = store
         .project_view(&id, Instant::now())

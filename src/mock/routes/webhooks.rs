@@ -9,7 +9,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::extract::PathParams;
+use super::extract::{PathParams, RawBody};
 use super::projects::project_id;
 use crate::mock::error::{ApiError, ApiResult};
 use crate::mock::ids::prefixed;
@@ -22,13 +22,13 @@ use crate::mock::validate::Issues;
 use crate::mock::webhooks::{EVENT_CATALOG, Outgoing, is_registrable, spawn_delivery};
 
 fn endpoint_id(raw: &str) -> ApiResult<Uuid> {
-    uuid_id(raw, "whe_", "Webhook endpoint")
+    uuid_id(raw, "whe_", "endpointId")
 }
 
 /// `POST /v1/webhook-endpoints` → 201 `{endpoint, signingSecret}` (secret shown once).
 pub async fn create(
     State(state): State<AppState>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let body = json_object(&body)?;
     let mut issues = Issues::default();
@@ -130,7 +130,7 @@ pub async fn delete(
 pub async fn test(
     State(state): State<AppState>,
     PathParams(raw): PathParams<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Json<Value>> {
     let id = endpoint_id(&raw)?;
     let body = json_object(&body)?;

@@ -31,6 +31,8 @@ pub struct Store {
     pub ledger: Ledger,
     projects: HashMap<Uuid, Project>,
     project_order: Vec<Uuid>,
+    /// `customerExternalId` → project, so dedupe stays O(1) with many projects.
+    projects_by_external_id: HashMap<String, Uuid>,
     jobs: HashMap<String, Job>,
     running: HashSet<String>,
     containers: HashMap<String, Container>,
@@ -53,6 +55,7 @@ impl Store {
             ledger: Ledger::default(),
             projects: HashMap::new(),
             project_order: Vec::new(),
+            projects_by_external_id: HashMap::new(),
             jobs: HashMap::new(),
             running: HashSet::new(),
             containers: HashMap::new(),
@@ -125,6 +128,10 @@ impl Store {
 
     /// Adds a project (newest last).
     pub fn insert_project(&mut self, project: Project) {
+        if let Some(external_id) = &project.customer_external_id {
+            self.projects_by_external_id
+                .insert(external_id.clone(), project.id);
+        }
         self.project_order.push(project.id);
         self.projects.insert(project.id, project);
     }
@@ -149,9 +156,20 @@ impl Store {
 
     /// The project whose `customerExternalId` is `external_id`, if any.
     pub fn project_by_external_id(&self, external_id: &str) -> Option<&Project> {
-        self.projects
-            .values()
-            .find(|p| p.customer_external_id.as_deref() == Some(external_id))
+        self.projects_by_external_id
+            .get(external_id)
+            .and_then(|id| self.projects.get(id))
+    }
+
+    /// Changes a project's `customerExternalId`, keeping the lookup index in step.
+    pub fn set_external_id(&mut self, id: &Uuid, external_id: String) {
+        let Some(project) = self.projects.get_mut(id) else {
+            return;
+        };
+        if let Some(old) = project.customer_external_id.replace(external_id.clone()) {
+            self.projects_by_external_id.remove(&old);
+        }
+        self.projects_by_external_id.insert(external_id, *id);
     }
 
     // --- content --------------------------------------------------------------------------

@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# The runner's end-to-end benchmark: the 4-request smoke flow (GET whoami, POST
+# project, POST ingest with the captured id, POST cancel with the captured job id
+# in `finally`) as N separate files, against nginx serving fixed JSON on
+# 127.0.0.1 with keep-alive, JUnit report on. For N = 1, 500 and 5000 it reports
+# wall time (hyperfine), requests/s and peak memory (/usr/bin/time -v); then the
+# embedded mock's own throughput under wrk. When `hurl` is on the PATH the same
+# suite runs through it too (as .hurl files), side by side.
+#
+#   bench/run.sh                 # everything (about 2-4 minutes on 2 cores)
+#   BENCH_SIZES="1 500" bench/run.sh
+#   BENCH_QUICK=1 bench/run.sh   # fewer hyperfine runs
+#
+# It installs nothing: a missing tool is named with the command that installs it.
+# Results: a Markdown table on stdout and in target/bench/results.md; raw
+# hyperfine JSON and time -v output under target/bench/.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+out="$root/target/bench"
+work="$out/work"
+sizes="${BENCH_SIZES:-1 500 5000}"
+runner_jobs="${BENCH_RUNNER_JOBS:-8}"
+hurl_jobs="${BENCH_HURL_JOBS:-2}"
+port="${BENCH_PORT:-18080}"
+mock_port="${BENCH_MOCK_PORT:-18081}"
+
+# --- tools -----------------------------------------------------------------
+missing=()
+nginx_bin="$(command -v nginx || true)"
+[ -z "$nginx_bin" ] && [ -x /usr/sbin/nginx ] && nginx_bin=/usr/sbin/nginx
+[ -z "$nginx_bin" ] && missing+=(nginx)
+command -v hyperfine >/dev/null || missing+=(hyperfine)
+command -v wrk >/dev/null || missing+=(wrk)
+[ -x /usr/bin/time ] || missing+=(time)
+command -v curl >/dev/null || missing+=(curl)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "bench/run.sh needs: ${missing[*]}" >&2
+    echo "install them with:  apt-get install -y ${missing[*]}" >&2
+    exit 2
+fi
+hurl_bin="$(command -v hurl || true)"
+if [ -z "$hurl_bin" ]; then
+    echo "note: hurl is not on the PATH; only the runner is measured." >&2
+    echo "      (\`cargo install hurl --version 8.0.1 --locked\` builds it; it needs libcurl4-openssl-dev libxml2-dev pkg-config clang)" >&2
+fi
+
+# --- build -----------------------------------------------------------------
+echo "building the runner (release)..." >&2
+(cd "$root" && cargo build --release --quiet)
+runner="$root/target/release/runner"
+
+mkdir -p "$out" "$work"
+rm -rf "${work:?}"/*
+
+# --- nginx -----------------------------------------------------------------
+ngx="$work/nginx"
+mkdir -p "$ngx/logs" "$ngx/tmp"
+cat >"$ngx/nginx.conf" <<EOF
+worker_processes 1;
+pid $ngx/nginx.pid;
+error_log $ngx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $ngx/tmp/body;
+    proxy_temp_path $ngx/tmp/proxy;
+    fastcgi_temp_path $ngx/tmp/fastcgi;
+    uwsgi_temp_path $ngx/tmp/uwsgi;
+    scgi_temp_path $ngx/tmp/scgi;
+    keepalive_requests 1000000;
+    keepalive_timeout 60s;
+    default_type application/json;
+    server {
+        listen 127.0.0.1:$port;
+        location = /v1/whoami {
+            return 200 '{"keyId":"01JMOCKDEM0KEY00","orgId":"org_bench","plan":"pro","scopes":["projects:write","ingest:write"]}';
+        }
+        location = /v1/projects {
+            return 201 '{"id":"prj_01JBENCH0000000000000000","name":"ci-smoke","timezone":"UTC","primaryLanguage":"en"}';
+        }
+        location ~ ^/v1/projects/[^/]+/ingest/appstore\$ {
+            return 202 '{"jobId":"job_01JBENCH0000000000000000","status":"queued"}';
+        }
+        location ~ ^/v1/jobs/[^/]+/cancel\$ {
+            return 200 '{"id":"job_01JBENCH0000000000000000","status":"cancelled"}';
+        }
+    }
+}
+EOF
+"$nginx_bin" -p "$ngx" -c "$ngx/nginx.conf" -g 'daemon off;' &
+nginx_pid=$!
+mock_pid=""
+cleanup() {
+    kill "$nginx_pid" 2>/dev/null || true
+    [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+base="http://127.0.0.1:$port"
+for _ in $(seq 50); do
+    curl -fsS "$base/v1/whoami" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+curl -fsS "$base/v1/whoami" >/dev/null || { echo "nginx did not start; see $ngx/logs/error.log" >&2; exit 3; }
+
+# --- suites ----------------------------------------------------------------
+key='lp_test_01JMOCKDEM0KEY00_bW9jay1vbmx5LWRlbW8ta2V5LW5vdC1hLXNlY3JldDA'
+gen_yaml() { # $1 index
+    cat <<EOF
+name: smoke $1
+headers:
+  X-Api-Key: "$key"
+steps:
+  - name: whoami
+    request:
+      method: GET
+      url: /v1/whoami
+    expect:
+      status: 200
+  - name: create throwaway project
+    request:
+      method: POST
+      url: /v1/projects
+      headers:
+        Idempotency-Key: "{{ uuid() }}"
+      json:
+        name: ci-smoke
+        customerExternalId: "ci-$1"
+        timezone: UTC
+        primaryLanguage: en
+    expect:
+      status: [200, 201]
+    capture:
+      project_id: \$.id
+  - name: start App Store ingest
+    request:
+      method: POST
+      url: "/v1/projects/{{ project_id }}/ingest/appstore"
+      headers:
+        Idempotency-Key: "{{ uuid() }}"
+      json:
+        iosBundleId: com.example.doesnotexist
+    expect:
+      status: 202
+    capture:
+      job_id: \$.jobId
+finally:
+  - name: cancel the ingest
+    request:
+      method: POST
+      url: "/v1/jobs/{{ job_id }}/cancel"
+      headers:
+        Idempotency-Key: "{{ uuid() }}"
+    expect:
+      status: [200, 202, 409]
+EOF
+}
+# Hurl has no `finally`; the cancel is its 4th entry, which runs when the 3 before pass.
+gen_hurl() { # $1 index
+    cat <<EOF
+GET {{base}}/v1/whoami
+X-Api-Key: $key
+HTTP 200
+
+POST {{base}}/v1/projects
+X-Api-Key: $key
+Idempotency-Key: {{newUuid}}
+{"name":"ci-smoke","customerExternalId":"ci-$1","timezone":"UTC","primaryLanguage":"en"}
+HTTP *
+[Captures]
+project_id: jsonpath "\$.id"
+[Asserts]
+status >= 200
+status <= 201
+
+POST {{base}}/v1/projects/{{project_id}}/ingest/appstore
+X-Api-Key: $key
+Idempotency-Key: {{newUuid}}
+{"iosBundleId":"com.example.doesnotexist"}
+HTTP 202
+[Captures]
+job_id: jsonpath "\$.jobId"
+
+POST {{base}}/v1/jobs/{{job_id}}/cancel
+X-Api-Key: $key
+Idempotency-Key: {{newUuid}}
+HTTP *
+[Asserts]
+status >= 200
+status <= 409
+EOF
+}
+for n in $sizes; do
+    d="$work/suite-$n"
+    mkdir -p "$d/yaml" "$d/hurl"
+    for i in $(seq -w 1 "$n"); do
+        gen_yaml "$i" >"$d/yaml/s$i.yaml"
+        [ -n "$hurl_bin" ] && gen_hurl "$i" >"$d/hurl/s$i.hurl"
+    done
+done
+
+# Sanity: one run of each must pass before it is timed.
+"$runner" run "$work/suite-1/yaml" --base-url "$base" --junit "$work/check.xml" -q >/dev/null
+if [ -n "$hurl_bin" ]; then
+    "$hurl_bin" --test --variable "base=$base" "$work"/suite-1/hurl/*.hurl >/dev/null 2>&1 ||
+        { echo "hurl failed on the suite:" >&2; "$hurl_bin" --test --variable "base=$base" "$work"/suite-1/hurl/*.hurl; exit 3; }
+fi
+
+# --- measure -----------------------------------------------------------------
+runs_for() { # $1 N -> hyperfine runs
+    if [ -n "${BENCH_QUICK:-}" ]; then echo 3; return; fi
+    case "$1" in 1) echo 30 ;; 500) echo 10 ;; *) echo 5 ;; esac
+}
+# Prints "mean_s stddev_s peak_kb".
+measure() { # $1 label, rest: the command (one string)
+    local label="$1" cmd="$2" runs="$3"
+    hyperfine -N --style none --warmup 1 --runs "$runs" --export-json "$out/$label.json" "$cmd" >/dev/null 2>&1 ||
+        hyperfine --style none --warmup 1 --runs "$runs" --export-json "$out/$label.json" "$cmd" >/dev/null
+    local peak
+    # shellcheck disable=SC2086 # the command is words on purpose
+    /usr/bin/time -v -o "$out/$label.time" $cmd >/dev/null 2>&1 || true
+    peak="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$out/$label.time")"
+    python3 - "$out/$label.json" "$peak" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print(f'{r["mean"]:.6f} {r["stddev"] or 0:.6f} {sys.argv[2]}')
+PY
+}
+
+rows=()
+fmt_row() { # tool N mean sd peak
+    python3 - "$@" <<'PY'
+import sys
+tool, n, mean, sd, peak = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+wall = f"{mean*1000:.1f} ms" if mean < 1 else f"{mean:.2f} s"
+rps = 4 * n / mean
+print(f"| {tool} | {n} | {wall} ± {sd*1000:.1f} ms | {rps:,.0f} | {mean/n*1e3:.3f} ms | {peak/1024:.1f} MB |")
+PY
+}
+for n in $sizes; do
+    d="$work/suite-$n"
+    runs="$(runs_for "$n")"
+    echo "N=$n: runner..." >&2
+    read -r mean sd peak < <(measure "runner-$n" \
+        "$runner run $d/yaml --base-url $base --jobs $runner_jobs --junit $work/runner-$n.xml -q" "$runs")
+    rows+=("$(fmt_row "runner (--jobs $runner_jobs)" "$n" "$mean" "$sd" "$peak")")
+    if [ -n "$hurl_bin" ]; then
+        echo "N=$n: hurl..." >&2
+        read -r mean sd peak < <(measure "hurl-$n" \
+            "$hurl_bin --test --jobs $hurl_jobs --variable base=$base --report-junit $work/hurl-$n.xml $(printf '%s ' "$d"/hurl/*.hurl)" "$runs")
+        rows+=("$(fmt_row "Hurl $("$hurl_bin" --version | head -1 | awk '{print $2}') (--test --jobs $hurl_jobs)" "$n" "$mean" "$sd" "$peak")")
+    fi
+done
+
+# Every run must have passed: a fast run of failures proves nothing.
+for n in $sizes; do
+    grep -q 'failures="0"' "$work/runner-$n.xml" && grep -q 'errors="0"' "$work/runner-$n.xml" ||
+        { echo "the runner's N=$n run did not pass; see $work/runner-$n.xml" >&2; exit 3; }
+done
+
+# --- wrk -------------------------------------------------------------------
+echo "wrk: nginx and the mock..." >&2
+wrk_rps() { # url [header]
+    wrk -t2 -c16 -d5s ${2:+-H "$2"} "$1" 2>/dev/null | awk '/Requests\/sec/ {print $2}'
+}
+nginx_rps="$(wrk_rps "$base/v1/whoami")"
+"$runner" mock --port "$mock_port" --tier unlimited >"$work/mock.log" 2>&1 &
+mock_pid=$!
+for _ in $(seq 50); do
+    curl -fsS -H "X-Api-Key: $key" "http://127.0.0.1:$mock_port/v1/whoami" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+mock_rps="$(wrk_rps "http://127.0.0.1:$mock_port/v1/whoami" "X-Api-Key: $key")"
+kill "$mock_pid" 2>/dev/null || true
+
+# --- report ----------------------------------------------------------------
+{
+    echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) CPUs ($(lscpu | awk -F': +' '/Model name/ {print $2; exit}')), $(free -g | awk '/Mem:/ {print $2}') GB, Linux $(uname -r); nginx $("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///'), 1 worker, keep-alive."
+    echo
+    echo "| tool | N | wall (mean ± sd) | requests/s | per scenario | peak memory |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    printf '%s\n' "${rows[@]}"
+    echo
+    echo "| wrk -t2 -c16 -d5s, GET /v1/whoami | requests/s |"
+    echo "| --- | ---: |"
+    echo "| nginx (fixed JSON) | $nginx_rps |"
+    echo "| runner's embedded mock (\`runner mock --tier unlimited\`) | $mock_rps |"
+} | tee "$out/results.md"

@@ -1,0 +1,858 @@
+//! The fault matrix: one run per server misbehaviour, each run holding the faulty
+//! scenario (whose `finally` step talks to a healthy server) and a healthy
+//! scenario. For every fault: the right step fails or errors with a message a
+//! person understands, the healthy scenario passes, `finally` runs, the JUnit and
+//! JSON reports are complete and valid, the exit code is 1, and the process
+//! neither panics nor hangs.
+
+#[path = "support/faulty_server.rs"]
+mod faulty_server;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use faulty_server::{Canned, Fault, FaultyServer, refused_url};
+use quick_xml::events::Event as X;
+use serde_json::Value;
+
+/// Far beyond any case's worst time: a run still going then has hung.
+const HANG_LIMIT: Duration = Duration::from_secs(90);
+
+/// What one run of the runner left behind.
+struct Run {
+    code: i32,
+    stderr: String,
+    stdout: String,
+    junit: String,
+    json: Value,
+    /// The runner's peak resident memory (VmHWM) as last seen while it ran, in kB.
+    peak_rss_kb: u64,
+    _dir: tempfile::TempDir,
+}
+
+/// How the faulty scenario is written.
+struct Case {
+    /// The faulty server's base URL.
+    base: String,
+    /// Extra top-level YAML for the faulty scenario (retries, step_timeout, ...).
+    settings: &'static str,
+    /// The probe step's `expect:` block (indented for a step).
+    expect: &'static str,
+    /// The probe step's `capture:` block.
+    capture: &'static str,
+    /// Extra command-line arguments.
+    args: Vec<&'static str>,
+}
+
+impl Case {
+    fn new(base: String) -> Case {
+        Case {
+            base,
+            settings: "step_timeout: 2s\nretries: 0\n",
+            expect: "      status: 200\n",
+            capture: "      id: $.id\n",
+            args: Vec::new(),
+        }
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Run the faulty scenario (file a) and a healthy one (file b) together.
+fn run_case(case: &Case, healthy: &FaultyServer) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let h = healthy.url();
+    write(
+        dir.path(),
+        "a_faulty.yaml",
+        &format!(
+            "name: faulty\nbase_url: \"{base}\"\n{settings}steps:\n  - name: probe\n    request:\n      method: GET\n      url: /probe\n    expect:\n{expect}    capture:\n{capture}  - name: after\n    request:\n      url: \"{h}/after\"\nfinally:\n  - name: cleanup\n    request:\n      method: POST\n      url: \"{h}/cleanup\"\n    expect:\n      status: 200\n",
+            base = case.base,
+            settings = case.settings,
+            expect = case.expect,
+            capture = case.capture,
+        ),
+    );
+    write(
+        dir.path(),
+        "b_healthy.yaml",
+        &format!(
+            "name: healthy\nbase_url: \"{h}\"\nsteps:\n  - name: ok\n    request:\n      url: /ok\n    expect:\n      status: 200\n      json:\n        $.ok: true\n    capture:\n      id: $.id\n  - name: use\n    request:\n      url: \"/items/{{{{ id }}}}\"\n    expect:\n      status: 200\n"
+        ),
+    );
+    let junit = dir.path().join("out/junit.xml");
+    let json = dir.path().join("out/report.json");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runner"));
+    cmd.arg("run")
+        .arg(dir.path())
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--report-json")
+        .arg(&json)
+        .args(&case.args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let started = Instant::now();
+    let mut peak_rss_kb = 0;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        peak_rss_kb = peak_rss_kb.max(vm_hwm_kb(pid).unwrap_or(0));
+        if started.elapsed() > HANG_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the runner hung: still running after {HANG_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stdout = out_t.join().unwrap();
+    let stderr = err_t.join().unwrap();
+    let junit_text = std::fs::read_to_string(&junit)
+        .unwrap_or_else(|e| panic!("no JUnit report ({e}); stderr:\n{stderr}\nstdout:\n{stdout}"));
+    let json_text = std::fs::read_to_string(&json)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}); stderr:\n{stderr}"));
+    let json: Value = serde_json::from_str(&json_text)
+        .unwrap_or_else(|e| panic!("the JSON report is not JSON: {e}\n{json_text}"));
+    Run {
+        code: status.code().unwrap_or(-1),
+        stderr,
+        stdout,
+        junit: junit_text,
+        json,
+        peak_rss_kb,
+        _dir: dir,
+    }
+}
+
+fn vm_hwm_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A `<testcase>` as read back from the JUnit file.
+#[derive(Debug, Default)]
+struct Case1 {
+    name: String,
+    /// `failure`, `error` or `skipped`, with its message attribute.
+    result: Option<(String, String)>,
+    has_system_out: bool,
+}
+
+#[derive(Debug, Default)]
+struct Suite1 {
+    tests: usize,
+    failures: usize,
+    errors: usize,
+    skipped: usize,
+    cases: Vec<Case1>,
+}
+
+fn attr(e: &quick_xml::events::BytesStart<'_>, name: &str) -> Option<String> {
+    e.try_get_attribute(name).unwrap().map(|a| {
+        a.normalized_value(quick_xml::XmlVersion::Explicit1_0)
+            .unwrap()
+            .into_owned()
+    })
+}
+
+fn count(e: &quick_xml::events::BytesStart<'_>, name: &str) -> usize {
+    attr(e, name).map_or(0, |v| v.parse().unwrap())
+}
+
+/// Parse the whole report (any malformation fails the test) and check that
+/// every count attribute agrees with the testcases.
+fn parse_junit(xml: &str) -> Vec<Case1> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    reader.config_mut().check_end_names = true;
+    let mut top: Option<(usize, usize, usize)> = None;
+    let mut suites: Vec<Suite1> = Vec::new();
+    let mut depth_case = false;
+    loop {
+        let ev = reader
+            .read_event()
+            .unwrap_or_else(|e| panic!("the JUnit report is not well-formed XML: {e}\n{xml}"));
+        let (e, empty) = match &ev {
+            X::Start(e) => (e.clone(), false),
+            X::Empty(e) => (e.clone(), true),
+            X::End(e) => {
+                if e.name().as_ref() == b"testcase" {
+                    depth_case = false;
+                }
+                continue;
+            }
+            X::Eof => break,
+            _ => continue,
+        };
+        match e.name().as_ref() {
+            b"testsuites" => {
+                top = Some((
+                    count(&e, "tests"),
+                    count(&e, "failures"),
+                    count(&e, "errors"),
+                ))
+            }
+            b"testsuite" => suites.push(Suite1 {
+                tests: count(&e, "tests"),
+                failures: count(&e, "failures"),
+                errors: count(&e, "errors"),
+                skipped: count(&e, "skipped"),
+                cases: Vec::new(),
+            }),
+            b"testcase" => {
+                let s = suites.last_mut().expect("testcase outside a testsuite");
+                s.cases.push(Case1 {
+                    name: attr(&e, "name").expect("testcase without a name"),
+                    ..Case1::default()
+                });
+                depth_case = !empty;
+            }
+            kind @ (b"failure" | b"error" | b"skipped") if depth_case => {
+                let c = suites.last_mut().unwrap().cases.last_mut().unwrap();
+                assert!(c.result.is_none(), "two results in one testcase");
+                c.result = Some((
+                    String::from_utf8_lossy(kind).into_owned(),
+                    attr(&e, "message").unwrap_or_default(),
+                ));
+            }
+            b"system-out" if depth_case => {
+                suites
+                    .last_mut()
+                    .unwrap()
+                    .cases
+                    .last_mut()
+                    .unwrap()
+                    .has_system_out = true
+            }
+            _ => {}
+        }
+    }
+    let (tests, failures, errors) = top.expect("no <testsuites> element");
+    let mut all = Vec::new();
+    let (mut t, mut f, mut e) = (0, 0, 0);
+    for s in suites {
+        let kinds = |k: &str| {
+            s.cases
+                .iter()
+                .filter(|c| c.result.as_ref().is_some_and(|(r, _)| r == k))
+                .count()
+        };
+        assert_eq!(s.tests, s.cases.len(), "suite tests count");
+        assert_eq!(s.failures, kinds("failure"), "suite failures count");
+        assert_eq!(s.errors, kinds("error"), "suite errors count");
+        assert_eq!(s.skipped, kinds("skipped"), "suite skipped count");
+        t += s.tests;
+        f += s.failures;
+        e += s.errors;
+        all.extend(s.cases);
+    }
+    assert_eq!((tests, failures, errors), (t, f, e), "testsuites counts");
+    all
+}
+
+/// Every sentence the report holds about a step: its message and failures.
+fn problem_text(step: &Value) -> String {
+    let mut out = step["message"].as_str().unwrap_or_default().to_string();
+    for f in step["failures"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "\n{}: expected {}, got {}",
+            f["subject"].as_str().unwrap_or_default(),
+            f["expected"].as_str().unwrap_or_default(),
+            f["actual"].as_str().unwrap_or_default()
+        ));
+    }
+    out
+}
+
+/// What a case must show.
+struct Expected {
+    /// `error` (no usable response) or `failed` (a response that broke an assertion).
+    outcome: &'static str,
+    /// Phrases the probe step's message must hold (case-insensitive), all of them.
+    says: &'static [&'static str],
+}
+
+/// Run `case` and check everything the fault matrix promises; returns the run
+/// for case-specific checks.
+fn check(case: Case, expected: Expected) -> (Run, Value) {
+    let healthy = FaultyServer::start(Fault::Healthy);
+    let run = run_case(&case, &healthy);
+    let ctx = format!(
+        "exit {}\nstderr:\n{}\nstdout:\n{}",
+        run.code, run.stderr, run.stdout
+    );
+    assert!(!run.stderr.contains("panicked"), "{ctx}");
+    assert_eq!(run.code, 1, "a failed run exits 1\n{ctx}");
+
+    // The healthy scenario ran fully; the faulty one stopped at its probe, and its
+    // `finally` still ran.
+    let seen = healthy.requests();
+    assert!(seen.contains(&"GET /ok".to_string()), "{seen:?}\n{ctx}");
+    assert!(seen.contains(&"GET /items/id-1".to_string()), "{seen:?}");
+    assert!(seen.contains(&"POST /cleanup".to_string()), "{seen:?}");
+    assert!(!seen.contains(&"GET /after".to_string()), "{seen:?}");
+
+    // The JSON report.
+    let j = &run.json;
+    assert_eq!(j["summary"]["total"], 2, "{j:#}");
+    assert_eq!(j["summary"]["passed"], 1, "{j:#}");
+    let scenarios = j["scenarios"].as_array().unwrap();
+    let faulty = &scenarios[0];
+    let good = &scenarios[1];
+    assert_eq!(faulty["name"], "faulty");
+    assert_eq!(faulty["outcome"], expected.outcome, "{faulty:#}");
+    assert_eq!(good["name"], "healthy");
+    assert_eq!(good["outcome"], "passed", "{good:#}");
+    let steps = faulty["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3, "probe, after, cleanup: {faulty:#}");
+    let probe = &steps[0];
+    assert_eq!(probe["outcome"], expected.outcome, "{probe:#}");
+    assert_eq!(steps[1]["outcome"], "skipped");
+    assert_eq!(steps[2]["phase"], "finally");
+    assert_eq!(steps[2]["outcome"], "passed", "{:#}", steps[2]);
+    let said = problem_text(probe);
+    for phrase in expected.says {
+        assert!(
+            said.to_lowercase().contains(&phrase.to_lowercase()),
+            "the probe step should say {phrase:?}; it said:\n{said}"
+        );
+    }
+    assert!(
+        !said.to_lowercase().contains("hyper::")
+            && !said.contains("reqwest::")
+            && !said.contains("Kind("),
+        "a message for people, not a debug dump: {said}"
+    );
+
+    // The JUnit report: valid, counts right, the faulty case says the same thing.
+    let cases = parse_junit(&run.junit);
+    assert_eq!(cases.len(), 2, "{}", run.junit);
+    let f = cases.iter().find(|c| c.name == "faulty").unwrap();
+    let g = cases.iter().find(|c| c.name == "healthy").unwrap();
+    assert!(g.result.is_none(), "{g:?}");
+    let kind = if expected.outcome == "failed" {
+        "failure"
+    } else {
+        "error"
+    };
+    let (got_kind, message) = f.result.clone().expect("the faulty case has a result");
+    assert_eq!(got_kind, kind, "{}", run.junit);
+    assert!(
+        message
+            .to_lowercase()
+            .contains(&expected.says[0].to_lowercase()),
+        "JUnit message {message:?} should say {:?}",
+        expected.says[0]
+    );
+    assert!(f.has_system_out && g.has_system_out, "{}", run.junit);
+    let probe = probe.clone();
+    (run, probe)
+}
+
+#[test]
+fn connection_refused() {
+    check(
+        Case::new(refused_url()),
+        Expected {
+            outcome: "error",
+            says: &["connection refused", "cannot connect to 127.0.0.1:"],
+        },
+    );
+}
+
+#[test]
+fn connection_refused_is_retried_then_reported() {
+    let mut case = Case::new(refused_url());
+    case.settings = "step_timeout: 2s\nretries: 1\n";
+    let (_, probe) = check(
+        case,
+        Expected {
+            outcome: "error",
+            says: &["connection refused"],
+        },
+    );
+    assert_eq!(probe["attempts"], 2, "{probe:#}");
+    assert!(
+        probe["failed_attempts"][0]
+            .as_str()
+            .unwrap()
+            .contains("retried after"),
+        "{probe:#}"
+    );
+}
+
+#[test]
+fn accept_then_close() {
+    let bad = FaultyServer::start(Fault::AcceptThenClose);
+    check(
+        Case::new(bad.url()),
+        Expected {
+            outcome: "error",
+            says: &["closed the connection without a complete response"],
+        },
+    );
+    assert!(!bad.requests().is_empty());
+}
+
+#[test]
+fn reset_in_the_middle_of_the_body() {
+    let bad = FaultyServer::start(Fault::ResetMidBody);
+    check(
+        Case::new(bad.url()),
+        Expected {
+            outcome: "error",
+            says: &[
+                "reading the response body",
+                "100 of 1000 bytes read",
+                "the server reset the connection",
+            ],
+        },
+    );
+}
+
+#[test]
+fn close_in_the_middle_of_the_body() {
+    let bad = FaultyServer::start(Fault::CloseMidBody);
+    check(
+        Case::new(bad.url()),
+        Expected {
+            outcome: "error",
+            says: &[
+                "reading the response body",
+                "100 of 1000 bytes read",
+                "closed the connection before the body was complete",
+            ],
+        },
+    );
+}
+
+#[test]
+fn silence_before_any_response_hits_the_step_timeout() {
+    let bad = FaultyServer::start(Fault::Silence);
+    let mut case = Case::new(bad.url());
+    case.settings = "step_timeout: 1s\nretries: 0\n";
+    check(
+        case,
+        Expected {
+            outcome: "error",
+            says: &[
+                "timed out",
+                "no complete response within 1s",
+                "no response headers came",
+            ],
+        },
+    );
+}
+
+#[test]
+fn headers_then_silence_hits_the_step_timeout() {
+    let bad = FaultyServer::start(Fault::HeadersThenSilence);
+    let mut case = Case::new(bad.url());
+    case.settings = "step_timeout: 1s\nretries: 2\n";
+    let (_, probe) = check(
+        case,
+        Expected {
+            outcome: "error",
+            says: &[
+                "timed out",
+                "no complete response within 1s",
+                "HTTP 200 headers came, then 0 of 100 body bytes",
+            ],
+        },
+    );
+    // A timeout is not retried: the step's time limit is the whole budget.
+    assert_eq!(probe["attempts"], 1, "{probe:#}");
+}
+
+#[test]
+fn a_body_that_never_ends_hits_the_step_timeout() {
+    let bad = FaultyServer::start(Fault::EndlessBody);
+    let mut case = Case::new(bad.url());
+    case.settings = "step_timeout: 1500ms\nretries: 0\n";
+    check(
+        case,
+        Expected {
+            outcome: "error",
+            says: &[
+                "timed out",
+                "no complete response within 1.5s",
+                "HTTP 200 headers came, then",
+            ],
+        },
+    );
+}
+
+#[test]
+fn a_one_gigabyte_body_is_cut_at_the_cap() {
+    let bad = FaultyServer::start(Fault::HugeBody(1 << 30));
+    let (run, probe) = check(
+        Case::new(bad.url()),
+        Expected {
+            outcome: "failed",
+            says: &["capture id", "8MB", "--max-body"],
+        },
+    );
+    assert_eq!(probe["response"]["truncated"], true, "{probe:#}");
+    assert_eq!(probe["response"]["status"], 200);
+    assert_eq!(probe["response"]["body_bytes"], 8 * 1024 * 1024);
+    // The report keeps an excerpt, not the 8 MB.
+    assert!(probe["response"]["body"].as_str().unwrap().len() < 64 * 1024);
+    // Memory stays near the cap, far from the gigabyte.
+    assert!(
+        run.peak_rss_kb < 256 * 1024,
+        "peak RSS {} kB while reading a 1 GB body",
+        run.peak_rss_kb
+    );
+}
+
+#[test]
+fn the_body_cap_is_configurable() {
+    let bad = FaultyServer::start(Fault::HugeBody(1 << 30));
+    let mut case = Case::new(bad.url());
+    case.args = vec!["--max-body", "64KB"];
+    let (_, probe) = check(
+        case,
+        Expected {
+            outcome: "failed",
+            says: &["capture id", "64KB"],
+        },
+    );
+    assert_eq!(probe["response"]["body_bytes"], 64 * 1024);
+}
+
+#[test]
+fn invalid_json_where_a_capture_expects_json() {
+    let bad = FaultyServer::start(Fault::Canned(Canned::new(
+        200,
+        "application/json",
+        r#"{"id": "abc", "#,
+    )));
+    check(
+        Case::new(bad.url()),
+        Expected {
+            outcome: "failed",
+            says: &["capture id", "not JSON", "EOF"],
+        },
+    );
+}
+
+#[test]
+fn an_html_page_where_json_was_expected_names_the_content_type() {
+    let bad = FaultyServer::start(Fault::Canned(Canned::new(
+        200,
+        "text/html; charset=utf-8",
+        "<html><body><h1>502 Bad Gateway</h1></body></html>",
+    )));
+    check(
+        Case::new(bad.url()),
+        Expected {
+            outcome: "failed",
+            says: &["capture id", "not JSON", "text/html"],
+        },
+    );
+}
+
+#[test]
+fn a_wrong_content_type_fails_the_header_assertion_only() {
+    let bad = FaultyServer::start(Fault::Canned(Canned::new(
+        200,
+        "text/plain",
+        r#"{"id":"x"}"#,
+    )));
+    let mut case = Case::new(bad.url());
+    case.expect = "      status: 200\n      headers:\n        Content-Type: application/json\n";
+    let (_, probe) = check(
+        case,
+        Expected {
+            outcome: "failed",
+            says: &["header Content-Type", "application/json", "text/plain"],
+        },
+    );
+    // The body is JSON, so the capture worked despite the header.
+    assert_eq!(probe["failures"].as_array().unwrap().len(), 1, "{probe:#}");
+}
+
+#[test]
+fn invalid_utf8_is_reported_readably() {
+    let mut body = b"\xff\xfe hello \xc3\x28 world \x80".to_vec();
+    body.extend_from_slice(b"]]> <&> \x00\x1b[31m");
+    let bad = FaultyServer::start(Fault::Canned(Canned::new(200, "text/plain", body)));
+    let mut case = Case::new(bad.url());
+    case.expect = "      status: 200\n      body:\n        contains: goodbye\n";
+    case.capture = "      greeting:\n        regex: \"h(e)llo\"\n";
+    let (run, probe) = check(
+        case,
+        Expected {
+            outcome: "failed",
+            says: &["body", "goodbye", "hello"],
+        },
+    );
+    assert_eq!(probe["failures"].as_array().unwrap().len(), 1, "{probe:#}");
+    assert!(
+        probe["response"]["body"]
+            .as_str()
+            .unwrap()
+            .contains('\u{FFFD}'),
+        "{probe:#}"
+    );
+    assert!(!run.junit.contains('\u{0}') && !run.junit.contains('\u{1b}'));
+}
+
+#[test]
+fn status_500() {
+    let bad = FaultyServer::start(Fault::Canned(Canned::new(
+        500,
+        "application/json",
+        r#"{"error":{"code":"INTERNAL","message":"boom"}}"#,
+    )));
+    check(
+        Case::new(bad.url()),
+        Expected {
+            outcome: "failed",
+            says: &["status: expected 200, got 500"],
+        },
+    );
+}
+
+#[test]
+fn status_503_is_retried_then_reported() {
+    let bad = FaultyServer::start(Fault::Canned(Canned::new(
+        503,
+        "text/plain",
+        "down for maintenance",
+    )));
+    let mut case = Case::new(bad.url());
+    case.settings = "step_timeout: 2s\nretries: 2\n";
+    let (_, probe) = check(
+        case,
+        Expected {
+            outcome: "failed",
+            says: &["status: expected 200, got 503"],
+        },
+    );
+    assert_eq!(probe["attempts"], 3, "{probe:#}");
+    assert_eq!(bad.requests().len(), 3);
+    assert!(
+        probe["failed_attempts"][0]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 503"),
+        "{probe:#}"
+    );
+}
+
+#[test]
+fn status_429_with_retry_after_waits_as_told() {
+    let bad = FaultyServer::start(Fault::Canned(
+        Canned::new(
+            429,
+            "application/json",
+            r#"{"error":{"code":"RATE_LIMITED"}}"#,
+        )
+        .header("Retry-After", "1"),
+    ));
+    let mut case = Case::new(bad.url());
+    case.settings = "step_timeout: 2s\nretries: 1\n";
+    let (_, probe) = check(
+        case,
+        Expected {
+            outcome: "failed",
+            says: &["status: expected 200, got 429"],
+        },
+    );
+    assert_eq!(probe["attempts"], 2, "{probe:#}");
+    let note = probe["failed_attempts"][0].as_str().unwrap();
+    assert!(
+        note.contains("HTTP 429") && note.contains("retried after 1s"),
+        "{note}"
+    );
+}
+
+#[test]
+fn status_429_without_retry_after_backs_off() {
+    let bad = FaultyServer::start(Fault::Canned(Canned::new(
+        429,
+        "application/json",
+        r#"{"error":{"code":"RATE_LIMITED"}}"#,
+    )));
+    let mut case = Case::new(bad.url());
+    case.settings = "step_timeout: 2s\nretries: 1\n";
+    let (_, probe) = check(
+        case,
+        Expected {
+            outcome: "failed",
+            says: &["status: expected 200, got 429"],
+        },
+    );
+    assert_eq!(probe["attempts"], 2, "{probe:#}");
+    assert!(
+        probe["failed_attempts"][0]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 429"),
+        "{probe:#}"
+    );
+}
+
+#[test]
+fn status_429_with_a_retry_after_too_long_to_wait_says_so() {
+    let bad = FaultyServer::start(Fault::Canned(
+        Canned::new(429, "application/json", "{}").header("Retry-After", "3600"),
+    ));
+    let mut case = Case::new(bad.url());
+    case.settings = "step_timeout: 2s\nretries: 3\n";
+    let (_, probe) = check(
+        case,
+        Expected {
+            outcome: "failed",
+            says: &["status: expected 200, got 429", "Retry-After"],
+        },
+    );
+    assert_eq!(probe["attempts"], 1, "{probe:#}");
+}
+
+#[test]
+fn status_429_then_success_passes_as_flaky() {
+    let bad = FaultyServer::start(Fault::Sequence(vec![
+        Fault::Canned(Canned::new(429, "application/json", "{}").header("Retry-After", "0")),
+        Fault::Healthy,
+    ]));
+    let healthy = FaultyServer::start(Fault::Healthy);
+    let mut case = Case::new(bad.url());
+    case.settings = "step_timeout: 2s\nretries: 1\n";
+    let run = run_case(&case, &healthy);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    // The faulty scenario passes its probe, but the `after` step goes to
+    // /after on the healthy server and passes too: the whole run passes.
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
+    assert_eq!(run.json["summary"]["flaky"], 1, "{:#}", run.json);
+    let cases = parse_junit(&run.junit);
+    assert_eq!(cases.len(), 2);
+    assert!(run.junit.contains("flakyFailure"), "{}", run.junit);
+}
+
+#[test]
+fn a_redirect_loop() {
+    let bad = FaultyServer::start(Fault::RedirectLoop);
+    check(
+        Case::new(bad.url()),
+        Expected {
+            outcome: "error",
+            says: &["too many redirects"],
+        },
+    );
+}
+
+#[test]
+fn broken_chunked_encoding() {
+    let bad = FaultyServer::start(Fault::BrokenChunked);
+    check(
+        Case::new(bad.url()),
+        Expected {
+            outcome: "error",
+            says: &["reading the response body", "chunked encoding is broken"],
+        },
+    );
+}
+
+#[test]
+fn a_tls_handshake_against_a_plain_http_port() {
+    let plain = FaultyServer::start(Fault::Healthy);
+    check(
+        Case::new(plain.https_url()),
+        Expected {
+            outcome: "error",
+            says: &["TLS handshake", "not TLS", "plain HTTP", "http://"],
+        },
+    );
+}
+
+#[test]
+fn many_faults_in_one_run_leave_every_report_complete() {
+    // Several misbehaving servers at once, each in its own scenario, plus
+    // healthy ones: every scenario is reported, in order, with the right outcome.
+    let healthy = FaultyServer::start(Fault::Healthy);
+    let faults = [
+        FaultyServer::start(Fault::ResetMidBody),
+        FaultyServer::start(Fault::HeadersThenSilence),
+        FaultyServer::start(Fault::RedirectLoop),
+        FaultyServer::start(Fault::BrokenChunked),
+        FaultyServer::start(Fault::HugeBody(64 << 20)),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut names = Vec::new();
+    for (i, f) in faults.iter().enumerate() {
+        let name = format!("f{i}");
+        write(
+            dir.path(),
+            &format!("{name}.yaml"),
+            &format!(
+                "name: {name}\nbase_url: \"{}\"\nstep_timeout: 1s\nretries: 0\nsteps:\n  - request:\n      url: /x\n    expect:\n      status: 200\n    capture:\n      id: $.id\nfinally:\n  - request:\n      method: POST\n      url: \"{}/cleanup\"\n",
+                f.url(),
+                healthy.url()
+            ),
+        );
+        names.push(name);
+        let ok = format!("ok{i}");
+        write(
+            dir.path(),
+            &format!("{ok}.yaml"),
+            &format!(
+                "name: {ok}\nbase_url: \"{}\"\nsteps:\n  - request:\n      url: /ok\n    expect:\n      status: 200\n",
+                healthy.url()
+            ),
+        );
+    }
+    let junit = dir.path().join("junit.xml");
+    let json = dir.path().join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_runner"))
+        .arg(dir.path())
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--report-json")
+        .arg(&json)
+        .arg("--junit-granularity")
+        .arg("step")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let cases = parse_junit(&std::fs::read_to_string(&junit).unwrap());
+    // Faulty scenarios have a main and a finally step, healthy ones one step:
+    // one testcase per step.
+    assert_eq!(cases.len(), 15);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["summary"]["total"], 10);
+    assert_eq!(report["summary"]["passed"], 5);
+    let cleanups = healthy
+        .requests()
+        .iter()
+        .filter(|r| *r == "POST /cleanup")
+        .count();
+    assert_eq!(cleanups, 5);
+}

@@ -1,0 +1,252 @@
+//! Webhook endpoints and the signed `test.ping` delivery.
+
+mod support;
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use hmac::{Hmac, KeyInit, Mac};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use support::{Mock, fast_config};
+use tokio::sync::mpsc;
+
+/// A webhook receiver on 127.0.0.1:0 that forwards every request it gets.
+async fn listener() -> (String, mpsc::UnboundedReceiver<(HeaderMap, Bytes)>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send((headers, body));
+                "ok"
+            }
+        }),
+    );
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", socket.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(socket, app).await });
+    (url, rx)
+}
+
+/// Recomputes `v1` from the secret and checks the header against it.
+fn verify_signature(header: &str, secret: &str, body: &[u8]) {
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", t)) => timestamp = Some(t.to_string()),
+            Some(("v1", v)) => signatures.push(v.to_string()),
+            _ => panic!("unexpected signature part {part:?}"),
+        }
+    }
+    let timestamp = timestamp.expect("t= present");
+    let t: i64 = timestamp.parse().expect("t is unix seconds");
+    assert!(
+        (chrono::Utc::now().timestamp() - t).abs() < 300,
+        "timestamp within 5 minutes"
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    let expected = hex::encode(mac.finalize().into_bytes());
+    assert!(
+        signatures.contains(&expected),
+        "no v1 matches {expected}: {header}"
+    );
+}
+
+async fn create_endpoint(mock: &Mock, url: &str) -> Value {
+    let created = mock
+        .post(
+            "/v1/webhook-endpoints",
+            &json!({"url": url, "events": ["job.completed"], "description": "ci"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    created.body
+}
+
+#[tokio::test]
+async fn test_ping_is_delivered_signed_to_a_local_listener() {
+    let mock = Mock::start(fast_config()).await;
+    let (url, mut received) = listener().await;
+    let created = create_endpoint(&mock, &url).await;
+    let secret = created["signingSecret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_"));
+    let endpoint = &created["endpoint"];
+    assert_eq!(endpoint["url"], url.as_str());
+    assert_eq!(endpoint["events"], json!(["job.completed"]));
+    assert_eq!(endpoint["status"], "active");
+    assert!(endpoint.get("signingSecret").is_none());
+    let id = endpoint["id"].as_str().unwrap();
+
+    let test = mock
+        .post(&format!("/v1/webhook-endpoints/{id}/test"), &json!({}))
+        .await;
+    assert_eq!(test.status, 200, "{}", test.text);
+    let event_id = test.body["eventId"].as_str().unwrap();
+    assert!(event_id.starts_with("evt_") && event_id.len() == 30);
+    assert!(uuid::Uuid::parse_str(test.body["deliveryId"].as_str().unwrap()).is_ok());
+
+    let (headers, body) = tokio::time::timeout(Duration::from_secs(10), received.recv())
+        .await
+        .expect("delivered in time")
+        .expect("listener alive");
+    let header = |name: &str| headers[name].to_str().unwrap().to_string();
+    assert_eq!(header("content-type"), "application/json");
+    assert_eq!(header("x-layers-event-id"), event_id);
+    verify_signature(&header("x-layers-signature"), secret, &body);
+    let payload: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(payload["id"], event_id);
+    assert_eq!(payload["type"], "test.ping");
+    assert!(payload["createdAt"].is_string());
+    assert_eq!(payload["data"]["endpointId"], id);
+    assert!(payload["data"]["message"].is_string());
+    assert_eq!(
+        payload["data"]["organizationId"],
+        endpoint["organizationId"]
+    );
+
+    assert_eq!(mock.ledger().await["webhookDeliveries"], 1);
+    let deliveries = wait_for_delivery_status(&mock, id).await;
+    assert_eq!(deliveries["status"], "delivered");
+    assert_eq!(deliveries["lastResponseStatus"], 200);
+    assert_eq!(deliveries["eventType"], "test.ping");
+}
+
+/// Waits until the newest delivery of `endpoint` is no longer pending.
+async fn wait_for_delivery_status(mock: &Mock, endpoint: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let list = mock
+            .get(&format!("/v1/webhook-endpoints/{endpoint}/deliveries"))
+            .await;
+        assert_eq!(list.status, 200, "{}", list.text);
+        let newest = list.body["items"][0].clone();
+        if newest["status"] != "pending" {
+            return newest;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "delivery stayed pending"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn test_payload_replaces_data() {
+    let mock = Mock::start(fast_config()).await;
+    let (url, mut received) = listener().await;
+    let created = create_endpoint(&mock, &url).await;
+    let id = created["endpoint"]["id"].as_str().unwrap();
+    let test = mock
+        .post(
+            &format!("/v1/webhook-endpoints/{id}/test"),
+            &json!({"payload": {"hello": "world"}}),
+        )
+        .await;
+    assert_eq!(test.status, 200);
+    let (headers, body) = tokio::time::timeout(Duration::from_secs(10), received.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    verify_signature(
+        headers["x-layers-signature"].to_str().unwrap(),
+        created["signingSecret"].as_str().unwrap(),
+        &body,
+    );
+    let payload: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(payload["data"], json!({"hello": "world"}));
+}
+
+#[tokio::test]
+async fn non_loopback_endpoints_are_never_called() {
+    let mock = Mock::start(fast_config()).await;
+    let created = create_endpoint(&mock, "https://hooks.example.com/layers").await;
+    let id = created["endpoint"]["id"].as_str().unwrap();
+    let test = mock
+        .post(&format!("/v1/webhook-endpoints/{id}/test"), &json!({}))
+        .await;
+    assert_eq!(test.status, 200);
+    let delivery = wait_for_delivery_status(&mock, id).await;
+    assert_eq!(delivery["status"], "failed");
+    assert!(
+        delivery["lastResponseStatus"].is_null(),
+        "no request was made"
+    );
+    assert!(
+        delivery["lastErrorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("loopback")
+    );
+    assert_eq!(mock.ledger().await["webhookDeliveries"], 1);
+}
+
+#[tokio::test]
+async fn endpoint_validation() {
+    let mock = Mock::start(fast_config()).await;
+    let cases = [
+        json!({"url": "http://hooks.example.com/x", "events": ["job.completed"]}),
+        json!({"url": "not a url", "events": ["job.completed"]}),
+        json!({"url": "https://hooks.example.com/x", "events": []}),
+        json!({"url": "https://hooks.example.com/x", "events": ["job.exploded"]}),
+        json!({"url": "https://hooks.example.com/x"}),
+        json!({"events": ["test.ping"]}),
+        json!({"url": "https://hooks.example.com/x", "events": ["test.ping"], "projectId": "00000000-0000-4000-8000-000000000000"}),
+    ];
+    for body in cases {
+        let reply = mock.post("/v1/webhook-endpoints", &body).await;
+        reply.assert_error(422, "VALIDATION");
+    }
+    for url in [
+        "http://localhost:9/x",
+        "http://127.0.0.1:9/x",
+        "http://[::1]:9/x",
+    ] {
+        let reply = mock
+            .post(
+                "/v1/webhook-endpoints",
+                &json!({"url": url, "events": ["test.ping"]}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{url}: {}", reply.text);
+    }
+}
+
+#[tokio::test]
+async fn endpoints_list_and_delete() {
+    let mock = Mock::start(fast_config()).await;
+    let a = create_endpoint(&mock, "https://a.example.com/h").await;
+    let b = create_endpoint(&mock, "https://b.example.com/h").await;
+    let list = mock.get("/v1/webhook-endpoints").await;
+    let items = list.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["id"], b["endpoint"]["id"], "newest first");
+    assert!(items.iter().all(|e| e.get("signingSecret").is_none()));
+
+    let id = a["endpoint"]["id"].as_str().unwrap();
+    let path = format!("/v1/webhook-endpoints/{id}");
+    let deleted = mock.call(Method::DELETE, &path, None, None).await;
+    assert_eq!(deleted.status, 200);
+    assert_eq!(deleted.body, json!({"id": id, "deleted": true}));
+    mock.call(Method::DELETE, &path, None, None)
+        .await
+        .assert_error(404, "NOT_FOUND");
+    mock.post(&format!("{path}/test"), &json!({}))
+        .await
+        .assert_error(404, "NOT_FOUND");
+    assert_eq!(
+        mock.get("/v1/webhook-endpoints").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(mock.ledger().await["webhookDeliveries"], 0);
+}

@@ -1,0 +1,215 @@
+//! Running the built `runner` binary from integration tests: a scratch folder for
+//! scenario files, a clean environment, a time limit, and the captured output.
+
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Long enough for a slow shared machine; only there to stop a hung run.
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+/// Environment variables that would change what a run does; removed unless a test sets them.
+const AMBIENT: [&str; 6] = [
+    "RUNNER_BASE_URL",
+    "LAYERS_API_KEY",
+    "GITHUB_RUN_ID",
+    "CI",
+    "NO_COLOR",
+    "RUST_LOG",
+];
+
+/// A temporary folder holding a test's scenario files; the runner runs inside it.
+pub struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        Workspace {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Write `text` to `rel` (folders created), returning the full path.
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&p, text).expect("write file");
+        p
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
+    }
+
+    /// A runner invocation in this folder.
+    pub fn runner(&self) -> Runner {
+        Runner::new(self.root())
+    }
+}
+
+/// One invocation of the binary, built up then run.
+pub struct Runner {
+    cmd: Command,
+    shown: Vec<String>,
+}
+
+impl Runner {
+    pub fn new(dir: &Path) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_runner"));
+        cmd.current_dir(dir);
+        for k in AMBIENT {
+            cmd.env_remove(k);
+        }
+        Runner {
+            cmd,
+            shown: Vec::new(),
+        }
+    }
+
+    pub fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.shown.push(a.as_ref().to_string_lossy().into_owned());
+        self.cmd.arg(a);
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        for a in args {
+            self = self.arg(a);
+        }
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.cmd.env(k, v);
+        self
+    }
+
+    /// Run to completion (killed after the time limit) and capture everything.
+    pub fn run(mut self) -> Output {
+        self.cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let started = Instant::now();
+        let mut child = self.cmd.spawn().expect("spawn the runner binary");
+        let mut out = child.stdout.take().expect("stdout");
+        let mut err = child.stderr.take().expect("stderr");
+        let out_reader = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = out.read_to_end(&mut buf);
+            buf
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = err.read_to_end(&mut buf);
+            buf
+        });
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break Some(status);
+            }
+            if started.elapsed() > RUN_LIMIT {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
+        let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
+        let Some(status) = status else {
+            panic!(
+                "runner {} did not finish within {RUN_LIMIT:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+                self.shown.join(" ")
+            );
+        };
+        Output {
+            command: format!("runner {}", self.shown.join(" ")),
+            code: status.code(),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+/// What a run printed and how it ended.
+#[derive(Debug)]
+pub struct Output {
+    pub command: String,
+    /// None when killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// Assert the exit code, showing everything the run printed when it differs.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "`{}` exited with {:?}, expected {code}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.command,
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// stdout then stderr, for assertions that do not care where a line went.
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// The last non-empty line of stdout.
+    pub fn last_line(&self) -> &str {
+        self.stdout
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+    }
+
+    /// Assert `needle` appears in stdout.
+    pub fn stdout_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout of `{}` lacks {needle:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.command,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Assert `needle` appears in stderr.
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr of `{}` lacks {needle:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.command,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
