@@ -286,11 +286,7 @@ impl Checker {
             .templates
             .compile(&file.display().to_string(), t, typed)
         {
-            self.push(
-                Diagnostic::new(file.as_ref(), t.loc, e)
-                    .width(t.src.chars().count())
-                    .hint(SYNTAX_HINT),
-            );
+            self.push(syntax_error(file, t, &e));
             return;
         }
         self.names(file, t, known);
@@ -329,7 +325,8 @@ impl Checker {
                         format!("unknown template {kind} `{name}`"),
                     )
                     .width(t.src.chars().count())
-                    .hint(hint),
+                    .hint(hint)
+                    .focus(name.clone()),
                 );
             }
         }
@@ -357,7 +354,8 @@ impl Checker {
             self.push(
                 Diagnostic::new(file.as_ref(), t.loc, format!("undefined variable `{name}`"))
                     .width(t.src.chars().count())
-                    .hint(hint),
+                    .hint(hint)
+                    .focus(name.clone()),
             );
         }
     }
@@ -373,6 +371,51 @@ fn has_fallback(src: &str, name: &str) -> bool {
 }
 
 const SYNTAX_HINT: &str = "templates look like {{ name }} or {{ value | filter }}";
+
+/// A template that does not compile; an unclosed `{{` is the usual case.
+fn syntax_error(file: &Arc<Path>, t: &Tpl, message: &str) -> Diagnostic {
+    let d = Diagnostic::new(file.as_ref(), t.loc, message).width(t.src.chars().count());
+    match unclosed_opening(&t.src) {
+        Some(open) => {
+            let rest: String = t.src[open..].lines().next().unwrap_or("").to_string();
+            let closer = if t.src[open..].starts_with("{%") {
+                "%}"
+            } else {
+                "}}"
+            };
+            Diagnostic {
+                message: format!(
+                    "unclosed template: this `{}` has no `{closer}`",
+                    &t.src[open..open + 2]
+                ),
+                ..d
+            }
+            .hint(format!("close it: `{} {closer}`", rest.trim_end()))
+            .focus(rest)
+        }
+        None => d.hint(SYNTAX_HINT),
+    }
+}
+
+/// The byte offset of the last `{{` (or `{%`) that no `}}` (`%}`) follows.
+fn unclosed_opening(src: &str) -> Option<usize> {
+    let mut open: Option<usize> = None;
+    let mut i = 0;
+    while i + 1 < src.len() {
+        match &src.as_bytes()[i..i + 2] {
+            b"{{" | b"{%" => {
+                open = Some(i);
+                i += 2;
+            }
+            b"}}" | b"%}" => {
+                open = None;
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    open
+}
 
 /// Function calls (`name(`) and filters (`| name`) in a template's source.
 fn calls(src: &str) -> Vec<(String, bool)> {
