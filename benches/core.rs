@@ -235,11 +235,25 @@ fn bench_assertions(c: &mut Criterion) {
     });
     let obs_w = Observed::new(&whoami);
     g.bench_function("whoami: status, 2 JSON, 1 header", |b| {
-        b.iter(|| black_box(evaluate(&s.steps[0].expect, &obs_w, &templates, &scope_value)))
+        b.iter(|| {
+            black_box(evaluate(
+                &s.steps[0].expect,
+                &obs_w,
+                &templates,
+                &scope_value,
+            ))
+        })
     });
     let obs_p = Observed::new(&project);
     g.bench_function("project: status, regex, equality", |b| {
-        b.iter(|| black_box(evaluate(&s.steps[1].expect, &obs_p, &templates, &scope_value)))
+        b.iter(|| {
+            black_box(evaluate(
+                &s.steps[1].expect,
+                &obs_p,
+                &templates,
+                &scope_value,
+            ))
+        })
     });
     let (name, cap) = &s.steps[1].capture[0];
     g.bench_function("capture $.id", |b| {
@@ -264,7 +278,10 @@ fn step_report(number: usize, outcome: Outcome) -> StepReport {
         request: Some(RequestRecord {
             method: "POST".into(),
             url: "http://127.0.0.1:8080/v1/projects/prj_01JBENCH/ingest/appstore".into(),
-            headers: vec![("Idempotency-Key".into(), "6f1c0b2e-0000-4000-8000-000000000000".into())],
+            headers: vec![(
+                "Idempotency-Key".into(),
+                "6f1c0b2e-0000-4000-8000-000000000000".into(),
+            )],
             body: Some(r#"{"iosBundleId":"com.example.doesnotexist"}"#.into()),
         }),
         response: Some(ResponseRecord {

@@ -42,6 +42,9 @@ pub struct Diagnostic {
     pub message: String,
     /// Printed under the caret: what to do about it.
     pub hint: Option<String>,
+    /// A word inside the span at `loc` (a variable in a template, say) that the
+    /// caret should point at instead; see [`Diagnostics::focus`].
+    pub focus: Option<String>,
 }
 
 impl Diagnostic {
@@ -52,7 +55,14 @@ impl Diagnostic {
             width: 1,
             message: message.into(),
             hint: None,
+            focus: None,
         }
+    }
+
+    /// Point at `word` inside the span once the source is at hand.
+    pub fn focus(mut self, word: impl Into<String>) -> Self {
+        self.focus = Some(word.into());
+        self
     }
 
     pub fn width(mut self, width: usize) -> Self {
@@ -84,16 +94,16 @@ impl Diagnostic {
             Some(text) if self.loc.is_known() => {
                 let number = self.loc.line.to_string();
                 let pad = " ".repeat(number.len());
-                let shown = printable(text);
+                let col = usize::try_from(self.loc.col.saturating_sub(1)).unwrap_or(0);
+                let (shown, col) = window(&printable(text), col);
                 let _ = writeln!(out, " {pad} |");
                 let _ = writeln!(out, " {number} | {shown}");
-                let col = usize::try_from(self.loc.col.saturating_sub(1)).unwrap_or(0);
                 let lead: String = shown
                     .chars()
                     .take(col)
                     .map(|c| if c == '\t' { '\t' } else { ' ' })
                     .collect();
-                let carets = "^".repeat(self.width);
+                let carets = "^".repeat(self.width.min(SHOWN_CHARS));
                 match &self.hint {
                     Some(h) => {
                         let _ = writeln!(out, " {pad} | {lead}{carets} {h}");
@@ -124,6 +134,31 @@ impl Diagnostic {
 fn nth_line(source: &str, line: u32) -> Option<&str> {
     let idx = usize::try_from(line).ok()?.checked_sub(1)?;
     source.lines().nth(idx)
+}
+
+/// Source lines longer than this are shown as a window around the column.
+const SHOWN_CHARS: usize = 100;
+
+/// A long line cut to a window around `col`, with `…` where text was left out,
+/// and the column within the window.
+fn window(line: &str, col: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= SHOWN_CHARS {
+        return (line.to_string(), col);
+    }
+    let start = col.saturating_sub(SHOWN_CHARS / 3).min(chars.len());
+    let end = (start + SHOWN_CHARS).min(chars.len());
+    let mut shown = String::new();
+    let mut new_col = col - start;
+    if start > 0 {
+        shown.push('…');
+        new_col += 1;
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, new_col)
 }
 
 /// Control characters would garble a terminal; show them as `?`.
@@ -175,6 +210,42 @@ impl Diagnostics {
         self.items.extend(other.items);
     }
 
+    /// Settle each position against the file's text. A diagnostic with a focus
+    /// word moves onto that word in its line (a caret under `projcet` says more
+    /// than one under the whole URL template); the word is looked for as a whole
+    /// identifier, after the span's first `{{` when there is one, and when it is
+    /// not on the span's line the position stays. A span that starts at a quote
+    /// moves onto the quoted text.
+    pub fn refine_positions(&mut self) {
+        let mut cache: Vec<(PathBuf, Option<String>)> = Vec::new();
+        for d in self.items.iter_mut() {
+            if !d.loc.is_known() {
+                continue;
+            }
+            let word = d.focus.take().unwrap_or_default();
+            let source = match cache.iter().find(|(p, _)| p == &d.file) {
+                Some((_, s)) => s.clone(),
+                None => {
+                    let s = read_lossy(&d.file);
+                    cache.push((d.file.clone(), s.clone()));
+                    s
+                }
+            };
+            let Some(line) = source.as_deref().and_then(|s| nth_line(s, d.loc.line)) else {
+                continue;
+            };
+            if word.is_empty() {
+                let at = line.chars().nth(d.loc.col.saturating_sub(1) as usize);
+                if matches!(at, Some('"' | '\'')) && d.width > 1 {
+                    d.loc.col += 1;
+                }
+            } else if let Some(col) = find_word(line, d.loc.col, &word) {
+                d.loc.col = col;
+                d.width = word.chars().count().max(1);
+            }
+        }
+    }
+
     /// Render every diagnostic, reading each file's text once for the snippets.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -193,6 +264,38 @@ impl Diagnostics {
         }
         out
     }
+}
+
+/// The 1-based column of `word` as a whole word in `line`, at or after column
+/// `from` and after the first template opening there, if any.
+fn find_word(line: &str, from: u32, word: &str) -> Option<u32> {
+    let chars: Vec<char> = line.chars().collect();
+    let start = usize::try_from(from.saturating_sub(1)).ok()?;
+    if start >= chars.len() {
+        return None;
+    }
+    let rest: String = chars[start..].iter().collect();
+    let skip = ["{{", "{%"]
+        .iter()
+        .filter_map(|o| rest.find(o))
+        .min()
+        .map_or(0, |b| rest[..b].chars().count());
+    let target: Vec<char> = word.chars().collect();
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    let word_like = target.iter().all(|c| is_ident(*c));
+    let mut i = start + skip;
+    while i + target.len() <= chars.len() {
+        if chars[i..i + target.len()] == target[..] {
+            let before_ok = !word_like || i == 0 || !is_ident(chars[i - 1]);
+            let after = chars.get(i + target.len()).copied();
+            let after_ok = !word_like || after.is_none_or(|c| !is_ident(c));
+            if before_ok && after_ok {
+                return u32::try_from(i + 1).ok();
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 fn read_lossy(path: &Path) -> Option<String> {
@@ -218,6 +321,15 @@ mod tests {
             out.contains("   |   ^^^^^^ did you mean `status`?"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn focus_finds_the_word_inside_the_template() {
+        let line = r#"      url: "/v1/ids/{{ id }}/{{ projcet }}""#;
+        assert_eq!(find_word(line, 12, "id"), Some(24));
+        assert_eq!(find_word(line, 12, "projcet"), Some(33));
+        assert_eq!(find_word(line, 12, "nowhere"), None);
+        assert_eq!(find_word(line, 12, "{{"), Some(21));
     }
 
     #[test]

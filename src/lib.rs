@@ -10,5 +10,6 @@ pub mod mock;
 pub mod report;
 pub mod safety;
 pub mod scenario;
+pub mod schema;
 pub mod select;
 pub mod template;

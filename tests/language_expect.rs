@@ -120,6 +120,7 @@ steps:
         $.killSwitch: true
         $.plan: { not: pro }
         $.missing: { exists: true }
+        $.missing_count: { gte: 1, one_of: [1, 2] }
         $.name: { exists: false }
         $.creditBalance: { type: string }
         $.scopes: { length: 2 }
@@ -150,6 +151,8 @@ steps:
         "$.killSwitch: expected true, got false",
         "$.plan: expected not \"pro\", got \"pro\"",
         "$.missing: expected to exist, got nothing (not found)",
+        "$.missing_count: expected >= 1, got nothing (not found)",
+        "$.missing_count: expected one of [1, 2], got nothing (not found)",
         "$.name: expected not to exist, got \"Layers\"",
         "$.creditBalance: expected type string, got integer (120)",
         "$.scopes: expected length 2, got length 0: []",
@@ -185,7 +188,7 @@ steps:
     // The element that holds is not reported.
     assert!(!out.stdout.contains("$.items[0].status"), "{}", out.stdout);
     assert!(
-        junit.starts_with("step 1 \"read\": status: expected 201, got 200 (and 21 more)"),
+        junit.starts_with("step 1 \"read\": status: expected 201, got 200 (and 23 more)"),
         "{junit}"
     );
     assert!(

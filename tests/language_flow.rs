@@ -508,7 +508,8 @@ steps:
     );
     let out = ws.run(&["scenarios/bodies.yaml", "--base-url", &srv.base_url]);
     assert_eq!(out.code, 0, "{}", out.all());
-    assert_eq!(out.case("bodies").assertions, Some(10));
+    // Ten written assertions plus the implicit "not an error status" of each of the 4 steps.
+    assert_eq!(out.case("bodies").assertions, Some(14));
 }
 
 #[test]
@@ -599,9 +600,25 @@ fn the_shipped_webhook_scenario_passes_against_the_mock() {
         .unwrap_or_default();
     assert!(
         log.contains("step 3 \"ping arrives signed\": ok")
+            && log.contains("  < webhook delivery (")
             && log.contains("finally step 1 \"delete the endpoint\": ok"),
         "{log}"
     );
+}
+
+#[test]
+fn a_dry_run_renders_the_webhook_url_without_sending() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let ws = Workspace::new();
+    let file = format!("{root}/scenarios/webhooks.yaml");
+    let out = ws.run(&[&file, "--dry-run"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("\"url\":\"http://127.0.0.1:") && out.stdout.contains("/hooks/0\""),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("undefined variable"), "{}", out.stdout);
 }
 
 #[test]

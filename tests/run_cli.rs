@@ -408,6 +408,19 @@ fn fifty_scenarios_with_jobs_8_overlap_at_the_server_and_all_pass() {
     }
     assert_eq!(per_path.len(), 50, "{per_path:?}");
     assert!(per_path.values().all(|n| *n == 1), "{per_path:?}");
+    let reqs = server.requests();
+    let overlapping = reqs.iter().enumerate().any(|(i, a)| {
+        reqs.iter()
+            .skip(i + 1)
+            .any(|b| match (a.finished, b.finished) {
+                (Some(fa), Some(fb)) => b.arrived < fa && a.arrived < fb,
+                _ => false,
+            })
+    });
+    assert!(
+        overlapping,
+        "no two requests were in flight at the same time"
+    );
     let max = server.max_in_flight();
     assert!(
         max > 1,

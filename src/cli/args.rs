@@ -29,6 +29,8 @@ pub enum Command {
     List(ListArgs),
     /// Serve the Layers API mock until Ctrl-C.
     Mock(MockArgs),
+    /// Print the JSON Schema of scenario files (for editors and CI checks).
+    Schema,
 }
 
 /// Which scenarios to take.

@@ -35,6 +35,10 @@ pub fn main() -> i32 {
         Command::Validate(a) => validate(a),
         Command::List(a) => list(a),
         Command::Mock(a) => mock(a),
+        Command::Schema => {
+            print!("{}", crate::schema::scenario_schema_json());
+            exit::OK
+        }
     }
 }
 
@@ -47,6 +51,7 @@ pub fn load_suite(
     let (mut scenarios, mut diags) = load::load_files(&files);
     let (templates, more) = check::check(&mut scenarios, cli_vars);
     diags.extend(more);
+    diags.refine_positions();
     if diags.is_empty() {
         Ok((scenarios, templates))
     } else {

@@ -253,6 +253,26 @@ impl Evaluator<'_> {
         }
     }
 
+    /// What `check` expects, in words, with its values rendered (for a value not found).
+    fn describe_rendered(&mut self, subject: &str, check: &Check) -> Option<String> {
+        Some(match check {
+            Check::Equals(v) => show(&self.render(subject, v)?),
+            Check::Contains(v) => format!("to contain {}", show(&self.render(subject, v)?)),
+            Check::OneOf(v) => match self.render(subject, v)? {
+                J::Array(items) => format!(
+                    "one of [{}]",
+                    items.iter().map(show).collect::<Vec<_>>().join(", ")
+                ),
+                other => show(&other),
+            },
+            Check::Lt(v) => format!("< {}", show(&self.render(subject, v)?)),
+            Check::Lte(v) => format!("<= {}", show(&self.render(subject, v)?)),
+            Check::Gt(v) => format!("> {}", show(&self.render(subject, v)?)),
+            Check::Gte(v) => format!(">= {}", show(&self.render(subject, v)?)),
+            other => describe_check(other),
+        })
+    }
+
     /// Run every check of `m` on `actual`; `textual` compares scalars as text (headers, body).
     fn matcher(&mut self, subject: &str, m: &Matcher, actual: Option<&J>, textual: bool) {
         for check in &m.checks {
@@ -298,7 +318,7 @@ impl Evaluator<'_> {
                 self.count = count;
                 (!inner_failed).then(|| (format!("not {}", describe_matcher(inner)), shown()))
             }
-            _ if actual.is_none() => Some((describe_check(check), shown())),
+            _ if actual.is_none() => Some((self.describe_rendered(subject, check)?, shown())),
             Check::Equals(v) => {
                 let expected = self.render(subject, v)?;
                 let a = actual?;

@@ -6,6 +6,7 @@ pub mod capture;
 pub mod request;
 mod scenario;
 mod step;
+pub use step::WEBHOOK_DELIVERY;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -95,7 +96,8 @@ pub async fn run(
         .iter()
         .map(|(k, v)| (k.clone(), minijinja::Value::from(v.as_str())))
         .collect();
-    let webhooks = if uses_webhooks(&suite) && !options.dry_run {
+    // Started in a dry run too: `{{ webhook.url }}` renders to a real loopback address.
+    let webhooks = if uses_webhooks(&suite) {
         Some(
             webhook::Receiver::start()
                 .await

@@ -18,6 +18,9 @@ use crate::scenario::model::{RequestDoc, WaitWebhook};
 use crate::scenario::{Action, Scenario, Step};
 use crate::template::Scope;
 
+/// The `version` of a webhook delivery recorded as a response.
+pub const WEBHOOK_DELIVERY: &str = "webhook delivery";
+
 /// How much of a body a report keeps.
 const REPORT_BODY_BYTES: usize = 16 * 1024;
 /// The longest wait a `Retry-After` may impose.
@@ -32,6 +35,8 @@ pub(crate) struct StepCtx<'a> {
     pub jar: Arc<reqwest::cookie::Jar>,
     pub deadline: Option<Instant>,
     pub timed_out: bool,
+    /// Include parameters rendered so far, by the address of their `Params`.
+    pub params_rendered: std::collections::HashMap<usize, Vec<(String, minijinja::Value)>>,
 }
 
 pub(crate) fn blank(st: &Step, phase: Phase, number: usize) -> StepReport {
@@ -150,21 +155,35 @@ fn scenario_timeout(cx: &StepCtx<'_>, st: &Step) -> String {
     )
 }
 
-/// Render the step's include parameters into the scope (each sees the ones before).
+/// Put the step's include parameters into the scope. Each include's `with:` is
+/// rendered once, at its first step, and kept for its other steps; each parameter
+/// sees those before it and those of the includes around it.
 fn set_params(cx: &mut StepCtx<'_>, st: &Step) -> Result<(), PrepareError> {
     if st.params.is_empty() && cx.scope.params.is_empty() {
         return Ok(());
     }
     Arc::make_mut(&mut cx.scope).params.clear();
-    for (name, value) in st.params.iter() {
-        let v = cx
-            .run
-            .suite
-            .templates
-            .render_json(value, &cx.scope.to_value())?;
-        Arc::make_mut(&mut cx.scope)
-            .params
-            .insert(name.clone(), crate::template::to_value(v));
+    for level in st.params.chain() {
+        let key = Arc::as_ptr(&level) as usize;
+        if let Some(values) = cx.params_rendered.get(&key) {
+            let values = values.clone();
+            Arc::make_mut(&mut cx.scope).params.extend(values);
+            continue;
+        }
+        let mut rendered = Vec::with_capacity(level.own.len());
+        for (name, value) in &level.own {
+            let v = cx
+                .run
+                .suite
+                .templates
+                .render_json(value, &cx.scope.to_value())?;
+            let v = crate::template::to_value(v);
+            Arc::make_mut(&mut cx.scope)
+                .params
+                .insert(name.clone(), v.clone());
+            rendered.push((name.clone(), v));
+        }
+        cx.params_rendered.insert(key, rendered);
     }
     Ok(())
 }
@@ -412,6 +431,20 @@ fn check_and_capture(
     let obs = Observed::new(resp);
     let scope_value = cx.scope.to_value();
     let (mut failures, mut count) = assert::evaluate(&st.expect, &obs, &templates, &scope_value);
+    // A request step that says nothing about the status still must not get an error
+    // status: a suite that passes on a 500 is a suite CI cannot trust.
+    let status_said =
+        st.expect.status.is_some() || poll.is_some_and(|(until, _)| until.status.is_some());
+    if matches!(st.action, Action::Request(_)) && !status_said {
+        count += 1;
+        if resp.status >= 400 {
+            failures.push(AssertionFailure {
+                subject: "status".into(),
+                expected: "a success (below 400; write `expect: status:` to accept others)".into(),
+                actual: resp.status.to_string(),
+            });
+        }
+    }
     if let Some((until, attempts)) = poll {
         let (until_fails, n) = assert::evaluate(until, &obs, &templates, &scope_value);
         count += n;
@@ -488,6 +521,7 @@ async fn send_with_retries(
                     .as_ref()
                     .is_some_and(|s| s.accepted.iter().any(|p| p.matches(resp.status)));
                 let transient = matches!(resp.status, 429 | 500 | 502 | 503 | 504);
+                // Retry-After is how a 429 or a 503 says when to come back.
                 let wait = if matches!(resp.status, 429 | 503) {
                     retry_after(resp).unwrap_or_else(|| backoff(attempt))
                 } else {
@@ -594,13 +628,13 @@ async fn webhook_step(
         }
     };
     drop(scope_value);
-    if let Some(s) = &secret {
-        cx.run.redactor.add(s);
-    }
     if cx.run.options.dry_run {
         r.outcome = Outcome::Skipped;
         r.message = Some("dry run: not waited for".into());
         return;
+    }
+    if let Some(s) = &secret {
+        cx.run.redactor.add(s);
     }
     let Some(receiver) = cx.run.webhooks.as_ref() else {
         r.outcome = Outcome::Error;
@@ -642,7 +676,8 @@ async fn webhook_step(
     };
     let resp = Response {
         status: 200,
-        version: "HTTP/1.1".into(),
+        // Not a response: reports show it as the delivery it is.
+        version: WEBHOOK_DELIVERY.into(),
         headers: delivery.headers.clone(),
         body: delivery.body.clone(),
         truncated: false,

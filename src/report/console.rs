@@ -97,6 +97,13 @@ impl ConsoleReporter {
         if let Some(m) = &s.message {
             self.line(&format!("      {m}"));
         }
+        if !flaky.is_empty() {
+            for st in &s.steps {
+                for a in &st.failed_attempts {
+                    self.line(&format!("      step {} \"{}\": {a}", st.number, st.name));
+                }
+            }
+        }
         if matches!(s.outcome, Outcome::Failed | Outcome::Error) {
             for st in &s.steps {
                 match st.outcome {
@@ -178,10 +185,17 @@ impl ConsoleReporter {
             }
         }
         if let Some(resp) = &st.response {
-            self.line(&format!(
-                "[{index}] < {} {} ({} ms)",
-                resp.version, resp.status, resp.time_ms
-            ));
+            if resp.version == crate::engine::WEBHOOK_DELIVERY {
+                self.line(&format!(
+                    "[{index}] < webhook delivery, {} bytes, after {} ms",
+                    resp.body_bytes, resp.time_ms
+                ));
+            } else {
+                self.line(&format!(
+                    "[{index}] < {} {} ({} ms)",
+                    resp.version, resp.status, resp.time_ms
+                ));
+            }
             for (k, v) in &resp.headers {
                 self.line(&format!("[{index}] < {k}: {v}"));
             }

@@ -49,6 +49,9 @@ impl Reporter for JunitReporter {
 
     fn finish(&mut self, summary: &Summary) -> Result<(), String> {
         self.scenarios.sort_by_key(|s| s.index);
+        for s in self.scenarios.iter_mut() {
+            super::scrub_scenario(s, &self.redactor);
+        }
         let xml = render(&self.scenarios, self.granularity, summary.duration)?;
         write_report(&self.path, xml.as_bytes(), &self.redactor)
     }
@@ -300,10 +303,17 @@ fn step_log(steps: &[StepReport]) -> String {
             out.push_str(&format!("  ! {a}\n"));
         }
         if let Some(resp) = &st.response {
-            out.push_str(&format!(
-                "  < {} ({} bytes, {} ms)\n",
-                resp.status, resp.body_bytes, resp.time_ms
-            ));
+            if resp.version == crate::engine::WEBHOOK_DELIVERY {
+                out.push_str(&format!(
+                    "  < webhook delivery ({} bytes, after {} ms)\n",
+                    resp.body_bytes, resp.time_ms
+                ));
+            } else {
+                out.push_str(&format!(
+                    "  < {} ({} bytes, {} ms)\n",
+                    resp.status, resp.body_bytes, resp.time_ms
+                ));
+            }
         }
         for f in &st.failures {
             out.push_str(&format!("  ✗ {f}\n"));

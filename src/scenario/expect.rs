@@ -1,7 +1,9 @@
 //! Assertions (`expect`, `retry.until`) and captures, in the file format.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
 
 use super::sink;
@@ -9,22 +11,28 @@ use super::values::{JsonPathSpec, RegexSpec, TEntry, TValue, Tpl};
 use crate::diagnostic::{Loc, did_you_mean};
 
 /// What a response must look like. Every assertion is checked and every failure reported.
-#[derive(Debug, Deserialize, Clone, Default)]
+#[derive(Debug, Deserialize, Clone, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// A code (`200`), a list (`[200, 201]`) or a class (`2xx`).
+    #[schemars(example = 200, example = [200, 201], example = &"2xx")]
     pub status: Option<StatusExpect>,
     /// JSONPath -> a value (equality) or a matcher map.
     #[serde(default)]
+    #[schemars(example = serde_json::json!({"$.status": "active", "$.items": {"length": {"gte": 1}}}))]
     pub json: JsonAssertions,
     /// Header name -> a value or a matcher map (names are case-insensitive).
     #[serde(default)]
+    #[schemars(example = serde_json::json!({"Content-Type": {"contains": "json"}}))]
     pub headers: HeaderAssertions,
     /// A matcher over the body as text.
+    #[schemars(example = serde_json::json!({"contains": "ok"}))]
     pub body: Option<Matcher>,
     /// A matcher over the response time in milliseconds.
+    #[schemars(example = serde_json::json!({"lt": 2000}))]
     pub time_ms: Option<Matcher>,
     /// A JSON Schema (a file path relative to the scenario, or inline).
+    #[schemars(example = &"schemas/project.json", example = serde_json::json!({"type": "object", "required": ["id"]}))]
     pub schema: Option<SchemaSpec>,
 }
 
@@ -123,7 +131,7 @@ impl<'de> Deserialize<'de> for StatusExpect {
                 Some(p) => accepted.push(p),
                 None => sink::report(
                     item.loc(),
-                    1,
+                    short(item).chars().count(),
                     format!("`{}` is not a status code", short(item)),
                     Some(STATUS_HINT.into()),
                 ),
@@ -285,6 +293,22 @@ impl Matcher {
             {
                 entries
             }
+            TValue::Map(entries, _) if lone_matcher_typo(&entries).is_some() => {
+                if let Some((entry, meant)) = lone_matcher_typo(&entries) {
+                    sink::report(
+                        entry.loc,
+                        entry.key.chars().count(),
+                        format!("unknown matcher `{}`", entry.key),
+                        Some(format!(
+                            "did you mean `{meant}`? (to compare with an object, write `equals: {{...}}`)"
+                        )),
+                    );
+                }
+                return Matcher {
+                    loc,
+                    checks: Vec::new(),
+                };
+            }
             other => {
                 return Matcher {
                     loc,
@@ -305,7 +329,11 @@ impl Matcher {
                 "exists" => match value {
                     TValue::Bool(b, _) => Check::Exists(b),
                     other => {
-                        bad(&other, "`exists` takes true or false");
+                        bad(
+                            &other,
+                            "`exists` takes true or false",
+                            "write `exists: true` or `exists: false`",
+                        );
                         continue;
                     }
                 },
@@ -340,7 +368,8 @@ impl Matcher {
                     other => {
                         bad(
                             &other,
-                            "`one_of` takes a list, e.g. one_of: [active, archived]",
+                            "`one_of` takes a list",
+                            "e.g. `one_of: [active, archived]`",
                         );
                         continue;
                     }
@@ -348,7 +377,11 @@ impl Matcher {
                 "matches" => match value {
                     TValue::Str(t) => Check::Matches(RegexSpec::parse(t.src, t.loc)),
                     other => {
-                        bad(&other, "`matches` takes a regex string");
+                        bad(
+                            &other,
+                            "`matches` takes a regex",
+                            "e.g. `matches: \"^prj_[0-9A-Z]+$\"`",
+                        );
                         continue;
                     }
                 },
@@ -393,11 +426,35 @@ impl Matcher {
     }
 }
 
-fn bad(v: &TValue, hint: &str) {
+/// A one-key mapping whose key is a near miss of a matcher name (`{contians: x}`)
+/// is a typo, not an object to compare with. Short names and longer distances
+/// are left alone: `{id: 1}` is an object, not a misspelt `gt`.
+fn lone_matcher_typo(entries: &[TEntry]) -> Option<(&TEntry, &'static str)> {
+    let [entry] = entries else { return None };
+    let key = entry.key.to_ascii_lowercase();
+    MATCHER_NAMES
+        .iter()
+        .filter(|m| m.len() >= 4)
+        .map(|m| (strsim::damerau_levenshtein(&key, m), *m))
+        .filter(|(d, m)| *d > 0 && *d <= if m.len() >= 6 { 2 } else { 1 })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, m)| (entry, m))
+}
+
+/// "`exists` takes true or false, not `yes`", underlined at the value.
+fn bad(v: &TValue, takes: &str, hint: &str) {
+    let found = match v {
+        TValue::Str(_) | TValue::Num(..) | TValue::Bool(..) => format!("`{}`", short(v)),
+        other => other.kind_name().to_string(),
+    };
+    let width = match v {
+        TValue::Str(_) | TValue::Num(..) | TValue::Bool(..) => short(v).chars().count(),
+        _ => 1,
+    };
     sink::report(
         v.loc(),
-        1,
-        format!("{} is not allowed here", v.kind_name()),
+        width,
+        format!("{takes}, not {found}"),
         Some(hint.into()),
     );
 }
@@ -442,7 +499,8 @@ impl<'de> Deserialize<'de> for SchemaSpec {
             other => {
                 bad(
                     other,
-                    "`schema` takes a file path or an inline JSON Schema mapping",
+                    "`schema` takes a file path or an inline JSON Schema",
+                    "e.g. `schema: schemas/project.json` or `schema: { type: object }`",
                 );
                 SchemaSource::Inline(serde_json::Value::Bool(true))
             }
@@ -452,6 +510,165 @@ impl<'de> Deserialize<'de> for SchemaSpec {
             source,
             validator: None,
             document: None,
+        })
+    }
+}
+
+// JSON Schema of the hand-written parts of `expect` and `capture`.
+
+/// A status code or a class, as a schema (shared by single values and lists).
+fn status_item() -> serde_json::Value {
+    serde_json::json!({
+        "anyOf": [
+            {"type": "integer", "minimum": 100, "maximum": 599},
+            {"type": "string", "pattern": "^\\s*([1-5][0-9][0-9]|[1-5][xX][xX])\\s*$"}
+        ]
+    })
+}
+
+impl JsonSchema for StatusExpect {
+    fn schema_name() -> Cow<'static, str> {
+        "Status".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let item = status_item();
+        json_schema!({
+            "description": "Accepted status codes: a code (200), a class (2xx) or a list of them.",
+            "anyOf": [item.clone(), {"type": "array", "items": item, "minItems": 1}],
+            "examples": [200, [200, 201], "2xx"]
+        })
+    }
+}
+
+impl JsonSchema for JsonAssertions {
+    fn schema_name() -> Cow<'static, str> {
+        "JsonAssertions".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let matcher = generator.subschema_for::<Matcher>().to_value();
+        json_schema!({
+            "type": "object",
+            "description": "JSONPath (RFC 9535, starting with `$`) -> the value it must equal, or a matcher map.",
+            "propertyNames": {"pattern": "^\\$"},
+            "additionalProperties": matcher,
+            "examples": [{"$.id": {"exists": true}, "$.name": "smoke", "$.items[*].id": {"each": {"matches": "^prj_"}}}]
+        })
+    }
+}
+
+impl JsonSchema for HeaderAssertions {
+    fn schema_name() -> Cow<'static, str> {
+        "HeaderAssertions".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let matcher = generator.subschema_for::<Matcher>().to_value();
+        json_schema!({
+            "type": "object",
+            "description": "Header name (any case) -> the value it must equal, or a matcher map.",
+            "additionalProperties": matcher,
+            "examples": [{"Content-Type": {"contains": "application/json"}, "X-Request-Id": {"exists": true}}]
+        })
+    }
+}
+
+/// The checks a matcher map may hold.
+struct MatcherChecks;
+
+impl JsonSchema for MatcherChecks {
+    fn schema_name() -> Cow<'static, str> {
+        "MatcherChecks".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let matcher = generator.subschema_for::<Matcher>().to_value();
+        let comparable = serde_json::json!({"type": ["number", "string"]});
+        json_schema!({
+            "type": "object",
+            "description": "Checks that must all hold.",
+            "minProperties": 1,
+            "additionalProperties": false,
+            "properties": {
+                "equals": {"description": "Equal to this value (write this to compare with a whole object).", "examples": [{"id": 1}]},
+                "not": {"allOf": [matcher.clone()], "description": "The matcher must not hold.", "examples": [{"equals": "failed"}]},
+                "exists": {"type": "boolean", "description": "The JSONPath matches something (true) or nothing (false).", "examples": [true]},
+                "type": {"enum": ["string", "number", "integer", "boolean", "bool", "array", "list", "object", "map", "null", null], "description": "The JSON type.", "examples": ["string"]},
+                "length": {"allOf": [matcher.clone()], "description": "A matcher over the length of a string, list or object.", "examples": [3, {"gte": 1}]},
+                "contains": {"description": "A string contains this text; a list contains this item; an object has this key.", "examples": ["smoke"]},
+                "one_of": {"anyOf": [{"type": "array"}, {"type": "string", "pattern": "\\{\\{"}], "description": "Equal to one of these values: a list, or a template that yields one.", "examples": [["active", "archived"]]},
+                "matches": {"type": "string", "description": "A string matching this regular expression.", "examples": ["^prj_[0-9A-Z]+$"]},
+                "lt": {"allOf": [comparable.clone()], "description": "Less than.", "examples": [100]},
+                "lte": {"allOf": [comparable.clone()], "description": "Less than or equal.", "examples": [100]},
+                "gt": {"allOf": [comparable.clone()], "description": "Greater than.", "examples": [0]},
+                "gte": {"allOf": [comparable], "description": "Greater than or equal.", "examples": [1]},
+                "each": {"allOf": [matcher], "description": "Every item of a list satisfies this matcher.", "examples": [{"type": "object"}]}
+            }
+        })
+    }
+}
+
+impl JsonSchema for Matcher {
+    fn schema_name() -> Cow<'static, str> {
+        "Matcher".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let checks = generator.subschema_for::<MatcherChecks>().to_value();
+        let has_a_check: Vec<serde_json::Value> = MATCHER_NAMES
+            .iter()
+            .map(|m| serde_json::json!({"required": [m]}))
+            .collect();
+        // A mapping with a matcher name in it is a matcher and may hold only
+        // matcher names; any other value is compared for equality.
+        json_schema!({
+            "description": "A value the actual value must equal, or a map of checks: equals, not, exists, type, length, contains, one_of, matches, lt, lte, gt, gte, each.",
+            "anyOf": [checks, {"not": {"type": "object", "anyOf": has_a_check}}],
+            "examples": ["active", {"exists": true}, {"type": "string", "matches": "^prj_"}]
+        })
+    }
+}
+
+impl JsonSchema for SchemaSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "SchemaSpec".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A JSON Schema the body must satisfy: a .json or .yaml file (relative to the scenario file) or the schema itself.",
+            "anyOf": [{"type": "string"}, {"type": "object"}],
+            "examples": ["schemas/project.json", {"type": "object", "required": ["id"]}]
+        })
+    }
+}
+
+impl JsonSchema for Capture {
+    fn schema_name() -> Cow<'static, str> {
+        "Capture".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Where the value comes from: a JSONPath into the body (`$.id`), or one of {json: $.path}, {header: Name}, {regex: pattern}, {status: true}, {body: true}.",
+            "anyOf": [
+                {"type": "string", "pattern": "^\\s*\\$"},
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "maxProperties": 1,
+                    "additionalProperties": false,
+                    "properties": {
+                        "json": {"type": "string", "pattern": "^\\s*\\$", "description": "A JSONPath into the JSON body.", "examples": ["$.items[0].id"]},
+                        "header": {"type": "string", "description": "A response header (any case).", "examples": ["Location"]},
+                        "regex": {"type": "string", "description": "A regex over the body; the first group (or the whole match).", "examples": ["token=([a-z0-9]+)"]},
+                        "status": {"const": true, "description": "The status code.", "examples": [true]},
+                        "body": {"const": true, "description": "The whole body as text.", "examples": [true]}
+                    }
+                }
+            ],
+            "examples": ["$.id", {"header": "Location"}]
         })
     }
 }
@@ -473,7 +690,8 @@ pub struct Capture {
     pub source: CaptureSource,
 }
 
-const CAPTURE_HINT: &str = "write `$.path`, {json: $.path}, {header: Name}, {regex: pattern}, {status: true} or {body: true}";
+const CAPTURE_HINT: &str =
+    "`$.path`, {json: $.path}, {header: Name}, {regex: pattern}, {status: true} or {body: true}";
 
 impl<'de> Deserialize<'de> for Capture {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -490,7 +708,10 @@ impl<'de> Deserialize<'de> for Capture {
                         t.loc,
                         t.src.chars().count(),
                         format!("`{}` is not a JSONPath", t.src),
-                        Some(CAPTURE_HINT.into()),
+                        Some(format!(
+                            "a JSONPath starts with `$`, e.g. `$.{}`",
+                            t.src.trim().trim_start_matches('.')
+                        )),
                     );
                     return Ok(fallback);
                 }

@@ -11,9 +11,9 @@ use serde_saphyr::Spanned;
 
 use super::model::{ScenarioDoc, StepDoc};
 use super::sink;
-use super::suite::{Action, Scenario, Step};
+use super::suite::{Action, Params, Scenario, Step};
 use super::values::TValue;
-use crate::diagnostic::{Diagnostic, Diagnostics, Loc, did_you_mean};
+use crate::diagnostic::{Diagnostic, Diagnostics, Loc};
 
 /// `matrix:` values by name.
 type Matrix = IndexMap<String, Vec<TValue>>;
@@ -24,6 +24,10 @@ const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_INCLUDE_DEPTH: usize = 16;
 /// A matrix expanding into more cases than this is refused.
 const MAX_MATRIX_CASES: usize = 10_000;
+/// Mappings and lists nested deeper than this are refused.
+pub const MAX_NESTING: usize = 64;
+/// Loader threads get a stack big enough for MAX_NESTING levels of a debug build.
+const LOADER_STACK_BYTES: usize = 64 * 1024 * 1024;
 
 /// Expand files and folders into the scenario files they hold, in sorted order.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostics> {
@@ -97,30 +101,53 @@ pub fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// Load every file; scenarios come out in file order, then order within a file.
+///
+/// A file that another file of the run includes holds shared steps, not a
+/// scenario: it is loaded only as an include, so shared steps may live in the
+/// folder that is run (`scenarios/shared/login.yaml`).
 pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
+    let included = included_by_others(files);
+    let files: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| !included.contains(&same_file_key(f)))
+        .cloned()
+        .collect();
+    let files = files.as_slice();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len().max(1));
     let chunk = files.len().div_ceil(threads).max(1);
+    let load_part = |part: &[PathBuf]| {
+        let mut loader = Loader::default();
+        let mut scenarios = Vec::new();
+        for f in part {
+            scenarios.extend(loader.load_file(f));
+        }
+        (scenarios, loader.diags)
+    };
     let results: Vec<(Vec<Scenario>, Diagnostics)> = std::thread::scope(|s| {
         let handles: Vec<_> = files
             .chunks(chunk)
             .map(|part| {
-                s.spawn(move || {
-                    let mut loader = Loader::default();
-                    let mut scenarios = Vec::new();
-                    for f in part {
-                        scenarios.extend(loader.load_file(f));
-                    }
-                    (scenarios, loader.diags)
-                })
+                let spawned = std::thread::Builder::new()
+                    .stack_size(LOADER_STACK_BYTES)
+                    .spawn_scoped(s, move || load_part(part));
+                (part, spawned.ok())
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| (Vec::new(), Diagnostics::default()))
+            .map(|(part, h)| match h {
+                Some(h) => h.join().unwrap_or_else(|_| {
+                    let mut d = Diagnostics::default();
+                    d.push(Diagnostic::new(
+                        part.first().map_or(Path::new("?"), |p| p.as_path()),
+                        Loc::UNKNOWN,
+                        "internal error while loading this file; please report it",
+                    ));
+                    (Vec::new(), d)
+                }),
+                None => load_part(part),
             })
             .collect()
     });
@@ -134,6 +161,38 @@ pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
         s.index = i;
     }
     (all, diags)
+}
+
+/// The files that some other file of `files` includes, as [`same_file_key`]s. A
+/// quick scan of the text for `include:` values: the loader proper reports any
+/// problem with them later.
+fn included_by_others(files: &[PathBuf]) -> std::collections::HashSet<PathBuf> {
+    static INCLUDE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let Some(re) = INCLUDE.get_or_init(|| {
+        regex::Regex::new(r#"(?m)(?:^|[\s{,-])include:\s*["']?([^"'\s,}#]+)"#).ok()
+    }) else {
+        return Default::default();
+    };
+    let mut out = std::collections::HashSet::new();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        let base = f.parent().unwrap_or(Path::new("."));
+        let own = same_file_key(f);
+        for cap in re.captures_iter(&text) {
+            let target = same_file_key(&base.join(&cap[1]));
+            if target != own {
+                out.insert(target);
+            }
+        }
+    }
+    out
+}
+
+/// One key per file, however its path was written.
+fn same_file_key(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| tidy_path(p))
 }
 
 /// Steps of an included file: a list of steps, or a mapping with `steps`.
@@ -252,7 +311,7 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagno
         Ok(_) => Err(diags),
         Err(e) => {
             // A structural error may be a consequence of an earlier leaf problem; show both.
-            diags.push(yaml_error(path, text, &e));
+            diags.push(super::yaml_error::yaml_error(path, text, &e));
             Err(diags)
         }
     }
@@ -306,182 +365,20 @@ fn yaml_options() -> serde_saphyr::Options {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
         budget: serde_saphyr::budget! {
             max_documents: 1,
+            // Nesting is what overflows stacks; 64 levels is far beyond any request body.
+            max_depth: MAX_NESTING,
+            // Suites of thousands of steps are fine; the file-size cap bounds the rest.
+            max_nodes: 20_000_000,
+            max_events: 40_000_000,
         },
     };
     // Alias bombs: a few hundred bytes that expand to billions of nodes.
     o.alias_limits.max_total_replayed_events = 100_000;
     o.alias_limits.max_replay_stack_depth = 16;
     o.alias_limits.max_alias_expansions_per_anchor = 1_000;
+    // Diagnostics quote the source themselves; a snippet per error would copy text.
+    o.with_snippet = false;
     o
-}
-
-/// The keys each section of the format takes, to name the section of an unknown key.
-const SECTIONS: &[(&str, &[&str])] = &[
-    (
-        "the scenario",
-        &[
-            "name",
-            "description",
-            "base_url",
-            "vars",
-            "headers",
-            "secrets",
-            "tags",
-            "allow_cost",
-            "skip",
-            "timeout",
-            "step_timeout",
-            "retries",
-            "matrix",
-            "steps",
-            "finally",
-            "scenarios",
-        ],
-    ),
-    (
-        "a step",
-        &[
-            "name",
-            "request",
-            "include",
-            "with",
-            "wait_webhook",
-            "expect",
-            "capture",
-            "retry",
-            "retries",
-            "timeout",
-            "delay",
-            "skip",
-        ],
-    ),
-    (
-        "`request`",
-        &[
-            "method",
-            "url",
-            "headers",
-            "query",
-            "json",
-            "body",
-            "form",
-            "multipart",
-            "body_file",
-        ],
-    ),
-    (
-        "`expect`",
-        &["status", "json", "headers", "body", "time_ms", "schema"],
-    ),
-    ("`retry`", &["until", "attempts", "interval", "backoff"]),
-    ("`wait_webhook`", &["event", "within", "secret"]),
-    (
-        "a multipart file part",
-        &["file", "filename", "content_type"],
-    ),
-    ("an included file", &["description", "steps"]),
-];
-
-fn section_of(expected: &[&str]) -> &'static str {
-    SECTIONS
-        .iter()
-        .find(|(_, keys)| keys.len() == expected.len() && expected.iter().all(|k| keys.contains(k)))
-        .map_or("this mapping", |(name, _)| name)
-}
-
-/// Turn a YAML or shape error into a diagnostic with a hint.
-fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
-    use serde_saphyr::Error as E;
-    let loc: Loc = e.location().map(Loc::from).unwrap_or(Loc::new(1, 1));
-    let line_text = text
-        .lines()
-        .nth(loc.line.saturating_sub(1) as usize)
-        .unwrap_or("");
-    match e.without_snippet() {
-        E::SerdeUnknownField {
-            field, expected, ..
-        } => {
-            let section = section_of(expected);
-            let hint = match did_you_mean(field, expected.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("expected one of: {}", expected.join(", ")),
-            };
-            Diagnostic::new(path, loc, format!("unknown key `{field}` in {section}"))
-                .width(field.chars().count())
-                .hint(hint)
-        }
-        E::SerdeMissingField { field, .. } => {
-            Diagnostic::new(path, loc, format!("missing key `{field}`"))
-                .hint(format!("add `{field}:` here"))
-        }
-        E::DuplicateMappingKey { key, .. } => {
-            let key = key.clone().unwrap_or_else(|| {
-                line_text
-                    .trim_start()
-                    .trim_start_matches("- ")
-                    .split(':')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string()
-            });
-            Diagnostic::new(path, loc, format!("duplicate key `{key}`"))
-                .width(key.chars().count().max(1))
-                .hint("each key may appear once in a mapping; remove or rename one")
-        }
-        _ => {
-            let raw = e.without_snippet().to_string();
-            let message = strip_position(&raw);
-            let hint = hint_for(&message, line_text, loc);
-            let message = reword(&message);
-            let d = Diagnostic::new(path, loc, message);
-            match hint {
-                Some(h) => d.hint(h),
-                None => d,
-            }
-        }
-    }
-}
-
-fn strip_position(raw: &str) -> String {
-    match raw.rfind(" at line ") {
-        Some(i) => raw[..i].to_string(),
-        None => raw.to_string(),
-    }
-}
-
-fn reword(message: &str) -> String {
-    if message.contains("expected struct ScenarioDoc") {
-        return "a scenario file is a mapping (name:, steps:, ...)".into();
-    }
-    message
-        .replace("struct ", "")
-        .replace("ScenarioDoc", "a scenario")
-        .replace("StepDoc", "a step")
-}
-
-fn hint_for(message: &str, line_text: &str, loc: Loc) -> Option<String> {
-    let col = loc.col.saturating_sub(1) as usize;
-    let at: String = line_text.chars().skip(col).collect();
-    if at.starts_with("{{") || line_text.contains(": {{") || line_text.contains("- {{") {
-        return Some("a value that starts with `{{` must be quoted: \"{{ ... }}\"".into());
-    }
-    if message.contains(" tab") {
-        return Some("indent with spaces, not tabs".into());
-    }
-    if message.contains("alias") || message.contains("budget") || message.contains("Budget") {
-        return Some("the file expands YAML aliases beyond the loader's limits".into());
-    }
-    if message.contains("invalid boolean") {
-        return Some("write true or false; quote the value if it is text (\"no\")".into());
-    }
-    if message.contains("indent") || message.contains("mapping values are not allowed") {
-        return Some("check the indentation: keys of one mapping line up".into());
-    }
-    if message.contains("invalid type") {
-        return Some("see docs/format.md for what this key takes".into());
-    }
-    None
 }
 
 impl Loader {
@@ -563,7 +460,7 @@ impl Loader {
                 .hint("add `steps:` with at least one request"),
             );
         }
-        let no_params = Arc::new(Vec::new());
+        let no_params = Arc::new(Params::default());
         let steps = self.steps(file, doc.steps, &no_params, 0);
         let finally = self.steps(file, doc.finally, &no_params, 0);
         let scenario = Scenario {
@@ -596,7 +493,7 @@ impl Loader {
         &mut self,
         file: &Arc<Path>,
         docs: Vec<Spanned<StepDoc>>,
-        params: &Arc<Vec<(String, TValue)>>,
+        params: &Arc<Params>,
         depth: usize,
     ) -> Vec<Step> {
         let mut out = Vec::new();
@@ -612,14 +509,19 @@ impl Loader {
             .filter(|b| **b)
             .count();
             if kinds != 1 {
-                let msg = if kinds == 0 {
-                    "a step needs one of `request`, `include` or `wait_webhook`"
+                let (msg, hint) = if kinds == 0 {
+                    (
+                        "a step needs one of `request`, `include` or `wait_webhook`",
+                        "add `request:` with a `url:` (or `include:` a file of steps)",
+                    )
                 } else {
-                    "a step takes only one of `request`, `include` or `wait_webhook`"
+                    (
+                        "a step takes only one of `request`, `include` or `wait_webhook`",
+                        "split it into separate steps",
+                    )
                 };
-                self.diags.push(
-                    Diagnostic::new(file.as_ref(), loc, msg).hint("split it into separate steps"),
-                );
+                self.diags
+                    .push(Diagnostic::new(file.as_ref(), loc, msg).hint(hint));
                 continue;
             }
             if let Some(inc) = doc.include {
@@ -674,7 +576,7 @@ impl Loader {
         file: &Arc<Path>,
         inc: Spanned<String>,
         with: IndexMap<String, TValue>,
-        params: &Arc<Vec<(String, TValue)>>,
+        params: &Arc<Params>,
         depth: usize,
     ) -> Vec<Step> {
         let loc: Loc = inc.referenced.into();
@@ -720,9 +622,11 @@ impl Loader {
             }
         };
         let Some(docs) = docs else { return Vec::new() };
-        let mut merged: Vec<(String, TValue)> = params.as_ref().clone();
-        merged.extend(with);
-        let merged = Arc::new(merged);
+        let merged = Arc::new(Params {
+            parent: Some(params.clone()),
+            file: Some(file.clone()),
+            own: with.into_iter().collect(),
+        });
         let inc_file: Arc<Path> = Arc::from(target.as_path());
         self.steps(&inc_file, docs.as_ref().clone(), &merged, depth + 1)
     }
@@ -787,7 +691,14 @@ impl Loader {
                     .collect();
                 format!("{} [{}]", base.name, label.join(", "))
             };
-            s.vars.extend(case);
+            // Matrix values come first, so that `vars:` can build on them; a var
+            // of the same name as a matrix key would hide the case's value.
+            let own: Vec<(String, TValue)> = std::mem::take(&mut s.vars)
+                .into_iter()
+                .filter(|(k, _)| !case.iter().any(|(m, _)| m == k))
+                .collect();
+            s.vars = case;
+            s.vars.extend(own);
             out.push(s);
         }
         out

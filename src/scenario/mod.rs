@@ -8,5 +8,6 @@ pub mod model;
 pub mod sink;
 pub mod suite;
 pub mod values;
+pub mod yaml_error;
 
-pub use suite::{Action, Scenario, Step, Suite};
+pub use suite::{Action, Params, Scenario, Step, Suite};

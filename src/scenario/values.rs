@@ -1,10 +1,12 @@
 //! Leaf values of the file format: templated strings, templated YAML values,
 //! durations, JSONPaths and regexes, each remembering where it was written.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use schemars::{Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
@@ -299,24 +301,30 @@ impl JsonPathSpec {
         let path = match serde_json_path::JsonPath::parse(&src) {
             Ok(p) => Some(Arc::new(p)),
             Err(e) => {
-                let hint = if let Some(fixed) = bracket_odd_names(&src) {
-                    format!(
-                        "names with characters other than letters, digits and _ take brackets: `{fixed}`"
-                    )
-                } else if src.starts_with('$') {
-                    "JSONPath as in RFC 9535, e.g. $.items[0].id or $['odd key']".to_string()
-                } else {
+                let opens = src.matches('[').count();
+                let closes = src.matches(']').count();
+                let hint = if !src.starts_with('$') {
                     format!(
                         "a JSONPath starts with `$`, e.g. `$.{}`",
                         src.trim_start_matches('.')
                     )
+                } else if opens > closes {
+                    "a `[` is not closed, e.g. $.items[0] or $.items[*].id".to_string()
+                } else if let Some(fixed) = bracket_odd_names(&src) {
+                    format!(
+                        "names with characters other than letters, digits and _ take brackets: `{fixed}`"
+                    )
+                } else {
+                    "JSONPath as in RFC 9535, e.g. $.items[0].id, $.items[*].id or $['odd key']"
+                        .to_string()
                 };
-                sink::report(
-                    loc,
-                    src.chars().count(),
-                    format!("invalid JSONPath `{src}`: {e}"),
-                    Some(hint),
-                );
+                let detail = e.message();
+                let message = if detail.is_empty() || detail == "parser error" {
+                    format!("invalid JSONPath `{src}`")
+                } else {
+                    format!("invalid JSONPath `{src}`: {detail}")
+                };
+                sink::report(loc, src.chars().count(), message, Some(hint));
                 None
             }
         };
@@ -376,17 +384,80 @@ impl RegexSpec {
                     .last()
                     .unwrap_or("invalid")
                     .trim()
+                    .trim_start_matches("error: ")
                     .to_string();
+                let hint = match last.as_str() {
+                    "unclosed group" => {
+                        "close the `(` with `)`, or write `\\(` to match a parenthesis"
+                    }
+                    "unclosed character class" => {
+                        "close the `[` with `]`, or write `\\[` to match a bracket"
+                    }
+                    "repetition operator missing expression" => {
+                        "`*`, `+` and `?` repeat what comes before them; write `\\*` to match the character"
+                    }
+                    "unopened group" => "a `)` has no `(`; write `\\)` to match a parenthesis",
+                    _ => {
+                        "regex syntax: https://docs.rs/regex/#syntax (write `\\` before `.()[]*+?` to match them)"
+                    }
+                };
                 sink::report(
                     loc,
                     src.chars().count(),
                     format!("invalid regex `{src}`: {last}"),
-                    Some("regex syntax: https://docs.rs/regex/#syntax".into()),
+                    Some(hint.into()),
                 );
                 None
             }
         };
         RegexSpec { src, loc, regex }
+    }
+}
+
+// JSON Schema of the leaf values: what an editor shows and checks while typing.
+
+impl schemars::JsonSchema for Tpl {
+    fn schema_name() -> Cow<'static, str> {
+        "Text".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": ["string", "number", "boolean"],
+            "description": "Text. It may hold template code: `{{ name }}`, `{{ uuid() }}`, `{{ value | b64encode }}`. Quote a value that starts with `{{`.",
+            "examples": ["/v1/projects/{{ project_id }}"]
+        })
+    }
+}
+
+impl schemars::JsonSchema for TValue {
+    fn schema_name() -> Cow<'static, str> {
+        "Value".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Any YAML value (text, number, true/false, null, list, mapping); text in it may hold `{{ template }}` code.",
+            "examples": ["{{ project_id }}", 10, {"name": "smoke"}]
+        })
+    }
+}
+
+/// What `parse_duration` accepts.
+pub const DURATION_PATTERN: &str = r"^\s*([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*(ms|s|m|h)\s*$";
+
+impl schemars::JsonSchema for DurationSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": DURATION_PATTERN,
+            "description": "A duration: a number and a unit, ms, s, m or h.",
+            "examples": ["250ms", "2s", "1.5s", "1m"]
+        })
     }
 }
 
@@ -403,6 +474,19 @@ mod tests {
         assert!(parse_duration("10").is_err());
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn the_schema_pattern_accepts_what_the_parser_accepts() {
+        let re = regex::Regex::new(DURATION_PATTERN).unwrap_or_else(|e| panic!("{e}"));
+        for ok in ["250ms", "2s", "1.5s", "1m", "1h", ".5s", " 3 s "] {
+            assert!(re.is_match(ok), "{ok}");
+            assert!(parse_duration(ok).is_ok(), "{ok}");
+        }
+        for bad in ["10", "5 parsecs", "", "s", "1.2.3s"] {
+            assert!(!re.is_match(bad), "{bad}");
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,0 +1,321 @@
+//! The cost guard: against a server that is not the embedded mock, a costly step runs
+//! only when its scenario declares the cost and cancels the job it starts; otherwise
+//! the run is refused with exit 2 before anything is sent.
+
+#[path = "support/safety.rs"]
+mod safety;
+
+use safety::{Recorder, run, write};
+
+const INGEST_WITHOUT_ALLOW: &str = r#"name: ingest without allow_cost
+headers:
+  X-Api-Key: lp_test_01JMOCKDEM0KEY00_bW9jay1vbmx5LWRlbW8ta2V5LW5vdC1hLXNlY3JldDA
+steps:
+  - name: whoami first
+    request: { method: GET, url: /v1/whoami }
+  - name: start a website ingest
+    request:
+      method: POST
+      url: "/v1/projects/{{ project_id }}/ingest/website"
+      json: { url: "https://example.com" }
+    capture: { job_id: $.jobId }
+vars:
+  project_id: "00000000-0000-4000-8000-000000000000"
+finally:
+  - name: cancel it
+    request: { method: POST, url: "/v1/jobs/{{ job_id }}/cancel" }
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_costly_step_aimed_at_a_real_server_is_refused_and_nothing_is_sent() {
+    let server = Recorder::ok().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "ingest.yaml", INGEST_WITHOUT_ALLOW);
+    let junit = dir.path().join("junit.xml");
+    let ran = run(
+        &[
+            "run",
+            &file,
+            "--base-url",
+            &server.base_url,
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(ran.code(), Some(2), "{}", ran.both());
+    // Names the file and line, the step and the cost, and says what to do.
+    assert!(ran.stderr.contains(&format!("{file}:7:")), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("step \"start a website ingest\""),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("costs scrape"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("allow_cost: [scrape]"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("nothing was sent"), "{}", ran.stderr);
+    // Not even the harmless first step went out.
+    assert_eq!(server.connection_count(), 0);
+    assert!(server.requests().is_empty());
+    assert!(!junit.exists(), "no report for a run that never started");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_reports_the_same_without_a_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "ingest.yaml", INGEST_WITHOUT_ALLOW);
+    let ran = run(&["validate", &file], &[]).await;
+    assert_eq!(ran.code(), Some(2), "{}", ran.both());
+    assert!(ran.stderr.contains(&format!("{file}:7:")), "{}", ran.stderr);
+    assert!(ran.stderr.contains("costs scrape"), "{}", ran.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_without_a_cancelling_finally_is_refused() {
+    let server = Recorder::ok().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "github.yaml",
+        r#"name: github ingest, no cleanup
+allow_cost: [agent, pull_request]
+steps:
+  - name: start a GitHub ingest
+    request:
+      method: POST
+      url: /v1/projects/p1/ingest/github
+      json: { repoFullName: acme/app }
+    capture: { job_id: $.jobId }
+finally:
+  - name: not a cancel
+    request: { method: GET, url: "/v1/jobs/{{ job_id }}" }
+"#,
+    );
+    for args in [
+        vec!["run", &file, "--base-url", &server.base_url],
+        vec!["validate", &file],
+    ] {
+        let ran = run(&args, &[]).await;
+        assert_eq!(ran.code(), Some(2), "{}", ran.both());
+        assert!(
+            ran.stderr.contains("starts a long-running job"),
+            "{}",
+            ran.stderr
+        );
+        assert!(
+            ran.stderr.contains("POST /v1/jobs/{{ job_id }}/cancel"),
+            "{}",
+            ran.stderr
+        );
+        assert!(!ran.stderr.contains("does not allow it"), "{}", ran.stderr);
+    }
+    assert_eq!(server.connection_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn declared_and_cancelled_costs_run() {
+    let server = Recorder::ok().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "allowed.yaml",
+        &INGEST_WITHOUT_ALLOW.replace(
+            "name: ingest without allow_cost\n",
+            "name: ingest with allow_cost\nallow_cost: [scrape]\n",
+        ),
+    );
+    let ran = run(&["run", &file, "--base-url", &server.base_url], &[]).await;
+    // The recorder answers `{}` without a jobId: the capture fails, the run too.
+    assert_eq!(ran.code(), Some(1), "{}", ran.both());
+    let lines: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.request_line().to_string())
+        .collect();
+    assert!(
+        lines.iter().any(|l| l
+            .starts_with("POST /v1/projects/00000000-0000-4000-8000-000000000000/ingest/website")),
+        "{lines:?}"
+    );
+    assert!(validate_ok(&file).await);
+}
+
+async fn validate_ok(file: &str) -> bool {
+    run(&["validate", file], &[]).await.code() == Some(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_embedded_mock_is_never_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "mock.yaml",
+        r#"name: content against the embedded mock
+headers:
+  X-Api-Key: lp_test_01JMOCKDEM0KEY00_bW9jay1vbmx5LWRlbW8ta2V5LW5vdC1hLXNlY3JldDA
+steps:
+  - name: project
+    request:
+      method: POST
+      url: /v1/projects
+      json: { name: guard, timezone: UTC }
+    capture: { project_id: $.id }
+  - name: generate content
+    request: { method: POST, url: "/v1/projects/{{ project_id }}/content", json: { format: slideshow_remix } }
+    expect: { status: 202 }
+"#,
+    );
+    let ran = run(&["run", &file], &[]).await;
+    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    // The mock spends nothing real, but says what the real API would have cost.
+    assert!(ran.stdout.contains("50 credits"), "{}", ran.stdout);
+    // The same file is refused as soon as it could reach a real server.
+    let ran = run(&["validate", &file], &[]).await;
+    assert_eq!(ran.code(), Some(2), "{}", ran.both());
+    assert!(ran.stderr.contains("costs credits"), "{}", ran.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_cost_kind_is_a_file_error_with_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "typo.yaml",
+        "name: typo\nallow_cost: [scrap]\nsteps:\n  - request: { url: /v1/whoami }\n",
+    );
+    for cmd in ["run", "validate"] {
+        let ran = run(&[cmd, &file], &[]).await;
+        assert_eq!(ran.code(), Some(2), "{}", ran.both());
+        assert!(
+            ran.stderr.contains("unknown cost kind `scrap`"),
+            "{}",
+            ran.stderr
+        );
+        assert!(
+            ran.stderr.contains("did you mean `scrape`?"),
+            "{}",
+            ran.stderr
+        );
+        assert!(ran.stderr.contains(&format!("{file}:2:")), "{}", ran.stderr);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_extend_the_catalog_for_their_own_apis() {
+    let server = Recorder::ok().await;
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = write(
+        dir.path(),
+        "costs.yaml",
+        "kinds:\n  sms: sends real text messages\nendpoints:\n  - endpoint: POST /api/sms/{to}\n    costs: [sms]\n    what: an SMS to a real phone\n",
+    );
+    let scenario = |allow: &str| {
+        format!(
+            "name: texting\n{allow}steps:\n  - name: text someone\n    request: {{ method: POST, url: \"/api/sms/{{{{ phone }}}}\", body: hi }}\nvars:\n  phone: \"+15550100\"\n"
+        )
+    };
+    let refused = write(dir.path(), "refused.yaml", &scenario(""));
+    let allowed = write(dir.path(), "allowed.yaml", &scenario("allow_cost: [sms]\n"));
+
+    let ran = run(
+        &[
+            "run",
+            &refused,
+            "--base-url",
+            &server.base_url,
+            "--cost-catalog",
+            &catalog,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(ran.code(), Some(2), "{}", ran.both());
+    assert!(ran.stderr.contains("costs sms"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("an SMS to a real phone"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(server.connection_count(), 0);
+
+    // Without the user's catalog the endpoint is unknown, so not refused; and
+    // `sms` is then no known kind.
+    let ran = run(&["validate", &refused], &[]).await;
+    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    let ran = run(&["validate", &allowed], &[]).await;
+    assert_eq!(ran.code(), Some(2), "{}", ran.both());
+
+    let ran = run(
+        &[
+            "run",
+            &allowed,
+            "--base-url",
+            &server.base_url,
+            "--cost-catalog",
+            &catalog,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    assert_eq!(server.requests().len(), 1);
+
+    // A broken catalog is a file error pointing at it.
+    let broken = write(
+        dir.path(),
+        "broken.yaml",
+        "endpoints:\n  - endpoint: SEND /api/x\n    costs: [sms]\n",
+    );
+    let ran = run(&["validate", &allowed, "--cost-catalog", &broken], &[]).await;
+    assert_eq!(ran.code(), Some(2), "{}", ran.both());
+    assert!(
+        ran.stderr.contains(&format!("{broken}:2:")),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("`SEND` is not an HTTP method"),
+        "{}",
+        ran.stderr
+    );
+}
+
+/// A URL the files cannot show statically is checked when it is rendered: the costly
+/// request is refused unsent, the others go.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_costly_url_known_only_at_run_time_is_refused_unsent() {
+    let server = Recorder::ok().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "dynamic.yaml",
+        r#"name: dynamic target
+vars:
+  next: /v1/projects/p1/ingest/appstore
+steps:
+  - name: harmless
+    request: { url: /v1/whoami }
+  - name: sneaky
+    request: { method: POST, url: "{{ next }}", json: { iosBundleId: com.example.app } }
+"#,
+    );
+    let ran = run(&["run", &file, "--base-url", &server.base_url], &[]).await;
+    assert_eq!(ran.code(), Some(1), "{}", ran.both());
+    assert!(ran.stdout.contains("refused, not sent"), "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("allow_cost: [scrape]"),
+        "{}",
+        ran.stdout
+    );
+    let lines: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.request_line().to_string())
+        .collect();
+    assert_eq!(lines, ["GET /v1/whoami HTTP/1.1"]);
+}

@@ -1,0 +1,132 @@
+//! The spend report: a run against the embedded mock ends with what it would have
+//! cost, read from the mock's ledger; `--max-credits N` fails a run above a budget.
+
+#[path = "support/safety.rs"]
+mod safety;
+
+use safety::{Recorder, run, write};
+
+const CONTENT: &str = r#"name: generate a slideshow
+allow_cost: [credits]
+headers:
+  X-Api-Key: lp_test_01JMOCKDEM0KEY00_bW9jay1vbmx5LWRlbW8ta2V5LW5vdC1hLXNlY3JldDA
+steps:
+  - name: project
+    request: { method: POST, url: /v1/projects, json: { name: spend, timezone: UTC } }
+    capture: { project_id: $.id }
+  - name: generate
+    request:
+      method: POST
+      url: "/v1/projects/{{ project_id }}/content"
+      json: { format: slideshow_remix, variantCount: 2 }
+    expect: { status: 202 }
+    capture: { job_id: $.jobId }
+finally:
+  - name: cancel
+    request: { method: POST, url: "/v1/jobs/{{ job_id }}/cancel" }
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_run_ends_with_what_it_would_have_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "content.yaml", CONTENT);
+    let json = dir.path().join("report.json");
+    let ran = run(
+        &["run", &file, "--report-json", json.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    assert!(ran.stdout.contains("100 credits"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("0 jobs left running"), "{}", ran.stdout);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["summary"]["spend"]["credits"], 100);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_credits_fails_a_run_over_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "content.yaml", CONTENT);
+    let junit = dir.path().join("junit.xml");
+    let over = run(
+        &[
+            "run",
+            &file,
+            "--max-credits",
+            "99",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(over.code(), Some(3), "{}", over.both());
+    assert!(
+        over.stdout
+            .contains("spent 100 credits, over --max-credits 99"),
+        "{}",
+        over.stdout
+    );
+    // The scenarios themselves passed, and the report says so.
+    assert_eq!(
+        safety::check_junit(&std::fs::read_to_string(&junit).unwrap()).failures,
+        0
+    );
+    let within = run(&["run", &file, "--max-credits", "100"], &[]).await;
+    assert_eq!(within.code(), Some(0), "{}", within.both());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_credits_needs_the_embedded_mock() {
+    let server = Recorder::ok().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "whoami.yaml",
+        "name: w\nsteps:\n  - request: { url: /v1/whoami }\n",
+    );
+    let ran = run(
+        &[
+            "run",
+            &file,
+            "--base-url",
+            &server.base_url,
+            "--max-credits",
+            "0",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(ran.code(), Some(2), "{}", ran.both());
+    assert!(ran.stderr.contains("--max-credits"), "{}", ran.stderr);
+    assert_eq!(server.connection_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_left_running_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    // Against the embedded mock the guard lets this through; the spend report tells.
+    let file = write(
+        dir.path(),
+        "leaky.yaml",
+        r#"name: leaves a job running
+headers:
+  X-Api-Key: lp_test_01JMOCKDEM0KEY00_bW9jay1vbmx5LWRlbW8ta2V5LW5vdC1hLXNlY3JldDA
+steps:
+  - name: project
+    request: { method: POST, url: /v1/projects, json: { name: leaky, timezone: UTC } }
+    capture: { project_id: $.id }
+  - name: ingest
+    request: { method: POST, url: "/v1/projects/{{ project_id }}/ingest/website", json: { url: "https://example.com" } }
+"#,
+    );
+    let ran = run(&["run", &file], &[]).await;
+    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    assert!(ran.stdout.contains("1 jobs left running"), "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("warning: 1 job was left running"),
+        "{}",
+        ran.stdout
+    );
+}
