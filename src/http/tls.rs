@@ -124,13 +124,8 @@ mod tests {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let v = LazyPlatformVerifier::new(provider);
         let name = ServerName::try_from("localhost").unwrap();
-        let verdict = v.verify_server_cert(
-            &CertificateDer::from(der),
-            &[],
-            &name,
-            &[],
-            UnixTime::now(),
-        );
+        let verdict =
+            v.verify_server_cert(&CertificateDer::from(der), &[], &name, &[], UnixTime::now());
         assert!(v.inner.get().is_some(), "the roots load on first use");
         match verdict {
             // No CA certificates on the machine at all is refused too.

@@ -4,7 +4,7 @@
 pub mod functions;
 pub mod scope;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use minijinja::value::ValueKind;
@@ -25,6 +25,9 @@ const TYPED_JSON: &str = "__runner_typed_json";
 /// The compiled templates of a run.
 pub struct Templates {
     env: Environment<'static>,
+    /// Compiled name by source text: a template written the same way in many
+    /// places (500 files of one flow) is compiled once.
+    by_source: HashMap<String, Arc<str>>,
 }
 
 impl Default for Templates {
@@ -65,7 +68,10 @@ impl Templates {
                 .map_err(|e| minijinja::Error::new(ErrorKind::BadSerialization, e.to_string()))
         });
         functions::register(&mut env);
-        Templates { env }
+        Templates {
+            env,
+            by_source: HashMap::new(),
+        }
     }
 
     /// Compile `tpl` under a name derived from its place; `typed` also compiles
@@ -74,12 +80,26 @@ impl Templates {
         if tpl.compiled != Compiled::Pending {
             return Ok(());
         }
-        let name: Arc<str> = Arc::from(format!("{key}@{}:{}", tpl.loc.line, tpl.loc.col));
-        if self.env.get_template(&name).is_err() {
-            self.env
-                .add_template_owned(name.to_string(), tpl.src.clone())
-                .map_err(|e| describe_syntax_error(&e))?;
-        }
+        let name: Arc<str> = match self.by_source.get(&tpl.src) {
+            Some(name) => name.clone(),
+            None => {
+                let mut name = format!("{key}@{}:{}", tpl.loc.line, tpl.loc.col);
+                while let Ok(other) = self.env.get_template(&name) {
+                    if other.source() == tpl.src {
+                        break;
+                    }
+                    name.push('\'');
+                }
+                if self.env.get_template(&name).is_err() {
+                    self.env
+                        .add_template_owned(name.clone(), tpl.src.clone())
+                        .map_err(|e| describe_syntax_error(&e))?;
+                }
+                let name: Arc<str> = Arc::from(name);
+                self.by_source.insert(tpl.src.clone(), name.clone());
+                name
+            }
+        };
         let typed_name = match (typed, tpl.single_expression()) {
             (true, Some(expr)) => {
                 let typed_name = format!("{name}#json");
@@ -302,6 +322,25 @@ mod tests {
         let scope = crate::template::to_value(serde_json::json!({"other": 1}));
         let err = t.render_str(&a, &scope).err().map(|e| e.message);
         assert_eq!(err.as_deref(), Some("undefined variable `job_id`"));
+    }
+
+    #[test]
+    fn the_same_source_is_compiled_once() {
+        let mut t = Templates::new();
+        let mut a = tpl("/v1/jobs/{{ job_id }}/cancel");
+        let mut b = Tpl::new("/v1/jobs/{{ job_id }}/cancel", Loc::new(7, 3));
+        let mut c = Tpl::new("/v1/jobs/{{ other }}", Loc::new(1, 1));
+        t.compile("a.yaml", &mut a, false).unwrap_or_default();
+        t.compile("b.yaml", &mut b, false).unwrap_or_default();
+        // Same key and place as `a`, different text: a template of its own.
+        t.compile("a.yaml", &mut c, false).unwrap_or_default();
+        assert_eq!(t.env.templates().count(), 2);
+        let scope = crate::template::to_value(serde_json::json!({"job_id": "j1", "other": "o"}));
+        assert_eq!(
+            t.render_str(&b, &scope).ok().as_deref(),
+            Some("/v1/jobs/j1/cancel")
+        );
+        assert_eq!(t.render_str(&c, &scope).ok().as_deref(), Some("/v1/jobs/o"));
     }
 
     #[test]
