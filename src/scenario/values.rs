@@ -298,6 +298,23 @@ pub struct JsonPathSpec {
 impl JsonPathSpec {
     /// Parse, reporting a problem at `loc` when the text is not a JSONPath.
     pub fn parse(src: String, loc: Loc) -> Self {
+        // The parser's time doubles with each nested `[` or `(` (found by the
+        // `jsonpath_assert` fuzz target: 40 unclosed `[?@.` never returned).
+        if nesting_depth(&src) > MAX_JSONPATH_NESTING {
+            sink::report(
+                loc,
+                src.chars().count(),
+                format!(
+                    "invalid JSONPath `{src}`: brackets and parentheses nest more than {MAX_JSONPATH_NESTING} deep"
+                ),
+                Some("split the check into simpler paths, e.g. $.items[?@.kind == 'a'].id".into()),
+            );
+            return JsonPathSpec {
+                src,
+                loc,
+                path: None,
+            };
+        }
         let path = match serde_json_path::JsonPath::parse(&src) {
             Ok(p) => Some(Arc::new(p)),
             Err(e) => {
@@ -330,6 +347,39 @@ impl JsonPathSpec {
         };
         JsonPathSpec { src, loc, path }
     }
+}
+
+/// Deeper nesting of `[` and `(` than this in a JSONPath is refused unparsed.
+const MAX_JSONPATH_NESTING: usize = 8;
+
+/// How deep `[` and `(` nest in `src`, quoted strings left out; an unclosed
+/// one counts as open to the end.
+fn nesting_depth(src: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in src.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '[' | '(' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            ']' | ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// `$.headers.content-type` written as `$.headers['content-type']`, when that parses.
@@ -497,6 +547,22 @@ mod tests {
         );
         assert_eq!(bracket_odd_names("$.a.b"), None);
         assert_eq!(bracket_odd_names("$['x'].y-z"), None);
+    }
+
+    #[test]
+    fn deeply_nested_jsonpaths_are_refused_before_parsing() {
+        assert_eq!(nesting_depth("$.a[?@.b[?@.c == ']]]['].d)]"), 2);
+        let ok = JsonPathSpec::parse("$.items[?@.tags[?@ == 'x']].id".into(), Loc::UNKNOWN);
+        assert!(ok.path.is_some());
+        let deep = JsonPathSpec::parse(format!("$.a{}", "[?@.b".repeat(40)), Loc::UNKNOWN);
+        assert!(deep.path.is_none());
+        let problems = sink::drain();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.message.contains("nest more than 8 deep")),
+            "{problems:?}"
+        );
     }
 
     #[test]
