@@ -4,7 +4,7 @@
 pub mod functions;
 pub mod scope;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use minijinja::value::ValueKind;
@@ -25,6 +25,10 @@ const TYPED_JSON: &str = "__runner_typed_json";
 /// The compiled templates of a run.
 pub struct Templates {
     env: Environment<'static>,
+    /// Source -> the name it is compiled under: a template repeated across steps
+    /// (`{{ uuid() }}`, `{{ project_id }}`) is compiled once, which keeps suites of
+    /// thousands of steps fast to check and small in memory.
+    by_source: HashMap<String, Arc<str>>,
 }
 
 impl Default for Templates {
@@ -65,7 +69,10 @@ impl Templates {
                 .map_err(|e| minijinja::Error::new(ErrorKind::BadSerialization, e.to_string()))
         });
         functions::register(&mut env);
-        Templates { env }
+        Templates {
+            env,
+            by_source: HashMap::new(),
+        }
     }
 
     /// Compile `tpl` under a name derived from its place; `typed` also compiles
@@ -74,12 +81,19 @@ impl Templates {
         if tpl.compiled != Compiled::Pending {
             return Ok(());
         }
-        let name: Arc<str> = Arc::from(format!("{key}@{}:{}", tpl.loc.line, tpl.loc.col));
-        if self.env.get_template(&name).is_err() {
-            self.env
-                .add_template_owned(name.to_string(), tpl.src.clone())
-                .map_err(|e| describe_syntax_error(&e))?;
-        }
+        let name: Arc<str> = match self.by_source.get(&tpl.src) {
+            Some(name) => name.clone(),
+            None => {
+                let name: Arc<str> = Arc::from(format!("{key}@{}:{}", tpl.loc.line, tpl.loc.col));
+                if self.env.get_template(&name).is_err() {
+                    self.env
+                        .add_template_owned(name.to_string(), tpl.src.clone())
+                        .map_err(|e| describe_syntax_error(&e))?;
+                }
+                self.by_source.insert(tpl.src.clone(), name.clone());
+                name
+            }
+        };
         let typed_name = match (typed, tpl.single_expression()) {
             (true, Some(expr)) => {
                 let typed_name = format!("{name}#json");
