@@ -113,6 +113,107 @@ steps:
     }
 }
 
+/// Shared steps may live in the folder that is run: a file another file includes
+/// is not loaded as a scenario of its own.
+#[test]
+fn included_files_in_a_run_folder_are_not_scenarios() {
+    let srv = LanguageServer::start();
+    let ws = Workspace::new();
+    ws.write(
+        "suite/orders.yaml",
+        r#"
+name: orders
+steps:
+  - include: shared/login.yaml
+    with: { user: ann }
+  - { include: "shared/ping.yaml" }
+"#,
+    );
+    ws.write(
+        "suite/shared/login.yaml",
+        r#"
+description: Log in.
+steps:
+  - name: log in
+    request: { url: "/anything/login?user={{ user }}" }
+"#,
+    );
+    ws.write(
+        "suite/shared/ping.yaml",
+        "- name: ping\n  request: { url: /json }\n",
+    );
+    let out = ws.run(&["suite", "--base-url", &srv.base_url]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let names: Vec<String> = out
+        .cases()
+        .iter()
+        .map(|c| c.name.as_str().to_string())
+        .collect();
+    assert_eq!(names, ["orders"]);
+    let listed = ws.run(&["list", "suite"]);
+    assert_eq!(listed.code, 0, "{}", listed.all());
+    assert_eq!(listed.stdout.lines().count(), 1, "{}", listed.stdout);
+}
+
+/// A `with:` is rendered once per include: every step of the include (and of the
+/// includes inside it) sees the same `{{ uuid() }}`; another include of the same
+/// file renders its own.
+#[test]
+fn with_parameters_render_once_per_include() {
+    let srv = LanguageServer::start();
+    let ws = Workspace::new();
+    ws.write(
+        "main.yaml",
+        r#"
+name: one value per include
+steps:
+  - include: lib/create-and-check.yaml
+    with: { external_id: "ext-{{ uuid() }}" }
+  - include: lib/create-and-check.yaml
+    with: { external_id: "ext-{{ uuid() }}" }
+"#,
+    );
+    ws.write(
+        "lib/create-and-check.yaml",
+        r#"
+- name: create
+  request:
+    method: POST
+    url: /flaky/once?failures=0
+    json: { id: "{{ external_id }}" }
+- include: check.yaml
+  with: { stamp: "{{ uuid() }}" }
+"#,
+    );
+    ws.write(
+        "lib/check.yaml",
+        r#"
+- name: check
+  request:
+    method: POST
+    url: /flaky/once?failures=0
+    json: { id: "{{ external_id }}", stamp: "{{ stamp }}" }
+- name: check again
+  request:
+    method: POST
+    url: /flaky/once?failures=0
+    json: { id: "{{ external_id }}", stamp: "{{ stamp }}" }
+"#,
+    );
+    let out = ws.run(&["main.yaml", "--base-url", &srv.base_url]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let sent = bodies(&srv, "once");
+    assert_eq!(sent.len(), 6, "{sent:?}");
+    let (first, second) = sent.split_at(3);
+    for half in [first, second] {
+        assert!(half.iter().all(|b| b["id"] == half[0]["id"]), "{sent:?}");
+        assert_eq!(half[1]["stamp"], half[2]["stamp"], "{sent:?}");
+        assert!(half[1]["stamp"].is_string(), "{sent:?}");
+    }
+    assert_ne!(first[0]["id"], second[0]["id"], "{sent:?}");
+    assert_ne!(first[1]["stamp"], second[1]["stamp"], "{sent:?}");
+}
+
 #[test]
 fn include_problems_are_reported_before_anything_is_sent() {
     let srv = LanguageServer::start();

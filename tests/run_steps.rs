@@ -691,3 +691,31 @@ fn an_undefined_value_in_a_json_body_query_or_var_is_an_error_not_null() {
         json!({"v": "fallback"})
     );
 }
+
+#[test]
+fn a_step_without_expected_status_fails_on_an_error_status() {
+    let server = TestServer::start(|r| {
+        if r.path == "/missing" {
+            Reply::json(404, json!({"error": "not found"}))
+        } else {
+            Reply::json(200, json!({}))
+        }
+    });
+    let ws = Workspace::new();
+    ws.write(
+        "implicit.yaml",
+        "name: implicit status\nsteps:\n  - name: fine\n    request: { url: /ok }\n  - name: gone\n    request: { url: /missing }\n",
+    );
+    let out = ws
+        .runner()
+        .args(["implicit.yaml", "--base-url", &server.base_url()])
+        .run();
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert!(out.stdout.contains("step 2 \"gone\""), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("a success (below 400"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("got 404"), "{}", out.stdout);
+}

@@ -311,3 +311,81 @@ async fn var_secrets_and_url_passwords() {
     assert_clean("stderr", &ran.stderr);
     assert!(ran.stdout.contains("t=***"), "{}", ran.stdout);
 }
+
+/// A base URL too broken to parse is quoted in the error, its password masked.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_base_url_does_not_print_its_password() {
+    let smoke = safety::repo().join("scenarios/whoami.yaml");
+    let ran = run(
+        &[
+            "run",
+            smoke.to_str().unwrap(),
+            "--base-url",
+            &format!("http://bob:{CRED}@127.0.0.1:99999"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(ran.code(), Some(2), "{}", ran.both());
+    assert!(ran.stderr.contains("bob:***@"), "{}", ran.stderr);
+    assert_clean("stderr", &ran.stderr);
+}
+
+/// A secret first seen late (a header of a later scenario) is masked in the file
+/// reports too, even in what an earlier scenario recorded before it was known.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_seen_late_is_masked_in_earlier_records() {
+    let server = Recorder::start(Arc::new(|_req: &Received| {
+        (
+            200,
+            vec![("Content-Type".into(), "application/json".into())],
+            format!("{{\"token\":\"{SESSION}\"}}").into_bytes(),
+        )
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "late.yaml",
+        r#"scenarios:
+  - name: first sees the value in a body
+    steps:
+      - request: { url: /first }
+  - name: then it is sent as a credential
+    steps:
+      - request: { url: /login }
+        capture: { token: $.token }
+      - request:
+          url: /me
+          headers: { Authorization: "Bearer {{ token }}" }
+"#,
+    );
+    let json = dir.path().join("report.json");
+    let junit = dir.path().join("junit.xml");
+    let ran = run(
+        &[
+            "run",
+            &file,
+            "-j",
+            "1",
+            "--base-url",
+            &server.base_url,
+            "--report-json",
+            json.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    let json_text = std::fs::read_to_string(&json).expect("the JSON report was written");
+    let junit_text = std::fs::read_to_string(&junit).expect("the JUnit report was written");
+    let forms = secret_forms(SESSION, 12);
+    assert!(leaked(&json_text, &forms).is_none(), "{json_text}");
+    assert!(leaked(&junit_text, &forms).is_none(), "{junit_text}");
+    assert!(
+        json_text.contains("{\\\"token\\\":\\\"***\\\"}"),
+        "{json_text}"
+    );
+}

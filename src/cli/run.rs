@@ -76,6 +76,9 @@ pub fn run(a: RunArgs) -> i32 {
                 }
             }
             Err(e) => {
+                if let Some(p) = userinfo_password(base) {
+                    redactor.add_labeled(p, "--base-url password");
+                }
                 eprintln!(
                     "{}",
                     redactor.scrub(&format!(
@@ -135,6 +138,7 @@ pub fn run(a: RunArgs) -> i32 {
     for s in scenarios.iter_mut() {
         s.secrets.extend(a.secrets.iter().cloned());
     }
+    register_literal_secret_headers(&scenarios, &redactor);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -150,6 +154,37 @@ pub fn run(a: RunArgs) -> i32 {
         templates: Arc::new(templates),
     });
     runtime.block_on(run_async(a, suite, redactor, catalog, uses_mock))
+}
+
+/// Secret headers written out in the files (`X-Api-Key: lp_test_...`) are known
+/// before the first request: masked from the first line on, in every scenario.
+fn register_literal_secret_headers(scenarios: &[Scenario], redactor: &Redactor) {
+    use crate::report::redact::SECRET_HEADERS;
+    use crate::scenario::Action;
+    let is_secret = |name: &str| SECRET_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h));
+    for s in scenarios {
+        let steps = s.all_steps().filter_map(|st| match &st.action {
+            Action::Request(r) => Some(&r.headers),
+            Action::WaitWebhook(_) => None,
+        });
+        for headers in std::iter::once(&s.headers).chain(steps) {
+            for (name, value) in headers {
+                if is_secret(name) && value.is_literal() {
+                    redactor.add_header(name, &value.src);
+                }
+            }
+        }
+    }
+}
+
+/// The password of `scheme://user:password@host...`, read from the text: for a URL
+/// too broken to parse, whose error message would quote it.
+fn userinfo_password(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, password) = userinfo.split_once(':')?;
+    Some(password)
 }
 
 /// A panic is a bug, but its message must not carry a secret out either.
@@ -319,7 +354,10 @@ async fn run_async(
 /// First Ctrl-C or SIGTERM: stop softly and start the grace period. A second one
 /// exits at once. Returns the exit code the first signal calls for.
 async fn watch_signals(stop: Stop, grace: std::time::Duration) -> Option<i32> {
-    let code = wait_signal().await?;
+    // One listener for the whole run: a second signal that arrives while the first
+    // is being handled is queued, never lost.
+    let mut signals = Signals::new()?;
+    let code = signals.next().await?;
     eprintln!(
         "runner: {}: stopping: no new steps; running `finally` steps (up to {}); press Ctrl-C again to exit at once",
         if code == exit::SIGTERM {
@@ -336,7 +374,7 @@ async fn watch_signals(stop: Stop, grace: std::time::Duration) -> Option<i32> {
         hard.cancel();
     });
     tokio::spawn(async move {
-        if let Some(second) = wait_signal().await {
+        if let Some(second) = signals.next().await {
             eprintln!("runner: second interrupt: exiting now, without reports");
             std::process::exit(second);
         }
@@ -344,17 +382,39 @@ async fn watch_signals(stop: Stop, grace: std::time::Duration) -> Option<i32> {
     Some(code)
 }
 
-#[cfg(unix)]
-async fn wait_signal() -> Option<i32> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).ok()?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.ok().map(|_| exit::SIGINT),
-        _ = term.recv() => Some(exit::SIGTERM),
-    }
+/// SIGINT and SIGTERM as one stream of exit codes.
+struct Signals {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
 }
 
-#[cfg(not(unix))]
-async fn wait_signal() -> Option<i32> {
-    tokio::signal::ctrl_c().await.ok().map(|_| exit::SIGINT)
+impl Signals {
+    #[cfg(unix)]
+    fn new() -> Option<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Some(Signals {
+            int: signal(SignalKind::interrupt()).ok()?,
+            term: signal(SignalKind::terminate()).ok()?,
+        })
+    }
+
+    #[cfg(unix)]
+    async fn next(&mut self) -> Option<i32> {
+        tokio::select! {
+            r = self.int.recv() => r.map(|_| exit::SIGINT),
+            r = self.term.recv() => r.map(|_| exit::SIGTERM),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> Option<Self> {
+        Some(Signals {})
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) -> Option<i32> {
+        tokio::signal::ctrl_c().await.ok().map(|_| exit::SIGINT)
+    }
 }

@@ -85,6 +85,7 @@ pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
         jar: Arc::new(reqwest::cookie::Jar::default()),
         deadline,
         timed_out: false,
+        params_rendered: std::collections::HashMap::new(),
     };
     let mut broken = false;
     for (i, st) in s.steps.iter().enumerate() {

@@ -35,6 +35,8 @@ pub(crate) struct StepCtx<'a> {
     pub jar: Arc<reqwest::cookie::Jar>,
     pub deadline: Option<Instant>,
     pub timed_out: bool,
+    /// Include parameters rendered so far, by the address of their `Params`.
+    pub params_rendered: std::collections::HashMap<usize, Vec<(String, minijinja::Value)>>,
 }
 
 pub(crate) fn blank(st: &Step, phase: Phase, number: usize) -> StepReport {
@@ -153,21 +155,35 @@ fn scenario_timeout(cx: &StepCtx<'_>, st: &Step) -> String {
     )
 }
 
-/// Render the step's include parameters into the scope (each sees the ones before).
+/// Put the step's include parameters into the scope. Each include's `with:` is
+/// rendered once, at its first step, and kept for its other steps; each parameter
+/// sees those before it and those of the includes around it.
 fn set_params(cx: &mut StepCtx<'_>, st: &Step) -> Result<(), PrepareError> {
     if st.params.is_empty() && cx.scope.params.is_empty() {
         return Ok(());
     }
     Arc::make_mut(&mut cx.scope).params.clear();
-    for (name, value) in st.params.iter() {
-        let v = cx
-            .run
-            .suite
-            .templates
-            .render_json(value, &cx.scope.to_value())?;
-        Arc::make_mut(&mut cx.scope)
-            .params
-            .insert(name.clone(), crate::template::to_value(v));
+    for level in st.params.chain() {
+        let key = Arc::as_ptr(&level) as usize;
+        if let Some(values) = cx.params_rendered.get(&key) {
+            let values = values.clone();
+            Arc::make_mut(&mut cx.scope).params.extend(values);
+            continue;
+        }
+        let mut rendered = Vec::with_capacity(level.own.len());
+        for (name, value) in &level.own {
+            let v = cx
+                .run
+                .suite
+                .templates
+                .render_json(value, &cx.scope.to_value())?;
+            let v = crate::template::to_value(v);
+            Arc::make_mut(&mut cx.scope)
+                .params
+                .insert(name.clone(), v.clone());
+            rendered.push((name.clone(), v));
+        }
+        cx.params_rendered.insert(key, rendered);
     }
     Ok(())
 }
@@ -415,6 +431,20 @@ fn check_and_capture(
     let obs = Observed::new(resp);
     let scope_value = cx.scope.to_value();
     let (mut failures, mut count) = assert::evaluate(&st.expect, &obs, &templates, &scope_value);
+    // A request step that says nothing about the status still must not get an error
+    // status: a suite that passes on a 500 is a suite CI cannot trust.
+    let status_said =
+        st.expect.status.is_some() || poll.is_some_and(|(until, _)| until.status.is_some());
+    if matches!(st.action, Action::Request(_)) && !status_said {
+        count += 1;
+        if resp.status >= 400 {
+            failures.push(AssertionFailure {
+                subject: "status".into(),
+                expected: "a success (below 400; write `expect: status:` to accept others)".into(),
+                actual: resp.status.to_string(),
+            });
+        }
+    }
     if let Some((until, attempts)) = poll {
         let (until_fails, n) = assert::evaluate(until, &obs, &templates, &scope_value);
         count += n;

@@ -1,13 +1,13 @@
 //! What can be known before anything is sent: templates compile, every name a
 //! template reads is defined by then, methods exist, schemas load.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
 use super::expect::{Expect, Matcher, SchemaSource};
 use super::model::MultipartPart;
-use super::suite::{Action, Scenario, Step};
+use super::suite::{Action, Params, Scenario, Step};
 use super::values::{TValue, Tpl};
 use crate::diagnostic::{Diagnostic, Diagnostics, Loc, did_you_mean};
 use crate::template::{Templates, functions, scope::RESERVED};
@@ -20,6 +20,7 @@ pub fn check(scenarios: &mut [Scenario], cli_vars: &[String]) -> (Templates, Dia
         templates: Templates::new(),
         diags: Diagnostics::default(),
         reported: HashSet::new(),
+        params_done: HashMap::new(),
     };
     let mut names_seen: HashSet<(Arc<Path>, String)> = HashSet::new();
     for s in scenarios.iter_mut() {
@@ -44,6 +45,8 @@ struct Checker {
     diags: Diagnostics,
     /// (file, position) already reported, so a shared include is reported once.
     reported: HashSet<(String, Loc)>,
+    /// Include parameters already compiled, by the address of the original.
+    params_done: HashMap<usize, (Arc<Params>, Arc<Params>)>,
 }
 
 /// What the templates of a step may read.
@@ -105,12 +108,10 @@ impl Checker {
         let file = step.file.clone();
         let mut inner = known.clone();
         if !step.params.is_empty() {
-            let mut params = step.params.as_ref().clone();
-            for (name, value) in params.iter_mut() {
-                self.value(&file, value, &inner, true);
+            step.params = self.params(&step.params, &inner);
+            for (name, _) in step.params.iter() {
                 inner.names.insert(name.clone());
             }
-            step.params = Arc::new(params);
         }
         match &mut step.action {
             Action::Request(r) => {
@@ -198,6 +199,35 @@ impl Checker {
             known.names.insert(name.clone());
             known.later.retain(|(n, _)| n != name);
         }
+    }
+
+    /// The parameters with their templates compiled, once per include: steps of one
+    /// include keep sharing one `Params`, which the engine renders once for them.
+    fn params(&mut self, p: &Arc<Params>, known: &Known) -> Arc<Params> {
+        let key = Arc::as_ptr(p) as usize;
+        if let Some((_, done)) = self.params_done.get(&key) {
+            return done.clone();
+        }
+        let parent = p.parent.as_ref().map(|pp| self.params(pp, known));
+        let mut inner = known.clone();
+        if let Some(pp) = &parent {
+            inner.names.extend(pp.iter().map(|(n, _)| n.clone()));
+        }
+        let mut own = p.own.clone();
+        if let Some(file) = &p.file {
+            for (name, value) in own.iter_mut() {
+                self.value(file, value, &inner, true);
+                inner.names.insert(name.clone());
+            }
+        }
+        let done = Arc::new(Params {
+            parent,
+            file: p.file.clone(),
+            own,
+        });
+        // The original is kept alive with its key, so no other can take its address.
+        self.params_done.insert(key, (p.clone(), done.clone()));
+        done
     }
 
     fn expect(&mut self, file: &Arc<Path>, e: &mut Expect, known: &Known) {

@@ -11,7 +11,7 @@ use serde_saphyr::Spanned;
 
 use super::model::{ScenarioDoc, StepDoc};
 use super::sink;
-use super::suite::{Action, Scenario, Step};
+use super::suite::{Action, Params, Scenario, Step};
 use super::values::TValue;
 use crate::diagnostic::{Diagnostic, Diagnostics, Loc};
 
@@ -101,7 +101,18 @@ pub fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// Load every file; scenarios come out in file order, then order within a file.
+///
+/// A file that another file of the run includes holds shared steps, not a
+/// scenario: it is loaded only as an include, so shared steps may live in the
+/// folder that is run (`scenarios/shared/login.yaml`).
 pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
+    let included = included_by_others(files);
+    let files: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| !included.contains(&same_file_key(f)))
+        .cloned()
+        .collect();
+    let files = files.as_slice();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len().max(1));
@@ -150,6 +161,38 @@ pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
         s.index = i;
     }
     (all, diags)
+}
+
+/// The files that some other file of `files` includes, as [`same_file_key`]s. A
+/// quick scan of the text for `include:` values: the loader proper reports any
+/// problem with them later.
+fn included_by_others(files: &[PathBuf]) -> std::collections::HashSet<PathBuf> {
+    static INCLUDE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let Some(re) = INCLUDE.get_or_init(|| {
+        regex::Regex::new(r#"(?m)(?:^|[\s{,-])include:\s*["']?([^"'\s,}#]+)"#).ok()
+    }) else {
+        return Default::default();
+    };
+    let mut out = std::collections::HashSet::new();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        let base = f.parent().unwrap_or(Path::new("."));
+        let own = same_file_key(f);
+        for cap in re.captures_iter(&text) {
+            let target = same_file_key(&base.join(&cap[1]));
+            if target != own {
+                out.insert(target);
+            }
+        }
+    }
+    out
+}
+
+/// One key per file, however its path was written.
+fn same_file_key(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| tidy_path(p))
 }
 
 /// Steps of an included file: a list of steps, or a mapping with `steps`.
@@ -417,7 +460,7 @@ impl Loader {
                 .hint("add `steps:` with at least one request"),
             );
         }
-        let no_params = Arc::new(Vec::new());
+        let no_params = Arc::new(Params::default());
         let steps = self.steps(file, doc.steps, &no_params, 0);
         let finally = self.steps(file, doc.finally, &no_params, 0);
         let scenario = Scenario {
@@ -450,7 +493,7 @@ impl Loader {
         &mut self,
         file: &Arc<Path>,
         docs: Vec<Spanned<StepDoc>>,
-        params: &Arc<Vec<(String, TValue)>>,
+        params: &Arc<Params>,
         depth: usize,
     ) -> Vec<Step> {
         let mut out = Vec::new();
@@ -533,7 +576,7 @@ impl Loader {
         file: &Arc<Path>,
         inc: Spanned<String>,
         with: IndexMap<String, TValue>,
-        params: &Arc<Vec<(String, TValue)>>,
+        params: &Arc<Params>,
         depth: usize,
     ) -> Vec<Step> {
         let loc: Loc = inc.referenced.into();
@@ -579,9 +622,11 @@ impl Loader {
             }
         };
         let Some(docs) = docs else { return Vec::new() };
-        let mut merged: Vec<(String, TValue)> = params.as_ref().clone();
-        merged.extend(with);
-        let merged = Arc::new(merged);
+        let merged = Arc::new(Params {
+            parent: Some(params.clone()),
+            file: Some(file.clone()),
+            own: with.into_iter().collect(),
+        });
         let inc_file: Arc<Path> = Arc::from(target.as_path());
         self.steps(&inc_file, docs.as_ref().clone(), &merged, depth + 1)
     }

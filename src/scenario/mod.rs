@@ -10,4 +10,4 @@ pub mod suite;
 pub mod values;
 pub mod yaml_error;
 
-pub use suite::{Action, Scenario, Step, Suite};
+pub use suite::{Action, Params, Scenario, Step, Suite};

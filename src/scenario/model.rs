@@ -46,7 +46,10 @@ pub struct ScenarioDoc {
     #[serde(default)]
     #[schemars(example = ["smoke", "projects"])]
     pub tags: Vec<String>,
-    /// Costly endpoint kinds this scenario is allowed to call on a real server.
+    /// What this scenario may cost on a real server: `credits`, `scrape`, `agent`,
+    /// `pull_request`, `post`, `ad_spend` (or a kind of a `--cost-catalog`). Without
+    /// it, a step calling a costly endpoint is refused unless the target is the
+    /// embedded mock. See docs/safety.md.
     #[serde(default)]
     #[schemars(with = "Vec<String>", example = ["ingest"])]
     pub allow_cost: Vec<Spanned<String>>,

@@ -82,6 +82,45 @@ pub struct Step {
     pub timeout: Option<Duration>,
     pub delay: Option<Duration>,
     pub skip: Option<String>,
-    /// `with:` parameters of the include this step came from.
-    pub params: Arc<Vec<(String, TValue)>>,
+    /// `with:` parameters of the include this step came from (and of those around it).
+    pub params: Arc<Params>,
+}
+
+/// The `with:` parameters of one `include`, inside those of the includes around it.
+/// Steps of one include share one `Params`: the engine renders it once for them all,
+/// so `{{ uuid() }}` in a `with:` is one value for every step of the include.
+#[derive(Debug, Default)]
+pub struct Params {
+    /// The include this one is written in, if any.
+    pub parent: Option<Arc<Params>>,
+    /// The file the `with:` is written in.
+    pub file: Option<Arc<Path>>,
+    pub own: Vec<(String, TValue)>,
+}
+
+impl Params {
+    /// The levels, outermost first.
+    pub fn chain(self: &Arc<Self>) -> Vec<Arc<Params>> {
+        let mut out = vec![self.clone()];
+        while let Some(p) = out.last().and_then(|l| l.parent.clone()) {
+            out.push(p);
+        }
+        out.reverse();
+        out
+    }
+
+    /// Every parameter, outermost first (an inner one may shadow an outer one).
+    pub fn iter(&self) -> impl Iterator<Item = &(String, TValue)> {
+        let mut all: Vec<&(String, TValue)> = Vec::new();
+        if let Some(p) = &self.parent {
+            all.extend(p.iter());
+        }
+        all.extend(self.own.iter());
+        all.into_iter()
+    }
+
+    /// No parameter at any level.
+    pub fn is_empty(&self) -> bool {
+        self.own.is_empty() && self.parent.as_ref().is_none_or(|p| p.is_empty())
+    }
 }
