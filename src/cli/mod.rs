@@ -52,6 +52,7 @@ pub fn load_suite(
     let (templates, more) = check::check(&mut scenarios, cli_vars);
     diags.extend(more);
     diags.refine_positions();
+    diags.sort_by_file(&files);
     if diags.is_empty() {
         Ok((scenarios, templates))
     } else {
