@@ -311,3 +311,41 @@ fn the_live_api_procedure_works_against_a_stand_in() {
         "the nightly run writes its report"
     );
 }
+
+/// Every `runner` command in the shell blocks of the pages this test covers uses
+/// flags and values the runner accepts: with `--help` appended, the command line
+/// parser reads every argument before it, and fails on an unknown flag or a bad value.
+#[test]
+fn every_runner_command_in_these_docs_is_accepted() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut checked = 0;
+    for doc in [
+        "README.md",
+        "docs/validate.md",
+        "docs/reports.md",
+        "docs/exit-codes.md",
+        "docs/ci.md",
+        "docs/live-api.md",
+    ] {
+        for command in shell_commands(doc) {
+            let Some(start) = command.find("runner ") else {
+                continue;
+            };
+            let rest = &command[start + "runner ".len()..];
+            let mut args: Vec<&str> = rest.split_whitespace().collect();
+            if args.first() == Some(&"--release") {
+                continue; // `cargo run --release -- ...`: the runner's part follows `--`
+            }
+            args.push("--help");
+            let out = dx::run_with_limit(tmp.path(), &args, &[], LIMIT);
+            assert_eq!(
+                out.code,
+                Some(0),
+                "{doc}: `{command}` is refused:\n{}",
+                out.stderr
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} commands found");
+}
