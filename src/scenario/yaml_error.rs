@@ -208,7 +208,10 @@ pub fn yaml_error(path: &Path, text: &str, e: &E) -> Diagnostic {
         } => Diagnostic::new(
             path,
             loc,
-            "the file holds more values than the loader accepts",
+            format!(
+                "the file holds more than {} values (keys, items, texts), more than the loader accepts",
+                super::load::MAX_NODES
+            ),
         )
         .width(src.token_width())
         .hint("split the suite into several files"),
