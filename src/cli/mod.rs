@@ -36,7 +36,12 @@ pub fn main() -> i32 {
         Command::List(a) => list(a),
         Command::Mock(a) => mock(a),
         Command::Schema => {
-            print!("{}", crate::schema::scenario_schema_json());
+            // A closed pipe (`runner schema | head`) is not an error worth a panic.
+            let _ = write!(
+                std::io::stdout().lock(),
+                "{}",
+                crate::schema::scenario_schema_json()
+            );
             exit::OK
         }
     }
@@ -101,7 +106,8 @@ fn validate(a: args::ValidateArgs) -> i32 {
             }
             let files: std::collections::BTreeSet<_> =
                 scenarios.iter().map(|s| s.file.clone()).collect();
-            println!(
+            let _ = writeln!(
+                std::io::stdout().lock(),
                 "ok: {} scenario{} in {} file{}",
                 scenarios.len(),
                 if scenarios.len() == 1 { "" } else { "s" },

@@ -162,12 +162,12 @@ impl ConsoleReporter {
         };
         self.line(&format!(
             "{label} {}  {}  {} ms{flaky}",
-            s.name,
-            s.file,
+            one_line(&s.name),
+            one_line(&s.file),
             s.duration.as_millis()
         ));
         if let Some(m) = &s.message {
-            self.line(&format!("      {m}"));
+            self.line(&format!("      {}", one_line(m)));
         }
         if !flaky.is_empty() {
             for st in &s.steps {
