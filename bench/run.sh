@@ -110,6 +110,7 @@ key='lp_test_01JMOCKDEM0KEY00_bW9jay1vbmx5LWRlbW8ta2V5LW5vdC1hLXNlY3JldDA'
 gen_yaml() { # $1 index
     cat <<EOF
 name: smoke $1
+allow_cost: [scrape]
 headers:
   X-Api-Key: "$key"
 steps:

@@ -23,6 +23,7 @@ use runner::template::{Scope, Templates};
 fn smoke_yaml(i: usize) -> String {
     format!(
         r#"name: smoke {i}
+allow_cost: [scrape]
 headers:
   X-Api-Key: "lp_test_01JMOCKDEM0KEY00_bW9jay1vbmx5LWRlbW8ta2V5LW5vdC1hLXNlY3JldDA"
 vars:

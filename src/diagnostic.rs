@@ -320,7 +320,8 @@ fn find_word(line: &str, from: u32, word: &str) -> Option<u32> {
 }
 
 fn read_lossy(path: &Path) -> Option<String> {
-    std::fs::read(path)
+    // Capped and regular files only: a diagnostic about `/dev/zero` must not read it.
+    crate::scenario::load::read_capped(path, 64 * 1024 * 1024)
         .ok()
         .map(|b| String::from_utf8_lossy(&b).into_owned())
 }

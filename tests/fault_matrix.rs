@@ -7,6 +7,8 @@
 
 #[path = "support/faulty_server.rs"]
 mod faulty_server;
+#[path = "support/junit_check.rs"]
+mod junit_check;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -132,6 +134,8 @@ fn run_case(case: &Case, healthy: &FaultyServer) -> Run {
     let stderr = err_t.join().unwrap();
     let junit_text = std::fs::read_to_string(&junit)
         .unwrap_or_else(|e| panic!("no JUnit report ({e}); stderr:\n{stderr}\nstdout:\n{stdout}"));
+    // The schema (with xmllint, when installed), well-formedness and counts.
+    junit_check::check(&junit);
     let json_text = std::fs::read_to_string(&json)
         .unwrap_or_else(|e| panic!("no JSON report ({e}); stderr:\n{stderr}"));
     let json: Value = serde_json::from_str(&json_text)
@@ -842,6 +846,7 @@ fn many_faults_in_one_run_leave_every_report_complete() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(1), "{stderr}");
+    junit_check::check(&junit);
     let cases = parse_junit(&std::fs::read_to_string(&junit).unwrap());
     // Faulty scenarios have a main and a finally step, healthy ones one step:
     // one testcase per step.

@@ -133,9 +133,9 @@ pub fn prepare(
                 MultipartPart::File(f) => {
                     let rel = templates.render_str(&f.file, scope)?;
                     let path = base_dir.join(&rel);
-                    let data = std::fs::read(&path).map_err(|e| {
+                    let data = read_body_file(&path).map_err(|why| {
                         plain(format!(
-                            "cannot read `{}` for multipart part `{name}`: {e}",
+                            "cannot read `{}` for multipart part `{name}`: {why}",
                             path.display()
                         ))
                     })?;
@@ -157,8 +157,8 @@ pub fn prepare(
     } else if let Some(bf) = &req.body_file {
         let rel = templates.render_str(bf, scope)?;
         let path = base_dir.join(&rel);
-        let data = std::fs::read(&path)
-            .map_err(|e| plain(format!("cannot read body_file `{}`: {e}", path.display())))?;
+        let data = read_body_file(&path)
+            .map_err(|why| plain(format!("cannot read body_file `{}`: {why}", path.display())))?;
         Body::Bytes(Bytes::from(data))
     } else {
         Body::Empty
@@ -169,6 +169,13 @@ pub fn prepare(
         headers,
         body,
     })
+}
+
+/// Request bodies read from files are refused beyond this.
+const MAX_BODY_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+fn read_body_file(path: &Path) -> Result<Vec<u8>, String> {
+    crate::scenario::load::read_capped(path, MAX_BODY_FILE_BYTES)
 }
 
 fn query_text(v: &J) -> String {

@@ -1,6 +1,8 @@
 //! The HTTP layer: one connection pool for the run, requests with a time limit,
 //! response bodies read up to a cap, transport failures explained in words.
 
+mod tls;
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -178,6 +180,7 @@ impl HttpClient {
             .tcp_nodelay(true)
             .redirect(reqwest::redirect::Policy::limited(10))
             .connect_timeout(Duration::from_secs(10))
+            .tls_backend_preconfigured(tls::client_config()?)
             .build()
             .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
         Ok(HttpClient { client, body_cap })

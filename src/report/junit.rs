@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use indexmap::IndexMap;
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
 
 use super::redact::Redactor;
+use super::xml::XmlWriter;
 use super::{Reporter, Summary, write_report};
 use crate::events::{Event, Outcome, ScenarioReport, StepReport};
 
@@ -57,147 +57,266 @@ impl Reporter for JunitReporter {
     }
 }
 
-/// The whole report as XML text.
+/// Testcase counts of a suite (or of the whole report).
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    tests: usize,
+    skipped: usize,
+    failures: usize,
+    errors: usize,
+}
+
+impl Counts {
+    fn add(&mut self, outcome: Outcome) {
+        self.tests += 1;
+        match outcome {
+            Outcome::Passed => {}
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::Failed => self.failures += 1,
+            Outcome::Error => self.errors += 1,
+        }
+    }
+
+    fn merge(&mut self, other: Counts) {
+        self.tests += other.tests;
+        self.skipped += other.skipped;
+        self.failures += other.failures;
+        self.errors += other.errors;
+    }
+}
+
+/// One `<testsuite>` being written: its cases go to `body` while its counts
+/// add up, since the counts come first in the XML.
+struct SuiteOut<'a> {
+    first: &'a ScenarioReport,
+    counts: Counts,
+    time: Duration,
+    body: XmlWriter,
+}
+
+/// The whole report as XML text, written in one pass over the scenarios (in the
+/// layout quick-junit writes and reads back).
 pub fn render(
     scenarios: &[ScenarioReport],
     granularity: Granularity,
     duration: Duration,
 ) -> Result<String, String> {
-    let mut report = Report::new("runner");
-    report.set_time(duration);
-    report.set_timestamp(chrono::Utc::now().fixed_offset());
-    let mut suites: IndexMap<String, TestSuite> = IndexMap::new();
+    let mut suites: IndexMap<&str, SuiteOut<'_>> = IndexMap::new();
     for s in scenarios {
-        let suite = suites.entry(s.file.clone()).or_insert_with(|| {
-            let mut t = TestSuite::new(clean(&s.file));
-            t.set_time(Duration::ZERO);
-            if let Ok(ts) = chrono::DateTime::parse_from_rfc3339(&s.started_at) {
-                t.set_timestamp(ts);
-            }
-            t
+        let suite = suites.entry(s.file.as_str()).or_insert_with(|| SuiteOut {
+            first: s,
+            counts: Counts::default(),
+            time: Duration::ZERO,
+            body: XmlWriter::with_depth(2),
         });
-        let cases = match granularity {
-            Granularity::Scenario => vec![scenario_case(s)],
-            Granularity::Step => step_cases(s),
-        };
-        suite.add_test_cases(cases);
-        let total = suite.time.unwrap_or_default() + s.duration;
-        suite.set_time(total);
+        match granularity {
+            Granularity::Scenario => scenario_case(&mut suite.body, &mut suite.counts, s),
+            Granularity::Step => step_cases(&mut suite.body, &mut suite.counts, s),
+        }
+        suite.time += s.duration;
     }
+    let total = suites.values().fold(Counts::default(), |mut acc, s| {
+        acc.merge(s.counts);
+        acc
+    });
+    let body_len: usize = suites.values().map(|s| s.body.len()).sum();
+    let mut out = XmlWriter::with_capacity(body_len + 512 * (suites.len() + 1));
+    out.declaration();
+    out.open(
+        "testsuites",
+        &[
+            ("name", "runner"),
+            ("tests", &total.tests.to_string()),
+            ("skipped", &total.skipped.to_string()),
+            ("failures", &total.failures.to_string()),
+            ("errors", &total.errors.to_string()),
+            ("timestamp", &timestamp(&chrono::Utc::now().fixed_offset())),
+            ("time", &seconds(duration)),
+        ],
+    );
     for (_, suite) in suites {
-        report.add_test_suite(suite);
+        let c = suite.counts;
+        let stamp = chrono::DateTime::parse_from_rfc3339(&suite.first.started_at)
+            .ok()
+            .map(|t| timestamp(&t));
+        let mut attrs: Vec<(&str, &str)> = Vec::with_capacity(7);
+        let (name, tests, skipped, errors, failures, time) = (
+            suite.first.file.as_str(),
+            c.tests.to_string(),
+            c.skipped.to_string(),
+            c.errors.to_string(),
+            c.failures.to_string(),
+            seconds(suite.time),
+        );
+        attrs.extend([
+            ("name", name),
+            ("tests", tests.as_str()),
+            ("skipped", skipped.as_str()),
+            ("errors", errors.as_str()),
+            ("failures", failures.as_str()),
+        ]);
+        if let Some(t) = &stamp {
+            attrs.push(("timestamp", t));
+        }
+        attrs.push(("time", &time));
+        out.open("testsuite", &attrs);
+        out.raw(&suite.body);
+        out.close("testsuite");
     }
-    report
-        .to_string()
-        .map_err(|e| format!("cannot serialize the JUnit report: {e}"))
+    out.close("testsuites");
+    Ok(out.finish())
 }
 
-fn base_case(name: &str, s: &ScenarioReport, status: TestCaseStatus, time: Duration) -> TestCase {
-    let mut c = TestCase::new(clean(name), status);
-    c.set_classname(clean(&s.classname));
-    c.set_time(time);
-    c.extra.insert("file".into(), clean(&s.file).into());
-    c
+/// `2026-01-01T00:00:00.000+00:00`, as quick-junit writes it.
+fn timestamp(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
 }
 
-fn scenario_case(s: &ScenarioReport) -> TestCase {
+fn seconds(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64())
+}
+
+/// How a testcase ended, as JUnit elements.
+enum Status<'a> {
+    Success,
+    Skipped(Option<&'a str>),
+    NonSuccess {
+        failure: bool,
+        message: String,
+        ty: &'static str,
+        description: String,
+    },
+}
+
+/// One `<testcase>`: the attributes, the status element, flaky attempts, `<system-out>`.
+#[allow(clippy::too_many_arguments)]
+fn write_case(
+    out: &mut XmlWriter,
+    name: &str,
+    s: &ScenarioReport,
+    time: Duration,
+    assertions: usize,
+    status: Status<'_>,
+    flaky: &[&StepReport],
+    system_out: &str,
+) {
+    let (assertions, time) = (assertions.to_string(), seconds(time));
+    out.open(
+        "testcase",
+        &[
+            ("name", name),
+            ("classname", &s.classname),
+            ("assertions", &assertions),
+            ("time", &time),
+            ("file", &s.file),
+        ],
+    );
+    match status {
+        Status::Success => {
+            for step in flaky {
+                for attempt in &step.failed_attempts {
+                    let message = format!("step {} \"{}\": {attempt}", step.number, step.name);
+                    out.open(
+                        "flakyFailure",
+                        &[("message", &message), ("type", "FlakyAttempt")],
+                    );
+                    out.close("flakyFailure");
+                }
+            }
+        }
+        Status::Skipped(message) => match message {
+            Some(m) => out.empty("skipped", &[("message", m)]),
+            None => out.empty("skipped", &[]),
+        },
+        Status::NonSuccess {
+            failure,
+            message,
+            ty,
+            description,
+        } => {
+            let tag = if failure { "failure" } else { "error" };
+            out.text_element(tag, &[("message", &message), ("type", ty)], &description);
+        }
+    }
+    out.text_element("system-out", &[], system_out);
+    out.close("testcase");
+}
+
+fn scenario_case(out: &mut XmlWriter, counts: &mut Counts, s: &ScenarioReport) {
+    counts.add(s.outcome);
     let status = match s.outcome {
-        Outcome::Passed => {
-            let mut st = TestCaseStatus::success();
-            for step in &s.steps {
-                add_flaky_runs(&mut st, step);
-            }
-            st
-        }
-        Outcome::Skipped => {
-            let mut st = TestCaseStatus::skipped();
-            if let Some(m) = &s.message {
-                st.set_message(clean(m));
-            }
-            st
-        }
+        Outcome::Passed => Status::Success,
+        Outcome::Skipped => Status::Skipped(s.message.as_deref()),
         Outcome::Failed | Outcome::Error => {
-            let kind = if s.outcome == Outcome::Failed {
-                NonSuccessKind::Failure
-            } else {
-                NonSuccessKind::Error
-            };
-            let mut st = TestCaseStatus::non_success(kind);
             let (message, ty) = headline(s);
-            st.set_message(clean(&message));
-            st.set_type(ty);
-            st.set_description(clean(&details(s)));
-            st
+            Status::NonSuccess {
+                failure: s.outcome == Outcome::Failed,
+                message,
+                ty,
+                description: details(s),
+            }
         }
     };
-    let mut c = base_case(&s.name, s, status, s.duration);
+    let flaky: Vec<&StepReport> = if s.outcome == Outcome::Passed {
+        s.steps.iter().collect()
+    } else {
+        Vec::new()
+    };
     let assertions: usize = s.steps.iter().map(|st| st.assertions).sum();
-    c.set_assertions(assertions);
-    c.set_system_out(clean(&bounded(step_log(&s.steps))));
-    c
+    write_case(
+        out,
+        &s.name,
+        s,
+        s.duration,
+        assertions,
+        status,
+        &flaky,
+        &bounded(step_log(&s.steps)),
+    );
 }
 
-fn step_cases(s: &ScenarioReport) -> Vec<TestCase> {
+fn step_cases(out: &mut XmlWriter, counts: &mut Counts, s: &ScenarioReport) {
     if s.steps.is_empty() {
-        return vec![scenario_case(s)];
+        scenario_case(out, counts, s);
+        return;
     }
-    s.steps
-        .iter()
-        .map(|st| {
-            let status = match st.outcome {
-                Outcome::Passed => {
-                    let mut t = TestCaseStatus::success();
-                    add_flaky_runs(&mut t, st);
-                    t
-                }
-                Outcome::Skipped => {
-                    let mut t = TestCaseStatus::skipped();
-                    if let Some(m) = &st.message {
-                        t.set_message(clean(m));
-                    }
-                    t
-                }
-                Outcome::Failed | Outcome::Error => {
-                    let kind = if st.outcome == Outcome::Failed {
-                        NonSuccessKind::Failure
-                    } else {
-                        NonSuccessKind::Error
-                    };
-                    let mut t = TestCaseStatus::non_success(kind);
-                    t.set_message(clean(&step_headline(st)));
-                    t.set_type(if st.outcome == Outcome::Failed {
-                        "AssertionFailure"
-                    } else {
-                        "StepError"
-                    });
-                    t.set_description(clean(&step_details(st)));
-                    t
-                }
-            };
-            let phase = if st.phase == crate::events::Phase::Finally {
-                "finally "
-            } else {
-                ""
-            };
-            let name = format!("{} / {phase}{}. {}", s.name, st.number, st.name);
-            let mut c = base_case(&name, s, status, st.duration);
-            c.set_assertions(st.assertions);
-            c.set_system_out(clean(&bounded(step_log(std::slice::from_ref(st)))));
-            c
-        })
-        .collect()
-}
-
-/// A passing step that needed transport retries: one `<flakyFailure>` per failed attempt.
-fn add_flaky_runs(status: &mut TestCaseStatus, step: &StepReport) {
-    for attempt in &step.failed_attempts {
-        let mut rerun = TestRerun::new(NonSuccessKind::Failure);
-        rerun.set_message(clean(&format!(
-            "step {} \"{}\": {attempt}",
-            step.number, step.name
-        )));
-        rerun.set_type("FlakyAttempt");
-        status.add_rerun(rerun);
+    for st in &s.steps {
+        counts.add(st.outcome);
+        let status = match st.outcome {
+            Outcome::Passed => Status::Success,
+            Outcome::Skipped => Status::Skipped(st.message.as_deref()),
+            Outcome::Failed | Outcome::Error => Status::NonSuccess {
+                failure: st.outcome == Outcome::Failed,
+                message: step_headline(st),
+                ty: if st.outcome == Outcome::Failed {
+                    "AssertionFailure"
+                } else {
+                    "StepError"
+                },
+                description: step_details(st),
+            },
+        };
+        let phase = if st.phase == crate::events::Phase::Finally {
+            "finally "
+        } else {
+            ""
+        };
+        let name = format!("{} / {phase}{}. {}", s.name, st.number, st.name);
+        let flaky: &[&StepReport] = if st.outcome == Outcome::Passed {
+            &[st]
+        } else {
+            &[]
+        };
+        write_case(
+            out,
+            &name,
+            s,
+            st.duration,
+            st.assertions,
+            status,
+            flaky,
+            &bounded(step_log(std::slice::from_ref(st))),
+        );
     }
 }
 
@@ -327,30 +446,4 @@ fn step_log(steps: &[StepReport]) -> String {
 
 fn bounded(text: String) -> String {
     crate::events::excerpt(&text, SYSTEM_OUT_BYTES)
-}
-
-/// Only characters XML 1.0 allows; quick-junit drops C0 controls, this also
-/// drops U+FFFE/U+FFFF and C1 controls, which some CI parsers reject.
-pub fn clean(text: &str) -> String {
-    text.chars()
-        .filter(|&c| {
-            matches!(c, '\t' | '\n' | '\r')
-                || (('\u{20}'..='\u{D7FF}').contains(&c) && !('\u{7F}'..='\u{9F}').contains(&c))
-                || ('\u{E000}'..='\u{FFFD}').contains(&c)
-                || c >= '\u{10000}'
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clean_keeps_text_and_drops_what_xml_forbids() {
-        assert_eq!(
-            clean("a\u{1b}[31mb\u{0}c\u{FFFE}d\u{FFFF}é\n"),
-            "a[31mbcdé\n"
-        );
-    }
 }

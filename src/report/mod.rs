@@ -5,6 +5,7 @@ pub mod console;
 pub mod json;
 pub mod junit;
 pub mod redact;
+pub mod xml;
 
 use std::io::Write as _;
 use std::path::Path;

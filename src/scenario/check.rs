@@ -505,15 +505,15 @@ fn is_keyword(w: &str) -> bool {
     )
 }
 
+/// A JSON Schema file larger than this is refused.
+const SCHEMA_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
 fn load_schema_file(file: &Path, rel: &str) -> Result<serde_json::Value, String> {
     let path = file.parent().unwrap_or(Path::new(".")).join(rel);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "cannot read schema `{}`: {}",
-            path.display(),
-            super::load::io_reason(&e)
-        )
-    })?;
+    let bytes = super::load::read_capped(&path, SCHEMA_FILE_BYTES)
+        .map_err(|why| format!("cannot read schema `{}`: {why}", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("schema `{}` is not UTF-8 text", path.display()))?;
     if let Ok(v) = serde_json::from_str(&text) {
         return Ok(v);
     }

@@ -177,7 +177,10 @@ fn included_by_others(files: &[PathBuf]) -> std::collections::HashSet<PathBuf> {
     };
     let mut out = std::collections::HashSet::new();
     for f in files {
-        let Ok(text) = std::fs::read_to_string(f) else {
+        let Ok(bytes) = read_capped(f, MAX_FILE_BYTES) else {
+            continue;
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
             continue;
         };
         let base = f.parent().unwrap_or(Path::new("."));
@@ -320,31 +323,40 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagno
 }
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, Diagnostic> {
-    let meta = std::fs::metadata(path).map_err(|e| {
-        Diagnostic::new(
-            path,
-            Loc::UNKNOWN,
-            format!("cannot read: {}", io_reason(&e)),
-        )
-    })?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(Diagnostic::new(
-            path,
-            Loc::UNKNOWN,
-            format!(
-                "the file is {} MB, over the {} MB limit",
-                meta.len() >> 20,
-                MAX_FILE_BYTES >> 20
-            ),
-        ));
+    read_capped(path, MAX_FILE_BYTES)
+        .map_err(|why| Diagnostic::new(path, Loc::UNKNOWN, format!("cannot read: {why}")))
+}
+
+/// Read a regular file of at most `max` bytes. A device (`/dev/zero`), a FIFO or
+/// a file that grows while it is read is refused instead of read forever.
+pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let regular = |meta: &std::fs::Metadata| -> Result<(), String> {
+        if meta.is_dir() {
+            Err("it is a folder, not a file".into())
+        } else if !meta.is_file() {
+            Err("it is not a regular file (a device, a pipe or a socket)".into())
+        } else {
+            Ok(())
+        }
+    };
+    // Looked at before opening: opening a FIFO blocks until someone writes to it.
+    regular(&std::fs::metadata(path).map_err(|e| io_reason(&e))?)?;
+    let file = std::fs::File::open(path).map_err(|e| io_reason(&e))?;
+    let meta = file.metadata().map_err(|e| io_reason(&e))?;
+    regular(&meta)?;
+    let too_big = || format!("the file is over the {} MB limit", max >> 20);
+    if meta.len() > max {
+        return Err(too_big());
     }
-    std::fs::read(path).map_err(|e| {
-        Diagnostic::new(
-            path,
-            Loc::UNKNOWN,
-            format!("cannot read: {}", io_reason(&e)),
-        )
-    })
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_reason(&e))?;
+    if bytes.len() as u64 > max {
+        return Err(too_big());
+    }
+    Ok(bytes)
 }
 
 fn line_col(prefix: &[u8]) -> (u32, u32) {

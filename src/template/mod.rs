@@ -84,12 +84,19 @@ impl Templates {
         let name: Arc<str> = match self.by_source.get(&tpl.src) {
             Some(name) => name.clone(),
             None => {
-                let name: Arc<str> = Arc::from(format!("{key}@{}:{}", tpl.loc.line, tpl.loc.col));
+                let mut name = format!("{key}@{}:{}", tpl.loc.line, tpl.loc.col);
+                while let Ok(other) = self.env.get_template(&name) {
+                    if other.source() == tpl.src {
+                        break;
+                    }
+                    name.push('\'');
+                }
                 if self.env.get_template(&name).is_err() {
                     self.env
-                        .add_template_owned(name.to_string(), tpl.src.clone())
+                        .add_template_owned(name.clone(), tpl.src.clone())
                         .map_err(|e| describe_syntax_error(&e))?;
                 }
+                let name: Arc<str> = Arc::from(name);
                 self.by_source.insert(tpl.src.clone(), name.clone());
                 name
             }
@@ -316,6 +323,25 @@ mod tests {
         let scope = crate::template::to_value(serde_json::json!({"other": 1}));
         let err = t.render_str(&a, &scope).err().map(|e| e.message);
         assert_eq!(err.as_deref(), Some("undefined variable `job_id`"));
+    }
+
+    #[test]
+    fn the_same_source_is_compiled_once() {
+        let mut t = Templates::new();
+        let mut a = tpl("/v1/jobs/{{ job_id }}/cancel");
+        let mut b = Tpl::new("/v1/jobs/{{ job_id }}/cancel", Loc::new(7, 3));
+        let mut c = Tpl::new("/v1/jobs/{{ other }}", Loc::new(1, 1));
+        t.compile("a.yaml", &mut a, false).unwrap_or_default();
+        t.compile("b.yaml", &mut b, false).unwrap_or_default();
+        // Same key and place as `a`, different text: a template of its own.
+        t.compile("a.yaml", &mut c, false).unwrap_or_default();
+        assert_eq!(t.env.templates().count(), 2);
+        let scope = crate::template::to_value(serde_json::json!({"job_id": "j1", "other": "o"}));
+        assert_eq!(
+            t.render_str(&b, &scope).ok().as_deref(),
+            Some("/v1/jobs/j1/cancel")
+        );
+        assert_eq!(t.render_str(&c, &scope).ok().as_deref(), Some("/v1/jobs/o"));
     }
 
     #[test]
