@@ -205,7 +205,7 @@ done
 # Sanity: one run of each must pass before it is timed.
 "$runner" run "$work/suite-1/yaml" --base-url "$base" --junit "$work/check.xml" -q >/dev/null
 if [ -n "$hurl_bin" ]; then
-    "$hurl_bin" --test --variable "base=$base" "$work"/suite-1/hurl/*.hurl >/dev/null 2>&1 ||
+    "$hurl_bin" --test --variable "base=$base" "$work/suite-1/hurl" >/dev/null 2>&1 ||
         { echo "hurl failed on the suite:" >&2; "$hurl_bin" --test --variable "base=$base" "$work"/suite-1/hurl/*.hurl; exit 3; }
 fi
 
@@ -214,7 +214,7 @@ runs_for() { # $1 N -> hyperfine runs
     if [ -n "${BENCH_QUICK:-}" ]; then echo 3; return; fi
     case "$1" in 1) echo 30 ;; 500) echo 10 ;; *) echo 5 ;; esac
 }
-# Prints "mean_s stddev_s peak_kb".
+# Prints "mean_s stddev_s peak_kb cpu_s" (cpu: user + system of the time -v run).
 measure() { # $1 label, rest: the command (one string)
     local label="$1" cmd="$2" runs="$3"
     hyperfine -N --style none --warmup 1 --runs "$runs" --export-json "$out/$label.json" "$cmd" >/dev/null 2>&1 ||
@@ -223,35 +223,36 @@ measure() { # $1 label, rest: the command (one string)
     # shellcheck disable=SC2086 # the command is words on purpose
     /usr/bin/time -v -o "$out/$label.time" $cmd >/dev/null 2>&1 || true
     peak="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$out/$label.time")"
-    python3 - "$out/$label.json" "$peak" <<'PY'
+    cpu="$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$out/$label.time")"
+    python3 - "$out/$label.json" "$peak" "$cpu" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"][0]
-print(f'{r["mean"]:.6f} {r["stddev"] or 0:.6f} {sys.argv[2]}')
+print(f'{r["mean"]:.6f} {r["stddev"] or 0:.6f} {sys.argv[2]} {sys.argv[3]}')
 PY
 }
 
 rows=()
-fmt_row() { # tool N mean sd peak
+fmt_row() { # tool N mean sd peak cpu
     python3 - "$@" <<'PY'
 import sys
-tool, n, mean, sd, peak = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+tool, n, mean, sd, peak, cpu = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
 wall = f"{mean*1000:.1f} ms" if mean < 1 else f"{mean:.2f} s"
 rps = 4 * n / mean
-print(f"| {tool} | {n} | {wall} ± {sd*1000:.1f} ms | {rps:,.0f} | {mean/n*1e3:.3f} ms | {peak/1024:.1f} MB |")
+print(f"| {tool} | {n} | {wall} ± {sd*1000:.1f} ms | {rps:,.0f} | {mean/n*1e3:.3f} ms | {cpu:.2f} s | {peak/1024:.1f} MB |")
 PY
 }
 for n in $sizes; do
     d="$work/suite-$n"
     runs="$(runs_for "$n")"
     echo "N=$n: runner..." >&2
-    read -r mean sd peak < <(measure "runner-$n" \
+    read -r mean sd peak cpu < <(measure "runner-$n" \
         "$runner run $d/yaml --base-url $base --jobs $runner_jobs --junit $work/runner-$n.xml -q" "$runs")
-    rows+=("$(fmt_row "runner (--jobs $runner_jobs)" "$n" "$mean" "$sd" "$peak")")
+    rows+=("$(fmt_row "runner (--jobs $runner_jobs)" "$n" "$mean" "$sd" "$peak" "$cpu")")
     if [ -n "$hurl_bin" ]; then
         echo "N=$n: hurl..." >&2
-        read -r mean sd peak < <(measure "hurl-$n" \
-            "$hurl_bin --test --jobs $hurl_jobs --variable base=$base --report-junit $work/hurl-$n.xml $(printf '%s ' "$d"/hurl/*.hurl)" "$runs")
-        rows+=("$(fmt_row "Hurl $("$hurl_bin" --version | head -1 | awk '{print $2}') (--test --jobs $hurl_jobs)" "$n" "$mean" "$sd" "$peak")")
+        read -r mean sd peak cpu < <(measure "hurl-$n" \
+            "$hurl_bin --test --jobs $hurl_jobs --variable base=$base --report-junit $work/hurl-$n.xml $d/hurl" "$runs")
+        rows+=("$(fmt_row "Hurl $("$hurl_bin" --version | head -1 | awk '{print $2}') (--test --jobs $hurl_jobs)" "$n" "$mean" "$sd" "$peak" "$cpu")")
     fi
 done
 
@@ -259,6 +260,10 @@ done
 for n in $sizes; do
     grep -q 'failures="0"' "$work/runner-$n.xml" && grep -q 'errors="0"' "$work/runner-$n.xml" ||
         { echo "the runner's N=$n run did not pass; see $work/runner-$n.xml" >&2; exit 3; }
+    if [ -n "$hurl_bin" ]; then
+        grep -q 'failures="0"' "$work/hurl-$n.xml" && grep -q 'errors="0"' "$work/hurl-$n.xml" ||
+            { echo "hurl's N=$n run did not pass; see $work/hurl-$n.xml" >&2; exit 3; }
+    fi
 done
 
 # --- wrk -------------------------------------------------------------------
@@ -280,8 +285,8 @@ kill "$mock_pid" 2>/dev/null || true
 {
     echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) CPUs ($(lscpu | awk -F': +' '/Model name/ {print $2; exit}')), $(free -g | awk '/Mem:/ {print $2}') GB, Linux $(uname -r); nginx $("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///'), 1 worker, keep-alive."
     echo
-    echo "| tool | N | wall (mean ± sd) | requests/s | per scenario | peak memory |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    echo "| tool | N | wall (mean ± sd) | requests/s | wall per scenario | CPU (user+sys) | peak memory |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     printf '%s\n' "${rows[@]}"
     echo
     echo "| wrk -t2 -c16 -d5s, GET /v1/whoami | requests/s |"
