@@ -246,6 +246,27 @@ impl Diagnostics {
         }
     }
 
+    /// Order the problems file by file (in the order of `files`, then any other file
+    /// in order of appearance), and by position within a file: reading top to bottom
+    /// follows the files.
+    pub fn sort_by_file(&mut self, files: &[PathBuf]) {
+        let mut extra: Vec<PathBuf> = Vec::new();
+        for d in &self.items {
+            if !files.contains(&d.file) && !extra.contains(&d.file) {
+                extra.push(d.file.clone());
+            }
+        }
+        let rank = |p: &PathBuf| {
+            files
+                .iter()
+                .position(|f| f == p)
+                .or_else(|| extra.iter().position(|f| f == p).map(|i| files.len() + i))
+                .unwrap_or(usize::MAX)
+        };
+        self.items
+            .sort_by_cached_key(|d| (rank(&d.file), d.loc.line, d.loc.col));
+    }
+
     /// Render every diagnostic, reading each file's text once for the snippets.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -331,6 +352,19 @@ mod tests {
         assert_eq!(find_word(line, 12, "projcet"), Some(33));
         assert_eq!(find_word(line, 12, "nowhere"), None);
         assert_eq!(find_word(line, 12, "{{"), Some(21));
+    }
+
+    #[test]
+    fn problems_are_ordered_by_file_then_position() {
+        let files = [PathBuf::from("b.yaml"), PathBuf::from("a.yaml")];
+        let mut d = Diagnostics::default();
+        d.push(Diagnostic::new("a.yaml", Loc::new(9, 1), "a late"));
+        d.push(Diagnostic::new("shared.yaml", Loc::new(1, 1), "included"));
+        d.push(Diagnostic::new("a.yaml", Loc::new(2, 5), "a early"));
+        d.push(Diagnostic::new("b.yaml", Loc::new(7, 1), "b"));
+        d.sort_by_file(&files);
+        let order: Vec<&str> = d.items.iter().map(|x| x.message.as_str()).collect();
+        assert_eq!(order, ["b", "a early", "a late", "included"]);
     }
 
     #[test]

@@ -135,6 +135,71 @@ fn shipped_scenarios_start_with_the_schema_modeline_and_satisfy_it() {
     }
 }
 
+/// The runnable examples of the docs (```yaml blocks starting with `# example:`),
+/// except those meant to be refused (`# expect-exit: 2`): (where, text).
+fn docs_examples() -> Vec<(String, String)> {
+    let mut docs = vec![root().join("README.md")];
+    if let Ok(entries) = std::fs::read_dir(root().join("docs")) {
+        docs.extend(
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "md")),
+        );
+    }
+    docs.sort();
+    let mut out = Vec::new();
+    for doc in docs {
+        let text = std::fs::read_to_string(&doc).unwrap_or_default();
+        let mut lines = text.lines().enumerate();
+        while let Some((n, line)) = lines.next() {
+            if line.trim_start() != "```yaml" {
+                continue;
+            }
+            let indent = line.len() - line.trim_start().len();
+            let mut body = String::new();
+            for (_, l) in lines.by_ref() {
+                if l.trim_start().starts_with("```") {
+                    break;
+                }
+                body.push_str(
+                    l.get(indent.min(l.len() - l.trim_start().len())..)
+                        .unwrap_or(""),
+                );
+                body.push('\n');
+            }
+            let header: Vec<&str> = body.lines().take_while(|l| l.starts_with('#')).collect();
+            let is_example = header.first().is_some_and(|l| l.starts_with("# example:"));
+            let refused = header
+                .iter()
+                .any(|l| l.replace(' ', "") == "#expect-exit:2");
+            if is_example && !refused {
+                out.push((format!("{}:{}", doc.display(), n + 1), body));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_docs_examples_satisfy_the_schema() {
+    let examples = docs_examples();
+    assert!(
+        examples.len() >= 20,
+        "only {} examples found",
+        examples.len()
+    );
+    let v = validator();
+    let mut problems = Vec::new();
+    for (at, text) in examples {
+        let doc = yaml_to_json(&text);
+        for e in v.iter_errors(&doc) {
+            problems.push(format!("{at}: {e} at {}", e.instance_path()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn every_feature_of_the_format_is_accepted() {
     let doc = yaml_to_json(
@@ -241,6 +306,14 @@ fn typos_and_wrong_types_are_rejected() {
         "typo-matcher.yaml",
         "typo-capture-kind.yaml",
         "typo-multipart-file.yaml",
+        "typo-tags.yaml",
+        "typo-description.yaml",
+        "typo-json-in-expect.yaml",
+        "typo-query.yaml",
+        "typo-step-timeout.yaml",
+        "typo-request-headers.yaml",
+        "request-as-text.yaml",
+        "missing-space-after-colon.yaml",
         "wrong-type-retries.yaml",
         "wrong-type-steps.yaml",
         "wrong-type-headers.yaml",

@@ -65,8 +65,12 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Scenario files or folders (every *.yaml / *.yml below).
     #[arg(required = true, value_name = "PATHS")]
     pub paths: Vec<PathBuf>,
+    /// Variables given on the command line count as defined (as for `run`).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
     #[command(flatten)]
     pub selection: Selection,
 }

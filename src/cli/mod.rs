@@ -36,7 +36,12 @@ pub fn main() -> i32 {
         Command::List(a) => list(a),
         Command::Mock(a) => mock(a),
         Command::Schema => {
-            print!("{}", crate::schema::scenario_schema_json());
+            // A closed pipe (`runner schema | head`) is not an error worth a panic.
+            let _ = write!(
+                std::io::stdout().lock(),
+                "{}",
+                crate::schema::scenario_schema_json()
+            );
             exit::OK
         }
     }
@@ -52,6 +57,7 @@ pub fn load_suite(
     let (templates, more) = check::check(&mut scenarios, cli_vars);
     diags.extend(more);
     diags.refine_positions();
+    diags.sort_by_file(&files);
     if diags.is_empty() {
         Ok((scenarios, templates))
     } else {
@@ -100,7 +106,8 @@ fn validate(a: args::ValidateArgs) -> i32 {
             }
             let files: std::collections::BTreeSet<_> =
                 scenarios.iter().map(|s| s.file.clone()).collect();
-            println!(
+            let _ = writeln!(
+                std::io::stdout().lock(),
                 "ok: {} scenario{} in {} file{}",
                 scenarios.len(),
                 if scenarios.len() == 1 { "" } else { "s" },
@@ -116,17 +123,20 @@ fn validate(a: args::ValidateArgs) -> i32 {
     }
 }
 
+/// `runner list`: one line per scenario a run with the same flags would execute,
+/// `FILE  NAME  [TAGS]`, in run order; the counts go to stderr.
 fn list(a: args::ListArgs) -> i32 {
-    let (scenarios, _) = match load_suite(&a.paths, &[]) {
+    let names: Vec<String> = a.vars.iter().map(|(k, _)| k.clone()).collect();
+    let (scenarios, _) = match load_suite(&a.paths, &names) {
         Ok(x) => x,
         Err(d) => {
             print_diagnostics(&d);
             return exit::USAGE;
         }
     };
-    let kept = crate::select::select(scenarios, &a.selection);
+    let selected = crate::select::select_counted(scenarios, &a.selection);
     let mut out = std::io::stdout().lock();
-    for s in &kept {
+    for s in &selected.scenarios {
         let tags = if s.tags.is_empty() {
             String::new()
         } else {
@@ -134,6 +144,15 @@ fn list(a: args::ListArgs) -> i32 {
         };
         let _ = writeln!(out, "{}  {}{tags}", s.file.display(), s.name);
     }
+    let _ = out.flush();
+    let summary = selected.describe(&a.selection);
+    if selected.scenarios.is_empty() && !selected.is_empty_shard(&a.selection) {
+        eprintln!(
+            "error: no scenario matches the selection (--tag, --skip-tag, --filter): {summary}"
+        );
+        return exit::USAGE;
+    }
+    eprintln!("{summary}");
     exit::OK
 }
 

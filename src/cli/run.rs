@@ -44,13 +44,22 @@ pub fn run(a: RunArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let mut scenarios = crate::select::select(scenarios, &a.selection);
-    if scenarios.is_empty() {
+    let selected = crate::select::select_counted(scenarios, &a.selection);
+    if selected.is_empty_shard(&a.selection) {
+        // More CI machines than scenarios: this one has nothing to do, which is
+        // fine; it still writes its (empty) reports for CI to merge.
         eprintln!(
-            "error: no scenario matches the selection (--tag, --skip-tag, --filter, --shard)"
+            "runner: nothing to run in this shard: {}",
+            selected.describe(&a.selection)
+        );
+    } else if selected.scenarios.is_empty() {
+        eprintln!(
+            "error: no scenario matches the selection (--tag, --skip-tag, --filter): {}",
+            selected.describe(&a.selection)
         );
         return exit::USAGE;
     }
+    let mut scenarios = selected.scenarios;
     if let Some(base) = &a.base_url {
         // An empty value is usually an unset CI variable (`RUNNER_BASE_URL: ${{ vars.X }}`):
         // refuse it rather than quietly test the file's server or the mock instead.

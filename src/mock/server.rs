@@ -84,7 +84,8 @@ impl Drop for MockServer {
     }
 }
 
-/// `runner mock`: binds, prints `mock listening on http://HOST:PORT`, serves until Ctrl-C.
+/// `runner mock`: binds, prints `mock listening on http://HOST:PORT`, serves until
+/// Ctrl-C or SIGTERM (how CI and process managers stop a service).
 pub async fn serve_foreground(args: &MockArgs) -> Result<(), String> {
     let config = args.to_config()?;
     let listener = TcpListener::bind(args.addr())
@@ -93,11 +94,29 @@ pub async fn serve_foreground(args: &MockArgs) -> Result<(), String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
-    println!("mock listening on http://{addr}");
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "mock listening on http://{addr}");
+        let _ = out.flush();
+    }
     axum::serve(listener, router(config))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(stop_signal())
         .await
         .map_err(|e| format!("mock server failed: {e}"))
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -1,6 +1,7 @@
 //! The console: a line per scenario, details for what failed, a summary last.
 //! A progress bar on a terminal; plain stable lines in CI or when piped.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -17,19 +18,49 @@ pub struct ConsoleOptions {
     pub progress: bool,
     /// Print passing scenarios too (off with --quiet).
     pub show_passes: bool,
+    /// Print each scenario's lines together and in file order, whatever order the
+    /// scenarios finish in: logs that read, and compare, the same on every run.
+    pub ordered: bool,
+}
+
+/// What the console is connected to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Terminal {
+    pub stdout_is_tty: bool,
+    pub stderr_is_tty: bool,
+    /// `NO_COLOR` is set and not empty (https://no-color.org).
+    pub no_color: bool,
+    /// `CI` is set and not empty (every CI system sets it).
+    pub ci: bool,
+}
+
+impl Terminal {
+    pub fn detect() -> Self {
+        let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+        Terminal {
+            stdout_is_tty: std::io::stdout().is_terminal(),
+            stderr_is_tty: std::io::stderr().is_terminal(),
+            no_color: set("NO_COLOR"),
+            ci: set("CI"),
+        }
+    }
 }
 
 impl ConsoleOptions {
-    /// Colour only on a terminal without NO_COLOR; a progress bar only on a terminal outside CI.
+    /// Colour only on a terminal without NO_COLOR; a progress bar only on a terminal
+    /// outside CI; plain ordered lines when piped or in CI.
     pub fn detect(verbosity: u8) -> Self {
-        let tty = std::io::stdout().is_terminal();
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+        Self::for_terminal(verbosity, Terminal::detect())
+    }
+
+    pub fn for_terminal(verbosity: u8, t: Terminal) -> Self {
+        let interactive = t.stdout_is_tty && !t.ci;
         ConsoleOptions {
             verbosity,
-            color: tty && !no_color,
-            progress: std::io::stderr().is_terminal() && !ci && verbosity == 0,
+            color: t.stdout_is_tty && !t.no_color,
+            progress: interactive && t.stderr_is_tty && verbosity == 0,
             show_passes: true,
+            ordered: !interactive,
         }
     }
 }
@@ -38,6 +69,13 @@ pub struct ConsoleReporter {
     opts: ConsoleOptions,
     bar: Option<ProgressBar>,
     out: Box<dyn Write + Send>,
+    /// The scenario whose lines are being written, in ordered mode.
+    current: Option<usize>,
+    /// Lines of scenarios not printed yet, by scenario index (ordered mode).
+    held: BTreeMap<usize, Vec<String>>,
+    finished: BTreeSet<usize>,
+    /// The next scenario to print (ordered mode).
+    next: usize,
 }
 
 impl ConsoleReporter {
@@ -50,6 +88,40 @@ impl ConsoleReporter {
             opts,
             bar: None,
             out,
+            current: None,
+            held: BTreeMap::new(),
+            finished: BTreeSet::new(),
+            next: 0,
+        }
+    }
+
+    /// Print the held lines of every finished scenario up to the first one still
+    /// running; with `all`, of every scenario (the run is over).
+    fn release(&mut self, all: bool) {
+        loop {
+            let ready = self.finished.contains(&self.next);
+            if !ready && !all {
+                break;
+            }
+            if let Some(lines) = self.held.remove(&self.next) {
+                for l in lines {
+                    self.emit(&l);
+                }
+            }
+            self.finished.remove(&self.next);
+            self.next += 1;
+            if all && self.held.is_empty() {
+                break;
+            }
+        }
+    }
+
+    fn emit(&mut self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => {
+                let _ = writeln!(self.out, "{text}");
+            }
         }
     }
 
@@ -62,11 +134,11 @@ impl ConsoleReporter {
     }
 
     fn line(&mut self, text: &str) {
-        match &self.bar {
-            Some(bar) => bar.println(text),
-            None => {
-                let _ = writeln!(self.out, "{text}");
+        match self.current {
+            Some(i) if self.opts.ordered => {
+                self.held.entry(i).or_default().push(text.to_string());
             }
+            _ => self.emit(text),
         }
     }
 
@@ -90,12 +162,12 @@ impl ConsoleReporter {
         };
         self.line(&format!(
             "{label} {}  {}  {} ms{flaky}",
-            s.name,
-            s.file,
+            one_line(&s.name),
+            one_line(&s.file),
             s.duration.as_millis()
         ));
         if let Some(m) = &s.message {
-            self.line(&format!("      {m}"));
+            self.line(&format!("      {}", one_line(m)));
         }
         if !flaky.is_empty() {
             for st in &s.steps {
@@ -245,9 +317,19 @@ impl Reporter for ConsoleReporter {
                     bar.set_message(name.clone());
                 }
             }
-            Event::StepFinished { index, step } => self.verbose_step(*index, step),
+            Event::StepFinished { index, step } => {
+                self.current = Some(*index);
+                self.verbose_step(*index, step);
+                self.current = None;
+            }
             Event::ScenarioFinished(s) => {
+                self.current = Some(s.index);
                 self.scenario(s);
+                self.current = None;
+                if self.opts.ordered {
+                    self.finished.insert(s.index);
+                    self.release(false);
+                }
                 if let Some(bar) = &self.bar {
                     bar.inc(1);
                 }
@@ -257,6 +339,7 @@ impl Reporter for ConsoleReporter {
     }
 
     fn finish(&mut self, summary: &Summary) -> Result<(), String> {
+        self.release(true);
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -290,5 +373,150 @@ impl Reporter for ConsoleReporter {
         let _ = writeln!(self.out, "{line}");
         let _ = self.out.flush();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A writer tests can read back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Shared {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+        }
+    }
+
+    fn report(index: usize, name: &str, outcome: Outcome) -> Box<ScenarioReport> {
+        Box::new(ScenarioReport {
+            index,
+            name: name.into(),
+            file: "suite.yaml".into(),
+            classname: "suite".into(),
+            tags: Vec::new(),
+            outcome,
+            message: None,
+            interrupted: false,
+            started_at: String::new(),
+            duration: Duration::from_millis(5),
+            steps: Vec::new(),
+        })
+    }
+
+    fn console(opts: ConsoleOptions) -> (ConsoleReporter, Shared) {
+        let out = Shared::default();
+        (
+            ConsoleReporter::with_writer(opts, Box::new(out.clone())),
+            out,
+        )
+    }
+
+    fn plain() -> ConsoleOptions {
+        ConsoleOptions::for_terminal(0, Terminal::default())
+    }
+
+    #[test]
+    fn the_terminal_decides_colour_progress_and_order() {
+        let tty = Terminal {
+            stdout_is_tty: true,
+            stderr_is_tty: true,
+            ..Terminal::default()
+        };
+        let o = ConsoleOptions::for_terminal(0, tty);
+        assert!(o.color && o.progress && !o.ordered);
+        let o = ConsoleOptions::for_terminal(
+            0,
+            Terminal {
+                no_color: true,
+                ..tty
+            },
+        );
+        assert!(
+            !o.color && o.progress,
+            "NO_COLOR turns colour off, nothing else"
+        );
+        let o = ConsoleOptions::for_terminal(0, Terminal { ci: true, ..tty });
+        assert!(!o.progress && o.ordered, "CI gets plain ordered lines");
+        let o = ConsoleOptions::for_terminal(1, tty);
+        assert!(!o.progress, "-v prints requests, not a bar");
+        let o = plain();
+        assert!(!o.color && !o.progress && o.ordered, "piped: plain");
+    }
+
+    #[test]
+    fn plain_output_is_in_file_order_whatever_order_scenarios_finish_in() {
+        let (mut c, out) = console(plain());
+        c.event(&Event::ScenarioFinished(report(
+            2,
+            "third",
+            Outcome::Passed,
+        )));
+        c.event(&Event::ScenarioFinished(report(
+            0,
+            "first",
+            Outcome::Failed,
+        )));
+        assert!(out.text().contains("first") && !out.text().contains("third"));
+        c.event(&Event::ScenarioFinished(report(
+            1,
+            "second",
+            Outcome::Passed,
+        )));
+        c.finish(&Summary::default()).unwrap_or_default();
+        let text = out.text();
+        let at = |n: &str| text.find(n).unwrap_or(usize::MAX);
+        assert!(
+            at("first") < at("second") && at("second") < at("third"),
+            "{text}"
+        );
+        assert!(
+            !text.contains('\u{1b}'),
+            "no escape codes when plain: {text:?}"
+        );
+    }
+
+    #[test]
+    fn scenarios_that_never_finish_do_not_hold_back_the_rest_at_the_end() {
+        let (mut c, out) = console(plain());
+        c.event(&Event::ScenarioFinished(report(
+            1,
+            "second",
+            Outcome::Passed,
+        )));
+        assert!(!out.text().contains("second"));
+        c.finish(&Summary::default()).unwrap_or_default();
+        assert!(out.text().contains("second"), "{}", out.text());
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let mut opts = plain();
+        opts.color = true;
+        let (mut c, out) = console(opts);
+        c.event(&Event::ScenarioFinished(report(
+            0,
+            "first",
+            Outcome::Passed,
+        )));
+        assert!(out.text().contains("\u{1b}[32mPASS"), "{:?}", out.text());
     }
 }

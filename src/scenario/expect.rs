@@ -428,13 +428,17 @@ impl Matcher {
 
 /// A one-key mapping whose key is a near miss of a matcher name (`{contians: x}`)
 /// is a typo, not an object to compare with. Short names and longer distances
-/// are left alone: `{id: 1}` is an object, not a misspelt `gt`.
+/// are left alone: `{id: 1}` is an object, not a misspelt `gt`. A three-letter
+/// name counts only when the first letter agrees (`{gtee: 0}` is `gte`, `{got: 1}`
+/// is an object).
 fn lone_matcher_typo(entries: &[TEntry]) -> Option<(&TEntry, &'static str)> {
     let [entry] = entries else { return None };
     let key = entry.key.to_ascii_lowercase();
     MATCHER_NAMES
         .iter()
-        .filter(|m| m.len() >= 4)
+        .filter(|m| {
+            m.len() >= 4 || (m.len() == 3 && key.len() >= 3 && key.as_bytes()[0] == m.as_bytes()[0])
+        })
         .map(|m| (strsim::damerau_levenshtein(&key, m), *m))
         .filter(|(d, m)| *d > 0 && *d <= if m.len() >= 6 { 2 } else { 1 })
         .min_by_key(|(d, _)| *d)

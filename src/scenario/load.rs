@@ -26,6 +26,8 @@ const MAX_INCLUDE_DEPTH: usize = 16;
 const MAX_MATRIX_CASES: usize = 10_000;
 /// Mappings and lists nested deeper than this are refused.
 pub const MAX_NESTING: usize = 64;
+/// Files with more values (keys, scalars, lists, mappings) than this are refused.
+pub const MAX_NODES: usize = 2_000_000;
 /// Loader threads get a stack big enough for MAX_NESTING levels of a debug build.
 const LOADER_STACK_BYTES: usize = 64 * 1024 * 1024;
 
@@ -379,9 +381,10 @@ fn yaml_options() -> serde_saphyr::Options {
             max_documents: 1,
             // Nesting is what overflows stacks; 64 levels is far beyond any request body.
             max_depth: MAX_NESTING,
-            // Suites of thousands of steps are fine; the file-size cap bounds the rest.
-            max_nodes: 20_000_000,
-            max_events: 40_000_000,
+            // About 80 000 ordinary steps; a flood of tiny values is refused in
+            // seconds rather than parsed into gigabytes.
+            max_nodes: MAX_NODES,
+            max_events: 2 * MAX_NODES,
         },
     };
     // Alias bombs: a few hundred bytes that expand to billions of nodes.

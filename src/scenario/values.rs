@@ -423,9 +423,32 @@ pub struct RegexSpec {
     pub regex: Option<regex::Regex>,
 }
 
+thread_local! {
+    /// Regexes compiled on this loader thread, by source: a suite repeats the
+    /// same few patterns across thousands of steps.
+    static COMPILED_REGEXES: std::cell::RefCell<std::collections::HashMap<String, regex::Regex>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+fn compile_regex(src: &str) -> Result<regex::Regex, regex::Error> {
+    if let Some(r) = COMPILED_REGEXES.with(|c| c.borrow().get(src).cloned()) {
+        return Ok(r);
+    }
+    let r = regex::RegexBuilder::new(src).size_limit(1 << 20).build()?;
+    COMPILED_REGEXES.with(|c| {
+        let mut cache = c.borrow_mut();
+        // Bounded: a file of distinct patterns should not grow this forever.
+        if cache.len() >= 4096 {
+            cache.clear();
+        }
+        cache.insert(src.to_string(), r.clone());
+    });
+    Ok(r)
+}
+
 impl RegexSpec {
     pub fn parse(src: String, loc: Loc) -> Self {
-        let regex = match regex::RegexBuilder::new(&src).size_limit(1 << 20).build() {
+        let regex = match compile_regex(&src) {
             Ok(r) => Some(r),
             Err(e) => {
                 let detail = e.to_string();

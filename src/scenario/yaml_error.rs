@@ -208,7 +208,10 @@ pub fn yaml_error(path: &Path, text: &str, e: &E) -> Diagnostic {
         } => Diagnostic::new(
             path,
             loc,
-            "the file holds more values than the loader accepts",
+            format!(
+                "the file holds more than {} values (keys, items, texts), more than the loader accepts",
+                super::load::MAX_NODES
+            ),
         )
         .width(src.token_width())
         .hint("split the suite into several files"),
@@ -316,10 +319,40 @@ fn wrong_type(path: &Path, src: &Source, takes: &str) -> Diagnostic {
     let found = src.found();
     let loc = src.loc;
     match src.owner_key() {
+        // `headers: X-Api-Key: abc`: a mapping cannot start on its key's line.
+        Some(key) if found == "a mapping" && takes == "a mapping" => {
+            let inner = src.value_text();
+            Diagnostic::new(
+                path,
+                loc,
+                format!("the mapping under `{key}` cannot start on the same line as `{key}:`"),
+            )
+            .width(src.token_width())
+            .hint(format!(
+                "write `{key}: {{ {inner} }}`, or put `{inner}` on the next line, indented"
+            ))
+        }
+        Some(key) if found == "nothing" => Diagnostic::new(
+            path,
+            src.owner_key_loc().unwrap_or(loc),
+            format!("`{key}` has no value"),
+        )
+        .width(key.chars().count())
+        .hint(example_of(&key).map_or_else(
+            || format!("write {takes} after `{key}:`, or remove the key"),
+            str::to_string,
+        )),
         Some(key) => {
-            let hint = example_of(&key)
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("write {takes} here"));
+            let value = src.value_text();
+            let hint = if let Some((k, v)) = missing_space(&value) {
+                format!("put a space after the colon: `{k}: {v}`")
+            } else if key == "request" && (value.starts_with('/') || value.starts_with("http")) {
+                format!("the URL goes under `url:`: `request: {{ url: {value} }}`")
+            } else {
+                example_of(&key)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("write {takes} here"))
+            };
             Diagnostic::new(path, loc, format!("`{key}` takes {takes}, not {found}"))
                 .width(src.token_width())
                 .hint(hint)
@@ -335,6 +368,15 @@ fn wrong_type(path: &Path, src: &Source, takes: &str) -> Diagnostic {
             .width(src.token_width())
             .hint("see docs/format.md for what each key takes"),
     }
+}
+
+/// `status:200`: a key and a value run together, which YAML reads as one text.
+fn missing_space(value: &str) -> Option<(&str, &str)> {
+    let (k, v) = value.split_once(':')?;
+    let key_like = !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '$' | '.' | '[' | ']'));
+    (key_like && !v.is_empty() && !v.starts_with([' ', '/'])).then_some((k, v))
 }
 
 fn unquoted_template(path: &Path, src: &Source) -> Diagnostic {
@@ -553,6 +595,9 @@ impl<'a> Source<'a> {
     fn found(&self) -> String {
         let at = self.at();
         let trimmed = at.trim_start();
+        if trimmed.starts_with(':') && trimmed[1..].trim().is_empty() {
+            return "nothing".into();
+        }
         if trimmed.starts_with("- ") || trimmed == "-" || trimmed.starts_with('[') {
             return "a list".into();
         }
@@ -589,7 +634,14 @@ impl<'a> Source<'a> {
     }
 
     fn owner_key_at(&self) -> Option<(String, Loc)> {
-        let before = self.before().trim_end();
+        // An empty value is reported at the key's colon (`steps:` with nothing after).
+        let with_colon;
+        let before = if self.at().starts_with(':') {
+            with_colon = format!("{}:", self.before());
+            with_colon.trim_end()
+        } else {
+            self.before().trim_end()
+        };
         if let Some(head) = before.strip_suffix(':') {
             let start = head
                 .rfind(|c: char| c.is_whitespace() || matches!(c, '{' | ',' | '['))
@@ -703,6 +755,14 @@ mod tests {
             Source::new(flow, Loc::new(1, 25)).owner_key().as_deref(),
             Some("exists")
         );
+    }
+
+    #[test]
+    fn a_key_and_value_without_a_space_are_noticed() {
+        assert_eq!(missing_space("status:200"), Some(("status", "200")));
+        assert_eq!(missing_space("$.id:abc"), Some(("$.id", "abc")));
+        assert_eq!(missing_space("http://x"), None);
+        assert_eq!(missing_space("plain text"), None);
     }
 
     #[test]

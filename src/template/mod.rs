@@ -25,8 +25,9 @@ const TYPED_JSON: &str = "__runner_typed_json";
 /// The compiled templates of a run.
 pub struct Templates {
     env: Environment<'static>,
-    /// Compiled name by source text: a template written the same way in many
-    /// places (500 files of one flow) is compiled once.
+    /// Source -> the name it is compiled under: a template repeated across steps
+    /// (`{{ uuid() }}`, `{{ project_id }}`) is compiled once, which keeps suites of
+    /// thousands of steps fast to check and small in memory.
     by_source: HashMap<String, Arc<str>>,
 }
 
