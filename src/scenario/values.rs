@@ -315,7 +315,7 @@ impl JsonPathSpec {
                 path: None,
             };
         }
-        let path = match serde_json_path::JsonPath::parse(&src) {
+        let path = match parse_jsonpath(&src) {
             Ok(p) => Some(Arc::new(p)),
             Err(e) => {
                 let opens = src.matches('[').count();
@@ -335,7 +335,7 @@ impl JsonPathSpec {
                     "JSONPath as in RFC 9535, e.g. $.items[0].id, $.items[*].id or $['odd key']"
                         .to_string()
                 };
-                let detail = e.message();
+                let detail = e;
                 let message = if detail.is_empty() || detail == "parser error" {
                     format!("invalid JSONPath `{src}`")
                 } else {
@@ -347,6 +347,49 @@ impl JsonPathSpec {
         };
         JsonPathSpec { src, loc, path }
     }
+}
+
+/// serde_json_path's parse, minus its panics: it panics ("unreachable") on a
+/// `\u` escape cut short (found by the `jsonpath_assert` fuzz target), so such
+/// escapes are refused first, and any other panic becomes an error.
+fn parse_jsonpath(src: &str) -> Result<serde_json_path::JsonPath, String> {
+    if let Some(bad) = unfinished_unicode_escape(src) {
+        return Err(format!(
+            "`{bad}` is not a \\u escape: write \\u and 4 hex digits"
+        ));
+    }
+    match std::panic::catch_unwind(|| serde_json_path::JsonPath::parse(src)) {
+        Ok(Ok(p)) => Ok(p),
+        Ok(Err(e)) => Err(e.message().to_string()),
+        Err(_) => Err(String::new()),
+    }
+}
+
+/// A `\u` inside a quoted name that is not followed by 4 hex digits.
+fn unfinished_unicode_escape(src: &str) -> Option<String> {
+    let chars: Vec<char> = src.chars().collect();
+    let mut quote: Option<char> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match quote {
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None => {}
+            Some(q) if c == q => quote = None,
+            Some(_) if c == '\\' => {
+                if chars.get(i + 1) == Some(&'u') {
+                    let digits: String = chars.iter().skip(i + 2).take(4).collect();
+                    if digits.len() < 4 || !digits.chars().all(|d| d.is_ascii_hexdigit()) {
+                        return Some(format!("\\u{digits}"));
+                    }
+                }
+                i += 1;
+            }
+            Some(_) => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Deeper nesting of `[` and `(` than this in a JSONPath is refused unparsed.
@@ -570,6 +613,23 @@ mod tests {
         );
         assert_eq!(bracket_odd_names("$.a.b"), None);
         assert_eq!(bracket_odd_names("$['x'].y-z"), None);
+    }
+
+    #[test]
+    fn unfinished_unicode_escapes_are_errors_not_panics() {
+        for src in [r#"$["C\u"#, r#"$["C\u12"]"#, r#"$['\u']"#, r#"$["\uZZZZ"]"#] {
+            let p = JsonPathSpec::parse(src.to_string(), Loc::UNKNOWN);
+            assert!(p.path.is_none(), "{src}");
+        }
+        let problems = sink::drain();
+        assert!(
+            problems
+                .iter()
+                .all(|p| p.message.contains("is not a \\u escape")),
+            "{problems:?}"
+        );
+        let ok = JsonPathSpec::parse(r#"$["caf\u00e9"]"#.to_string(), Loc::UNKNOWN);
+        assert!(ok.path.is_some());
     }
 
     #[test]
