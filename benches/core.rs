@@ -241,6 +241,7 @@ fn bench_assertions(c: &mut Criterion) {
                 &obs_w,
                 &templates,
                 &scope_value,
+                false,
             ))
         })
     });
@@ -252,6 +253,7 @@ fn bench_assertions(c: &mut Criterion) {
                 &obs_p,
                 &templates,
                 &scope_value,
+                false,
             ))
         })
     });
@@ -275,6 +277,7 @@ fn step_report(number: usize, outcome: Outcome) -> StepReport {
         outcome,
         message: None,
         failures: Vec::new(),
+        passed: Vec::new(),
         request: Some(RequestRecord {
             method: "POST".into(),
             url: "http://127.0.0.1:8080/v1/projects/prj_01JBENCH/ingest/appstore".into(),

@@ -88,7 +88,9 @@ pub struct StepReport {
     pub outcome: Outcome,
     /// For an error or a skip: what happened, in a sentence.
     pub message: Option<String>,
-    pub failures: Vec<AssertionFailure>,
+    pub failures: Vec<Assertion>,
+    /// The assertions that held, in the order they ran (recorded for the JSON report).
+    pub passed: Vec<Assertion>,
     pub request: Option<RequestRecord>,
     pub response: Option<ResponseRecord>,
     /// Attempts that failed before the last one (transport errors, 5xx, 429).
@@ -101,16 +103,16 @@ pub struct StepReport {
     pub assertions: usize,
 }
 
-/// One assertion that did not hold.
+/// One assertion: what was checked, what it should have been, what it was.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct AssertionFailure {
+pub struct Assertion {
     /// What was checked: `status`, `$.id`, `header Content-Type`, `body`, `schema`, `capture job_id`.
     pub subject: String,
     pub expected: String,
     pub actual: String,
 }
 
-impl std::fmt::Display for AssertionFailure {
+impl std::fmt::Display for Assertion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,

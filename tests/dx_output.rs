@@ -299,6 +299,10 @@ steps:
         step["failures"],
         json!([{"subject": "status", "expected": "201", "actual": "200"}])
     );
+    assert_eq!(
+        step["passed"],
+        json!([{"subject": "header X-Trace", "expected": "to exist", "actual": "\"t-123\""}])
+    );
     assert_eq!(step["request"]["method"], "GET");
     assert!(
         step["request"]["url"]
@@ -327,5 +331,62 @@ steps:
             .contains(&json!(["x-trace", "t-123"])),
         "{}",
         step["response"]
+    );
+}
+
+#[test]
+fn the_json_report_lists_every_assertion_that_held() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write(
+        tmp.path(),
+        "held.yaml",
+        r#"
+name: all hold
+vars:
+  wanted: active
+steps:
+  - name: read the project
+    request: { url: /project }
+    expect:
+      json:
+        $.id: { type: string, length: { gt: 2 }, not: { equals: prj_2 } }
+        $.status: "{{ wanted }}"
+      schema: { type: object, required: [id] }
+"#,
+    );
+    let srv = server();
+    let out = dx::run_with_limit(
+        tmp.path(),
+        &[
+            "held.yaml",
+            "--base-url",
+            &srv.base_url(),
+            "--report-json",
+            "report.json",
+        ],
+        &[],
+        LIMIT,
+    );
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    let text = std::fs::read_to_string(tmp.path().join("report.json")).expect("a report");
+    let r: Value = serde_json::from_str(&text).expect("JSON");
+    let step = &r["scenarios"][0]["steps"][0];
+    assert_eq!(step["failures"], json!([]));
+    assert_eq!(
+        step["passed"],
+        json!([
+            {"subject": "$.id", "expected": "type string", "actual": "\"prj_1\""},
+            {"subject": "$.id", "expected": "length > 2", "actual": "length 5: \"prj_1\""},
+            {"subject": "$.id", "expected": "not \"prj_2\"", "actual": "\"prj_1\""},
+            {"subject": "$.status", "expected": "\"active\"", "actual": "\"active\""},
+            {"subject": "schema", "expected": "the body to match the schema", "actual": "it does"},
+            {"subject": "status", "expected": "a success (below 400; write `expect: status:` to accept others)", "actual": "200"},
+        ])
+    );
+    assert_eq!(
+        step["assertions"].as_u64(),
+        Some(6),
+        "`length` counts as the check it holds: {}",
+        step["passed"]
     );
 }

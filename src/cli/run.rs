@@ -246,6 +246,7 @@ async fn run_async(
             catalog: Arc::new(catalog),
             mock_base: fallback.as_deref().and_then(|b| url::Url::parse(b).ok()),
         }),
+        record_passes: a.report_json.is_some(),
     };
     let mut console_opts = ConsoleOptions::detect(if a.dry_run {
         a.verbose.max(2)

@@ -3,7 +3,7 @@
 
 use serde_json::Value as J;
 
-use crate::events::AssertionFailure;
+use crate::events::Assertion;
 use crate::http::Response;
 use crate::scenario::expect::{Check, Expect, JsonType, Matcher};
 use crate::template::{RenderError, Templates};
@@ -47,25 +47,41 @@ fn not_json(response: &Response, e: &serde_json::Error) -> String {
     }
 }
 
-/// Evaluate; returns the failures and how many assertions ran.
+/// What an `expect` block found.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    pub failures: Vec<Assertion>,
+    /// Filled only when evaluating with `record_passes`.
+    pub passed: Vec<Assertion>,
+    /// How many assertions ran.
+    pub count: usize,
+}
+
+/// Evaluate every assertion of `expect`; with `record_passes`, describe the ones
+/// that held too.
 pub fn evaluate(
     expect: &Expect,
     obs: &Observed<'_>,
     templates: &Templates,
     scope: &minijinja::Value,
-) -> (Vec<AssertionFailure>, usize) {
+    record_passes: bool,
+) -> Evaluation {
     let mut ev = Evaluator {
         templates,
         scope,
         failures: Vec::new(),
+        passed: record_passes.then(Vec::new),
         count: 0,
         element_paths: None,
         raw_text: false,
     };
     if let Some(st) = &expect.status {
         ev.count += 1;
-        if !st.matches(obs.response.status) {
-            ev.fail("status", st.describe(), obs.response.status.to_string());
+        let actual = obs.response.status.to_string();
+        if st.matches(obs.response.status) {
+            ev.pass("status", || st.describe(), actual);
+        } else {
+            ev.fail("status", st.describe(), actual);
         }
     }
     for (path, matcher) in &expect.json.0 {
@@ -109,15 +125,27 @@ pub fn evaluate(
         ev.count += 1;
         match &obs.json {
             Ok(j) => {
+                let before = ev.failures.len();
                 for err in validator.iter_errors(j) {
                     ev.failures
                         .push(schema_failure(&err, schema.document.as_deref()));
+                }
+                if ev.failures.len() == before {
+                    ev.pass(
+                        "schema",
+                        || "the body to match the schema".into(),
+                        "it does".into(),
+                    );
                 }
             }
             Err(why) => ev.fail("schema", "a JSON body".into(), why.clone()),
         }
     }
-    (ev.failures, ev.count)
+    Evaluation {
+        failures: ev.failures,
+        passed: ev.passed.unwrap_or_default(),
+        count: ev.count,
+    }
 }
 
 /// Whether a path names at most one value: no wildcard, slice, filter, union or
@@ -179,7 +207,7 @@ fn friendly_path(p: &serde_json_path::NormalizedPath<'_>) -> String {
 
 /// A schema violation: where in the body, which rule (keyword, its value, where in
 /// the schema) and what was found.
-fn schema_failure(err: &jsonschema::ValidationError<'_>, document: Option<&J>) -> AssertionFailure {
+fn schema_failure(err: &jsonschema::ValidationError<'_>, document: Option<&J>) -> Assertion {
     use jsonschema::error::ValidationErrorKind as K;
     let at = err.instance_path().to_string();
     let at = if at.is_empty() { "/".to_string() } else { at };
@@ -208,7 +236,7 @@ fn schema_failure(err: &jsonschema::ValidationError<'_>, document: Option<&J>) -
         | K::MultipleOf { .. } => show(err.instance()),
         _ => err.to_string(),
     };
-    AssertionFailure {
+    Assertion {
         subject: format!("schema at {at}"),
         expected: format!("{keyword}{rule_value} (schema rule {rule_path})"),
         actual,
@@ -226,7 +254,9 @@ fn quote_all(names: &[String]) -> String {
 struct Evaluator<'t> {
     templates: &'t Templates,
     scope: &'t minijinja::Value,
-    failures: Vec<AssertionFailure>,
+    failures: Vec<Assertion>,
+    /// `Some` when passes are recorded.
+    passed: Option<Vec<Assertion>>,
     count: usize,
     /// Paths of the elements of a wildcard path's list, for `each` to name them.
     element_paths: Option<Vec<String>>,
@@ -236,11 +266,25 @@ struct Evaluator<'t> {
 
 impl Evaluator<'_> {
     fn fail(&mut self, subject: &str, expected: String, actual: String) {
-        self.failures.push(AssertionFailure {
+        self.failures.push(Assertion {
             subject: subject.to_string(),
             expected,
             actual,
         });
+    }
+
+    fn pass(&mut self, subject: &str, expected: impl FnOnce() -> String, actual: String) {
+        if let Some(passed) = self.passed.as_mut() {
+            passed.push(Assertion {
+                subject: subject.to_string(),
+                expected: expected(),
+                actual,
+            });
+        }
+    }
+
+    fn passes_len(&self) -> usize {
+        self.passed.as_ref().map_or(0, Vec::len)
     }
 
     fn render(&mut self, subject: &str, v: &crate::scenario::values::TValue) -> Option<J> {
@@ -276,9 +320,31 @@ impl Evaluator<'_> {
     /// Run every check of `m` on `actual`; `textual` compares scalars as text (headers, body).
     fn matcher(&mut self, subject: &str, m: &Matcher, actual: Option<&J>, textual: bool) {
         for check in &m.checks {
-            self.count += 1;
-            if let Some((expected, got)) = self.check(subject, check, actual, textual) {
+            // `length` and `each` count as the checks they hold, or as one when they
+            // hold none (not a list, an empty list).
+            let compound = matches!(check, Check::Length(_) | Check::Each(_));
+            let before = self.count;
+            if !compound {
+                self.count += 1;
+            }
+            let verdict = self.check(subject, check, actual, textual);
+            let counted_itself = !compound || self.count == before;
+            if compound && self.count == before {
+                self.count += 1;
+            }
+            if let Some((expected, got)) = verdict {
                 self.fail(subject, expected, got);
+            } else if self.passed.is_some() && counted_itself {
+                let failures = self.failures.len();
+                let expected = self
+                    .describe_rendered(subject, check)
+                    .unwrap_or_else(|| describe_check(check));
+                self.failures.truncate(failures);
+                let got = actual.map_or_else(
+                    || "nothing (not found)".to_string(),
+                    |a| show_actual(a, self.raw_text),
+                );
+                self.pass(subject, || expected, got);
             }
         }
     }
@@ -311,10 +377,14 @@ impl Evaluator<'_> {
             }),
             Check::Not(inner) => {
                 let before = self.failures.len();
+                let passes = self.passes_len();
                 let count = self.count;
                 self.matcher(subject, inner, actual, textual);
                 let inner_failed = self.failures.len() > before;
                 self.failures.truncate(before);
+                if let Some(p) = self.passed.as_mut() {
+                    p.truncate(passes);
+                }
                 self.count = count;
                 (!inner_failed).then(|| (format!("not {}", describe_matcher(inner)), shown()))
             }
@@ -343,8 +413,13 @@ impl Evaluator<'_> {
                 };
                 // The inner matcher judges the length; its failures are told as lengths.
                 let before = self.failures.len();
+                let passes = self.passes_len();
                 self.matcher(subject, inner, Some(&J::from(len)), false);
-                for f in self.failures.iter_mut().skip(before) {
+                let held = self
+                    .passed
+                    .iter_mut()
+                    .flat_map(|p| p.iter_mut().skip(passes));
+                for f in self.failures.iter_mut().skip(before).chain(held) {
                     f.expected = format!("length {}", f.expected);
                     f.actual = format!("length {len}: {}", show(a));
                 }

@@ -3,19 +3,19 @@
 use serde_json::Value as J;
 
 use super::assert::Observed;
-use crate::events::{AssertionFailure, excerpt};
+use crate::events::{Assertion, excerpt};
 use crate::scenario::expect::{Capture, CaptureSource};
 
 /// The captured value, or a failure naming the source and showing the body.
-pub fn take(name: &str, capture: &Capture, obs: &Observed<'_>) -> Result<J, AssertionFailure> {
-    let missing = |what: String| AssertionFailure {
+pub fn take(name: &str, capture: &Capture, obs: &Observed<'_>) -> Result<J, Assertion> {
+    let missing = |what: String| Assertion {
         subject: format!("capture {name}"),
         expected: what,
         actual: format!("nothing; body: {}", excerpt(&obs.text, 200)),
     };
     match &capture.source {
         CaptureSource::JsonPath(p) => {
-            let json = obs.json.as_ref().map_err(|why| AssertionFailure {
+            let json = obs.json.as_ref().map_err(|why| Assertion {
                 subject: format!("capture {name}"),
                 expected: format!("a JSON body to read {}", p.src),
                 actual: why.clone(),
@@ -35,7 +35,7 @@ pub fn take(name: &str, capture: &Capture, obs: &Observed<'_>) -> Result<J, Asse
             obs.response
                 .header(h)
                 .map(J::String)
-                .ok_or_else(|| AssertionFailure {
+                .ok_or_else(|| Assertion {
                     subject: format!("capture {name}"),
                     expected: format!("header {h}"),
                     actual: "no such header".into(),

@@ -40,6 +40,9 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// Refuses, at send time, a costly request its scenario does not allow (`allow_cost`).
     pub cost_guard: Option<crate::safety::RuntimeGuard>,
+    /// Keep every assertion that held, not only the failures (for `--report-json`);
+    /// off otherwise, because describing each pass costs time per request.
+    pub record_passes: bool,
 }
 
 impl Default for RunOptions {
@@ -54,6 +57,7 @@ impl Default for RunOptions {
             body_cap: 8 * 1024 * 1024,
             dry_run: false,
             cost_guard: None,
+            record_passes: false,
         }
     }
 }

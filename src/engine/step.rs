@@ -10,7 +10,7 @@ use super::assert::{self, Observed};
 use super::request::{self, PrepareError};
 use super::{RunCtx, capture};
 use crate::events::{
-    AssertionFailure, Outcome, Phase, RequestRecord, ResponseRecord, StepReport, excerpt,
+    Assertion, Outcome, Phase, RequestRecord, ResponseRecord, StepReport, excerpt,
 };
 use crate::http::{Body, PreparedRequest, Response, TransportError};
 use crate::report::redact::SECRET_HEADERS;
@@ -48,6 +48,7 @@ pub(crate) fn blank(st: &Step, phase: Phase, number: usize) -> StepReport {
         outcome: Outcome::Passed,
         message: None,
         failures: Vec::new(),
+        passed: Vec::new(),
         request: None,
         response: None,
         failed_attempts: Vec::new(),
@@ -390,9 +391,9 @@ async fn request_step(
                     && poll_no < max_polls
                 {
                     let obs = Observed::new(&resp);
-                    let (fails, _) =
-                        assert::evaluate(&p.until, &obs, &templates, &cx.scope.to_value());
-                    if !fails.is_empty() {
+                    let until =
+                        assert::evaluate(&p.until, &obs, &templates, &cx.scope.to_value(), false);
+                    if !until.failures.is_empty() {
                         if !pause(cx, phase, interval).await {
                             r.response = Some(record_response(cx, &resp));
                             interrupted(r);
@@ -430,27 +431,39 @@ fn check_and_capture(
     let templates = cx.run.suite.templates.clone();
     let obs = Observed::new(resp);
     let scope_value = cx.scope.to_value();
-    let (mut failures, mut count) = assert::evaluate(&st.expect, &obs, &templates, &scope_value);
+    let record = cx.run.options.record_passes;
+    let assert::Evaluation {
+        mut failures,
+        mut passed,
+        mut count,
+    } = assert::evaluate(&st.expect, &obs, &templates, &scope_value, record);
     // A request step that says nothing about the status still must not get an error
     // status: a suite that passes on a 500 is a suite CI cannot trust.
     let status_said =
         st.expect.status.is_some() || poll.is_some_and(|(until, _)| until.status.is_some());
     if matches!(st.action, Action::Request(_)) && !status_said {
         count += 1;
+        let implicit = Assertion {
+            subject: "status".into(),
+            expected: "a success (below 400; write `expect: status:` to accept others)".into(),
+            actual: resp.status.to_string(),
+        };
         if resp.status >= 400 {
-            failures.push(AssertionFailure {
-                subject: "status".into(),
-                expected: "a success (below 400; write `expect: status:` to accept others)".into(),
-                actual: resp.status.to_string(),
-            });
+            failures.push(implicit);
+        } else if record {
+            passed.push(implicit);
         }
     }
     if let Some((until, attempts)) = poll {
-        let (until_fails, n) = assert::evaluate(until, &obs, &templates, &scope_value);
-        count += n;
-        for mut f in until_fails {
+        let until = assert::evaluate(until, &obs, &templates, &scope_value, record);
+        count += until.count;
+        for mut f in until.failures {
             f.subject = format!("retry.until {} (after {attempts} attempts)", f.subject);
             failures.push(f);
+        }
+        for mut p in until.passed {
+            p.subject = format!("retry.until {}", p.subject);
+            passed.push(p);
         }
     }
     drop(scope_value);
@@ -471,6 +484,7 @@ fn check_and_capture(
         scope.captures.insert(name, crate::template::to_value(v));
     }
     r.assertions = count;
+    r.passed = passed;
     if !failures.is_empty() {
         r.outcome = Outcome::Failed;
         r.failures = failures;
@@ -660,7 +674,7 @@ async fn webhook_step(
     };
     let Some(delivery) = delivery else {
         r.outcome = Outcome::Failed;
-        r.failures.push(AssertionFailure {
+        r.failures.push(Assertion {
             subject: "webhook".into(),
             expected: format!(
                 "a delivery{} within {}",
@@ -691,13 +705,23 @@ async fn webhook_step(
             Some(h) => super::webhook::verify_signature(h, &delivery.body, &secret),
             None => Err("no X-Layers-Signature header".into()),
         };
-        if let Err(why) = verdict {
-            r.outcome = Outcome::Failed;
-            r.failures.push(AssertionFailure {
-                subject: "webhook signature".into(),
-                expected: "a valid X-Layers-Signature".into(),
-                actual: why,
-            });
+        let subject = "webhook signature".to_string();
+        let expected = "a valid X-Layers-Signature".to_string();
+        match verdict {
+            Err(why) => {
+                r.outcome = Outcome::Failed;
+                r.failures.push(Assertion {
+                    subject,
+                    expected,
+                    actual: why,
+                });
+            }
+            Ok(()) if cx.run.options.record_passes => r.passed.push(Assertion {
+                subject,
+                expected,
+                actual: "valid".into(),
+            }),
+            Ok(()) => {}
         }
     }
 }

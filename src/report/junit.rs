@@ -289,7 +289,7 @@ fn step_cases(out: &mut XmlWriter, counts: &mut Counts, s: &ScenarioReport) {
                 failure: st.outcome == Outcome::Failed,
                 message: step_headline(st),
                 ty: if st.outcome == Outcome::Failed {
-                    "AssertionFailure"
+                    "Assertion"
                 } else {
                     "StepError"
                 },
@@ -326,7 +326,7 @@ fn headline(s: &ScenarioReport) -> (String, &'static str) {
         Some(st) => (
             step_headline(st),
             if st.outcome == Outcome::Failed {
-                "AssertionFailure"
+                "Assertion"
             } else {
                 "StepError"
             },

@@ -117,7 +117,7 @@ fn scrub_step(st: &mut StepReport, r: &Redactor) {
     if let Some(m) = st.message.as_mut() {
         r.scrub_in_place(m);
     }
-    for f in st.failures.iter_mut() {
+    for f in st.failures.iter_mut().chain(st.passed.iter_mut()) {
         r.scrub_in_place(&mut f.subject);
         r.scrub_in_place(&mut f.expected);
         r.scrub_in_place(&mut f.actual);

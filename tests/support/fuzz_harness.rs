@@ -119,5 +119,5 @@ pub fn jsonpath_assert(data: &[u8]) {
     let templates = Templates::new();
     let scope = scope_of(b"");
     let obs = Observed::new(&response);
-    let _ = evaluate(&expect, &obs, &templates, &scope);
+    let _ = evaluate(&expect, &obs, &templates, &scope, true);
 }
