@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use unicode_width::UnicodeWidthChar;
+
 /// A position in a scenario file (1-based line and column).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Loc {
@@ -98,12 +100,22 @@ impl Diagnostic {
                 let (shown, col) = window(&printable(text), col);
                 let _ = writeln!(out, " {pad} |");
                 let _ = writeln!(out, " {number} | {shown}");
+                // Pad and underline by display width, so a caret stays under its
+                // spot after CJK text or emoji (two columns each on a terminal).
                 let lead: String = shown
                     .chars()
                     .take(col)
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .map(|c| match c {
+                        '\t' => "\t".to_string(),
+                        c => " ".repeat(c.width().unwrap_or(0)),
+                    })
                     .collect();
-                let carets = "^".repeat(self.width.min(SHOWN_CHARS));
+                let asked = self.width.clamp(1, SHOWN_CHARS);
+                let spot = shown.chars().skip(col).take(asked);
+                let (present, columns) =
+                    spot.fold((0, 0), |(n, w), c| (n + 1, w + c.width().unwrap_or(0)));
+                // Past the end of the line, what is not there counts one column each.
+                let carets = "^".repeat((columns + asked - present).max(1));
                 match &self.hint {
                     Some(h) => {
                         let _ = writeln!(out, " {pad} | {lead}{carets} {h}");
@@ -343,6 +355,19 @@ mod tests {
             out.contains("   |   ^^^^^^ did you mean `status`?"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn caret_stays_under_its_spot_after_wide_characters() {
+        // Each of 日本 and 🚀 takes two columns on a terminal.
+        let src = "name: 日本 🚀\nsteps: []\nstauts: 1\n";
+        let d = Diagnostic::new("a.yaml", Loc::new(1, 10), "here").width(1);
+        let out = d.render(Some(src));
+        assert!(out.contains(" 1 | name: 日本 🚀\n"), "{out}");
+        assert!(out.contains("   |            ^^\n"), "{out}");
+        let d = Diagnostic::new("a.yaml", Loc::new(1, 7), "here").width(2);
+        let out = d.render(Some(src));
+        assert!(out.contains("   |       ^^^^\n"), "{out}");
     }
 
     #[test]
