@@ -193,7 +193,23 @@ fn strip_origin(url: &str) -> &str {
 /// segments (`{{ base }}/...`, `{{ project_url }}/ingest/appstore`) may stand for any
 /// number of segments; any other dynamic segment stands for exactly one.
 fn path_matches(u: &[UrlSeg], p: &[PatSeg]) -> bool {
-    let mut memo = vec![vec![None; p.len() + 1]; u.len() + 1];
+    // The common case, every request the runner is about to send: a literal path and
+    // a pattern without `**` match when the pattern lines up with the path's end.
+    if !p.is_empty() && !p.contains(&PatSeg::Rest) && u.iter().all(|s| matches!(s, UrlSeg::Lit(_)))
+    {
+        return u.len() >= p.len()
+            && u[u.len() - p.len()..]
+                .iter()
+                .zip(p)
+                .all(|(seg, pat)| match (seg, pat) {
+                    (UrlSeg::Lit(s), PatSeg::Lit(t)) => s.eq_ignore_ascii_case(t),
+                    _ => true,
+                });
+    }
+    let mut memo = Memo {
+        cells: vec![None; (u.len() + 1) * (p.len() + 1)],
+        width: p.len() + 1,
+    };
     let leading = u.iter().take_while(|s| **s == UrlSeg::Dyn).count();
     if leading > 0 && (0..=p.len()).any(|j| matches_from(u, p, leading, j, &mut memo)) {
         return true;
@@ -204,14 +220,15 @@ fn path_matches(u: &[UrlSeg], p: &[PatSeg]) -> bool {
     (0..literal_prefix.max(1)).any(|start| matches_from(u, p, start, 0, &mut memo))
 }
 
-fn matches_from(
-    u: &[UrlSeg],
-    p: &[PatSeg],
-    i: usize,
-    j: usize,
-    memo: &mut Vec<Vec<Option<bool>>>,
-) -> bool {
-    if let Some(known) = memo[i][j] {
+/// What `matches_from(i, j)` found, for each (i, j) already tried.
+struct Memo {
+    cells: Vec<Option<bool>>,
+    width: usize,
+}
+
+fn matches_from(u: &[UrlSeg], p: &[PatSeg], i: usize, j: usize, memo: &mut Memo) -> bool {
+    let cell = i * memo.width + j;
+    if let Some(known) = memo.cells[cell] {
         return known;
     }
     let result = if j == p.len() {
@@ -231,7 +248,7 @@ fn matches_from(
             (UrlSeg::Lit(_), PatSeg::Rest) => false,
         }
     };
-    memo[i][j] = Some(result);
+    memo.cells[cell] = Some(result);
     result
 }
 
@@ -306,6 +323,47 @@ mod tests {
         assert!(hits("* /v1/x", "OPTIONS", "/v1/x"));
         assert!(EndpointPattern::parse("FETCH /v1/x").is_err());
         assert!(EndpointPattern::parse("/v1/x").is_err());
+    }
+
+    #[test]
+    fn the_shortcut_for_sent_urls_agrees_with_the_general_match() {
+        let patterns = [
+            "/v1/jobs/{id}/cancel",
+            "/v1/projects/*/ingest/appstore",
+            "/v1/whoami",
+            "/ads/**",
+            "/v1/**/publish",
+        ];
+        let paths = [
+            "",
+            "/v1/whoami",
+            "/base/v1/whoami",
+            "/v1/jobs/job_1/cancel",
+            "/api/V1/JOBS/j/cancel",
+            "/v1/jobs/cancel",
+            "/v1/projects/p/ingest/appstore/extra",
+            "/ads/campaigns/1",
+            "/v1/content/c/publish",
+        ];
+        for pat in patterns {
+            let pattern = EndpointPattern::parse(&format!("POST {pat}")).unwrap();
+            for path in paths {
+                let u = url::Url::parse(&format!("http://127.0.0.1:9{path}")).unwrap();
+                let shape = PathShape::of_url(&u);
+                let mut memo = Memo {
+                    cells: vec![None; (shape.0.len() + 1) * (pattern.segments.len() + 1)],
+                    width: pattern.segments.len() + 1,
+                };
+                let starts = shape.0.len().max(1);
+                let general = (0..starts)
+                    .any(|start| matches_from(&shape.0, &pattern.segments, start, 0, &mut memo));
+                assert_eq!(
+                    path_matches(&shape.0, &pattern.segments),
+                    general,
+                    "{pat} on {path}"
+                );
+            }
+        }
     }
 
     #[test]
