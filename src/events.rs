@@ -67,7 +67,23 @@ pub struct ScenarioReport {
     pub steps: Vec<StepReport>,
 }
 
+/// What the run's summary keeps of a finished scenario (the reporters keep the rest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    /// Passed, but only after retried attempts.
+    pub flaky: bool,
+}
+
 impl ScenarioReport {
+    pub fn verdict(&self) -> Verdict {
+        Verdict {
+            outcome: self.outcome,
+            flaky: self.outcome == Outcome::Passed
+                && self.steps.iter().any(|st| !st.failed_attempts.is_empty()),
+        }
+    }
+
     /// The first step that did not pass, for the summary line.
     pub fn first_problem(&self) -> Option<&StepReport> {
         self.steps

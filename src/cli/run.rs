@@ -278,7 +278,7 @@ async fn run_async(
         target,
     )
     .await;
-    let reports = match result {
+    let verdicts = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{}", redactor.scrub(&format!("error: {e}")));
@@ -319,7 +319,7 @@ async fn run_async(
     drop(tx);
     let mut reporters = pump_task.await.unwrap_or_default();
     let interrupted = stop.soft.is_cancelled();
-    let mut summary = Summary::from_reports(&reports, started.elapsed(), interrupted);
+    let mut summary = Summary::from_verdicts(&verdicts, started.elapsed(), interrupted);
     summary.spend = spent;
     let mut report_failed = false;
     for r in reporters.iter_mut() {

@@ -17,7 +17,7 @@ use indexmap::IndexMap;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use crate::events::{Event, RunInfo, ScenarioReport};
+use crate::events::{Event, RunInfo, Verdict};
 use crate::http::HttpClient;
 use crate::report::redact::Redactor;
 use crate::scenario::Suite;
@@ -84,7 +84,8 @@ pub(crate) struct RunCtx {
     pub webhooks: Option<webhook::Receiver>,
 }
 
-/// Run every scenario of `suite`; returns the reports in scenario order.
+/// Run every scenario of `suite`; each report goes to the reporters as an event,
+/// and what the summary needs comes back, in scenario order.
 pub async fn run(
     suite: Arc<Suite>,
     options: RunOptions,
@@ -92,7 +93,7 @@ pub async fn run(
     stop: Stop,
     events: UnboundedSender<Event>,
     target: String,
-) -> Result<Vec<ScenarioReport>, String> {
+) -> Result<Vec<Verdict>, String> {
     let client = HttpClient::new(options.jobs * 2, options.body_cap)?;
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     let cli_vars: IndexMap<String, minijinja::Value> = options
@@ -128,7 +129,7 @@ pub async fn run(
         cli_vars: Arc::new(cli_vars),
         webhooks,
     });
-    let mut reports: Vec<Option<ScenarioReport>> = vec![None; total];
+    let mut verdicts: Vec<Option<Verdict>> = vec![None; total];
     let mut stream = futures::stream::iter(0..total)
         .map(|i| {
             let ctx = ctx.clone();
@@ -142,13 +143,12 @@ pub async fn run(
         })
         .buffer_unordered(jobs);
     while let Some(report) = stream.next().await {
-        let i = report.index;
-        let _ = events.send(Event::ScenarioFinished(Box::new(report.clone())));
-        if let Some(slot) = reports.get_mut(i) {
-            *slot = Some(report);
+        if let Some(slot) = verdicts.get_mut(report.index) {
+            *slot = Some(report.verdict());
         }
+        let _ = events.send(Event::ScenarioFinished(Box::new(report)));
     }
-    Ok(reports.into_iter().flatten().collect())
+    Ok(verdicts.into_iter().flatten().collect())
 }
 
 fn uses_webhooks(suite: &Suite) -> bool {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::events::{Event, Outcome, ScenarioReport, StepReport};
+use crate::events::{Event, Outcome, ScenarioReport, StepReport, Verdict};
 use redact::Redactor;
 
 /// The counts a run ends with.
@@ -40,25 +40,21 @@ fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl Summary {
-    pub fn from_reports(reports: &[ScenarioReport], duration: Duration, interrupted: bool) -> Self {
+    pub fn from_verdicts(verdicts: &[Verdict], duration: Duration, interrupted: bool) -> Self {
         let mut s = Summary {
-            total: reports.len(),
+            total: verdicts.len(),
             duration,
             interrupted,
             ..Summary::default()
         };
-        for r in reports {
-            match r.outcome {
+        for v in verdicts {
+            match v.outcome {
                 Outcome::Passed => s.passed += 1,
                 Outcome::Failed => s.failed += 1,
                 Outcome::Error => s.errors += 1,
                 Outcome::Skipped => s.skipped += 1,
             }
-            if r.outcome == Outcome::Passed
-                && r.steps.iter().any(|st| !st.failed_attempts.is_empty())
-            {
-                s.flaky += 1;
-            }
+            s.flaky += usize::from(v.flaky);
         }
         s
     }
