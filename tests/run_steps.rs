@@ -432,6 +432,86 @@ steps:
 }
 
 #[test]
+fn a_vars_file_sets_typed_variables_that_var_overrides_and_masks_its_secrets() {
+    let server = TestServer::echo();
+    let ws = Workspace::new();
+    ws.write(
+        "typed.yaml",
+        r#"name: typed
+vars:
+  region: from-the-scenario
+steps:
+  - request:
+      method: POST
+      url: /typed
+      headers: { Authorization: "Bearer {{ STAGING_TOKEN }}" }
+      json:
+        region: "{{ region }}"
+        limit: "{{ limit }}"
+        dry: "{{ dry }}"
+        tags: "{{ tags }}"
+"#,
+    );
+    ws.write(
+        "staging.yaml",
+        "# the staging environment\nregion: eu-west\nlimit: 25\ndry: true\ntags: [smoke, eu]\nSTAGING_TOKEN: stg-0123456789abcdef\n",
+    );
+    ws.write("override.yaml", "limit: 50\n");
+    // Without the file, `limit` is undefined: refused before anything is sent.
+    ws.runner()
+        .args(["validate", "typed.yaml"])
+        .run()
+        .expect_code(2)
+        .stderr_has("limit");
+    ws.runner()
+        .args(["validate", "typed.yaml", "--vars-file", "staging.yaml"])
+        .run()
+        .expect_code(0);
+    let out = ws
+        .runner()
+        .args([
+            "typed.yaml",
+            "--base-url",
+            &server.base_url(),
+            "--vars-file",
+            "staging.yaml",
+            "--vars-file",
+            "override.yaml",
+            "--var",
+            "region=us-east",
+            "-vv",
+            "--junit",
+            "report.xml",
+        ])
+        .run();
+    out.expect_code(0);
+    let sent = &server.requests_to("/typed")[0];
+    assert_eq!(
+        sent.body_json(),
+        json!({"region": "us-east", "limit": 50, "dry": true, "tags": ["smoke", "eu"]}),
+        "file values keep their YAML types; a later file and --var win"
+    );
+    assert_eq!(
+        sent.header("authorization"),
+        Some("Bearer stg-0123456789abcdef")
+    );
+    let report = ws.read("report.xml");
+    for text in [out.all(), report] {
+        assert!(
+            !text.contains("stg-0123456789abcdef"),
+            "a *_TOKEN from a vars file is a secret: {text}"
+        );
+    }
+    // A broken vars file is a usage error, pointed at.
+    ws.write("broken.yaml", "limit: [1\n");
+    ws.runner()
+        .args(["typed.yaml", "--vars-file", "broken.yaml"])
+        .run()
+        .expect_code(2)
+        .stderr_has("broken.yaml:");
+}
+
+#[test]
 fn uuid_now_and_timestamp_render_fresh_values() {
     let server = TestServer::echo();
     let ws = Workspace::new();

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use super::vars::Variables;
 use crate::mock::MockArgs;
 use crate::report::junit::Granularity;
 use crate::scenario::values::parse_duration;
@@ -56,8 +57,8 @@ pub struct ValidateArgs {
     #[arg(required = true, value_name = "PATHS")]
     pub paths: Vec<PathBuf>,
     /// Variables given on the command line count as defined.
-    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
-    pub vars: Vec<(String, String)>,
+    #[command(flatten)]
+    pub variables: Variables,
     /// More costly endpoints (your own APIs), on top of the built-in Layers catalog. Repeatable.
     #[arg(long = "cost-catalog", value_name = "FILE")]
     pub cost_catalogs: Vec<PathBuf>,
@@ -69,8 +70,8 @@ pub struct ListArgs {
     #[arg(required = true, value_name = "PATHS")]
     pub paths: Vec<PathBuf>,
     /// Variables given on the command line count as defined (as for `run`).
-    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
-    pub vars: Vec<(String, String)>,
+    #[command(flatten)]
+    pub variables: Variables,
     #[command(flatten)]
     pub selection: Selection,
 }
@@ -96,9 +97,8 @@ pub struct RunArgs {
     /// How many scenarios run at once.
     #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub jobs: u32,
-    /// Set a template variable (wins over the files' vars). Repeatable.
-    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
-    pub vars: Vec<(String, String)>,
+    #[command(flatten)]
+    pub variables: Variables,
     /// Treat this variable (or environment variable) as a secret: masked in every output. Repeatable.
     #[arg(long = "secret", value_name = "NAME")]
     pub secrets: Vec<String>,
@@ -132,17 +132,6 @@ pub struct RunArgs {
     pub cost_catalogs: Vec<PathBuf>,
     #[command(flatten)]
     pub selection: Selection,
-}
-
-fn parse_var(s: &str) -> Result<(String, String), String> {
-    let (k, v) = s
-        .split_once('=')
-        .ok_or_else(|| format!("`{s}` should look like NAME=VALUE"))?;
-    let k = k.trim();
-    if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(format!("`{k}` is not a variable name (letters, digits, _)"));
-    }
-    Ok((k.to_string(), v.to_string()))
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod run;
+pub mod vars;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -85,7 +86,13 @@ pub fn print_diagnostics_masked(diags: &Diagnostics, redactor: &crate::report::r
 }
 
 fn validate(a: args::ValidateArgs) -> i32 {
-    let names: Vec<String> = a.vars.iter().map(|(k, _)| k.clone()).collect();
+    let names = match a.variables.resolve() {
+        Ok(v) => vars::names(&v),
+        Err(d) => {
+            print_diagnostics(&d);
+            return exit::USAGE;
+        }
+    };
     match load_suite(&a.paths, &names) {
         Ok((scenarios, _)) => {
             // Without a target, every scenario is checked as if aimed at the live API.
@@ -126,7 +133,13 @@ fn validate(a: args::ValidateArgs) -> i32 {
 /// `runner list`: one line per scenario a run with the same flags would execute,
 /// `FILE  NAME  [TAGS]`, in run order; the counts go to stderr.
 fn list(a: args::ListArgs) -> i32 {
-    let names: Vec<String> = a.vars.iter().map(|(k, _)| k.clone()).collect();
+    let names = match a.variables.resolve() {
+        Ok(v) => vars::names(&v),
+        Err(d) => {
+            print_diagnostics(&d);
+            return exit::USAGE;
+        }
+    };
     let (scenarios, _) = match load_suite(&a.paths, &names) {
         Ok(x) => x,
         Err(d) => {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use indexmap::IndexMap;
 
 use super::args::RunArgs;
-use super::{load_suite, print_diagnostics_masked};
+use super::{load_suite, print_diagnostics_masked, vars};
 use crate::engine::{self, RunOptions, Stop};
 use crate::events::Event;
 use crate::exit;
@@ -31,12 +31,24 @@ pub fn run(a: RunArgs) -> i32 {
         if let Ok(v) = std::env::var(name) {
             redactor.add_labeled(&v, &format!("env {name}"));
         }
-        if let Some((_, v)) = a.vars.iter().find(|(k, _)| k == name) {
+    }
+    // Command-line secrets are masked before anything (a problem in a vars file
+    // included) is printed.
+    for (name, v) in &a.variables.vars {
+        if a.secrets.contains(name) {
             redactor.add_labeled(v, &format!("--var {name}"));
         }
     }
     install_masking_panic_hook(redactor.clone());
-    let var_names: Vec<String> = a.vars.iter().map(|(k, _)| k.clone()).collect();
+    let variables = match a.variables.resolve() {
+        Ok(v) => v,
+        Err(d) => {
+            print_diagnostics_masked(&d, &redactor);
+            return exit::USAGE;
+        }
+    };
+    vars::add_secrets(&variables, &a.secrets, &redactor);
+    let var_names = vars::names(&variables);
     let (scenarios, templates) = match load_suite(&a.paths, &var_names) {
         Ok(x) => x,
         Err(d) => {
@@ -153,7 +165,11 @@ pub fn run(a: RunArgs) -> i32 {
         scenarios,
         templates: Arc::new(templates),
     });
-    runtime.block_on(run_async(a, suite, redactor, catalog, uses_mock))
+    let cli_vars = variables
+        .into_iter()
+        .map(|(name, v)| (name, v.value))
+        .collect();
+    runtime.block_on(run_async(a, suite, cli_vars, redactor, catalog, uses_mock))
 }
 
 /// Secret headers written out in the files (`X-Api-Key: lp_test_...`) are known
@@ -200,6 +216,7 @@ fn install_masking_panic_hook(redactor: Redactor) {
 async fn run_async(
     a: RunArgs,
     suite: Arc<Suite>,
+    cli_vars: IndexMap<String, serde_json::Value>,
     redactor: Redactor,
     catalog: Catalog,
     uses_mock: bool,
@@ -239,7 +256,7 @@ async fn run_async(
         jobs: a.jobs as usize,
         default_timeout: a.timeout,
         default_retries: a.retries,
-        cli_vars: a.vars.iter().cloned().collect::<IndexMap<_, _>>(),
+        cli_vars,
         body_cap: a.max_body,
         dry_run: a.dry_run,
         cost_guard: Some(RuntimeGuard {

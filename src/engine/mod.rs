@@ -34,7 +34,8 @@ pub struct RunOptions {
     pub default_timeout: Duration,
     /// Transport retries when neither step nor file says.
     pub default_retries: u32,
-    pub cli_vars: IndexMap<String, String>,
+    /// `--vars-file` and `--var` (which wins), each value with its type.
+    pub cli_vars: IndexMap<String, serde_json::Value>,
     pub body_cap: usize,
     /// Render and report requests without sending them.
     pub dry_run: bool,
@@ -99,7 +100,7 @@ pub async fn run(
     let cli_vars: IndexMap<String, minijinja::Value> = options
         .cli_vars
         .iter()
-        .map(|(k, v)| (k.clone(), minijinja::Value::from(v.as_str())))
+        .map(|(k, v)| (k.clone(), crate::template::to_value(v)))
         .collect();
     // Started in a dry run too: `{{ webhook.url }}` renders to a real loopback address.
     let webhooks = if uses_webhooks(&suite) {

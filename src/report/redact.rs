@@ -191,10 +191,16 @@ impl Redactor {
     /// Add every variable of the process environment that names a secret.
     pub fn add_env_secrets(&self) {
         for (k, v) in std::env::vars() {
-            let upper = k.to_ascii_uppercase();
-            if SECRET_ENV_SUFFIXES.iter().any(|s| upper.ends_with(s)) && looks_secret(&v) {
-                self.add_labeled(&v, &format!("env {k}"));
-            }
+            self.add_if_secret_name(&k, &v, &format!("env {k}"));
+        }
+    }
+
+    /// Add `value` when `name` reads like a secret's (`*_KEY`, `*_TOKEN`, `*_SECRET`,
+    /// `*_PASSWORD`) and the value looks like one (not a flag or a number).
+    pub fn add_if_secret_name(&self, name: &str, value: &str, label: &str) {
+        let upper = name.to_ascii_uppercase();
+        if SECRET_ENV_SUFFIXES.iter().any(|s| upper.ends_with(s)) && looks_secret(value) {
+            self.add_labeled(value, label);
         }
     }
 
