@@ -512,6 +512,69 @@ steps:
 }
 
 #[test]
+fn fail_fast_starts_no_scenario_after_a_failure_but_lets_finally_run() {
+    let server = TestServer::start(|req| match req.path.as_str() {
+        "/broken" => Reply::json(500, json!({"error": "down"})),
+        _ => Reply::json(200, json!({"ok": true})),
+    });
+    let ws = Workspace::new();
+    let mut files = Vec::new();
+    for (i, path) in ["/a", "/broken", "/c", "/d"].iter().enumerate() {
+        let name = format!("s{i}.yaml");
+        ws.write(
+            &name,
+            &format!(
+                "name: scenario {i}\nsteps:\n  - request: {{ url: \"{path}\" }}\nfinally:\n  - request: {{ url: /cleanup-{i} }}\n"
+            ),
+        );
+        files.push(name);
+    }
+    let mut args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let base = server.base_url();
+    args.extend([
+        "--base-url",
+        &base,
+        "--jobs",
+        "1",
+        "--fail-fast",
+        "--junit",
+        "report.xml",
+        "--retries",
+        "0",
+    ]);
+    let out = ws.runner().args(&args).run();
+    out.expect_code(1)
+        .stdout_has("--fail-fast: `scenario 1` did not pass");
+    assert_eq!(server.requests_to("/a").len(), 1);
+    assert_eq!(server.requests_to("/broken").len(), 1);
+    assert_eq!(
+        server.requests_to("/cleanup-1").len(),
+        1,
+        "the failed scenario's finally ran"
+    );
+    assert!(server.requests_to("/c").is_empty(), "{}", out.all());
+    assert!(server.requests_to("/d").is_empty(), "{}", out.all());
+    let junit = junit_check::check(&ws.path("report.xml"));
+    let skipped = junit.case("scenario 2").child("skipped").expect("skipped");
+    assert!(
+        skipped
+            .attr("message")
+            .is_some_and(|m| m.contains("--fail-fast")),
+        "{skipped:?}"
+    );
+    assert!(junit.case("scenario 3").has_child("skipped"));
+    assert!(junit.case("scenario 1").has_child("failure"));
+    // Without the flag every scenario runs.
+    let all: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| *a != "--fail-fast")
+        .collect();
+    ws.runner().args(&all).run().expect_code(1);
+    assert_eq!(server.requests_to("/d").len(), 1);
+}
+
+#[test]
 fn uuid_now_and_timestamp_render_fresh_values() {
     let server = TestServer::echo();
     let ws = Workspace::new();

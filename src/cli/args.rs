@@ -121,6 +121,10 @@ pub struct RunArgs {
     /// Print only failures and the summary.
     #[arg(short, long)]
     pub quiet: bool,
+    /// After the first scenario that fails, start no new one (those running finish,
+    /// `finally` included); the rest are reported as skipped.
+    #[arg(long)]
+    pub fail_fast: bool,
     /// Render and print every request without sending anything.
     #[arg(long)]
     pub dry_run: bool,

@@ -264,6 +264,7 @@ async fn run_async(
             mock_base: fallback.as_deref().and_then(|b| url::Url::parse(b).ok()),
         }),
         record_passes: a.report_json.is_some(),
+        fail_fast: a.fail_fast,
     };
     let mut console_opts = ConsoleOptions::detect(if a.dry_run {
         a.verbose.max(2)

@@ -17,7 +17,7 @@ use indexmap::IndexMap;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use crate::events::{Event, RunInfo, Verdict};
+use crate::events::{Event, Outcome, RunInfo, Verdict};
 use crate::http::HttpClient;
 use crate::report::redact::Redactor;
 use crate::scenario::Suite;
@@ -44,6 +44,9 @@ pub struct RunOptions {
     /// Keep every assertion that held, not only the failures (for `--report-json`);
     /// off otherwise, because describing each pass costs time per request.
     pub record_passes: bool,
+    /// After the first scenario that fails or errors, start no new scenario; those
+    /// running finish (their `finally` steps included).
+    pub fail_fast: bool,
 }
 
 impl Default for RunOptions {
@@ -59,6 +62,7 @@ impl Default for RunOptions {
             dry_run: false,
             cost_guard: None,
             record_passes: false,
+            fail_fast: false,
         }
     }
 }
@@ -83,6 +87,8 @@ pub(crate) struct RunCtx {
     pub env: minijinja::Value,
     pub cli_vars: Arc<IndexMap<String, minijinja::Value>>,
     pub webhooks: Option<webhook::Receiver>,
+    /// Cancelled when `fail_fast` saw a failure: scenarios not yet started are skipped.
+    pub halted: CancellationToken,
 }
 
 /// Run every scenario of `suite`; each report goes to the reporters as an event,
@@ -129,6 +135,7 @@ pub async fn run(
         env: crate::template::to_value(env),
         cli_vars: Arc::new(cli_vars),
         webhooks,
+        halted: CancellationToken::new(),
     });
     let mut verdicts: Vec<Option<Verdict>> = vec![None; total];
     let mut stream = futures::stream::iter(0..total)
@@ -146,6 +153,16 @@ pub async fn run(
     while let Some(report) = stream.next().await {
         if let Some(slot) = verdicts.get_mut(report.index) {
             *slot = Some(report.verdict());
+        }
+        if ctx.options.fail_fast
+            && matches!(report.outcome, Outcome::Failed | Outcome::Error)
+            && !ctx.halted.is_cancelled()
+        {
+            ctx.halted.cancel();
+            let _ = events.send(Event::Notice(format!(
+                "--fail-fast: `{}` did not pass; no new scenario starts (those running finish)",
+                report.name
+            )));
         }
         let _ = events.send(Event::ScenarioFinished(Box::new(report)));
     }

@@ -29,6 +29,11 @@ pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
         report.message = Some("not started: the run was interrupted".into());
         return report;
     }
+    if ctx.halted.is_cancelled() {
+        report.outcome = Outcome::Skipped;
+        report.message = Some("not started: an earlier scenario did not pass (--fail-fast)".into());
+        return report;
+    }
     let mut scope = Arc::new(Scope {
         env: ctx.env.clone(),
         cli_vars: ctx.cli_vars.clone(),
