@@ -317,6 +317,7 @@ fn scenario_reports(n: usize) -> Vec<ScenarioReport> {
             started_at: "2026-01-01T00:00:00Z".into(),
             duration: Duration::from_millis(2),
             steps: (1..=4).map(|k| step_report(k, Outcome::Passed)).collect(),
+            masked_with: None,
         })
         .collect()
 }

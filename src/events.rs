@@ -65,6 +65,10 @@ pub struct ScenarioReport {
     #[serde(serialize_with = "as_secs")]
     pub duration: Duration,
     pub steps: Vec<StepReport>,
+    /// The redactor's generation when this report was masked (`None`: not yet), so
+    /// that a file reporter masks it again only if a secret was learnt since.
+    #[serde(skip)]
+    pub masked_with: Option<u64>,
 }
 
 /// What the run's summary keeps of a finished scenario (the reporters keep the rest).

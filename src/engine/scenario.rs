@@ -198,6 +198,7 @@ fn blank(s: &Scenario, started_at: chrono::DateTime<chrono::Utc>) -> ScenarioRep
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         duration: std::time::Duration::ZERO,
         steps: Vec::new(),
+        masked_with: None,
     }
 }
 
@@ -234,6 +235,7 @@ pub(crate) fn crashed(ctx: &RunCtx, index: usize, why: &str) -> ScenarioReport {
             started_at: String::new(),
             duration: std::time::Duration::ZERO,
             steps: Vec::new(),
+            masked_with: None,
         },
     }
 }

@@ -419,6 +419,7 @@ mod tests {
             started_at: String::new(),
             duration: Duration::from_millis(5),
             steps: Vec::new(),
+            masked_with: None,
         })
     }
 

@@ -49,7 +49,7 @@ impl Reporter for JsonReporter {
     fn finish(&mut self, summary: &Summary) -> Result<(), String> {
         self.scenarios.sort_by_key(|s| s.index);
         for s in self.scenarios.iter_mut() {
-            super::scrub_scenario(s, &self.redactor);
+            super::mask_scenario(s, &self.redactor);
         }
         if let Some(run) = self.run.as_mut() {
             self.redactor.scrub_in_place(&mut run.target);

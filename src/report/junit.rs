@@ -50,7 +50,7 @@ impl Reporter for JunitReporter {
     fn finish(&mut self, summary: &Summary) -> Result<(), String> {
         self.scenarios.sort_by_key(|s| s.index);
         for s in self.scenarios.iter_mut() {
-            super::scrub_scenario(s, &self.redactor);
+            super::mask_scenario(s, &self.redactor);
         }
         let xml = render(&self.scenarios, self.granularity, summary.duration)?;
         write_report(&self.path, xml.as_bytes(), &self.redactor)

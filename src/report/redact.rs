@@ -46,6 +46,9 @@ struct Form {
 
 #[derive(Default)]
 struct Patterns {
+    /// Bumped with every change: text masked at generation g needs no second pass
+    /// while the generation is still g.
+    generation: u64,
     secrets: Vec<String>,
     forms: Vec<Form>,
     matcher: Option<AhoCorasick>,
@@ -144,6 +147,7 @@ impl Redactor {
         }
         let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
         let mut next = Patterns {
+            generation: guard.generation + 1,
             secrets: guard.secrets.clone(),
             forms: guard.forms.clone(),
             matcher: None,
@@ -206,6 +210,11 @@ impl Redactor {
 
     fn snapshot(&self) -> Arc<Patterns> {
         self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Changes whenever a secret is added (see [`Patterns::generation`]).
+    pub fn generation(&self) -> u64 {
+        self.snapshot().generation
     }
 
     pub fn is_empty(&self) -> bool {
