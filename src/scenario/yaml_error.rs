@@ -380,6 +380,9 @@ fn missing_space(value: &str) -> Option<(&str, &str)> {
 }
 
 fn unquoted_template(path: &Path, src: &Source) -> Diagnostic {
+    if let Some(d) = template_inside_flow_value(path, src) {
+        return d;
+    }
     let value = src.value_text();
     let quoted = format!("\"{}\"", value.replace('"', "'"));
     Diagnostic::new(
@@ -391,6 +394,58 @@ fn unquoted_template(path: &Path, src: &Source) -> Diagnostic {
     .hint(format!(
         "YAML reads `{{` as the start of a mapping; write {quoted}"
     ))
+}
+
+/// `{ url: /v1/jobs/{{ id }} }`: a template in the middle of an unquoted value inside
+/// `{ }` or `[ ]`, where YAML takes the braces for its own. The whole value wants
+/// quotes, not just the template.
+fn template_inside_flow_value(path: &Path, src: &Source) -> Option<Diagnostic> {
+    let chars: Vec<char> = src.line_text().chars().collect();
+    let at = src.col0();
+    if at > chars.len() || chars.get(at..at + 2) != Some(&['{', '{']) {
+        return None;
+    }
+    // The value starts after the nearest `: `, `, `, `{ `, `[ ` or `- ` before the
+    // template (or right after a `{`, `[` or `,`).
+    let mut start = at;
+    while start > 0 {
+        let prev = chars[start - 1];
+        if matches!(prev, '{' | '[' | ',') {
+            break;
+        }
+        if prev == ' ' && start >= 2 && matches!(chars[start - 2], ':' | ',' | '{' | '[' | '-') {
+            break;
+        }
+        start -= 1;
+    }
+    let prefix: String = chars[start..at].iter().collect();
+    let in_flow = chars[..start].contains(&'{') || chars[..start].contains(&'[');
+    if prefix.trim().is_empty() || !in_flow || prefix.contains(['"', '\'']) {
+        return None;
+    }
+    // Through the template's `}}`, then up to the next `,`, `}` or `]`.
+    let rest: String = chars[at..].iter().collect();
+    let close = rest.find("}}").map_or(rest.len(), |i| i + 2);
+    let tail = rest[close..]
+        .find([',', '}', ']'])
+        .map_or(&rest[close..], |i| &rest[close..close + i]);
+    let value = format!("{prefix}{}{}", &rest[..close], tail.trim_end());
+    let loc = Loc::new(
+        src.loc.line,
+        u32::try_from(start + 1).unwrap_or(src.loc.col),
+    );
+    Some(
+        Diagnostic::new(
+            path,
+            loc,
+            "a template inside an unquoted value between `{ }` or `[ ]` must be quoted",
+        )
+        .width(value.chars().count())
+        .hint(format!(
+            "YAML reads the `{{` and `}}` as its own; quote the whole value: \"{}\"",
+            value.replace('"', "'")
+        )),
+    )
 }
 
 /// Errors of the YAML scanner, which come as text.
