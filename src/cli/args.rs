@@ -121,6 +121,14 @@ pub struct RunArgs {
     /// Print only failures and the summary.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Accept any TLS certificate (a test server's self-signed one). A warning says so;
+    /// never use it against a production API.
+    #[arg(long, short = 'k')]
+    pub insecure: bool,
+    /// Also trust the CA certificates of this PEM file (a company or staging CA), on
+    /// top of the system's. Repeatable.
+    #[arg(long = "cacert", value_name = "FILE")]
+    pub ca_certs: Vec<std::path::PathBuf>,
     /// After the first scenario that fails, start no new one (those running finish,
     /// `finally` included); the rest are reported as skipped.
     #[arg(long)]

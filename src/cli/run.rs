@@ -10,6 +10,7 @@ use super::{load_suite, print_diagnostics_masked, vars};
 use crate::engine::{self, RunOptions, Stop};
 use crate::events::Event;
 use crate::exit;
+use crate::http::tls::{TlsOptions, read_ca_file};
 use crate::mock::{MockConfig, MockServer};
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
 use crate::report::json::JsonReporter;
@@ -48,6 +49,24 @@ pub fn run(a: RunArgs) -> i32 {
         }
     };
     vars::add_secrets(&variables, &a.secrets, &redactor);
+    let mut tls = TlsOptions {
+        insecure: a.insecure,
+        extra_roots: Vec::new(),
+    };
+    for file in &a.ca_certs {
+        match read_ca_file(file) {
+            Ok(certs) => tls.extra_roots.extend(certs),
+            Err(e) => {
+                eprintln!("error: --cacert: {e}");
+                return exit::USAGE;
+            }
+        }
+    }
+    if a.insecure {
+        eprintln!(
+            "runner: warning: --insecure: TLS certificates are not checked; use it against test servers only"
+        );
+    }
     let var_names = vars::names(&variables);
     let (scenarios, templates) = match load_suite(&a.paths, &var_names) {
         Ok(x) => x,
@@ -169,7 +188,9 @@ pub fn run(a: RunArgs) -> i32 {
         .into_iter()
         .map(|(name, v)| (name, v.value))
         .collect();
-    runtime.block_on(run_async(a, suite, cli_vars, redactor, catalog, uses_mock))
+    runtime.block_on(run_async(
+        a, suite, cli_vars, tls, redactor, catalog, uses_mock,
+    ))
 }
 
 /// Secret headers written out in the files (`X-Api-Key: lp_test_...`) are known
@@ -217,6 +238,7 @@ async fn run_async(
     a: RunArgs,
     suite: Arc<Suite>,
     cli_vars: IndexMap<String, serde_json::Value>,
+    tls: TlsOptions,
     redactor: Redactor,
     catalog: Catalog,
     uses_mock: bool,
@@ -265,6 +287,7 @@ async fn run_async(
         }),
         record_passes: a.report_json.is_some(),
         fail_fast: a.fail_fast,
+        tls,
     };
     let mut console_opts = ConsoleOptions::detect(if a.dry_run {
         a.verbose.max(2)

@@ -47,6 +47,8 @@ pub struct RunOptions {
     /// After the first scenario that fails or errors, start no new scenario; those
     /// running finish (their `finally` steps included).
     pub fail_fast: bool,
+    /// `--insecure`, `--cacert`.
+    pub tls: crate::http::tls::TlsOptions,
 }
 
 impl Default for RunOptions {
@@ -63,6 +65,7 @@ impl Default for RunOptions {
             cost_guard: None,
             record_passes: false,
             fail_fast: false,
+            tls: crate::http::tls::TlsOptions::default(),
         }
     }
 }
@@ -101,7 +104,7 @@ pub async fn run(
     events: UnboundedSender<Event>,
     target: String,
 ) -> Result<Vec<Verdict>, String> {
-    let client = HttpClient::new(options.jobs * 2, options.body_cap)?;
+    let client = HttpClient::new(options.jobs * 2, options.body_cap, &options.tls)?;
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     let cli_vars: IndexMap<String, minijinja::Value> = options
         .cli_vars

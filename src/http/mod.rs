@@ -1,7 +1,7 @@
 //! The HTTP layer: one connection pool for the run, requests with a time limit,
 //! response bodies read up to a cap, transport failures explained in words.
 
-mod tls;
+pub mod tls;
 
 use std::time::{Duration, Instant};
 
@@ -172,7 +172,7 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    pub fn new(pool_size: usize, body_cap: usize) -> Result<Self, String> {
+    pub fn new(pool_size: usize, body_cap: usize, tls: &tls::TlsOptions) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .user_agent(concat!("runner/", env!("CARGO_PKG_VERSION")))
             .pool_max_idle_per_host(pool_size.max(1))
@@ -180,7 +180,7 @@ impl HttpClient {
             .tcp_nodelay(true)
             .redirect(reqwest::redirect::Policy::limited(10))
             .connect_timeout(Duration::from_secs(10))
-            .tls_backend_preconfigured(tls::client_config()?)
+            .tls_backend_preconfigured(tls::client_config(tls)?)
             .build()
             .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
         Ok(HttpClient { client, body_cap })
@@ -350,12 +350,15 @@ fn classify(e: &reqwest::Error, url: &url::Url) -> TransportError {
         || lower.contains("corrupt message")
         || lower.contains("invalidcontenttype");
     if tls {
-        let hint = if url.scheme() == "https" {
+        let not_tls = lower.contains("invalidcontenttype") || lower.contains("corrupt message");
+        let hint = if lower.contains("certificate") {
+            " (to trust the server's CA, pass its certificate with --cacert FILE; for a test server only, --insecure)"
+        } else if url.scheme() == "https" {
             " (does the server speak plain HTTP? then use http://)"
         } else {
             ""
         };
-        let cause = if lower.contains("invalidcontenttype") || lower.contains("corrupt message") {
+        let cause = if not_tls {
             "the server's answer is not TLS"
         } else {
             cause.as_str()

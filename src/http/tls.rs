@@ -13,24 +13,71 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
+/// How server certificates are checked (`--insecure`, `--cacert`).
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// Accept any certificate: for a test server with a self-signed one.
+    pub insecure: bool,
+    /// CA certificates trusted besides the system's (a company CA, a staging CA).
+    pub extra_roots: Vec<CertificateDer<'static>>,
+}
+
+/// The certificates of a PEM file (`-----BEGIN CERTIFICATE-----` blocks).
+pub fn read_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject as _;
+    let bytes = crate::scenario::load::read_capped(path, 16 << 20)
+        .map_err(|why| format!("cannot read {}: {why}", path.display()))?;
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{} is not a PEM certificate file: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "{} holds no certificate (no -----BEGIN CERTIFICATE----- block)",
+            path.display()
+        ));
+    }
+    Ok(certs)
+}
+
 /// The client's TLS configuration: HTTP/1.1 over TLS 1.2/1.3, roots loaded lazily.
-pub fn client_config() -> Result<rustls::ClientConfig, String> {
+pub fn client_config(options: &TlsOptions) -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
+    let mut verifier = LazyPlatformVerifier::new(provider.clone());
+    verifier.insecure = options.insecure;
+    if !options.extra_roots.is_empty() {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in &options.extra_roots {
+            roots
+                .add(cert.clone())
+                .map_err(|e| format!("a --cacert certificate cannot be used as a CA: {e}"))?;
+        }
+        let extra = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| format!("cannot use the --cacert certificates: {e}"))?;
+        verifier.extra = Some(extra);
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("cannot set up TLS: {e}"))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(LazyPlatformVerifier::new(provider)))
+        .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
 
-/// The platform verifier, built on first use.
+/// The platform verifier, built on first use; before it, the `--cacert` roots, and
+/// with `--insecure`, no check of the certificate at all (the handshake's signatures
+/// are still checked).
 #[derive(Debug)]
 struct LazyPlatformVerifier {
     provider: Arc<CryptoProvider>,
     inner: OnceLock<Result<rustls_platform_verifier::Verifier, rustls::Error>>,
+    extra: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    insecure: bool,
 }
 
 impl LazyPlatformVerifier {
@@ -38,6 +85,8 @@ impl LazyPlatformVerifier {
         LazyPlatformVerifier {
             provider,
             inner: OnceLock::new(),
+            extra: None,
+            insecure: false,
         }
     }
 
@@ -58,6 +107,15 @@ impl ServerCertVerifier for LazyPlatformVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if self.insecure {
+            return Ok(ServerCertVerified::assertion());
+        }
+        if let Some(extra) = &self.extra
+            && let Ok(ok) =
+                extra.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            return Ok(ok);
+        }
         self.get()?
             .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
     }
@@ -109,7 +167,7 @@ mod tests {
         let v = LazyPlatformVerifier::new(provider);
         assert!(!v.supported_verify_schemes().is_empty());
         assert!(v.inner.get().is_none());
-        assert!(client_config().is_ok());
+        assert!(client_config(&TlsOptions::default()).is_ok());
     }
 
     /// A self-signed certificate for `localhost`, valid until 2126.
