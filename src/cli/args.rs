@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run scenarios (the default command).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check scenario files without sending anything.
     Validate(ValidateArgs),
     /// Print the scenarios a run would execute (after filters and sharding).

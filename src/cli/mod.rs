@@ -32,7 +32,7 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Run(a) => run::run(a),
+        Command::Run(a) => run::run(*a),
         Command::Validate(a) => validate(a),
         Command::List(a) => list(a),
         Command::Mock(a) => mock(a),
