@@ -167,23 +167,56 @@ impl Progress {
 /// The run's HTTP client.
 #[derive(Clone)]
 pub struct HttpClient {
+    /// Honours the `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY` / `NO_PROXY` variables.
     client: reqwest::Client,
+    /// For loopback addresses (the embedded mock, the webhook receiver, a local
+    /// service): never through a proxy, whatever `NO_PROXY` says. The same client
+    /// as `client` when no proxy is set.
+    direct: reqwest::Client,
     body_cap: usize,
 }
 
+/// Environment variables that make reqwest send requests through a proxy.
+const PROXY_VARS: [&str; 6] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
 impl HttpClient {
     pub fn new(pool_size: usize, body_cap: usize, tls: &tls::TlsOptions) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("runner/", env!("CARGO_PKG_VERSION")))
-            .pool_max_idle_per_host(pool_size.max(1))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .tcp_nodelay(true)
-            .redirect(reqwest::redirect::Policy::limited(10))
-            .connect_timeout(Duration::from_secs(10))
-            .tls_backend_preconfigured(tls::client_config(tls)?)
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
-        Ok(HttpClient { client, body_cap })
+        let build = |proxied: bool| -> Result<reqwest::Client, String> {
+            let mut b = reqwest::Client::builder()
+                .user_agent(concat!("runner/", env!("CARGO_PKG_VERSION")))
+                .pool_max_idle_per_host(pool_size.max(1))
+                .pool_idle_timeout(Duration::from_secs(30))
+                .tcp_nodelay(true)
+                .redirect(reqwest::redirect::Policy::limited(10))
+                .connect_timeout(Duration::from_secs(10))
+                .tls_backend_preconfigured(tls::client_config(tls)?);
+            if !proxied {
+                b = b.no_proxy();
+            }
+            b.build()
+                .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+        };
+        let client = build(true)?;
+        let proxy_set = PROXY_VARS
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
+        let direct = if proxy_set {
+            build(false)?
+        } else {
+            client.clone()
+        };
+        Ok(HttpClient {
+            client,
+            direct,
+            body_cap,
+        })
     }
 
     pub fn body_cap(&self) -> usize {
@@ -225,8 +258,12 @@ impl HttpClient {
             })?;
             headers.append(name, value);
         }
-        let mut builder = self
-            .client
+        let client = if is_loopback(&req.url) {
+            &self.direct
+        } else {
+            &self.client
+        };
+        let mut builder = client
             .request(req.method.clone(), req.url.clone())
             .headers(headers);
         match &req.body {
@@ -327,6 +364,19 @@ fn body_failure(cause: &str) -> String {
 }
 
 /// Put a transport failure in words a person acts on.
+/// `127.0.0.0/8`, `::1`, `localhost` and `*.localhost`.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
 fn classify(e: &reqwest::Error, url: &url::Url) -> TransportError {
     let host = format!(
         "{}:{}",

@@ -85,7 +85,9 @@ impl Spend {
 /// Read the ledger of the mock at `base`.
 pub async fn read(base: &str) -> Result<Spend, String> {
     let url = format!("{}/_mock/ledger", base.trim_end_matches('/'));
+    // The embedded mock is on loopback: never through a proxy.
     let client = reqwest::Client::builder()
+        .no_proxy()
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| e.to_string())?;

@@ -12,13 +12,22 @@ use std::time::{Duration, Instant};
 const RUN_LIMIT: Duration = Duration::from_secs(120);
 
 /// Environment variables that would change what a run does; removed unless a test sets them.
-const AMBIENT: [&str; 6] = [
+const AMBIENT: [&str; 14] = [
     "RUNNER_BASE_URL",
     "LAYERS_API_KEY",
     "GITHUB_RUN_ID",
     "CI",
     "NO_COLOR",
     "RUST_LOG",
+    // A proxy of the machine's must not decide where a test's requests go.
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
 ];
 
 /// A temporary folder holding a test's scenario files; the runner runs inside it.
