@@ -104,6 +104,103 @@ async fn keys_file_restricts_who_authenticates() {
 }
 
 #[tokio::test]
+async fn a_killed_or_retired_key_gets_503_kill_switch_and_a_rotated_secret_401() {
+    let mock = Mock::start(fast_config()).await;
+    let other_id = mock
+        .call_as(OTHER_KEY, Method::GET, "/v1/whoami", None, None)
+        .await
+        .body["apiKeyId"]
+        .as_str()
+        .expect("apiKeyId")
+        .to_string();
+    // Any key of the org may kill another; a second kill is a no-op.
+    let killed = mock
+        .post(&format!("/v1/api-keys/{other_id}/kill"), &json!({}))
+        .await;
+    assert_eq!(killed.status, 200, "{}", killed.text);
+    assert_eq!(killed.body["killed"], true);
+    assert_eq!(killed.body["apiKey"]["id"], other_id.as_str());
+    assert_eq!(killed.body["apiKey"]["killSwitch"], true);
+    assert_eq!(killed.body["apiKey"]["isActive"], false);
+    let again = mock
+        .post(&format!("/v1/api-keys/{other_id}/kill"), &json!({}))
+        .await;
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        again.body["apiKey"]["revokedAt"],
+        killed.body["apiKey"]["revokedAt"]
+    );
+    let refused = mock
+        .call_as(OTHER_KEY, Method::GET, "/v1/whoami", None, None)
+        .await;
+    assert_eq!(refused.assert_error(503, "KILL_SWITCH")["scope"], "key");
+    assert_eq!(
+        mock.get("/v1/whoami").await.status,
+        200,
+        "other keys still work"
+    );
+
+    // Rotation: a new prefix and secret, the kill switch cleared, the old key dead.
+    let rotated = mock
+        .post(&format!("/v1/api-keys/{other_id}/rotate"), &json!({}))
+        .await;
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    let new_key = rotated.body["secret"].as_str().expect("secret").to_string();
+    assert!(new_key.starts_with("lp_live_"), "{new_key}");
+    assert_ne!(new_key, OTHER_KEY);
+    assert_eq!(rotated.body["apiKey"]["killSwitch"], false);
+    assert_eq!(rotated.body["apiKey"]["isActive"], true);
+    let old = mock
+        .call_as(OTHER_KEY, Method::GET, "/v1/whoami", None, None)
+        .await;
+    assert_eq!(
+        old.assert_error(401, "UNAUTHENTICATED")["reason"],
+        "unknown"
+    );
+    let fresh = mock
+        .call_as(&new_key, Method::GET, "/v1/whoami", None, None)
+        .await;
+    assert_eq!(fresh.status, 200, "{}", fresh.text);
+    assert_eq!(
+        fresh.body["apiKeyId"],
+        other_id.as_str(),
+        "the same key row"
+    );
+
+    // Retirement: inactive without the kill switch, refused the same way.
+    let deleted = reply(
+        mock.client
+            .delete(mock.url(&format!("/v1/api-keys/{other_id}")))
+            .header("x-api-key", DEMO_KEY)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text);
+    assert_eq!(deleted.body["deleted"], true);
+    assert_eq!(deleted.body["apiKey"]["killSwitch"], false);
+    let retired = mock
+        .call_as(&new_key, Method::GET, "/v1/whoami", None, None)
+        .await;
+    retired.assert_error(503, "KILL_SWITCH");
+
+    let unknown = mock
+        .post(
+            "/v1/api-keys/00000000-0000-4000-8000-000000000000/kill",
+            &json!({}),
+        )
+        .await;
+    unknown.assert_error(404, "NOT_FOUND");
+    // A reset forgets all of it.
+    assert_eq!(mock.post("/_mock/reset", &json!({})).await.status, 200);
+    let back = mock
+        .call_as(OTHER_KEY, Method::GET, "/v1/whoami", None, None)
+        .await;
+    assert_eq!(back.status, 200, "{}", back.text);
+}
+
+#[tokio::test]
 async fn x_api_key_wins_over_bearer() {
     let mock = Mock::start(fast_config()).await;
     let whoami = |x_api_key: &'static str, bearer: &'static str| {

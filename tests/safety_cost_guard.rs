@@ -319,3 +319,44 @@ steps:
         .collect();
     assert_eq!(lines, ["GET /v1/whoami HTTP/1.1"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_or_rotating_a_key_is_refused_unless_declared() {
+    let server = Recorder::ok().await;
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = |allow: &str| {
+        format!(
+            r#"name: key lifecycle
+{allow}
+headers:
+  X-Api-Key: lp_test_01JMOCKDEM0KEY00_bW9jay1vbmx5LWRlbW8ta2V5LW5vdC1hLXNlY3JldDA
+vars:
+  key_id: "00000000-0000-4000-8000-000000000000"
+steps:
+  - name: kill the spare key
+    request: {{ method: POST, url: "/v1/api-keys/{{{{ key_id }}}}/kill" }}
+  - name: rotate it
+    request: {{ method: POST, url: "/v1/api-keys/{{{{ key_id }}}}/rotate" }}
+"#
+        )
+    };
+    let refused = write(dir.path(), "refused.yaml", &scenario(""));
+    let ran = run(&["run", &refused, "--base-url", &server.base_url], &[]).await;
+    assert_eq!(ran.code(), Some(2), "{}", ran.both());
+    assert!(ran.stderr.contains("costs api_keys"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("step \"kill the spare key\"")
+            && ran.stderr.contains("step \"rotate it\""),
+        "{}",
+        ran.stderr
+    );
+    assert!(server.requests().is_empty());
+    let allowed = write(
+        dir.path(),
+        "allowed.yaml",
+        &scenario("allow_cost: [api_keys]"),
+    );
+    let ran = run(&["run", &allowed, "--base-url", &server.base_url], &[]).await;
+    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    assert_eq!(server.requests().len(), 2);
+}

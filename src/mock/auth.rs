@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use super::state::AppState;
+use super::store::KeyCheck;
 
 /// Key environment segment. Parsed and surfaced, but nothing downstream branches on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,13 +102,23 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
 pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let key = presented_key(headers).ok_or_else(|| ApiError::unauthenticated("missing"))?;
     let parsed = parse_key(key).ok_or_else(|| ApiError::unauthenticated("malformed"))?;
+    let mut store = state.store();
     if let Some(allowed) = &state.config().keys
         && !allowed.contains(key)
+        && !store.api_keys.issued(key)
     {
         return Err(ApiError::unauthenticated("unknown"));
     }
+    let api_key_id = match store
+        .api_keys
+        .check(&parsed, key, super::timestamp::now_iso)
+    {
+        KeyCheck::Valid(id) => id,
+        KeyCheck::Unknown => return Err(ApiError::unauthenticated("unknown")),
+        KeyCheck::Disabled => return Err(ApiError::kill_switch()),
+    };
     Ok(Principal {
-        api_key_id: api_key_id(&parsed.key_id),
+        api_key_id,
         key_id: parsed.key_id,
         env: parsed.env,
     })

@@ -94,6 +94,16 @@ impl ApiError {
         error
     }
 
+    /// 503 KILL_SWITCH: the key was killed or retired.
+    pub fn kill_switch() -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "KILL_SWITCH",
+            "This API key has been disabled.",
+        )
+        .with_details(json!({ "scope": "key" }))
+    }
+
     /// 409 CONFLICT with details.
     pub fn conflict(message: impl Into<String>, details: Value) -> Self {
         ApiError::new(StatusCode::CONFLICT, "CONFLICT", message).with_details(details)

@@ -47,11 +47,11 @@ pub struct ScenarioDoc {
     #[schemars(example = ["smoke", "projects"])]
     pub tags: Vec<String>,
     /// What this scenario may cost on a real server: `credits`, `scrape`, `agent`,
-    /// `pull_request`, `post`, `ad_spend` (or a kind of a `--cost-catalog`). Without
+    /// `pull_request`, `post`, `ad_spend`, `api_keys` (or a kind of a `--cost-catalog`). Without
     /// it, a step calling a costly endpoint is refused unless the target is the
     /// embedded mock. See docs/safety.md.
     #[serde(default)]
-    #[schemars(with = "Vec<String>", example = ["ingest"])]
+    #[schemars(with = "Vec<String>", example = ["scrape"])]
     pub allow_cost: Vec<Spanned<String>>,
     /// Skip the scenario, saying why.
     #[schemars(example = &"the export endpoint is not deployed yet")]

@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod api_keys;
 mod content;
 mod extract;
 mod influencers;
@@ -43,6 +44,9 @@ fn v1(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/whoami", get(account::whoami))
         .route("/credits", get(account::credits))
+        .route("/api-keys/{id}", axum::routing::delete(api_keys::delete))
+        .route("/api-keys/{id}/kill", post(api_keys::kill))
+        .route("/api-keys/{id}/rotate", post(api_keys::rotate))
         .route("/projects", get(projects::list).post(projects::create))
         .route(
             "/projects/{id}",

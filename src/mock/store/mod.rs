@@ -5,6 +5,7 @@
 //!
 //! [`AppState`]: super::state::AppState
 
+mod api_key;
 mod content;
 mod influencer;
 mod project;
@@ -15,6 +16,7 @@ use std::time::Instant;
 
 use uuid::Uuid;
 
+pub use api_key::{ApiKeys, KeyCheck};
 pub use content::{Asset, Container, ScheduledPost};
 pub use influencer::Influencer;
 pub use project::{IngestRecord, IngestSource, Project};
@@ -45,6 +47,8 @@ pub struct Store {
     pub deliveries: Vec<Delivery>,
     /// Every scheduled / published post, oldest first.
     pub scheduled_posts: Vec<ScheduledPost>,
+    /// The organization's API keys, as seen and as killed, deleted or rotated.
+    pub api_keys: ApiKeys,
 }
 
 impl Store {
@@ -66,6 +70,7 @@ impl Store {
             webhook_order: Vec::new(),
             deliveries: Vec::new(),
             scheduled_posts: Vec::new(),
+            api_keys: ApiKeys::default(),
         }
     }
 
