@@ -250,3 +250,81 @@ async fn endpoints_list_and_delete() {
     );
     assert_eq!(mock.ledger().await["webhookDeliveries"], 0);
 }
+
+#[tokio::test]
+async fn jobs_tell_subscribed_endpoints_how_they_ended() {
+    let mock = Mock::start(fast_config()).await;
+    let (url, mut received) = listener().await;
+    let created = mock
+        .post(
+            "/v1/webhook-endpoints",
+            &json!({"url": url, "events": ["job.completed", "job.canceled"]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let secret = created.body["signingSecret"].as_str().unwrap().to_string();
+    // Subscribed to failures only: hears nothing of this test.
+    let (other_url, mut other) = listener().await;
+    let other_created = mock
+        .post(
+            "/v1/webhook-endpoints",
+            &json!({"url": other_url, "events": ["job.failed"]}),
+        )
+        .await;
+    assert_eq!(other_created.status, 201);
+    let project = mock
+        .post("/v1/projects", &json!({"name": "hooks", "timezone": "UTC"}))
+        .await;
+    let project_id = project.body["id"].as_str().unwrap().to_string();
+    let ingest = |bundle: &'static str| {
+        let path = format!("/v1/projects/{project_id}/ingest/appstore");
+        let mock = &mock;
+        async move {
+            let r = mock.post(&path, &json!({"iosBundleId": bundle})).await;
+            assert_eq!(r.status, 202, "{}", r.text);
+            r.body["jobId"].as_str().unwrap().to_string()
+        }
+    };
+    let finished = ingest("com.example.finishes").await;
+    let (headers, event, raw) = next_delivery(&mut received).await;
+    verify_signature(
+        headers["x-layers-signature"].to_str().unwrap(),
+        &secret,
+        &raw,
+    );
+    assert_eq!(event["type"], "job.completed", "{event}");
+    assert_eq!(event["data"]["jobId"], finished.as_str());
+    assert_eq!(event["data"]["kind"], "ingest_appstore");
+    assert_eq!(event["data"]["projectId"], project_id.as_str());
+    assert!(event["data"].get("result").is_some(), "{event}");
+    assert_eq!(
+        headers["x-layers-event-id"].to_str().unwrap(),
+        event["id"].as_str().unwrap()
+    );
+
+    let cancelled = ingest("com.example.cancelled").await;
+    let cancel = mock
+        .post(&format!("/v1/jobs/{cancelled}/cancel"), &json!({}))
+        .await;
+    assert_eq!(cancel.status, 202, "{}", cancel.text);
+    let (_, event, _) = next_delivery(&mut received).await;
+    assert_eq!(event["type"], "job.canceled", "{event}");
+    assert_eq!(event["data"]["jobId"], cancelled.as_str());
+    // The cancelled job does not also complete later.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(received.try_recv().is_err(), "one event per job");
+    assert!(other.try_recv().is_err(), "not subscribed to these events");
+    assert_eq!(mock.ledger().await["webhookDeliveries"], 2);
+}
+
+/// The next delivery to a listener: headers, parsed payload, raw body.
+async fn next_delivery(
+    rx: &mut mpsc::UnboundedReceiver<(HeaderMap, Bytes)>,
+) -> (HeaderMap, Value, Bytes) {
+    let (headers, body) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a delivery in time")
+        .expect("listener alive");
+    let payload = serde_json::from_slice::<Value>(&body).expect("a JSON payload");
+    (headers, payload, body)
+}

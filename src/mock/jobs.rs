@@ -169,6 +169,29 @@ impl Job {
         }
     }
 
+    /// How long it runs when nobody cancels it.
+    pub fn duration(&self) -> Duration {
+        self.plan.duration
+    }
+
+    /// The `data` of its `job.*` webhook event: `jobId`, `kind`, and `result` or `error`.
+    pub fn event_data(&self) -> Value {
+        let mut data = Map::new();
+        data.insert("jobId".into(), json!(self.id));
+        data.insert("kind".into(), json!(self.kind.as_str()));
+        data.extend(self.pointers.clone());
+        match self.status {
+            JobStatus::Completed => {
+                data.insert("result".into(), self.plan.result.clone());
+            }
+            JobStatus::Failed => {
+                data.insert("error".into(), self.plan.error.clone());
+            }
+            _ => {}
+        }
+        Value::Object(data)
+    }
+
     /// Current status (call [`Job::settle`] first).
     pub fn status(&self) -> JobStatus {
         self.status

@@ -13,7 +13,11 @@ use sha2::Sha256;
 use url::{Host, Url};
 use uuid::Uuid;
 
+use super::ids::prefixed;
+use super::jobs::JobStatus;
 use super::state::AppState;
+use super::store::{Delivery, Store};
+use super::timestamp::iso;
 
 /// Events an endpoint may subscribe to; anything else is rejected.
 pub const EVENT_CATALOG: &[&str] = &[
@@ -128,6 +132,118 @@ async fn deliver(state: &AppState, outgoing: &Outgoing) -> Result<u16, String> {
         .await
         .map_err(|e| format!("delivery failed: {e}"))?;
     Ok(response.status().as_u16())
+}
+
+/// Record a delivery of `event_type` to endpoint `endpoint_id` (no subscription check)
+/// and return what to send; the caller spawns it once the store is unlocked. Returns
+/// the event id too.
+pub fn queue_delivery(
+    state: &AppState,
+    store: &mut Store,
+    endpoint_id: Uuid,
+    event_type: &str,
+    data: serde_json::Value,
+) -> Option<(Outgoing, String)> {
+    let endpoint = store.webhook(&endpoint_id)?;
+    let url = Url::parse(&endpoint.url).ok()?;
+    let secret = endpoint.signing_secret.clone();
+    let now = Utc::now();
+    let event_id = prefixed("evt", state.ids().ulid());
+    let delivery_id = state.ids().uuid();
+    let event = serde_json::json!({
+        "id": event_id,
+        "type": event_type,
+        "createdAt": iso(now),
+        "data": data,
+    });
+    store.deliveries.push(Delivery {
+        id: delivery_id,
+        endpoint_id,
+        event_id: event_id.clone(),
+        event_type: event_type.to_string(),
+        status: "pending",
+        attempts: 0,
+        delivered_at: None,
+        last_response_status: None,
+        last_response_at: None,
+        last_error_message: None,
+        created_at: now,
+    });
+    store.ledger.webhook_deliveries += 1;
+    let outgoing = Outgoing {
+        delivery_id,
+        endpoint_id,
+        event_id: event_id.clone(),
+        url,
+        secret,
+        body: Bytes::from(event.to_string()),
+    };
+    Some((outgoing, event_id))
+}
+
+/// Queue `event_type` for every endpoint subscribed to it (org-wide, or filtered on
+/// `project`).
+fn emit(
+    state: &AppState,
+    store: &mut Store,
+    event_type: &str,
+    project: Option<Uuid>,
+    data: &serde_json::Value,
+) -> Vec<Outgoing> {
+    let targets: Vec<Uuid> = store
+        .webhooks_newest_first()
+        .filter(|e| e.events.iter().any(|t| t == event_type))
+        .filter(|e| e.project_id.is_none() || e.project_id == project)
+        .map(|e| e.id)
+        .collect();
+    targets
+        .into_iter()
+        .rev()
+        .filter_map(|id| queue_delivery(state, store, id, event_type, data.clone()))
+        .map(|(outgoing, _)| outgoing)
+        .collect()
+}
+
+/// `job.completed` / `job.failed` / `job.canceled` for job `job_id`, if it has ended.
+pub fn job_ended(state: &AppState, job_id: &str) {
+    let outgoing = {
+        let mut store = state.store();
+        let Some(job) = store.job(job_id, std::time::Instant::now()) else {
+            return;
+        };
+        let event_type = match job.status() {
+            JobStatus::Completed => "job.completed",
+            JobStatus::Failed => "job.failed",
+            JobStatus::Canceled => "job.canceled",
+            _ => return,
+        };
+        let data = job.event_data();
+        let project = job
+            .pointers
+            .get("projectId")
+            .and_then(|p| p.as_str())
+            .and_then(|p| Uuid::parse_str(p).ok());
+        emit(state, &mut store, event_type, project, &data)
+    };
+    for o in outgoing {
+        spawn_delivery(state.clone(), o);
+    }
+}
+
+/// When job `job_id` runs its course (`after`), tell the subscribed endpoints how it
+/// ended. A cancel tells them itself, at once.
+pub fn watch_job(state: &AppState, (job_id, after): (String, std::time::Duration)) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(after + std::time::Duration::from_millis(1)).await;
+        let ended_on_its_own = state
+            .store()
+            .job_status(&job_id, std::time::Instant::now())
+            .is_some_and(|s| matches!(s, JobStatus::Completed | JobStatus::Failed));
+        if ended_on_its_own {
+            job_ended(&state, &job_id);
+        }
+    });
 }
 
 fn record_outcome(state: &AppState, outgoing: &Outgoing, outcome: Result<u16, String>) {

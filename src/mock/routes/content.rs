@@ -76,7 +76,7 @@ pub async fn create(
         container.job_id = job.id.clone();
         store.insert_container(container);
     }
-    store.insert_job(job);
+    crate::mock::webhooks::watch_job(&state, store.insert_job(job));
     Ok((StatusCode::ACCEPTED, Json(envelope)))
 }
 
@@ -298,7 +298,7 @@ pub async fn regenerate(
             container.approval_status = "pending".into();
         }
     }
-    store.insert_job(job);
+    crate::mock::webhooks::watch_job(&state, store.insert_job(job));
     Ok((StatusCode::ACCEPTED, Json(envelope)))
 }
 

@@ -161,7 +161,7 @@ pub async fn create(
         &mut store.ledger,
     );
     let envelope = job.envelope();
-    store.insert_job(job);
+    crate::mock::webhooks::watch_job(&state, store.insert_job(job));
     store.insert_influencer(Influencer {
         id: influencer_id,
         project_id: project,

@@ -51,11 +51,14 @@ pub async fn cancel(
     let outcome = state.store().cancel_job(&id, Instant::now());
     match outcome {
         None => Err(ApiError::not_found("Job", &id)),
-        Some(Ok(())) => Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({ "jobId": id, "accepted": true })),
-        )
-            .into_response()),
+        Some(Ok(())) => {
+            crate::mock::webhooks::job_ended(&state, &id);
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({ "jobId": id, "accepted": true })),
+            )
+                .into_response())
+        }
         Some(Err(status)) => Err(ApiError::conflict(
             format!("Job {id} is already {}.", status.as_str()),
             json!({ "reason": "already_terminal", "jobId": id, "status": status.as_str() }),

@@ -2,7 +2,6 @@
 //! URLs only), and delivery history.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use chrono::Utc;
@@ -12,14 +11,13 @@ use uuid::Uuid;
 use super::extract::{PathParams, RawBody};
 use super::projects::project_id;
 use crate::mock::error::{ApiError, ApiResult};
-use crate::mock::ids::prefixed;
 use crate::mock::input::{QueryParams, json_object, uuid_id};
 use crate::mock::pagination::Page;
 use crate::mock::state::{AppState, ORG_ID};
 use crate::mock::store::{Delivery, WebhookEndpoint};
 use crate::mock::timestamp::iso;
 use crate::mock::validate::Issues;
-use crate::mock::webhooks::{EVENT_CATALOG, Outgoing, is_registrable, spawn_delivery};
+use crate::mock::webhooks::{EVENT_CATALOG, is_registrable, queue_delivery, spawn_delivery};
 
 fn endpoint_id(raw: &str) -> ApiResult<Uuid> {
     uuid_id(raw, "whe_", "endpointId")
@@ -139,9 +137,7 @@ pub async fn test(
     issues.finish()?;
 
     let now = Utc::now();
-    let event_id = prefixed("evt", state.ids().ulid());
-    let delivery_id = state.ids().uuid();
-    let outgoing = {
+    let (outgoing, event_id) = {
         let mut store = state.store();
         let endpoint = store
             .webhook(&id)
@@ -154,34 +150,10 @@ pub async fn test(
                 "organizationId": endpoint.organization_id.to_string(),
             }),
         };
-        let event =
-            json!({ "id": event_id, "type": "test.ping", "createdAt": iso(now), "data": data });
-        let url = url::Url::parse(&endpoint.url)
-            .map_err(|_| ApiError::internal("stored URL unreadable"))?;
-        let outgoing = Outgoing {
-            delivery_id,
-            endpoint_id: id,
-            event_id: event_id.clone(),
-            url,
-            secret: endpoint.signing_secret.clone(),
-            body: Bytes::from(event.to_string()),
-        };
-        store.deliveries.push(Delivery {
-            id: delivery_id,
-            endpoint_id: id,
-            event_id: event_id.clone(),
-            event_type: "test.ping".into(),
-            status: "pending",
-            attempts: 0,
-            delivered_at: None,
-            last_response_status: None,
-            last_response_at: None,
-            last_error_message: None,
-            created_at: now,
-        });
-        store.ledger.webhook_deliveries += 1;
-        outgoing
+        queue_delivery(&state, &mut store, id, "test.ping", data)
+            .ok_or_else(|| ApiError::internal("stored URL unreadable"))?
     };
+    let delivery_id = outgoing.delivery_id;
     spawn_delivery(state, outgoing);
     Ok(Json(
         json!({ "eventId": event_id, "deliveryId": delivery_id.to_string(), "scheduledAt": iso(now) }),
