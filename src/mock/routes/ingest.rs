@@ -205,7 +205,7 @@ fn start(
     }
     let job = Job::start(job_id.clone(), spec.kind, pointers, plan, &mut store.ledger);
     let envelope = job.envelope();
-    crate::mock::webhooks::watch_job(&state, store.insert_job(job));
+    crate::mock::webhooks::watch_job(state, store.insert_job(job));
     if let Some(p) = store.project_mut(&project) {
         p.set_ingest(
             spec.source,
