@@ -328,3 +328,33 @@ async fn next_delivery(
     let payload = serde_json::from_slice::<Value>(&body).expect("a JSON payload");
     (headers, payload, body)
 }
+
+#[tokio::test]
+async fn a_finished_generation_announces_its_content() {
+    let mock = Mock::start(fast_config()).await;
+    let (url, mut received) = listener().await;
+    let created = mock
+        .post(
+            "/v1/webhook-endpoints",
+            &json!({"url": url, "events": ["content.generated"]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let project = mock
+        .post("/v1/projects", &json!({"name": "gen", "timezone": "UTC"}))
+        .await;
+    let project_id = project.body["id"].as_str().unwrap().to_string();
+    let started = mock
+        .post(
+            &format!("/v1/projects/{project_id}/content"),
+            &json!({"format": "slideshow_remix"}),
+        )
+        .await;
+    assert_eq!(started.status, 202, "{}", started.text);
+    let container = started.body["containerId"].as_str().unwrap().to_string();
+    let (_, event, _) = next_delivery(&mut received).await;
+    assert_eq!(event["type"], "content.generated", "{event}");
+    assert_eq!(event["data"]["id"], container.as_str());
+    assert_eq!(event["data"]["projectId"], project_id.as_str());
+    assert!(event["data"]["assets"].is_array(), "{event}");
+}

@@ -223,7 +223,35 @@ pub fn job_ended(state: &AppState, job_id: &str) {
             .get("projectId")
             .and_then(|p| p.as_str())
             .and_then(|p| Uuid::parse_str(p).ok());
-        emit(state, &mut store, event_type, project, &data)
+        // A generation that completed also announces each container it made.
+        let generated: Vec<String> =
+            if event_type == "job.completed" && job.kind == super::jobs::JobKind::ContentGenerate {
+                job.pointers
+                    .get("containerIds")
+                    .and_then(|ids| ids.as_array())
+                    .map(|ids| {
+                        ids.iter()
+                            .filter_map(|i| i.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+        let mut outgoing = emit(state, &mut store, event_type, project, &data);
+        for id in generated {
+            let Some(container) = store.container(&id) else {
+                continue;
+            };
+            let data = serde_json::json!({
+                "id": container.id,
+                "projectId": container.project_id.to_string(),
+                "assets": container.assets.iter().map(super::store::Asset::view).collect::<Vec<_>>(),
+            });
+            let project = Some(container.project_id);
+            outgoing.extend(emit(state, &mut store, "content.generated", project, &data));
+        }
+        outgoing
     };
     for o in outgoing {
         spawn_delivery(state.clone(), o);
