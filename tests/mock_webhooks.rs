@@ -358,3 +358,88 @@ async fn a_finished_generation_announces_its_content() {
     assert_eq!(event["data"]["projectId"], project_id.as_str());
     assert!(event["data"]["assets"].is_array(), "{event}");
 }
+
+#[tokio::test]
+async fn an_endpoint_is_patched_and_a_paused_one_hears_nothing() {
+    let mock = Mock::start(fast_config()).await;
+    let (url, mut received) = listener().await;
+    let created = mock
+        .post(
+            "/v1/webhook-endpoints",
+            &json!({"url": url, "events": ["job.completed"], "description": "ci"}),
+        )
+        .await;
+    let id = created.body["endpoint"]["id"].as_str().unwrap().to_string();
+    let patch = |body: Value| {
+        let path = format!("/v1/webhook-endpoints/{id}");
+        let mock = &mock;
+        async move { mock.call(Method::PATCH, &path, Some(&body), None).await }
+    };
+    let paused =
+        patch(json!({"status": "paused", "events": ["job.canceled"], "description": null})).await;
+    assert_eq!(paused.status, 200, "{}", paused.text);
+    assert_eq!(paused.body["status"], "paused");
+    assert_eq!(paused.body["events"], json!(["job.canceled"]));
+    assert_eq!(paused.body["description"], Value::Null);
+    let listed = mock.get("/v1/webhook-endpoints?status=paused").await;
+    assert_eq!(
+        listed.body["items"][0]["id"],
+        id.as_str(),
+        "{}",
+        listed.text
+    );
+    assert_eq!(
+        mock.get("/v1/webhook-endpoints?status=active").await.body["items"],
+        json!([])
+    );
+    patch(json!({"status": "auto_paused"}))
+        .await
+        .assert_error(422, "VALIDATION");
+    patch(json!({})).await.assert_error(422, "VALIDATION");
+    patch(json!({"events": ["job.exploded"]}))
+        .await
+        .assert_error(422, "VALIDATION");
+    mock.call(
+        Method::PATCH,
+        "/v1/webhook-endpoints/00000000-0000-4000-8000-000000000000",
+        Some(&json!({"status": "active"})),
+        None,
+    )
+    .await
+    .assert_error(404, "NOT_FOUND");
+
+    // Paused: a cancelled job is not announced.
+    let project = mock
+        .post("/v1/projects", &json!({"name": "p", "timezone": "UTC"}))
+        .await;
+    let project_id = project.body["id"].as_str().unwrap().to_string();
+    let job = mock
+        .post(
+            &format!("/v1/projects/{project_id}/ingest/appstore"),
+            &json!({"iosBundleId": "com.example.a"}),
+        )
+        .await;
+    let job_id = job.body["jobId"].as_str().unwrap().to_string();
+    mock.post(&format!("/v1/jobs/{job_id}/cancel"), &json!({}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        received.try_recv().is_err(),
+        "a paused endpoint heard an event"
+    );
+    // Active again: the next one is.
+    let active = patch(json!({"status": "active"})).await;
+    assert_eq!(active.body["status"], "active");
+    let job = mock
+        .post(
+            &format!("/v1/projects/{project_id}/ingest/appstore"),
+            &json!({"iosBundleId": "com.example.b"}),
+        )
+        .await;
+    let job_id = job.body["jobId"].as_str().unwrap().to_string();
+    mock.post(&format!("/v1/jobs/{job_id}/cancel"), &json!({}))
+        .await;
+    let (_, event, _) = next_delivery(&mut received).await;
+    assert_eq!(event["type"], "job.canceled");
+    assert_eq!(event["data"]["jobId"], job_id.as_str());
+}

@@ -192,7 +192,7 @@ fn emit(
 ) -> Vec<Outgoing> {
     let targets: Vec<Uuid> = store
         .webhooks_newest_first()
-        .filter(|e| e.events.iter().any(|t| t == event_type))
+        .filter(|e| e.status == "active" && e.events.iter().any(|t| t == event_type))
         .filter(|e| e.project_id.is_none() || e.project_id == project)
         .map(|e| e.id)
         .collect();

@@ -86,7 +86,7 @@ fn v1(state: AppState) -> Router<AppState> {
         )
         .route(
             "/webhook-endpoints/{id}",
-            axum::routing::delete(webhooks::delete),
+            axum::routing::delete(webhooks::delete).patch(webhooks::patch),
         )
         .route("/webhook-endpoints/{id}/test", post(webhooks::test))
         .route(

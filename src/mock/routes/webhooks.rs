@@ -19,6 +19,26 @@ use crate::mock::timestamp::iso;
 use crate::mock::validate::Issues;
 use crate::mock::webhooks::{EVENT_CATALOG, is_registrable, queue_delivery, spawn_delivery};
 
+fn check_events(issues: &mut Issues, events: &[String]) {
+    if events.is_empty() || events.len() > 50 {
+        issues.add("events", "must list 1–50 event names");
+    }
+    for event in events
+        .iter()
+        .filter(|e| !EVENT_CATALOG.contains(&e.as_str()))
+    {
+        issues.add("events", format!("unknown event {event:?}"));
+    }
+}
+
+fn check_registrable(issues: &mut Issues, url: Option<&url::Url>) {
+    if let Some(url) = url
+        && !is_registrable(url)
+    {
+        issues.add("url", "must be https (plain http only for localhost)");
+    }
+}
+
 fn endpoint_id(raw: &str) -> ApiResult<Uuid> {
     uuid_id(raw, "whe_", "endpointId")
 }
@@ -31,25 +51,11 @@ pub async fn create(
     let body = json_object(&body)?;
     let mut issues = Issues::default();
     let url = issues.http_url(&body, "url", true);
-    if let Some(url) = &url
-        && !is_registrable(url)
-    {
-        issues.add("url", "must be https (plain http only for localhost)");
-    }
+    check_registrable(&mut issues, url.as_ref());
     let events = issues.strings(&body, "events");
     match &events {
         None => issues.add("events", "is required (1–50 event names)"),
-        Some(events) if events.is_empty() || events.len() > 50 => {
-            issues.add("events", "must list 1–50 event names")
-        }
-        Some(events) => {
-            for event in events
-                .iter()
-                .filter(|e| !EVENT_CATALOG.contains(&e.as_str()))
-            {
-                issues.add("events", format!("unknown event {event:?}"));
-            }
-        }
+        Some(events) => check_events(&mut issues, events),
     }
     let description = issues.string(&body, "description", false, 0, 1024);
     let project = issues.string(&body, "projectId", false, 1, 64);
@@ -73,6 +79,7 @@ pub async fn create(
         url: url.map(|u| u.to_string()).unwrap_or_default(),
         description,
         events: events.unwrap_or_default(),
+        status: "active",
         signing_secret: format!("whsec_{}", state.ids().secret(32)),
         created_at: now,
         updated_at: now,
@@ -104,7 +111,7 @@ pub async fn list(
         .store()
         .webhooks_newest_first()
         .filter(|e| project.is_none() || e.project_id == project)
-        .filter(|_| status.is_none_or(|s| s == "active"))
+        .filter(|e| status.is_none_or(|s| s == e.status))
         .map(WebhookEndpoint::view)
         .collect();
     Ok(Json(page.render(items)))
@@ -121,6 +128,71 @@ pub async fn delete(
         .remove_webhook(&id)
         .ok_or_else(|| ApiError::not_found("Webhook endpoint", &raw))?;
     Ok(Json(json!({ "id": id.to_string(), "deleted": true })))
+}
+
+/// `PATCH /v1/webhook-endpoints/:id`: `url`, `events` (replaces the list),
+/// `description` (null clears it), `status` (`active` or `paused`; setting `active`
+/// resets the failure count).
+pub async fn patch(
+    State(state): State<AppState>,
+    PathParams(raw): PathParams<String>,
+    RawBody(body): RawBody,
+) -> ApiResult<Json<Value>> {
+    let id = endpoint_id(&raw)?;
+    let body = json_object(&body)?;
+    let mut issues = Issues::default();
+    if !["url", "events", "description", "status"]
+        .iter()
+        .any(|k| body.contains_key(*k))
+    {
+        issues.add(
+            "body",
+            "give at least one of url, events, description, status",
+        );
+    }
+    let url = issues.http_url(&body, "url", false);
+    check_registrable(&mut issues, url.as_ref());
+    let events = issues.strings(&body, "events");
+    if let Some(events) = &events {
+        check_events(&mut issues, events);
+    }
+    let description = issues.string(&body, "description", false, 0, 1024);
+    let status = match body.get("status").and_then(Value::as_str) {
+        Some("auto_paused") => {
+            issues.add(
+                "status",
+                "auto_paused is set by the platform, not by a request",
+            );
+            None
+        }
+        _ => issues.one_of(&body, "status", false, &["active", "paused"]),
+    };
+    issues.finish()?;
+    let mut store = state.store();
+    let endpoint = store
+        .webhook_mut(&id)
+        .ok_or_else(|| ApiError::not_found("Webhook endpoint", &raw))?;
+    if let Some(url) = url {
+        endpoint.url = url.to_string();
+    }
+    if let Some(events) = events {
+        endpoint.events = events;
+    }
+    if body.get("description") == Some(&Value::Null) {
+        endpoint.description = None;
+    } else if description.is_some() {
+        endpoint.description = description;
+    }
+    match status.as_deref() {
+        Some("active") => {
+            endpoint.status = "active";
+            endpoint.consecutive_failure_count = 0;
+        }
+        Some(_) => endpoint.status = "paused",
+        None => {}
+    }
+    endpoint.updated_at = Utc::now();
+    Ok(Json(endpoint.view()))
 }
 
 /// `POST /v1/webhook-endpoints/:id/test`: queues a signed `test.ping` (body `payload`

@@ -21,6 +21,8 @@ pub struct WebhookEndpoint {
     pub description: Option<String>,
     /// Subscribed event types.
     pub events: Vec<String>,
+    /// `active` or `paused` (a paused endpoint is sent no events).
+    pub status: &'static str,
     /// `whsec_…`, used to sign deliveries.
     pub signing_secret: String,
     /// Creation time.
@@ -44,7 +46,7 @@ impl WebhookEndpoint {
             "projectId": self.project_id.map(|p| p.to_string()),
             "url": self.url,
             "description": self.description,
-            "status": "active",
+            "status": self.status,
             "events": self.events,
             "apiVersion": "v1",
             "createdAt": iso(self.created_at),
