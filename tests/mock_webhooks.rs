@@ -443,3 +443,37 @@ async fn an_endpoint_is_patched_and_a_paused_one_hears_nothing() {
     assert_eq!(event["type"], "job.canceled");
     assert_eq!(event["data"]["jobId"], job_id.as_str());
 }
+
+#[tokio::test]
+async fn a_rotated_secret_signs_beside_the_previous_one() {
+    let mock = Mock::start(fast_config()).await;
+    let (url, mut received) = listener().await;
+    let created = create_endpoint(&mock, &url).await;
+    let old_secret = created["signingSecret"].as_str().unwrap().to_string();
+    let id = created["endpoint"]["id"].as_str().unwrap().to_string();
+    let rotated = mock
+        .post(
+            &format!("/v1/webhook-endpoints/{id}/rotate-secret"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    let new_secret = rotated.body["signingSecret"].as_str().unwrap().to_string();
+    assert!(new_secret.starts_with("whsec_"));
+    assert_ne!(new_secret, old_secret);
+    assert_eq!(rotated.body["endpointId"], id.as_str());
+    assert!(rotated.body["previousSecretExpiresAt"].is_string());
+    mock.post(&format!("/v1/webhook-endpoints/{id}/test"), &json!({}))
+        .await;
+    let (headers, _, raw) = next_delivery(&mut received).await;
+    let header = headers["x-layers-signature"].to_str().unwrap();
+    assert_eq!(header.matches("v1=").count(), 2, "{header}");
+    verify_signature(header, &new_secret, &raw);
+    verify_signature(header, &old_secret, &raw);
+    mock.post(
+        "/v1/webhook-endpoints/00000000-0000-4000-8000-000000000000/rotate-secret",
+        &json!({}),
+    )
+    .await
+    .assert_error(404, "NOT_FOUND");
+}

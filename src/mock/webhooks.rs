@@ -42,7 +42,17 @@ pub const EVENT_CATALOG: &[&str] = &[
 /// `X-Layers-Signature` value: `t=<unix secs>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
 /// The key is the whole signing secret string, `whsec_` prefix included.
 pub fn signature_header(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    format!("t={timestamp},v1={}", sign(secret, timestamp, body))
+    signature_header_all(&[secret.to_string()], timestamp, body)
+}
+
+/// One `v1=` per live secret (during a rotation, the new one and the previous one).
+pub fn signature_header_all(secrets: &[String], timestamp: i64, body: &[u8]) -> String {
+    let mut header = format!("t={timestamp}");
+    for secret in secrets {
+        header.push_str(",v1=");
+        header.push_str(&sign(secret, timestamp, body));
+    }
+    header
 }
 
 /// Hex HMAC-SHA256 of `"<timestamp>.<body>"`.
@@ -98,7 +108,8 @@ pub struct Outgoing {
     /// Target.
     pub url: Url,
     /// Signing secret.
-    pub secret: String,
+    /// The endpoint's live signing secrets, the current one first.
+    pub secrets: Vec<String>,
     /// Raw JSON payload.
     pub body: Bytes,
 }
@@ -124,7 +135,7 @@ async fn deliver(state: &AppState, outgoing: &Outgoing) -> Result<u16, String> {
         .header("content-type", "application/json")
         .header(
             "x-layers-signature",
-            signature_header(&outgoing.secret, timestamp, &outgoing.body),
+            signature_header_all(&outgoing.secrets, timestamp, &outgoing.body),
         )
         .header("x-layers-event-id", &outgoing.event_id)
         .body(outgoing.body.clone())
@@ -146,8 +157,13 @@ pub fn queue_delivery(
 ) -> Option<(Outgoing, String)> {
     let endpoint = store.webhook(&endpoint_id)?;
     let url = Url::parse(&endpoint.url).ok()?;
-    let secret = endpoint.signing_secret.clone();
     let now = Utc::now();
+    let mut secrets = vec![endpoint.signing_secret.clone()];
+    if let Some((previous, until)) = &endpoint.previous_secret
+        && *until > now
+    {
+        secrets.push(previous.clone());
+    }
     let event_id = prefixed("evt", state.ids().ulid());
     let delivery_id = state.ids().uuid();
     let event = serde_json::json!({
@@ -175,7 +191,7 @@ pub fn queue_delivery(
         endpoint_id,
         event_id: event_id.clone(),
         url,
-        secret,
+        secrets,
         body: Bytes::from(event.to_string()),
     };
     Some((outgoing, event_id))

@@ -90,6 +90,10 @@ fn v1(state: AppState) -> Router<AppState> {
         )
         .route("/webhook-endpoints/{id}/test", post(webhooks::test))
         .route(
+            "/webhook-endpoints/{id}/rotate-secret",
+            post(webhooks::rotate_secret),
+        )
+        .route(
             "/webhook-endpoints/{id}/deliveries",
             get(webhooks::deliveries),
         )

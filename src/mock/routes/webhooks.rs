@@ -81,6 +81,7 @@ pub async fn create(
         events: events.unwrap_or_default(),
         status: "active",
         signing_secret: format!("whsec_{}", state.ids().secret(32)),
+        previous_secret: None,
         created_at: now,
         updated_at: now,
         last_success_at: None,
@@ -193,6 +194,31 @@ pub async fn patch(
     }
     endpoint.updated_at = Utc::now();
     Ok(Json(endpoint.view()))
+}
+
+/// `POST /v1/webhook-endpoints/:id/rotate-secret`: a new signing secret; the old one
+/// keeps signing (a second `v1=`) for 24 hours.
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    PathParams(raw): PathParams<String>,
+) -> ApiResult<Json<Value>> {
+    let id = endpoint_id(&raw)?;
+    let fresh = format!("whsec_{}", state.ids().secret(32));
+    let now = Utc::now();
+    let until = now + chrono::Duration::hours(24);
+    let mut store = state.store();
+    let endpoint = store
+        .webhook_mut(&id)
+        .ok_or_else(|| ApiError::not_found("Webhook endpoint", &raw))?;
+    let previous = std::mem::replace(&mut endpoint.signing_secret, fresh.clone());
+    endpoint.previous_secret = Some((previous, until));
+    endpoint.updated_at = now;
+    Ok(Json(json!({
+        "endpointId": id.to_string(),
+        "signingSecret": fresh,
+        "previousSecretExpiresAt": iso(until),
+        "warning": "Store the new secret now: it is not shown again. The previous one keeps signing deliveries until previousSecretExpiresAt.",
+    })))
 }
 
 /// `POST /v1/webhook-endpoints/:id/test`: queues a signed `test.ping` (body `payload`

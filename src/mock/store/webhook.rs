@@ -25,6 +25,8 @@ pub struct WebhookEndpoint {
     pub status: &'static str,
     /// `whsec_…`, used to sign deliveries.
     pub signing_secret: String,
+    /// The secret a rotation replaced, still signing deliveries until the time given.
+    pub previous_secret: Option<(String, DateTime<Utc>)>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change (including delivery outcomes).
