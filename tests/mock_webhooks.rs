@@ -477,3 +477,35 @@ async fn a_rotated_secret_signs_beside_the_previous_one() {
     .await
     .assert_error(404, "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn a_failed_job_says_why() {
+    let mock = Mock::start(runner::mock::MockConfig {
+        job_fail_rate: 1.0,
+        ..fast_config()
+    })
+    .await;
+    let (url, mut received) = listener().await;
+    let created = mock
+        .post(
+            "/v1/webhook-endpoints",
+            &json!({"url": url, "events": ["job.failed"]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let project = mock
+        .post("/v1/projects", &json!({"name": "f", "timezone": "UTC"}))
+        .await;
+    let project_id = project.body["id"].as_str().unwrap().to_string();
+    let job = mock
+        .post(
+            &format!("/v1/projects/{project_id}/ingest/website"),
+            &json!({"url": "https://example.com"}),
+        )
+        .await;
+    assert_eq!(job.status, 202, "{}", job.text);
+    let (_, event, _) = next_delivery(&mut received).await;
+    assert_eq!(event["type"], "job.failed", "{event}");
+    assert_eq!(event["data"]["jobId"], job.body["jobId"]);
+    assert!(event["data"]["error"].is_object(), "{event}");
+}
