@@ -19,7 +19,8 @@ pub enum Event {
         index: usize,
         step: Box<StepReport>,
     },
-    ScenarioFinished(Box<ScenarioReport>),
+    /// Shared: file reporters keep it without copying it.
+    ScenarioFinished(std::sync::Arc<ScenarioReport>),
     /// A line for the console that belongs to no scenario (the spend report, say).
     Notice(String),
 }

@@ -167,7 +167,7 @@ pub async fn run(
                 report.name
             )));
         }
-        let _ = events.send(Event::ScenarioFinished(Box::new(report)));
+        let _ = events.send(Event::ScenarioFinished(Arc::new(report)));
     }
     Ok(verdicts.into_iter().flatten().collect())
 }

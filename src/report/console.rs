@@ -406,8 +406,8 @@ mod tests {
         }
     }
 
-    fn report(index: usize, name: &str, outcome: Outcome) -> Box<ScenarioReport> {
-        Box::new(ScenarioReport {
+    fn report(index: usize, name: &str, outcome: Outcome) -> std::sync::Arc<ScenarioReport> {
+        std::sync::Arc::new(ScenarioReport {
             index,
             name: name.into(),
             file: "suite.yaml".into(),

@@ -13,7 +13,7 @@ pub struct JsonReporter {
     path: PathBuf,
     redactor: Redactor,
     run: Option<RunInfo>,
-    scenarios: Vec<ScenarioReport>,
+    scenarios: Vec<std::sync::Arc<ScenarioReport>>,
 }
 
 #[derive(Serialize)]
@@ -23,7 +23,7 @@ struct Document<'a> {
     runner_version: &'static str,
     run: Option<&'a RunInfo>,
     summary: &'a Summary,
-    scenarios: &'a [ScenarioReport],
+    scenarios: Vec<&'a ScenarioReport>,
 }
 
 impl JsonReporter {
@@ -41,7 +41,7 @@ impl Reporter for JsonReporter {
     fn event(&mut self, event: &Event) {
         match event {
             Event::RunStarted(info) => self.run = Some(info.clone()),
-            Event::ScenarioFinished(s) => self.scenarios.push((**s).clone()),
+            Event::ScenarioFinished(s) => self.scenarios.push(s.clone()),
             _ => {}
         }
     }
@@ -49,7 +49,7 @@ impl Reporter for JsonReporter {
     fn finish(&mut self, summary: &Summary) -> Result<(), String> {
         self.scenarios.sort_by_key(|s| s.index);
         for s in self.scenarios.iter_mut() {
-            super::mask_scenario(s, &self.redactor);
+            super::mask_shared(s, &self.redactor);
         }
         if let Some(run) = self.run.as_mut() {
             self.redactor.scrub_in_place(&mut run.target);
@@ -59,7 +59,7 @@ impl Reporter for JsonReporter {
             runner_version: env!("CARGO_PKG_VERSION"),
             run: self.run.as_ref(),
             summary,
-            scenarios: &self.scenarios,
+            scenarios: self.scenarios.iter().map(|s| &**s).collect(),
         };
         let bytes = serde_json::to_vec_pretty(&doc)
             .map_err(|e| format!("cannot serialize the JSON report: {e}"))?;

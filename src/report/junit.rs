@@ -26,7 +26,7 @@ pub struct JunitReporter {
     path: PathBuf,
     granularity: Granularity,
     redactor: Redactor,
-    scenarios: Vec<ScenarioReport>,
+    scenarios: Vec<std::sync::Arc<ScenarioReport>>,
 }
 
 impl JunitReporter {
@@ -43,14 +43,14 @@ impl JunitReporter {
 impl Reporter for JunitReporter {
     fn event(&mut self, event: &Event) {
         if let Event::ScenarioFinished(s) = event {
-            self.scenarios.push((**s).clone());
+            self.scenarios.push(s.clone());
         }
     }
 
     fn finish(&mut self, summary: &Summary) -> Result<(), String> {
         self.scenarios.sort_by_key(|s| s.index);
         for s in self.scenarios.iter_mut() {
-            super::mask_scenario(s, &self.redactor);
+            super::mask_shared(s, &self.redactor);
         }
         let xml = render(&self.scenarios, self.granularity, summary.duration)?;
         write_report(&self.path, xml.as_bytes(), &self.redactor)
@@ -96,13 +96,13 @@ struct SuiteOut<'a> {
 
 /// The whole report as XML text, written in one pass over the scenarios (in the
 /// layout quick-junit writes and reads back).
-pub fn render(
-    scenarios: &[ScenarioReport],
+pub fn render<S: std::borrow::Borrow<ScenarioReport>>(
+    scenarios: &[S],
     granularity: Granularity,
     duration: Duration,
 ) -> Result<String, String> {
     let mut suites: IndexMap<&str, SuiteOut<'_>> = IndexMap::new();
-    for s in scenarios {
+    for s in scenarios.iter().map(S::borrow) {
         let suite = suites.entry(s.file.as_str()).or_insert_with(|| SuiteOut {
             first: s,
             counts: Counts::default(),

@@ -91,7 +91,7 @@ fn scrub_event(e: &mut Event, r: &Redactor) {
         Event::RunStarted(info) => r.scrub_in_place(&mut info.target),
         Event::ScenarioStarted { name, .. } => r.scrub_in_place(name),
         Event::StepFinished { step, .. } => scrub_step(step, r),
-        Event::ScenarioFinished(s) => mask_scenario(s, r),
+        Event::ScenarioFinished(s) => mask_shared(s, r),
         Event::Notice(text) => r.scrub_in_place(text),
     }
 }
@@ -105,6 +105,13 @@ pub(crate) fn mask_scenario(s: &mut ScenarioReport, r: &Redactor) {
     if s.masked_with != Some(generation) {
         scrub_scenario(s, r);
         s.masked_with = Some(generation);
+    }
+}
+
+/// [`mask_scenario`] for a report that reporters share: copied only when it must change.
+pub(crate) fn mask_shared(s: &mut std::sync::Arc<ScenarioReport>, r: &Redactor) {
+    if s.masked_with != Some(r.generation()) {
+        mask_scenario(std::sync::Arc::make_mut(s), r);
     }
 }
 
