@@ -2,50 +2,17 @@
 //! scenario, a schema or a request body is read: refused with a message, never
 //! read forever.
 
-use std::io::Read;
+#[path = "support/runner_cli.rs"]
+mod runner_cli;
+
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-/// Far beyond what these runs take: a run still going then has hung.
-const HANG_LIMIT: Duration = Duration::from_secs(30);
-
-/// Run the binary; returns (exit code, stderr + stdout).
+/// Run the binary (killed, and the test failed, if it hangs); returns (exit code,
+/// stdout + stderr).
 fn runner(args: &[&str]) -> (i32, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runner"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if started.elapsed() > HANG_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("runner {args:?} hung");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut text = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
-    (status.code().unwrap_or(-1), text)
+    let out = runner_cli::Runner::new(&std::env::temp_dir()).args(args).run();
+    (out.code.unwrap_or(-1), out.all())
 }
 
 #[test]
