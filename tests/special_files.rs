@@ -11,7 +11,9 @@ use std::process::Command;
 /// Run the binary (killed, and the test failed, if it hangs); returns (exit code,
 /// stdout + stderr).
 fn runner(args: &[&str]) -> (i32, String) {
-    let out = runner_cli::Runner::new(&std::env::temp_dir()).args(args).run();
+    let out = runner_cli::Runner::new(&std::env::temp_dir())
+        .args(args)
+        .run();
     (out.code.unwrap_or(-1), out.all())
 }
 

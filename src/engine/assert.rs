@@ -152,22 +152,9 @@ pub fn evaluate(
 /// descendant segment outside quoted names. Such a path is compared with the value
 /// it finds; any other with the list of what it finds.
 pub fn is_singular(src: &str) -> bool {
-    let mut quote: Option<char> = None;
     let mut prev = ' ';
-    let mut escaped = false;
-    for c in src.chars() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
+    for c in crate::scenario::values::outside_quotes(src) {
         match c {
-            '\'' | '"' => quote = Some(c),
             '*' | '?' | ':' | ',' => return false,
             '.' if prev == '.' => return false,
             _ => {}

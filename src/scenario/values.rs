@@ -395,13 +395,11 @@ fn unfinished_unicode_escape(src: &str) -> Option<String> {
 /// Deeper nesting of `[` and `(` than this in a JSONPath is refused unparsed.
 const MAX_JSONPATH_NESTING: usize = 8;
 
-/// How deep `[` and `(` nest in `src`, quoted strings left out; an unclosed
-/// one counts as open to the end.
-fn nesting_depth(src: &str) -> usize {
-    let (mut depth, mut max) = (0usize, 0usize);
+/// The characters of a JSONPath outside its quoted names (the quotes left out too).
+pub fn outside_quotes(src: &str) -> impl Iterator<Item = char> + '_ {
     let mut quote: Option<char> = None;
     let mut escaped = false;
-    for c in src.chars() {
+    src.chars().filter(move |&c| {
         if let Some(q) = quote {
             if escaped {
                 escaped = false;
@@ -410,10 +408,22 @@ fn nesting_depth(src: &str) -> usize {
             } else if c == q {
                 quote = None;
             }
-            continue;
+            return false;
         }
+        if c == '\'' || c == '"' {
+            quote = Some(c);
+            return false;
+        }
+        true
+    })
+}
+
+/// How deep `[` and `(` nest in `src`, quoted strings left out; an unclosed
+/// one counts as open to the end.
+fn nesting_depth(src: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for c in outside_quotes(src) {
         match c {
-            '\'' | '"' => quote = Some(c),
             '[' | '(' => {
                 depth += 1;
                 max = max.max(depth);
