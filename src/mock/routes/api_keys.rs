@@ -11,6 +11,7 @@ use super::extract::PathParams;
 use crate::mock::error::{ApiError, ApiResult};
 use crate::mock::input::uuid_id;
 use crate::mock::state::{AppState, ORG_ID};
+use crate::mock::store::{ApiKey, ApiKeys};
 use crate::mock::timestamp::now_iso;
 
 fn key_id(raw: &str) -> ApiResult<Uuid> {
@@ -22,15 +23,7 @@ pub async fn kill(
     State(state): State<AppState>,
     PathParams(raw): PathParams<String>,
 ) -> ApiResult<Json<Value>> {
-    let id = key_id(&raw)?;
-    let mut store = state.store();
-    let key = store
-        .api_keys
-        .kill(id, &now_iso())
-        .ok_or_else(|| ApiError::not_found("API key", &raw))?;
-    Ok(Json(
-        json!({ "apiKey": key.to_json(ORG_ID), "killed": true }),
-    ))
+    change(&state, &raw, "killed", ApiKeys::kill)
 }
 
 /// Retires the key for good (the kill switch stays off).
@@ -38,15 +31,23 @@ pub async fn delete(
     State(state): State<AppState>,
     PathParams(raw): PathParams<String>,
 ) -> ApiResult<Json<Value>> {
-    let id = key_id(&raw)?;
+    change(&state, &raw, "deleted", ApiKeys::delete)
+}
+
+/// Apply `op` to key `raw`; answer `{ apiKey, <done>: true }`, or 404.
+fn change(
+    state: &AppState,
+    raw: &str,
+    done: &str,
+    op: for<'k> fn(&'k mut ApiKeys, Uuid, &str) -> Option<&'k ApiKey>,
+) -> ApiResult<Json<Value>> {
+    let id = key_id(raw)?;
     let mut store = state.store();
-    let key = store
-        .api_keys
-        .delete(id, &now_iso())
-        .ok_or_else(|| ApiError::not_found("API key", &raw))?;
-    Ok(Json(
-        json!({ "apiKey": key.to_json(ORG_ID), "deleted": true }),
-    ))
+    let key = op(&mut store.api_keys, id, &now_iso())
+        .ok_or_else(|| ApiError::not_found("API key", raw))?;
+    let mut body = json!({ "apiKey": key.to_json(ORG_ID) });
+    body[done] = json!(true);
+    Ok(Json(body))
 }
 
 /// New prefix and secret in place; the old secret stops working at once; clears the

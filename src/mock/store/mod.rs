@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use uuid::Uuid;
 
-pub use api_key::{ApiKeys, KeyCheck};
+pub use api_key::{ApiKey, ApiKeys, KeyCheck};
 pub use content::{Asset, Container, ScheduledPost};
 pub use influencer::Influencer;
 pub use project::{IngestRecord, IngestSource, Project};
