@@ -177,7 +177,7 @@ pub struct HttpClient {
 }
 
 /// Environment variables that make reqwest send requests through a proxy.
-const PROXY_VARS: [&str; 6] = [
+pub const PROXY_VARS: [&str; 6] = [
     "HTTP_PROXY",
     "http_proxy",
     "HTTPS_PROXY",

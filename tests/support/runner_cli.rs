@@ -12,20 +12,13 @@ use std::time::{Duration, Instant};
 const RUN_LIMIT: Duration = Duration::from_secs(120);
 
 /// Environment variables that would change what a run does; removed unless a test sets them.
-const AMBIENT: [&str; 14] = [
+const AMBIENT: [&str; 8] = [
     "RUNNER_BASE_URL",
     "LAYERS_API_KEY",
     "GITHUB_RUN_ID",
     "CI",
     "NO_COLOR",
     "RUST_LOG",
-    // A proxy of the machine's must not decide where a test's requests go.
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
     "NO_PROXY",
     "no_proxy",
 ];
@@ -80,7 +73,8 @@ impl Runner {
     pub fn new(dir: &Path) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_runner"));
         cmd.current_dir(dir);
-        for k in AMBIENT {
+        // A proxy of the machine's must not decide where a test's requests go either.
+        for k in AMBIENT.iter().chain(&runner::http::PROXY_VARS) {
             cmd.env_remove(k);
         }
         Runner {
