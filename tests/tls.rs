@@ -142,26 +142,20 @@ fn a_cacert_that_is_no_certificate_is_a_usage_error() {
     let ws = Workspace::new();
     ws.write("https.yaml", SCENARIO);
     ws.write("not-a-cert.pem", "hello\n");
-    ws.runner()
-        .args([
-            "https.yaml",
-            "--base-url",
-            "https://127.0.0.1:9",
-            "--cacert",
-            "not-a-cert.pem",
-        ])
-        .run()
-        .expect_code(2)
-        .stderr_has("not-a-cert.pem holds no certificate");
-    ws.runner()
-        .args([
-            "https.yaml",
-            "--base-url",
-            "https://127.0.0.1:9",
-            "--cacert",
-            "missing.pem",
-        ])
-        .run()
-        .expect_code(2)
-        .stderr_has("cannot read missing.pem");
+    for (file, says) in [
+        ("not-a-cert.pem", "not-a-cert.pem holds no certificate"),
+        ("missing.pem", "cannot read missing.pem"),
+    ] {
+        ws.runner()
+            .args([
+                "https.yaml",
+                "--base-url",
+                "https://127.0.0.1:9",
+                "--cacert",
+                file,
+            ])
+            .run()
+            .expect_code(2)
+            .stderr_has(says);
+    }
 }
