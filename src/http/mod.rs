@@ -186,17 +186,25 @@ pub const PROXY_VARS: [&str; 6] = [
     "all_proxy",
 ];
 
+/// A client builder with the project's TLS set-up: the system's roots are read only
+/// when a certificate is checked, so a client that talks plain HTTP (to the mock's
+/// ledger, to a webhook receiver) never reads them. Every client of the project
+/// starts here.
+pub fn client_builder(tls: &tls::TlsOptions) -> Result<reqwest::ClientBuilder, String> {
+    Ok(reqwest::Client::builder()
+        .user_agent(concat!("runner/", env!("CARGO_PKG_VERSION")))
+        .tls_backend_preconfigured(tls::client_config(tls)?))
+}
+
 impl HttpClient {
     pub fn new(pool_size: usize, body_cap: usize, tls: &tls::TlsOptions) -> Result<Self, String> {
         let build = |proxied: bool| -> Result<reqwest::Client, String> {
-            let mut b = reqwest::Client::builder()
-                .user_agent(concat!("runner/", env!("CARGO_PKG_VERSION")))
+            let mut b = client_builder(tls)?
                 .pool_max_idle_per_host(pool_size.max(1))
                 .pool_idle_timeout(Duration::from_secs(30))
                 .tcp_nodelay(true)
                 .redirect(reqwest::redirect::Policy::limited(10))
-                .connect_timeout(Duration::from_secs(10))
-                .tls_backend_preconfigured(tls::client_config(tls)?);
+                .connect_timeout(Duration::from_secs(10));
             if !proxied {
                 b = b.no_proxy();
             }

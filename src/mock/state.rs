@@ -92,7 +92,8 @@ impl AppState {
         self.0
             .http
             .get_or_init(|| {
-                reqwest::Client::builder()
+                crate::http::client_builder(&Default::default())
+                    .ok()?
                     .no_proxy()
                     .redirect(reqwest::redirect::Policy::none())
                     .timeout(std::time::Duration::from_secs(10))

@@ -86,7 +86,7 @@ impl Spend {
 pub async fn read(base: &str) -> Result<Spend, String> {
     let url = format!("{}/_mock/ledger", base.trim_end_matches('/'));
     // The embedded mock is on loopback: never through a proxy.
-    let client = reqwest::Client::builder()
+    let client = crate::http::client_builder(&Default::default())?
         .no_proxy()
         .timeout(Duration::from_secs(10))
         .build()
