@@ -91,15 +91,12 @@ pub fn add_secrets(vars: &IndexMap<String, Variable>, secret_names: &[String], r
 }
 
 fn read_file(path: &Path) -> Result<IndexMap<String, J>, Diagnostics> {
-    // An empty file (all comments, say) sets nothing; that is no mistake.
-    if let Ok(bytes) = load::read_capped(path, 1 << 20)
-        && String::from_utf8_lossy(&bytes)
-            .lines()
-            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-    {
-        return Ok(IndexMap::new());
-    }
-    let vars: IndexMap<String, J> = load::parse_yaml(path)?;
+    let vars: IndexMap<String, J> = match load::parse_yaml(path) {
+        Ok(v) => v,
+        // An empty file (all comments, say) sets nothing; that is no mistake.
+        Err(_) if is_blank(path) => return Ok(IndexMap::new()),
+        Err(d) => return Err(d),
+    };
     let mut problems = Diagnostics::default();
     for name in vars.keys() {
         if !is_name(name) {
@@ -119,6 +116,14 @@ fn read_file(path: &Path) -> Result<IndexMap<String, J>, Diagnostics> {
     } else {
         Err(problems)
     }
+}
+
+fn is_blank(path: &Path) -> bool {
+    load::read_capped(path, 1 << 20).is_ok_and(|bytes| {
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    })
 }
 
 fn is_name(s: &str) -> bool {
