@@ -195,6 +195,21 @@ mod tests {
     }
 
     #[test]
+    fn a_file_of_comments_sets_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(
+            dir.path(),
+            "blank.yaml",
+            "# nothing for this environment\n\n",
+        );
+        let v = Variables {
+            vars: vec![],
+            files: vec![f],
+        };
+        assert!(v.resolve().unwrap().is_empty());
+    }
+
+    #[test]
     fn a_bad_name_points_at_its_line() {
         let dir = tempfile::tempdir().unwrap();
         let f = write(dir.path(), "env.yaml", "ok: 1\nnot-a-name: 2\n");
