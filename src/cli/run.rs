@@ -329,6 +329,10 @@ async fn run_async(
         }
     };
     let mut budget_code = None;
+    let mut budget = a.max_credits.map(|max_credits| crate::report::Budget {
+        max_credits,
+        exceeded: None,
+    });
     let mut spent = None;
     if let Some(m) = &mock {
         match spend::read(m.base_url()).await {
@@ -342,6 +346,9 @@ async fn run_async(
                     )));
                 }
                 if let Some(msg) = s.over_budget(a.max_credits) {
+                    if let Some(b) = budget.as_mut() {
+                        b.exceeded = Some(msg.trim_start_matches("error: ").to_string());
+                    }
                     let _ = tx.send(Event::Notice(msg));
                     budget_code = Some(exit::INTERNAL);
                 }
@@ -351,6 +358,12 @@ async fn run_async(
                 let _ = tx.send(Event::Notice(format!(
                     "warning: could not read the embedded mock's ledger: {e}"
                 )));
+                if let Some(b) = budget.as_mut() {
+                    b.exceeded = Some(format!(
+                        "the spend could not be checked against --max-credits {}: the embedded mock's ledger could not be read: {e}",
+                        b.max_credits
+                    ));
+                }
                 if a.max_credits.is_some() {
                     budget_code = Some(exit::INTERNAL);
                 }
@@ -362,6 +375,8 @@ async fn run_async(
     let interrupted = stop.soft.is_cancelled();
     let mut summary = Summary::from_verdicts(&verdicts, started.elapsed(), interrupted);
     summary.spend = spent;
+    // A dry run spends nothing and checks no budget.
+    summary.budget = if mock.is_some() { budget } else { None };
     let mut report_failed = false;
     for r in reporters.iter_mut() {
         if let Err(e) = r.finish(&summary) {

@@ -2,6 +2,7 @@
 //! engine's events. Secrets are masked once, here, before any reporter sees an event.
 
 pub mod console;
+pub mod curl;
 pub mod json;
 pub mod junit;
 pub mod redact;
@@ -33,6 +34,23 @@ pub struct Summary {
     /// What the run would have cost on the real API (runs against the embedded mock).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spend: Option<crate::safety::Spend>,
+    /// `--max-credits`, and whether the run went over it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+}
+
+/// The `--max-credits` check of a run against the embedded mock.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Budget {
+    pub max_credits: u64,
+    /// Why the run is over budget (or the ledger could not be read); `None`: within it.
+    pub exceeded: Option<String>,
+}
+
+/// `1 error`, `2 errors`: a count with its noun in the right number.
+pub fn count<N: Into<u64> + Copy>(n: N, one: &str, many: &str) -> String {
+    let v: u64 = n.into();
+    format!("{v} {}", if v == 1 { one } else { many })
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -212,6 +230,9 @@ mod tests {
             index: 0,
             name: "uses alpha-4a1f-9c2e-77d0 and omega-b3c5-1e08-aa42".into(),
             file: "a.yaml".into(),
+            line: 1,
+            flaky: false,
+            previous_attempts: Vec::new(),
             classname: "a".into(),
             tags: Vec::new(),
             outcome: Outcome::Passed,
