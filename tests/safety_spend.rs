@@ -123,7 +123,7 @@ steps:
     );
     let ran = run(&["run", &file], &[]).await;
     assert_eq!(ran.code(), Some(0), "{}", ran.both());
-    assert!(ran.stdout.contains("1 jobs left running"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("1 job left running"), "{}", ran.stdout);
     assert!(
         ran.stdout.contains("warning: 1 job was left running"),
         "{}",
