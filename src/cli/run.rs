@@ -41,6 +41,17 @@ pub fn run(a: RunArgs) -> i32 {
         }
     }
     install_masking_panic_hook(redactor.clone());
+    let on_stdout = [&a.junit, &a.report_json]
+        .into_iter()
+        .flatten()
+        .filter(|p| crate::report::is_stdout(p))
+        .count();
+    if on_stdout > 1 {
+        eprintln!(
+            "error: --junit - and --report-json - both ask for standard output: send one of them to a file"
+        );
+        return exit::USAGE;
+    }
     let variables = match a.variables.resolve() {
         Ok(v) => v,
         Err(d) => {
@@ -289,13 +300,31 @@ async fn run_async(
         fail_fast: a.fail_fast,
         tls,
     };
-    let mut console_opts = ConsoleOptions::detect(if a.dry_run {
+    let verbosity = if a.dry_run {
         a.verbose.max(2)
     } else {
         a.verbose
-    });
-    console_opts.show_passes = !a.quiet;
-    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(ConsoleReporter::new(console_opts))];
+    };
+    // A report on standard output (`--junit -`) keeps it to itself: the console goes to stderr.
+    let report_on_stdout = [&a.junit, &a.report_json]
+        .into_iter()
+        .flatten()
+        .any(|p| crate::report::is_stdout(p));
+    let console: Box<dyn Reporter> = if report_on_stdout {
+        let mut t = crate::report::console::Terminal::detect();
+        t.stdout_is_tty = t.stderr_is_tty;
+        let mut opts = ConsoleOptions::for_terminal(verbosity, t);
+        opts.show_passes = !a.quiet;
+        Box::new(ConsoleReporter::with_writer(
+            opts,
+            Box::new(std::io::stderr()),
+        ))
+    } else {
+        let mut opts = ConsoleOptions::detect(verbosity);
+        opts.show_passes = !a.quiet;
+        Box::new(ConsoleReporter::new(opts))
+    };
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![console];
     if let Some(p) = &a.junit {
         reporters.push(Box::new(JunitReporter::new(
             p.clone(),
@@ -305,6 +334,16 @@ async fn run_async(
     }
     if let Some(p) = &a.report_json {
         reporters.push(Box::new(JsonReporter::new(p.clone(), redactor.clone())));
+    }
+    let commands_out: Box<dyn std::io::Write + Send> = if report_on_stdout {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    };
+    if let Some(gh) =
+        crate::report::github::GithubReporter::from_env(commands_out, redactor.clone())
+    {
+        reporters.push(Box::new(gh));
     }
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let pump_task = tokio::spawn(pump(rx, redactor.clone(), reporters));

@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 
 use super::redact::Redactor;
 use super::xml::XmlWriter;
-use super::{Reporter, Summary, write_report};
+use super::{Reporter, Summary};
 use crate::events::{Event, Outcome, ScenarioReport, StepReport};
 
 /// The step-by-step log kept in `<system-out>` is cut beyond this.
@@ -54,7 +54,7 @@ impl Reporter for JunitReporter {
         }
         let checks: Vec<RunCheck> = RunCheck::budget(summary).into_iter().collect();
         let xml = render_with_checks(&self.scenarios, self.granularity, summary.duration, &checks)?;
-        write_report(&self.path, xml.as_bytes(), &self.redactor)
+        super::write_output(&self.path, xml.as_bytes(), &self.redactor)
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod console;
 pub mod curl;
+pub mod github;
 pub mod json;
 pub mod junit;
 pub mod redact;
@@ -171,6 +172,28 @@ fn scrub_step(st: &mut StepReport, r: &Redactor) {
         }
         r.scrub_in_place(&mut resp.body);
     }
+}
+
+/// Whether a report path means standard output (`--junit -`).
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Write a report to `path`, or to standard output when the path is `-`; either way
+/// nothing holding a known secret leaves.
+pub fn write_output(path: &Path, bytes: &[u8], redactor: &Redactor) -> Result<(), String> {
+    if !is_stdout(path) {
+        return write_report(path, bytes, redactor);
+    }
+    if let Some(leak) = redactor.find_leak(bytes) {
+        return Err(format!(
+            "refusing to write the report to standard output: it would contain {leak}; this is a bug in the runner, please report it"
+        ));
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|_| out.flush())
+        .map_err(|e| format!("cannot write the report to standard output: {e}"))
 }
 
 /// Write `bytes` to `path` atomically (a temporary file in the same folder, then
