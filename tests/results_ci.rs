@@ -398,3 +398,49 @@ fn reports_go_to_stdout_with_a_dash() {
         "nothing is sent for a refused command line"
     );
 }
+
+#[test]
+fn a_misspelt_subcommand_gets_a_suggestion_not_a_run() {
+    let ws = workspace();
+    for (typo, meant) in [
+        ("valdate", "validate"),
+        ("lsit", "list"),
+        ("shcema", "schema"),
+    ] {
+        let out = ws.runner().args([typo, "pass.yaml"]).run();
+        out.expect_code(2);
+        assert!(
+            out.stderr.contains(&format!("'{meant}'")),
+            "`{typo}` should suggest `{meant}`:\n{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("no such file"), "{}", out.stderr);
+    }
+    // A path is still a path, whatever it looks like.
+    ws.write(
+        "valdate",
+        "name: x\nskip: not now\nsteps:\n  - request: {url: /x}\n",
+    );
+    let out = ws.runner().arg("valdate").run();
+    out.expect_code(0).stdout_has("SKIP  x  valdate");
+}
+
+#[test]
+fn completions_and_a_man_page_are_printed() {
+    let ws = Workspace::new();
+    for (shell, marker) in [
+        ("bash", "complete -F _runner"),
+        ("zsh", "#compdef runner"),
+        ("fish", "complete -c runner"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = ws.runner().args(["completions", shell]).run();
+        out.expect_code(0).stdout_has(marker).stdout_has("validate");
+    }
+    let out = ws.runner().args(["completions", "tcsh"]).run();
+    out.expect_code(2);
+    let man = ws.runner().arg("man").run();
+    man.expect_code(0)
+        .stdout_has(".TH runner")
+        .stdout_has("validate");
+}

@@ -32,6 +32,14 @@ pub enum Command {
     Mock(MockArgs),
     /// Print the JSON Schema of scenario files (for editors and CI checks).
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff, for `man`).
+    Man,
 }
 
 /// Which scenarios to take.
@@ -184,12 +192,14 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
 
 /// `runner PATHS` means `runner run PATHS`.
 pub fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const KNOWN: [&str; 10] = [
+    const KNOWN: [&str; 12] = [
         "run",
         "validate",
         "list",
         "mock",
         "schema",
+        "completions",
+        "man",
         "help",
         "-h",
         "--help",
@@ -199,8 +209,26 @@ pub fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::
     let first = args.get(1).map(|a| a.to_string_lossy().to_string());
     match first {
         Some(f) if KNOWN.contains(&f.as_str()) => {}
+        // `runner valdate x.yaml`: clap says the subcommand is unknown and names the
+        // one meant, rather than a run that looks for a file called `valdate`.
+        Some(f) if looks_like_a_misspelt_subcommand(&f, &KNOWN) => {}
         Some(_) => args.insert(1, "run".into()),
         None => {}
     }
     args
+}
+
+/// A word that is no path on disk, has nothing of a path about it, and is a letter
+/// or two away from a subcommand.
+fn looks_like_a_misspelt_subcommand(word: &str, known: &[&str]) -> bool {
+    if word.starts_with('-')
+        || word.contains(['/', '\\', '.'])
+        || std::path::Path::new(word).exists()
+    {
+        return false;
+    }
+    known
+        .iter()
+        .filter(|k| !k.starts_with('-'))
+        .any(|k| strsim::damerau_levenshtein(word, k) <= 2 || strsim::jaro_winkler(word, k) > 0.85)
 }
