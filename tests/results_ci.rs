@@ -444,3 +444,147 @@ fn completions_and_a_man_page_are_printed() {
         .stdout_has(".TH runner")
         .stdout_has("validate");
 }
+
+/// A server whose `/flaky` fails the first `fails` times, then answers 200.
+fn flaky_server(fails: usize) -> TestServer {
+    let seen = std::sync::atomic::AtomicUsize::new(0);
+    TestServer::start(move |r| match r.path.as_str() {
+        "/flaky" => {
+            let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n < fails {
+                Reply::json(500, json!({"n": n}))
+            } else {
+                Reply::json(200, json!({"n": n}))
+            }
+        }
+        "/always-500" => Reply::json(500, json!({})),
+        _ => Reply::json(200, json!({})),
+    })
+}
+
+const FLAKY_YAML: &str = "name: sometimes
+retries: 0
+scenario_retries: 2
+steps:
+  - name: flaky
+    request: {url: /flaky}
+    expect: {status: 200}
+finally:
+  - name: cleanup
+    request: {url: /cleanup}
+";
+
+#[test]
+fn a_scenario_that_passes_on_a_later_attempt_is_flaky() {
+    let server = flaky_server(1);
+    let ws = Workspace::new();
+    ws.write("flaky.yaml", FLAKY_YAML);
+    let out = ws
+        .runner()
+        .args(["flaky.yaml", "--junit", "r.xml", "--report-json", "r.json"])
+        .args(["--base-url", &server.base_url()])
+        .run();
+    out.expect_code(0)
+        .stdout_has("FLAKY sometimes  flaky.yaml")
+        .stdout_has("attempt 1 of the scenario did not pass (flaky.yaml:5): step 1 \"flaky\": status: expected 200, got 500")
+        .stdout_has("1 passed, 0 failed, 1 flaky");
+    assert_eq!(
+        server.requests_to("/flaky").len(),
+        2,
+        "run again from its first step"
+    );
+    assert_eq!(
+        server.requests_to("/cleanup").len(),
+        2,
+        "its finally steps each time"
+    );
+    let junit = junit_check::check(&ws.path("r.xml"));
+    let case = junit.suites()[0]
+        .children_named("testcase")
+        .next()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!case.has_child("failure"), "{}", junit.text);
+    let flaky: Vec<&Element> = case.children_named("flakyFailure").collect();
+    assert_eq!(flaky.len(), 1, "{}", junit.text);
+    assert_eq!(
+        flaky[0].req("message"),
+        "attempt failed: step 1 \"flaky\": status: expected 200, got 500"
+    );
+    let report: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("JSON");
+    assert_eq!(report["summary"]["flaky"], 1);
+    assert_eq!(report["scenarios"][0]["flaky"], true);
+    assert_eq!(
+        report["scenarios"][0]["previous_attempts"][0]["location"],
+        "flaky.yaml:5"
+    );
+
+    // --flaky-fails: the same run fails.
+    let server = flaky_server(1);
+    let out = ws
+        .runner()
+        .args([
+            "flaky.yaml",
+            "--flaky-fails",
+            "--base-url",
+            &server.base_url(),
+        ])
+        .run();
+    out.expect_code(1).stdout_has("1 flaky");
+}
+
+#[test]
+fn scenario_retries_from_the_command_line_and_their_limit() {
+    let ws = Workspace::new();
+    ws.write(
+        "always.yaml",
+        "name: always broken\nretries: 0\nsteps:\n  - request: {url: /always-500}\n    expect: {status: 200}\n",
+    );
+    // Without retries a failure runs once.
+    let server = flaky_server(0);
+    ws.runner()
+        .args(["always.yaml", "--base-url", &server.base_url()])
+        .run()
+        .expect_code(1);
+    assert_eq!(server.requests_to("/always-500").len(), 1);
+    // --scenario-retries 2: three attempts, all failed: a failure with two reruns.
+    let server = flaky_server(0);
+    let out = ws
+        .runner()
+        .args(["always.yaml", "--scenario-retries", "2", "--junit", "r.xml"])
+        .args(["--base-url", &server.base_url()])
+        .run();
+    out.expect_code(1)
+        .stdout_has("RETRY always broken  attempt 2 of 3 did not pass");
+    assert_eq!(server.requests_to("/always-500").len(), 3);
+    let junit = junit_check::check(&ws.path("r.xml"));
+    let case = junit.suites()[0]
+        .children_named("testcase")
+        .next()
+        .cloned()
+        .unwrap_or_default();
+    assert!(case.has_child("failure"), "{}", junit.text);
+    assert_eq!(
+        case.children_named("rerunFailure").count(),
+        2,
+        "{}",
+        junit.text
+    );
+    // A scenario's own `scenario_retries: 0` wins over the command line.
+    ws.write(
+        "always.yaml",
+        "name: always broken\nretries: 0\nscenario_retries: 0\nsteps:\n  - request: {url: /always-500}\n    expect: {status: 200}\n",
+    );
+    let server = flaky_server(0);
+    ws.runner()
+        .args([
+            "always.yaml",
+            "--scenario-retries",
+            "2",
+            "--base-url",
+            &server.base_url(),
+        ])
+        .run()
+        .expect_code(1);
+    assert_eq!(server.requests_to("/always-500").len(), 1);
+}

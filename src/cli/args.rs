@@ -144,6 +144,14 @@ pub struct RunArgs {
     /// Render and print every request without sending anything.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run a scenario that failed again from its first step (its `finally` steps each
+    /// time), up to N more times; one that passes on a later attempt is reported flaky.
+    /// A scenario's own `scenario_retries:` wins. (`--retries` is for single requests.)
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub scenario_retries: u32,
+    /// Fail the run (exit 1) when a scenario passed only after a retry (flaky).
+    #[arg(long)]
+    pub flaky_fails: bool,
     /// Fail the run when the embedded mock's ledger shows more credits spent than this.
     #[arg(long, value_name = "N")]
     pub max_credits: Option<u64>,

@@ -299,6 +299,7 @@ async fn run_async(
         record_passes: a.report_json.is_some(),
         fail_fast: a.fail_fast,
         tls,
+        scenario_retries: a.scenario_retries,
     };
     let verbosity = if a.dry_run {
         a.verbose.max(2)
@@ -441,7 +442,7 @@ async fn run_async(
     if report_failed {
         return exit::INTERNAL;
     }
-    if !summary.all_passed() {
+    if !summary.all_passed() || (a.flaky_fails && summary.flaky > 0) {
         return exit::FAILED;
     }
     budget_code.unwrap_or(exit::OK)

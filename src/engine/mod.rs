@@ -49,6 +49,9 @@ pub struct RunOptions {
     pub fail_fast: bool,
     /// `--insecure`, `--cacert`.
     pub tls: crate::http::tls::TlsOptions,
+    /// `--scenario-retries`: runs of a whole scenario after a failed one, when the
+    /// scenario does not say (`scenario_retries:`).
+    pub scenario_retries: u32,
 }
 
 impl Default for RunOptions {
@@ -66,6 +69,7 @@ impl Default for RunOptions {
             record_passes: false,
             fail_fast: false,
             tls: crate::http::tls::TlsOptions::default(),
+            scenario_retries: 0,
         }
     }
 }

@@ -159,6 +159,7 @@ impl ConsoleReporter {
 
     fn scenario(&mut self, s: &ScenarioReport) {
         let (label, code) = match s.outcome {
+            Outcome::Passed if s.flaky => ("FLAKY", "33"),
             Outcome::Passed => ("PASS ", "32"),
             Outcome::Failed => ("FAIL ", "31"),
             Outcome::Error => ("ERROR", "31;1"),
@@ -175,7 +176,7 @@ impl ConsoleReporter {
                 },
             );
         }
-        if s.outcome == Outcome::Passed && !self.opts.show_passes {
+        if s.outcome == Outcome::Passed && !s.flaky && !self.opts.show_passes {
             return;
         }
         let label = self.paint(code, label);
@@ -194,6 +195,14 @@ impl ConsoleReporter {
         ));
         if let Some(m) = &s.message {
             self.line(&format!("      {}", one_line(m)));
+        }
+        for (i, a) in s.previous_attempts.iter().enumerate() {
+            self.line(&format!(
+                "      attempt {} of the scenario did not pass ({}): {}",
+                i + 1,
+                a.location,
+                one_line(&a.message)
+            ));
         }
         if !flaky.is_empty() {
             for st in &s.steps {

@@ -270,6 +270,7 @@ fn write_case(
     assertions: usize,
     status: Status<'_>,
     flaky: &[&StepReport],
+    previous: &[crate::events::Attempt],
     system_out: &str,
 ) {
     let (assertions, time, line) = (assertions.to_string(), seconds(time), line.to_string());
@@ -288,7 +289,7 @@ fn write_case(
     );
     match status {
         Status::Success => {
-            for a in &s.previous_attempts {
+            for a in previous {
                 let message = format!("attempt failed: {}", a.message);
                 out.text_element(
                     "flakyFailure",
@@ -320,7 +321,7 @@ fn write_case(
             let tag = if failure { "failure" } else { "error" };
             out.text_element(tag, &[("message", &message), ("type", ty)], &description);
             // Earlier attempts that failed too (`scenario_retries`), as Surefire writes reruns.
-            for a in &s.previous_attempts {
+            for a in previous {
                 let tag = if a.outcome == Outcome::Error {
                     "rerunError"
                 } else {
@@ -372,6 +373,7 @@ fn scenario_case(out: &mut XmlWriter, counts: &mut Counts, s: &ScenarioReport) {
         assertions,
         status,
         &flaky,
+        &s.previous_attempts,
         &bounded(step_log(&s.steps)),
     );
 }
@@ -417,6 +419,7 @@ fn step_cases(out: &mut XmlWriter, counts: &mut Counts, s: &ScenarioReport) {
             st.assertions,
             status,
             flaky,
+            &[],
             &bounded(step_log(std::slice::from_ref(st))),
         );
     }

@@ -498,6 +498,7 @@ impl Loader {
             timeout: doc.timeout.map(|d| d.0),
             step_timeout: doc.step_timeout.map(|d| d.0),
             retries: doc.retries,
+            scenario_retries: doc.scenario_retries,
             steps,
             finally,
         };
@@ -803,6 +804,9 @@ fn merge_parent(parent: &ScenarioDoc, sub: &mut ScenarioDoc) {
     }
     if sub.retries.is_none() {
         sub.retries = parent.retries;
+    }
+    if sub.scenario_retries.is_none() {
+        sub.scenario_retries = parent.scenario_retries;
     }
     if sub.matrix.is_none() {
         sub.matrix = parent.matrix.clone();

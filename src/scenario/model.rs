@@ -65,6 +65,11 @@ pub struct ScenarioDoc {
     /// Transport retries (connection errors, 5xx, 429) for the scenario's steps.
     #[schemars(example = 2)]
     pub retries: Option<u32>,
+    /// Run the whole scenario again (from its first step, its `finally` steps each
+    /// time) up to this many times when it fails; one that passes on a later attempt
+    /// is reported flaky. Overrides `--scenario-retries`.
+    #[schemars(example = 2)]
+    pub scenario_retries: Option<u32>,
     /// Expand into one scenario per combination of these values.
     #[schemars(example = serde_json::json!({"language": ["en", "fr"], "plan": ["free", "pro"]}))]
     pub matrix: Option<IndexMap<String, Vec<TValue>>>,

@@ -31,6 +31,7 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "timeout",
             "step_timeout",
             "retries",
+            "scenario_retries",
             "matrix",
             "steps",
             "finally",
