@@ -588,3 +588,91 @@ fn scenario_retries_from_the_command_line_and_their_limit() {
         .expect_code(1);
     assert_eq!(server.requests_to("/always-500").len(), 1);
 }
+
+#[test]
+fn rerun_failed_runs_only_what_failed_last_time() {
+    let server = server();
+    let ws = workspace();
+    let first = ws
+        .runner()
+        .args([
+            "fail.yaml",
+            "pass.yaml",
+            "cleanup.yaml",
+            "--report-json",
+            "run.json",
+        ])
+        .args(["--base-url", &server.base_url()])
+        .run();
+    first.expect_code(1);
+    // Bare --rerun-failed reads the file of --report-json.
+    let again = ws
+        .runner()
+        .args([
+            "fail.yaml",
+            "pass.yaml",
+            "cleanup.yaml",
+            "--report-json",
+            "run.json",
+        ])
+        .args(["--rerun-failed", "--base-url", &server.base_url()])
+        .run();
+    again
+        .expect_code(1)
+        .stderr_has("running the 2 scenarios that failed or errored in run.json");
+    assert!(
+        again.stdout.contains("FAIL  the key works"),
+        "{}",
+        again.stdout
+    );
+    assert!(
+        again.stdout.contains("FAIL  leaves a mess"),
+        "{}",
+        again.stdout
+    );
+    assert!(!again.stdout.contains("fine"), "{}", again.stdout);
+    // An explicit file; a previous run that passed leaves nothing to run.
+    ws.runner()
+        .args([
+            "pass.yaml",
+            "--report-json",
+            "green.json",
+            "--base-url",
+            &server.base_url(),
+        ])
+        .run()
+        .expect_code(0);
+    let sent = server.requests().len();
+    let nothing = ws
+        .runner()
+        .args(["pass.yaml", "fail.yaml", "--rerun-failed=green.json"])
+        .args(["--base-url", &server.base_url()])
+        .run();
+    nothing
+        .expect_code(0)
+        .stderr_has("no scenario failed or errored in green.json: nothing to run");
+    assert_eq!(server.requests().len(), sent);
+    // Problems with the previous report are usage errors: nothing is sent.
+    ws.write("not-a-report.json", "[1, 2]");
+    for (args, says) in [
+        (vec!["--rerun-failed"], "which report?"),
+        (
+            vec!["--rerun-failed=missing.json"],
+            "cannot read the previous run's report missing.json",
+        ),
+        (vec!["--rerun-failed=fail.yaml"], "is not a JSON report"),
+        (
+            vec!["--rerun-failed=not-a-report.json"],
+            "has no `scenarios` list",
+        ),
+    ] {
+        let out = ws
+            .runner()
+            .arg("pass.yaml")
+            .args(args)
+            .args(["--base-url", &server.base_url()])
+            .run();
+        out.expect_code(2).stderr_has(says);
+    }
+    assert_eq!(server.requests().len(), sent);
+}

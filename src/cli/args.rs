@@ -152,6 +152,11 @@ pub struct RunArgs {
     /// Fail the run (exit 1) when a scenario passed only after a retry (flaky).
     #[arg(long)]
     pub flaky_fails: bool,
+    /// Run only the scenarios that failed or errored in a previous run, read from its
+    /// JSON report: `--rerun-failed=FILE`, or `--rerun-failed` alone for the file of
+    /// `--report-json`.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub rerun_failed: Option<String>,
     /// Fail the run when the embedded mock's ledger shows more credits spent than this.
     #[arg(long, value_name = "N")]
     pub max_credits: Option<u64>,

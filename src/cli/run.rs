@@ -102,6 +102,23 @@ pub fn run(a: RunArgs) -> i32 {
         return exit::USAGE;
     }
     let mut scenarios = selected.scenarios;
+    if let Some(given) = &a.rerun_failed {
+        match rerun_selection(
+            std::path::Path::new(given),
+            a.report_json.as_deref(),
+            scenarios,
+        ) {
+            Ok(Rerun::Run(kept)) => scenarios = kept,
+            Ok(Rerun::Nothing(why)) => {
+                eprintln!("runner: --rerun-failed: {why}: nothing to run");
+                return exit::OK;
+            }
+            Err(e) => {
+                eprintln!("{}", redactor.scrub(&format!("error: --rerun-failed: {e}")));
+                return exit::USAGE;
+            }
+        }
+    }
     if let Some(base) = &a.base_url {
         // An empty value is usually an unset CI variable (`RUNNER_BASE_URL: ${{ vars.X }}`):
         // refuse it rather than quietly test the file's server or the mock instead.
@@ -202,6 +219,87 @@ pub fn run(a: RunArgs) -> i32 {
     runtime.block_on(run_async(
         a, suite, cli_vars, tls, redactor, catalog, uses_mock,
     ))
+}
+
+/// What `--rerun-failed` leaves to run.
+enum Rerun {
+    Run(Vec<Scenario>),
+    /// The previous run had nothing that failed.
+    Nothing(String),
+}
+
+/// A previous run's report is read up to this size.
+const PREVIOUS_REPORT_MAX: u64 = 512 * 1024 * 1024;
+
+/// Keep the scenarios (by file and name) that failed or errored in the previous
+/// run's JSON report.
+fn rerun_selection(
+    given: &std::path::Path,
+    report_json: Option<&std::path::Path>,
+    scenarios: Vec<Scenario>,
+) -> Result<Rerun, String> {
+    let path = if given.as_os_str().is_empty() {
+        match report_json {
+            Some(p) if !crate::report::is_stdout(p) => p,
+            _ => {
+                return Err(
+                    "which report? give the previous run's JSON report (`--rerun-failed=run.json`), or the same `--report-json FILE` as that run"
+                        .into(),
+                );
+            }
+        }
+    } else {
+        given
+    };
+    let shown = path.display();
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read the previous run's report {shown}: {e}"))?
+        .len();
+    if size > PREVIOUS_REPORT_MAX {
+        return Err(format!(
+            "{shown} is {size} bytes; a JSON report of the runner is far smaller"
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the previous run's report {shown}: {e}"))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{shown} is not a JSON report (--report-json): {e}"))?;
+    let Some(previous) = doc.get("scenarios").and_then(|v| v.as_array()) else {
+        return Err(format!(
+            "{shown} has no `scenarios` list: is it a JSON report of the runner (--report-json)?"
+        ));
+    };
+    let failed: std::collections::HashSet<(&str, &str)> = previous
+        .iter()
+        .filter(|s| matches!(s["outcome"].as_str(), Some("failed" | "error")))
+        .filter_map(|s| Some((s["file"].as_str()?, s["name"].as_str()?)))
+        .collect();
+    if failed.is_empty() {
+        return Ok(Rerun::Nothing(format!(
+            "no scenario failed or errored in {shown}"
+        )));
+    }
+    let mut kept: Vec<Scenario> = scenarios
+        .into_iter()
+        .filter(|s| failed.contains(&(s.file.display().to_string().as_str(), s.name.as_str())))
+        .collect();
+    // The engine finds a scenario by its index: number the kept ones from 0.
+    for (i, s) in kept.iter_mut().enumerate() {
+        s.index = i;
+    }
+    if kept.is_empty() {
+        return Err(format!(
+            "none of the {} scenario{} that failed in {shown} is among the scenarios given (renamed, moved, or filtered out?)",
+            failed.len(),
+            if failed.len() == 1 { "" } else { "s" }
+        ));
+    }
+    eprintln!(
+        "runner: --rerun-failed: running the {} scenario{} that failed or errored in {shown}",
+        kept.len(),
+        if kept.len() == 1 { "" } else { "s" }
+    );
+    Ok(Rerun::Run(kept))
 }
 
 /// Secret headers written out in the files (`X-Api-Key: lp_test_...`) are known
