@@ -676,3 +676,33 @@ fn rerun_failed_runs_only_what_failed_last_time() {
     }
     assert_eq!(server.requests().len(), sent);
 }
+
+#[test]
+fn a_dry_run_shows_the_base_url_a_real_run_would_use() {
+    let ws = workspace();
+    let given = ws
+        .runner()
+        .args([
+            "pass.yaml",
+            "--dry-run",
+            "--base-url",
+            "https://staging.example.com/api",
+        ])
+        .run();
+    given
+        .expect_code(0)
+        .stdout_has("> GET https://staging.example.com/api/whoami");
+    let from_env = ws
+        .runner()
+        .args(["pass.yaml", "--dry-run"])
+        .env("RUNNER_BASE_URL", "https://env.example.com")
+        .run();
+    from_env
+        .expect_code(0)
+        .stdout_has("> GET https://env.example.com/whoami");
+    let mock = ws.runner().args(["pass.yaml", "--dry-run"]).run();
+    mock.expect_code(0)
+        .stdout_has("> GET http://layers-mock.invalid/whoami")
+        .stderr_has("a real run would use the embedded Layers mock");
+    assert!(!mock.all().contains("127.0.0.1:0"), "{}", mock.all());
+}

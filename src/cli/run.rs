@@ -20,8 +20,10 @@ use crate::report::{Reporter, Summary, pump};
 use crate::safety::{Catalog, RuntimeGuard, Target, guard, spend};
 use crate::scenario::{Scenario, Suite};
 
-/// Where scenarios go when nothing names a server, in a dry run (never contacted).
-const DRY_RUN_BASE: &str = "http://127.0.0.1:0";
+/// Where scenarios go when nothing names a server, in a dry run: the embedded mock a
+/// real run would start (on a free port, unknown until then). `.invalid` never
+/// resolves, so a request copied from a dry run cannot reach anything by mistake.
+const DRY_RUN_BASE: &str = "http://layers-mock.invalid";
 
 pub fn run(a: RunArgs) -> i32 {
     // Secrets known before anything is loaded, so that even a problem in a file or on
@@ -372,7 +374,12 @@ async fn run_async(
     };
     let fallback = match (&mock, a.dry_run && uses_mock) {
         (Some(m), _) => Some(m.base_url().to_string()),
-        (None, true) => Some(DRY_RUN_BASE.to_string()),
+        (None, true) => {
+            eprintln!(
+                "runner: dry run: no base URL given (--base-url, RUNNER_BASE_URL or base_url:): a real run would use the embedded Layers mock, started on 127.0.0.1 at a free port; its requests show as {DRY_RUN_BASE}"
+            );
+            Some(DRY_RUN_BASE.to_string())
+        }
         _ => None,
     };
     let target = match (&a.base_url, &mock) {
