@@ -706,3 +706,45 @@ fn a_dry_run_shows_the_base_url_a_real_run_would_use() {
         .stderr_has("a real run would use the embedded Layers mock");
     assert!(!mock.all().contains("127.0.0.1:0"), "{}", mock.all());
 }
+
+#[test]
+fn validate_lists_every_problem_of_a_file_in_one_run() {
+    let ws = Workspace::new();
+    ws.write(
+        "many.yaml",
+        r#"name: many problems
+steps:
+  - name: one
+    request:
+      method: GTE
+      url: "/v1/projects/{{ projct_id }}"
+    timeout: 5 parsecs
+    expect:
+      status: 200
+      json:
+        "$.[bad": 1
+      body:
+        matches: "(unclosed"
+"#,
+    );
+    let out = ws.runner().args(["validate", "many.yaml"]).run();
+    out.expect_code(2)
+        .stderr_has("5 problems found; nothing was sent");
+    let at = |what: &str| {
+        out.stderr
+            .find(what)
+            .unwrap_or_else(|| panic!("no {what:?} in:\n{}", out.stderr))
+    };
+    let order = [
+        at("unknown method `GTE`"),
+        at("undefined variable `projct_id`"),
+        at("unknown unit `parsecs`"),
+        at("invalid JSONPath `$.[bad`"),
+        at("invalid regex `(unclosed`"),
+    ];
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "in file order:\n{}",
+        out.stderr
+    );
+}

@@ -254,13 +254,25 @@ struct Loader {
 }
 
 /// Parse one YAML document from a file, reporting problems as diagnostics.
+/// Parse a YAML file into `T`, stopping at the first problem.
 pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagnostics> {
+    match parse_yaml_lenient(path) {
+        (Some(v), d) if d.is_empty() => Ok(v),
+        (_, d) => Err(d),
+    }
+}
+
+/// Parse a YAML file into `T`, and with leaf problems (a bad JSONPath, regex or
+/// duration: placeholders stand in for them) still hand back the value, so that
+/// the checks after loading (methods, templates) report their problems in the
+/// same run: `validate` lists every problem of a file at once.
+pub fn parse_yaml_lenient<T: for<'de> Deserialize<'de>>(path: &Path) -> (Option<T>, Diagnostics) {
     let mut diags = Diagnostics::default();
     let bytes = match read_limited(path) {
         Ok(b) => b,
         Err(d) => {
             diags.push(d);
-            return Err(diags);
+            return (None, diags);
         }
     };
     let text = match std::str::from_utf8(&bytes) {
@@ -275,7 +287,7 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagno
                 )
                 .hint("save it as UTF-8; is it a scenario file at all?"),
             );
-            return Err(diags);
+            return (None, diags);
         }
     };
     if text.trim().is_empty()
@@ -287,7 +299,7 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagno
             Diagnostic::new(path, Loc::new(1, 1), "the file is empty")
                 .hint("a scenario needs at least `name` and `steps`"),
         );
-        return Err(diags);
+        return (None, diags);
     }
     if let Some(pos) = text.find('\0') {
         let (line, col) = line_col(&bytes[..pos]);
@@ -299,7 +311,7 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagno
             )
             .hint("scenario files are YAML text"),
         );
-        return Err(diags);
+        return (None, diags);
     }
     sink::drain();
     let parsed = serde_saphyr::from_str_with_options::<T>(text, yaml_options());
@@ -312,12 +324,11 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagno
         diags.push(d);
     }
     match parsed {
-        Ok(v) if diags.is_empty() => Ok(v),
-        Ok(_) => Err(diags),
+        Ok(v) => (Some(v), diags),
         Err(e) => {
             // A structural error may be a consequence of an earlier leaf problem; show both.
             diags.push(super::yaml_error::yaml_error(path, text, &e));
-            Err(diags)
+            (None, diags)
         }
     }
 }
@@ -398,12 +409,10 @@ fn yaml_options() -> serde_saphyr::Options {
 
 impl Loader {
     fn load_file(&mut self, path: &Path) -> Vec<Scenario> {
-        let doc: ScenarioDoc = match parse_yaml(path) {
-            Ok(d) => d,
-            Err(d) => {
-                self.diags.extend(d);
-                return Vec::new();
-            }
+        let (doc, problems) = parse_yaml_lenient::<ScenarioDoc>(path);
+        self.diags.extend(problems);
+        let Some(doc) = doc else {
+            return Vec::new();
         };
         let file: Arc<Path> = Arc::from(path);
         let mut out = Vec::new();
