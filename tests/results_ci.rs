@@ -131,7 +131,10 @@ fn resolve_file_and_line(
 /// reads them (python/publish/junit.py: junitparser, then `case._elem.get('file')`
 /// and `int(case._elem.get('line'))`, the most severe result's tag). `None` when
 /// python3 or junitparser is missing (`.ci/run` installs junitparser).
-fn enricomi_cases(report: &std::path::Path) -> Option<Vec<(String, String, Option<i64>, String)>> {
+/// `(testcase name, file, line, result)`.
+type ReadCase = (String, String, Option<i64>, String);
+
+fn enricomi_cases(report: &std::path::Path) -> Option<Vec<ReadCase>> {
     const SCRIPT: &str = r#"
 import sys
 from junitparser import JUnitXml
