@@ -142,6 +142,11 @@ fn scrub_scenario(s: &mut ScenarioReport, r: &Redactor) {
     for st in s.steps.iter_mut() {
         scrub_step(st, r);
     }
+    // Earlier attempts quote what their steps saw, secrets included.
+    for a in s.previous_attempts.iter_mut() {
+        r.scrub_in_place(&mut a.message);
+        r.scrub_in_place(&mut a.location);
+    }
 }
 
 fn scrub_step(st: &mut StepReport, r: &Redactor) {
@@ -266,8 +271,18 @@ mod tests {
             steps: Vec::new(),
             masked_with: None,
         };
+        s.previous_attempts.push(crate::events::Attempt {
+            outcome: Outcome::Failed,
+            message: "step 1 \"x\": $.token: expected 1, got alpha-4a1f-9c2e-77d0".into(),
+            location: "a.yaml:3".into(),
+            duration: Duration::ZERO,
+        });
         mask_scenario(&mut s, &r);
         assert_eq!(s.name, "uses *** and omega-b3c5-1e08-aa42");
+        assert_eq!(
+            s.previous_attempts[0].message, "step 1 \"x\": $.token: expected 1, got ***",
+            "an earlier attempt is masked like the rest"
+        );
         let seen = s.masked_with;
         r.add("alpha-4a1f-9c2e-77d0");
         assert_eq!(
