@@ -751,3 +751,55 @@ steps:
         out.stderr
     );
 }
+
+#[test]
+fn a_capture_that_finds_nothing_is_a_failure_everywhere_and_shows_the_body_once() {
+    let server = server();
+    let ws = Workspace::new();
+    ws.write(
+        "capture.yaml",
+        "name: capture misses\nsteps:\n  - name: read\n    request: {url: /whoami}\n    capture:\n      job_id: $.jobId\n",
+    );
+    let out = ws
+        .runner()
+        .args([
+            "capture.yaml",
+            "--junit",
+            "r.xml",
+            "--report-json",
+            "r.json",
+        ])
+        .args(["--base-url", &server.base_url()])
+        .run();
+    out.expect_code(1)
+        .stdout_has("FAIL  capture misses")
+        .stdout_has("capture job_id: expected a value at $.jobId, got nothing; body: {");
+    let details = out
+        .stdout
+        .split("did not pass (1):")
+        .next()
+        .unwrap_or_default();
+    assert_eq!(
+        details.matches("\"killSwitch\"").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    let junit = junit_check::check(&ws.path("r.xml"));
+    let case = junit.suites()[0]
+        .children_named("testcase")
+        .next()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        case.child("failure")
+            .map(|f| f.req("type").to_string())
+            .as_deref(),
+        Some("Assertion"),
+        "{}",
+        junit.text
+    );
+    let report: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("JSON");
+    assert_eq!(report["scenarios"][0]["outcome"], "failed");
+    assert_eq!(report["summary"]["errors"], 0);
+}
