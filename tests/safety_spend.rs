@@ -73,6 +73,12 @@ async fn max_credits_fails_a_run_over_budget() {
     );
     // The scenarios themselves passed; the one failure is the budget's own testcase,
     // so that CI shows why the job failed.
+    assert!(
+        over.stdout.contains("1 passed, 0 failed  (")
+            && over.stdout.contains("over budget (--max-credits 99)"),
+        "the summary line says why the run fails: {}",
+        over.stdout
+    );
     let xml = std::fs::read_to_string(&junit).unwrap();
     let counts = safety::check_junit(&xml);
     assert_eq!((counts.tests, counts.failures), (2, 1), "{xml}");

@@ -461,7 +461,14 @@ impl Reporter for ConsoleReporter {
         if summary.interrupted {
             line.push_str("  interrupted");
         }
-        let code = if summary.all_passed() && !summary.interrupted {
+        let over_budget = summary
+            .budget
+            .as_ref()
+            .is_some_and(|b| b.exceeded.is_some());
+        if let Some(b) = summary.budget.as_ref().filter(|_| over_budget) {
+            line.push_str(&format!("  over budget (--max-credits {})", b.max_credits));
+        }
+        let code = if summary.all_passed() && !summary.interrupted && !over_budget {
             "32"
         } else {
             "31"
