@@ -668,6 +668,10 @@ fn rerun_failed_runs_only_what_failed_last_time() {
             vec!["--rerun-failed=not-a-report.json"],
             "has no `scenarios` list",
         ),
+        (
+            vec!["--rerun-failed", "green.json"],
+            "write --rerun-failed=green.json (with `=`)",
+        ),
     ] {
         let out = ws
             .runner()

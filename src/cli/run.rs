@@ -48,6 +48,21 @@ pub fn run(a: RunArgs) -> i32 {
         .flatten()
         .filter(|p| crate::report::is_stdout(p))
         .count();
+    // `--rerun-failed run.json` reads as a bare flag and a scenario path: say so
+    // before that JSON report is loaded as a scenario file.
+    if a.rerun_failed.as_deref() == Some("")
+        && let Some(json) = a
+            .paths
+            .iter()
+            .find(|p| p.extension().is_some_and(|e| e == "json"))
+    {
+        eprintln!(
+            "error: `{}` is read as a scenario path: to rerun what failed in that report, write --rerun-failed={} (with `=`)",
+            json.display(),
+            json.display()
+        );
+        return exit::USAGE;
+    }
     if on_stdout > 1 {
         eprintln!(
             "error: --junit - and --report-json - both ask for standard output: send one of them to a file"
