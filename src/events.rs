@@ -73,6 +73,8 @@ pub struct ScenarioReport {
     pub started_at: String,
     #[serde(serialize_with = "as_secs")]
     pub duration: Duration,
+    /// Serialised with a `curl` reproducer on each step that failed or errored.
+    #[serde(serialize_with = "steps_with_reproducers")]
     pub steps: Vec<StepReport>,
     /// The redactor's generation when this report was masked (`None`: not yet), so
     /// that a file reporter masks it again only if a secret was learnt since.
@@ -239,6 +241,32 @@ pub struct ResponseRecord {
     pub body_bytes: usize,
     pub truncated: bool,
     pub time_ms: u64,
+}
+
+/// A step as serialised in a report: its fields, then `curl` when it failed or errored.
+#[derive(Serialize)]
+struct StepOut<'a> {
+    #[serde(flatten)]
+    step: &'a StepReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    curl: Option<String>,
+}
+
+/// Every step, each failing one with the `curl` command that sends its (masked)
+/// request again: reports say how to reproduce a failure, not only that it happened.
+fn steps_with_reproducers<S: serde::Serializer>(
+    steps: &[StepReport],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(steps.iter().map(|step| StepOut {
+        step,
+        curl: match (&step.request, step.outcome) {
+            (Some(req), Outcome::Failed | Outcome::Error) => {
+                Some(crate::report::curl::reproducer(req))
+            }
+            _ => None,
+        },
+    }))
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::redact::Redactor;
 use super::{Reporter, Summary};
-use crate::events::{Event, Outcome, RunInfo, ScenarioReport};
+use crate::events::{Event, RunInfo, ScenarioReport};
 
 pub struct JsonReporter {
     path: PathBuf,
@@ -61,35 +61,8 @@ impl Reporter for JsonReporter {
             summary,
             scenarios: self.scenarios.iter().map(|s| &**s).collect(),
         };
-        let mut value = serde_json::to_value(&doc)
-            .map_err(|e| format!("cannot serialize the JSON report: {e}"))?;
-        add_reproducers(&mut value, &self.scenarios);
-        let bytes = serde_json::to_vec_pretty(&value)
+        let bytes = serde_json::to_vec_pretty(&doc)
             .map_err(|e| format!("cannot serialize the JSON report: {e}"))?;
         super::write_output(&self.path, &bytes, &self.redactor)
-    }
-}
-
-/// `curl` on each step that failed or errored: the request to paste into a shell
-/// (built from the masked request, like everything in the report).
-fn add_reproducers(doc: &mut serde_json::Value, scenarios: &[std::sync::Arc<ScenarioReport>]) {
-    let Some(out) = doc.get_mut("scenarios").and_then(|v| v.as_array_mut()) else {
-        return;
-    };
-    for (s, sv) in scenarios.iter().zip(out.iter_mut()) {
-        let Some(steps) = sv.get_mut("steps").and_then(|v| v.as_array_mut()) else {
-            continue;
-        };
-        for (st, stv) in s.steps.iter().zip(steps.iter_mut()) {
-            if !matches!(st.outcome, Outcome::Failed | Outcome::Error) {
-                continue;
-            }
-            if let (Some(req), Some(obj)) = (&st.request, stv.as_object_mut()) {
-                obj.insert(
-                    "curl".into(),
-                    serde_json::Value::String(super::curl::reproducer(req)),
-                );
-            }
-        }
     }
 }
