@@ -202,7 +202,7 @@ steps:
 
 #[test]
 fn a_hop_to_another_origin_carries_no_credential() {
-    let elsewhere = TestServer::start(|r| Reply::echo(r));
+    let elsewhere = TestServer::start(Reply::echo);
     let target = format!("{}/landing", elsewhere.base_url());
     let server = TestServer::start(move |r| match r.path.as_str() {
         "/away" => redirect(307, &target),
