@@ -381,6 +381,7 @@ fn coded_bodies_are_decoded_and_the_wire_headers_kept() {
             "/zstd" => ("zstd", zstd(BODY)),
             "/twice" => ("gzip, br", brotli(&gzip(BODY))),
             "/unknown" => ("compress", BODY.to_vec()),
+            "/empty" => ("gzip", Vec::new()),
             _ => return Reply::empty(404),
         };
         let len = data.len().to_string();
@@ -402,6 +403,7 @@ fn coded_bodies_are_decoded_and_the_wire_headers_kept() {
             "  - request: {{ url: /{path} }}\n    expect:\n      headers: {{ Content-Encoding: \"{coding}\" }}\n      json: {{ $.greeting: \"hello, wire\", $.n: 7 }}\n    capture:\n      wire: {{ header: Content-Length }}\n      said: {{ header: X-Wire-Length }}\n  - request: {{ url: \"/echo/{{{{ wire }}}}/{{{{ said }}}}\" }}\n    expect: {{ status: 404 }}\n"
         ));
     }
+    steps.push_str("  - name: a coded response without a body\n    request: { method: HEAD, url: /empty }\n    expect: { body: { equals: \"\" } }\n");
     ws.write("e.yaml", &format!("name: codings\nsteps:\n{steps}"));
     let out = run(&ws, &server, "e.yaml", &["-v"]);
     out.expect_code(0);

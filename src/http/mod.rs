@@ -366,7 +366,8 @@ impl HttpClient {
             .filter(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
             .map(|(_, v)| v.as_str())
             .collect();
-        let (body, truncated, body_problem) = if codings.is_empty() {
+        // A HEAD, a 204 or a 304 names the coding of a body it does not carry.
+        let (body, truncated, body_problem) = if codings.is_empty() || body.is_empty() {
             (body, truncated, None)
         } else {
             match decode::decode_body(&codings, &body, self.body_cap, truncated) {
