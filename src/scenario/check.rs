@@ -233,15 +233,19 @@ impl Checker {
     fn expect(&mut self, file: &Arc<Path>, e: &mut Expect, known: &Known) {
         for (_, m) in e.json.0.iter_mut() {
             self.matcher(file, m, known);
+            self.shape(file, m, Subject::Json, true);
         }
         for (_, _, m) in e.headers.0.iter_mut() {
             self.matcher(file, m, known);
+            self.shape(file, m, Subject::Header, true);
         }
         if let Some(m) = e.body.as_mut() {
             self.matcher(file, m, known);
+            self.shape(file, m, Subject::Body, true);
         }
         if let Some(m) = e.time_ms.as_mut() {
             self.matcher(file, m, known);
+            self.shape(file, m, Subject::Json, true);
         }
         if let Some(schema) = e.schema.as_mut() {
             let loaded = match &schema.source {
@@ -259,6 +263,69 @@ impl Checker {
                 }
                 Err(msg) => self.push(Diagnostic::new(file.as_ref(), schema.loc, msg)),
             }
+        }
+    }
+
+    /// Checks that can never hold on what they look at are file errors: an object
+    /// or a list expected of a header or of the body text, `count` outside headers.
+    fn shape(&mut self, file: &Arc<Path>, m: &Matcher, subject: Subject, top: bool) {
+        use super::expect::Check;
+        for c in &m.checks {
+            match c {
+                Check::Equals(v) | Check::Contains(v) if subject.is_text() => {
+                    self.not_text(file, v, subject)
+                }
+                Check::OneOf(TValue::Seq(items, _)) if subject.is_text() => {
+                    for i in items {
+                        self.not_text(file, i, subject);
+                    }
+                }
+                Check::Count(_) if !(subject == Subject::Header && top) => {
+                    self.push(
+                        Diagnostic::new(
+                            file.as_ref(),
+                            m.loc,
+                            "`count` counts the values of a header, and this is not a header",
+                        )
+                        .hint("for the length of a list or a text, write `length`"),
+                    );
+                }
+                Check::Not(inner) => self.shape(file, inner, subject, top),
+                Check::Each(inner) | Check::Any(inner) => {
+                    let item = if subject == Subject::Header {
+                        Subject::Header
+                    } else {
+                        Subject::Json
+                    };
+                    self.shape(file, inner, item, false)
+                }
+                Check::Length(inner) | Check::Count(inner) => {
+                    self.shape(file, inner, Subject::Json, false)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn not_text(&mut self, file: &Arc<Path>, v: &TValue, subject: Subject) {
+        if matches!(v, TValue::Map(..) | TValue::Seq(..)) {
+            let what = if subject == Subject::Header {
+                "a header"
+            } else {
+                "the body text"
+            };
+            self.push(
+                Diagnostic::new(
+                    file.as_ref(),
+                    v.loc(),
+                    format!("{what} is text, so {} can never match it", v.kind_name()),
+                )
+                .hint(if subject == Subject::Header {
+                    "compare with text, e.g. `equals: \"no-store\"`, or use `any:`/`each:` for a repeated header"
+                } else {
+                    "to check a JSON body, use `json:` with a JSONPath (e.g. `$: { equals: {...} }`)"
+                }),
+            );
         }
     }
 
@@ -358,6 +425,20 @@ impl Checker {
                     .focus(name.clone()),
             );
         }
+    }
+}
+
+/// What a matcher looks at, for the checks that can hold on it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Subject {
+    Json,
+    Header,
+    Body,
+}
+
+impl Subject {
+    fn is_text(self) -> bool {
+        matches!(self, Subject::Header | Subject::Body)
     }
 }
 

@@ -266,6 +266,10 @@ pub enum Check {
     Gt(TValue),
     Gte(TValue),
     Each(Box<Matcher>),
+    /// Some item of a list (some value of a repeated header) satisfies this.
+    Any(Box<Matcher>),
+    /// How many times a header came (0 when it did not).
+    Count(Box<Matcher>),
 }
 
 /// A value (equality) or a map of checks that must all hold.
@@ -275,40 +279,32 @@ pub struct Matcher {
     pub checks: Vec<Check>,
 }
 
-pub const MATCHER_NAMES: [&str; 13] = [
+pub const MATCHER_NAMES: [&str; 15] = [
     "equals", "not", "exists", "type", "length", "contains", "one_of", "matches", "lt", "lte",
-    "gt", "gte", "each",
+    "gt", "gte", "each", "any", "count",
 ];
 
 impl Matcher {
-    /// A mapping whose keys include a matcher name is a matcher; anything else is
-    /// compared for equality (write `{equals: {...}}` to compare a whole object).
+    /// A mapping is always a map of checks; any other value is compared for
+    /// equality. A key that is not a check is a file error, never an object to
+    /// compare with: `{not: {includes: x}}` read as "not equal to that object" would
+    /// pass whatever the server sent. To expect an object, write `{equals: {...}}`.
     pub fn from_value(v: TValue) -> Matcher {
         let loc = v.loc();
         let entries = match v {
-            TValue::Map(entries, _)
-                if entries
-                    .iter()
-                    .any(|e| MATCHER_NAMES.contains(&e.key.as_str())) =>
-            {
-                entries
-            }
-            TValue::Map(entries, _) if lone_matcher_typo(&entries).is_some() => {
-                if let Some((entry, meant)) = lone_matcher_typo(&entries) {
-                    sink::report(
-                        entry.loc,
-                        entry.key.chars().count(),
-                        format!("unknown matcher `{}`", entry.key),
-                        Some(format!(
-                            "did you mean `{meant}`? (to compare with an object, write `equals: {{...}}`)"
-                        )),
-                    );
-                }
+            TValue::Map(entries, _) if entries.is_empty() => {
+                sink::report(
+                    loc,
+                    2,
+                    "an empty matcher checks nothing",
+                    Some("to expect an empty object, write `equals: {}`".into()),
+                );
                 return Matcher {
                     loc,
                     checks: Vec::new(),
                 };
             }
+            TValue::Map(entries, _) => entries,
             other => {
                 return Matcher {
                     loc,
@@ -316,6 +312,9 @@ impl Matcher {
                 };
             }
         };
+        let looks_like_object = !entries
+            .iter()
+            .any(|e| MATCHER_NAMES.contains(&e.key.as_str()));
         let mut checks = Vec::new();
         for TEntry {
             key,
@@ -390,13 +389,18 @@ impl Matcher {
                 "gt" => Check::Gt(value),
                 "gte" => Check::Gte(value),
                 "each" => Check::Each(Box::new(Matcher::from_value(value))),
+                "any" => Check::Any(Box::new(Matcher::from_value(value))),
+                "count" => Check::Count(Box::new(Matcher::from_value(value))),
                 other => {
-                    let hint = did_you_mean(other, MATCHER_NAMES)
-                        .map(|s| format!("did you mean `{s}`?"))
-                        .unwrap_or_else(|| format!("matchers: {}", MATCHER_NAMES.join(", ")));
+                    let mut hint = unknown_matcher_hint(other);
+                    if looks_like_object {
+                        hint.push_str(
+                            "; to expect an object with these keys, write `equals: {...}`",
+                        );
+                    }
                     sink::report(
                         kloc,
-                        other.chars().count(),
+                        other.chars().count().max(1),
                         format!("unknown matcher `{other}`"),
                         Some(hint),
                     );
@@ -419,30 +423,58 @@ impl Matcher {
                 | Check::Lte(v)
                 | Check::Gt(v)
                 | Check::Gte(v) => v.strings_mut(out),
-                Check::Not(m) | Check::Length(m) | Check::Each(m) => m.strings_mut(out),
+                Check::Not(m)
+                | Check::Length(m)
+                | Check::Each(m)
+                | Check::Any(m)
+                | Check::Count(m) => m.strings_mut(out),
                 Check::Exists(_) | Check::Type(_) | Check::Matches(_) => {}
             }
         }
     }
 }
 
-/// A one-key mapping whose key is a near miss of a matcher name (`{contians: x}`)
-/// is a typo, not an object to compare with. Short names and longer distances
-/// are left alone: `{id: 1}` is an object, not a misspelt `gt`. A three-letter
-/// name counts only when the first letter agrees (`{gtee: 0}` is `gte`, `{got: 1}`
-/// is an object).
-fn lone_matcher_typo(entries: &[TEntry]) -> Option<(&TEntry, &'static str)> {
-    let [entry] = entries else { return None };
-    let key = entry.key.to_ascii_lowercase();
-    MATCHER_NAMES
-        .iter()
-        .filter(|m| {
-            m.len() >= 4 || (m.len() == 3 && key.len() >= 3 && key.as_bytes()[0] == m.as_bytes()[0])
-        })
-        .map(|m| (strsim::damerau_levenshtein(&key, m), *m))
-        .filter(|(d, m)| *d > 0 && *d <= if m.len() >= 6 { 2 } else { 1 })
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, m)| (entry, m))
+/// What to write instead of an unknown matcher name: a near miss of one of ours,
+/// or the name another tool uses for one of ours.
+fn unknown_matcher_hint(name: &str) -> String {
+    let folded: String = name
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let alias = match folded.as_str() {
+        "include" | "includes" | "contain" | "has" => Some("`contains`"),
+        "startswith" | "beginswith" | "prefix" => Some("`matches: \"^text\"` (a regex)"),
+        "endswith" | "suffix" => Some("`matches: \"text$\"` (a regex)"),
+        "regex" | "pattern" | "match" => Some("`matches`"),
+        "eq" | "equal" | "equalto" | "is" | "value" => Some("`equals`"),
+        "ne" | "noteq" | "notequal" | "notequals" => Some("`not: {equals: ...}`"),
+        "isinteger" | "isint" => Some("`type: integer`"),
+        "isnumber" | "isfloat" => Some("`type: number`"),
+        "isstring" => Some("`type: string`"),
+        "isboolean" | "isbool" => Some("`type: boolean`"),
+        "isarray" | "islist" | "iscollection" => Some("`type: array`"),
+        "isobject" | "ismap" => Some("`type: object`"),
+        "isnull" => Some("`type: null`"),
+        "isempty" | "empty" => Some("`length: 0`"),
+        "len" | "size" => Some("`length`"),
+        "count" => Some("`length` (`count` counts the values of a repeated header)"),
+        "exist" | "present" | "defined" => Some("`exists`"),
+        "in" | "oneof" | "anyof" => Some("`one_of`"),
+        "lessthan" | "below" => Some("`lt`"),
+        "greaterthan" | "above" => Some("`gt`"),
+        "le" | "max" => Some("`lte`"),
+        "ge" | "min" => Some("`gte`"),
+        "all" | "every" => Some("`each`"),
+        "some" => Some("`any`"),
+        _ => None,
+    };
+    if let Some(a) = alias {
+        return format!("did you mean {a}?");
+    }
+    did_you_mean(name, MATCHER_NAMES)
+        .map(|s| format!("did you mean `{s}`?"))
+        .unwrap_or_else(|| format!("matchers: {}", MATCHER_NAMES.join(", ")))
 }
 
 /// "`exists` takes true or false, not `yes`", underlined at the value.
@@ -607,7 +639,9 @@ impl JsonSchema for MatcherChecks {
                 "lte": {"allOf": [comparable.clone()], "description": "Less than or equal.", "examples": [100]},
                 "gt": {"allOf": [comparable.clone()], "description": "Greater than.", "examples": [0]},
                 "gte": {"allOf": [comparable], "description": "Greater than or equal.", "examples": [1]},
-                "each": {"allOf": [matcher], "description": "Every item of a list satisfies this matcher.", "examples": [{"type": "object"}]}
+                "each": {"allOf": [matcher.clone()], "description": "Every item of a list (every value of a repeated header) satisfies this matcher.", "examples": [{"type": "object"}]},
+                "any": {"allOf": [matcher.clone()], "description": "Some item of a list (some value of a repeated header) satisfies this matcher.", "examples": [{"equals": "a"}]},
+                "count": {"allOf": [matcher], "description": "Headers only: how many times the header came (0 when absent).", "examples": [2]}
             }
         })
     }
@@ -620,15 +654,11 @@ impl JsonSchema for Matcher {
 
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         let checks = generator.subschema_for::<MatcherChecks>().to_value();
-        let has_a_check: Vec<serde_json::Value> = MATCHER_NAMES
-            .iter()
-            .map(|m| serde_json::json!({"required": [m]}))
-            .collect();
-        // A mapping with a matcher name in it is a matcher and may hold only
-        // matcher names; any other value is compared for equality.
+        // A mapping is a matcher and may hold only matcher names; any other value
+        // is compared for equality (an object is expected with `equals:`).
         json_schema!({
-            "description": "A value the actual value must equal, or a map of checks: equals, not, exists, type, length, contains, one_of, matches, lt, lte, gt, gte, each.",
-            "anyOf": [checks, {"not": {"type": "object", "anyOf": has_a_check}}],
+            "description": "A value the actual value must equal, or a map of checks: equals, not, exists, type, length, contains, one_of, matches, lt, lte, gt, gte, each, any, count. To expect an object, write `equals: {...}`.",
+            "anyOf": [checks, {"not": {"type": "object"}}],
             "examples": ["active", {"exists": true}, {"type": "string", "matches": "^prj_"}]
         })
     }
