@@ -477,7 +477,9 @@ impl Evaluator<'_> {
         if matches!(check, Check::Count(_) | Check::Each(_) | Check::Any(_))
             && let Some(values) = self.header_values.take()
         {
-            return self.header_list_check(subject, check, values);
+            let verdict = self.header_list_check(subject, check, values.clone());
+            self.header_values = Some(values);
+            return verdict;
         }
         let repeated = self.header_values.as_ref().map_or(0, Vec::len);
         if repeated > 1 && actual.is_none() && !matches!(check, Check::Exists(_) | Check::Not(_)) {
@@ -492,11 +494,13 @@ impl Evaluator<'_> {
             ));
         }
         let raw_view = self.raw_text;
-        let shown = || {
-            actual.map_or_else(
-                || "nothing (not found)".to_string(),
-                |a| show_actual(a, raw_view),
-            )
+        let shown = || match (actual, raw) {
+            // A number as the server wrote it, not as a float would print it.
+            (Some(J::Number(n)), Some(RawTree::Num(text))) if n.is_f64() => {
+                crate::events::excerpt(text, 300)
+            }
+            (Some(a), _) => show_actual(a, raw_view),
+            (None, _) => "nothing (not found)".to_string(),
         };
         let present =
             actual.is_some() || self.header_values.as_ref().is_some_and(|v| !v.is_empty());

@@ -94,6 +94,7 @@ impl LanguageServer {
             .route("/delay/{ms}", any(delay))
             .route("/flaky/{key}", any(flaky))
             .route("/poll/{key}", any(poll))
+            .route("/numbers", any(numbers))
             .with_state(shared.clone());
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -278,6 +279,15 @@ async fn json_doc() -> Response {
             ("cache-control", "no-store"),
         ],
         JSON_DOC,
+    )
+        .into_response()
+}
+
+/// Numbers a 64-bit float cannot tell apart, as the server wrote them.
+async fn numbers() -> Response {
+    (
+        [("content-type", "application/json")],
+        r#"{"id": 9007199254740993, "big": 1000000000000000000001, "price": 19.990, "count": 3}"#,
     )
         .into_response()
 }
