@@ -283,3 +283,108 @@ fn repeated_headers_can_be_asserted_one_all_or_counted() {
         );
     }
 }
+
+const BINARY: [u8; 8] = [0x89, b'P', b'N', b'G', 0x00, 0xff, 0xfe, 0x0a];
+
+fn binary_server() -> TestServer {
+    TestServer::start(|r| match r.path.as_str() {
+        "/bin" => Reply::bytes(200, "image/png", BINARY.to_vec()),
+        _ => Reply::echo(r),
+    })
+}
+
+#[test]
+fn the_body_bytes_can_be_asserted() {
+    use sha2::Digest as _;
+    let sha = hex::encode(sha2::Sha256::digest(BINARY));
+    let md5 = hex::encode(md5::Md5::digest(BINARY));
+    let mut other = BINARY;
+    other[5] = 0x00;
+    // (bytes checks, passes?)
+    let table = [
+        ("length: 8".to_string(), true),
+        ("length: { gt: 8 }".to_string(), false),
+        (format!("sha256: {sha}"), true),
+        (format!("sha256: {}", sha.to_uppercase()), true),
+        (
+            format!("sha256: {}", hex::encode(sha2::Sha256::digest(b"x"))),
+            false,
+        ),
+        (format!("md5: {md5}"), true),
+        ("md5: 00000000000000000000000000000000".to_string(), false),
+        ("file: same.png".to_string(), true),
+        ("file: other.png".to_string(), false),
+    ];
+    for (check, passes) in table {
+        let server = binary_server();
+        let ws = Workspace::new();
+        std::fs::write(ws.path("same.png"), BINARY).unwrap();
+        std::fs::write(ws.path("other.png"), other).unwrap();
+        ws.write(
+            "t.yaml",
+            &format!("name: n\nsteps:\n  - request:\n      url: /bin\n    expect:\n      bytes:\n        {check}\n"),
+        );
+        let out = ws
+            .runner()
+            .arg("t.yaml")
+            .arg("--base-url")
+            .arg(server.base_url())
+            .run();
+        assert_eq!(
+            out.code,
+            Some(if passes { 0 } else { 1 }),
+            "{check}\n{}",
+            out.all()
+        );
+        if check == "file: other.png" {
+            assert!(
+                out.all()
+                    .contains("differing from byte 5 on (0xff where the file has 0x00)"),
+                "{}",
+                out.all()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bad_digest_or_a_missing_file_is_a_file_error() {
+    for check in ["sha256: abc", "md5: not-hex", "file: nowhere.bin"] {
+        let out = validate(&format!(
+            "name: n\nsteps:\n  - request:\n      url: /bin\n    expect:\n      bytes:\n        {check}\n"
+        ));
+        out.expect_code(2);
+    }
+}
+
+#[test]
+fn binary_request_bodies_are_sent_as_bytes() {
+    let table = [
+        (
+            "body_base64: iVBORw0KGgo=",
+            vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a],
+        ),
+        ("body_base64: \"{{ b64 }}\"", vec![0x00, 0xff]),
+        ("body_hex: \"00 ff fe 80\"", vec![0x00, 0xff, 0xfe, 0x80]),
+    ];
+    for (body, sent) in table {
+        let server = binary_server();
+        let yaml = format!(
+            "name: n\nvars:\n  b64: AP8=\nsteps:\n  - request:\n      method: POST\n      url: /upload\n      headers: {{ Content-Type: application/octet-stream }}\n      {body}\n"
+        );
+        let (_ws, out) = run(&server, &yaml, &[]);
+        out.expect_code(0);
+        let got = server.requests_to("/upload");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].body, sent, "{body}");
+    }
+    for body in ["body_base64: \"not base64!\"", "body_hex: 0xZZ"] {
+        let server = binary_server();
+        let yaml = format!(
+            "name: n\nsteps:\n  - request:\n      method: POST\n      url: /upload\n      {body}\n"
+        );
+        let (_ws, out) = run(&server, &yaml, &[]);
+        out.expect_code(2);
+        assert!(server.requests().is_empty(), "{body}: nothing is sent");
+    }
+}

@@ -6,7 +6,7 @@ use serde_json::Value as J;
 use super::number::{Decimal, RawTree, decimal_of};
 use crate::events::Assertion;
 use crate::http::Response;
-use crate::scenario::expect::{Check, Expect, JsonType, Matcher};
+use crate::scenario::expect::{BytesExpect, Check, Digest, Expect, JsonType, Matcher};
 use crate::template::{RenderError, Templates};
 
 /// The response in the forms assertions read, computed once.
@@ -170,6 +170,9 @@ pub fn evaluate(
         let ms = u64::try_from(obs.response.elapsed.as_millis()).unwrap_or(u64::MAX);
         ev.matcher("time_ms", m, Some(&J::from(ms)), None, false);
     }
+    if let Some(b) = &expect.bytes {
+        bytes_checks(&mut ev, b, obs.response);
+    }
     if let Some(schema) = &expect.schema
         && let Some(validator) = &schema.validator
     {
@@ -196,6 +199,80 @@ pub fn evaluate(
         failures: ev.failures,
         passed: ev.passed.unwrap_or_default(),
         count: ev.count,
+    }
+}
+
+/// `bytes:` checks over the body as received.
+fn bytes_checks(ev: &mut Evaluator<'_>, b: &BytesExpect, response: &Response) {
+    let body: &[u8] = &response.body;
+    let cut = response.truncated.then(|| {
+        format!(
+            "the body was cut at the {} cap (--max-body); raise the cap to check its bytes",
+            crate::http::fmt_size(body.len())
+        )
+    });
+    if let Some(m) = &b.length {
+        if let Some(why) = &cut {
+            ev.count += 1;
+            ev.fail("bytes length", describe_matcher(m), why.clone());
+        } else {
+            ev.matcher("bytes length", m, Some(&J::from(body.len())), None, false);
+        }
+    }
+    let digests: [(&str, &Option<Digest>, fn(&[u8]) -> String); 2] = [
+        ("bytes sha256", &b.sha256, |d| {
+            use sha2::Digest as _;
+            hex::encode(sha2::Sha256::digest(d))
+        }),
+        ("bytes md5", &b.md5, |d| {
+            use md5::Digest as _;
+            hex::encode(md5::Md5::digest(d))
+        }),
+    ];
+    for (subject, want, digest) in digests {
+        let Some(want) = want else { continue };
+        ev.count += 1;
+        let got = match &cut {
+            Some(why) => why.clone(),
+            None => digest(body),
+        };
+        if got == want.hex {
+            ev.pass(subject, || want.hex.clone(), got);
+        } else {
+            ev.fail(subject, want.hex.clone(), got);
+        }
+    }
+    if let Some(f) = &b.file
+        && let Some(data) = &f.data
+    {
+        ev.count += 1;
+        let subject = "bytes";
+        let expected = format!("the {} bytes of {}", data.len(), f.path);
+        if let Some(why) = &cut {
+            ev.fail(subject, expected, why.clone());
+        } else if body == data.as_slice() {
+            ev.pass(subject, || expected, format!("{} equal bytes", body.len()));
+        } else {
+            let at = body
+                .iter()
+                .zip(data.iter())
+                .position(|(x, y)| x != y)
+                .unwrap_or(body.len().min(data.len()));
+            let byte = |d: &[u8]| {
+                d.get(at)
+                    .map_or_else(|| "the end".to_string(), |b| format!("0x{b:02x}"))
+            };
+            ev.fail(
+                subject,
+                expected,
+                format!(
+                    "{} bytes, differing from byte {at} on ({} where the file has {})",
+                    body.len(),
+                    byte(body),
+                    byte(data)
+                ),
+            );
+        }
     }
 }
 

@@ -138,13 +138,15 @@ impl Checker {
                     r.form.is_some(),
                     r.multipart.is_some(),
                     r.body_file.is_some(),
+                    r.body_base64.is_some(),
+                    r.body_hex.is_some(),
                 ]
                 .iter()
                 .filter(|b| **b)
                 .count();
                 if bodies > 1 {
                     self.push(
-                        Diagnostic::new(file.as_ref(), r.url.loc, "a request takes one body: `json`, `body`, `form`, `multipart` or `body_file`")
+                        Diagnostic::new(file.as_ref(), r.url.loc, "a request takes one body: `json`, `body`, `form`, `multipart`, `body_file`, `body_base64` or `body_hex`")
                             .hint("keep one of them"),
                     );
                 }
@@ -176,6 +178,32 @@ impl Checker {
                 }
                 if let Some(b) = r.body_file.as_mut() {
                     self.tpl(&file, b, &inner, false);
+                }
+                type Decode = fn(&str) -> Result<Vec<u8>, String>;
+                let binary: [(&str, Option<&mut Tpl>, Decode); 2] = [
+                    (
+                        "body_base64",
+                        r.body_base64.as_mut(),
+                        crate::engine::request::decode_base64,
+                    ),
+                    (
+                        "body_hex",
+                        r.body_hex.as_mut(),
+                        crate::engine::request::decode_hex,
+                    ),
+                ];
+                for (key, t, decode) in binary {
+                    let Some(t) = t else { continue };
+                    if t.is_literal() {
+                        if let Err(why) = decode(&t.src) {
+                            self.push(
+                                Diagnostic::new(file.as_ref(), t.loc, format!("`{key}` {why}"))
+                                    .width(t.src.chars().count().min(40)),
+                            );
+                        }
+                    } else {
+                        self.tpl(&file, t, &inner, false);
+                    }
                 }
             }
             Action::WaitWebhook(w) => {
@@ -246,6 +274,46 @@ impl Checker {
         if let Some(m) = e.time_ms.as_mut() {
             self.matcher(file, m, known);
             self.shape(file, m, Subject::Json, true);
+        }
+        if let Some(b) = e.bytes.as_mut() {
+            if let Some(m) = b.length.as_mut() {
+                self.matcher(file, m, known);
+                self.shape(file, m, Subject::Json, true);
+            }
+            for (name, digest, len) in [("sha256", &b.sha256, 64), ("md5", &b.md5, 32)] {
+                if let Some(d) = digest
+                    && !d.hex.is_empty()
+                    && d.hex.len() != len
+                {
+                    self.push(
+                        Diagnostic::new(
+                            file.as_ref(),
+                            d.loc,
+                            format!(
+                                "a {name} digest has {len} hex digits, this one {}",
+                                d.hex.len()
+                            ),
+                        )
+                        .width(d.hex.len())
+                        .hint(format!("`{name}sum FILE` prints the digest of a file")),
+                    );
+                }
+            }
+            if let Some(f) = b.file.as_mut() {
+                let path = file.parent().unwrap_or(Path::new(".")).join(&f.path);
+                match super::load::read_capped(&path, MAX_EXPECTED_FILE_BYTES) {
+                    Ok(data) => f.data = Some(Arc::new(data)),
+                    Err(why) => self.push(
+                        Diagnostic::new(
+                            file.as_ref(),
+                            f.loc,
+                            format!("cannot read `{}`: {why}", f.path),
+                        )
+                        .width(f.path.chars().count())
+                        .hint("the path is relative to the scenario file"),
+                    ),
+                }
+            }
         }
         if let Some(schema) = e.schema.as_mut() {
             let loaded = match &schema.source {
@@ -427,6 +495,9 @@ impl Checker {
         }
     }
 }
+
+/// A file the body is compared with is read whole; bodies are capped far below.
+const MAX_EXPECTED_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// What a matcher looks at, for the checks that can hold on it.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -31,6 +31,9 @@ pub struct Expect {
     /// A matcher over the response time in milliseconds.
     #[schemars(example = serde_json::json!({"lt": 2000}))]
     pub time_ms: Option<Matcher>,
+    /// Checks over the body's bytes: length, sha256, md5, equality with a file.
+    #[schemars(example = serde_json::json!({"length": 1024, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}))]
+    pub bytes: Option<BytesExpect>,
     /// A JSON Schema (a file path relative to the scenario, or inline).
     #[schemars(example = &"schemas/project.json", example = serde_json::json!({"type": "object", "required": ["id"]}))]
     pub schema: Option<SchemaSpec>,
@@ -44,6 +47,7 @@ impl Expect {
             && self.body.is_none()
             && self.time_ms.is_none()
             && self.schema.is_none()
+            && self.bytes.is_none()
     }
 }
 
@@ -498,6 +502,100 @@ fn bad(v: &TValue, takes: &str, hint: &str) {
 impl<'de> Deserialize<'de> for Matcher {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(Matcher::from_value(TValue::deserialize(d)?))
+    }
+}
+
+/// Checks over the body as bytes (after the transfer encoding is undone), for
+/// images, archives, and text whose encoding matters.
+#[derive(Debug, Deserialize, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BytesExpect {
+    /// A matcher over the number of bytes.
+    #[schemars(example = 1024, example = serde_json::json!({"gt": 0}))]
+    pub length: Option<Matcher>,
+    /// The SHA-256 of the body, in hex.
+    #[schemars(example = &"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
+    pub sha256: Option<Digest>,
+    /// The MD5 of the body, in hex.
+    #[schemars(example = &"098f6bcd4621d373cade4e832627b4f6")]
+    pub md5: Option<Digest>,
+    /// The body equals this file's bytes (a path relative to the scenario file).
+    #[schemars(example = &"data/logo.png")]
+    pub file: Option<BytesFile>,
+}
+
+/// A digest in hex, checked for its length when the file is read.
+#[derive(Debug, Clone)]
+pub struct Digest {
+    pub loc: Loc,
+    /// Lowercase hex.
+    pub hex: String,
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = TValue::deserialize(d)?;
+        let loc = v.loc();
+        let hex = match &v {
+            TValue::Str(t) if t.src.trim().bytes().all(|b| b.is_ascii_hexdigit()) => {
+                t.src.trim().to_ascii_lowercase()
+            }
+            other => {
+                bad(
+                    other,
+                    "a digest is written in hex",
+                    "e.g. `sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08` (`sha256sum file` prints it)",
+                );
+                String::new()
+            }
+        };
+        Ok(Digest { loc, hex })
+    }
+}
+
+impl JsonSchema for Digest {
+    fn schema_name() -> Cow<'static, str> {
+        "Digest".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^\\s*[0-9a-fA-F]+\\s*$",
+            "description": "A digest in hex."
+        })
+    }
+}
+
+/// A file the body must equal, read by the checker.
+#[derive(Debug, Clone)]
+pub struct BytesFile {
+    pub loc: Loc,
+    pub path: String,
+    pub data: Option<Arc<Vec<u8>>>,
+}
+
+impl<'de> Deserialize<'de> for BytesFile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s: serde_saphyr::Spanned<String> = serde_saphyr::Spanned::deserialize(d)?;
+        Ok(BytesFile {
+            loc: s.referenced.into(),
+            path: s.value,
+            data: None,
+        })
+    }
+}
+
+impl JsonSchema for BytesFile {
+    fn schema_name() -> Cow<'static, str> {
+        "BytesFile".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "A file (relative to the scenario file) whose bytes the body must equal."
+        })
     }
 }
 

@@ -159,6 +159,12 @@ pub struct RequestDoc {
     /// A body read from a file (relative to the scenario file).
     #[schemars(example = &"data/payload.json")]
     pub body_file: Option<Tpl>,
+    /// A binary body written in base64 (sent as the bytes it decodes to).
+    #[schemars(example = &"iVBORw0KGgo=")]
+    pub body_base64: Option<Tpl>,
+    /// A binary body written in hex (sent as the bytes it decodes to).
+    #[schemars(example = &"89504e470d0a1a0a")]
+    pub body_hex: Option<Tpl>,
 }
 
 /// One part of a multipart body.

@@ -66,11 +66,15 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "form",
             "multipart",
             "body_file",
+            "body_base64",
+            "body_hex",
         ],
     ),
     (
         "`expect`",
-        &["status", "json", "headers", "body", "time_ms", "schema"],
+        &[
+            "status", "json", "headers", "body", "time_ms", "schema", "bytes",
+        ],
     ),
     ("`retry`", &["until", "attempts", "interval", "backoff"]),
     ("`wait_webhook`", &["event", "within", "secret"]),
@@ -156,7 +160,8 @@ fn example_of(key: &str) -> Option<&'static str> {
         "wait_webhook" => "write a mapping with `event:` and `within:`",
         "form" | "multipart" => "write `field: value` lines",
         "name" | "description" | "skip" | "url" | "method" | "body" | "base_url" | "include"
-        | "event" | "secret" | "body_file" | "filename" | "content_type" => {
+        | "event" | "secret" | "body_file" | "filename" | "content_type" | "body_base64"
+        | "body_hex" | "sha256" | "md5" => {
             "write text; quote it if it starts with `{`, `[`, `*`, `&`, `!` or `%`"
         }
         _ => return None,
