@@ -219,7 +219,8 @@ fn bytes_checks(ev: &mut Evaluator<'_>, b: &BytesExpect, response: &Response) {
             ev.matcher("bytes length", m, Some(&J::from(body.len())), None, false);
         }
     }
-    let digests: [(&str, &Option<Digest>, fn(&[u8]) -> String); 2] = [
+    type Hash = fn(&[u8]) -> String;
+    let digests: [(&str, &Option<Digest>, Hash); 2] = [
         ("bytes sha256", &b.sha256, |d| {
             use sha2::Digest as _;
             hex::encode(sha2::Sha256::digest(d))
