@@ -388,3 +388,67 @@ fn binary_request_bodies_are_sent_as_bytes() {
         assert!(server.requests().is_empty(), "{body}: nothing is sent");
     }
 }
+
+#[test]
+fn cookies_are_asserted_with_their_attributes() {
+    // (cookie checks, passes?)
+    let table = [
+        ("sid: abc", true),
+        ("sid: { matches: \"^a\" }", true),
+        ("sid: abd", false),
+        ("nope: { exists: false }", true),
+        ("nope: { exists: true }", false),
+        (
+            "sid: { value: abc, path: /, http_only: true, secure: false, expires: { contains: \"2037\" } }",
+            true,
+        ),
+        ("sid: { http_only: false }", false),
+        (
+            "theme: { value: dark, max_age: 60, secure: true, same_site: Lax }",
+            true,
+        ),
+        ("theme: { max_age: { gt: 60 } }", false),
+        ("theme: { same_site: Strict }", false),
+        ("theme: { path: { exists: false } }", true),
+    ];
+    for (check, passes) in table {
+        let server = repeated_headers();
+        let yaml = format!(
+            "name: n\nsteps:\n  - request:\n      url: /h\n    expect:\n      cookies:\n        {check}\n"
+        );
+        let (_ws, out) = run(&server, &yaml, &[]);
+        assert_eq!(
+            out.code,
+            Some(if passes { 0 } else { 1 }),
+            "{check}\n{}",
+            out.all()
+        );
+    }
+    let out = validate(
+        "name: n\nsteps:\n  - request:\n      url: /h\n    expect:\n      cookies:\n        sid: { value: a, httponly: true }\n",
+    );
+    out.expect_code(2);
+    assert!(
+        out.all().contains("did you mean `http_only`?"),
+        "{}",
+        out.all()
+    );
+}
+
+#[test]
+fn a_cookie_is_captured_from_set_cookie() {
+    let server = TestServer::start(|r| match r.path.as_str() {
+        "/login" => Reply::json(200, serde_json::json!({}))
+            .header(
+                "Set-Cookie",
+                "other=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT",
+            )
+            .header("Set-Cookie", "sid=s3cr3t-42; Path=/; HttpOnly"),
+        _ => Reply::echo(r),
+    });
+    let yaml = "name: n\nsteps:\n  - request:\n      url: /login\n    capture:\n      sid: { cookie: sid }\n  - request:\n      url: /next\n      headers: { X-Sid: \"{{ sid }}\" }\n";
+    let (_ws, out) = run(&server, yaml, &[]);
+    out.expect_code(0);
+    let next = server.requests_to("/next");
+    assert_eq!(next[0].header("x-sid"), Some("s3cr3t-42"));
+}

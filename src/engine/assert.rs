@@ -6,7 +6,7 @@ use serde_json::Value as J;
 use super::number::{Decimal, RawTree, decimal_of};
 use crate::events::Assertion;
 use crate::http::Response;
-use crate::scenario::expect::{BytesExpect, Check, Digest, Expect, JsonType, Matcher};
+use crate::scenario::expect::{BytesExpect, Check, CookieCheck, Digest, Expect, JsonType, Matcher};
 use crate::template::{RenderError, Templates};
 
 /// The response in the forms assertions read, computed once.
@@ -170,6 +170,30 @@ pub fn evaluate(
         let ms = u64::try_from(obs.response.elapsed.as_millis()).unwrap_or(u64::MAX);
         ev.matcher("time_ms", m, Some(&J::from(ms)), None, false);
     }
+    if !expect.cookies.0.is_empty() {
+        let jar = set_cookies(obs.response);
+        for (name, _, check) in &expect.cookies.0 {
+            let cookie = jar.iter().rev().find(|(n, _)| n == name).map(|(_, c)| c);
+            match check {
+                CookieCheck::Value(m) => {
+                    let value = cookie.and_then(|c| c.get("value"));
+                    ev.matcher(&format!("cookie {name}"), m, value, None, true);
+                }
+                CookieCheck::Attributes(attrs) => {
+                    for (attr, m) in attrs {
+                        let subject = format!("cookie {name} {attr}");
+                        match cookie {
+                            None => {
+                                ev.matcher(&subject, m, None, None, true);
+                            }
+                            // A flag that is not set reads as false, not as missing.
+                            Some(c) => ev.matcher(&subject, m, c.get(attr.as_str()), None, true),
+                        }
+                    }
+                }
+            }
+        }
+    }
     if let Some(b) = &expect.bytes {
         bytes_checks(&mut ev, b, obs.response);
     }
@@ -200,6 +224,45 @@ pub fn evaluate(
         passed: ev.passed.unwrap_or_default(),
         count: ev.count,
     }
+}
+
+/// The cookies the response sets, in order: (name, its attributes as JSON).
+/// A Set-Cookie line that is not a cookie is left out.
+pub fn set_cookies(response: &Response) -> Vec<(String, serde_json::Map<String, J>)> {
+    response
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .filter_map(|(_, line)| {
+            let c = cookie::Cookie::parse(line.as_str()).ok()?;
+            let mut m = serde_json::Map::new();
+            m.insert("value".into(), J::String(c.value().to_string()));
+            if let Some(p) = c.path() {
+                m.insert("path".into(), J::String(p.to_string()));
+            }
+            if let Some(d) = c.domain() {
+                m.insert("domain".into(), J::String(d.to_string()));
+            }
+            if let Some(age) = c.max_age() {
+                m.insert("max_age".into(), J::from(age.whole_seconds()));
+            }
+            // As the server wrote it: the date is compared as text.
+            if let Some(exp) = line.split(';').skip(1).find_map(|a| {
+                let (k, v) = a.split_once('=')?;
+                k.trim()
+                    .eq_ignore_ascii_case("expires")
+                    .then(|| v.trim().to_string())
+            }) {
+                m.insert("expires".into(), J::String(exp));
+            }
+            m.insert("secure".into(), J::Bool(c.secure().unwrap_or(false)));
+            m.insert("http_only".into(), J::Bool(c.http_only().unwrap_or(false)));
+            if let Some(s) = c.same_site() {
+                m.insert("same_site".into(), J::String(s.to_string()));
+            }
+            Some((c.name().to_string(), m))
+        })
+        .collect()
 }
 
 /// `bytes:` checks over the body as received.

@@ -275,6 +275,18 @@ impl Checker {
             self.matcher(file, m, known);
             self.shape(file, m, Subject::Json, true);
         }
+        for (_, _, c) in e.cookies.0.iter_mut() {
+            let matchers: Vec<&mut Matcher> = match c {
+                super::expect::CookieCheck::Value(m) => vec![m],
+                super::expect::CookieCheck::Attributes(attrs) => {
+                    attrs.iter_mut().map(|(_, m)| m).collect()
+                }
+            };
+            for m in matchers {
+                self.matcher(file, m, known);
+                self.shape(file, m, Subject::Body, true);
+            }
+        }
         if let Some(b) = e.bytes.as_mut() {
             if let Some(m) = b.length.as_mut() {
                 self.matcher(file, m, known);

@@ -25,6 +25,12 @@ pub struct Expect {
     #[serde(default)]
     #[schemars(example = serde_json::json!({"Content-Type": {"contains": "json"}}))]
     pub headers: HeaderAssertions,
+    /// Cookies the response sets (its Set-Cookie headers): name -> the value (a
+    /// value or a matcher map), or a map of attributes (value, path, domain,
+    /// max_age, expires, secure, http_only, same_site) -> a value or a matcher map.
+    #[serde(default)]
+    #[schemars(example = serde_json::json!({"session": {"exists": true}, "theme": {"value": "dark", "http_only": true, "max_age": {"gt": 0}}}))]
+    pub cookies: CookieAssertions,
     /// A matcher over the body as text.
     #[schemars(example = serde_json::json!({"contains": "ok"}))]
     pub body: Option<Matcher>,
@@ -48,6 +54,7 @@ impl Expect {
             && self.time_ms.is_none()
             && self.schema.is_none()
             && self.bytes.is_none()
+            && self.cookies.0.is_empty()
     }
 }
 
@@ -207,6 +214,112 @@ impl<'de> Deserialize<'de> for HeaderAssertions {
             ),
         }
         Ok(HeaderAssertions(out))
+    }
+}
+
+/// `cookies:` assertions, in file order.
+#[derive(Debug, Clone, Default)]
+pub struct CookieAssertions(pub Vec<(String, Loc, CookieCheck)>);
+
+/// What is checked of one cookie.
+#[derive(Debug, Clone)]
+pub enum CookieCheck {
+    /// Its value.
+    Value(Matcher),
+    /// Some of its attributes (`value` among them).
+    Attributes(Vec<(String, Matcher)>),
+}
+
+/// The attributes of a cookie an assertion can name.
+pub const COOKIE_ATTRIBUTES: [&str; 8] = [
+    "value",
+    "path",
+    "domain",
+    "max_age",
+    "expires",
+    "secure",
+    "http_only",
+    "same_site",
+];
+
+impl<'de> Deserialize<'de> for CookieAssertions {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = TValue::deserialize(d)?;
+        let mut out = Vec::new();
+        let TValue::Map(entries, _) = v else {
+            sink::report(
+                v.loc(),
+                1,
+                format!(
+                    "`cookies` takes a mapping of cookie name to value, not {}",
+                    v.kind_name()
+                ),
+                Some("e.g.  cookies: { session: { exists: true } }".into()),
+            );
+            return Ok(CookieAssertions(out));
+        };
+        for TEntry { key, loc, value } in entries {
+            let attributes = match &value {
+                TValue::Map(attrs, _) => attrs
+                    .iter()
+                    .any(|a| COOKIE_ATTRIBUTES.contains(&a.key.as_str())),
+                _ => false,
+            };
+            let check = match value {
+                TValue::Map(attrs, _) if attributes => {
+                    let mut checks = Vec::new();
+                    for a in attrs {
+                        if COOKIE_ATTRIBUTES.contains(&a.key.as_str()) {
+                            checks.push((a.key, Matcher::from_value(a.value)));
+                        } else {
+                            let hint = did_you_mean(&a.key, COOKIE_ATTRIBUTES)
+                                .map(|s| format!("did you mean `{s}`?"))
+                                .unwrap_or_else(|| {
+                                    format!(
+                                        "a cookie's attributes: {}",
+                                        COOKIE_ATTRIBUTES.join(", ")
+                                    )
+                                });
+                            sink::report(
+                                a.loc,
+                                a.key.chars().count().max(1),
+                                format!("unknown cookie attribute `{}`", a.key),
+                                Some(hint),
+                            );
+                        }
+                    }
+                    CookieCheck::Attributes(checks)
+                }
+                other => CookieCheck::Value(Matcher::from_value(other)),
+            };
+            out.push((key, loc, check));
+        }
+        Ok(CookieAssertions(out))
+    }
+}
+
+impl JsonSchema for CookieAssertions {
+    fn schema_name() -> Cow<'static, str> {
+        "CookieAssertions".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let matcher = generator.subschema_for::<Matcher>().to_value();
+        let attributes: serde_json::Map<String, serde_json::Value> = COOKIE_ATTRIBUTES
+            .iter()
+            .map(|a| (a.to_string(), matcher.clone()))
+            .collect();
+        json_schema!({
+            "type": "object",
+            "description": "Cookie name -> its value (a value or a matcher map), or a map of its attributes.",
+            "additionalProperties": {
+                "anyOf": [
+                    {"type": "object", "properties": attributes, "additionalProperties": false, "minProperties": 1},
+                    matcher
+                ]
+            },
+            "examples": [{"session": {"exists": true}, "theme": {"value": "dark", "secure": true, "same_site": "Lax"}}]
+        })
     }
 }
 
@@ -783,7 +896,7 @@ impl JsonSchema for Capture {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "Where the value comes from: a JSONPath into the body (`$.id`), or one of {json: $.path}, {header: Name}, {regex: pattern}, {status: true}, {body: true}.",
+            "description": "Where the value comes from: a JSONPath into the body (`$.id`), or one of {json: $.path}, {header: Name}, {regex: pattern}, {cookie: name}, {status: true}, {body: true}.",
             "anyOf": [
                 {"type": "string", "pattern": "^\\s*\\$"},
                 {
@@ -796,7 +909,8 @@ impl JsonSchema for Capture {
                         "header": {"type": "string", "description": "A response header (any case).", "examples": ["Location"]},
                         "regex": {"type": "string", "description": "A regex over the body; the first group (or the whole match).", "examples": ["token=([a-z0-9]+)"]},
                         "status": {"const": true, "description": "The status code.", "examples": [true]},
-                        "body": {"const": true, "description": "The whole body as text.", "examples": [true]}
+                        "body": {"const": true, "description": "The whole body as text.", "examples": [true]},
+                        "cookie": {"type": "string", "description": "The value of a cookie the response sets (Set-Cookie).", "examples": ["session"]}
                     }
                 }
             ],
@@ -813,6 +927,8 @@ pub enum CaptureSource {
     Regex(RegexSpec),
     Status,
     Body,
+    /// The value of a cookie the response sets.
+    Cookie(String),
 }
 
 /// A value kept from a response under a name.
@@ -822,8 +938,7 @@ pub struct Capture {
     pub source: CaptureSource,
 }
 
-const CAPTURE_HINT: &str =
-    "`$.path`, {json: $.path}, {header: Name}, {regex: pattern}, {status: true} or {body: true}";
+const CAPTURE_HINT: &str = "`$.path`, {json: $.path}, {header: Name}, {regex: pattern}, {cookie: name}, {status: true} or {body: true}";
 
 impl<'de> Deserialize<'de> for Capture {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -868,10 +983,14 @@ impl<'de> Deserialize<'de> for Capture {
                     }
                     ("status", TValue::Bool(true, _)) => CaptureSource::Status,
                     ("body", TValue::Bool(true, _)) => CaptureSource::Body,
+                    ("cookie", TValue::Str(t)) => CaptureSource::Cookie(t.src),
                     (k, _) => {
-                        let hint = did_you_mean(k, ["json", "header", "regex", "status", "body"])
-                            .map(|s| format!("did you mean `{s}`?"))
-                            .unwrap_or_else(|| CAPTURE_HINT.into());
+                        let hint = did_you_mean(
+                            k,
+                            ["json", "header", "regex", "status", "body", "cookie"],
+                        )
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| CAPTURE_HINT.into());
                         sink::report(
                             kloc,
                             k.chars().count().max(1),
