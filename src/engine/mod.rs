@@ -3,6 +3,7 @@
 
 pub mod assert;
 pub mod capture;
+pub mod number;
 pub mod request;
 mod scenario;
 mod step;

@@ -154,6 +154,16 @@ pub fn prepare(
             }
         }
         Body::Multipart(out)
+    } else if let Some(t) = &req.body_base64 {
+        Body::Bytes(Bytes::from(
+            decode_base64(&templates.render_str(t, scope)?)
+                .map_err(|why| plain(format!("`body_base64` {why}")))?,
+        ))
+    } else if let Some(t) = &req.body_hex {
+        Body::Bytes(Bytes::from(
+            decode_hex(&templates.render_str(t, scope)?)
+                .map_err(|why| plain(format!("`body_hex` {why}")))?,
+        ))
     } else if let Some(bf) = &req.body_file {
         let rel = templates.render_str(bf, scope)?;
         let path = base_dir.join(&rel);
@@ -174,6 +184,25 @@ pub fn prepare(
         headers,
         body,
     })
+}
+
+/// Base64 as people paste it: standard or URL-safe alphabet, padded or not,
+/// wrapped over lines.
+pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let unpadded = compact.trim_end_matches('=');
+    STANDARD_NO_PAD
+        .decode(unpadded)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(unpadded))
+        .map_err(|e| format!("is not base64: {e}"))
+}
+
+/// Hex digits, spaces and newlines between bytes allowed.
+pub fn decode_hex(text: &str) -> Result<Vec<u8>, String> {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    hex::decode(&compact).map_err(|e| format!("is not hex: {e}"))
 }
 
 /// Request bodies read from files are refused beyond this.

@@ -138,13 +138,15 @@ impl Checker {
                     r.form.is_some(),
                     r.multipart.is_some(),
                     r.body_file.is_some(),
+                    r.body_base64.is_some(),
+                    r.body_hex.is_some(),
                 ]
                 .iter()
                 .filter(|b| **b)
                 .count();
                 if bodies > 1 {
                     self.push(
-                        Diagnostic::new(file.as_ref(), r.url.loc, "a request takes one body: `json`, `body`, `form`, `multipart` or `body_file`")
+                        Diagnostic::new(file.as_ref(), r.url.loc, "a request takes one body: `json`, `body`, `form`, `multipart`, `body_file`, `body_base64` or `body_hex`")
                             .hint("keep one of them"),
                     );
                 }
@@ -179,6 +181,32 @@ impl Checker {
                 }
                 for (_, c) in r.cookies.iter_mut() {
                     self.tpl(&file, c, &inner, false);
+                }
+                type Decode = fn(&str) -> Result<Vec<u8>, String>;
+                let binary: [(&str, Option<&mut Tpl>, Decode); 2] = [
+                    (
+                        "body_base64",
+                        r.body_base64.as_mut(),
+                        crate::engine::request::decode_base64,
+                    ),
+                    (
+                        "body_hex",
+                        r.body_hex.as_mut(),
+                        crate::engine::request::decode_hex,
+                    ),
+                ];
+                for (key, t, decode) in binary {
+                    let Some(t) = t else { continue };
+                    if t.is_literal() {
+                        if let Err(why) = decode(&t.src) {
+                            self.push(
+                                Diagnostic::new(file.as_ref(), t.loc, format!("`{key}` {why}"))
+                                    .width(t.src.chars().count().min(40)),
+                            );
+                        }
+                    } else {
+                        self.tpl(&file, t, &inner, false);
+                    }
                 }
             }
             Action::WaitWebhook(w) => {
@@ -236,18 +264,74 @@ impl Checker {
     fn expect(&mut self, file: &Arc<Path>, e: &mut Expect, known: &Known) {
         for (_, m) in e.json.0.iter_mut() {
             self.matcher(file, m, known);
+            self.shape(file, m, Subject::Json, true);
         }
         for (_, _, m) in e.headers.0.iter_mut() {
             self.matcher(file, m, known);
+            self.shape(file, m, Subject::Header, true);
         }
         if let Some(m) = e.body.as_mut() {
             self.matcher(file, m, known);
+            self.shape(file, m, Subject::Body, true);
         }
         for m in [e.time_ms.as_mut(), e.url.as_mut(), e.redirects.as_mut()]
             .into_iter()
             .flatten()
         {
             self.matcher(file, m, known);
+            self.shape(file, m, Subject::Json, true);
+        }
+        for (_, _, c) in e.cookies.0.iter_mut() {
+            let matchers: Vec<&mut Matcher> = match c {
+                super::expect::CookieCheck::Value(m) => vec![m],
+                super::expect::CookieCheck::Attributes(attrs) => {
+                    attrs.iter_mut().map(|(_, m)| m).collect()
+                }
+            };
+            for m in matchers {
+                self.matcher(file, m, known);
+                self.shape(file, m, Subject::Body, true);
+            }
+        }
+        if let Some(b) = e.bytes.as_mut() {
+            if let Some(m) = b.length.as_mut() {
+                self.matcher(file, m, known);
+                self.shape(file, m, Subject::Json, true);
+            }
+            for (name, digest, len) in [("sha256", &b.sha256, 64), ("md5", &b.md5, 32)] {
+                if let Some(d) = digest
+                    && !d.hex.is_empty()
+                    && d.hex.len() != len
+                {
+                    self.push(
+                        Diagnostic::new(
+                            file.as_ref(),
+                            d.loc,
+                            format!(
+                                "a {name} digest has {len} hex digits, this one {}",
+                                d.hex.len()
+                            ),
+                        )
+                        .width(d.hex.len())
+                        .hint(format!("`{name}sum FILE` prints the digest of a file")),
+                    );
+                }
+            }
+            if let Some(f) = b.file.as_mut() {
+                let path = file.parent().unwrap_or(Path::new(".")).join(&f.path);
+                match super::load::read_capped(&path, MAX_EXPECTED_FILE_BYTES) {
+                    Ok(data) => f.data = Some(Arc::new(data)),
+                    Err(why) => self.push(
+                        Diagnostic::new(
+                            file.as_ref(),
+                            f.loc,
+                            format!("cannot read `{}`: {why}", f.path),
+                        )
+                        .width(f.path.chars().count())
+                        .hint("the path is relative to the scenario file"),
+                    ),
+                }
+            }
         }
         if let Some(schema) = e.schema.as_mut() {
             let loaded = match &schema.source {
@@ -265,6 +349,69 @@ impl Checker {
                 }
                 Err(msg) => self.push(Diagnostic::new(file.as_ref(), schema.loc, msg)),
             }
+        }
+    }
+
+    /// Checks that can never hold on what they look at are file errors: an object
+    /// or a list expected of a header or of the body text, `count` outside headers.
+    fn shape(&mut self, file: &Arc<Path>, m: &Matcher, subject: Subject, top: bool) {
+        use super::expect::Check;
+        for c in &m.checks {
+            match c {
+                Check::Equals(v) | Check::Contains(v) if subject.is_text() => {
+                    self.not_text(file, v, subject)
+                }
+                Check::OneOf(TValue::Seq(items, _)) if subject.is_text() => {
+                    for i in items {
+                        self.not_text(file, i, subject);
+                    }
+                }
+                Check::Count(_) if !(subject == Subject::Header && top) => {
+                    self.push(
+                        Diagnostic::new(
+                            file.as_ref(),
+                            m.loc,
+                            "`count` counts the values of a header, and this is not a header",
+                        )
+                        .hint("for the length of a list or a text, write `length`"),
+                    );
+                }
+                Check::Not(inner) => self.shape(file, inner, subject, top),
+                Check::Each(inner) | Check::Any(inner) => {
+                    let item = if subject == Subject::Header {
+                        Subject::Header
+                    } else {
+                        Subject::Json
+                    };
+                    self.shape(file, inner, item, false)
+                }
+                Check::Length(inner) | Check::Count(inner) => {
+                    self.shape(file, inner, Subject::Json, false)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn not_text(&mut self, file: &Arc<Path>, v: &TValue, subject: Subject) {
+        if matches!(v, TValue::Map(..) | TValue::Seq(..)) {
+            let what = if subject == Subject::Header {
+                "a header"
+            } else {
+                "the body text"
+            };
+            self.push(
+                Diagnostic::new(
+                    file.as_ref(),
+                    v.loc(),
+                    format!("{what} is text, so {} can never match it", v.kind_name()),
+                )
+                .hint(if subject == Subject::Header {
+                    "compare with text, e.g. `equals: \"no-store\"`, or use `any:`/`each:` for a repeated header"
+                } else {
+                    "to check a JSON body, use `json:` with a JSONPath (e.g. `$: { equals: {...} }`)"
+                }),
+            );
         }
     }
 
@@ -364,6 +511,23 @@ impl Checker {
                     .focus(name.clone()),
             );
         }
+    }
+}
+
+/// A file the body is compared with is read whole; bodies are capped far below.
+const MAX_EXPECTED_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// What a matcher looks at, for the checks that can hold on it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Subject {
+    Json,
+    Header,
+    Body,
+}
+
+impl Subject {
+    fn is_text(self) -> bool {
+        matches!(self, Subject::Header | Subject::Body)
     }
 }
 

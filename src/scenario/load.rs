@@ -302,7 +302,9 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagno
         return Err(diags);
     }
     sink::drain();
+    sink::set_source(Some(text));
     let parsed = serde_saphyr::from_str_with_options::<T>(text, yaml_options());
+    sink::set_source(None);
     let problems = sink::drain();
     for p in problems {
         let mut d = Diagnostic::new(path, p.loc, p.message).width(p.width);

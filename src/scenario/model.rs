@@ -174,6 +174,12 @@ pub struct RequestDoc {
     /// origin carries no credential header. Default: the scenario's, else not followed.
     #[schemars(example = true)]
     pub follow_redirects: Option<bool>,
+    /// A binary body written in base64 (sent as the bytes it decodes to).
+    #[schemars(example = &"iVBORw0KGgo=")]
+    pub body_base64: Option<Tpl>,
+    /// A binary body written in hex (sent as the bytes it decodes to).
+    #[schemars(example = &"89504e470d0a1a0a")]
+    pub body_hex: Option<Tpl>,
 }
 
 /// One part of a multipart body.

@@ -69,6 +69,8 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "body_file",
             "cookies",
             "follow_redirects",
+            "body_base64",
+            "body_hex",
         ],
     ),
     (
@@ -82,6 +84,8 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "schema",
             "url",
             "redirects",
+            "bytes",
+            "cookies",
         ],
     ),
     ("`retry`", &["until", "attempts", "interval", "backoff"]),
@@ -168,7 +172,8 @@ fn example_of(key: &str) -> Option<&'static str> {
         "wait_webhook" => "write a mapping with `event:` and `within:`",
         "form" | "multipart" => "write `field: value` lines",
         "name" | "description" | "skip" | "url" | "method" | "body" | "base_url" | "include"
-        | "event" | "secret" | "body_file" | "filename" | "content_type" => {
+        | "event" | "secret" | "body_file" | "filename" | "content_type" | "body_base64"
+        | "body_hex" | "sha256" | "md5" => {
             "write text; quote it if it starts with `{`, `[`, `*`, `&`, `!` or `%`"
         }
         _ => return None,
