@@ -289,20 +289,48 @@ impl Redactor {
     /// Add every string and number inside a value (`secrets:` may name a number or
     /// a mapping); flags and nulls are no secret.
     pub fn add_value(&self, value: &serde_json::Value, label: &str) {
-        match value {
-            serde_json::Value::String(s) => self.add_labeled(s, label),
-            serde_json::Value::Number(n) => self.add_labeled(&n.to_string(), label),
+        self.add_value_min(value, label, 1);
+    }
+
+    fn add_value_min(&self, value: &serde_json::Value, label: &str, min: usize) {
+        let text = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
             serde_json::Value::Array(items) => {
                 for v in items {
-                    self.add_value(v, label);
+                    self.add_value_min(v, label, min);
                 }
+                return;
             }
             serde_json::Value::Object(map) => {
                 for v in map.values() {
-                    self.add_value(v, label);
+                    self.add_value_min(v, label, min);
                 }
+                return;
             }
-            serde_json::Value::Bool(_) | serde_json::Value::Null => {}
+            serde_json::Value::Bool(_) | serde_json::Value::Null => return,
+        };
+        if text.trim().len() >= min {
+            self.add_labeled(&text, label);
+        }
+    }
+
+    /// Add the value of variable, capture or parameter `name` if it is a secret:
+    /// listed under `secrets:` (whatever its length), or found by the checks to
+    /// flow into a secret header or such a variable (when it is long enough to be
+    /// a credential, as for the environment).
+    pub fn add_named(
+        &self,
+        name: &str,
+        value: &serde_json::Value,
+        declared: &[String],
+        inferred: &[String],
+    ) {
+        let label = format!("secret `{name}`");
+        if declared.iter().any(|d| d == name) {
+            self.add_value_min(value, &label, 1);
+        } else if inferred.iter().any(|d| d == name) {
+            self.add_value_min(value, &label, MIN_ENV_SECRET_LEN);
         }
     }
 
@@ -998,7 +1026,7 @@ fn forms_of(secret: &str) -> Vec<(Kind, Vec<u8>, &'static str)> {
                 out.push((Kind::Base64, form, ", base64"));
             }
             if let Some(form) = base64_core_at_end(src.as_bytes(), offset)
-                && form.len() >= MIN_BASE64_CHARS + 1
+                && form.len() > MIN_BASE64_CHARS
             {
                 out.push((Kind::Base64, form, ", base64"));
             }
@@ -1030,7 +1058,7 @@ fn base64_core(bytes: &[u8], offset: usize) -> Vec<u8> {
 /// and the `=` padding are then decided by `bytes` too.
 fn base64_core_at_end(bytes: &[u8], offset: usize) -> Option<Vec<u8>> {
     let total = offset + bytes.len();
-    if total % 3 == 0 {
+    if total.is_multiple_of(3) {
         return None;
     }
     let mut data = vec![0u8; offset];
