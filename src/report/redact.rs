@@ -578,9 +578,7 @@ fn add_form(
         .map_or(0, |(_, e)| *e);
     let max_cut = n.saturating_sub(1).min(keep + WINDOW - 1);
     for k in MIN_CUT.max(keep + 1)..=max_cut {
-        fam.prefixes
-            .entry(form[..k].into())
-            .or_insert((info, keep));
+        fam.prefixes.entry(form[..k].into()).or_insert((info, keep));
     }
     fam.max_prefix = fam.max_prefix.max(max_cut);
     if n < WINDOW {
@@ -646,7 +644,14 @@ fn rebuild_bloom(fam: &mut Family, roll: Roll, slots: usize) {
 }
 
 /// The hits of one family in one view.
-fn search(fam: &Family, roll: Roll, v: &View<'_>, cuts: bool, cut_at_end: bool, out: &mut Vec<Hit>) {
+fn search(
+    fam: &Family,
+    roll: Roll,
+    v: &View<'_>,
+    cuts: bool,
+    cut_at_end: bool,
+    out: &mut Vec<Hit>,
+) {
     let bytes: &[u8] = &v.bytes;
     for tier in &fam.tiers {
         match &tier.ac {
@@ -1183,7 +1188,8 @@ mod tests {
         );
         let r = Redactor::new();
         r.add("hunter2-very-secret");
-        let short = crate::events::excerpt(&format!("{}hunter2-very-secret", "a".repeat(20)), 20 + 6);
+        let short =
+            crate::events::excerpt(&format!("{}hunter2-very-secret", "a".repeat(20)), 20 + 6);
         assert!(
             r.scrub(&short)
                 .starts_with(&format!("{}***…", "a".repeat(20))),
@@ -1383,6 +1389,9 @@ mod tests {
         let mut text = "a".repeat(SCAN_CHUNK - 5).into_bytes();
         text.extend_from_slice(b"hunter2-very-secret");
         let leak = r.find_leak(&text).unwrap_or_default();
-        assert!(leak.contains(&format!("at byte {}", SCAN_CHUNK - 5)), "{leak}");
+        assert!(
+            leak.contains(&format!("at byte {}", SCAN_CHUNK - 5)),
+            "{leak}"
+        );
     }
 }
