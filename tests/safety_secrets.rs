@@ -649,6 +649,9 @@ steps:
     request: { method: POST, url: /login }
     capture: { token: $.token, theme: $.theme }
   - name: whoami
+    # Long enough for the console to have printed the login step: the token must
+    # be known as a secret before it is sent.
+    delay: 300ms
     request:
       url: /me
       headers:
