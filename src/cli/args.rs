@@ -109,6 +109,10 @@ pub struct RunArgs {
     /// writes with an Idempotency-Key, when a step or file sets none.
     #[arg(long, default_value_t = 2)]
     pub retries: u32,
+    /// Follow redirects in steps whose file and request do not say
+    /// (`follow_redirects:`); each hop is still reported and checked on its own.
+    #[arg(long, short = 'L')]
+    pub follow_redirects: bool,
     /// Response bodies are kept up to this many bytes (e.g. 8MB); the rest is cut.
     #[arg(long, default_value = "8MB", value_parser = parse_size, value_name = "SIZE")]
     pub max_body: usize,

@@ -296,6 +296,7 @@ async fn run_async(
         }),
         record_passes: a.report_json.is_some(),
         fail_fast: a.fail_fast,
+        follow_redirects: a.follow_redirects,
         tls,
     };
     let mut console_opts = ConsoleOptions::detect(if a.dry_run {

@@ -13,12 +13,21 @@ pub struct Observed<'a> {
     pub response: &'a Response,
     pub json: Result<J, String>,
     pub text: String,
+    /// Why `text` is not exactly the body (bytes not valid in its charset, a coding
+    /// not undone): body assertions then fail saying so instead of comparing U+FFFD.
+    pub text_problem: Option<String>,
+    /// The URL of this response (the last hop's, when redirects were followed).
+    pub url: String,
+    /// How many redirects were followed to reach it.
+    pub redirects: usize,
 }
 
 impl<'a> Observed<'a> {
     pub fn new(response: &'a Response) -> Self {
-        let text = response.text();
-        let json = if response.body.is_empty() {
+        let (text, text_problem) = response.text_and_problem();
+        let json = if let Some(problem) = &response.body_problem {
+            Err(problem.clone())
+        } else if response.body.is_empty() {
             Err("the body is empty".to_string())
         } else if response.truncated {
             Err(format!(
@@ -32,6 +41,9 @@ impl<'a> Observed<'a> {
             response,
             json,
             text,
+            text_problem,
+            url: String::new(),
+            redirects: 0,
         }
     }
 }
@@ -110,7 +122,15 @@ pub fn evaluate(
         let actual = obs.response.header(name).map(J::String);
         ev.matcher(&format!("header {name}"), matcher, actual.as_ref(), true);
     }
-    if let Some(m) = &expect.body {
+    if let (Some(m), Some(problem)) = (&expect.body, &obs.text_problem) {
+        ev.count += 1;
+        let seen = crate::events::excerpt(&obs.text, 200);
+        ev.fail(
+            "body",
+            describe_matcher(m),
+            format!("{problem}; it reads {seen:?}"),
+        );
+    } else if let Some(m) = &expect.body {
         ev.raw_text = true;
         ev.matcher("body", m, Some(&J::String(obs.text.clone())), true);
         ev.raw_text = false;
@@ -118,6 +138,14 @@ pub fn evaluate(
     if let Some(m) = &expect.time_ms {
         let ms = u64::try_from(obs.response.elapsed.as_millis()).unwrap_or(u64::MAX);
         ev.matcher("time_ms", m, Some(&J::from(ms)), false);
+    }
+    if let Some(m) = &expect.url {
+        ev.raw_text = true;
+        ev.matcher("url", m, Some(&J::String(obs.url.clone())), true);
+        ev.raw_text = false;
+    }
+    if let Some(m) = &expect.redirects {
+        ev.matcher("redirects", m, Some(&J::from(obs.redirects)), false);
     }
     if let Some(schema) = &expect.schema
         && let Some(validator) = &schema.validator

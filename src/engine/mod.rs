@@ -49,6 +49,9 @@ pub struct RunOptions {
     pub fail_fast: bool,
     /// `--insecure`, `--cacert`.
     pub tls: crate::http::tls::TlsOptions,
+    /// `--follow-redirects`: follow redirects in steps whose scenario and request do
+    /// not say.
+    pub follow_redirects: bool,
 }
 
 impl Default for RunOptions {
@@ -66,6 +69,7 @@ impl Default for RunOptions {
             record_passes: false,
             fail_fast: false,
             tls: crate::http::tls::TlsOptions::default(),
+            follow_redirects: false,
         }
     }
 }

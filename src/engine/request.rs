@@ -163,6 +163,11 @@ pub fn prepare(
     } else {
         Body::Empty
     };
+    for (name, value) in crate::http::DEFAULT_HEADERS {
+        if !has(&headers, name) {
+            headers.push((name.into(), value.into()));
+        }
+    }
     Ok(PreparedRequest {
         method,
         url,

@@ -247,6 +247,24 @@ impl ConsoleReporter {
             return;
         }
         let bodies = self.opts.verbosity >= 2;
+        for (n, hop) in st.redirects.iter().enumerate() {
+            let (req, resp) = (&hop.request, &hop.response);
+            self.line(&format!("[{index}] > {} {}", req.method, req.url));
+            for (k, v) in &req.headers {
+                self.line(&format!("[{index}] > {k}: {v}"));
+            }
+            self.line(&format!(
+                "[{index}] < {} {} ({} ms): redirect {} of {}",
+                resp.version,
+                resp.status,
+                resp.time_ms,
+                n + 1,
+                st.redirects.len()
+            ));
+            for (k, v) in &resp.headers {
+                self.line(&format!("[{index}] < {k}: {v}"));
+            }
+        }
         if let Some(req) = &st.request {
             self.line(&format!("[{index}] > {} {}", req.method, req.url));
             for (k, v) in &req.headers {

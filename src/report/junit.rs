@@ -415,6 +415,19 @@ fn step_log(steps: &[StepReport]) -> String {
             st.name,
             st.duration.as_millis()
         ));
+        for hop in &st.redirects {
+            out.push_str(&format!(
+                "  > {} {}\n  < {} redirect to {}\n",
+                hop.request.method,
+                hop.request.url,
+                hop.response.status,
+                hop.response
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+                    .map_or("?", |(_, v)| v.as_str())
+            ));
+        }
         if let Some(req) = &st.request {
             out.push_str(&format!("  > {} {}\n", req.method, req.url));
         }

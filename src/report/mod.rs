@@ -138,24 +138,30 @@ fn scrub_step(st: &mut StepReport, r: &Redactor) {
     for a in st.failed_attempts.iter_mut() {
         r.scrub_in_place(a);
     }
-    if let Some(req) = st.request.as_mut() {
-        r.scrub_in_place(&mut req.url);
-        // Names too: a server may echo a secret as a header name.
-        for (k, v) in req.headers.iter_mut() {
-            r.scrub_in_place(k);
-            r.scrub_in_place(v);
+    let hops = st
+        .redirects
+        .iter_mut()
+        .map(|h| (Some(&mut h.request), Some(&mut h.response)));
+    for (req, resp) in hops.chain(std::iter::once((st.request.as_mut(), st.response.as_mut()))) {
+        if let Some(req) = req {
+            r.scrub_in_place(&mut req.url);
+            // Names too: a server may echo a secret as a header name.
+            for (k, v) in req.headers.iter_mut() {
+                r.scrub_in_place(k);
+                r.scrub_in_place(v);
+            }
+            if let Some(b) = req.body.as_mut() {
+                r.scrub_in_place(b);
+            }
         }
-        if let Some(b) = req.body.as_mut() {
-            r.scrub_in_place(b);
+        if let Some(resp) = resp {
+            for (k, v) in resp.headers.iter_mut() {
+                r.scrub_in_place(k);
+                r.scrub_in_place(v);
+            }
+            // A body cut by --max-body may end in the first bytes of a secret.
+            r.scrub_in_place_cut(&mut resp.body, resp.truncated);
         }
-    }
-    if let Some(resp) = st.response.as_mut() {
-        for (k, v) in resp.headers.iter_mut() {
-            r.scrub_in_place(k);
-            r.scrub_in_place(v);
-        }
-        // A body cut by --max-body may end in the first bytes of a secret.
-        r.scrub_in_place_cut(&mut resp.body, resp.truncated);
     }
 }
 

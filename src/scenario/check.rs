@@ -241,6 +241,9 @@ impl Checker {
                 if let Some(b) = r.body_file.as_mut() {
                     self.tpl(&file, b, &inner, false);
                 }
+                for (_, c) in r.cookies.iter_mut() {
+                    self.tpl(&file, c, &inner, false);
+                }
             }
             Action::WaitWebhook(w) => {
                 for t in [w.event.as_mut(), w.secret.as_mut()].into_iter().flatten() {
@@ -304,7 +307,10 @@ impl Checker {
         if let Some(m) = e.body.as_mut() {
             self.matcher(file, m, known);
         }
-        if let Some(m) = e.time_ms.as_mut() {
+        for m in [e.time_ms.as_mut(), e.url.as_mut(), e.redirects.as_mut()]
+            .into_iter()
+            .flatten()
+        {
             self.matcher(file, m, known);
         }
         if let Some(schema) = e.schema.as_mut() {

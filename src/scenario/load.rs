@@ -499,6 +499,7 @@ impl Loader {
             timeout: doc.timeout.map(|d| d.0),
             step_timeout: doc.step_timeout.map(|d| d.0),
             retries: doc.retries,
+            follow_redirects: doc.follow_redirects,
             steps,
             finally,
         };
@@ -804,6 +805,9 @@ fn merge_parent(parent: &ScenarioDoc, sub: &mut ScenarioDoc) {
     }
     if sub.retries.is_none() {
         sub.retries = parent.retries;
+    }
+    if sub.follow_redirects.is_none() {
+        sub.follow_redirects = parent.follow_redirects;
     }
     if sub.matrix.is_none() {
         sub.matrix = parent.matrix.clone();

@@ -65,6 +65,11 @@ pub struct ScenarioDoc {
     /// Transport retries (connection errors, 5xx, 429) for the scenario's steps.
     #[schemars(example = 2)]
     pub retries: Option<u32>,
+    /// Follow redirects (3xx with `Location`) in every step of the scenario, each hop
+    /// reported and checked on its own. Default: not followed (`--follow-redirects`
+    /// changes the default of a run); a step's `request.follow_redirects` wins.
+    #[schemars(example = true)]
+    pub follow_redirects: Option<bool>,
     /// Expand into one scenario per combination of these values.
     #[schemars(example = serde_json::json!({"language": ["en", "fr"], "plan": ["free", "pro"]}))]
     pub matrix: Option<IndexMap<String, Vec<TValue>>>,
@@ -159,6 +164,16 @@ pub struct RequestDoc {
     /// A body read from a file (relative to the scenario file).
     #[schemars(example = &"data/payload.json")]
     pub body_file: Option<Tpl>,
+    /// Cookies sent on top of those the scenario's cookie jar holds for this URL (a
+    /// cookie of the same name here wins). A `Cookie` header instead replaces the jar's.
+    #[serde(default)]
+    #[schemars(example = serde_json::json!({"session": "{{ session_id }}"}))]
+    pub cookies: IndexMap<String, Tpl>,
+    /// Follow redirects: each hop is sent by the runner, reported, and checked by
+    /// the cost guard; `Set-Cookie` of every hop goes into the jar; a hop to another
+    /// origin carries no credential header. Default: the scenario's, else not followed.
+    #[schemars(example = true)]
+    pub follow_redirects: Option<bool>,
 }
 
 /// One part of a multipart body.

@@ -44,6 +44,7 @@ pub struct Scenario {
     pub timeout: Option<Duration>,
     pub step_timeout: Option<Duration>,
     pub retries: Option<u32>,
+    pub follow_redirects: Option<bool>,
     pub steps: Vec<Step>,
     pub finally: Vec<Step>,
 }
