@@ -133,8 +133,13 @@ fn validate(a: args::ValidateArgs) -> i32 {
 /// `runner list`: one line per scenario a run with the same flags would execute,
 /// `FILE  NAME  [TAGS]`, in run order; the counts go to stderr.
 fn list(a: args::ListArgs) -> i32 {
+    let redactor = crate::report::redact::Redactor::new();
+    redactor.add_env_secrets();
     let names = match a.variables.resolve() {
-        Ok(v) => vars::names(&v),
+        Ok(v) => {
+            vars::add_secrets(&v, &[], &redactor);
+            vars::names(&v)
+        }
         Err(d) => {
             print_diagnostics(&d);
             return exit::USAGE;
@@ -148,6 +153,9 @@ fn list(a: args::ListArgs) -> i32 {
         }
     };
     let selected = crate::select::select_counted(scenarios, &a.selection);
+    // A name may hold a secret (a matrix value listed under `secrets:`, say): the
+    // list is an output like any other.
+    run::register_literal_secret_headers(&selected.scenarios, &redactor);
     let mut out = std::io::stdout().lock();
     for s in &selected.scenarios {
         let tags = if s.tags.is_empty() {
@@ -155,7 +163,8 @@ fn list(a: args::ListArgs) -> i32 {
         } else {
             format!("  [{}]", s.tags.join(", "))
         };
-        let _ = writeln!(out, "{}  {}{tags}", s.file.display(), s.name);
+        let line = format!("{}  {}{tags}", s.file.display(), s.name);
+        let _ = writeln!(out, "{}", redactor.scrub(&line));
     }
     let _ = out.flush();
     let summary = selected.describe(&a.selection);

@@ -193,13 +193,22 @@ pub fn run(a: RunArgs) -> i32 {
     ))
 }
 
-/// Secret headers written out in the files (`X-Api-Key: lp_test_...`) are known
-/// before the first request: masked from the first line on, in every scenario.
-fn register_literal_secret_headers(scenarios: &[Scenario], redactor: &Redactor) {
+/// Secret headers written out in the files (`X-Api-Key: lp_test_...`), and the
+/// written-out values of variables (matrix values included) listed under
+/// `secrets:`, are known before the first request: masked from the first line on,
+/// in every scenario.
+pub(super) fn register_literal_secret_headers(scenarios: &[Scenario], redactor: &Redactor) {
     use crate::report::redact::SECRET_HEADERS;
     use crate::scenario::Action;
     let is_secret = |name: &str| SECRET_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h));
     for s in scenarios {
+        for (name, value) in &s.vars {
+            if s.secrets.contains(name)
+                && let Some(v) = value.as_literal_json()
+            {
+                redactor.add_value(&v, &format!("secret `{name}`"));
+            }
+        }
         let steps = s.all_steps().filter_map(|st| match &st.action {
             Action::Request(r) => Some(&r.headers),
             Action::WaitWebhook(_) => None,

@@ -179,6 +179,10 @@ fn set_params(cx: &mut StepCtx<'_>, st: &Step) -> Result<(), PrepareError> {
                 .suite
                 .templates
                 .render_json(value, &cx.scope.to_value())?;
+            let s = cx.scenario;
+            cx.run
+                .redactor
+                .add_named(name, &v, &s.secrets, &s.inferred_secrets);
             let v = crate::template::to_value(v);
             Arc::make_mut(&mut cx.scope)
                 .params
@@ -722,11 +726,10 @@ fn check_and_capture(
     }
     let scope = Arc::make_mut(&mut cx.scope);
     for (name, v) in captured {
-        if cx.scenario.secrets.contains(&name)
-            && let Some(s) = v.as_str()
-        {
-            cx.run.redactor.add(s);
-        }
+        let s = cx.scenario;
+        cx.run
+            .redactor
+            .add_named(&name, &v, &s.secrets, &s.inferred_secrets);
         scope.captures.insert(name, crate::template::to_value(v));
     }
     r.assertions = count;

@@ -145,7 +145,9 @@ fn scrub_step(st: &mut StepReport, r: &Redactor) {
     for (req, resp) in hops.chain(std::iter::once((st.request.as_mut(), st.response.as_mut()))) {
         if let Some(req) = req {
             r.scrub_in_place(&mut req.url);
-            for (_, v) in req.headers.iter_mut() {
+            // Names too: a server may echo a secret as a header name.
+            for (k, v) in req.headers.iter_mut() {
+                r.scrub_in_place(k);
                 r.scrub_in_place(v);
             }
             if let Some(b) = req.body.as_mut() {
@@ -153,10 +155,12 @@ fn scrub_step(st: &mut StepReport, r: &Redactor) {
             }
         }
         if let Some(resp) = resp {
-            for (_, v) in resp.headers.iter_mut() {
+            for (k, v) in resp.headers.iter_mut() {
+                r.scrub_in_place(k);
                 r.scrub_in_place(v);
             }
-            r.scrub_in_place(&mut resp.body);
+            // A body cut by --max-body may end in the first bytes of a secret.
+            r.scrub_in_place_cut(&mut resp.body, resp.truncated);
         }
     }
 }

@@ -36,8 +36,72 @@ pub fn check(scenarios: &mut [Scenario], cli_vars: &[String]) -> (Templates, Dia
             );
         }
         c.scenario(s, cli_vars);
+        s.inferred_secrets = secret_flows(&c.templates, s);
     }
     (c.templates, c.diags)
+}
+
+/// Names whose values flow into a secret header, a webhook secret or a variable
+/// under `secrets:` (directly, or through `vars` and `with:` that do): they are
+/// secrets too, from the moment they are captured or rendered, so that no output
+/// shows them before the step that sends them.
+fn secret_flows(templates: &Templates, s: &Scenario) -> Vec<String> {
+    use crate::report::redact::SECRET_HEADERS;
+    fn tpls<'a>(v: &'a TValue, out: &mut Vec<&'a Tpl>) {
+        match v {
+            TValue::Str(t) => out.push(t),
+            TValue::Seq(items, _) => items.iter().for_each(|i| tpls(i, out)),
+            TValue::Map(entries, _) => entries.iter().for_each(|e| tpls(&e.value, out)),
+            _ => {}
+        }
+    }
+    let secret_header = |name: &str| {
+        SECRET_HEADERS
+            .iter()
+            .chain(&["proxy-authorization"])
+            .any(|h| name.eq_ignore_ascii_case(h))
+    };
+    let mut sinks: Vec<&Tpl> = Vec::new();
+    let mut definitions: Vec<(&String, &TValue)> = s.vars.iter().map(|(n, v)| (n, v)).collect();
+    let headers = s.all_steps().filter_map(|st| match &st.action {
+        Action::Request(r) => Some(&r.headers),
+        Action::WaitWebhook(_) => None,
+    });
+    for h in std::iter::once(&s.headers).chain(headers) {
+        sinks.extend(h.iter().filter(|(n, _)| secret_header(n)).map(|(_, t)| t));
+    }
+    for st in s.all_steps() {
+        if let Action::WaitWebhook(w) = &st.action {
+            sinks.extend(w.secret.iter());
+        }
+        definitions.extend(st.params.iter().map(|(n, v)| (n, v)));
+    }
+    let mut secret: HashSet<String> = s.secrets.iter().cloned().collect();
+    for t in sinks {
+        secret.extend(templates.names_used(t));
+    }
+    // Until nothing changes: each round adds names or stops.
+    loop {
+        let before = secret.len();
+        for (name, value) in &definitions {
+            if secret.contains(*name) {
+                let mut ts = Vec::new();
+                tpls(value, &mut ts);
+                for t in ts {
+                    secret.extend(templates.names_used(t));
+                }
+            }
+        }
+        if secret.len() == before {
+            break;
+        }
+    }
+    let mut out: Vec<String> = secret
+        .into_iter()
+        .filter(|n| !s.secrets.contains(n) && !RESERVED.contains(&n.as_str()))
+        .collect();
+    out.sort();
+    out
 }
 
 struct Checker {

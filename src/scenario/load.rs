@@ -490,6 +490,7 @@ impl Loader {
             vars: doc.vars.into_iter().collect(),
             headers: doc.headers,
             secrets: doc.secrets,
+            inferred_secrets: Vec::new(),
             tags: doc.tags,
             allow_cost: doc
                 .allow_cost

@@ -34,6 +34,10 @@ pub struct Scenario {
     pub vars: Vec<(String, TValue)>,
     pub headers: IndexMap<String, Tpl>,
     pub secrets: Vec<String>,
+    /// Names whose values flow into a secret header or a `secrets:` variable (found
+    /// by the checks): masked from the moment they are set, when long enough to be
+    /// a credential.
+    pub inferred_secrets: Vec<String>,
     pub tags: Vec<String>,
     pub allow_cost: Vec<(String, Loc)>,
     pub skip: Option<String>,
