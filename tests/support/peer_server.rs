@@ -733,6 +733,8 @@ fn route(r: &Recorded, ctx: &Ctx<'_>) -> Reply {
             } else {
                 c.header(r, "authorization", Some("Basic YW5uQGV4YW1wbGUuY29tOnMzY3JldA=="));
                 c.header(r, "x-api-key", Some("k-123"));
+                // The request's own cookies go on with it within the origin.
+                c.eq("fruit cookie", &cookie_values(r, "fruit"), &vec!["lemon".to_string()]);
                 c.done("Followed redirect with Authorization header!")
             }
         }
