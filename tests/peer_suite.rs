@@ -414,3 +414,38 @@ fn a_wrong_expected_value_fails_its_scenario() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The suite is written as users write files, so the JSON Schema editors read must
+/// accept every file of it too (the schema and the loader agree on real files).
+#[test]
+fn the_suite_files_satisfy_the_json_schema() {
+    let schema: Value =
+        serde_json::from_str(&runner::schema::scenario_schema_json()).expect("the schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let mut checked = 0;
+    for file in FILES {
+        let text = std::fs::read_to_string(suite_dir().join(file)).expect("read a suite file");
+        // YAML read as the runner reads it: `yes` and `no` are text.
+        let options = serde_saphyr::options! { strict_booleans: true };
+        let doc: Value = serde_saphyr::from_str_with_options(&text, options)
+            .unwrap_or_else(|e| panic!("{file} is not YAML: {e}"));
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{file}:\n{}", errors.join("\n"));
+        checked += 1;
+    }
+    assert_eq!(checked, FILES.len());
+    let mut on_disk: Vec<String> = std::fs::read_dir(suite_dir())
+        .expect("read the suite folder")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    on_disk.sort();
+    assert_eq!(
+        on_disk, FILES,
+        "FILES lists every scenario file of the suite"
+    );
+}
