@@ -449,3 +449,75 @@ fn the_suite_files_satisfy_the_json_schema() {
         "FILES lists every scenario file of the suite"
     );
 }
+
+/// Answers the runner must not pass, each failing for its own reason (after Hurl's
+/// `tests_failed`): (scenario, what its failure must say).
+const MUST_FAIL: &str = r#"
+scenarios:
+  - name: a body that is not UTF-8
+    steps:
+      - request: { url: /non-utf8 }
+        expect: { body: { contains: A } }
+  - name: a charset that lies
+    steps:
+      - request: { url: /charset/lie }
+        expect: { body: { equals: café } }
+  - name: a coding the runner does not know
+    steps:
+      - request: { url: /compressed/unknown }
+        expect: { body: { equals: Hello World! } }
+  - name: a gzip body that is not gzip
+    steps:
+      - request: { url: /compressed/corrupt-gzip }
+        expect: { body: { contains: gzip } }
+  - name: a redirect that never ends
+    steps:
+      - request: { url: /redirect-loop, follow_redirects: true }
+  - name: a redirect not followed is not a success
+    steps:
+      - request: { url: /redirect-3 }
+  - name: a number is not its text
+    steps:
+      - request: { url: /assert-json }
+        expect: { json: { $.count: "7" } }
+  - name: a list is not its first item
+    steps:
+      - request: { url: /assert-json }
+        expect: { json: { "$.errors[*].id": e-1 } }
+"#;
+
+#[test]
+fn answers_that_must_fail_fail_and_say_why() {
+    let server = PeerServer::start();
+    let ws = Workspace::new();
+    let file = ws.write("must_fail.yaml", MUST_FAIL);
+    let (out, report) = run_suite(&ws, &server, &file);
+    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    let expected: [(&str, &str); 8] = [
+        ("a body that is not UTF-8", "not valid UTF-8"),
+        (
+            "a charset that lies",
+            "not valid UTF-8 (the charset declared)",
+        ),
+        ("a coding the runner does not know", "`compress`"),
+        ("a gzip body that is not gzip", "not valid gzip"),
+        ("a redirect that never ends", "more than 10"),
+        ("a redirect not followed is not a success", "got 302"),
+        ("a number is not its text", "$.count: expected \"7\""),
+        (
+            "a list is not its first item",
+            "$.errors[*].id: expected \"e-1\"",
+        ),
+    ];
+    let all = scenarios(&report);
+    assert_eq!(all.len(), expected.len());
+    for (name, says) in expected {
+        let s = all
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no scenario {name:?}"));
+        let text = describe(s);
+        assert_ne!(s["outcome"], "passed", "{text}");
+        assert!(text.contains(says), "{name}: {says:?} not in\n{text}");
+    }
+}

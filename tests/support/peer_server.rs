@@ -974,6 +974,13 @@ fn route(r: &Recorded, ctx: &Ctx<'_>) -> Reply {
             }
         },
 
+        // --- answers the runner must not pass (after Hurl's tests_failed) ------------
+        "/non-utf8" => Reply::bytes(200, "text/plain", vec![0x41, 0x0a, 0xe9, 0x0a, 0xaa]),
+        "/charset/lie" => charset_body("text/plain; charset=utf-8", "café", "latin1"),
+        "/redirect-loop" => redirect(302, "/redirect-loop"),
+        "/compressed/unknown" => coded("text/plain", "compress", HELLO),
+        "/compressed/corrupt-gzip" => coded("text/plain", "gzip", b"not gzip at all"),
+
         _ => Reply::text(404, &format!("no route {path}")),
     }
 }
