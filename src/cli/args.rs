@@ -97,6 +97,11 @@ pub struct RunArgs {
     /// How many scenarios run at once.
     #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub jobs: u32,
+    /// At most this many requests per second to each host (e.g. 20, or 0.5 for one
+    /// every two seconds), retries and polls included: for a shared staging server's
+    /// rate limit.
+    #[arg(long, value_name = "N", value_parser = parse_rps)]
+    pub max_rps: Option<f64>,
     #[command(flatten)]
     pub variables: Variables,
     /// Treat this variable (or environment variable) as a secret: masked in every output. Repeatable.
@@ -162,6 +167,15 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
         return Err(format!("shard {k}/{n}: K must be between 1 and N"));
     }
     Ok((k, n))
+}
+
+fn parse_rps(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a rate: write requests per second above 0, e.g. 20 or 0.5"
+        )),
+    }
 }
 
 pub fn parse_size(s: &str) -> Result<usize, String> {

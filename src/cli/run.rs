@@ -288,6 +288,7 @@ async fn run_async(
         record_passes: a.report_json.is_some(),
         fail_fast: a.fail_fast,
         tls,
+        max_rps: a.max_rps,
     };
     let mut console_opts = ConsoleOptions::detect(if a.dry_run {
         a.verbose.max(2)

@@ -5,6 +5,7 @@ pub mod assert;
 pub mod capture;
 pub mod request;
 mod scenario;
+mod schedule;
 mod step;
 pub use step::WEBHOOK_DELIVERY;
 pub mod webhook;
@@ -49,6 +50,8 @@ pub struct RunOptions {
     pub fail_fast: bool,
     /// `--insecure`, `--cacert`.
     pub tls: crate::http::tls::TlsOptions,
+    /// `--max-rps`: requests per second to each host, at most.
+    pub max_rps: Option<f64>,
 }
 
 impl Default for RunOptions {
@@ -66,6 +69,7 @@ impl Default for RunOptions {
             record_passes: false,
             fail_fast: false,
             tls: crate::http::tls::TlsOptions::default(),
+            max_rps: None,
         }
     }
 }
@@ -104,7 +108,8 @@ pub async fn run(
     events: UnboundedSender<Event>,
     target: String,
 ) -> Result<Vec<Verdict>, String> {
-    let client = HttpClient::new(options.jobs * 2, options.body_cap, &options.tls)?;
+    let client = HttpClient::new(options.jobs * 2, options.body_cap, &options.tls)?
+        .with_pacer(options.max_rps.and_then(crate::http::pace::Pacer::new));
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     let cli_vars: IndexMap<String, minijinja::Value> = options
         .cli_vars
@@ -141,19 +146,25 @@ pub async fn run(
         halted: CancellationToken::new(),
     });
     let mut verdicts: Vec<Option<Verdict>> = vec![None; total];
-    let mut stream = futures::stream::iter(0..total)
-        .map(|i| {
+    let mut schedule = schedule::Scheduler::new(&suite.scenarios);
+    let mut running = futures::stream::FuturesUnordered::new();
+    loop {
+        while running.len() < jobs {
+            let Some(i) = schedule.next() else { break };
             let ctx = ctx.clone();
-            async move {
+            running.push(async move {
                 let handle = tokio::spawn(scenario::run(ctx.clone(), i));
-                match handle.await {
+                let report = match handle.await {
                     Ok(r) => r,
                     Err(e) => scenario::crashed(&ctx, i, &e.to_string()),
-                }
-            }
-        })
-        .buffer_unordered(jobs);
-    while let Some(report) = stream.next().await {
+                };
+                (i, report)
+            });
+        }
+        let Some((i, report)) = running.next().await else {
+            break;
+        };
+        schedule.done(i);
         if let Some(slot) = verdicts.get_mut(report.index) {
             *slot = Some(report.verdict());
         }

@@ -1,6 +1,7 @@
 //! The HTTP layer: one connection pool for the run, requests with a time limit,
 //! response bodies read up to a cap, transport failures explained in words.
 
+pub mod pace;
 pub mod tls;
 
 use std::time::{Duration, Instant};
@@ -174,6 +175,8 @@ pub struct HttpClient {
     /// as `client` when no proxy is set.
     direct: reqwest::Client,
     body_cap: usize,
+    /// `--max-rps`: every request (each retry and poll too) waits for its turn.
+    pacer: Option<std::sync::Arc<pace::Pacer>>,
 }
 
 /// Environment variables that make reqwest send requests through a proxy.
@@ -224,7 +227,14 @@ impl HttpClient {
             client,
             direct,
             body_cap,
+            pacer: None,
         })
+    }
+
+    /// Space the requests to each host (`--max-rps`).
+    pub fn with_pacer(mut self, pacer: Option<pace::Pacer>) -> Self {
+        self.pacer = pacer.map(std::sync::Arc::new);
+        self
     }
 
     pub fn body_cap(&self) -> usize {
@@ -237,6 +247,10 @@ impl HttpClient {
         req: &PreparedRequest,
         limit: Duration,
     ) -> Result<Response, TransportError> {
+        // Waiting for a turn is not the server's time: the limit starts after it.
+        if let Some(p) = &self.pacer {
+            p.wait(&req.url).await;
+        }
         let started = Instant::now();
         let mut progress = Progress::default();
         match tokio::time::timeout(limit, self.send_inner(req, started, &mut progress)).await {
