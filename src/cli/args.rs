@@ -49,6 +49,12 @@ pub struct Selection {
     /// Run a stable share K of N of the scenarios (e.g. 2/3), for splitting a suite across CI machines.
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(usize, usize)>,
+    /// Balance the shards by the durations in a previous run's JSON report
+    /// (--report-json): longest first, each to the shard with the least work so far.
+    /// Repeatable (one report per shard). Scenarios it does not know are dealt as
+    /// without it. Give every shard the same files.
+    #[arg(long = "shard-timings", value_name = "FILE", requires = "shard", value_parser = crate::select::Timings::read)]
+    pub shard_timings: Vec<crate::select::Timings>,
 }
 
 #[derive(Debug, Args)]
