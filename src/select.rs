@@ -123,10 +123,14 @@ fn shard_members(
             .map(|(_, i)| i)
             .collect();
     };
-    let (mut known, unknown): (Vec<(usize, f64)>, Vec<(usize, f64)>) = order
-        .into_iter()
-        .map(|i| (i, t.of(&scenarios[i]).unwrap_or(-1.0)))
-        .partition(|(_, d)| *d >= 0.0);
+    let mut known: Vec<(usize, f64)> = Vec::new();
+    let mut unknown: Vec<usize> = Vec::new();
+    for i in order {
+        match t.of(&scenarios[i]) {
+            Some(d) => known.push((i, d)),
+            None => unknown.push(i),
+        }
+    }
     // Stable: equal durations keep the file-and-name order.
     known.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut load = vec![0.0f64; n];
@@ -148,7 +152,7 @@ fn shard_members(
             .into_iter()
             .enumerate()
             .filter(|(pos, _)| pos % n == k - 1)
-            .map(|(_, (i, _))| i),
+            .map(|(_, i)| i),
     );
     mine
 }
