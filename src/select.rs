@@ -181,10 +181,31 @@ struct TimedScenario {
 const TIMINGS_MAX_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
 impl Timings {
-    /// Read a JSON report written by `--report-json` (as a command-line value parser).
+    /// Read a JSON report written by `--report-json`, or every `*.json` report of a
+    /// folder (one per shard of the earlier run; none at all on a first run). The
+    /// command line's value parser.
     pub fn read(path: &str) -> Result<Timings, String> {
-        use std::io::Read as _;
         let p = Path::new(path);
+        if !p.is_dir() {
+            return Timings::read_file(p);
+        }
+        let entries = std::fs::read_dir(p).map_err(|e| format!("cannot read {path}: {e}"))?;
+        let mut files: Vec<std::path::PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|f| f.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        let each = files
+            .iter()
+            .map(|f| Timings::read_file(f))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Timings::merge(&each).unwrap_or_default())
+    }
+
+    fn read_file(p: &Path) -> Result<Timings, String> {
+        use std::io::Read as _;
+        let path = p.display();
         let file = std::fs::File::open(p).map_err(|e| format!("cannot read {path}: {e}"))?;
         let meta = file
             .metadata()
@@ -338,14 +359,30 @@ mod tests {
         let t = Timings::read(good.to_str().unwrap()).unwrap();
         assert_eq!(t.seconds.get(&("x.yaml".into(), "a".into())), Some(&1.5));
         assert_eq!(t.seconds.get(&("x.yaml".into(), "b".into())), Some(&0.25));
+        // A folder: each shard's report, the longest duration of a scenario kept.
+        let shards = dir.path().join("shards");
+        std::fs::create_dir(&shards).unwrap();
+        assert!(
+            Timings::read(shards.to_str().unwrap())
+                .unwrap()
+                .seconds
+                .is_empty()
+        );
+        std::fs::copy(&good, shards.join("run-1.json")).unwrap();
+        std::fs::write(
+            shards.join("run-2.json"),
+            r#"{"scenarios":[{"name":"a","file":"x.yaml","duration":2.0},{"name":"c","file":"y.yaml","duration":3.0}]}"#,
+        )
+        .unwrap();
+        std::fs::write(shards.join("notes.txt"), "not a report").unwrap();
+        let t = Timings::read(shards.to_str().unwrap()).unwrap();
+        assert_eq!(t.seconds.len(), 3);
+        assert_eq!(t.seconds.get(&("x.yaml".into(), "a".into())), Some(&2.0));
         let bad = dir.path().join("bad.json");
         std::fs::write(&bad, "<testsuites/>").unwrap();
         let cases = [
             (bad.to_str().unwrap().to_string(), "is not a JSON report"),
-            (
-                dir.path().to_str().unwrap().to_string(),
-                "not a regular file",
-            ),
+            ("/dev/null".to_string(), "not a regular file"),
             (
                 dir.path().join("nope.json").display().to_string(),
                 "cannot read",

@@ -50,9 +50,9 @@ pub struct Selection {
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(usize, usize)>,
     /// Balance the shards by the durations in a previous run's JSON report
-    /// (--report-json): longest first, each to the shard with the least work so far.
-    /// Repeatable (one report per shard). Scenarios it does not know are dealt as
-    /// without it. Give every shard the same files.
+    /// (--report-json), or in every *.json report of a folder: longest first, each to
+    /// the shard with the least work so far. Repeatable. Scenarios they do not know
+    /// are dealt as without it. Give every shard the same files.
     #[arg(long = "shard-timings", value_name = "FILE", requires = "shard", value_parser = crate::select::Timings::read)]
     pub shard_timings: Vec<crate::select::Timings>,
 }
