@@ -52,6 +52,9 @@ pub struct RunOptions {
     pub tls: crate::http::tls::TlsOptions,
     /// `--max-rps`: requests per second to each host, at most.
     pub max_rps: Option<f64>,
+    /// Send `Event::StepFinished` for each step (the console's `-v`); each
+    /// scenario's report carries its steps anyway.
+    pub step_events: bool,
 }
 
 impl Default for RunOptions {
@@ -70,6 +73,7 @@ impl Default for RunOptions {
             fail_fast: false,
             tls: crate::http::tls::TlsOptions::default(),
             max_rps: None,
+            step_events: true,
         }
     }
 }
