@@ -298,6 +298,9 @@ async fn run_async(
         fail_fast: a.fail_fast,
         follow_redirects: a.follow_redirects,
         tls,
+        max_rps: a.max_rps,
+        // Only the console's -v / -vv (and a dry run's listing) shows steps one by one.
+        step_events: a.verbose > 0 || a.dry_run,
     };
     let mut console_opts = ConsoleOptions::detect(if a.dry_run {
         a.verbose.max(2)

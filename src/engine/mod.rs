@@ -6,6 +6,7 @@ pub mod capture;
 pub mod number;
 pub mod request;
 mod scenario;
+mod schedule;
 mod step;
 pub use step::WEBHOOK_DELIVERY;
 pub mod webhook;
@@ -53,6 +54,11 @@ pub struct RunOptions {
     /// `--follow-redirects`: follow redirects in steps whose scenario and request do
     /// not say.
     pub follow_redirects: bool,
+    /// `--max-rps`: requests per second to each host, at most.
+    pub max_rps: Option<f64>,
+    /// Send `Event::StepFinished` for each step (the console's `-v`); each
+    /// scenario's report carries its steps anyway.
+    pub step_events: bool,
 }
 
 impl Default for RunOptions {
@@ -71,6 +77,8 @@ impl Default for RunOptions {
             fail_fast: false,
             tls: crate::http::tls::TlsOptions::default(),
             follow_redirects: false,
+            max_rps: None,
+            step_events: true,
         }
     }
 }
@@ -109,7 +117,8 @@ pub async fn run(
     events: UnboundedSender<Event>,
     target: String,
 ) -> Result<Vec<Verdict>, String> {
-    let client = HttpClient::new(options.jobs * 2, options.body_cap, &options.tls)?;
+    let client = HttpClient::new(options.jobs * 2, options.body_cap, &options.tls)?
+        .with_pacer(options.max_rps.and_then(crate::http::pace::Pacer::new));
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     let cli_vars: IndexMap<String, minijinja::Value> = options
         .cli_vars
@@ -146,19 +155,25 @@ pub async fn run(
         halted: CancellationToken::new(),
     });
     let mut verdicts: Vec<Option<Verdict>> = vec![None; total];
-    let mut stream = futures::stream::iter(0..total)
-        .map(|i| {
+    let mut schedule = schedule::Scheduler::new(&suite.scenarios);
+    let mut running = futures::stream::FuturesUnordered::new();
+    loop {
+        while running.len() < jobs {
+            let Some(i) = schedule.next() else { break };
             let ctx = ctx.clone();
-            async move {
+            running.push(async move {
                 let handle = tokio::spawn(scenario::run(ctx.clone(), i));
-                match handle.await {
+                let report = match handle.await {
                     Ok(r) => r,
                     Err(e) => scenario::crashed(&ctx, i, &e.to_string()),
-                }
-            }
-        })
-        .buffer_unordered(jobs);
-    while let Some(report) = stream.next().await {
+                };
+                (i, report)
+            });
+        }
+        let Some((i, report)) = running.next().await else {
+            break;
+        };
+        schedule.done(i);
         if let Some(slot) = verdicts.get_mut(report.index) {
             *slot = Some(report.verdict());
         }

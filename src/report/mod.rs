@@ -195,6 +195,189 @@ pub fn write_report(path: &Path, bytes: &[u8], redactor: &Redactor) -> Result<()
     Ok(())
 }
 
+/// Each finished scenario's part of a file report (its JUnit testcases, its JSON
+/// object), rendered when the scenario finishes and kept on disk, not in memory,
+/// until the report is written in scenario order at the end. What stays in memory
+/// per scenario is where its part lies: the same few bytes however large its report.
+pub(crate) struct Spool {
+    /// The temporary file, or why it cannot be used (the report is refused at the end).
+    out: Result<std::io::BufWriter<std::fs::File>, String>,
+    /// By scenario index: offset, length, and the redactor's generation the part
+    /// was masked with.
+    parts: Vec<Option<Part>>,
+    end: u64,
+}
+
+#[derive(Clone, Copy)]
+struct Part {
+    offset: u64,
+    len: usize,
+    generation: Option<u64>,
+}
+
+impl Spool {
+    /// An unnamed temporary file, gone when the run ends however it ends.
+    pub(crate) fn new() -> Spool {
+        Spool {
+            out: tempfile::tempfile()
+                .map(|f| std::io::BufWriter::with_capacity(64 * 1024, f))
+                .map_err(|e| format!("cannot create a temporary file for the report: {e}")),
+            parts: Vec::new(),
+            end: 0,
+        }
+    }
+
+    /// Keep `bytes` as the part of scenario `index`, masked at `generation`.
+    pub(crate) fn put(&mut self, index: usize, bytes: &[u8], generation: Option<u64>) {
+        let Ok(out) = self.out.as_mut() else { return };
+        if let Err(e) = out.write_all(bytes) {
+            self.out = Err(format!("cannot write a temporary file for the report: {e}"));
+            return;
+        }
+        if self.parts.len() <= index {
+            self.parts.resize(index + 1, None);
+        }
+        self.parts[index] = Some(Part {
+            offset: self.end,
+            len: bytes.len(),
+            generation,
+        });
+        self.end += bytes.len() as u64;
+    }
+
+    /// Done writing: the parts can be read back.
+    pub(crate) fn into_reader(self) -> Result<SpoolReader, String> {
+        let file = self
+            .out?
+            .into_inner()
+            .map_err(|e| format!("cannot write a temporary file for the report: {e}"))?;
+        Ok(SpoolReader {
+            file,
+            parts: self.parts,
+            buf: Vec::new(),
+        })
+    }
+}
+
+/// A [`Spool`]'s parts, read back one at a time.
+pub(crate) struct SpoolReader {
+    file: std::fs::File,
+    parts: Vec<Option<Part>>,
+    buf: Vec<u8>,
+}
+
+impl SpoolReader {
+    /// One past the highest scenario index with a part.
+    pub(crate) fn len(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// The part of scenario `index` (`None`: it has none), masked with every secret
+    /// known now: a secret learnt after the part was written is masked in its text.
+    pub(crate) fn read(
+        &mut self,
+        index: usize,
+        redactor: &Redactor,
+    ) -> Result<Option<std::borrow::Cow<'_, [u8]>>, String> {
+        use std::io::{Read as _, Seek as _, SeekFrom};
+        let Some(Some(part)) = self.parts.get(index).copied() else {
+            return Ok(None);
+        };
+        self.buf.resize(part.len, 0);
+        self.file
+            .seek(SeekFrom::Start(part.offset))
+            .and_then(|_| self.file.read_exact(&mut self.buf))
+            .map_err(|e| format!("cannot read back a temporary file of the report: {e}"))?;
+        if part.generation == Some(redactor.generation()) {
+            return Ok(Some(std::borrow::Cow::Borrowed(&self.buf)));
+        }
+        let masked = redactor.scrub(&String::from_utf8_lossy(&self.buf));
+        Ok(Some(std::borrow::Cow::Owned(masked.into_bytes())))
+    }
+}
+
+/// A report written piece by piece: each piece is checked for secrets before it
+/// goes out, the file appears only when complete (a temporary file, then rename),
+/// and is read back for secrets afterwards, a slice at a time.
+pub(crate) struct ReportFile<'a> {
+    path: &'a Path,
+    redactor: &'a Redactor,
+    tmp: std::io::BufWriter<tempfile::NamedTempFile>,
+}
+
+/// Read back this much at a time when scanning a written report...
+const SCAN_CHUNK: usize = 8 * 1024 * 1024;
+/// ...each slice overlapping the one before by this much, so that a secret cut by
+/// a slice's end shows whole in the next one (secrets are far shorter).
+const SCAN_OVERLAP: usize = 64 * 1024;
+
+impl<'a> ReportFile<'a> {
+    pub(crate) fn create(path: &'a Path, redactor: &'a Redactor) -> Result<Self, String> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let tmp = tempfile::NamedTempFile::new_in(dir)
+            .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+        Ok(ReportFile {
+            path,
+            redactor,
+            tmp: std::io::BufWriter::with_capacity(256 * 1024, tmp),
+        })
+    }
+
+    pub(crate) fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if let Some(leak) = self.redactor.find_leak(bytes) {
+            return Err(format!(
+                "refusing to write {}: it would contain {leak}; this is a bug in the runner, please report it",
+                self.path.display()
+            ));
+        }
+        self.tmp
+            .write_all(bytes)
+            .map_err(|e| format!("cannot write {}: {e}", self.path.display()))
+    }
+
+    /// Put the file in place, then make sure no secret slipped into it.
+    pub(crate) fn commit(self) -> Result<(), String> {
+        use std::io::Read as _;
+        let path = self.path;
+        let tmp = self
+            .tmp
+            .into_inner()
+            .map_err(|e| format!("cannot write {}: {}", path.display(), e.error()))?;
+        tmp.persist(path)
+            .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
+        let mut file = std::fs::File::open(path)
+            .map_err(|e| format!("cannot read back {}: {e}", path.display()))?;
+        let mut buf = vec![0u8; SCAN_CHUNK];
+        let mut kept = 0;
+        let mut start: u64 = 0;
+        loop {
+            let n = file
+                .read(&mut buf[kept..])
+                .map_err(|e| format!("cannot read back {}: {e}", path.display()))?;
+            if n == 0 {
+                break;
+            }
+            let filled = kept + n;
+            if let Some(leak) = self.redactor.find_leak(&buf[..filled]) {
+                let _ = std::fs::remove_file(path);
+                return Err(format!(
+                    "removed {}: it contained {leak} (counting from byte {start})",
+                    path.display()
+                ));
+            }
+            kept = SCAN_OVERLAP.min(filled);
+            buf.copy_within(filled - kept..filled, 0);
+            start += (filled - kept) as u64;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -497,6 +497,7 @@ impl Loader {
                 .into_iter()
                 .map(|s| (s.value, Loc::from(s.referenced)))
                 .collect(),
+            locks: doc.locks,
             skip: doc.skip,
             timeout: doc.timeout.map(|d| d.0),
             step_timeout: doc.step_timeout.map(|d| d.0),
@@ -796,6 +797,9 @@ fn merge_parent(parent: &ScenarioDoc, sub: &mut ScenarioDoc) {
     tags.extend(std::mem::take(&mut sub.tags));
     sub.tags = tags;
     sub.allow_cost.extend(parent.allow_cost.iter().cloned());
+    let mut locks = parent.locks.clone();
+    locks.extend(std::mem::take(&mut sub.locks));
+    sub.locks = locks;
     if sub.skip.is_none() {
         sub.skip = parent.skip.clone();
     }

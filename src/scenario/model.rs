@@ -53,6 +53,12 @@ pub struct ScenarioDoc {
     #[serde(default)]
     #[schemars(with = "Vec<String>", example = ["scrape"])]
     pub allow_cost: Vec<Spanned<String>>,
+    /// Named locks: two scenarios that share a lock never run at the same time
+    /// (whatever `--jobs` says); the others run alongside them. For tests that change
+    /// shared state (an account's settings, a global counter). See docs/parallel.md.
+    #[serde(default)]
+    #[schemars(example = ["account-settings"])]
+    pub locks: Vec<String>,
     /// Skip the scenario, saying why.
     #[schemars(example = &"the export endpoint is not deployed yet")]
     pub skip: Option<String>,
