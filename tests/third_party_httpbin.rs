@@ -185,6 +185,10 @@ scenarios:
       - request: { url: /cookies }
         expect:
           json: { $.cookies: { equals: { flavour: oat, shape: round } } }
+      - name: a deleted cookie leaves the jar
+        request: { url: "/cookies/delete?flavour", follow_redirects: true }
+        expect:
+          json: { $.cookies: { equals: { shape: round } } }
 
   - name: cookies set on a redirect not followed
     steps:
