@@ -139,7 +139,13 @@ pub fn run(a: RunArgs) -> i32 {
             Target::Real
         }
     };
-    let refused = guard::refusals(&scenarios, &catalog, target_of);
+    let known = guard::Known::of_process(
+        &templates,
+        variables.iter().map(|(k, v)| (k.clone(), v.value.clone())),
+        a.base_url.clone(),
+    );
+    let refused = guard::refusals(&scenarios, &catalog, target_of, &known);
+    drop(known);
     if !refused.is_empty() {
         if a.dry_run {
             eprintln!(
