@@ -18,6 +18,9 @@ use crate::scenario::values::{Compiled, TValue, Tpl};
 /// Bounds what one template may do, so a hostile file cannot spin forever.
 const FUEL: u64 = 2_000_000;
 
+/// How deep macros, recursive loops and nested blocks may go (minijinja's units).
+const RECURSION_LIMIT: usize = 100;
+
 /// The filter a typed template ends in (not callable from files: the checker
 /// knows no such filter).
 const TYPED_JSON: &str = "__runner_typed_json";
@@ -58,6 +61,9 @@ impl Templates {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_fuel(Some(FUEL));
+        // Macros and recursive loops may call themselves: stop them well before they
+        // overflow a worker thread's stack (minijinja's own limit of 500 does not).
+        env.set_recursion_limit(RECURSION_LIMIT);
         env.set_formatter(format_value);
         // `tojson` turns an undefined value into `null`; a typed value must fail on
         // it like text does, or `{{ user.idd }}` in a json body sends null.
