@@ -54,7 +54,7 @@ async fn a_slow_request_gets_half_the_grace_then_finally_runs() {
         "name: slow\nsteps:\n  - name: slow start\n    request: { method: POST, url: /slow }\n    timeout: 100s\nfinally:\n  - name: clean up\n    request: { method: POST, url: /cleanup }\n",
     );
     let json = dir.path().join("report.json");
-    let mut child = safety::command(
+    let child = safety::command(
         &[
             "run",
             &file,
