@@ -221,3 +221,51 @@ async fn verbose_output_shows_line_breaks_escaped() {
         ran.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_text_templates_render_is_bounded_per_run() {
+    let server = Recorder::ok().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Each var renders 1 MB (within the fuel of one template); five of them 5 MB.
+    let mut text = String::from("name: big\nvars:\n");
+    for i in 0..5 {
+        text.push_str(&format!(
+            "  v{i}: \"{{% for i in range(100000) %}}0123456789{{% endfor %}}\"\n"
+        ));
+    }
+    text.push_str("steps:\n  - request: { url: /x }\n");
+    let file = write(dir.path(), "big.yaml", &text);
+    let ran = run(
+        &[
+            "run",
+            &file,
+            "--base-url",
+            &server.base_url,
+            "--max-rendered",
+            "3MB",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(ran.code(), Some(1), "{}", ran.both());
+    assert!(
+        ran.stdout.contains("var `v3`") && ran.stdout.contains("more than 3MB"),
+        "{}",
+        ran.stdout
+    );
+    assert!(server.requests().is_empty());
+    // Under the limit, the same file runs.
+    let ran = run(
+        &[
+            "run",
+            &file,
+            "--base-url",
+            &server.base_url,
+            "--max-rendered",
+            "6MB",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+}

@@ -112,6 +112,10 @@ pub struct RunArgs {
     /// Response bodies are kept up to this many bytes (e.g. 8MB); the rest is cut.
     #[arg(long, default_value = "8MB", value_parser = parse_size, value_name = "SIZE")]
     pub max_body: usize,
+    /// The most text the run's templates may render in all (e.g. 1GB); a step whose
+    /// template would render past it errors.
+    #[arg(long, default_value = "1GB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_rendered: usize,
     /// After Ctrl-C or SIGTERM, how long `finally` steps may take.
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub grace: std::time::Duration,

@@ -68,7 +68,7 @@ pub fn run(a: RunArgs) -> i32 {
         );
     }
     let var_names = vars::names(&variables);
-    let (scenarios, templates) = match load_suite(&a.paths, &var_names) {
+    let (scenarios, mut templates) = match load_suite(&a.paths, &var_names) {
         Ok(x) => x,
         Err(d) => {
             print_diagnostics_masked(&d, &redactor);
@@ -146,6 +146,7 @@ pub fn run(a: RunArgs) -> i32 {
     );
     let refused = guard::refusals(&scenarios, &catalog, target_of, &known);
     drop(known);
+    templates.set_render_limit(a.max_rendered);
     if !refused.is_empty() {
         if a.dry_run {
             eprintln!(
