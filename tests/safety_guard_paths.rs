@@ -278,3 +278,20 @@ finally:
     assert_eq!(ran.code(), Some(2), "{}", ran.both());
     assert!(ran.stderr.contains("it captures nothing"), "{}", ran.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refusal_never_prints_a_secret_rendered_into_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "secret.yaml",
+        &ingest_at("/v1/projects/{{ pid }}/ingest/app%73tore").replace(
+            "  pid: p1\n",
+            "  pid: prj-s3cr3t-0123456789\nsecrets: [pid]\n",
+        ),
+    );
+    let ran = run(&["validate", &file], &[]).await;
+    assert_eq!(ran.code(), Some(2), "{}", ran.both());
+    assert!(ran.stderr.contains("costs scrape"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("s3cr3t"), "{}", ran.stderr);
+}

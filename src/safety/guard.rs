@@ -139,6 +139,9 @@ struct Statics<'k> {
     scope: Arc<Scope>,
     base: Option<String>,
     target: Target,
+    /// The scenario names secrets: a rendered path may hold one, and messages are
+    /// printed before the run knows them, so they show the template only.
+    hide_rendered: bool,
 }
 
 impl<'k> Statics<'k> {
@@ -177,6 +180,7 @@ impl<'k> Statics<'k> {
             scope,
             base,
             target,
+            hide_rendered: !s.secrets.is_empty(),
         }
     }
 
@@ -243,7 +247,9 @@ impl<'k> Statics<'k> {
             .map(str::to_string)
             .collect();
         let shown = show_placeholders(&decoded);
-        let rendered = (shown != r.url.src && !r.url.src.starts_with(&shown)).then_some(shown);
+        let rendered =
+            (!self.hide_rendered && shown != r.url.src && !r.url.src.starts_with(&shown))
+                .then_some(shown);
         Some(StepTarget {
             method,
             views,
