@@ -67,6 +67,11 @@ async fn a_request_that_cannot_be_built_is_a_clear_error_never_retried() {
             "`ftp://` URLs cannot be sent",
         ),
         (
+            "ctype.yaml",
+            "name: c\nsteps:\n  - request:\n      method: POST\n      url: /x\n      multipart:\n        f: { file: a.bin, content_type: \"not a type\" }\n",
+            "`not a type` is not a content type",
+        ),
+        (
             "zero.yaml",
             "name: z\nsteps:\n  - request: { url: /x }\n    timeout: 0ms\n",
             "`timeout` of 0 lets no request through",

@@ -167,6 +167,11 @@ pub fn prepare(
                             .file_name()
                             .map(|n| n.to_string_lossy().into_owned())
                     });
+                    if let Some(why) = f.content_type.as_deref().and_then(bad_content_type) {
+                        return Err(plain(format!(
+                            "multipart part `{name}`: {why}; the request was not sent"
+                        )));
+                    }
                     out.push(Part {
                         name: name.clone(),
                         value: Bytes::from(data),
@@ -197,6 +202,14 @@ pub fn prepare(
         headers,
         body,
     })
+}
+
+/// Why a multipart part's content type cannot be sent, if it cannot.
+pub fn bad_content_type(ct: &str) -> Option<String> {
+    reqwest::multipart::Part::bytes(Vec::new())
+        .mime_str(ct)
+        .is_err()
+        .then(|| format!("`{ct}` is not a content type (write it like `image/png`)"))
 }
 
 /// Why a header cannot go on the wire as written, if it cannot: a name that is no

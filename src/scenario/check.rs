@@ -196,7 +196,16 @@ impl Checker {
                     for (_, part) in m.iter_mut() {
                         match part {
                             MultipartPart::Text(t) => self.tpl(&file, t, &inner, false),
-                            MultipartPart::File(fp) => self.tpl(&file, &mut fp.file, &inner, false),
+                            MultipartPart::File(fp) => {
+                                self.tpl(&file, &mut fp.file, &inner, false);
+                                if let Some(why) = fp
+                                    .content_type
+                                    .as_deref()
+                                    .and_then(crate::engine::request::bad_content_type)
+                                {
+                                    self.push(Diagnostic::new(file.as_ref(), fp.file.loc, why));
+                                }
+                            }
                         }
                     }
                 }
