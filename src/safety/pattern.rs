@@ -446,6 +446,41 @@ mod tests {
     }
 
     #[test]
+    fn servers_read_paths_several_ways() {
+        let lits = |v: &PathShape| -> Vec<String> {
+            v.0.iter()
+                .map(|s| match s {
+                    UrlSeg::Lit(l) => l.clone(),
+                    UrlSeg::Dyn => "*".into(),
+                })
+                .collect()
+        };
+        for (raw, lenient) in [
+            ("/a/b", vec!["a", "b"]),
+            ("/a%2Fb", vec!["a", "b"]),
+            ("/a%252Fb", vec!["a", "b"]),
+            ("/a//b/./c", vec!["a", "b", "c"]),
+            ("/a/x/../b", vec!["a", "b"]),
+            ("/a/x/%2e%2e/b", vec!["a", "b"]),
+            ("/a/b;jsessionid=1", vec!["a", "b"]),
+            ("/a\\b", vec!["a", "b"]),
+            ("/../../a", vec!["a"]),
+        ] {
+            let views = views_of_path(raw);
+            assert_eq!(
+                views.last().map(lits),
+                Some(lenient.iter().map(|s| s.to_string()).collect()),
+                "{raw}"
+            );
+        }
+        // The strict reading keeps an encoded slash inside its segment.
+        assert_eq!(lits(&views_of_path("/a%2Fb")[0]), ["a/b"]);
+        // Template parts stay dynamic through decoding.
+        let marked = format!("/v1/{MARK}id{MARK}/x");
+        assert_eq!(lits(&views_of_path(&marked)[0]), ["v1", "*", "x"]);
+    }
+
+    #[test]
     fn urls_about_to_be_sent() {
         let p = EndpointPattern::parse("POST /v1/jobs/{id}/cancel").unwrap();
         let u = url::Url::parse("http://127.0.0.1:9/base/v1/jobs/job_1/cancel?x=y").unwrap();
