@@ -294,4 +294,22 @@ async fn a_refusal_never_prints_a_secret_rendered_into_the_path() {
     assert_eq!(ran.code(), Some(2), "{}", ran.both());
     assert!(ran.stderr.contains("costs scrape"), "{}", ran.stderr);
     assert!(!ran.stderr.contains("s3cr3t"), "{}", ran.stderr);
+    // A `--var` named like a secret is masked in the path shown.
+    let file = write(
+        dir.path(),
+        "var.yaml",
+        &ingest_at("/v1/projects/{{ MY_TOKEN }}/ingest/app%73tore"),
+    );
+    let ran = run(
+        &["validate", &file, "--var", "MY_TOKEN=tok-s3cr3t-0123456789"],
+        &[],
+    )
+    .await;
+    assert_eq!(ran.code(), Some(2), "{}", ran.both());
+    assert!(
+        ran.stderr.contains("path /v1/projects/***"),
+        "{}",
+        ran.stderr
+    );
+    assert!(!ran.stderr.contains("s3cr3t"), "{}", ran.stderr);
 }

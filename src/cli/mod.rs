@@ -105,6 +105,11 @@ fn validate(a: args::ValidateArgs) -> i32 {
                 }
             };
             let mut problems = crate::safety::guard::unknown_kinds(&scenarios, &catalog);
+            // A refusal may quote a path with a `--var` rendered in: mask those named
+            // like secrets, as `run` does.
+            let redactor = crate::report::redact::Redactor::new();
+            redactor.add_env_secrets();
+            vars::add_secrets(&variables, &[], &redactor);
             let known = crate::safety::guard::Known::of_process(
                 &templates,
                 variables.into_iter().map(|(k, v)| (k, v.value)),
@@ -117,7 +122,7 @@ fn validate(a: args::ValidateArgs) -> i32 {
                 &known,
             ));
             if !problems.is_empty() {
-                print_diagnostics(&problems);
+                print_diagnostics_masked(&problems, &redactor);
                 return exit::USAGE;
             }
             let files: std::collections::BTreeSet<_> =
