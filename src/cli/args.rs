@@ -114,7 +114,7 @@ pub struct RunArgs {
     #[arg(long = "secret", value_name = "NAME")]
     pub secrets: Vec<String>,
     /// Time limit of each request when a step sets none.
-    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "30s", value_parser = parse_time_limit, value_name = "DURATION")]
     pub timeout: std::time::Duration,
     /// Transport retries (connection errors, 5xx, 429) for idempotent requests and
     /// writes with an Idempotency-Key, when a step or file sets none.
@@ -127,6 +127,10 @@ pub struct RunArgs {
     /// Response bodies are kept up to this many bytes (e.g. 8MB); the rest is cut.
     #[arg(long, default_value = "8MB", value_parser = parse_size, value_name = "SIZE")]
     pub max_body: usize,
+    /// The most text the run's templates may render in all (e.g. 1GB); a step whose
+    /// template would render past it errors.
+    #[arg(long, default_value = "1GB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_rendered: usize,
     /// After Ctrl-C or SIGTERM, how long `finally` steps may take.
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub grace: std::time::Duration,
@@ -159,6 +163,17 @@ pub struct RunArgs {
     pub cost_catalogs: Vec<PathBuf>,
     #[command(flatten)]
     pub selection: Selection,
+}
+
+/// A duration that is a time limit: zero, in whatever unit, would let nothing through.
+fn parse_time_limit(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err(format!(
+            "`{s}` lets no request through: give a time limit above zero, e.g. 30s"
+        ));
+    }
+    Ok(d)
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {

@@ -90,6 +90,16 @@ pub struct Stop {
     pub soft: CancellationToken,
     /// The grace period is over: abort `finally` steps too.
     pub hard: CancellationToken,
+    /// The share of the grace period a main request already on the wire may take is
+    /// over: abort it, so that `finally` steps get the rest.
+    pub in_flight: CancellationToken,
+}
+
+/// The share of the grace period (`--grace`) a main request already on the wire may
+/// still take after an interrupt: it may start a job `finally` must cancel, so its
+/// response is worth waiting for, but not at the cost of `finally` itself.
+pub fn in_flight_share(grace: Duration) -> Duration {
+    grace / 2
 }
 
 /// What every scenario task shares.

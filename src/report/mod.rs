@@ -165,34 +165,18 @@ fn scrub_step(st: &mut StepReport, r: &Redactor) {
     }
 }
 
-/// Write `bytes` to `path` atomically (a temporary file in the same folder, then
-/// rename), then make sure no secret slipped into it.
+/// Write a report to `path`, then make sure no secret slipped into it.
+///
+/// Where `path` leads decides how, as a shell redirection would: a device, a pipe or
+/// a socket (`/dev/null`, `/dev/stdout`) is written in place and stays what it is; a
+/// symbolic link stays a link and the file it points to gets the report; a regular
+/// file (or none yet) is replaced atomically (a temporary file in the same folder,
+/// then rename), so a reader never sees half a report. A new file gets the mode the
+/// umask gives (usually 0644), so that a CI agent running as another user can read it.
 pub fn write_report(path: &Path, bytes: &[u8], redactor: &Redactor) -> Result<(), String> {
-    if let Some(leak) = redactor.find_leak(bytes) {
-        return Err(format!(
-            "refusing to write {}: it would contain {leak}; this is a bug in the runner, please report it",
-            path.display()
-        ));
-    }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.flush())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
-    let written =
-        std::fs::read(path).map_err(|e| format!("cannot read back {}: {e}", path.display()))?;
-    if let Some(leak) = redactor.find_leak(&written) {
-        let _ = std::fs::remove_file(path);
-        return Err(format!("removed {}: it contained {leak}", path.display()));
-    }
-    Ok(())
+    let mut file = ReportFile::create(path, redactor)?;
+    file.write(bytes)?;
+    file.commit()
 }
 
 /// Each finished scenario's part of a file report (its JUnit testcases, its JSON
@@ -297,12 +281,24 @@ impl SpoolReader {
 }
 
 /// A report written piece by piece: each piece is checked for secrets before it
-/// goes out, the file appears only when complete (a temporary file, then rename),
-/// and is read back for secrets afterwards, a slice at a time.
+/// goes out. Where the path leads decides the rest (see [`write_report`]): a regular
+/// file appears only when complete (a temporary file, then rename) and is read back
+/// for secrets afterwards, a slice at a time; a device, pipe or socket is written in
+/// place.
 pub(crate) struct ReportFile<'a> {
     path: &'a Path,
     redactor: &'a Redactor,
-    tmp: std::io::BufWriter<tempfile::NamedTempFile>,
+    sink: Sink,
+}
+
+enum Sink {
+    /// `/dev/null`, `/dev/stdout`, a pipe: written as it goes, never replaced.
+    InPlace(std::io::BufWriter<std::fs::File>),
+    /// A regular file (or none yet), at the end of any symbolic links.
+    Atomic {
+        tmp: std::io::BufWriter<tempfile::NamedTempFile>,
+        target: std::path::PathBuf,
+    },
 }
 
 /// Read back this much at a time when scanning a written report...
@@ -313,18 +309,48 @@ const SCAN_OVERLAP: usize = 64 * 1024;
 
 impl<'a> ReportFile<'a> {
     pub(crate) fn create(path: &'a Path, redactor: &'a Redactor) -> Result<Self, String> {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
+        let sink = match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => {
+                return Err(format!("cannot write {}: it is a folder", path.display()));
+            }
+            Ok(m) if !m.is_file() => {
+                // Opened through the link, if any: the kernel follows
+                // `/proc/self/fd/1` where no path would.
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                Sink::InPlace(std::io::BufWriter::with_capacity(256 * 1024, f))
+            }
+            _ => {
+                let target = link_target(path)?;
+                let dir = match target.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                    _ => std::path::PathBuf::from("."),
+                };
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                let mut builder = tempfile::Builder::new();
+                builder.prefix(".runner-report-");
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt as _;
+                    // The kernel takes the umask off, as for any file a program creates.
+                    builder.permissions(std::fs::Permissions::from_mode(0o666));
+                }
+                let tmp = builder
+                    .tempfile_in(&dir)
+                    .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+                Sink::Atomic {
+                    tmp: std::io::BufWriter::with_capacity(256 * 1024, tmp),
+                    target,
+                }
+            }
         };
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let tmp = tempfile::NamedTempFile::new_in(dir)
-            .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
         Ok(ReportFile {
             path,
             redactor,
-            tmp: std::io::BufWriter::with_capacity(256 * 1024, tmp),
+            sink,
         })
     }
 
@@ -335,22 +361,31 @@ impl<'a> ReportFile<'a> {
                 self.path.display()
             ));
         }
-        self.tmp
-            .write_all(bytes)
-            .map_err(|e| format!("cannot write {}: {e}", self.path.display()))
+        let written = match &mut self.sink {
+            Sink::InPlace(f) => f.write_all(bytes),
+            Sink::Atomic { tmp, .. } => tmp.write_all(bytes),
+        };
+        written.map_err(|e| format!("cannot write {}: {e}", self.path.display()))
     }
 
     /// Put the file in place, then make sure no secret slipped into it.
     pub(crate) fn commit(self) -> Result<(), String> {
         use std::io::Read as _;
         let path = self.path;
-        let tmp = self
-            .tmp
+        let (tmp, target) = match self.sink {
+            Sink::InPlace(mut f) => {
+                return f
+                    .flush()
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()));
+            }
+            Sink::Atomic { tmp, target } => (tmp, target),
+        };
+        let tmp = tmp
             .into_inner()
             .map_err(|e| format!("cannot write {}: {}", path.display(), e.error()))?;
-        tmp.persist(path)
+        tmp.persist(&target)
             .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
-        let mut file = std::fs::File::open(path)
+        let mut file = std::fs::File::open(&target)
             .map_err(|e| format!("cannot read back {}: {e}", path.display()))?;
         let mut buf = vec![0u8; SCAN_CHUNK];
         let mut kept = 0;
@@ -364,7 +399,7 @@ impl<'a> ReportFile<'a> {
             }
             let filled = kept + n;
             if let Some(leak) = self.redactor.find_leak(&buf[..filled]) {
-                let _ = std::fs::remove_file(path);
+                let _ = std::fs::remove_file(&target);
                 return Err(format!(
                     "removed {}: it contained {leak} (counting from byte {start})",
                     path.display()
@@ -376,6 +411,31 @@ impl<'a> ReportFile<'a> {
         }
         Ok(())
     }
+}
+
+/// The file a chain of symbolic links ends at (which may not exist yet); `path`
+/// itself when it is no link.
+fn link_target(path: &Path) -> Result<std::path::PathBuf, String> {
+    // Linux gives up after 40 links too.
+    const MAX_LINKS: usize = 40;
+    let mut cur = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match std::fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let next = std::fs::read_link(&cur)
+                    .map_err(|e| format!("cannot follow the link {}: {e}", cur.display()))?;
+                cur = match cur.parent() {
+                    Some(parent) if next.is_relative() => parent.join(next),
+                    _ => next,
+                };
+            }
+            _ => return Ok(cur),
+        }
+    }
+    Err(format!(
+        "cannot write {}: more than {MAX_LINKS} symbolic links in a row",
+        path.display()
+    ))
 }
 
 #[cfg(test)]
@@ -395,6 +455,62 @@ mod tests {
         assert!(!path.exists());
         write_report(&path, b"{\"pw\":\"***\"}", &r).unwrap();
         assert!(path.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_stays_a_link_and_its_file_gets_the_report() {
+        let r = Redactor::new();
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("sub").join("real.xml");
+        std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+        let link = dir.path().join("link.xml");
+        std::os::unix::fs::symlink("sub/real.xml", &link).unwrap();
+        // Dangling first: the file is created where the link points.
+        write_report(&link, b"one", &r).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&real).unwrap(), b"one");
+        write_report(&link, b"two", &r).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&real).unwrap(), b"two");
+        // No temporary file is left behind.
+        let left: Vec<_> = std::fs::read_dir(real.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, [std::ffi::OsString::from("real.xml")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_pipe_is_written_in_place_and_stays_a_pipe() {
+        let r = Redactor::new();
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write_report(&fifo, b"<testsuites/>", &r).unwrap();
+        assert_eq!(reader.join().unwrap(), b"<testsuites/>");
+        use std::os::unix::fs::FileTypeExt as _;
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
     }
 
     #[test]

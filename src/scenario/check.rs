@@ -154,10 +154,23 @@ impl Checker {
         }
         let header_known = known.clone();
         let mut headers = std::mem::take(&mut s.headers);
-        for (_, h) in headers.iter_mut() {
+        for (k, h) in headers.iter_mut() {
             self.tpl(&file, h, &header_known, false);
+            self.header(&file, k, h);
         }
         s.headers = headers;
+        if let Some(b) = s.base_url.as_ref().filter(|b| b.is_literal())
+            && let Some(why) = crate::engine::request::unsupported_scheme(&b.src)
+        {
+            let d = Diagnostic::new(file.as_ref(), b.loc, format!("base_url: {why}"))
+                .width(b.src.chars().count());
+            self.push(d);
+        }
+        for (key, limit) in [("timeout", s.timeout), ("step_timeout", s.step_timeout)] {
+            if limit.is_some_and(|t| t.is_zero()) {
+                self.push(zero_time_limit(&file, s.loc, key));
+            }
+        }
         for step in s.steps.iter_mut() {
             self.step(step, &mut known);
         }
@@ -215,8 +228,21 @@ impl Checker {
                     );
                 }
                 self.tpl(&file, &mut r.url, &inner, false);
-                for (_, h) in r.headers.iter_mut() {
+                if r.url.is_literal()
+                    && let Some(why) = crate::engine::request::unsupported_scheme(&r.url.src)
+                {
+                    self.push(
+                        Diagnostic::new(file.as_ref(), r.url.loc, why)
+                            .width(r.url.src.chars().count())
+                            .hint("write an http:// or https:// URL, or a path joined onto the base URL"),
+                    );
+                }
+                for (k, h) in r.headers.iter_mut() {
                     self.tpl(&file, h, &inner, false);
+                    self.header(&file, k, h);
+                }
+                if step.timeout.is_some_and(|t| t.is_zero()) {
+                    self.push(zero_time_limit(&file, step.loc, "timeout"));
                 }
                 for (_, q) in r.query.iter_mut() {
                     self.value(&file, q, &inner, false);
@@ -236,7 +262,16 @@ impl Checker {
                     for (_, part) in m.iter_mut() {
                         match part {
                             MultipartPart::Text(t) => self.tpl(&file, t, &inner, false),
-                            MultipartPart::File(fp) => self.tpl(&file, &mut fp.file, &inner, false),
+                            MultipartPart::File(fp) => {
+                                self.tpl(&file, &mut fp.file, &inner, false);
+                                if let Some(why) = fp
+                                    .content_type
+                                    .as_deref()
+                                    .and_then(crate::engine::request::bad_content_type)
+                                {
+                                    self.push(Diagnostic::new(file.as_ref(), fp.file.loc, why));
+                                }
+                            }
                         }
                     }
                 }
@@ -293,6 +328,22 @@ impl Checker {
         for (name, _) in &step.capture {
             known.names.insert(name.clone());
             known.later.retain(|(n, _)| n != name);
+        }
+    }
+
+    /// A header that cannot go on the wire: a bad name, or a literal value with a
+    /// line break (a rendered one is checked before it is sent).
+    fn header(&mut self, file: &Arc<Path>, name: &str, value: &Tpl) {
+        let probe = if value.is_literal() {
+            value.src.as_str()
+        } else {
+            "x"
+        };
+        if let Some(why) = crate::engine::request::bad_header(name, probe) {
+            self.push(
+                Diagnostic::new(file.as_ref(), value.loc, why)
+                    .hint("a header is one line: remove the line break or the control character"),
+            );
         }
     }
 
@@ -515,7 +566,11 @@ impl Checker {
         if t.is_literal() {
             return;
         }
+        let own = own_callables(&t.src);
         for (name, is_filter) in calls(&t.src) {
+            if !is_filter && own.contains(&name) {
+                continue;
+            }
             let ok = if is_filter {
                 functions::is_filter(&name)
             } else {
@@ -595,6 +650,15 @@ impl Subject {
     }
 }
 
+fn zero_time_limit(file: &Arc<Path>, loc: Loc, key: &str) -> Diagnostic {
+    Diagnostic::new(
+        file.as_ref(),
+        loc,
+        format!("`{key}` of 0 lets no request through"),
+    )
+    .hint("give a time limit above zero, e.g. 30s")
+}
+
 /// Whether the template gives `name` a fallback (`name | default(...)`) or tests
 /// it (`name is defined`): then an undefined `name` is intended (an optional `--var`).
 fn has_fallback(src: &str, name: &str) -> bool {
@@ -649,6 +713,35 @@ fn unclosed_opening(src: &str) -> Option<usize> {
         }
     }
     open
+}
+
+/// What a template defines for itself to call: its macros (`{% macro row(x) %}`),
+/// `loop` inside a `recursive` for loop, `caller` inside a `{% call %}` block.
+fn own_callables(src: &str) -> HashSet<String> {
+    static MACRO: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    static RECURSIVE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    static CALL: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let mut out = HashSet::new();
+    if let Some(re) =
+        MACRO.get_or_init(|| regex::Regex::new(r"\{%[-+]?\s*macro\s+([A-Za-z_]\w*)\s*\(").ok())
+    {
+        out.extend(re.captures_iter(src).map(|c| c[1].to_string()));
+    }
+    if RECURSIVE
+        .get_or_init(|| regex::Regex::new(r"\{%[-+]?\s*for\b[^%]*\brecursive\b").ok())
+        .as_ref()
+        .is_some_and(|re| re.is_match(src))
+    {
+        out.insert("loop".into());
+    }
+    if CALL
+        .get_or_init(|| regex::Regex::new(r"\{%[-+]?\s*call\b").ok())
+        .as_ref()
+        .is_some_and(|re| re.is_match(src))
+    {
+        out.insert("caller".into());
+    }
+    out
 }
 
 /// Function calls (`name(`) and filters (`| name`) in a template's source.
@@ -785,6 +878,18 @@ mod tests {
         assert!(!has_fallback("{{ region }}", "region"));
         assert!(!has_fallback("{{ my_region | default('eu') }}", "region"));
         assert!(!has_fallback("{{ region | upper }}", "region"));
+    }
+
+    #[test]
+    fn macros_and_recursive_loops_are_the_template_s_own() {
+        let own = own_callables(
+            "{% macro seg(v) %}{{ v }}{% endmacro %}{%- macro row() %}{% endmacro %}{{ seg(1) }}",
+        );
+        assert!(own.contains("seg") && own.contains("row"), "{own:?}");
+        assert!(!own.contains("loop"));
+        let own = own_callables("{% for n in t recursive %}{{ loop(n.c) }}{% endfor %}");
+        assert!(own.contains("loop"), "{own:?}");
+        assert!(own_callables("{% for n in t %}{{ loop.index }}{% endfor %}").is_empty());
     }
 
     #[test]
