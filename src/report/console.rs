@@ -207,7 +207,12 @@ impl ConsoleReporter {
         if !flaky.is_empty() {
             for st in &s.steps {
                 for a in &st.failed_attempts {
-                    self.line(&format!("      step {} \"{}\": {a}", st.number, st.name));
+                    self.line(&format!(
+                        "      step {} \"{}\": {}",
+                        st.number,
+                        escaped(&st.name),
+                        escaped(a)
+                    ));
                 }
             }
         }
@@ -219,8 +224,8 @@ impl ConsoleReporter {
                         let m = st.message.clone().unwrap_or_default();
                         self.line(&format!(
                             "      finally \"{}\": {}",
-                            st.name,
-                            m.trim_start_matches("skipped: ")
+                            escaped(&st.name),
+                            escaped(m.trim_start_matches("skipped: "))
                         ));
                     }
                     _ => {}
@@ -238,11 +243,12 @@ impl ConsoleReporter {
         let target = st
             .request
             .as_ref()
-            .map(|r| format!("  {} {}", r.method, r.url))
+            .map(|r| format!("  {} {}", r.method, escaped(&r.url)))
             .unwrap_or_default();
         self.line(&format!(
             "      {phase}step {} \"{}\"{target}",
-            st.number, st.name
+            st.number,
+            escaped(&st.name)
         ));
         // What a server sent (bodies, header values) may hold terminal escapes:
         // never pass control characters through to the terminal.
@@ -290,16 +296,34 @@ impl ConsoleReporter {
         let scenario = self
             .names
             .get(&index)
-            .map_or_else(|| format!("scenario {}", index + 1), |n| one_line(n));
+            .map_or_else(|| format!("scenario {}", index + 1), |n| escaped(n));
         self.line(&format!(
             "-- {scenario} / {}  ({})",
-            one_line(&st.label()),
-            st.location
+            escaped(&st.label()),
+            escaped(&st.location)
         ));
-        if let Some(req) = &st.request {
-            self.line(&format!("> {} {}", req.method, req.url));
+        for (n, hop) in st.redirects.iter().enumerate() {
+            let (req, resp) = (&hop.request, &hop.response);
+            self.line(&format!("> {} {}", req.method, escaped(&req.url)));
             for (k, v) in &req.headers {
-                self.line(&format!("> {k}: {}", one_line(v)));
+                self.line(&format!("> {}: {}", escaped(k), escaped(v)));
+            }
+            self.line(&format!(
+                "< {} {} ({} ms): redirect {} of {}",
+                resp.version,
+                resp.status,
+                resp.time_ms,
+                n + 1,
+                st.redirects.len()
+            ));
+            for (k, v) in &resp.headers {
+                self.line(&format!("< {}: {}", escaped(k), escaped(v)));
+            }
+        }
+        if let Some(req) = &st.request {
+            self.line(&format!("> {} {}", req.method, escaped(&req.url)));
+            for (k, v) in &req.headers {
+                self.line(&format!("> {}: {}", escaped(k), escaped(v)));
             }
             if bodies && let Some(b) = &req.body {
                 self.line(&format!("> {}", one_line(b)));
@@ -318,24 +342,24 @@ impl ConsoleReporter {
                 ));
             }
             for (k, v) in &resp.headers {
-                self.line(&format!("< {k}: {}", one_line(v)));
+                self.line(&format!("< {}: {}", escaped(k), escaped(v)));
             }
             if bodies && !resp.body.is_empty() {
                 self.line(&format!("< {}", one_line(&resp.body)));
             }
         }
         if let Some(m) = &st.message {
-            self.line(&format!("! {}", one_line(m)));
+            self.line(&format!("! {}", escaped(m)));
         }
         for f in &st.failures {
-            self.line(&format!("! {}", one_line(&f.to_string())));
+            self.line(&format!("! {}", escaped(&f.to_string())));
         }
         if matches!(st.outcome, Outcome::Failed | Outcome::Error)
             && let Some(req) = &st.request
         {
             self.line("# reproduce it (secrets show as ***: put them back):");
             for l in super::curl::reproducer(req).lines() {
-                self.line(l);
+                self.line(&escaped(l));
             }
         }
     }
@@ -372,6 +396,21 @@ fn shorten(text: &str, max: usize) -> String {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_string(),
     }
+}
+
+/// A name or a header value on one line, its line breaks shown as `\r` and `\n`:
+/// a value holding CR LF must not print as a header or a result line of its own.
+fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() && c != '\t' => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn one_line(text: &str) -> String {
@@ -641,6 +680,7 @@ mod tests {
             message: None,
             failures: Vec::new(),
             passed: Vec::new(),
+            redirects: Vec::new(),
             request: Some(crate::events::RequestRecord {
                 method: "GET".into(),
                 url: "http://127.0.0.1:9/x".into(),

@@ -264,6 +264,7 @@ mod tests {
                 actual: "1\n2".into(),
             }],
             passed: Vec::new(),
+            redirects: Vec::new(),
             request: None,
             response: None,
             failed_attempts: Vec::new(),
