@@ -21,8 +21,21 @@ pub fn reproducer(req: &RequestRecord) -> String {
         m => parts.push(format!("-X {}", quote(m))),
     }
     parts.push(quote(&req.url));
+    let mut compressed = false;
     for (name, value) in &req.headers {
+        // curl sets these itself; an `Accept-Encoding` of ours would make it print
+        // compressed bytes, where `--compressed` asks the same and decodes.
+        if name.eq_ignore_ascii_case("accept-encoding") {
+            compressed = true;
+            continue;
+        }
+        if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("host") {
+            continue;
+        }
         parts.push(format!("-H {}", quote(&format!("{name}: {value}"))));
+    }
+    if compressed {
+        parts.push("--compressed".into());
     }
     let mut note = None;
     if let Some(body) = &req.body {
@@ -84,6 +97,18 @@ mod tests {
             assert_eq!(reproducer(&r), want);
         }
         assert!(reproducer(&req("HEAD", None)).starts_with("curl \\\n  --head "));
+        let mut wire = req("GET", None);
+        wire.headers = vec![
+            ("Host".into(), "127.0.0.1:8080".into()),
+            ("Accept-Encoding".into(), "gzip, br".into()),
+            ("Content-Length".into(), "0".into()),
+            ("User-Agent".into(), "runner/0.1.0".into()),
+        ];
+        assert_eq!(
+            reproducer(&wire),
+            "curl \\\n  'http://127.0.0.1:8080/v1/projects?q=a b&x='\\''y'\\''' \\\n  -H 'User-Agent: runner/0.1.0' \\\n  --compressed",
+            "curl sets Host and Content-Length, and decodes with --compressed"
+        );
         let cut = reproducer(&req("POST", Some("aaaa… (9000 bytes in all)")));
         assert!(cut.starts_with("# the body was shortened"), "{cut}");
     }
