@@ -6,6 +6,7 @@ pub mod engine;
 pub mod events;
 pub mod exit;
 pub mod http;
+pub mod import;
 pub mod mock;
 pub mod report;
 pub mod safety;

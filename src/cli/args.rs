@@ -32,6 +32,8 @@ pub enum Command {
     Mock(MockArgs),
     /// Print the JSON Schema of scenario files (for editors and CI checks).
     Schema,
+    /// Write scenario files from curl commands, a HAR file, a Postman collection or an OpenAPI document.
+    Import(crate::import::ImportArgs),
 }
 
 /// Which scenarios to take.
@@ -184,8 +186,9 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
 
 /// `runner PATHS` means `runner run PATHS`.
 pub fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const KNOWN: [&str; 10] = [
+    const KNOWN: [&str; 11] = [
         "run",
+        "import",
         "validate",
         "list",
         "mock",

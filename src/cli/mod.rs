@@ -36,6 +36,7 @@ pub fn main() -> i32 {
         Command::Validate(a) => validate(a),
         Command::List(a) => list(a),
         Command::Mock(a) => mock(a),
+        Command::Import(a) => crate::import::main(a),
         Command::Schema => {
             // A closed pipe (`runner schema | head`) is not an error worth a panic.
             let _ = write!(
