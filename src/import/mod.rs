@@ -218,7 +218,16 @@ fn env_name(suggested: &str) -> String {
         .iter()
         .any(|s| n.ends_with(s))
     {
-        n.push_str("_TOKEN");
+        // `APIKEY` -> `API_KEY`, `TOKEN` -> `API_TOKEN`: the runner masks `*_KEY` etc.
+        let bare = crate::report::redact::SECRET_ENV_SUFFIXES
+            .iter()
+            .map(|s| &s[1..])
+            .find(|w| n.ends_with(w));
+        match bare {
+            Some(w) if n.len() > w.len() => n.insert(n.len() - w.len(), '_'),
+            Some(_) => n.insert_str(0, "API_"),
+            None => n.push_str("_TOKEN"),
+        }
     }
     n
 }
@@ -812,6 +821,8 @@ mod tests {
             ("db-password", "DB_PASSWORD"),
             ("auth", "AUTH_TOKEN"),
             ("9lives", "SECRET_9LIVES_TOKEN"),
+            ("token", "API_TOKEN"),
+            ("partnerApiKey", "PARTNERAPI_KEY"),
         ] {
             assert_eq!(env_name(given), want, "{given}");
         }

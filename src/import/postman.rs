@@ -43,7 +43,7 @@ pub fn import(sources: &[String], ctx: &mut Ctx) -> Result<Vec<FileOut>, String>
         let title = env.get("name").and_then(J::as_str).unwrap_or(src).to_string();
         let mut lines: Vec<(String, Y)> = Vec::new();
         let mut comments = vec![format!(
-            "Variables of the Postman environment {title}: `runner run --vars-file THIS_FILE ...`"
+            "Variables of the Postman environment {title}: `runner run --vars-file THIS_FILE ...`\n(not named .yaml, so that a run of the folder does not take it for a scenario)"
         )];
         for v in env.get("values").and_then(J::as_array).into_iter().flatten() {
             if v.get("enabled").and_then(J::as_bool) == Some(false) {
@@ -65,7 +65,7 @@ pub fn import(sources: &[String], ctx: &mut Ctx) -> Result<Vec<FileOut>, String>
             lines.push((name, Y::str(convert(&value, &mut BTreeSet::new()))));
         }
         let body = super::yaml::render(&comments, &Y::map(lines));
-        ctx.extra.push((format!("{}.vars.yaml", super::slug(&title)), body));
+        ctx.extra.push((format!("{}.vars", super::slug(&title)), body));
     }
     let mut files = Vec::new();
     for (src, doc) in &collections {
@@ -325,7 +325,9 @@ fn request(item: &J, req: &J, name: &str, folder: &[String], auth: Option<&J>, a
         if listen == "test" {
             let kept = test_script(&lines, &mut step, &mut captures);
             if !kept.is_empty() {
-                ctx.note(at, format!("{} test-script line(s) kept as comments", kept.len()));
+                for l in &kept {
+                    ctx.note(at, format!("test script line kept as a comment: {}", l.trim()));
+                }
                 step.comments.push("Postman test script lines not translated:".into());
                 step.comments.extend(kept.into_iter().map(|l| format!("  {l}")));
             }
