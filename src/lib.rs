@@ -1,6 +1,7 @@
 //! `runner`: YAML API scenarios in, concurrent HTTP, JUnit out.
 
 pub mod cli;
+pub mod contract;
 pub mod diagnostic;
 pub mod engine;
 pub mod events;
