@@ -144,6 +144,13 @@ pub struct RunArgs {
     /// More costly endpoints (your own APIs), on top of the built-in Layers catalog. Repeatable.
     #[arg(long = "cost-catalog", value_name = "FILE")]
     pub cost_catalogs: Vec<PathBuf>,
+    /// Check every response against this OpenAPI document (a step opts out with
+    /// `expect: { openapi: false }`).
+    #[arg(long, value_name = "SPEC")]
+    pub openapi: Option<PathBuf>,
+    /// After the run, print which OpenAPI operations and documented statuses it exercised.
+    #[arg(long)]
+    pub openapi_coverage: bool,
     #[command(flatten)]
     pub selection: Selection,
 }

@@ -132,6 +132,35 @@ pub fn run(a: RunArgs) -> i32 {
         print_diagnostics_masked(&kinds, &redactor);
         return exit::USAGE;
     }
+    let openapi = match &a.openapi {
+        Some(p) => match crate::contract::load_cached(p) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: --openapi: {e}");
+                return exit::USAGE;
+            }
+        },
+        None => None,
+    };
+    if openapi.is_none()
+        && let Some((s, st)) = scenarios.iter().find_map(|s| {
+            s.all_steps()
+                .find(|st| {
+                    st.expect.openapi.as_ref().is_some_and(|o| {
+                        o.source == crate::scenario::expect::OpenApiSource::Run
+                    })
+                })
+                .map(|st| (s, st))
+        })
+    {
+        eprintln!(
+            "error: {}: scenario \"{}\", step \"{}\" says `openapi: true`, which checks against the run's --openapi SPEC, and none is given",
+            s.file.display(),
+            s.name,
+            st.name
+        );
+        return exit::USAGE;
+    }
     let target_of = |s: &Scenario| {
         if a.base_url.is_none() && s.base_url.is_none() {
             Target::EmbeddedMock
@@ -288,6 +317,11 @@ async fn run_async(
         record_passes: a.report_json.is_some(),
         fail_fast: a.fail_fast,
         tls,
+        // Loaded and checked before the run started: the cache answers.
+        openapi: a
+            .openapi
+            .as_ref()
+            .and_then(|p| crate::contract::load_cached(p).ok()),
     };
     let mut console_opts = ConsoleOptions::detect(if a.dry_run {
         a.verbose.max(2)
@@ -362,6 +396,12 @@ async fn run_async(
     let interrupted = stop.soft.is_cancelled();
     let mut summary = Summary::from_verdicts(&verdicts, started.elapsed(), interrupted);
     summary.spend = spent;
+    if a.openapi_coverage {
+        // Before the reporters finish, so that the run's summary stays the last line.
+        for spec in crate::contract::loaded() {
+            print!("{}", redactor.scrub(&spec.coverage().render()));
+        }
+    }
     let mut report_failed = false;
     for r in reporters.iter_mut() {
         if let Err(e) = r.finish(&summary) {

@@ -461,6 +461,38 @@ impl Coverage {
     }
 }
 
+/// The contract check of a step: its own `expect.openapi`, else the run's
+/// `--openapi`; `openapi: false` turns both off.
+pub fn check_step(
+    expect: &crate::scenario::expect::Expect,
+    run: Option<&Arc<Spec>>,
+    method: &str,
+    url: &str,
+    resp: &Response,
+    json: &Result<J, String>,
+) -> (usize, Vec<Assertion>) {
+    use crate::scenario::expect::OpenApiSource;
+    let spec = match &expect.openapi {
+        Some(o) if o.source == OpenApiSource::Off => None,
+        Some(o) if o.spec.is_some() => o.spec.as_ref(),
+        Some(o) if o.source == OpenApiSource::Run && run.is_none() => {
+            return (
+                1,
+                vec![Assertion {
+                    subject: "openapi".into(),
+                    expected: "a document to check against".into(),
+                    actual: "`openapi: true` and no --openapi SPEC on the command line".into(),
+                }],
+            );
+        }
+        _ => run,
+    };
+    match spec {
+        Some(s) => s.check(method, url, resp, json),
+        None => (0, Vec::new()),
+    }
+}
+
 /// JSON pointer escaping of one reference token.
 fn escape(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")

@@ -49,6 +49,9 @@ pub struct RunOptions {
     pub fail_fast: bool,
     /// `--insecure`, `--cacert`.
     pub tls: crate::http::tls::TlsOptions,
+    /// `--openapi SPEC`: every response is checked against the document, unless its
+    /// step says `openapi: false`.
+    pub openapi: Option<Arc<crate::contract::Spec>>,
 }
 
 impl Default for RunOptions {
@@ -66,6 +69,7 @@ impl Default for RunOptions {
             record_passes: false,
             fail_fast: false,
             tls: crate::http::tls::TlsOptions::default(),
+            openapi: None,
         }
     }
 }

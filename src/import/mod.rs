@@ -196,7 +196,7 @@ pub fn secret_value(v: &str) -> bool {
 }
 
 /// `X-Api-Key` -> `X_API_KEY`; the name ends in a suffix the runner masks.
-fn env_name(suggested: &str) -> String {
+pub fn env_name(suggested: &str) -> String {
     let mut n: String = suggested
         .chars()
         .map(|c| {
