@@ -258,3 +258,132 @@ fn what_cannot_be_imported_is_an_error_and_nothing_is_written() {
     assert_eq!(again.code, Some(2), "{}", again.all());
     assert!(again.stderr.contains("--force"), "{}", again.stderr);
 }
+
+/// A server that follows tests/data/import/petstore.yaml.
+fn petstore_server() -> TestServer {
+    TestServer::start(|r| match (r.method.as_str(), r.path.as_str()) {
+        ("GET", "/pets") => Reply::json(200, json!([{"id": 1, "name": "Rex", "tag": null}]))
+            .header("x-next", "/pets?page=2"),
+        ("POST", "/pets") if r.body_json()["name"] == "Rex" => Reply::empty(201),
+        ("GET", "/pets/7") => Reply::json(200, json!({"id": 7, "name": "Rex"})),
+        _ => Reply::json(404, json!({"code": 404, "message": "no such pet"})),
+    })
+}
+
+#[test]
+fn the_openapi_petstore_imports_validates_and_runs_with_its_contract() {
+    let ws = Workspace::new();
+    let spec = ws.write("specs/petstore.yaml", &std::fs::read_to_string(data("petstore.yaml")).unwrap());
+    let out = import(&ws, "openapi", &[spec]);
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    let (_, text) = &written(&ws)[0];
+    assert!(text.contains("openapi: \"../specs/petstore.yaml\""), "{text}");
+    assert!(text.contains("url: /pets/7"), "{text}");
+    assert!(text.contains("status: 201"), "{text}");
+    let v = validate(&ws, &[]);
+    assert_eq!(v.code, Some(0), "{}\n{text}", v.all());
+    let server = petstore_server();
+    let run = ws
+        .runner()
+        .arg(ws.path("out"))
+        .arg("--base-url")
+        .arg(server.base_url())
+        .arg("--openapi-coverage")
+        .run();
+    assert_eq!(run.code, Some(0), "{}\n{text}", run.all());
+    assert!(
+        run.stdout.contains("3 of 3 operations, 3 of 6 documented responses"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(server.requests_to("/pets").len(), 2);
+}
+
+#[test]
+fn the_contract_check_catches_what_breaks_the_document() {
+    // (the URL, what the server does wrong, what the failure says)
+    let cases: Vec<(&str, Reply, &str)> = vec![
+        (
+            "/pets?limit=2",
+            Reply::json(200, json!([{"id": "one", "name": "Rex"}])).header("x-next", "n"),
+            "body at /0/id",
+        ),
+        (
+            "/pets?limit=2",
+            Reply::json(200, json!([{"id": 1}])).header("x-next", "n"),
+            "\"name\" is a required property",
+        ),
+        (
+            "/pets/7",
+            Reply::json(418, json!({"teapot": true})),
+            "a documented status (200, 404)",
+        ),
+        ("/pets?limit=2", Reply::json(200, json!([])), "header x-next"),
+    ];
+    for (url, reply, want) in cases {
+        let ws = Workspace::new();
+        ws.write(
+            "pets.yaml",
+            &format!("name: pets\nsteps:\n  - request: {{ url: \"{url}\" }}\n    expect: {{ status: [200, 418] }}\n"),
+        );
+        let reply = std::sync::Mutex::new(Some(reply));
+        let server = TestServer::start(move |_| {
+            reply
+                .lock()
+                .unwrap()
+                .take()
+                .unwrap_or_else(|| Reply::json(500, json!({})))
+        });
+        let run = ws
+            .runner()
+            .arg("pets.yaml")
+            .arg("--base-url")
+            .arg(server.base_url())
+            .arg("--openapi")
+            .arg(data("petstore.yaml"))
+            .arg("--retries")
+            .arg("0")
+            .run();
+        assert_eq!(run.code, Some(1), "{want}: {}", run.all());
+        assert!(run.all().contains(want), "{want}: {}", run.all());
+    }
+    // An unknown path is a failure that says so; `openapi: false` opts a step out.
+    let ws = Workspace::new();
+    ws.write(
+        "other.yaml",
+        "name: other\nsteps:\n  - request: { url: /owners }\n  - request: { url: /health }\n    expect: { openapi: false }\n",
+    );
+    let server = TestServer::start(|_| Reply::json(200, json!({})));
+    let run = ws
+        .runner()
+        .arg("other.yaml")
+        .arg("--base-url")
+        .arg(server.base_url())
+        .arg("--openapi")
+        .arg(data("petstore.yaml"))
+        .run();
+    assert_eq!(run.code, Some(1), "{}", run.all());
+    assert!(run.all().contains("the path /owners is not in"), "{}", run.all());
+    assert!(!run.all().contains("/health is not"), "{}", run.all());
+}
+
+#[test]
+fn openapi_true_without_a_document_is_a_file_error() {
+    let ws = Workspace::new();
+    ws.write("t.yaml", "name: t\nsteps:\n  - request: { url: /pets }\n    expect: { openapi: true }\n");
+    let server = TestServer::start(|_| Reply::json(200, json!({})));
+    let run = ws
+        .runner()
+        .arg("t.yaml")
+        .arg("--base-url")
+        .arg(server.base_url())
+        .run();
+    assert_eq!(run.code, Some(2), "{}", run.all());
+    assert!(run.stderr.contains("--openapi SPEC"), "{}", run.stderr);
+    assert!(server.requests().is_empty());
+    // A document that cannot be read is a file error too.
+    ws.write("u.yaml", "name: u\nsteps:\n  - request: { url: /pets }\n    expect: { openapi: missing.yaml }\n");
+    let v = ws.runner().arg("validate").arg("u.yaml").run();
+    assert_eq!(v.code, Some(2), "{}", v.all());
+    assert!(v.stderr.contains("missing.yaml"), "{}", v.stderr);
+}
