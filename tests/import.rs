@@ -33,7 +33,10 @@ fn import(ws: &Workspace, format: &str, sources: &[PathBuf]) -> Output {
 /// Every written file's text.
 fn written(ws: &Workspace) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for e in std::fs::read_dir(ws.path("out")).expect("out dir").flatten() {
+    for e in std::fs::read_dir(ws.path("out"))
+        .expect("out dir")
+        .flatten()
+    {
         let name = e.file_name().to_string_lossy().to_string();
         if let Ok(text) = std::fs::read_to_string(e.path()) {
             out.push((name, text));
@@ -66,10 +69,23 @@ fn curl_lines_with_every_flag_import_validate_and_run() {
     let ws = Workspace::new();
     let out = import(&ws, "curl", &[data("tickets.curl")]);
     assert_eq!(out.code, Some(0), "{}", out.all());
-    for env in ["X_API_KEY", "ALICE_PASSWORD", "COOKIE_SESSION_TOKEN", "CLIENT_SECRET"] {
+    for env in [
+        "X_API_KEY",
+        "ALICE_PASSWORD",
+        "COOKIE_SESSION_TOKEN",
+        "CLIENT_SECRET",
+    ] {
         assert!(out.stdout.contains(env), "{env} not named:\n{}", out.stdout);
     }
-    assert_no_secret(&ws, &["key_live_4f9a8b7c6d5e", "s3cret-passw0rd", "sess_9f8e7d6c5b4a", "cs_1234567890"]);
+    assert_no_secret(
+        &ws,
+        &[
+            "key_live_4f9a8b7c6d5e",
+            "s3cret-passw0rd",
+            "sess_9f8e7d6c5b4a",
+            "cs_1234567890",
+        ],
+    );
     ws.write("out/payload.json", "{\"raw\": true}");
     ws.write("out/avatar.png", "not really a png");
     let v = validate(&ws, &[]);
@@ -122,9 +138,14 @@ fn curl_lines_with_every_flag_import_validate_and_run() {
         find("GET", "/v1/cart").header("cookie"),
         Some("session=sess_9f8e7d6c5b4a; theme=dark")
     );
-    assert!(reqs.iter().any(|r| r.method == "GET" && r.path == "/v1/items" && r.query.as_deref() == Some("page=2")));
+    assert!(reqs.iter().any(|r| r.method == "GET"
+        && r.path == "/v1/items"
+        && r.query.as_deref() == Some("page=2")));
     find("HEAD", "/v1/health");
-    assert_eq!(find("DELETE", "/v1/items/42").header("user-agent"), Some("ticket-bot/1.0"));
+    assert_eq!(
+        find("DELETE", "/v1/items/42").header("user-agent"),
+        Some("ticket-bot/1.0")
+    );
 }
 
 #[test]
@@ -133,10 +154,22 @@ fn a_browser_har_imports_one_scenario_per_page_without_assets() {
     let out = import(&ws, "har", &[data("shop.har")]);
     assert_eq!(out.code, Some(0), "{}", out.all());
     assert!(out.stdout.contains("2 static asset"), "{}", out.stdout);
-    assert_no_secret(&ws, &["sid_a1b2c3d4e5f6g7", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbm4ifQ.c2lnbmF0dXJl"]);
+    assert_no_secret(
+        &ws,
+        &[
+            "sid_a1b2c3d4e5f6g7",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbm4ifQ.c2lnbmF0dXJl",
+        ],
+    );
     let (_, text) = &written(&ws)[0];
-    assert!(!text.contains("logo.png") && !text.contains("analytics.js"), "{text}");
-    assert!(!text.contains("sec-fetch") && !text.contains(":authority"), "{text}");
+    assert!(
+        !text.contains("logo.png") && !text.contains("analytics.js"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("sec-fetch") && !text.contains(":authority"),
+        "{text}"
+    );
     let v = validate(&ws, &[]);
     assert_eq!(v.code, Some(0), "{}\n{text}", v.all());
 
@@ -153,14 +186,20 @@ fn a_browser_har_imports_one_scenario_per_page_without_assets() {
         .arg(ws.path("out"))
         .arg("--base-url")
         .arg(server.base_url())
-        .env("BEARER_TOKEN", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbm4ifQ.c2lnbmF0dXJl")
+        .env(
+            "BEARER_TOKEN",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbm4ifQ.c2lnbmF0dXJl",
+        )
         .env("COOKIE_SID_TOKEN", "sid_a1b2c3d4e5f6g7")
         .env("COOKIE_CART_TOKEN", "c-1")
         .run();
     assert_eq!(run.code, Some(0), "{}\n{text}", run.all());
     let products = server.requests_to("/api/products");
     assert_eq!(products[0].query.as_deref(), Some("limit=2&sort=price"));
-    assert_eq!(products[0].header("cookie"), Some("cart=c-1; sid=sid_a1b2c3d4e5f6g7"));
+    assert_eq!(
+        products[0].header("cookie"),
+        Some("cart=c-1; sid=sid_a1b2c3d4e5f6g7")
+    );
     assert!(server.requests_to("/static/logo.png").is_empty());
 }
 
@@ -199,14 +238,28 @@ fn a_postman_collection_imports_validates_and_runs() {
     let out = import(
         &ws,
         "postman",
-        &[data("petstore.postman_collection.json"), data("staging.postman_environment.json")],
+        &[
+            data("petstore.postman_collection.json"),
+            data("staging.postman_environment.json"),
+        ],
     );
     assert_eq!(out.code, Some(0), "{}", out.all());
     for env in ["PARTNERAPI_KEY", "API_TOKEN", "X_STORE_KEY"] {
         assert!(out.stdout.contains(env), "{env} not named:\n{}", out.stdout);
     }
-    assert!(out.stdout.contains("console.log"), "the untranslated script line is listed:\n{}", out.stdout);
-    assert_no_secret(&ws, &["pk_live_8d7c6b5a4f3e2d1c", "tok_staging_1a2b3c4d5e6f", "store_key_5e6f7a8b9c"]);
+    assert!(
+        out.stdout.contains("console.log"),
+        "the untranslated script line is listed:\n{}",
+        out.stdout
+    );
+    assert_no_secret(
+        &ws,
+        &[
+            "pk_live_8d7c6b5a4f3e2d1c",
+            "tok_staging_1a2b3c4d5e6f",
+            "store_key_5e6f7a8b9c",
+        ],
+    );
     let files = written(&ws);
     let (_, text) = files
         .iter()
@@ -225,7 +278,12 @@ fn a_postman_collection_imports_validates_and_runs() {
     let v = validate(&ws, &["--vars-file", "out/staging.vars"]);
     assert_eq!(v.code, Some(0), "{}\n{text}", v.all());
     let v = validate(&ws, &[]);
-    assert_eq!(v.code, Some(0), "validates without the vars file too: {}", v.all());
+    assert_eq!(
+        v.code,
+        Some(0),
+        "validates without the vars file too: {}",
+        v.all()
+    );
 
     let server = pet_server();
     let run = ws
@@ -249,7 +307,11 @@ fn what_cannot_be_imported_is_an_error_and_nothing_is_written() {
     ws.write("bad.json", "{\"hello\": 1}");
     let out = import(&ws, "postman", &[ws.path("bad.json")]);
     assert_eq!(out.code, Some(2), "{}", out.all());
-    assert!(out.stderr.contains("neither a Postman collection"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("neither a Postman collection"),
+        "{}",
+        out.stderr
+    );
     assert!(!ws.path("out").exists());
     // An existing file is not replaced without --force.
     let first = import(&ws, "curl", &[data("tickets.curl")]);
@@ -273,11 +335,17 @@ fn petstore_server() -> TestServer {
 #[test]
 fn the_openapi_petstore_imports_validates_and_runs_with_its_contract() {
     let ws = Workspace::new();
-    let spec = ws.write("specs/petstore.yaml", &std::fs::read_to_string(data("petstore.yaml")).unwrap());
+    let spec = ws.write(
+        "specs/petstore.yaml",
+        &std::fs::read_to_string(data("petstore.yaml")).unwrap(),
+    );
     let out = import(&ws, "openapi", &[spec]);
     assert_eq!(out.code, Some(0), "{}", out.all());
     let (_, text) = &written(&ws)[0];
-    assert!(text.contains("openapi: \"../specs/petstore.yaml\""), "{text}");
+    assert!(
+        text.contains("openapi: \"../specs/petstore.yaml\""),
+        "{text}"
+    );
     assert!(text.contains("url: /pets/7"), "{text}");
     assert!(text.contains("status: 201"), "{text}");
     let v = validate(&ws, &[]);
@@ -292,7 +360,8 @@ fn the_openapi_petstore_imports_validates_and_runs_with_its_contract() {
         .run();
     assert_eq!(run.code, Some(0), "{}\n{text}", run.all());
     assert!(
-        run.stdout.contains("3 of 3 operations, 3 of 6 documented responses"),
+        run.stdout
+            .contains("3 of 3 operations, 3 of 6 documented responses"),
         "{}",
         run.stdout
     );
@@ -318,7 +387,11 @@ fn the_contract_check_catches_what_breaks_the_document() {
             Reply::json(418, json!({"teapot": true})),
             "a documented status (200, 404)",
         ),
-        ("/pets?limit=2", Reply::json(200, json!([])), "header x-next"),
+        (
+            "/pets?limit=2",
+            Reply::json(200, json!([])),
+            "header x-next",
+        ),
     ];
     for (url, reply, want) in cases {
         let ws = Workspace::new();
@@ -363,14 +436,21 @@ fn the_contract_check_catches_what_breaks_the_document() {
         .arg(data("petstore.yaml"))
         .run();
     assert_eq!(run.code, Some(1), "{}", run.all());
-    assert!(run.all().contains("the path /owners is not in"), "{}", run.all());
+    assert!(
+        run.all().contains("the path /owners is not in"),
+        "{}",
+        run.all()
+    );
     assert!(!run.all().contains("/health is not"), "{}", run.all());
 }
 
 #[test]
 fn openapi_true_without_a_document_is_a_file_error() {
     let ws = Workspace::new();
-    ws.write("t.yaml", "name: t\nsteps:\n  - request: { url: /pets }\n    expect: { openapi: true }\n");
+    ws.write(
+        "t.yaml",
+        "name: t\nsteps:\n  - request: { url: /pets }\n    expect: { openapi: true }\n",
+    );
     let server = TestServer::start(|_| Reply::json(200, json!({})));
     let run = ws
         .runner()
@@ -382,8 +462,42 @@ fn openapi_true_without_a_document_is_a_file_error() {
     assert!(run.stderr.contains("--openapi SPEC"), "{}", run.stderr);
     assert!(server.requests().is_empty());
     // A document that cannot be read is a file error too.
-    ws.write("u.yaml", "name: u\nsteps:\n  - request: { url: /pets }\n    expect: { openapi: missing.yaml }\n");
+    ws.write(
+        "u.yaml",
+        "name: u\nsteps:\n  - request: { url: /pets }\n    expect: { openapi: missing.yaml }\n",
+    );
     let v = ws.runner().arg("validate").arg("u.yaml").run();
     assert_eq!(v.code, Some(2), "{}", v.all());
     assert!(v.stderr.contains("missing.yaml"), "{}", v.stderr);
+}
+
+/// docs/import.md shows what an import of a curl command writes: it is.
+#[test]
+fn the_curl_example_of_the_docs_is_what_the_import_writes() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/import.md"))
+        .unwrap();
+    let command = doc
+        .split("An import of `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .expect("the command in docs/import.md");
+    let block = doc
+        .split("# example: import-curl-result\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the example in docs/import.md");
+    let shown: serde_json::Value = serde_saphyr::from_str(block).expect("the example is YAML");
+    let ws = Workspace::new();
+    let out = ws
+        .runner()
+        .arg("import")
+        .arg("curl")
+        .arg(command)
+        .arg("-o")
+        .arg(ws.path("out"))
+        .run();
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    let text = ws.read("out/curl.yaml");
+    let imported: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    assert_eq!(imported, shown, "{text}");
 }

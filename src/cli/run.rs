@@ -146,9 +146,10 @@ pub fn run(a: RunArgs) -> i32 {
         && let Some((s, st)) = scenarios.iter().find_map(|s| {
             s.all_steps()
                 .find(|st| {
-                    st.expect.openapi.as_ref().is_some_and(|o| {
-                        o.source == crate::scenario::expect::OpenApiSource::Run
-                    })
+                    st.expect
+                        .openapi
+                        .as_ref()
+                        .is_some_and(|o| o.source == crate::scenario::expect::OpenApiSource::Run)
                 })
                 .map(|st| (s, st))
         })

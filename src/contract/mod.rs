@@ -21,7 +21,9 @@ use crate::http::Response;
 /// The largest OpenAPI document read.
 const MAX_SPEC_BYTES: u64 = 32 * 1024 * 1024;
 
-const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// A loaded OpenAPI document.
 pub struct Spec {
@@ -57,12 +59,15 @@ enum Seg {
     Pattern(regex::Regex),
 }
 
+/// A response schema's validator, built the first time a response needs it.
+type LazyValidator = OnceLock<Result<jsonschema::Validator, String>>;
+
 pub struct ResponseDoc {
     /// Media type -> JSON pointer of its schema in the document (None: no schema).
     content: Vec<(String, Option<String>)>,
     /// Headers the response must carry.
     required_headers: Vec<String>,
-    validators: Mutex<HashMap<String, Arc<OnceLock<Result<jsonschema::Validator, String>>>>>,
+    validators: Mutex<HashMap<String, Arc<LazyValidator>>>,
 }
 
 static CACHE: LazyLock<Mutex<BTreeMap<PathBuf, Arc<Spec>>>> =
@@ -96,7 +101,10 @@ pub fn load(path: &Path) -> Result<Spec, String> {
         .map_err(|why| format!("cannot read OpenAPI document `{}`: {why}", path.display()))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| format!("OpenAPI document `{}` is not UTF-8 text", path.display()))?;
-    let doc = crate::import::parse_json_or_yaml(&text, &format!("OpenAPI document `{}`", path.display()))?;
+    let doc = crate::import::parse_json_or_yaml(
+        &text,
+        &format!("OpenAPI document `{}`", path.display()),
+    )?;
     Spec::from_doc(&path.display().to_string(), doc)
 }
 
@@ -125,7 +133,12 @@ impl Spec {
                 base_paths.push(b.trim_end_matches('/').to_string());
             }
         } else {
-            for s in doc.get("servers").and_then(J::as_array).into_iter().flatten() {
+            for s in doc
+                .get("servers")
+                .and_then(J::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(u) = s.get("url").and_then(J::as_str) {
                     let path = match url::Url::parse(u) {
                         Ok(p) => p.path().to_string(),
@@ -147,16 +160,32 @@ impl Spec {
                 let Some(op) = item.get(m) else { continue };
                 let ptr = format!("/paths/{}/{m}", escape(path));
                 let mut responses = Vec::new();
-                for (code, resp) in op.get("responses").and_then(J::as_object).into_iter().flatten() {
-                    let (resp, resp_ptr) = resolve(&doc, resp, format!("{ptr}/responses/{}", escape(code)));
+                for (code, resp) in op
+                    .get("responses")
+                    .and_then(J::as_object)
+                    .into_iter()
+                    .flatten()
+                {
+                    let (resp, resp_ptr) =
+                        resolve(&doc, resp, format!("{ptr}/responses/{}", escape(code)));
                     let mut content = Vec::new();
                     if swagger {
                         if resp.get("schema").is_some() {
-                            content.push(("application/json".to_string(), Some(format!("{resp_ptr}/schema"))));
+                            content.push((
+                                "application/json".to_string(),
+                                Some(format!("{resp_ptr}/schema")),
+                            ));
                         }
                     } else {
-                        for (media, m) in resp.get("content").and_then(J::as_object).into_iter().flatten() {
-                            let schema = m.get("schema").map(|_| format!("{resp_ptr}/content/{}/schema", escape(media)));
+                        for (media, m) in resp
+                            .get("content")
+                            .and_then(J::as_object)
+                            .into_iter()
+                            .flatten()
+                        {
+                            let schema = m
+                                .get("schema")
+                                .map(|_| format!("{resp_ptr}/content/{}/schema", escape(media)));
                             content.push((media.clone(), schema));
                         }
                     }
@@ -165,7 +194,13 @@ impl Spec {
                         .and_then(J::as_object)
                         .into_iter()
                         .flatten()
-                        .filter(|(_, h)| resolve(&doc, h, String::new()).0.get("required").and_then(J::as_bool) == Some(true))
+                        .filter(|(_, h)| {
+                            resolve(&doc, h, String::new())
+                                .0
+                                .get("required")
+                                .and_then(J::as_bool)
+                                == Some(true)
+                        })
                         .map(|(n, _)| n.clone())
                         .collect();
                     responses.push((
@@ -180,7 +215,10 @@ impl Spec {
                 operations.push(Operation {
                     method: m.to_ascii_uppercase(),
                     path: path.clone(),
-                    id: op.get("operationId").and_then(J::as_str).map(str::to_string),
+                    id: op
+                        .get("operationId")
+                        .and_then(J::as_str)
+                        .map(str::to_string),
                     segments: segments(path),
                     responses,
                 });
@@ -204,7 +242,14 @@ impl Spec {
             if let Some(rest) = path.strip_prefix(b.as_str())
                 && (rest.is_empty() || rest.starts_with('/'))
             {
-                candidates.insert(0, if rest.is_empty() { "/".into() } else { rest.to_string() });
+                candidates.insert(
+                    0,
+                    if rest.is_empty() {
+                        "/".into()
+                    } else {
+                        rest.to_string()
+                    },
+                );
             }
         }
         let mut path_known = None;
@@ -212,11 +257,17 @@ impl Spec {
             let segs: Vec<String> = p
                 .split('/')
                 .filter(|s| !s.is_empty())
-                .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+                .map(|s| {
+                    percent_encoding::percent_decode_str(s)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                })
                 .collect();
             let mut best: Option<(usize, usize)> = None;
             for (i, op) in self.operations.iter().enumerate() {
-                let Some(score) = matches(&op.segments, &segs) else { continue };
+                let Some(score) = matches(&op.segments, &segs) else {
+                    continue;
+                };
                 path_known.get_or_insert_with(|| op.path.clone());
                 if !op.method.eq_ignore_ascii_case(method) {
                     continue;
@@ -248,7 +299,13 @@ impl Spec {
     }
 
     /// Check one exchange; every broken rule is one failure.
-    pub fn check(&self, method: &str, url: &str, resp: &Response, json: &Result<J, String>) -> (usize, Vec<Assertion>) {
+    pub fn check(
+        &self,
+        method: &str,
+        url: &str,
+        resp: &Response,
+        json: &Result<J, String>,
+    ) -> (usize, Vec<Assertion>) {
         let path = match url::Url::parse(url) {
             Ok(u) => u.path().to_string(),
             Err(_) => url.split(['?', '#']).next().unwrap_or("").to_string(),
@@ -279,7 +336,11 @@ impl Spec {
             .responses
             .iter()
             .find(|(k, _)| *k == code)
-            .or_else(|| op.responses.iter().find(|(k, _)| k.eq_ignore_ascii_case(&class)))
+            .or_else(|| {
+                op.responses
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(&class))
+            })
             .or_else(|| op.responses.iter().find(|(k, _)| k == "default"));
         let Some((key, doc)) = found else {
             let documented: Vec<&str> = op.responses.iter().map(|(k, _)| k.as_str()).collect();
@@ -314,12 +375,25 @@ impl Spec {
         count += 1;
         let ct = resp
             .header("content-type")
-            .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .map(|c| {
+                c.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .unwrap_or_default();
         if resp.body.is_empty() && ct.is_empty() {
             failures.push(fail(
                 format!("{label} {key}: body"),
-                format!("a body ({})", doc.content.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "a body ({})",
+                    doc.content
+                        .iter()
+                        .map(|(m, _)| m.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 "no body".into(),
             ));
             return (count, failures);
@@ -330,15 +404,22 @@ impl Spec {
             .find(|(m, _)| m.eq_ignore_ascii_case(&ct))
             .or_else(|| {
                 doc.content.iter().find(|(m, _)| {
-                    m.strip_suffix("/*")
-                        .is_some_and(|major| ct.starts_with(&format!("{}/", major.to_ascii_lowercase())))
-                        || m == "*/*"
+                    m.strip_suffix("/*").is_some_and(|major| {
+                        ct.starts_with(&format!("{}/", major.to_ascii_lowercase()))
+                    }) || m == "*/*"
                 })
             });
         let Some((media, schema)) = media else {
             failures.push(fail(
                 format!("{label} {key}: Content-Type"),
-                format!("one of {}", doc.content.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "one of {}",
+                    doc.content
+                        .iter()
+                        .map(|(m, _)| m.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 if ct.is_empty() { "none".into() } else { ct },
             ));
             return (count, failures);
@@ -353,7 +434,11 @@ impl Spec {
         let body = match json {
             Ok(j) => j,
             Err(why) => {
-                failures.push(fail(format!("{label} {key}: body"), "JSON".into(), why.clone()));
+                failures.push(fail(
+                    format!("{label} {key}: body"),
+                    "JSON".into(),
+                    why.clone(),
+                ));
                 return (count, failures);
             }
         };
@@ -370,13 +455,23 @@ impl Spec {
                 for err in v.iter_errors(body) {
                     let at = err.instance_path().to_string();
                     failures.push(fail(
-                        format!("{label} {key}: body at {}", if at.is_empty() { "/" } else { &at }),
-                        format!("to satisfy `{}` of the response schema", err.kind().keyword()),
+                        format!(
+                            "{label} {key}: body at {}",
+                            if at.is_empty() { "/" } else { &at }
+                        ),
+                        format!(
+                            "to satisfy `{}` of the response schema",
+                            err.kind().keyword()
+                        ),
                         crate::events::excerpt(&err.to_string(), 300),
                     ));
                 }
             }
-            Err(why) => failures.push(fail(format!("{label} {key}: schema"), "a usable response schema".into(), why.clone())),
+            Err(why) => failures.push(fail(
+                format!("{label} {key}: schema"),
+                "a usable response schema".into(),
+                why.clone(),
+            )),
         }
         (count, failures)
     }
@@ -387,12 +482,26 @@ impl Spec {
         if let Some(o) = root.as_object_mut() {
             // A URI fragment: `{petId}` and the like percent-encoded.
             const FRAGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-                .add(b' ').add(b'"').add(b'<').add(b'>').add(b'`').add(b'{').add(b'}')
-                .add(b'|').add(b'\\').add(b'^').add(b'%').add(b'#').add(b'[').add(b']');
+                .add(b' ')
+                .add(b'"')
+                .add(b'<')
+                .add(b'>')
+                .add(b'`')
+                .add(b'{')
+                .add(b'}')
+                .add(b'|')
+                .add(b'\\')
+                .add(b'^')
+                .add(b'%')
+                .add(b'#')
+                .add(b'[')
+                .add(b']');
             let fragment = percent_encoding::utf8_percent_encode(pointer, FRAGMENT);
             o.insert("$ref".into(), J::String(format!("#{fragment}")));
             if self.draft == jsonschema::Draft::Draft202012 {
-                o.entry("$schema").or_insert(J::String("https://json-schema.org/draft/2020-12/schema".into()));
+                o.entry("$schema").or_insert(J::String(
+                    "https://json-schema.org/draft/2020-12/schema".into(),
+                ));
             }
         }
         jsonschema::options()
@@ -413,8 +522,18 @@ impl Spec {
                 method: o.method.clone(),
                 path: o.path.clone(),
                 id: o.id.clone(),
-                exercised: o.responses.iter().filter(|(k, _)| seen.contains(&(i, k.clone()))).map(|(k, _)| k.clone()).collect(),
-                missed: o.responses.iter().filter(|(k, _)| !seen.contains(&(i, k.clone()))).map(|(k, _)| k.clone()).collect(),
+                exercised: o
+                    .responses
+                    .iter()
+                    .filter(|(k, _)| seen.contains(&(i, k.clone())))
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+                missed: o
+                    .responses
+                    .iter()
+                    .filter(|(k, _)| !seen.contains(&(i, k.clone())))
+                    .map(|(k, _)| k.clone())
+                    .collect(),
             })
             .collect();
         Coverage {
@@ -442,19 +561,40 @@ pub struct OperationCoverage {
 impl Coverage {
     /// The console summary.
     pub fn render(&self) -> String {
-        let ops_hit = self.operations.iter().filter(|o| !o.exercised.is_empty()).count();
-        let resp_all: usize = self.operations.iter().map(|o| o.exercised.len() + o.missed.len()).sum();
+        let ops_hit = self
+            .operations
+            .iter()
+            .filter(|o| !o.exercised.is_empty())
+            .count();
+        let resp_all: usize = self
+            .operations
+            .iter()
+            .map(|o| o.exercised.len() + o.missed.len())
+            .sum();
         let resp_hit: usize = self.operations.iter().map(|o| o.exercised.len()).sum();
         let mut out = format!(
             "openapi coverage of {}: {ops_hit} of {} operations, {resp_hit} of {resp_all} documented responses\n",
             self.spec,
             self.operations.len()
         );
-        let w = self.operations.iter().map(|o| o.method.len() + o.path.len() + 1).max().unwrap_or(0);
+        let w = self
+            .operations
+            .iter()
+            .map(|o| o.method.len() + o.path.len() + 1)
+            .max()
+            .unwrap_or(0);
         for o in &self.operations {
             let what = format!("{} {}", o.method, o.path);
-            let hit = if o.exercised.is_empty() { "-".to_string() } else { o.exercised.join(", ") };
-            let missed = if o.missed.is_empty() { String::new() } else { format!("  not exercised: {}", o.missed.join(", ")) };
+            let hit = if o.exercised.is_empty() {
+                "-".to_string()
+            } else {
+                o.exercised.join(", ")
+            };
+            let missed = if o.missed.is_empty() {
+                String::new()
+            } else {
+                format!("  not exercised: {}", o.missed.join(", "))
+            };
             out.push_str(&format!("  {what:w$}  exercised: {hit}{missed}\n"));
         }
         out
@@ -502,7 +642,11 @@ fn escape(s: &str) -> String {
 fn resolve<'a>(doc: &'a J, v: &'a J, mut ptr: String) -> (&'a J, String) {
     let mut cur = v;
     for _ in 0..8 {
-        match cur.get("$ref").and_then(J::as_str).and_then(|r| r.strip_prefix('#')) {
+        match cur
+            .get("$ref")
+            .and_then(J::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        {
             Some(p) => match doc.pointer(p) {
                 Some(next) => {
                     cur = next;
@@ -632,7 +776,10 @@ mod tests {
         Response {
             status,
             version: "HTTP/1.1".into(),
-            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             body: bytes::Bytes::from(body.to_string()),
             truncated: false,
             elapsed: std::time::Duration::ZERO,
@@ -641,28 +788,91 @@ mod tests {
 
     fn check(method: &str, url: &str, r: &Response) -> Vec<String> {
         let json = serde_json::from_slice(&r.body).map_err(|e| e.to_string());
-        spec().check(method, url, r, &json).1.iter().map(|a| format!("{} | {} | {}", a.subject, a.expected, a.actual)).collect()
+        spec()
+            .check(method, url, r, &json)
+            .1
+            .iter()
+            .map(|a| format!("{} | {} | {}", a.subject, a.expected, a.actual))
+            .collect()
     }
 
     #[test]
     fn responses_are_checked_against_the_operation() {
         let ok = [("content-type", "application/json"), ("x-rate", "1")];
         let cases: Vec<(&str, &str, Response, Vec<&str>)> = vec![
-            ("GET", "https://h/v1/pets/1", resp(200, &ok, r#"{"id":1,"name":"Rex","tag":null,"owner":null}"#), vec![]),
-            ("GET", "https://h/v1/pets/1", resp(200, &ok, r#"{"id":"1","name":"Rex"}"#), vec!["body at /id"]),
-            ("GET", "https://h/v1/pets/1", resp(200, &ok, r#"{"id":1}"#), vec!["to satisfy `required`"]),
-            ("GET", "https://h/v1/pets/1", resp(200, &ok, r#"{"id":1,"name":"R","owner":{"email":"nope"}}"#), vec!["body at /owner"]),
-            ("GET", "https://h/v1/pets/1", resp(200, &[("content-type", "application/json")], r#"{"id":1,"name":"R"}"#), vec!["header X-Rate"]),
-            ("GET", "https://h/v1/pets/1", resp(418, &ok, "{}"), vec!["a documented status (200, 404)"]),
+            (
+                "GET",
+                "https://h/v1/pets/1",
+                resp(200, &ok, r#"{"id":1,"name":"Rex","tag":null,"owner":null}"#),
+                vec![],
+            ),
+            (
+                "GET",
+                "https://h/v1/pets/1",
+                resp(200, &ok, r#"{"id":"1","name":"Rex"}"#),
+                vec!["body at /id"],
+            ),
+            (
+                "GET",
+                "https://h/v1/pets/1",
+                resp(200, &ok, r#"{"id":1}"#),
+                vec!["to satisfy `required`"],
+            ),
+            (
+                "GET",
+                "https://h/v1/pets/1",
+                resp(200, &ok, r#"{"id":1,"name":"R","owner":{"email":"nope"}}"#),
+                vec!["body at /owner"],
+            ),
+            (
+                "GET",
+                "https://h/v1/pets/1",
+                resp(
+                    200,
+                    &[("content-type", "application/json")],
+                    r#"{"id":1,"name":"R"}"#,
+                ),
+                vec!["header X-Rate"],
+            ),
+            (
+                "GET",
+                "https://h/v1/pets/1",
+                resp(418, &ok, "{}"),
+                vec!["a documented status (200, 404)"],
+            ),
             ("GET", "https://h/v1/pets/1", resp(404, &[], ""), vec![]),
-            ("GET", "https://h/v1/pets/1", resp(200, &[("content-type", "text/html"), ("x-rate", "1")], "<html>"), vec!["Content-Type"]),
+            (
+                "GET",
+                "https://h/v1/pets/1",
+                resp(
+                    200,
+                    &[("content-type", "text/html"), ("x-rate", "1")],
+                    "<html>",
+                ),
+                vec!["Content-Type"],
+            ),
             ("GET", "https://h/v1/pets/mine", resp(204, &[], ""), vec![]),
-            ("DELETE", "https://h/v1/pets/1", resp(200, &ok, "{}"), vec!["DELETE is not documented for /pets/{petId}"]),
-            ("GET", "https://h/v1/owners", resp(200, &ok, "{}"), vec!["the path /v1/owners is not in t.yaml"]),
+            (
+                "DELETE",
+                "https://h/v1/pets/1",
+                resp(200, &ok, "{}"),
+                vec!["DELETE is not documented for /pets/{petId}"],
+            ),
+            (
+                "GET",
+                "https://h/v1/owners",
+                resp(200, &ok, "{}"),
+                vec!["the path /v1/owners is not in t.yaml"],
+            ),
         ];
         for (method, url, r, want) in cases {
             let got = check(method, url, &r);
-            assert_eq!(got.len(), want.len(), "{method} {url} {}: {got:?}", r.status);
+            assert_eq!(
+                got.len(),
+                want.len(),
+                "{method} {url} {}: {got:?}",
+                r.status
+            );
             for (g, w) in got.iter().zip(&want) {
                 assert!(g.contains(w), "{method} {url}: `{g}` lacks `{w}`");
             }
@@ -676,8 +886,14 @@ mod tests {
         let _ = s.check("GET", "http://h/v1/pets/2", &r, &Err("empty".into()));
         let c = s.coverage();
         let text = c.render();
-        assert!(text.contains("1 of 2 operations, 1 of 3 documented responses"), "{text}");
-        assert!(text.contains("exercised: 404  not exercised: 200"), "{text}");
+        assert!(
+            text.contains("1 of 2 operations, 1 of 3 documented responses"),
+            "{text}"
+        );
+        assert!(
+            text.contains("exercised: 404  not exercised: 200"),
+            "{text}"
+        );
     }
 
     #[test]

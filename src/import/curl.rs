@@ -543,7 +543,8 @@ mod tests {
     #[test]
     fn each_flag_lands_where_it_belongs() {
         // (command, method, body kind, header that must be there)
-        let cases: &[(&str, &str, &str, Option<(&str, &str)>)] = &[
+        type Case<'a> = (&'a str, &'a str, &'a str, Option<(&'a str, &'a str)>);
+        let cases: &[Case<'_>] = &[
             ("curl -d 'a=1&b=2' http://h/x", "POST", "form", None),
             ("curl --data 'plain text' http://h/x", "POST", "text", None),
             (

@@ -58,13 +58,21 @@ pub fn import_doc(doc: &J, src: &str, spec_rel: &str, ctx: &mut Ctx) -> Result<F
         .map(|u| u.trim_end_matches('/').to_string())
         .or_else(|| {
             let host = doc.get("host").and_then(J::as_str)?;
-            let scheme = doc.pointer("/schemes/0").and_then(J::as_str).unwrap_or("https");
+            let scheme = doc
+                .pointer("/schemes/0")
+                .and_then(J::as_str)
+                .unwrap_or("https");
             let base = doc.get("basePath").and_then(J::as_str).unwrap_or("");
             Some(format!("{scheme}://{host}{}", base.trim_end_matches('/')))
         });
     let global_security = doc.get("security");
     let mut scenarios = Vec::new();
-    for (path, item) in doc.get("paths").and_then(J::as_object).into_iter().flatten() {
+    for (path, item) in doc
+        .get("paths")
+        .and_then(J::as_object)
+        .into_iter()
+        .flatten()
+    {
         for m in METHODS {
             let Some(op) = item.get(m) else { continue };
             let id = op.get("operationId").and_then(J::as_str);
@@ -79,7 +87,12 @@ pub fn import_doc(doc: &J, src: &str, spec_rel: &str, ctx: &mut Ctx) -> Result<F
                 .and_then(J::as_array)
                 .into_iter()
                 .flatten()
-                .chain(op.get("parameters").and_then(J::as_array).into_iter().flatten())
+                .chain(
+                    op.get("parameters")
+                        .and_then(J::as_array)
+                        .into_iter()
+                        .flatten(),
+                )
                 .map(|p| resolve(doc, p))
                 .collect();
             let mut url = path.clone();
@@ -90,7 +103,9 @@ pub fn import_doc(doc: &J, src: &str, spec_rel: &str, ctx: &mut Ctx) -> Result<F
                 let value = param_value(doc, p);
                 match place {
                     "path" => url = url.replace(&format!("{{{name}}}"), &text_of(&value)),
-                    "query" if required => step.query.push((name.to_string(), Y::from_json(&value))),
+                    "query" if required => {
+                        step.query.push((name.to_string(), Y::from_json(&value)))
+                    }
                     "header" if required => {
                         let v = ctx.header(name, &text_of(&value), &at);
                         step.headers.push((name.to_string(), v));
@@ -110,7 +125,10 @@ pub fn import_doc(doc: &J, src: &str, spec_rel: &str, ctx: &mut Ctx) -> Result<F
                             .cloned()
                             .or_else(|| {
                                 media.get("examples").and_then(J::as_object).and_then(|e| {
-                                    e.values().next().map(|x| resolve(doc, x)).and_then(|x| x.get("value").cloned())
+                                    e.values()
+                                        .next()
+                                        .map(|x| resolve(doc, x))
+                                        .and_then(|x| x.get("value").cloned())
                                 })
                             })
                             .or_else(|| media.get("schema").map(|s| example(doc, s, 0)))
@@ -120,8 +138,14 @@ pub fn import_doc(doc: &J, src: &str, spec_rel: &str, ctx: &mut Ctx) -> Result<F
                         step.body = BodyOut::Json(y);
                     }
                     None if content.is_some_and(|c| !c.is_empty()) => {
-                        let kinds: Vec<&String> = content.into_iter().flat_map(|c| c.keys()).collect();
-                        ctx.note(&at, format!("request body of type {kinds:?} is not generated; add it by hand"));
+                        let kinds: Vec<&String> =
+                            content.into_iter().flat_map(|c| c.keys()).collect();
+                        ctx.note(
+                            &at,
+                            format!(
+                                "request body of type {kinds:?} is not generated; add it by hand"
+                            ),
+                        );
                     }
                     None => {}
                 }
@@ -142,18 +166,17 @@ pub fn import_doc(doc: &J, src: &str, spec_rel: &str, ctx: &mut Ctx) -> Result<F
             let security = op.get("security").or(global_security);
             security_headers(doc, security, &mut step, &at, ctx);
             scenarios.push(ScenarioOut {
-                name: id.map(str::to_string).unwrap_or_else(|| format!("{} {path}", m.to_ascii_uppercase())),
-                description: op
-                    .get("summary")
-                    .and_then(J::as_str)
-                    .map(str::to_string),
+                name: id
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{} {path}", m.to_ascii_uppercase())),
+                description: op.get("summary").and_then(J::as_str).map(str::to_string),
                 tags: op
                     .get("tags")
                     .and_then(J::as_array)
                     .into_iter()
                     .flatten()
                     .filter_map(J::as_str)
-                    .map(|t| super::slug(t))
+                    .map(super::slug)
                     .collect(),
                 steps: vec![step],
                 ..ScenarioOut::default()
@@ -162,9 +185,12 @@ pub fn import_doc(doc: &J, src: &str, spec_rel: &str, ctx: &mut Ctx) -> Result<F
     }
     Ok(FileOut {
         name: format!("{}.yaml", super::slug(&title)),
-        comments: vec![format!(
-            "Imported from the OpenAPI document {src} by `runner import openapi`: one scenario per operation,"
-        ), "each response checked against the document (`expect.openapi`).".into()],
+        comments: vec![
+            format!(
+                "Imported from the OpenAPI document {src} by `runner import openapi`: one scenario per operation,"
+            ),
+            "each response checked against the document (`expect.openapi`).".into(),
+        ],
         base_url,
         scenarios,
         ..FileOut::default()
@@ -173,38 +199,67 @@ pub fn import_doc(doc: &J, src: &str, spec_rel: &str, ctx: &mut Ctx) -> Result<F
 
 /// Security requirements as headers whose values come from the environment.
 fn security_headers(doc: &J, security: Option<&J>, step: &mut StepOut, at: &str, ctx: &mut Ctx) {
-    let Some(first) = security.and_then(J::as_array).and_then(|a| a.first()).and_then(J::as_object) else {
+    let Some(first) = security
+        .and_then(J::as_array)
+        .and_then(|a| a.first())
+        .and_then(J::as_object)
+    else {
         return;
     };
     for name in first.keys() {
         let scheme = doc
             .pointer(&format!("/components/securitySchemes/{name}"))
             .or_else(|| doc.pointer(&format!("/securityDefinitions/{name}")));
-        let Some(scheme) = scheme.map(|s| resolve(doc, s)) else { continue };
+        let Some(scheme) = scheme.map(|s| resolve(doc, s)) else {
+            continue;
+        };
         let kind = scheme.get("type").and_then(J::as_str).unwrap_or("");
         let what = format!("the {name} credential of the API ({at})");
-        match (kind, scheme.get("scheme").and_then(J::as_str).map(str::to_ascii_lowercase).as_deref()) {
+        match (
+            kind,
+            scheme
+                .get("scheme")
+                .and_then(J::as_str)
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
+        ) {
             ("apiKey", _) => {
-                let header = scheme.get("name").and_then(J::as_str).unwrap_or("X-Api-Key");
+                let header = scheme
+                    .get("name")
+                    .and_then(J::as_str)
+                    .unwrap_or("X-Api-Key");
                 let env = super::env_name(header);
                 ctx.env.entry(env.clone()).or_insert(what);
                 let v = format!("{{{{ env.{env} }}}}");
                 match scheme.get("in").and_then(J::as_str) {
                     Some("query") => step.query.push((header.to_string(), Y::str(v))),
-                    Some("cookie") => step.headers.push(("Cookie".into(), format!("{header}={v}"))),
+                    Some("cookie") => step
+                        .headers
+                        .push(("Cookie".into(), format!("{header}={v}"))),
                     _ => step.headers.push((header.to_string(), v)),
                 }
             }
             ("http", Some("bearer")) | ("oauth2", _) | ("openIdConnect", _) => {
                 let env = "BEARER_TOKEN".to_string();
                 ctx.env.entry(env.clone()).or_insert(what);
-                step.headers.push(("Authorization".into(), format!("Bearer {{{{ env.{env} }}}}")));
+                step.headers.push((
+                    "Authorization".into(),
+                    format!("Bearer {{{{ env.{env} }}}}"),
+                ));
             }
             ("http", Some("basic")) | ("basic", _) => {
-                ctx.env.entry("BASIC_AUTH_TOKEN".into()).or_insert(format!("{what}: base64 of user:password"));
-                step.headers.push(("Authorization".into(), "Basic {{ env.BASIC_AUTH_TOKEN }}".into()));
+                ctx.env
+                    .entry("BASIC_AUTH_TOKEN".into())
+                    .or_insert(format!("{what}: base64 of user:password"));
+                step.headers.push((
+                    "Authorization".into(),
+                    "Basic {{ env.BASIC_AUTH_TOKEN }}".into(),
+                ));
             }
-            _ => ctx.note(at, format!("security scheme `{name}` ({kind}) is not translated")),
+            _ => ctx.note(
+                at,
+                format!("security scheme `{name}` ({kind}) is not translated"),
+            ),
         }
     }
 }
@@ -212,7 +267,12 @@ fn security_headers(doc: &J, security: Option<&J>, step: &mut StepOut, at: &str,
 fn resolve<'a>(doc: &'a J, v: &'a J) -> &'a J {
     let mut cur = v;
     for _ in 0..8 {
-        match cur.get("$ref").and_then(J::as_str).and_then(|r| r.strip_prefix('#')).and_then(|p| doc.pointer(p)) {
+        match cur
+            .get("$ref")
+            .and_then(J::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+            .and_then(|p| doc.pointer(p))
+        {
             Some(next) => cur = next,
             None => break,
         }
@@ -224,10 +284,13 @@ fn param_value(doc: &J, p: &J) -> J {
     if let Some(e) = p.get("example") {
         return e.clone();
     }
-    if let Some(e) = p.get("examples").and_then(J::as_object).and_then(|e| e.values().next()) {
-        if let Some(v) = resolve(doc, e).get("value") {
-            return v.clone();
-        }
+    if let Some(v) = p
+        .get("examples")
+        .and_then(J::as_object)
+        .and_then(|e| e.values().next())
+        .and_then(|e| resolve(doc, e).get("value"))
+    {
+        return v.clone();
     }
     match p.get("schema") {
         Some(s) => example(doc, s, 0),
@@ -255,7 +318,11 @@ fn example(doc: &J, schema: &J, depth: usize) -> J {
             return v.clone();
         }
     }
-    if let Some(v) = s.get("examples").and_then(J::as_array).and_then(|a| a.first()) {
+    if let Some(v) = s
+        .get("examples")
+        .and_then(J::as_array)
+        .and_then(|a| a.first())
+    {
         return v.clone();
     }
     if let Some(v) = s.get("enum").and_then(J::as_array).and_then(|a| a.first()) {
@@ -277,7 +344,12 @@ fn example(doc: &J, schema: &J, depth: usize) -> J {
     }
     let ty = match s.get("type") {
         Some(J::String(t)) => t.clone(),
-        Some(J::Array(ts)) => ts.iter().filter_map(J::as_str).find(|t| *t != "null").unwrap_or("null").to_string(),
+        Some(J::Array(ts)) => ts
+            .iter()
+            .filter_map(J::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("null")
+            .to_string(),
         _ if s.get("properties").is_some() => "object".into(),
         _ => String::new(),
     };
@@ -291,7 +363,12 @@ fn example(doc: &J, schema: &J, depth: usize) -> J {
                 .filter_map(J::as_str)
                 .collect();
             let mut o = serde_json::Map::new();
-            for (k, v) in s.get("properties").and_then(J::as_object).into_iter().flatten() {
+            for (k, v) in s
+                .get("properties")
+                .and_then(J::as_object)
+                .into_iter()
+                .flatten()
+            {
                 if required.is_empty() || required.contains(&k.as_str()) {
                     if resolve(doc, v).get("readOnly").and_then(J::as_bool) == Some(true) {
                         continue;
@@ -301,7 +378,10 @@ fn example(doc: &J, schema: &J, depth: usize) -> J {
             }
             J::Object(o)
         }
-        "array" => J::Array(vec![s.get("items").map_or(J::Null, |i| example(doc, i, depth + 1))]),
+        "array" => J::Array(vec![
+            s.get("items")
+                .map_or(J::Null, |i| example(doc, i, depth + 1)),
+        ]),
         "integer" => s.get("minimum").cloned().unwrap_or(J::from(1)),
         "number" => s.get("minimum").cloned().unwrap_or(J::from(1.5)),
         "boolean" => J::Bool(true),
@@ -333,8 +413,18 @@ mod tests {
         let pet = json!({"$ref": "#/components/schemas/Pet"});
         assert_eq!(example(&doc, &pet, 0), json!({"name": "example"}));
         let list = json!({"type": "array", "items": {"allOf": [pet, {"type": "object", "properties": {"x": {"type": "boolean"}}}]}});
-        assert_eq!(example(&doc, &list, 0), json!([{"name": "example", "x": true}]));
-        assert_eq!(example(&doc, &json!({"type": ["string", "null"], "format": "uuid"}), 0), json!("00000000-0000-4000-8000-000000000000"));
+        assert_eq!(
+            example(&doc, &list, 0),
+            json!([{"name": "example", "x": true}])
+        );
+        assert_eq!(
+            example(
+                &doc,
+                &json!({"type": ["string", "null"], "format": "uuid"}),
+                0
+            ),
+            json!("00000000-0000-4000-8000-000000000000")
+        );
     }
 
     #[test]
@@ -342,7 +432,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("specs")).unwrap();
         std::fs::write(dir.path().join("specs/p.yaml"), "x").unwrap();
-        assert_eq!(relative(&dir.path().join("specs/p.yaml"), &dir.path().join("out")), "../specs/p.yaml");
-        assert_eq!(relative(&dir.path().join("specs/p.yaml"), &dir.path().join("specs")), "p.yaml");
+        assert_eq!(
+            relative(&dir.path().join("specs/p.yaml"), &dir.path().join("out")),
+            "../specs/p.yaml"
+        );
+        assert_eq!(
+            relative(&dir.path().join("specs/p.yaml"), &dir.path().join("specs")),
+            "p.yaml"
+        );
     }
 }

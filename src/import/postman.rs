@@ -40,32 +40,52 @@ pub fn import(sources: &[String], ctx: &mut Ctx) -> Result<Vec<FileOut>, String>
     let mut env_vars: BTreeMap<String, String> = BTreeMap::new();
     let mut secret_env: BTreeMap<String, String> = BTreeMap::new();
     for (src, env) in &envs {
-        let title = env.get("name").and_then(J::as_str).unwrap_or(src).to_string();
+        let title = env
+            .get("name")
+            .and_then(J::as_str)
+            .unwrap_or(src)
+            .to_string();
         let mut lines: Vec<(String, Y)> = Vec::new();
         let mut comments = vec![format!(
             "Variables of the Postman environment {title}: `runner run --vars-file THIS_FILE ...`\n(not named .yaml, so that a run of the folder does not take it for a scenario)"
         )];
-        for v in env.get("values").and_then(J::as_array).into_iter().flatten() {
+        for v in env
+            .get("values")
+            .and_then(J::as_array)
+            .into_iter()
+            .flatten()
+        {
             if v.get("enabled").and_then(J::as_bool) == Some(false) {
                 continue;
             }
-            let Some(key) = v.get("key").and_then(J::as_str) else { continue };
+            let Some(key) = v.get("key").and_then(J::as_str) else {
+                continue;
+            };
             let name = ident(key);
             let value = scalar_text(v.get("value"));
             let secret = v.get("type").and_then(J::as_str) == Some("secret")
                 || super::secret_name(key)
                 || super::secret_value(&value);
             if secret {
-                let env = ctx.secret(key, &value, &format!("the Postman variable {key} ({title})"));
-                comments.push(format!("{name} is a secret: it comes from {env}, not from this file"));
+                let env = ctx.secret(
+                    key,
+                    &value,
+                    &format!("the Postman variable {key} ({title})"),
+                );
+                comments.push(format!(
+                    "{name} is a secret: it comes from {env}, not from this file"
+                ));
                 secret_env.insert(name.clone(), env);
                 continue;
             }
-            env_vars.entry(name.clone()).or_insert_with(|| convert(&value, &mut BTreeSet::new()));
+            env_vars
+                .entry(name.clone())
+                .or_insert_with(|| convert(&value, &mut BTreeSet::new()));
             lines.push((name, Y::str(convert(&value, &mut BTreeSet::new()))));
         }
         let body = super::yaml::render(&comments, &Y::map(lines));
-        ctx.extra.push((format!("{}.vars", super::slug(&title)), body));
+        ctx.extra
+            .push((format!("{}.vars", super::slug(&title)), body));
     }
     let mut files = Vec::new();
     for (src, doc) in &collections {
@@ -101,11 +121,18 @@ fn collection(
     // Collection variables.
     let mut vars: Vec<(String, Y)> = Vec::new();
     let mut defined: BTreeSet<String> = BTreeSet::new();
-    for v in doc.get("variable").and_then(J::as_array).into_iter().flatten() {
+    for v in doc
+        .get("variable")
+        .and_then(J::as_array)
+        .into_iter()
+        .flatten()
+    {
         if v.get("disabled").and_then(J::as_bool) == Some(true) {
             continue;
         }
-        let Some(key) = v.get("key").or(v.get("id")).and_then(J::as_str) else { continue };
+        let Some(key) = v.get("key").or(v.get("id")).and_then(J::as_str) else {
+            continue;
+        };
         let n = ident(key);
         let value = scalar_text(v.get("value"));
         let shown = if let Some(env) = secret_env.get(&n) {
@@ -114,7 +141,11 @@ fn collection(
             || super::secret_name(key)
             || super::secret_value(&value)
         {
-            ctx.secret(key, &value, &format!("the collection variable {key} ({name})"))
+            ctx.secret(
+                key,
+                &value,
+                &format!("the collection variable {key} ({name})"),
+            )
         } else {
             convert(&value, &mut BTreeSet::new())
         };
@@ -135,7 +166,9 @@ fn collection(
         } else if !captured.contains(n) {
             ctx.note(
                 &name,
-                format!("variable `{n}` is defined nowhere in the sources; set it with `--var {n}=...`"),
+                format!(
+                    "variable `{n}` is defined nowhere in the sources; set it with `--var {n}=...`"
+                ),
             );
             vars.push((n.clone(), Y::str("")));
         } else {
@@ -153,7 +186,9 @@ fn collection(
     } else {
         for r in &mut reqs {
             if let Some(a) = &r.auth {
-                r.step.headers.insert(0, ("Authorization".into(), a.clone()));
+                r.step
+                    .headers
+                    .insert(0, ("Authorization".into(), a.clone()));
             }
         }
     }
@@ -186,7 +221,11 @@ fn collection(
     let crosses = groups.iter().enumerate().any(|(i, (_, g))| {
         let uses: BTreeSet<&String> = g.iter().flat_map(|r| &r.uses).collect();
         groups.iter().enumerate().any(|(j, (_, other))| {
-            i != j && other.iter().flat_map(|r| &r.captures).any(|c| uses.contains(c))
+            i != j
+                && other
+                    .iter()
+                    .flat_map(|r| &r.captures)
+                    .any(|c| uses.contains(c))
         })
     });
     let scenarios: Vec<ScenarioOut> = if crosses || groups.len() <= 1 {
@@ -227,7 +266,9 @@ fn collection(
             })
             .collect()
     };
-    let mut comments = vec![format!("Imported from the Postman collection {name} ({src}) by `runner import postman`.")];
+    let mut comments = vec![format!(
+        "Imported from the Postman collection {name} ({src}) by `runner import postman`."
+    )];
     if let Some(d) = doc.pointer("/info/description").and_then(J::as_str) {
         comments.extend(d.lines().map(str::to_string));
     }
@@ -248,7 +289,11 @@ fn origin_of(url: &str) -> Option<(String, String)> {
     {
         let (o, rest) = url.split_at(end + 2);
         if rest.is_empty() || rest.starts_with('/') || rest.starts_with('?') {
-            let rest = if rest.is_empty() { "/".to_string() } else { rest.to_string() };
+            let rest = if rest.is_empty() {
+                "/".to_string()
+            } else {
+                rest.to_string()
+            };
             return Some((o.to_string(), rest));
         }
         return None;
@@ -256,10 +301,23 @@ fn origin_of(url: &str) -> Option<(String, String)> {
     super::split_origin(url)
 }
 
-fn walk(items: Option<&J>, folder: &[String], auth: Option<&J>, coll: &str, out: &mut Vec<Req>, ctx: &mut Ctx) {
+fn walk(
+    items: Option<&J>,
+    folder: &[String],
+    auth: Option<&J>,
+    coll: &str,
+    out: &mut Vec<Req>,
+    ctx: &mut Ctx,
+) {
     for item in items.and_then(J::as_array).into_iter().flatten() {
-        let name = item.get("name").and_then(J::as_str).unwrap_or("request").to_string();
-        let own_auth = item.get("auth").filter(|a| a.get("type").and_then(J::as_str) != Some("inherit"));
+        let name = item
+            .get("name")
+            .and_then(J::as_str)
+            .unwrap_or("request")
+            .to_string();
+        let own_auth = item
+            .get("auth")
+            .filter(|a| a.get("type").and_then(J::as_str) != Some("inherit"));
         let auth = own_auth.or(auth);
         if item.get("item").is_some() {
             let mut f = folder.to_vec();
@@ -267,23 +325,40 @@ fn walk(items: Option<&J>, folder: &[String], auth: Option<&J>, coll: &str, out:
             walk(item.get("item"), &f, auth, coll, out, ctx);
             continue;
         }
-        let Some(req) = item.get("request") else { continue };
-        let at = format!("{coll} / {}{name}", folder.iter().map(|f| format!("{f} / ")).collect::<String>());
+        let Some(req) = item.get("request") else {
+            continue;
+        };
+        let at = format!(
+            "{coll} / {}{name}",
+            folder.iter().map(|f| format!("{f} / ")).collect::<String>()
+        );
         out.push(request(item, req, &name, folder, auth, &at, ctx));
     }
 }
 
-fn request(item: &J, req: &J, name: &str, folder: &[String], auth: Option<&J>, at: &str, ctx: &mut Ctx) -> Req {
+fn request(
+    item: &J,
+    req: &J,
+    name: &str,
+    folder: &[String],
+    auth: Option<&J>,
+    at: &str,
+    ctx: &mut Ctx,
+) -> Req {
     let mut uses = BTreeSet::new();
     // v2.0 and v2.1 both allow a request to be just its URL.
     let (method, url_v, headers_v, body_v, req_auth) = match req {
         J::String(_) => ("GET".to_string(), Some(req), None, None, None),
         _ => (
-            req.get("method").and_then(J::as_str).unwrap_or("GET").to_ascii_uppercase(),
+            req.get("method")
+                .and_then(J::as_str)
+                .unwrap_or("GET")
+                .to_ascii_uppercase(),
             req.get("url"),
             req.get("header"),
             req.get("body"),
-            req.get("auth").filter(|a| a.get("type").and_then(J::as_str) != Some("inherit")),
+            req.get("auth")
+                .filter(|a| a.get("type").and_then(J::as_str) != Some("inherit")),
         ),
     };
     let auth = req_auth.or(auth);
@@ -294,12 +369,17 @@ fn request(item: &J, req: &J, name: &str, folder: &[String], auth: Option<&J>, a
     };
     let (url, query) = url_parts(url_v, &mut uses);
     step.url = url;
-    step.query = query.iter().map(|(k, v)| (k.clone(), Y::str(ctx.field(k, v, at)))).collect();
+    step.query = query
+        .iter()
+        .map(|(k, v)| (k.clone(), Y::str(ctx.field(k, v, at))))
+        .collect();
     for h in headers_v.and_then(J::as_array).into_iter().flatten() {
         if h.get("disabled").and_then(J::as_bool) == Some(true) {
             continue;
         }
-        let Some(k) = h.get("key").and_then(J::as_str) else { continue };
+        let Some(k) = h.get("key").and_then(J::as_str) else {
+            continue;
+        };
         let v = convert(&scalar_text(h.get("value")), &mut uses);
         let v = ctx.header(k, &v, at);
         step.headers.push((k.to_string(), v));
@@ -312,10 +392,19 @@ fn request(item: &J, req: &J, name: &str, folder: &[String], auth: Option<&J>, a
         step.body = body(b, &mut step.headers, &mut uses, at, ctx);
     }
     let mut captures = Vec::new();
-    for ev in item.get("event").and_then(J::as_array).into_iter().flatten() {
+    for ev in item
+        .get("event")
+        .and_then(J::as_array)
+        .into_iter()
+        .flatten()
+    {
         let listen = ev.get("listen").and_then(J::as_str).unwrap_or("");
         let lines: Vec<String> = match ev.pointer("/script/exec") {
-            Some(J::Array(a)) => a.iter().filter_map(J::as_str).flat_map(|l| l.lines().map(str::to_string)).collect(),
+            Some(J::Array(a)) => a
+                .iter()
+                .filter_map(J::as_str)
+                .flat_map(|l| l.lines().map(str::to_string))
+                .collect(),
             Some(J::String(s)) => s.lines().map(str::to_string).collect(),
             _ => Vec::new(),
         };
@@ -326,15 +415,26 @@ fn request(item: &J, req: &J, name: &str, folder: &[String], auth: Option<&J>, a
             let kept = test_script(&lines, &mut step, &mut captures);
             if !kept.is_empty() {
                 for l in &kept {
-                    ctx.note(at, format!("test script line kept as a comment: {}", l.trim()));
+                    ctx.note(
+                        at,
+                        format!("test script line kept as a comment: {}", l.trim()),
+                    );
                 }
-                step.comments.push("Postman test script lines not translated:".into());
-                step.comments.extend(kept.into_iter().map(|l| format!("  {l}")));
+                step.comments
+                    .push("Postman test script lines not translated:".into());
+                step.comments
+                    .extend(kept.into_iter().map(|l| format!("  {l}")));
             }
         } else {
             ctx.note(at, format!("a {listen} script is kept as a comment"));
-            step.comments.push(format!("Postman {listen} script (not translated):"));
-            step.comments.extend(lines.iter().filter(|l| !l.trim().is_empty()).map(|l| format!("  {l}")));
+            step.comments
+                .push(format!("Postman {listen} script (not translated):"));
+            step.comments.extend(
+                lines
+                    .iter()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| format!("  {l}")),
+            );
         }
     }
     Req {
@@ -348,7 +448,9 @@ fn request(item: &J, req: &J, name: &str, folder: &[String], auth: Option<&J>, a
 
 /// The URL (path variables filled in, query left out) and the enabled query pairs.
 fn url_parts(v: Option<&J>, uses: &mut BTreeSet<String>) -> (String, Vec<(String, String)>) {
-    let Some(v) = v else { return ("/".into(), Vec::new()) };
+    let Some(v) = v else {
+        return ("/".into(), Vec::new());
+    };
     let (raw, query_list, path_vars) = match v {
         J::String(s) => (s.clone(), None, None),
         J::Object(_) => {
@@ -356,20 +458,32 @@ fn url_parts(v: Option<&J>, uses: &mut BTreeSet<String>) -> (String, Vec<(String
                 Some(r) => r.to_string(),
                 None => {
                     let host = match v.get("host") {
-                        Some(J::Array(h)) => h.iter().filter_map(J::as_str).collect::<Vec<_>>().join("."),
+                        Some(J::Array(h)) => {
+                            h.iter().filter_map(J::as_str).collect::<Vec<_>>().join(".")
+                        }
                         Some(J::String(h)) => h.clone(),
                         _ => String::new(),
                     };
                     let path = match v.get("path") {
-                        Some(J::Array(p)) => p.iter().filter_map(J::as_str).collect::<Vec<_>>().join("/"),
+                        Some(J::Array(p)) => {
+                            p.iter().filter_map(J::as_str).collect::<Vec<_>>().join("/")
+                        }
                         Some(J::String(p)) => p.trim_start_matches('/').to_string(),
                         _ => String::new(),
                     };
-                    let proto = v.get("protocol").and_then(J::as_str).map(|p| format!("{p}://")).unwrap_or_default();
+                    let proto = v
+                        .get("protocol")
+                        .and_then(J::as_str)
+                        .map(|p| format!("{p}://"))
+                        .unwrap_or_default();
                     format!("{proto}{host}/{path}")
                 }
             };
-            (raw, v.get("query").and_then(J::as_array), v.get("variable").and_then(J::as_array))
+            (
+                raw,
+                v.get("query").and_then(J::as_array),
+                v.get("variable").and_then(J::as_array),
+            )
         }
         _ => ("/".into(), None, None),
     };
@@ -381,7 +495,12 @@ fn url_parts(v: Option<&J>, uses: &mut BTreeSet<String>) -> (String, Vec<(String
         Some(list) => list
             .iter()
             .filter(|q| q.get("disabled").and_then(J::as_bool) != Some(true))
-            .filter_map(|q| Some((q.get("key")?.as_str()?.to_string(), scalar_text(q.get("value")))))
+            .filter_map(|q| {
+                Some((
+                    q.get("key")?.as_str()?.to_string(),
+                    scalar_text(q.get("value")),
+                ))
+            })
             .collect(),
         None if !raw_query.is_empty() => raw_query
             .split('&')
@@ -403,7 +522,10 @@ fn url_parts(v: Option<&J>, uses: &mut BTreeSet<String>) -> (String, Vec<(String
             url.push('/');
         }
         match seg.strip_prefix(':') {
-            Some(name) if !name.is_empty() && !no_query[..no_query.find(seg).unwrap_or(0)].ends_with(':') => {
+            Some(name)
+                if !name.is_empty()
+                    && !no_query[..no_query.find(seg).unwrap_or(0)].ends_with(':') =>
+            {
                 let value = path_vars
                     .into_iter()
                     .flatten()
@@ -430,7 +552,13 @@ fn auth_param(a: &J, kind: &str, key: &str) -> Option<String> {
 }
 
 /// An auth block as the Authorization header it sends (API keys go to the step).
-fn auth_to_header(a: &J, step: &mut StepOut, uses: &mut BTreeSet<String>, at: &str, ctx: &mut Ctx) -> Option<String> {
+fn auth_to_header(
+    a: &J,
+    step: &mut StepOut,
+    uses: &mut BTreeSet<String>,
+    at: &str,
+    ctx: &mut Ctx,
+) -> Option<String> {
     let kind = a.get("type").and_then(J::as_str).unwrap_or("noauth");
     match kind {
         "noauth" => None,
@@ -439,14 +567,31 @@ fn auth_to_header(a: &J, step: &mut StepOut, uses: &mut BTreeSet<String>, at: &s
             Some(ctx.header("Authorization", &format!("Bearer {token}"), at))
         }
         "basic" => {
-            let user = convert(&auth_param(a, "basic", "username").unwrap_or_default(), uses);
-            let pass = convert(&auth_param(a, "basic", "password").unwrap_or_default(), uses);
-            let user_expr = expr(&user, |u| serde_json::Value::String(u.to_string()).to_string());
-            let pass_expr = expr(&pass, |p| {
-                let env = ctx.secret(&format!("{user}_password"), p, &format!("the basic auth password ({at})"));
-                env.trim_start_matches("{{").trim_end_matches("}}").trim().to_string()
+            let user = convert(
+                &auth_param(a, "basic", "username").unwrap_or_default(),
+                uses,
+            );
+            let pass = convert(
+                &auth_param(a, "basic", "password").unwrap_or_default(),
+                uses,
+            );
+            let user_expr = expr(&user, |u| {
+                serde_json::Value::String(u.to_string()).to_string()
             });
-            Some(format!("Basic {{{{ ({user_expr} ~ ':' ~ {pass_expr}) | b64encode }}}}"))
+            let pass_expr = expr(&pass, |p| {
+                let env = ctx.secret(
+                    &format!("{user}_password"),
+                    p,
+                    &format!("the basic auth password ({at})"),
+                );
+                env.trim_start_matches("{{")
+                    .trim_end_matches("}}")
+                    .trim()
+                    .to_string()
+            });
+            Some(format!(
+                "Basic {{{{ ({user_expr} ~ ':' ~ {pass_expr}) | b64encode }}}}"
+            ))
         }
         "apikey" => {
             let key = auth_param(a, "apikey", "key").unwrap_or_else(|| "X-Api-Key".into());
@@ -463,7 +608,10 @@ fn auth_to_header(a: &J, step: &mut StepOut, uses: &mut BTreeSet<String>, at: &s
             None
         }
         other => {
-            ctx.note(at, format!("auth type `{other}` is not translated; add its header by hand"));
+            ctx.note(
+                at,
+                format!("auth type `{other}` is not translated; add its header by hand"),
+            );
             None
         }
     }
@@ -480,7 +628,13 @@ fn expr(v: &str, lit: impl FnOnce(&str) -> String) -> String {
     lit(v)
 }
 
-fn body(b: &J, headers: &mut Vec<(String, String)>, uses: &mut BTreeSet<String>, at: &str, ctx: &mut Ctx) -> BodyOut {
+fn body(
+    b: &J,
+    headers: &mut Vec<(String, String)>,
+    uses: &mut BTreeSet<String>,
+    at: &str,
+    ctx: &mut Ctx,
+) -> BodyOut {
     if b.get("disabled").and_then(J::as_bool) == Some(true) {
         return BodyOut::None;
     }
@@ -489,8 +643,12 @@ fn body(b: &J, headers: &mut Vec<(String, String)>, uses: &mut BTreeSet<String>,
         "raw" => {
             let raw = b.get("raw").and_then(J::as_str).unwrap_or("");
             let lang_json = b.pointer("/options/raw/language").and_then(J::as_str) == Some("json");
-            let ct_json = headers.iter().any(|(n, v)| n.eq_ignore_ascii_case("content-type") && v.contains("json"));
-            if (lang_json || ct_json) && let Ok(mut y) = serde_json::from_str::<Y>(raw) {
+            let ct_json = headers
+                .iter()
+                .any(|(n, v)| n.eq_ignore_ascii_case("content-type") && v.contains("json"));
+            if (lang_json || ct_json)
+                && let Ok(mut y) = serde_json::from_str::<Y>(raw)
+            {
                 y.strings_mut(&mut |s| *s = convert(s, uses));
                 ctx.json_body(&mut y, at);
                 return BodyOut::Json(y);
@@ -518,15 +676,29 @@ fn body(b: &J, headers: &mut Vec<(String, String)>, uses: &mut BTreeSet<String>,
             headers.retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
             let mut parts = Vec::new();
             for p in kv(b.get("formdata")) {
-                let Some(k) = p.get("key").and_then(J::as_str) else { continue };
+                let Some(k) = p.get("key").and_then(J::as_str) else {
+                    continue;
+                };
                 if p.get("type").and_then(J::as_str) == Some("file") {
                     let src = match p.get("src") {
                         Some(J::String(s)) => s.clone(),
-                        Some(J::Array(a)) => a.first().and_then(J::as_str).unwrap_or("").to_string(),
+                        Some(J::Array(a)) => {
+                            a.first().and_then(J::as_str).unwrap_or("").to_string()
+                        }
                         _ => String::new(),
                     };
                     ctx.note(at, format!("form file `{k}` reads `{src}`: put the file there, relative to the scenario file"));
-                    parts.push((k.to_string(), PartOut::File { path: src, filename: None, content_type: p.get("contentType").and_then(J::as_str).map(str::to_string) }));
+                    parts.push((
+                        k.to_string(),
+                        PartOut::File {
+                            path: src,
+                            filename: None,
+                            content_type: p
+                                .get("contentType")
+                                .and_then(J::as_str)
+                                .map(str::to_string),
+                        },
+                    ));
                 } else {
                     let v = convert(&scalar_text(p.get("value")), uses);
                     parts.push((k.to_string(), PartOut::Text(ctx.field(k, &v, at))));
@@ -535,14 +707,30 @@ fn body(b: &J, headers: &mut Vec<(String, String)>, uses: &mut BTreeSet<String>,
             BodyOut::Multipart(parts)
         }
         "file" => {
-            let src = b.pointer("/file/src").and_then(J::as_str).unwrap_or("").to_string();
-            ctx.note(at, format!("the body file `{src}`: put it there, relative to the scenario file"));
+            let src = b
+                .pointer("/file/src")
+                .and_then(J::as_str)
+                .unwrap_or("")
+                .to_string();
+            ctx.note(
+                at,
+                format!("the body file `{src}`: put it there, relative to the scenario file"),
+            );
             BodyOut::File(src)
         }
         "graphql" => {
-            let query = convert(b.pointer("/graphql/query").and_then(J::as_str).unwrap_or(""), uses);
+            let query = convert(
+                b.pointer("/graphql/query")
+                    .and_then(J::as_str)
+                    .unwrap_or(""),
+                uses,
+            );
             let mut entries = vec![("query".to_string(), Y::str(query))];
-            if let Some(vars) = b.pointer("/graphql/variables").and_then(J::as_str).filter(|v| !v.trim().is_empty()) {
+            if let Some(vars) = b
+                .pointer("/graphql/variables")
+                .and_then(J::as_str)
+                .filter(|v| !v.trim().is_empty())
+            {
                 match serde_json::from_str::<Y>(vars) {
                     Ok(mut y) => {
                         y.strings_mut(&mut |s| *s = convert(s, uses));
@@ -573,7 +761,13 @@ fn kv(list: Option<&J>) -> Vec<&J> {
 fn ident(name: &str) -> String {
     let mut s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert(0, '_');
@@ -646,7 +840,11 @@ fn test_script(lines: &[String], step: &mut StepOut, captures: &mut Vec<String>)
     let mut kept = Vec::new();
     for l in lines {
         if let Some(c) = STATUS.captures(l) {
-            let code = c.get(1).or(c.get(2)).or(c.get(3)).and_then(|m| m.as_str().parse::<u16>().ok());
+            let code = c
+                .get(1)
+                .or(c.get(2))
+                .or(c.get(3))
+                .and_then(|m| m.as_str().parse::<u16>().ok());
             if let Some(code) = code
                 && !step.status.contains(&code)
             {
@@ -731,13 +929,19 @@ mod tests {
                 ("owner".to_string(), "$.owner['first name']".to_string())
             ]
         );
-        assert_eq!(kept, vec!["pm.expect(pm.response.responseTime).to.be.below(200);"]);
+        assert_eq!(
+            kept,
+            vec!["pm.expect(pm.response.responseTime).to.be.below(200);"]
+        );
     }
 
     #[test]
     fn variables_become_templates() {
         let mut uses = BTreeSet::new();
-        assert_eq!(convert("{{baseUrl}}/pets/{{pet-id}}?x={{$guid}}", &mut uses), "{{ baseUrl }}/pets/{{ pet_id }}?x={{ uuid() }}");
+        assert_eq!(
+            convert("{{baseUrl}}/pets/{{pet-id}}?x={{$guid}}", &mut uses),
+            "{{ baseUrl }}/pets/{{ pet_id }}?x={{ uuid() }}"
+        );
         assert!(uses.contains("pet_id") && uses.contains("baseUrl"));
     }
 
@@ -747,7 +951,13 @@ mod tests {
         let v20 = serde_json::json!({"type": "bearer", "bearer": {"token": "{{token}}"}});
         for a in [v21, v20] {
             let mut ctx = Ctx::default();
-            let h = auth_to_header(&a, &mut StepOut::default(), &mut BTreeSet::new(), "t", &mut ctx);
+            let h = auth_to_header(
+                &a,
+                &mut StepOut::default(),
+                &mut BTreeSet::new(),
+                "t",
+                &mut ctx,
+            );
             assert_eq!(h.as_deref(), Some("Bearer {{ token }}"));
         }
     }
