@@ -32,6 +32,7 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "step_timeout",
             "retries",
             "matrix",
+            "data",
             "steps",
             "finally",
             "scenarios",
@@ -70,7 +71,7 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
     ),
     (
         "`expect`",
-        &["status", "json", "headers", "body", "time_ms", "schema"],
+        &["status", "json", "headers", "body", "time_ms", "schema", "openapi"],
     ),
     ("`retry`", &["until", "attempts", "interval", "backoff"]),
     ("`wait_webhook`", &["event", "within", "secret"]),
