@@ -501,3 +501,57 @@ fn the_curl_example_of_the_docs_is_what_the_import_writes() {
     let imported: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
     assert_eq!(imported, shown, "{text}");
 }
+
+/// Newman's iteration data: each row of a `data:` file is its own testcase, with a
+/// stable, unique name in JUnit (two rows that render the same name keep their numbers).
+#[test]
+fn data_rows_are_testcases_with_unique_names() {
+    let ws = Workspace::new();
+    ws.write("rows.csv", "user,plan\nann,pro\nbob,free\nann,pro\n");
+    ws.write("rows.json", r#"[{"n": 1}, {"n": 2}]"#);
+    ws.write(
+        "s.yaml",
+        "scenarios:\n  - name: \"{{ user }} {{ plan }}\"\n    data: rows.csv\n    steps:\n      - request: { url: \"/u/{{ user }}\" }\n  - name: numbered\n    data: rows.json\n    steps:\n      - request: { url: /n, json: { n: \"{{ n }}\" } }\n",
+    );
+    let server = TestServer::echo();
+    let run = ws
+        .runner()
+        .arg("s.yaml")
+        .arg("--base-url")
+        .arg(server.base_url())
+        .arg("--junit")
+        .arg("report.xml")
+        .run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    let junit = ws.read("report.xml");
+    for name in [
+        "ann pro [row 1]",
+        "bob free",
+        "ann pro [row 3]",
+        "numbered [row 1]",
+        "numbered [row 2]",
+    ] {
+        assert!(
+            junit.contains(&format!("name=\"{name}\"")),
+            "{name}: {junit}"
+        );
+    }
+    assert_eq!(server.requests_to("/u/ann").len(), 2);
+    let bodies: Vec<serde_json::Value> = server
+        .requests_to("/n")
+        .iter()
+        .map(|r| r.body_json())
+        .collect();
+    assert!(
+        bodies.contains(&json!({"n": 1})) && bodies.contains(&json!({"n": 2})),
+        "{bodies:?}"
+    );
+    // `data` and `matrix` together is a file error.
+    ws.write(
+        "both.yaml",
+        "name: x\ndata: rows.csv\nmatrix: { a: [1] }\nsteps:\n  - request: { url: /x }\n",
+    );
+    let v = ws.runner().arg("validate").arg("both.yaml").run();
+    assert_eq!(v.code, Some(2), "{}", v.all());
+    assert!(v.stderr.contains("not both"), "{}", v.stderr);
+}

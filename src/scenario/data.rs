@@ -42,7 +42,10 @@ pub fn read_rows(file: &Path, rel: &str, loc: Loc, max_rows: usize) -> Result<Ve
     }
     for row in &rows {
         for (k, _) in row {
-            let ok = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            let ok = k
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !ok {
                 return Err(format!(
@@ -134,18 +137,32 @@ mod tests {
 
     fn shown(rows: &[Row]) -> Vec<Vec<(String, Option<J>)>> {
         rows.iter()
-            .map(|r| r.iter().map(|(k, v)| (k.clone(), v.as_literal_json())).collect())
+            .map(|r| {
+                r.iter()
+                    .map(|(k, v)| (k.clone(), v.as_literal_json()))
+                    .collect()
+            })
             .collect()
     }
 
     #[test]
     fn csv_and_json_rows() {
-        let csv = rows("d.csv", "\u{feff}user, plan\nann,pro\n\"b, c\",\"{{ x }}\"\n").unwrap();
+        let csv = rows(
+            "d.csv",
+            "\u{feff}user, plan\nann,pro\n\"b, c\",\"{{ x }}\"\n",
+        )
+        .unwrap();
         assert_eq!(
             shown(&csv),
             vec![
-                vec![("user".into(), Some(J::from("ann"))), ("plan".into(), Some(J::from("pro")))],
-                vec![("user".into(), Some(J::from("b, c"))), ("plan".into(), Some(J::from("{{ x }}")))],
+                vec![
+                    ("user".into(), Some(J::from("ann"))),
+                    ("plan".into(), Some(J::from("pro")))
+                ],
+                vec![
+                    ("user".into(), Some(J::from("b, c"))),
+                    ("plan".into(), Some(J::from("{{ x }}")))
+                ],
             ]
         );
         let json = rows("d.json", r#"[{"n": 1, "ok": true, "tags": ["a"]}]"#).unwrap();

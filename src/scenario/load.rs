@@ -515,15 +515,20 @@ impl Loader {
         let loc: Loc = data.referenced.into();
         if matrix.is_some() {
             self.diags.push(
-                Diagnostic::new(base.file.as_ref(), loc, "a scenario takes its cases from `data` or from `matrix`, not both")
-                    .hint("put the matrix values into the data file's columns"),
+                Diagnostic::new(
+                    base.file.as_ref(),
+                    loc,
+                    "a scenario takes its cases from `data` or from `matrix`, not both",
+                )
+                .hint("put the matrix values into the data file's columns"),
             );
             return Vec::new();
         }
         match super::data::read_rows(&base.file, &data.value, loc, MAX_MATRIX_CASES) {
             Ok(rows) => self.expand_rows(base, rows),
             Err(msg) => {
-                self.diags.push(Diagnostic::new(base.file.as_ref(), loc, msg));
+                self.diags
+                    .push(Diagnostic::new(base.file.as_ref(), loc, msg));
                 Vec::new()
             }
         }

@@ -71,7 +71,9 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
     ),
     (
         "`expect`",
-        &["status", "json", "headers", "body", "time_ms", "schema", "openapi"],
+        &[
+            "status", "json", "headers", "body", "time_ms", "schema", "openapi",
+        ],
     ),
     ("`retry`", &["until", "attempts", "interval", "backoff"]),
     ("`wait_webhook`", &["event", "within", "secret"]),
