@@ -555,3 +555,74 @@ fn data_rows_are_testcases_with_unique_names() {
     assert_eq!(v.code, Some(2), "{}", v.all());
     assert!(v.stderr.contains("not both"), "{}", v.stderr);
 }
+
+/// `openapi:` at the top of a file checks every step of its scenarios.
+#[test]
+fn a_file_level_openapi_checks_every_step() {
+    let ws = Workspace::new();
+    ws.write(
+        "spec/petstore.yaml",
+        &std::fs::read_to_string(data("petstore.yaml")).unwrap(),
+    );
+    ws.write(
+        "suite/pets.yaml",
+        "openapi: ../spec/petstore.yaml\nscenarios:\n  - name: good\n    steps:\n      - request: { url: /pets/7 }\n  - name: bad\n    steps:\n      - request: { url: /health }\n        expect: { openapi: false }\n      - request: { url: /pets/8 }\n",
+    );
+    let server = TestServer::start(|r| match r.path.as_str() {
+        "/pets/7" => Reply::json(200, json!({"id": 7, "name": "Rex"})),
+        "/pets/8" => Reply::json(200, json!({"id": 8})),
+        _ => Reply::json(200, json!({"up": true})),
+    });
+    let run = ws
+        .runner()
+        .arg("suite")
+        .arg("--base-url")
+        .arg(server.base_url())
+        .run();
+    assert_eq!(run.code, Some(1), "{}", run.all());
+    assert!(run.stdout.contains("PASS  good"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("\"name\" is a required property"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(server.requests_to("/health").len(), 1, "{}", run.all());
+}
+
+/// An imported request to an endpoint of the cost catalog is written commented
+/// out, with what it needs; the file still validates and nothing costly runs.
+#[test]
+fn imported_costly_endpoints_are_left_commented_out() {
+    let ws = Workspace::new();
+    ws.write(
+        "costly.curl",
+        "curl https://api.layers.com/v1/whoami -H 'X-Api-Key: lp_test_01JMOCKDEM0KEY00_c2VjcmV0c2VjcmV0'\ncurl -X POST https://api.layers.com/v1/projects/p1/content --json '{\"kind\": \"video_remix\"}'\n",
+    );
+    let out = import(&ws, "curl", &[ws.path("costly.curl")]);
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    assert!(
+        out.stdout.contains("needs allow_cost: [credits]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("POST /v1/jobs/{jobId}/cancel"),
+        "{}",
+        out.stdout
+    );
+    let text = ws.read("out/costly.yaml");
+    assert!(
+        text.contains("# - request:") || text.contains("#   request:"),
+        "{text}"
+    );
+    assert_no_secret(&ws, &["c2VjcmV0c2VjcmV0"]);
+    let v = validate(&ws, &[]);
+    assert_eq!(v.code, Some(0), "{}\n{text}", v.all());
+    let listed = ws
+        .runner()
+        .arg("run")
+        .arg("--dry-run")
+        .arg(ws.path("out"))
+        .run();
+    assert!(!listed.all().contains("/content"), "{}", listed.all());
+}

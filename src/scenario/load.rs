@@ -476,8 +476,21 @@ impl Loader {
             );
         }
         let no_params = Arc::new(Params::default());
-        let steps = self.steps(file, doc.steps, &no_params, 0);
-        let finally = self.steps(file, doc.finally, &no_params, 0);
+        let mut steps = self.steps(file, doc.steps, &no_params, 0);
+        let mut finally = self.steps(file, doc.finally, &no_params, 0);
+        if let Some(mut o) = doc.openapi {
+            // Relative to this file, whichever file a step comes from (an include).
+            if let super::expect::OpenApiSource::File(rel) = &o.source {
+                let joined = file.parent().unwrap_or(Path::new(".")).join(rel);
+                let abs = std::path::absolute(&joined).unwrap_or(joined);
+                o.source = super::expect::OpenApiSource::File(abs.display().to_string());
+            }
+            for st in steps.iter_mut().chain(finally.iter_mut()) {
+                if matches!(st.action, Action::Request(_)) && st.expect.openapi.is_none() {
+                    st.expect.openapi = Some(o.clone());
+                }
+            }
+        }
         let scenario = Scenario {
             index: 0,
             file: file.clone(),
@@ -882,5 +895,8 @@ fn merge_parent(parent: &ScenarioDoc, sub: &mut ScenarioDoc) {
     }
     if sub.data.is_none() {
         sub.data = parent.data.clone();
+    }
+    if sub.openapi.is_none() {
+        sub.openapi = parent.openapi.clone();
     }
 }

@@ -68,6 +68,10 @@ pub struct ScenarioDoc {
     /// Expand into one scenario per combination of these values.
     #[schemars(example = serde_json::json!({"language": ["en", "fr"], "plan": ["free", "pro"]}))]
     pub matrix: Option<IndexMap<String, Vec<TValue>>>,
+    /// Check every response of the scenario against this OpenAPI document (relative to
+    /// the scenario file); a step's own `expect.openapi` wins.
+    #[schemars(example = &"openapi/petstore.yaml")]
+    pub openapi: Option<super::expect::OpenApiExpect>,
     /// Run the scenario once per row of this CSV (header row, then one row per case)
     /// or JSON (a list of objects) file, relative to the scenario file; each column is
     /// a variable.

@@ -33,6 +33,7 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "retries",
             "matrix",
             "data",
+            "openapi",
             "steps",
             "finally",
             "scenarios",
