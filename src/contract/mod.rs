@@ -902,3 +902,40 @@ mod tests {
         assert!(err.contains("not an OpenAPI"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod swagger_tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Swagger 2.0: `basePath`, a response's `schema` directly, `definitions`, `x-nullable`.
+    #[test]
+    fn swagger_2_documents_are_checked_too() {
+        let spec = Spec::from_doc(
+            "s.json",
+            json!({
+                "swagger": "2.0",
+                "basePath": "/api",
+                "paths": {"/users/{id}": {"get": {"responses": {"200": {"description": "ok",
+                    "schema": {"$ref": "#/definitions/User"}}}}}},
+                "definitions": {"User": {"type": "object", "required": ["id"], "properties": {
+                    "id": {"type": "integer"}, "nick": {"type": "string", "x-nullable": true}}}}
+            }),
+        )
+        .unwrap();
+        let r = |body: &str| Response {
+            status: 200,
+            version: "HTTP/1.1".into(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: bytes::Bytes::from(body.to_string()),
+            truncated: false,
+            elapsed: std::time::Duration::ZERO,
+        };
+        for (body, failures) in [(r#"{"id": 1, "nick": null}"#, 0), (r#"{"nick": 3}"#, 2)] {
+            let resp = r(body);
+            let json = serde_json::from_str(body).map_err(|e: serde_json::Error| e.to_string());
+            let (_, f) = spec.check("GET", "http://h/api/users/1", &resp, &json);
+            assert_eq!(f.len(), failures, "{body}: {f:?}");
+        }
+    }
+}

@@ -94,6 +94,23 @@ pub fn import_text(text: &str, title: &str, ctx: &mut Ctx) -> Result<FileOut, St
         let parsed = parse(&words, &at, ctx)?;
         insecure |= parsed.insecure;
         let mut step = parsed.step;
+        let files: Vec<String> = match &step.body {
+            BodyOut::File(f) => vec![f.clone()],
+            BodyOut::Multipart(parts) => parts
+                .iter()
+                .filter_map(|(_, p)| match p {
+                    PartOut::File { path, .. } => Some(path.clone()),
+                    PartOut::Text(_) => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        for f in files {
+            ctx.note(
+                &at,
+                format!("reads the file `{f}`: put it there, relative to the scenario file"),
+            );
+        }
         if let Some((origin, path)) = split_origin(&step.url) {
             let b = base.get_or_insert_with(|| origin.clone());
             if *b == origin {

@@ -442,3 +442,36 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod swagger_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn swagger_2_operations_become_scenarios() {
+        let doc = json!({
+            "swagger": "2.0", "info": {"title": "Users", "version": "1"},
+            "host": "api.example.com", "basePath": "/api", "schemes": ["https"],
+            "securityDefinitions": {"key": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
+            "security": [{"key": []}],
+            "paths": {"/users/{id}": {"put": {"operationId": "putUser", "parameters": [
+                {"name": "id", "in": "path", "required": true, "type": "integer"},
+                {"name": "body", "in": "body", "schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}
+            ], "responses": {"200": {"description": "ok"}}}}}
+        });
+        let mut ctx = Ctx::default();
+        let f = import_doc(&doc, "s.json", "s.json", &mut ctx).unwrap();
+        assert_eq!(f.base_url.as_deref(), Some("https://api.example.com/api"));
+        let st = &f.scenarios[0].steps[0];
+        assert_eq!((st.method.as_str(), st.url.as_str()), ("PUT", "/users/1"));
+        assert!(
+            matches!(&st.body, BodyOut::Json(y) if *y == Y::map([("name".to_string(), Y::str("example"))]))
+        );
+        assert_eq!(
+            st.headers,
+            vec![("X-Api-Key".to_string(), "{{ env.X_API_KEY }}".to_string())]
+        );
+        assert!(ctx.env.contains_key("X_API_KEY"));
+    }
+}
