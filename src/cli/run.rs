@@ -400,7 +400,9 @@ async fn run_async(
     if a.openapi_coverage {
         // Before the reporters finish, so that the run's summary stays the last line.
         for spec in crate::contract::loaded() {
-            print!("{}", redactor.scrub(&spec.coverage().render()));
+            let coverage = spec.coverage();
+            print!("{}", redactor.scrub(&coverage.render()));
+            summary.openapi_coverage.push(coverage);
         }
     }
     let mut report_failed = false;

@@ -33,6 +33,10 @@ pub struct Summary {
     /// What the run would have cost on the real API (runs against the embedded mock).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spend: Option<crate::safety::Spend>,
+    /// `--openapi-coverage`: the operations and documented responses of each OpenAPI
+    /// document the run used, exercised or not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub openapi_coverage: Vec<crate::contract::Coverage>,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
