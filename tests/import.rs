@@ -363,9 +363,16 @@ fn the_openapi_petstore_imports_validates_and_runs_with_its_contract() {
     assert_eq!(run.code, Some(0), "{}\n{text}", run.all());
     let report: serde_json::Value = serde_json::from_str(&ws.read("run.json")).unwrap();
     let cov = &report["summary"]["openapi_coverage"][0];
-    assert!(cov["spec"].as_str().unwrap().ends_with("petstore.yaml"), "{report}");
+    assert!(
+        cov["spec"].as_str().unwrap().ends_with("petstore.yaml"),
+        "{report}"
+    );
     assert_eq!(cov["operations"][2]["path"], "/pets/{petId}", "{report}");
-    assert_eq!(cov["operations"][2]["exercised"], json!(["200"]), "{report}");
+    assert_eq!(
+        cov["operations"][2]["exercised"],
+        json!(["200"]),
+        "{report}"
+    );
     assert_eq!(cov["operations"][2]["missed"], json!(["404"]), "{report}");
     assert!(
         run.stdout

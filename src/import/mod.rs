@@ -156,7 +156,11 @@ pub fn secret_name(name: &str) -> bool {
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
-    [
+    // Names that say no credential (`Idempotency-Key`, an `author` field).
+    let innocent = l.contains("idempotency")
+        || l.contains("public")
+        || l.contains("author") && !l.contains("authoriz");
+    let words = [
         "token",
         "secret",
         "password",
@@ -166,12 +170,9 @@ pub fn secret_name(name: &str) -> bool {
         "privatekey",
         "credential",
         "sessionid",
-        "session",
         "auth",
-    ]
-    .iter()
-    .any(|w| l.contains(w))
-        || l.ends_with("key") && l.len() > 3
+    ];
+    !innocent && (words.iter().any(|w| l.contains(w)) || l.ends_with("key") && l.len() > 3)
 }
 
 /// A value that reads like a credential whatever its name says: a JWT, a bearer
@@ -816,7 +817,7 @@ mod tests {
             ("X-Api-Key", "X_API_KEY"),
             ("Bearer_token", "BEARER_TOKEN"),
             ("cookie_session_token", "COOKIE_SESSION_TOKEN"),
-            ("password", "PASSWORD_TOKEN"),
+            ("password", "API_PASSWORD"),
             ("client_secret", "CLIENT_SECRET"),
             ("db-password", "DB_PASSWORD"),
             ("auth", "AUTH_TOKEN"),
@@ -882,6 +883,24 @@ mod tests {
         let err = write_all(&[file], &ctx, dir.path(), false).unwrap_err();
         assert!(err.contains("API_KEY"), "{err}");
         assert!(!dir.path().join("x.yaml").exists());
+    }
+
+    #[test]
+    fn names_that_say_credential() {
+        for (name, secret) in [
+            ("Authorization", true),
+            ("X-Auth-Token", true),
+            ("client_secret", true),
+            ("api_key", true),
+            ("sessionId", true),
+            ("Idempotency-Key", false),
+            ("author", false),
+            ("public_key", false),
+            ("Accept", false),
+            ("key", false),
+        ] {
+            assert_eq!(secret_name(name), secret, "{name}");
+        }
     }
 
     #[test]
