@@ -40,6 +40,8 @@ pub enum Command {
     },
     /// Print the manual page (roff, for `man`).
     Man,
+    /// Write scenario files from curl commands, a HAR file, a Postman collection or an OpenAPI document.
+    Import(crate::import::ImportArgs),
 }
 
 /// Which scenarios to take.
@@ -182,6 +184,13 @@ pub struct RunArgs {
     /// More costly endpoints (your own APIs), on top of the built-in Layers catalog. Repeatable.
     #[arg(long = "cost-catalog", value_name = "FILE")]
     pub cost_catalogs: Vec<PathBuf>,
+    /// Check every response against this OpenAPI document (a step opts out with
+    /// `expect: { openapi: false }`).
+    #[arg(long, value_name = "SPEC")]
+    pub openapi: Option<PathBuf>,
+    /// After the run, print which OpenAPI operations and documented statuses it exercised.
+    #[arg(long)]
+    pub openapi_coverage: bool,
     #[command(flatten)]
     pub selection: Selection,
 }
@@ -244,8 +253,9 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
 
 /// `runner PATHS` means `runner run PATHS`.
 pub fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const KNOWN: [&str; 12] = [
+    const KNOWN: [&str; 13] = [
         "run",
+        "import",
         "validate",
         "list",
         "mock",

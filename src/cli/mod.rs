@@ -52,6 +52,7 @@ pub fn main() -> i32 {
                 }
             }
         }
+        Command::Import(a) => crate::import::main(a),
         Command::Schema => {
             // A closed pipe (`runner schema | head`) is not an error worth a panic.
             let _ = write!(

@@ -177,6 +177,36 @@ pub fn run(a: RunArgs) -> i32 {
         print_diagnostics_masked(&kinds, &redactor);
         return exit::USAGE;
     }
+    let openapi = match &a.openapi {
+        Some(p) => match crate::contract::load_cached(p) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: --openapi: {e}");
+                return exit::USAGE;
+            }
+        },
+        None => None,
+    };
+    if openapi.is_none()
+        && let Some((s, st)) = scenarios.iter().find_map(|s| {
+            s.all_steps()
+                .find(|st| {
+                    st.expect
+                        .openapi
+                        .as_ref()
+                        .is_some_and(|o| o.source == crate::scenario::expect::OpenApiSource::Run)
+                })
+                .map(|st| (s, st))
+        })
+    {
+        eprintln!(
+            "error: {}: scenario \"{}\", step \"{}\" says `openapi: true`, which checks against the run's --openapi SPEC, and none is given",
+            s.file.display(),
+            s.name,
+            st.name
+        );
+        return exit::USAGE;
+    }
     let target_of = |s: &Scenario| {
         if a.base_url.is_none() && s.base_url.is_none() {
             Target::EmbeddedMock
@@ -440,6 +470,11 @@ async fn run_async(
         max_rps: a.max_rps,
         // Only the console's -v / -vv (and a dry run's listing) shows steps one by one.
         step_events: a.verbose > 0 || a.dry_run,
+        // Loaded and checked before the run started: the cache answers.
+        openapi: a
+            .openapi
+            .as_ref()
+            .and_then(|p| crate::contract::load_cached(p).ok()),
     };
     let verbosity = if a.dry_run {
         a.verbose.max(2)
@@ -557,6 +592,14 @@ async fn run_async(
     summary.spend = spent;
     // A dry run spends nothing and checks no budget.
     summary.budget = if mock.is_some() { budget } else { None };
+    if a.openapi_coverage {
+        // Before the reporters finish, so that the run's summary stays the last line.
+        for spec in crate::contract::loaded() {
+            let coverage = spec.coverage();
+            print!("{}", redactor.scrub(&coverage.render()));
+            summary.openapi_coverage.push(coverage);
+        }
+    }
     let mut report_failed = false;
     for r in reporters.iter_mut() {
         if let Err(e) = r.finish(&summary) {

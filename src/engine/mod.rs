@@ -62,6 +62,9 @@ pub struct RunOptions {
     /// Send `Event::StepFinished` for each step (the console's `-v`); each
     /// scenario's report carries its steps anyway.
     pub step_events: bool,
+    /// `--openapi SPEC`: every response is checked against the document, unless its
+    /// step says `openapi: false`.
+    pub openapi: Option<Arc<crate::contract::Spec>>,
 }
 
 impl Default for RunOptions {
@@ -83,6 +86,7 @@ impl Default for RunOptions {
             follow_redirects: false,
             max_rps: None,
             step_events: true,
+            openapi: None,
         }
     }
 }

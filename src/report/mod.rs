@@ -38,6 +38,10 @@ pub struct Summary {
     /// `--max-credits`, and whether the run went over it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
+    /// `--openapi-coverage`: the operations and documented responses of each OpenAPI
+    /// document the run used, exercised or not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub openapi_coverage: Vec<crate::contract::Coverage>,
 }
 
 /// The `--max-credits` check of a run against the embedded mock.

@@ -430,7 +430,7 @@ impl Loader {
         let mut out = Vec::new();
         if doc.scenarios.is_empty() {
             if let Some(s) = self.scenario(&file, None, doc) {
-                out.extend(self.expand_matrix(s.0, s.1));
+                out.extend(self.expand_cases(s));
             }
         } else {
             if !doc.steps.is_empty() || !doc.finally.is_empty() || doc.name.is_some() {
@@ -458,7 +458,7 @@ impl Loader {
                 }
                 merge_parent(&parent, &mut sub);
                 if let Some(s) = self.scenario(&file, Some(sub_loc), sub) {
-                    out.extend(self.expand_matrix(s.0, s.1));
+                    out.extend(self.expand_cases(s));
                 }
             }
         }
@@ -471,7 +471,7 @@ impl Loader {
         file: &Arc<Path>,
         entry_loc: Option<Loc>,
         doc: ScenarioDoc,
-    ) -> Option<(Scenario, Option<Matrix>)> {
+    ) -> Option<(Scenario, Option<Matrix>, Option<Spanned<String>>)> {
         let (name, loc) = match doc.name {
             Some(n) => (n.value, Loc::from(n.referenced)),
             None => {
@@ -497,8 +497,21 @@ impl Loader {
             );
         }
         let no_params = Arc::new(Params::default());
-        let steps = self.steps(file, doc.steps, &no_params, 0);
-        let finally = self.steps(file, doc.finally, &no_params, 0);
+        let mut steps = self.steps(file, doc.steps, &no_params, 0);
+        let mut finally = self.steps(file, doc.finally, &no_params, 0);
+        if let Some(mut o) = doc.openapi {
+            // Relative to this file, whichever file a step comes from (an include).
+            if let super::expect::OpenApiSource::File(rel) = &o.source {
+                let joined = file.parent().unwrap_or(Path::new(".")).join(rel);
+                let abs = std::path::absolute(&joined).unwrap_or(joined);
+                o.source = super::expect::OpenApiSource::File(abs.display().to_string());
+            }
+            for st in steps.iter_mut().chain(finally.iter_mut()) {
+                if matches!(st.action, Action::Request(_)) && st.expect.openapi.is_none() {
+                    st.expect.openapi = Some(o.clone());
+                }
+            }
+        }
         let scenario = Scenario {
             index: 0,
             file: file.clone(),
@@ -526,7 +539,80 @@ impl Loader {
             steps,
             finally,
         };
-        Some((scenario, doc.matrix))
+        Some((scenario, doc.matrix, doc.data))
+    }
+
+    /// A scenario's cases: one per `data:` row, or per `matrix` combination.
+    fn expand_cases(
+        &mut self,
+        (base, matrix, data): (Scenario, Option<Matrix>, Option<Spanned<String>>),
+    ) -> Vec<Scenario> {
+        let Some(data) = data else {
+            return self.expand_matrix(base, matrix);
+        };
+        let loc: Loc = data.referenced.into();
+        if matrix.is_some() {
+            self.diags.push(
+                Diagnostic::new(
+                    base.file.as_ref(),
+                    loc,
+                    "a scenario takes its cases from `data` or from `matrix`, not both",
+                )
+                .hint("put the matrix values into the data file's columns"),
+            );
+            return Vec::new();
+        }
+        match super::data::read_rows(&base.file, &data.value, loc, MAX_MATRIX_CASES) {
+            Ok(rows) => self.expand_rows(base, rows),
+            Err(msg) => {
+                self.diags
+                    .push(Diagnostic::new(base.file.as_ref(), loc, msg));
+                Vec::new()
+            }
+        }
+    }
+
+    /// One scenario per data row, named by the name template or by its row number:
+    /// stable and unique, so each row is its own JUnit testcase.
+    fn expand_rows(&mut self, base: Scenario, rows: Vec<super::data::Row>) -> Vec<Scenario> {
+        let templated = super::values::has_template_syntax(&base.name);
+        let mut names = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            names.push(if templated {
+                match render_name(&base.name, row) {
+                    Ok(n) => n,
+                    Err(msg) => {
+                        self.diags
+                            .push(Diagnostic::new(base.file.as_ref(), base.loc, msg));
+                        return Vec::new();
+                    }
+                }
+            } else {
+                format!("{} [row {}]", base.name, i + 1)
+            });
+        }
+        // Two rows that render the same name keep their row numbers to tell them apart.
+        let dup: Vec<bool> = names
+            .iter()
+            .map(|n| names.iter().filter(|m| *m == n).count() > 1)
+            .collect();
+        let mut out = Vec::with_capacity(rows.len());
+        for (i, row) in rows.into_iter().enumerate() {
+            let mut s = base.clone();
+            s.name = if dup[i] {
+                format!("{} [row {}]", names[i], i + 1)
+            } else {
+                names[i].clone()
+            };
+            let own: Vec<(String, TValue)> = std::mem::take(&mut s.vars)
+                .into_iter()
+                .filter(|(k, _)| !row.iter().any(|(m, _)| m == k))
+                .collect();
+            s.vars = row;
+            s.vars.extend(own);
+            out.push(s);
+        }
+        out
     }
 
     fn steps(
@@ -857,5 +943,11 @@ fn merge_parent(parent: &ScenarioDoc, sub: &mut ScenarioDoc) {
     }
     if sub.matrix.is_none() {
         sub.matrix = parent.matrix.clone();
+    }
+    if sub.data.is_none() {
+        sub.data = parent.data.clone();
+    }
+    if sub.openapi.is_none() {
+        sub.openapi = parent.openapi.clone();
     }
 }

@@ -84,6 +84,15 @@ pub struct ScenarioDoc {
     /// Expand into one scenario per combination of these values.
     #[schemars(example = serde_json::json!({"language": ["en", "fr"], "plan": ["free", "pro"]}))]
     pub matrix: Option<IndexMap<String, Vec<TValue>>>,
+    /// Check every response of the scenario against this OpenAPI document (relative to
+    /// the scenario file); a step's own `expect.openapi` wins.
+    #[schemars(example = &"openapi/petstore.yaml")]
+    pub openapi: Option<super::expect::OpenApiExpect>,
+    /// Run the scenario once per row of this CSV (header row, then one row per case)
+    /// or JSON (a list of objects) file, relative to the scenario file; each column is
+    /// a variable.
+    #[schemars(with = "Option<String>", example = &"data/users.csv")]
+    pub data: Option<Spanned<String>>,
     /// The steps, in order.
     #[serde(default)]
     #[schemars(with = "Vec<StepDoc>", example = serde_json::json!([{"name": "whoami", "request": {"url": "/v1/whoami"}, "expect": {"status": 200}}]))]
