@@ -186,7 +186,6 @@ fn plant(secret: &str, enc: &Encoding) -> Planted {
         Encoding::Form => (
             url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
             true,
-            false,
         ),
         Encoding::Json => {
             let j = serde_json::to_string(secret).unwrap();
