@@ -729,6 +729,9 @@ fn cases_the_property_found() {
         ),
         ("correct horse battery staple", Encoding::Form),
         ("42", Encoding::Raw),
+        // A one-character secret that the JUnit report's `<?xml` holds: the scan
+        // after writing took the report's own words for a leak.
+        ("?", Encoding::Raw),
     ];
     for (secret, enc) in cases {
         if let Err(e) = check(secret, &enc, &rt) {
