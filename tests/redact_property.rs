@@ -257,12 +257,15 @@ fn plant(secret: &str, enc: &Encoding) -> Planted {
 
 // ---- Sinks: each returns the texts a reader of its output would see ----
 
+/// Where a console sink writes.
+type Buf = Arc<Mutex<Vec<u8>>>;
+
 struct Sink {
     name: &'static str,
     /// Make the reporter, writing under `dir`; `read` turns what it wrote into the
     /// texts to check (unescaped as its reader would).
-    make: fn(&Path, &Redactor, &Arc<Mutex<Vec<u8>>>) -> Box<dyn Reporter>,
-    read: fn(&Path, &Arc<Mutex<Vec<u8>>>) -> Vec<String>,
+    make: fn(&Path, &Redactor, &Buf) -> Box<dyn Reporter>,
+    read: fn(&Path, &Buf) -> Vec<String>,
 }
 
 /// Every sink of a run. A new reporter is one more line here.
