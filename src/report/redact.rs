@@ -2,9 +2,9 @@
 //! reporter sees it, and every report is scanned after it is written.
 //!
 //! One registry derives, once per secret, the few forms that cannot be decoded
-//! back in passing (base64 at each of its three alignments, hex); everything a
-//! server or the runner escapes (percent-encoding, `+` for a space, JSON and XML
-//! escapes, line-wrapped base64, upper-case hex) is undone on the text being
+//! back in passing (base64 at each of its three alignments, hex in both cases);
+//! everything a server or the runner escapes (percent-encoding, `+` for a space,
+//! JSON and XML escapes, line breaks in base64, the URL-safe alphabet) is undone on the text being
 //! masked instead, in a handful of "views" of it that remember where each byte
 //! came from. Masking is then one search of each view, and the post-write scan of
 //! a report is the same search.
@@ -100,8 +100,6 @@ enum Kind {
     Text,
     /// The text with line breaks dropped and the URL-safe alphabet read as standard.
     Base64,
-    /// The text in lower case.
-    Hex,
 }
 
 /// Where a form came from, for the leak report.
@@ -221,7 +219,7 @@ struct State {
     seen: HashSet<String, Hasher>,
     labels: Vec<String>,
     infos: Vec<Info>,
-    families: [Family; 3],
+    families: [Family; 2],
     roll: Roll,
     /// Bytes of forms compiled into automata so far (merges included), and bytes
     /// of forms added: what adding secrets has cost, for the test that keeps it
@@ -237,11 +235,7 @@ impl Default for State {
             seen: HashSet::default(),
             labels: Vec::new(),
             infos: Vec::new(),
-            families: [
-                Family::new(Kind::Text),
-                Family::new(Kind::Base64),
-                Family::new(Kind::Hex),
-            ],
+            families: [Family::new(Kind::Text), Family::new(Kind::Base64)],
             roll: Roll::new(),
             compiled: 0,
             added: 0,
@@ -442,7 +436,7 @@ impl Redactor {
         st.generation += 1;
         let label_id = u32::try_from(st.labels.len()).unwrap_or(u32::MAX);
         st.labels.push(label.to_string());
-        let mut short: [Vec<(Vec<u8>, u32)>; 3] = Default::default();
+        let mut short: [Vec<(Vec<u8>, u32)>; 2] = Default::default();
         for (kind, form, how) in forms_of(value) {
             let info = u32::try_from(st.infos.len()).unwrap_or(u32::MAX);
             st.infos.push(Info {
@@ -560,7 +554,6 @@ impl Redactor {
                         b'_' => Some(b'/'),
                         b => Some(b),
                     }),
-                    Kind::Hex => v.derive(|b| Some(b.to_ascii_lowercase())),
                 };
                 let view = derived.as_ref().unwrap_or(v);
                 search(fam, st.roll, view, cuts, cut_at_end, &mut out);
@@ -725,7 +718,11 @@ fn search(
 /// text was cut there.
 fn cut_points(bytes: &[u8], at_end: bool) -> Vec<usize> {
     let mut out = Vec::new();
-    let mut from = 0;
+    let mut from = if bytes.contains(&CUT_MARK[0]) {
+        0
+    } else {
+        bytes.len()
+    };
     while let Some(i) = find(&bytes[from..], CUT_MARK) {
         let at = from + i;
         let rest = &bytes[at + CUT_MARK.len()..];
@@ -1054,7 +1051,9 @@ fn forms_of(secret: &str) -> Vec<(Kind, Vec<u8>, &'static str)> {
     }
     let hex = hex::encode(raw).into_bytes();
     if hex.len() >= MIN_HEX_CHARS {
-        out.push((Kind::Hex, hex, ", hex"));
+        // Searched with the secret (no `+` or space in hex), in both cases.
+        out.push((Kind::Text, hex.to_ascii_uppercase(), ", hex"));
+        out.push((Kind::Text, hex, ", hex"));
     }
     out
 }
