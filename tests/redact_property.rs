@@ -653,7 +653,9 @@ fn check(secret: &str, enc: &Encoding, rt: &tokio::runtime::Runtime) -> Result<(
                         text
                     );
                 }
-                for reading in readings(region) {
+                // The mask itself is no leak of a secret made of `*`.
+                let unmasked = region.replace(MASK, &m.to_string());
+                for reading in readings(&unmasked) {
                     for f in &planted.forbidden {
                         for form in shown_as(f) {
                             prop_assert!(
@@ -735,6 +737,8 @@ fn cases_the_property_found() {
         // A one-character secret that the JUnit report's `<?xml` holds: the scan
         // after writing took the report's own words for a leak.
         ("?", Encoding::Raw),
+        // A secret made of the mask's character: `***` is no leak of it.
+        ("*", Encoding::Raw),
     ];
     for (secret, enc) in cases {
         if let Err(e) = check(secret, &enc, &rt) {
