@@ -86,15 +86,16 @@ pub fn print_diagnostics_masked(diags: &Diagnostics, redactor: &crate::report::r
 }
 
 fn validate(a: args::ValidateArgs) -> i32 {
-    let names = match a.variables.resolve() {
-        Ok(v) => vars::names(&v),
+    let variables = match a.variables.resolve() {
+        Ok(v) => v,
         Err(d) => {
             print_diagnostics(&d);
             return exit::USAGE;
         }
     };
+    let names = vars::names(&variables);
     match load_suite(&a.paths, &names) {
-        Ok((scenarios, _)) => {
+        Ok((scenarios, templates)) => {
             // Without a target, every scenario is checked as if aimed at the live API.
             let catalog = match crate::safety::Catalog::load(&a.cost_catalogs) {
                 Ok(c) => c,
@@ -104,11 +105,24 @@ fn validate(a: args::ValidateArgs) -> i32 {
                 }
             };
             let mut problems = crate::safety::guard::unknown_kinds(&scenarios, &catalog);
-            problems.extend(crate::safety::guard::refusals(&scenarios, &catalog, |_| {
-                crate::safety::Target::Real
-            }));
+            // A refusal may quote a path with a `--var` rendered in: mask those named
+            // like secrets, as `run` does.
+            let redactor = crate::report::redact::Redactor::new();
+            redactor.add_env_secrets();
+            vars::add_secrets(&variables, &[], &redactor);
+            let known = crate::safety::guard::Known::of_process(
+                &templates,
+                variables.into_iter().map(|(k, v)| (k, v.value)),
+                None,
+            );
+            problems.extend(crate::safety::guard::refusals(
+                &scenarios,
+                &catalog,
+                |_| crate::safety::Target::Real,
+                &known,
+            ));
             if !problems.is_empty() {
-                print_diagnostics(&problems);
+                print_diagnostics_masked(&problems, &redactor);
                 return exit::USAGE;
             }
             let files: std::collections::BTreeSet<_> =

@@ -145,6 +145,11 @@ pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
 }
 
 fn emit(ctx: &RunCtx, index: usize, r: &StepReport) {
+    // Each step's copy costs a clone, a wake-up of the reporters and a masking
+    // pass: sent only when a reporter shows steps as they finish.
+    if !ctx.options.step_events {
+        return;
+    }
     let _ = ctx.events.send(Event::StepFinished {
         index,
         step: Box::new(r.clone()),

@@ -78,6 +78,15 @@ pub(crate) async fn run(
     // request already on the wire gets its response and its captures, so that
     // `finally` can cancel what it started.
     let hard = cx.run.stop.hard.clone();
+    // A main request still on the wire when its share of the grace period is over is
+    // abandoned: `finally` gets the rest of the grace.
+    let in_flight = cx.run.stop.in_flight.clone();
+    let abandon = async move {
+        match phase {
+            Phase::Main => in_flight.cancelled().await,
+            Phase::Finally => std::future::pending().await,
+        }
+    };
     let deadline = cx.deadline;
     let scenario_limit = async move {
         match deadline {
@@ -88,6 +97,13 @@ pub(crate) async fn run(
     tokio::select! {
         biased;
         _ = hard.cancelled() => interrupted(&mut r),
+        _ = abandon => {
+            r.outcome = Outcome::Error;
+            r.message = Some(
+                "interrupted: this step was still waiting for its response when its share of the grace period (half of --grace) ran out; it was abandoned so that the `finally` steps could run"
+                    .into(),
+            );
+        }
         _ = scenario_limit => {
             cx.timed_out = true;
             r.outcome = Outcome::Error;
@@ -775,7 +791,10 @@ async fn send_with_retries(
         let result = cx.run.client.send(req, limit).await;
         let last_try = attempt > retries;
         let (retry, wait) = match &result {
-            Err(TransportError::Timeout { .. }) => (false, Duration::ZERO),
+            // A request that cannot be built is built the same way again.
+            Err(TransportError::Timeout { .. } | TransportError::Invalid(_)) => {
+                (false, Duration::ZERO)
+            }
             Err(e) => (e.never_sent() || safe_to_repeat, backoff(attempt)),
             Ok(resp) => {
                 let expected = st

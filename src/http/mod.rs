@@ -2,6 +2,7 @@
 //! response bodies read up to a cap, transport failures explained in words.
 
 pub mod decode;
+pub mod pace;
 pub mod tls;
 
 use std::time::{Duration, Instant};
@@ -188,6 +189,8 @@ pub struct HttpClient {
     /// as `client` when no proxy is set.
     direct: reqwest::Client,
     body_cap: usize,
+    /// `--max-rps`: every request (each retry and poll too) waits for its turn.
+    pacer: Option<std::sync::Arc<pace::Pacer>>,
 }
 
 /// How the runner names itself to servers.
@@ -249,7 +252,14 @@ impl HttpClient {
             client,
             direct,
             body_cap,
+            pacer: None,
         })
+    }
+
+    /// Space the requests to each host (`--max-rps`).
+    pub fn with_pacer(mut self, pacer: Option<pace::Pacer>) -> Self {
+        self.pacer = pacer.map(std::sync::Arc::new);
+        self
     }
 
     pub fn body_cap(&self) -> usize {
@@ -262,6 +272,10 @@ impl HttpClient {
         req: &PreparedRequest,
         limit: Duration,
     ) -> Result<Response, TransportError> {
+        // Waiting for a turn is not the server's time: the limit starts after it.
+        if let Some(p) = &self.pacer {
+            p.wait(&req.url).await;
+        }
         let started = Instant::now();
         let mut progress = Progress::default();
         match tokio::time::timeout(limit, self.send_inner(req, started, &mut progress)).await {

@@ -380,6 +380,14 @@ impl Redactor {
             }
         };
         for pair in pairs {
+            // A cookie being deleted (`name=`, or `name=""`) carries no value to hide,
+            // and its bare name would mask ordinary text (a URL naming it).
+            if pair
+                .split_once('=')
+                .is_some_and(|(_, v)| v.trim().trim_matches('"').is_empty())
+            {
+                continue;
+            }
             self.insert(pair, &label, MIN_SECRET_LEN);
             // Each cookie's value alone, unless it is too short to tell from text.
             if let Some((_, v)) = pair.split_once('=') {
@@ -1111,6 +1119,21 @@ mod tests {
 
     fn b64(s: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn a_deleted_cookie_is_no_secret() {
+        let r = Redactor::new();
+        r.add_header(
+            "set-cookie",
+            "flavour=; Expires=Thu, 01-Jan-1970 00:00:00 GMT; Max-Age=0; Path=/",
+        );
+        r.add_header("set-cookie", "shape=\"\"; Path=/");
+        let text = "GET http://127.0.0.1/cookies/delete?flavour= and shape=\"\"";
+        assert_eq!(r.find_leak(text.as_bytes()), None);
+        assert_eq!(r.scrub(text), text);
+        r.add_header("set-cookie", "flavour=oatmeal-raisin; Path=/");
+        assert!(!r.scrub("flavour=oatmeal-raisin").contains("oatmeal"));
     }
 
     #[test]

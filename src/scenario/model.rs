@@ -53,6 +53,12 @@ pub struct ScenarioDoc {
     #[serde(default)]
     #[schemars(with = "Vec<String>", example = ["scrape"])]
     pub allow_cost: Vec<Spanned<String>>,
+    /// Named locks: two scenarios that share a lock never run at the same time
+    /// (whatever `--jobs` says); the others run alongside them. For tests that change
+    /// shared state (an account's settings, a global counter). See docs/parallel.md.
+    #[serde(default)]
+    #[schemars(example = ["account-settings"])]
+    pub locks: Vec<String>,
     /// Skip the scenario, saying why.
     #[schemars(example = &"the export endpoint is not deployed yet")]
     pub skip: Option<String>,
@@ -174,6 +180,12 @@ pub struct RequestDoc {
     /// origin carries no credential header. Default: the scenario's, else not followed.
     #[schemars(example = true)]
     pub follow_redirects: Option<bool>,
+    /// A binary body written in base64 (sent as the bytes it decodes to).
+    #[schemars(example = &"iVBORw0KGgo=")]
+    pub body_base64: Option<Tpl>,
+    /// A binary body written in hex (sent as the bytes it decodes to).
+    #[schemars(example = &"89504e470d0a1a0a")]
+    pub body_hex: Option<Tpl>,
 }
 
 /// One part of a multipart body.

@@ -40,6 +40,8 @@ pub struct Scenario {
     pub inferred_secrets: Vec<String>,
     pub tags: Vec<String>,
     pub allow_cost: Vec<(String, Loc)>,
+    /// Named locks (`locks:`): scenarios sharing one never overlap.
+    pub locks: Vec<String>,
     pub skip: Option<String>,
     pub timeout: Option<Duration>,
     pub step_timeout: Option<Duration>,

@@ -98,6 +98,7 @@ impl LanguageServer {
             .route("/redirect/{n}", any(redirect_n))
             .route("/gzip", any(gzip_doc))
             .route("/latin1", any(latin1))
+            .route("/numbers", any(numbers))
             .with_state(shared.clone());
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -282,6 +283,15 @@ async fn json_doc() -> Response {
             ("cache-control", "no-store"),
         ],
         JSON_DOC,
+    )
+        .into_response()
+}
+
+/// Numbers a 64-bit float cannot tell apart, as the server wrote them.
+async fn numbers() -> Response {
+    (
+        [("content-type", "application/json")],
+        r#"{"id": 9007199254740993, "big": 1000000000000000000001, "price": 19.990, "count": 3}"#,
     )
         .into_response()
 }
