@@ -2,9 +2,9 @@
 //! reporter sees it, and every report is scanned after it is written.
 //!
 //! One registry derives, once per secret, the few forms that cannot be decoded
-//! back in passing (base64 at each of its three alignments, hex); everything a
-//! server or the runner escapes (percent-encoding, `+` for a space, JSON and XML
-//! escapes, line-wrapped base64, upper-case hex) is undone on the text being
+//! back in passing (base64 at each of its three alignments, hex in both cases);
+//! everything a server or the runner escapes (percent-encoding, `+` for a space,
+//! JSON and XML escapes, line breaks in base64, the URL-safe alphabet) is undone on the text being
 //! masked instead, in a handful of "views" of it that remember where each byte
 //! came from. Masking is then one search of each view, and the post-write scan of
 //! a report is the same search.
@@ -57,6 +57,11 @@ const PLAIN_BELOW: usize = 64;
 /// URL-encoded query, say).
 const DECODE_PASSES: usize = 3;
 
+/// The scan of written reports looks for secrets of at least this many bytes:
+/// shorter ones (a PIN, a one-letter `--secret`) match the report's own words
+/// (`<?xml`, `"name"`). They are masked all the same before anything is written.
+const MIN_SCAN_LEN: usize = 8;
+
 /// Reports larger than this are scanned in pieces, overlapping by `SCAN_OVERLAP`.
 const SCAN_CHUNK: usize = 1 << 20;
 const SCAN_OVERLAP: usize = 64 << 10;
@@ -95,14 +100,14 @@ enum Kind {
     Text,
     /// The text with line breaks dropped and the URL-safe alphabet read as standard.
     Base64,
-    /// The text in lower case.
-    Hex,
 }
 
 /// Where a form came from, for the leak report.
 struct Info {
     label: u32,
     how: &'static str,
+    /// The length of the secret it is a form of.
+    secret_len: usize,
 }
 
 /// Short forms, matched whole by one automaton.
@@ -214,7 +219,7 @@ struct State {
     seen: HashSet<String, Hasher>,
     labels: Vec<String>,
     infos: Vec<Info>,
-    families: [Family; 3],
+    families: [Family; 2],
     roll: Roll,
     /// Bytes of forms compiled into automata so far (merges included), and bytes
     /// of forms added: what adding secrets has cost, for the test that keeps it
@@ -230,11 +235,7 @@ impl Default for State {
             seen: HashSet::default(),
             labels: Vec::new(),
             infos: Vec::new(),
-            families: [
-                Family::new(Kind::Text),
-                Family::new(Kind::Base64),
-                Family::new(Kind::Hex),
-            ],
+            families: [Family::new(Kind::Text), Family::new(Kind::Base64)],
             roll: Roll::new(),
             compiled: 0,
             added: 0,
@@ -443,12 +444,13 @@ impl Redactor {
         st.generation += 1;
         let label_id = u32::try_from(st.labels.len()).unwrap_or(u32::MAX);
         st.labels.push(label.to_string());
-        let mut short: [Vec<(Vec<u8>, u32)>; 3] = Default::default();
+        let mut short: [Vec<(Vec<u8>, u32)>; 2] = Default::default();
         for (kind, form, how) in forms_of(value) {
             let info = u32::try_from(st.infos.len()).unwrap_or(u32::MAX);
             st.infos.push(Info {
                 label: label_id,
                 how,
+                secret_len: value.len(),
             });
             st.added += form.len();
             let roll = st.roll;
@@ -502,10 +504,17 @@ impl Redactor {
         loop {
             let end = (at + SCAN_CHUNK).min(bytes.len());
             let chunk = &bytes[at..end];
-            let first = self
-                .hits(chunk, false, false)
-                .into_iter()
-                .min_by_key(|h| h.start);
+            let hits = self.hits(chunk, false, false);
+            let first = {
+                let st = self.read();
+                hits.into_iter()
+                    .filter(|h| {
+                        st.infos
+                            .get(h.info as usize)
+                            .is_some_and(|i| i.secret_len >= MIN_SCAN_LEN)
+                    })
+                    .min_by_key(|h| h.start)
+            };
             if let Some(h) = first {
                 let st = self.read();
                 let info = st.infos.get(h.info as usize);
@@ -553,7 +562,6 @@ impl Redactor {
                         b'_' => Some(b'/'),
                         b => Some(b),
                     }),
-                    Kind::Hex => v.derive(|b| Some(b.to_ascii_lowercase())),
                 };
                 let view = derived.as_ref().unwrap_or(v);
                 search(fam, st.roll, view, cuts, cut_at_end, &mut out);
@@ -718,7 +726,11 @@ fn search(
 /// text was cut there.
 fn cut_points(bytes: &[u8], at_end: bool) -> Vec<usize> {
     let mut out = Vec::new();
-    let mut from = 0;
+    let mut from = if bytes.contains(&CUT_MARK[0]) {
+        0
+    } else {
+        bytes.len()
+    };
     while let Some(i) = find(&bytes[from..], CUT_MARK) {
         let at = from + i;
         let rest = &bytes[at + CUT_MARK.len()..];
@@ -1047,7 +1059,9 @@ fn forms_of(secret: &str) -> Vec<(Kind, Vec<u8>, &'static str)> {
     }
     let hex = hex::encode(raw).into_bytes();
     if hex.len() >= MIN_HEX_CHARS {
-        out.push((Kind::Hex, hex, ", hex"));
+        // Searched with the secret (no `+` or space in hex), in both cases.
+        out.push((Kind::Text, hex.to_ascii_uppercase(), ", hex"));
+        out.push((Kind::Text, hex, ", hex"));
     }
     out
 }
@@ -1163,6 +1177,16 @@ mod tests {
         assert!(!r.scrub("pw=hunter2-long").contains("hunter2"));
     }
 
+    /// A JSON string's content, without its quotes.
+    fn inner_json(s: &str) -> String {
+        let q = serde_json::to_string(s).unwrap();
+        q[1..q.len() - 1].to_string()
+    }
+
+    fn utf8_percent(s: &str) -> String {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    }
+
     #[test]
     fn xml_escaped_and_url_set_forms_are_masked() {
         let r = Redactor::new();
@@ -1175,6 +1199,10 @@ mod tests {
             "p%3ca%3ess%26w%22o%27rd%2fx+y%3fz".to_string(),
             // Escaped twice: a JSON body inside a URL-encoded JSON string.
             "p%5Cu003ca%5Cu003ess%5Cu0026w%5C%22o'rd/x y?z".to_string(),
+            // Three times: `tojson` of `tojson`, URL-encoded.
+            utf8_percent(&html_safe_json(&inner_json(&html_safe_json(&inner_json(
+                secret,
+            ))))),
         ] {
             assert_eq!(r.scrub(&form), MASK, "{form}");
         }
@@ -1403,6 +1431,22 @@ mod tests {
         let log = (usize::BITS - n.leading_zeros()) as usize;
         assert!(compiled <= added * (log + 1), "{compiled} for {added}");
         assert_eq!(r.scrub("a s00299 b s00000"), "a *** b ***");
+    }
+
+    /// Found by the property test's longer run: a one-character secret `?` made the
+    /// JUnit report (`<?xml ...?>`) look like a leak.
+    #[test]
+    fn the_report_scan_ignores_secrets_shorter_than_its_words() {
+        let r = Redactor::new();
+        r.add_labeled("?", "--secret Q");
+        r.add_labeled("name", "--secret N");
+        assert!(
+            r.find_leak(b"<?xml version=\"1.0\"?>{\"name\": 1}")
+                .is_none()
+        );
+        assert_eq!(r.scrub("a?b name"), "a***b ***");
+        r.add_labeled("longer-secret", "--secret L");
+        assert!(r.find_leak(b"<?xml?> longer-secret").is_some());
     }
 
     #[test]
