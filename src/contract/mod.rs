@@ -783,6 +783,8 @@ mod tests {
             body: bytes::Bytes::from(body.to_string()),
             truncated: false,
             elapsed: std::time::Duration::ZERO,
+            body_problem: None,
+            wire_bytes: body.len(),
         }
     }
 
@@ -930,6 +932,8 @@ mod swagger_tests {
             body: bytes::Bytes::from(body.to_string()),
             truncated: false,
             elapsed: std::time::Duration::ZERO,
+            body_problem: None,
+            wire_bytes: body.len(),
         };
         for (body, failures) in [(r#"{"id": 1, "nick": null}"#, 0), (r#"{"nick": 3}"#, 2)] {
             let resp = r(body);
