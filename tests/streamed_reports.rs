@@ -89,7 +89,6 @@ fn scenario(index: usize) -> ScenarioReport {
             truncated: false,
             time_ms: 1,
         }),
-        redirects: Vec::new(),
         failed_attempts: Vec::new(),
         attempts: 1,
         duration: Duration::from_millis(3),
