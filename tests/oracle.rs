@@ -452,3 +452,20 @@ fn a_cookie_is_captured_from_set_cookie() {
     let next = server.requests_to("/next");
     assert_eq!(next[0].header("x-sid"), Some("s3cr3t-42"));
 }
+
+#[test]
+fn a_line_indented_between_two_levels_is_reported_at_that_line() {
+    // `request:` at 4, `method:` at 6, `url:` at 5: invalid YAML, not a missing `url`.
+    let yaml = "name: n\nsteps:\n  - request:\n      method: GET\n     url: /x\n";
+    let out = validate(yaml);
+    out.expect_code(2);
+    let all = out.all();
+    assert!(all.contains("bad indentation"), "{all}");
+    assert!(all.contains("t.yaml:5:6"), "{all}");
+    assert!(!all.contains("missing key"), "{all}");
+    let server = raw_json("{}");
+    let (_ws, out) = run(&server, yaml, &[]);
+    out.expect_code(2);
+    assert!(out.all().contains("t.yaml:5:6"), "{}", out.all());
+    assert!(server.requests().is_empty());
+}

@@ -511,9 +511,7 @@ impl Matcher {
                 other => {
                     let mut hint = unknown_matcher_hint(other);
                     if looks_like_object {
-                        hint.push_str(
-                            "; to expect an object with these keys, write `equals: {...}`",
-                        );
+                        hint.push_str(" (to compare with an object, write `equals: {...}`)");
                     }
                     sink::report(
                         kloc,

@@ -318,7 +318,11 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagno
         Ok(_) => Err(diags),
         Err(e) => {
             // A structural error may be a consequence of an earlier leaf problem; show both.
-            diags.push(super::yaml_error::yaml_error(path, text, &e));
+            // A syntax error further on may be its cause: then it is the one to fix.
+            diags.push(
+                super::yaml_error::first_syntax_error(path, text, &e)
+                    .unwrap_or_else(|| super::yaml_error::yaml_error(path, text, &e)),
+            );
             Err(diags)
         }
     }
