@@ -469,3 +469,35 @@ fn a_line_indented_between_two_levels_is_reported_at_that_line() {
     assert!(out.all().contains("t.yaml:5:6"), "{}", out.all());
     assert!(server.requests().is_empty());
 }
+
+#[test]
+fn an_unset_environment_variable_is_a_setup_error_before_anything_is_sent() {
+    let yaml = "name: n\nheaders:\n  X-Api-Key: \"{{ env.FT_ORACLE_SURELY_UNSET }}\"\nsteps:\n  - request:\n      url: /x\n";
+    let out = validate(yaml);
+    out.expect_code(2);
+    let all = out.all();
+    assert!(
+        all.contains("environment variable `FT_ORACLE_SURELY_UNSET` is not set"),
+        "{all}"
+    );
+    assert!(all.contains("t.yaml:3:"), "the header's line: {all}");
+    assert!(all.contains("export FT_ORACLE_SURELY_UNSET="), "{all}");
+    let server = raw_json("{}");
+    let (_ws, out) = run(&server, yaml, &[]);
+    out.expect_code(2);
+    assert!(server.requests().is_empty());
+    // Set, or with a fallback, it runs.
+    let ws = Workspace::new();
+    ws.write("t.yaml", yaml);
+    let out = ws
+        .runner()
+        .arg("t.yaml")
+        .arg("--base-url")
+        .arg(server.base_url())
+        .env("FT_ORACLE_SURELY_UNSET", "k")
+        .run();
+    out.expect_code(0);
+    let fallback = yaml.replace("UNSET }}", "UNSET | default('none') }}");
+    let (_ws, out) = run(&server, &fallback, &[]);
+    out.expect_code(0);
+}

@@ -477,6 +477,35 @@ impl Checker {
                 );
             }
         }
+        // An unset environment variable is a setup mistake, not a failing test: it
+        // is found here, before anything is sent, at the template that reads it.
+        let mut env_read: Vec<String> = self
+            .templates
+            .nested_names_used(t)
+            .into_iter()
+            .filter_map(|n| {
+                let var = n.strip_prefix("env.")?.split('.').next()?.to_string();
+                let dotted = format!("env.{var}");
+                (std::env::var_os(&var).is_none() && !has_fallback(&t.src, &dotted)).then_some(var)
+            })
+            .collect();
+        env_read.sort();
+        env_read.dedup();
+        for var in env_read {
+            self.push(
+                Diagnostic::new(
+                    file.as_ref(),
+                    t.loc,
+                    format!("environment variable `{var}` is not set"),
+                )
+                .width(t.src.chars().count())
+                .hint(format!(
+                    "set it where the runner runs (`export {var}=...`, or the job's `env:` in CI), \
+                     or give a fallback: `{{{{ env.{var} | default('...') }}}}`"
+                ))
+                .focus(format!("env.{var}")),
+            );
+        }
         let mut used: Vec<String> = self.templates.names_used(t).into_iter().collect();
         used.sort();
         for name in used {
