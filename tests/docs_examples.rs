@@ -382,6 +382,8 @@ fn every_feature_of_the_language_has_a_running_example() {
         "form",
         "multipart",
         "body_file",
+        "body_base64",
+        "body_hex",
         "file",
         "filename",
         "content_type",
@@ -389,6 +391,13 @@ fn every_feature_of_the_language_has_a_running_example() {
         "status",
         "time_ms",
         "schema",
+        "bytes",
+        "sha256",
+        "md5",
+        "cookies",
+        "max_age",
+        "http_only",
+        "same_site",
         // retry
         "until",
         "attempts",
@@ -401,6 +410,7 @@ fn every_feature_of_the_language_has_a_running_example() {
         // captures
         "header",
         "regex",
+        "cookie",
     ];
     for k in keys
         .iter()
