@@ -501,3 +501,48 @@ fn an_unset_environment_variable_is_a_setup_error_before_anything_is_sent() {
     let (_ws, out) = run(&server, &fallback, &[]);
     out.expect_code(0);
 }
+
+fn status_server(fixed: Option<u16>) -> TestServer {
+    TestServer::start(move |r| {
+        let code =
+            fixed.unwrap_or_else(|| r.path.trim_start_matches("/status/").parse().unwrap_or(400));
+        Reply::json(code, serde_json::json!({}))
+    })
+}
+
+#[test]
+fn status_may_be_a_template_and_default_step_names_render_theirs() {
+    let yaml = "name: \"status {{ code }}\"\nmatrix:\n  code: [200, 404, \"2xx\"]\nsteps:\n  - request:\n      url: \"/status/{{ code }}\"\n    expect:\n      status: \"{{ code }}\"\n";
+    let ws = Workspace::new();
+    ws.write("t.yaml", &yaml.replace("\"2xx\"", "201"));
+    let server = status_server(None);
+    let out = ws
+        .runner()
+        .arg("t.yaml")
+        .arg("--base-url")
+        .arg(server.base_url())
+        .run();
+    out.expect_code(0);
+    // The server answers 500 whatever the path: every expected status fails.
+    let server = status_server(Some(500));
+    let (_ws, out) = run(&server, yaml, &[]);
+    out.expect_code(1);
+    let all = out.all();
+    assert!(all.contains("expected status 404, got 500"), "{all}");
+    assert!(all.contains("expected status 2xx, got 500"), "{all}");
+    assert!(
+        all.contains("\"GET /status/404\""),
+        "the step's name is rendered: {all}"
+    );
+    assert!(!all.contains("GET /status/{{ code }}"), "{all}");
+    // A template that gives no status fails the step, never passes it.
+    let bad = "name: n\nvars:\n  code: teapot\nsteps:\n  - request:\n      url: /status/200\n    expect:\n      status: \"{{ code }}\"\n";
+    let server = status_server(None);
+    let (_ws, out) = run(&server, bad, &[]);
+    out.expect_code(1);
+    assert!(
+        out.all().contains("the template gave \"teapot\""),
+        "{}",
+        out.all()
+    );
+}

@@ -6,7 +6,11 @@ use serde_json::Value as J;
 use super::number::{Decimal, RawTree, decimal_of};
 use crate::events::Assertion;
 use crate::http::Response;
-use crate::scenario::expect::{BytesExpect, Check, CookieCheck, Digest, Expect, JsonType, Matcher};
+use crate::scenario::expect::{
+    BytesExpect, Check, CookieCheck, Digest, Expect, JsonType, Matcher, StatusExpect,
+    status_patterns,
+};
+use crate::scenario::values::TValue;
 use crate::template::{RenderError, Templates};
 
 /// The response in the forms assertions read, computed once.
@@ -87,13 +91,7 @@ pub fn evaluate(
         unrenderable: false,
     };
     if let Some(st) = &expect.status {
-        ev.count += 1;
-        let actual = obs.response.status.to_string();
-        if st.matches(obs.response.status) {
-            ev.pass("status", || st.describe(), actual);
-        } else {
-            ev.fail("status", st.describe(), actual);
-        }
+        status_check(&mut ev, st, obs);
     }
     for (path, matcher) in &expect.json.0 {
         let subject = path.src.clone();
@@ -336,6 +334,44 @@ fn bytes_checks(ev: &mut Evaluator<'_>, b: &BytesExpect, response: &Response) {
                     byte(data)
                 ),
             );
+        }
+    }
+}
+
+fn status_check(ev: &mut Evaluator<'_>, st: &StatusExpect, obs: &Observed<'_>) {
+    {
+        ev.count += 1;
+        let actual = obs.response.status.to_string();
+        let rendered;
+        let st = match &st.template {
+            None => st,
+            Some(t) => {
+                let v = TValue::Str(t.clone());
+                match ev.render("status", &v).map(|j| (status_patterns(&j), j)) {
+                    Some((Some(accepted), _)) => {
+                        rendered = StatusExpect {
+                            loc: st.loc,
+                            accepted,
+                            template: None,
+                        };
+                        &rendered
+                    }
+                    Some((None, j)) => {
+                        ev.fail(
+                            "status",
+                            "a status code, a class (2xx) or a list from the template".into(),
+                            format!("the template gave {}", show(&j)),
+                        );
+                        return;
+                    }
+                    None => return,
+                }
+            }
+        };
+        if st.matches(obs.response.status) {
+            ev.pass("status", || st.describe(), actual);
+        } else {
+            ev.fail("status", st.describe(), actual);
         }
     }
 }

@@ -259,6 +259,9 @@ impl Checker {
     }
 
     fn expect(&mut self, file: &Arc<Path>, e: &mut Expect, known: &Known) {
+        if let Some(t) = e.status.as_mut().and_then(|s| s.template.as_mut()) {
+            self.tpl(file, t, known, true);
+        }
         for (_, m) in e.json.0.iter_mut() {
             self.matcher(file, m, known);
             self.shape(file, m, Subject::Json, true);

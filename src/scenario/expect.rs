@@ -63,6 +63,9 @@ impl Expect {
 pub struct StatusExpect {
     pub loc: Loc,
     pub accepted: Vec<StatusPattern>,
+    /// `status: "{{ code }}"`: rendered when the step runs (a code, a class or a
+    /// list of them); `accepted` is empty then.
+    pub template: Option<Tpl>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +90,23 @@ impl std::fmt::Display for StatusPattern {
             StatusPattern::Code(c) => write!(f, "{c}"),
             StatusPattern::Class(h) => write!(f, "{h}xx"),
         }
+    }
+}
+
+/// Status patterns from a rendered `status` template: a code, a class, or a list.
+pub fn status_patterns(v: &serde_json::Value) -> Option<Vec<StatusPattern>> {
+    use serde_json::Value as J;
+    let one = |v: &J| -> Option<StatusPattern> {
+        let t = match v {
+            J::Number(n) => TValue::Num(n.clone(), Loc::UNKNOWN),
+            J::String(s) => TValue::Str(Tpl::new(s.clone(), Loc::UNKNOWN)),
+            _ => return None,
+        };
+        status_pattern(&t)
+    };
+    match v {
+        J::Array(items) if !items.is_empty() => items.iter().map(one).collect(),
+        other => one(other).map(|p| vec![p]),
     }
 }
 
@@ -132,6 +152,15 @@ impl<'de> Deserialize<'de> for StatusExpect {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = TValue::deserialize(d)?;
         let loc = v.loc();
+        if let TValue::Str(t) = &v
+            && !t.is_literal()
+        {
+            return Ok(StatusExpect {
+                loc,
+                accepted: Vec::new(),
+                template: Some(t.clone()),
+            });
+        }
         let items: Vec<&TValue> = match &v {
             TValue::Seq(items, _) => items.iter().collect(),
             other => vec![other],
@@ -148,7 +177,11 @@ impl<'de> Deserialize<'de> for StatusExpect {
                 ),
             }
         }
-        Ok(StatusExpect { loc, accepted })
+        Ok(StatusExpect {
+            loc,
+            accepted,
+            template: None,
+        })
     }
 }
 
@@ -766,7 +799,8 @@ fn status_item() -> serde_json::Value {
     serde_json::json!({
         "anyOf": [
             {"type": "integer", "minimum": 100, "maximum": 599},
-            {"type": "string", "pattern": "^\\s*([1-5][0-9][0-9]|[1-5][xX][xX])\\s*$"}
+            {"type": "string", "pattern": "^\\s*([1-5][0-9][0-9]|[1-5][xX][xX])\\s*$"},
+            {"type": "string", "pattern": "\\{\\{", "description": "A template giving a code, a class or a list (e.g. a matrix value)."}
         ]
     })
 }
