@@ -546,3 +546,67 @@ fn status_may_be_a_template_and_default_step_names_render_theirs() {
         out.all()
     );
 }
+
+#[test]
+fn regexes_and_jsonpaths_may_hold_templates() {
+    let body = r#"{"date": "2026-11-29", "errors": [{"id": "e0"}, {"id": "e1"}, {"id": "e2"}]}"#;
+    // (vars, json assertions, passes?)
+    let table = [
+        (
+            "year: 2026\n  i: 2",
+            "$.date: { matches: \"^{{ year }}-\" }\n        $.errors[{{ i }}].id: e2",
+            true,
+        ),
+        (
+            "year: 2025\n  i: 2",
+            "$.date: { matches: \"^{{ year }}-\" }",
+            false,
+        ),
+        ("year: 2026\n  i: 1", "$.errors[{{ i }}].id: e2", false),
+        (
+            "year: 2026\n  i: 1",
+            "$.date: { not: { matches: \"^{{ year }}-\" } }",
+            false,
+        ),
+        // A rendered regex that does not compile fails; under `not` too.
+        (
+            "year: \"(\"\n  i: 1",
+            "$.date: { not: { matches: \"^{{ year }}\" } }",
+            false,
+        ),
+        (
+            "year: 2026\n  i: \"*\"",
+            "$.errors[{{ i }}].id: { equals: [e0, e1, e2] }",
+            true,
+        ),
+        ("year: 2026\n  i: \"?\"", "$.errors[{{ i }}].id: e0", false),
+    ];
+    for (vars, asserts, passes) in table {
+        let server = raw_json(body);
+        let yaml = format!(
+            "name: n\nvars:\n  {vars}\nsteps:\n  - request:\n      url: /raw\n    expect:\n      json:\n        {asserts}\n"
+        );
+        let (_ws, out) = run(&server, &yaml, &[]);
+        assert_eq!(
+            out.code,
+            Some(if passes { 0 } else { 1 }),
+            "{vars} / {asserts}\n{}",
+            out.all()
+        );
+    }
+    // validate still checks the template itself.
+    let out = validate(
+        "name: n\nsteps:\n  - request:\n      url: /raw\n    expect:\n      json:\n        $.errors[{{ nope }}].id: e2\n        $.date: { matches: \"^{{ year }}\" }\n",
+    );
+    out.expect_code(2);
+    assert!(
+        out.all().contains("undefined variable `nope`"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.all().contains("undefined variable `year`"),
+        "{}",
+        out.all()
+    );
+}

@@ -103,12 +103,37 @@ pub fn evaluate(
                 continue;
             }
         };
-        let Some(compiled) = &path.path else { continue };
+        let (compiled, subject) = match (&path.path, &path.template) {
+            (Some(p), _) => (p.clone(), subject),
+            (None, Some(t)) => {
+                let rendered = match ev.templates.render_str(t, ev.scope) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        ev.count += 1;
+                        ev.fail(&subject, "a JSONPath to look at".into(), e.message);
+                        continue;
+                    }
+                };
+                match crate::scenario::values::jsonpath_rendered(&rendered) {
+                    Ok(p) => (p, rendered),
+                    Err(why) => {
+                        ev.count += 1;
+                        ev.fail(
+                            &subject,
+                            "a JSONPath to look at".into(),
+                            format!("the template gave `{rendered}`, not a JSONPath: {why}"),
+                        );
+                        continue;
+                    }
+                }
+            }
+            (None, None) => continue,
+        };
         let nodes = compiled.query_located(json).all();
         let raw_at = |n: &serde_json_path::LocatedNode<'_>| {
             obs.raw.as_ref().and_then(|t| t.at(n.location()))
         };
-        if is_singular(&path.src) {
+        if is_singular(&subject) {
             let first = nodes.first();
             ev.matcher(
                 &subject,
@@ -806,8 +831,30 @@ impl Evaluator<'_> {
                     },
                     other => other.to_string(),
                 };
-                let r = re.regex.as_ref()?;
-                (!r.is_match(&text)).then(|| (format!("to match /{}/", re.src), shown()))
+                let (r, shown_src) = match (&re.regex, &re.template) {
+                    (Some(r), _) => (r.clone(), re.src.clone()),
+                    (None, Some(t)) => {
+                        let rendered = match self.templates.render_str(t, self.scope) {
+                            Ok(s) => s,
+                            Err(e) => {
+                                self.unrenderable = true;
+                                return Some(("a regex to match".into(), e.message));
+                            }
+                        };
+                        match crate::scenario::values::regex_rendered(&rendered) {
+                            Ok(r) => (r, rendered),
+                            Err(why) => {
+                                self.unrenderable = true;
+                                return Some((
+                                    format!("to match /{rendered}/"),
+                                    format!("the template gave an invalid regex: {why}"),
+                                ));
+                            }
+                        }
+                    }
+                    (None, None) => return None,
+                };
+                (!r.is_match(&text)).then(|| (format!("to match /{shown_src}/"), shown()))
             }
             Check::Lt(v) | Check::Lte(v) | Check::Gt(v) | Check::Gte(v) => {
                 let bound = self.render(subject, v)?;

@@ -262,7 +262,10 @@ impl Checker {
         if let Some(t) = e.status.as_mut().and_then(|s| s.template.as_mut()) {
             self.tpl(file, t, known, true);
         }
-        for (_, m) in e.json.0.iter_mut() {
+        for (path, m) in e.json.0.iter_mut() {
+            if let Some(t) = path.template.as_mut() {
+                self.tpl(file, t, known, false);
+            }
             self.matcher(file, m, known);
             self.shape(file, m, Subject::Json, true);
         }

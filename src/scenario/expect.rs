@@ -205,7 +205,10 @@ impl<'de> Deserialize<'de> for JsonAssertions {
         match v {
             TValue::Map(entries, _) => {
                 for TEntry { key, loc, value } in entries {
-                    out.push((JsonPathSpec::parse(key, loc), Matcher::from_value(value)));
+                    out.push((
+                        JsonPathSpec::parse_templated(key, loc),
+                        Matcher::from_value(value),
+                    ));
                 }
             }
             other => sink::report(
@@ -524,7 +527,7 @@ impl Matcher {
                     }
                 },
                 "matches" => match value {
-                    TValue::Str(t) => Check::Matches(RegexSpec::parse(t.src, t.loc)),
+                    TValue::Str(t) => Check::Matches(RegexSpec::parse_templated(t.src, t.loc)),
                     other => {
                         bad(
                             &other,
@@ -576,7 +579,8 @@ impl Matcher {
                 | Check::Each(m)
                 | Check::Any(m)
                 | Check::Count(m) => m.strings_mut(out),
-                Check::Exists(_) | Check::Type(_) | Check::Matches(_) => {}
+                Check::Matches(r) => out.extend(r.template.as_mut()),
+                Check::Exists(_) | Check::Type(_) => {}
             }
         }
     }
