@@ -18,9 +18,9 @@ pub struct Observed<'a> {
     pub response: &'a Response,
     pub json: Result<J, String>,
     pub text: String,
-    /// The digits of the body's numbers that a float would lose (only built when
-    /// the body has such a number).
-    pub raw: Option<RawTree>,
+    /// The digits of the body's numbers that a float would lose: built on first
+    /// use, and only for a body that has such a number.
+    raw: std::cell::OnceCell<Option<RawTree>>,
 }
 
 impl<'a> Observed<'a> {
@@ -36,16 +36,26 @@ impl<'a> Observed<'a> {
         } else {
             serde_json::from_slice(&response.body).map_err(|e| not_json(response, &e))
         };
-        let raw = json
-            .as_ref()
-            .ok()
-            .and_then(|j| RawTree::for_body(&response.body, j));
         Observed {
             response,
             json,
             text,
-            raw,
+            raw: std::cell::OnceCell::new(),
         }
+    }
+}
+
+impl Observed<'_> {
+    /// The body's numbers as written (see [`RawTree`]).
+    pub fn raw(&self) -> Option<&RawTree> {
+        self.raw
+            .get_or_init(|| {
+                self.json
+                    .as_ref()
+                    .ok()
+                    .and_then(|j| RawTree::for_body(&self.response.body, j))
+            })
+            .as_ref()
     }
 }
 
@@ -130,9 +140,13 @@ pub fn evaluate(
             (None, None) => continue,
         };
         let nodes = compiled.query_located(json).all();
-        let raw_at = |n: &serde_json_path::LocatedNode<'_>| {
-            obs.raw.as_ref().and_then(|t| t.at(n.location()))
+        // Read the body a second time only when what is checked holds a float.
+        let tree = if nodes.iter().any(|n| super::number::has_float(n.node())) {
+            obs.raw()
+        } else {
+            None
         };
+        let raw_at = |n: &serde_json_path::LocatedNode<'_>| tree.and_then(|t| t.at(n.location()));
         if is_singular(&subject) {
             let first = nodes.first();
             ev.matcher(
@@ -146,7 +160,7 @@ pub fn evaluate(
             // `each` over a wildcard names every element by its own path.
             ev.element_paths = Some(nodes.iter().map(|n| friendly_path(n.location())).collect());
             let list = J::Array(nodes.iter().map(|n| n.node().clone()).collect());
-            let raws = obs.raw.as_ref().map(|_| {
+            let raws = tree.map(|_| {
                 RawTree::Arr(
                     nodes
                         .iter()
