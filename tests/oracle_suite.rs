@@ -1,4 +1,4 @@
-//! The peer-modelled suite (tests/peer_suite/README.md): every scenario of
+//! The oracle suite (tests/oracle_suite/README.md): every scenario of
 //! `pass/` passes and every scenario of `must_fail/` fails, against the
 //! httpbin-like server on 127.0.0.1.
 
@@ -12,7 +12,7 @@ use server::LanguageServer;
 fn run(folder: &str) -> runner_cli::Output {
     let srv = LanguageServer::start();
     runner_cli::Runner::new(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
-        .arg(format!("tests/peer_suite/{folder}"))
+        .arg(format!("tests/oracle_suite/{folder}"))
         .arg("--base-url")
         .arg(&srv.base_url)
         .run()
