@@ -266,7 +266,11 @@ fn repeated_headers_can_be_asserted_one_all_or_counted() {
         ),
         // Joined, the two cookies would hold this text; they are never joined.
         ("Set-Cookie: { contains: \"GMT, theme\" }", false),
-        ("Set-Cookie: { not: { contains: \"GMT, theme\" } }", false),
+        ("Set-Cookie: { not: { contains: \"GMT, theme\" } }", true),
+        (
+            "Set-Cookie: { contains: \"theme=dark\", not: { contains: \"sid=\" } }",
+            false,
+        ),
         ("Set-Cookie: { exists: true }", true),
     ];
     for (matcher, passes) in table {

@@ -18,6 +18,13 @@ pub struct Observed<'a> {
     pub response: &'a Response,
     pub json: Result<J, String>,
     pub text: String,
+    /// Why `text` is not exactly the body (bytes not valid in its charset, a coding
+    /// not undone): body assertions then fail saying so instead of comparing U+FFFD.
+    pub text_problem: Option<String>,
+    /// The URL of this response (the last hop's, when redirects were followed).
+    pub url: String,
+    /// How many redirects were followed to reach it.
+    pub redirects: usize,
     /// The digits of the body's numbers that a float would lose: built on first
     /// use, and only for a body that has such a number.
     raw: std::cell::OnceCell<Option<RawTree>>,
@@ -25,8 +32,10 @@ pub struct Observed<'a> {
 
 impl<'a> Observed<'a> {
     pub fn new(response: &'a Response) -> Self {
-        let text = response.text();
-        let json = if response.body.is_empty() {
+        let (text, text_problem) = response.text_and_problem();
+        let json = if let Some(problem) = &response.body_problem {
+            Err(problem.clone())
+        } else if response.body.is_empty() {
             Err("the body is empty".to_string())
         } else if response.truncated {
             Err(format!(
@@ -40,6 +49,9 @@ impl<'a> Observed<'a> {
             response,
             json,
             text,
+            text_problem,
+            url: String::new(),
+            redirects: 0,
             raw: std::cell::OnceCell::new(),
         }
     }
@@ -198,7 +210,15 @@ pub fn evaluate(
         );
         ev.header_values = None;
     }
-    if let Some(m) = &expect.body {
+    if let (Some(m), Some(problem)) = (&expect.body, &obs.text_problem) {
+        ev.count += 1;
+        let seen = crate::events::excerpt(&obs.text, 200);
+        ev.fail(
+            "body",
+            describe_matcher(m),
+            format!("{problem}; it reads {seen:?}"),
+        );
+    } else if let Some(m) = &expect.body {
         ev.raw_text = true;
         ev.matcher("body", m, Some(&J::String(obs.text.clone())), None, true);
         ev.raw_text = false;
@@ -233,6 +253,14 @@ pub fn evaluate(
     }
     if let Some(b) = &expect.bytes {
         bytes_checks(&mut ev, b, obs.response);
+    }
+    if let Some(m) = &expect.url {
+        ev.raw_text = true;
+        ev.matcher("url", m, Some(&J::String(obs.url.clone())), None, true);
+        ev.raw_text = false;
+    }
+    if let Some(m) = &expect.redirects {
+        ev.matcher("redirects", m, Some(&J::from(obs.redirects)), None, false);
     }
     if let Some(schema) = &expect.schema
         && let Some(validator) = &schema.validator
@@ -699,14 +727,34 @@ impl Evaluator<'_> {
         }
         let repeated = self.header_values.as_ref().map_or(0, Vec::len);
         if repeated > 1 && actual.is_none() && !matches!(check, Check::Exists(_) | Check::Not(_)) {
+            // A repeated Set-Cookie is never joined: a check on it holds when it
+            // holds on one of its values (and `not` then means: on none of them).
+            let values = self.header_values.take().unwrap_or_default();
+            let one = Matcher {
+                loc: crate::diagnostic::Loc::UNKNOWN,
+                checks: vec![check.clone()],
+            };
+            let held = values
+                .iter()
+                .any(|v| self.holds(subject, &one, Some(&J::String(v.clone())), None, textual));
+            self.header_values = Some(values);
+            if held {
+                return None;
+            }
             let expected = self
                 .describe_rendered(subject, check)
                 .unwrap_or_else(|| describe_check(check));
+            let shown: Vec<String> = self
+                .header_values
+                .iter()
+                .flatten()
+                .map(|v| show(&J::String(v.clone())))
+                .collect();
             return Some((
                 format!(
-                    "{expected} (Set-Cookie values are never joined: use `any:`, `each:` or `count:`)"
+                    "{expected} (of one of the {repeated} Set-Cookie values; they are never joined)"
                 ),
-                format!("{repeated} values"),
+                format!("[{}]", shown.join(", ")),
             ));
         }
         let raw_view = self.raw_text;
@@ -733,23 +781,8 @@ impl Evaluator<'_> {
             }),
             Check::Not(inner) => {
                 let expected = || format!("not {}", describe_matcher(inner));
-                // A check that cannot be judged must not turn into a pass by `not`:
-                // a joined Set-Cookie, a value that did not render.
-                let lists_only = inner.checks.iter().all(|c| {
-                    matches!(
-                        c,
-                        Check::Exists(_) | Check::Count(_) | Check::Each(_) | Check::Any(_)
-                    )
-                });
-                if repeated > 1 && actual.is_none() && !lists_only {
-                    return Some((
-                        format!(
-                            "{} (Set-Cookie values are never joined: use `any:`, `each:` or `count:`)",
-                            expected()
-                        ),
-                        format!("{repeated} values"),
-                    ));
-                }
+                // A value that did not render cannot be judged: `not` must not
+                // turn that into a pass.
                 let broken_before = std::mem::take(&mut self.unrenderable);
                 let held = self.holds(subject, inner, actual, raw, textual);
                 let broken = std::mem::replace(&mut self.unrenderable, broken_before);

@@ -43,6 +43,12 @@ pub struct Expect {
     /// A JSON Schema (a file path relative to the scenario, or inline).
     #[schemars(example = &"schemas/project.json", example = serde_json::json!({"type": "object", "required": ["id"]}))]
     pub schema: Option<SchemaSpec>,
+    /// A matcher over the URL of the final response (after redirects were followed).
+    #[schemars(example = serde_json::json!({"matches": "/login$"}))]
+    pub url: Option<Matcher>,
+    /// A matcher over how many redirects were followed to reach the final response.
+    #[schemars(example = 0, example = serde_json::json!({"lte": 2}))]
+    pub redirects: Option<Matcher>,
 }
 
 impl Expect {
@@ -53,6 +59,8 @@ impl Expect {
             && self.body.is_none()
             && self.time_ms.is_none()
             && self.schema.is_none()
+            && self.url.is_none()
+            && self.redirects.is_none()
             && self.bytes.is_none()
             && self.cookies.0.is_empty()
     }
