@@ -382,6 +382,8 @@ fn every_feature_of_the_language_has_a_running_example() {
         "form",
         "multipart",
         "body_file",
+        "body_base64",
+        "body_hex",
         "cookies",
         "follow_redirects",
         "file",
@@ -391,6 +393,12 @@ fn every_feature_of_the_language_has_a_running_example() {
         "status",
         "time_ms",
         "schema",
+        "bytes",
+        "sha256",
+        "md5",
+        "max_age",
+        "http_only",
+        "same_site",
         "redirects",
         // retry
         "until",
@@ -404,6 +412,7 @@ fn every_feature_of_the_language_has_a_running_example() {
         // captures
         "header",
         "regex",
+        "cookie",
     ];
     for k in keys
         .iter()

@@ -266,7 +266,11 @@ fn repeated_headers_can_be_asserted_one_all_or_counted() {
         ),
         // Joined, the two cookies would hold this text; they are never joined.
         ("Set-Cookie: { contains: \"GMT, theme\" }", false),
-        ("Set-Cookie: { not: { contains: \"GMT, theme\" } }", false),
+        ("Set-Cookie: { not: { contains: \"GMT, theme\" } }", true),
+        (
+            "Set-Cookie: { contains: \"theme=dark\", not: { contains: \"sid=\" } }",
+            false,
+        ),
         ("Set-Cookie: { exists: true }", true),
     ];
     for (matcher, passes) in table {
@@ -451,4 +455,162 @@ fn a_cookie_is_captured_from_set_cookie() {
     out.expect_code(0);
     let next = server.requests_to("/next");
     assert_eq!(next[0].header("x-sid"), Some("s3cr3t-42"));
+}
+
+#[test]
+fn a_line_indented_between_two_levels_is_reported_at_that_line() {
+    // `request:` at 4, `method:` at 6, `url:` at 5: invalid YAML, not a missing `url`.
+    let yaml = "name: n\nsteps:\n  - request:\n      method: GET\n     url: /x\n";
+    let out = validate(yaml);
+    out.expect_code(2);
+    let all = out.all();
+    assert!(all.contains("bad indentation"), "{all}");
+    assert!(all.contains("t.yaml:5:6"), "{all}");
+    assert!(!all.contains("missing key"), "{all}");
+    let server = raw_json("{}");
+    let (_ws, out) = run(&server, yaml, &[]);
+    out.expect_code(2);
+    assert!(out.all().contains("t.yaml:5:6"), "{}", out.all());
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn an_unset_environment_variable_is_a_setup_error_before_anything_is_sent() {
+    let yaml = "name: n\nheaders:\n  X-Api-Key: \"{{ env.FT_ORACLE_SURELY_UNSET }}\"\nsteps:\n  - request:\n      url: /x\n";
+    let out = validate(yaml);
+    out.expect_code(2);
+    let all = out.all();
+    assert!(
+        all.contains("environment variable `FT_ORACLE_SURELY_UNSET` is not set"),
+        "{all}"
+    );
+    assert!(all.contains("t.yaml:3:"), "the header's line: {all}");
+    assert!(all.contains("export FT_ORACLE_SURELY_UNSET="), "{all}");
+    let server = raw_json("{}");
+    let (_ws, out) = run(&server, yaml, &[]);
+    out.expect_code(2);
+    assert!(server.requests().is_empty());
+    // Set, or with a fallback, it runs.
+    let ws = Workspace::new();
+    ws.write("t.yaml", yaml);
+    let out = ws
+        .runner()
+        .arg("t.yaml")
+        .arg("--base-url")
+        .arg(server.base_url())
+        .env("FT_ORACLE_SURELY_UNSET", "k")
+        .run();
+    out.expect_code(0);
+    let fallback = yaml.replace("UNSET }}", "UNSET | default('none') }}");
+    let (_ws, out) = run(&server, &fallback, &[]);
+    out.expect_code(0);
+}
+
+fn status_server(fixed: Option<u16>) -> TestServer {
+    TestServer::start(move |r| {
+        let code =
+            fixed.unwrap_or_else(|| r.path.trim_start_matches("/status/").parse().unwrap_or(400));
+        Reply::json(code, serde_json::json!({}))
+    })
+}
+
+#[test]
+fn status_may_be_a_template_and_default_step_names_render_theirs() {
+    let yaml = "name: \"status {{ code }}\"\nmatrix:\n  code: [200, 404, \"2xx\"]\nsteps:\n  - request:\n      url: \"/status/{{ code }}\"\n    expect:\n      status: \"{{ code }}\"\n";
+    let ws = Workspace::new();
+    ws.write("t.yaml", &yaml.replace("\"2xx\"", "201"));
+    let server = status_server(None);
+    let out = ws
+        .runner()
+        .arg("t.yaml")
+        .arg("--base-url")
+        .arg(server.base_url())
+        .run();
+    out.expect_code(0);
+    // The server answers 500 whatever the path: every expected status fails.
+    let server = status_server(Some(500));
+    let (_ws, out) = run(&server, yaml, &[]);
+    out.expect_code(1);
+    let all = out.all();
+    assert!(all.contains("expected status 404, got 500"), "{all}");
+    assert!(all.contains("expected status 2xx, got 500"), "{all}");
+    assert!(
+        all.contains("\"GET /status/404\""),
+        "the step's name is rendered: {all}"
+    );
+    assert!(!all.contains("GET /status/{{ code }}"), "{all}");
+    // A template that gives no status fails the step, never passes it.
+    let bad = "name: n\nvars:\n  code: teapot\nsteps:\n  - request:\n      url: /status/200\n    expect:\n      status: \"{{ code }}\"\n";
+    let server = status_server(None);
+    let (_ws, out) = run(&server, bad, &[]);
+    out.expect_code(1);
+    assert!(
+        out.all().contains("the template gave \"teapot\""),
+        "{}",
+        out.all()
+    );
+}
+
+#[test]
+fn regexes_and_jsonpaths_may_hold_templates() {
+    let body = r#"{"date": "2026-11-29", "errors": [{"id": "e0"}, {"id": "e1"}, {"id": "e2"}]}"#;
+    // (vars, json assertions, passes?)
+    let table = [
+        (
+            "year: 2026\n  i: 2",
+            "$.date: { matches: \"^{{ year }}-\" }\n        $.errors[{{ i }}].id: e2",
+            true,
+        ),
+        (
+            "year: 2025\n  i: 2",
+            "$.date: { matches: \"^{{ year }}-\" }",
+            false,
+        ),
+        ("year: 2026\n  i: 1", "$.errors[{{ i }}].id: e2", false),
+        (
+            "year: 2026\n  i: 1",
+            "$.date: { not: { matches: \"^{{ year }}-\" } }",
+            false,
+        ),
+        // A rendered regex that does not compile fails; under `not` too.
+        (
+            "year: \"(\"\n  i: 1",
+            "$.date: { not: { matches: \"^{{ year }}\" } }",
+            false,
+        ),
+        (
+            "year: 2026\n  i: \"*\"",
+            "$.errors[{{ i }}].id: { equals: [e0, e1, e2] }",
+            true,
+        ),
+        ("year: 2026\n  i: \"?\"", "$.errors[{{ i }}].id: e0", false),
+    ];
+    for (vars, asserts, passes) in table {
+        let server = raw_json(body);
+        let yaml = format!(
+            "name: n\nvars:\n  {vars}\nsteps:\n  - request:\n      url: /raw\n    expect:\n      json:\n        {asserts}\n"
+        );
+        let (_ws, out) = run(&server, &yaml, &[]);
+        assert_eq!(
+            out.code,
+            Some(if passes { 0 } else { 1 }),
+            "{vars} / {asserts}\n{}",
+            out.all()
+        );
+    }
+    // validate still checks the template itself.
+    let out = validate(
+        "name: n\nsteps:\n  - request:\n      url: /raw\n    expect:\n      json:\n        $.errors[{{ nope }}].id: e2\n        $.date: { matches: \"^{{ year }}\" }\n",
+    );
+    out.expect_code(2);
+    assert!(
+        out.all().contains("undefined variable `nope`"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.all().contains("undefined variable `year`"),
+        "{}",
+        out.all()
+    );
 }

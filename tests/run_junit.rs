@@ -118,9 +118,10 @@ scenarios:
         request: {{url: /slow}}
         timeout: 300ms
   - name: template error at run time
+    vars: {{nothing: {{}}}}
     steps:
       - name: needs env
-        request: {{url: "/x/{{{{ env.FT_RUNNER_SURELY_UNSET_VAR }}}}"}}
+        request: {{url: "/x/{{{{ nothing.FT_RUNNER_SURELY_UNSET_VAR }}}}"}}
   - name: skipped on purpose
     skip: not ready yet
     steps:

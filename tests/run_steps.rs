@@ -800,11 +800,12 @@ fn an_undefined_value_in_a_json_body_query_or_var_is_an_error_not_null() {
       - name: post it
         request: {method: POST, url: /json, json: {id: "{{ user.idd }}"}}
   - name: query
+    vars: {nothing: {}}
     steps:
       - name: query it
-        request: {url: /query, query: {home: "{{ env.FT_RUNNER_SURELY_UNSET_VAR }}"}}
+        request: {url: /query, query: {home: "{{ nothing.FT_RUNNER_SURELY_UNSET_VAR }}"}}
   - name: var
-    vars: {v: "{{ env.FT_RUNNER_SURELY_UNSET_VAR }}"}
+    vars: {nothing: {}, v: "{{ nothing.FT_RUNNER_SURELY_UNSET_VAR }}"}
     steps:
       - request: {url: "/var/{{ v }}"}
   - name: default still works
@@ -816,7 +817,7 @@ fn an_undefined_value_in_a_json_body_query_or_var_is_an_error_not_null() {
     let out = run(&ws, &server, "undefined_at_run_time.yaml", &["--jobs", "1"]);
     out.expect_code(1);
     out.stdout_has("undefined variable `user.idd`")
-        .stdout_has("undefined variable `env.FT_RUNNER_SURELY_UNSET_VAR`");
+        .stdout_has("undefined variable `nothing.FT_RUNNER_SURELY_UNSET_VAR`");
     let errors = out
         .stdout
         .lines()

@@ -6,7 +6,11 @@ use serde_json::Value as J;
 use super::number::{Decimal, RawTree, decimal_of};
 use crate::events::Assertion;
 use crate::http::Response;
-use crate::scenario::expect::{BytesExpect, Check, CookieCheck, Digest, Expect, JsonType, Matcher};
+use crate::scenario::expect::{
+    BytesExpect, Check, CookieCheck, Digest, Expect, JsonType, Matcher, StatusExpect,
+    status_patterns,
+};
+use crate::scenario::values::TValue;
 use crate::template::{RenderError, Templates};
 
 /// The response in the forms assertions read, computed once.
@@ -21,9 +25,9 @@ pub struct Observed<'a> {
     pub url: String,
     /// How many redirects were followed to reach it.
     pub redirects: usize,
-    /// The digits of the body's numbers that a float would lose (only built when
-    /// the body has such a number).
-    pub raw: Option<RawTree>,
+    /// The digits of the body's numbers that a float would lose: built on first
+    /// use, and only for a body that has such a number.
+    raw: std::cell::OnceCell<Option<RawTree>>,
 }
 
 impl<'a> Observed<'a> {
@@ -41,10 +45,6 @@ impl<'a> Observed<'a> {
         } else {
             serde_json::from_slice(&response.body).map_err(|e| not_json(response, &e))
         };
-        let raw = json
-            .as_ref()
-            .ok()
-            .and_then(|j| RawTree::for_body(&response.body, j));
         Observed {
             response,
             json,
@@ -52,8 +52,22 @@ impl<'a> Observed<'a> {
             text_problem,
             url: String::new(),
             redirects: 0,
-            raw,
+            raw: std::cell::OnceCell::new(),
         }
+    }
+}
+
+impl Observed<'_> {
+    /// The body's numbers as written (see [`RawTree`]).
+    pub fn raw(&self) -> Option<&RawTree> {
+        self.raw
+            .get_or_init(|| {
+                self.json
+                    .as_ref()
+                    .ok()
+                    .and_then(|j| RawTree::for_body(&self.response.body, j))
+            })
+            .as_ref()
     }
 }
 
@@ -99,13 +113,7 @@ pub fn evaluate(
         unrenderable: false,
     };
     if let Some(st) = &expect.status {
-        ev.count += 1;
-        let actual = obs.response.status.to_string();
-        if st.matches(obs.response.status) {
-            ev.pass("status", || st.describe(), actual);
-        } else {
-            ev.fail("status", st.describe(), actual);
-        }
+        status_check(&mut ev, st, obs);
     }
     for (path, matcher) in &expect.json.0 {
         let subject = path.src.clone();
@@ -117,12 +125,41 @@ pub fn evaluate(
                 continue;
             }
         };
-        let Some(compiled) = &path.path else { continue };
-        let nodes = compiled.query_located(json).all();
-        let raw_at = |n: &serde_json_path::LocatedNode<'_>| {
-            obs.raw.as_ref().and_then(|t| t.at(n.location()))
+        let (compiled, subject) = match (&path.path, &path.template) {
+            (Some(p), _) => (p.clone(), subject),
+            (None, Some(t)) => {
+                let rendered = match ev.templates.render_str(t, ev.scope) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        ev.count += 1;
+                        ev.fail(&subject, "a JSONPath to look at".into(), e.message);
+                        continue;
+                    }
+                };
+                match crate::scenario::values::jsonpath_rendered(&rendered) {
+                    Ok(p) => (p, rendered),
+                    Err(why) => {
+                        ev.count += 1;
+                        ev.fail(
+                            &subject,
+                            "a JSONPath to look at".into(),
+                            format!("the template gave `{rendered}`, not a JSONPath: {why}"),
+                        );
+                        continue;
+                    }
+                }
+            }
+            (None, None) => continue,
         };
-        if is_singular(&path.src) {
+        let nodes = compiled.query_located(json).all();
+        // Read the body a second time only when what is checked holds a float.
+        let tree = if nodes.iter().any(|n| super::number::has_float(n.node())) {
+            obs.raw()
+        } else {
+            None
+        };
+        let raw_at = |n: &serde_json_path::LocatedNode<'_>| tree.and_then(|t| t.at(n.location()));
+        if is_singular(&subject) {
             let first = nodes.first();
             ev.matcher(
                 &subject,
@@ -135,7 +172,7 @@ pub fn evaluate(
             // `each` over a wildcard names every element by its own path.
             ev.element_paths = Some(nodes.iter().map(|n| friendly_path(n.location())).collect());
             let list = J::Array(nodes.iter().map(|n| n.node().clone()).collect());
-            let raws = obs.raw.as_ref().map(|_| {
+            let raws = tree.map(|_| {
                 RawTree::Arr(
                     nodes
                         .iter()
@@ -364,6 +401,44 @@ fn bytes_checks(ev: &mut Evaluator<'_>, b: &BytesExpect, response: &Response) {
                     byte(data)
                 ),
             );
+        }
+    }
+}
+
+fn status_check(ev: &mut Evaluator<'_>, st: &StatusExpect, obs: &Observed<'_>) {
+    {
+        ev.count += 1;
+        let actual = obs.response.status.to_string();
+        let rendered;
+        let st = match &st.template {
+            None => st,
+            Some(t) => {
+                let v = TValue::Str(t.clone());
+                match ev.render("status", &v).map(|j| (status_patterns(&j), j)) {
+                    Some((Some(accepted), _)) => {
+                        rendered = StatusExpect {
+                            loc: st.loc,
+                            accepted,
+                            template: None,
+                        };
+                        &rendered
+                    }
+                    Some((None, j)) => {
+                        ev.fail(
+                            "status",
+                            "a status code, a class (2xx) or a list from the template".into(),
+                            format!("the template gave {}", show(&j)),
+                        );
+                        return;
+                    }
+                    None => return,
+                }
+            }
+        };
+        if st.matches(obs.response.status) {
+            ev.pass("status", || st.describe(), actual);
+        } else {
+            ev.fail("status", st.describe(), actual);
         }
     }
 }
@@ -652,14 +727,34 @@ impl Evaluator<'_> {
         }
         let repeated = self.header_values.as_ref().map_or(0, Vec::len);
         if repeated > 1 && actual.is_none() && !matches!(check, Check::Exists(_) | Check::Not(_)) {
+            // A repeated Set-Cookie is never joined: a check on it holds when it
+            // holds on one of its values (and `not` then means: on none of them).
+            let values = self.header_values.take().unwrap_or_default();
+            let one = Matcher {
+                loc: crate::diagnostic::Loc::UNKNOWN,
+                checks: vec![check.clone()],
+            };
+            let held = values
+                .iter()
+                .any(|v| self.holds(subject, &one, Some(&J::String(v.clone())), None, textual));
+            self.header_values = Some(values);
+            if held {
+                return None;
+            }
             let expected = self
                 .describe_rendered(subject, check)
                 .unwrap_or_else(|| describe_check(check));
+            let shown: Vec<String> = self
+                .header_values
+                .iter()
+                .flatten()
+                .map(|v| show(&J::String(v.clone())))
+                .collect();
             return Some((
                 format!(
-                    "{expected} (Set-Cookie values are never joined: use `any:`, `each:` or `count:`)"
+                    "{expected} (of one of the {repeated} Set-Cookie values; they are never joined)"
                 ),
-                format!("{repeated} values"),
+                format!("[{}]", shown.join(", ")),
             ));
         }
         let raw_view = self.raw_text;
@@ -686,23 +781,8 @@ impl Evaluator<'_> {
             }),
             Check::Not(inner) => {
                 let expected = || format!("not {}", describe_matcher(inner));
-                // A check that cannot be judged must not turn into a pass by `not`:
-                // a joined Set-Cookie, a value that did not render.
-                let lists_only = inner.checks.iter().all(|c| {
-                    matches!(
-                        c,
-                        Check::Exists(_) | Check::Count(_) | Check::Each(_) | Check::Any(_)
-                    )
-                });
-                if repeated > 1 && actual.is_none() && !lists_only {
-                    return Some((
-                        format!(
-                            "{} (Set-Cookie values are never joined: use `any:`, `each:` or `count:`)",
-                            expected()
-                        ),
-                        format!("{repeated} values"),
-                    ));
-                }
+                // A value that did not render cannot be judged: `not` must not
+                // turn that into a pass.
                 let broken_before = std::mem::take(&mut self.unrenderable);
                 let held = self.holds(subject, inner, actual, raw, textual);
                 let broken = std::mem::replace(&mut self.unrenderable, broken_before);
@@ -798,8 +878,30 @@ impl Evaluator<'_> {
                     },
                     other => other.to_string(),
                 };
-                let r = re.regex.as_ref()?;
-                (!r.is_match(&text)).then(|| (format!("to match /{}/", re.src), shown()))
+                let (r, shown_src) = match (&re.regex, &re.template) {
+                    (Some(r), _) => (r.clone(), re.src.clone()),
+                    (None, Some(t)) => {
+                        let rendered = match self.templates.render_str(t, self.scope) {
+                            Ok(s) => s,
+                            Err(e) => {
+                                self.unrenderable = true;
+                                return Some(("a regex to match".into(), e.message));
+                            }
+                        };
+                        match crate::scenario::values::regex_rendered(&rendered) {
+                            Ok(r) => (r, rendered),
+                            Err(why) => {
+                                self.unrenderable = true;
+                                return Some((
+                                    format!("to match /{rendered}/"),
+                                    format!("the template gave an invalid regex: {why}"),
+                                ));
+                            }
+                        }
+                    }
+                    (None, None) => return None,
+                };
+                (!r.is_match(&text)).then(|| (format!("to match /{shown_src}/"), shown()))
             }
             Check::Lt(v) | Check::Lte(v) | Check::Gt(v) | Check::Gte(v) => {
                 let bound = self.render(subject, v)?;

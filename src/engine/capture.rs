@@ -31,6 +31,25 @@ pub fn take(name: &str, capture: &Capture, obs: &Observed<'_>) -> Result<J, Asse
                 many => Ok(J::Array(many.iter().map(|v| (*v).clone()).collect())),
             }
         }
+        // Set-Cookie values hold commas (`Expires=Wed, 21 Oct ...`): never joined.
+        CaptureSource::Header(h) if h.eq_ignore_ascii_case("set-cookie") => {
+            let values: Vec<J> = obs
+                .response
+                .headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(h))
+                .map(|(_, v)| J::String(v.clone()))
+                .collect();
+            match values.len() {
+                0 => Err(Assertion {
+                    subject: format!("capture {name}"),
+                    expected: format!("header {h}"),
+                    actual: "no such header".into(),
+                }),
+                1 => Ok(values.into_iter().next().unwrap_or(J::Null)),
+                _ => Ok(J::Array(values)),
+            }
+        }
         CaptureSource::Header(h) => {
             obs.response
                 .header(h)

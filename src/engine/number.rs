@@ -178,7 +178,8 @@ impl RawTree {
     }
 }
 
-fn has_float(v: &J) -> bool {
+/// Whether `v` holds a number that serde_json keeps as a float.
+pub fn has_float(v: &J) -> bool {
     match v {
         J::Number(n) => n.is_f64(),
         J::Array(items) => items.iter().any(has_float),

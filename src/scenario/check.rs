@@ -377,7 +377,13 @@ impl Checker {
     }
 
     fn expect(&mut self, file: &Arc<Path>, e: &mut Expect, known: &Known) {
-        for (_, m) in e.json.0.iter_mut() {
+        if let Some(t) = e.status.as_mut().and_then(|s| s.template.as_mut()) {
+            self.tpl(file, t, known, true);
+        }
+        for (path, m) in e.json.0.iter_mut() {
+            if let Some(t) = path.template.as_mut() {
+                self.tpl(file, t, known, false);
+            }
             self.matcher(file, m, known);
             self.shape(file, m, Subject::Json, true);
         }
@@ -610,6 +616,35 @@ impl Checker {
                     .focus(name.clone()),
                 );
             }
+        }
+        // An unset environment variable is a setup mistake, not a failing test: it
+        // is found here, before anything is sent, at the template that reads it.
+        let mut env_read: Vec<String> = self
+            .templates
+            .nested_names_used(t)
+            .into_iter()
+            .filter_map(|n| {
+                let var = n.strip_prefix("env.")?.split('.').next()?.to_string();
+                let dotted = format!("env.{var}");
+                (std::env::var_os(&var).is_none() && !has_fallback(&t.src, &dotted)).then_some(var)
+            })
+            .collect();
+        env_read.sort();
+        env_read.dedup();
+        for var in env_read {
+            self.push(
+                Diagnostic::new(
+                    file.as_ref(),
+                    t.loc,
+                    format!("environment variable `{var}` is not set"),
+                )
+                .width(t.src.chars().count())
+                .hint(format!(
+                    "set it where the runner runs (`export {var}=...`, or the job's `env:` in CI), \
+                     or give a fallback: `{{{{ env.{var} | default('...') }}}}`"
+                ))
+                .focus(format!("env.{var}")),
+            );
         }
         let mut used: Vec<String> = self.templates.names_used(t).into_iter().collect();
         used.sort();

@@ -76,6 +76,9 @@ impl Expect {
 pub struct StatusExpect {
     pub loc: Loc,
     pub accepted: Vec<StatusPattern>,
+    /// `status: "{{ code }}"`: rendered when the step runs (a code, a class or a
+    /// list of them); `accepted` is empty then.
+    pub template: Option<Tpl>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +103,23 @@ impl std::fmt::Display for StatusPattern {
             StatusPattern::Code(c) => write!(f, "{c}"),
             StatusPattern::Class(h) => write!(f, "{h}xx"),
         }
+    }
+}
+
+/// Status patterns from a rendered `status` template: a code, a class, or a list.
+pub fn status_patterns(v: &serde_json::Value) -> Option<Vec<StatusPattern>> {
+    use serde_json::Value as J;
+    let one = |v: &J| -> Option<StatusPattern> {
+        let t = match v {
+            J::Number(n) => TValue::Num(n.clone(), Loc::UNKNOWN),
+            J::String(s) => TValue::Str(Tpl::new(s.clone(), Loc::UNKNOWN)),
+            _ => return None,
+        };
+        status_pattern(&t)
+    };
+    match v {
+        J::Array(items) if !items.is_empty() => items.iter().map(one).collect(),
+        other => one(other).map(|p| vec![p]),
     }
 }
 
@@ -145,6 +165,15 @@ impl<'de> Deserialize<'de> for StatusExpect {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = TValue::deserialize(d)?;
         let loc = v.loc();
+        if let TValue::Str(t) = &v
+            && !t.is_literal()
+        {
+            return Ok(StatusExpect {
+                loc,
+                accepted: Vec::new(),
+                template: Some(t.clone()),
+            });
+        }
         let items: Vec<&TValue> = match &v {
             TValue::Seq(items, _) => items.iter().collect(),
             other => vec![other],
@@ -161,7 +190,11 @@ impl<'de> Deserialize<'de> for StatusExpect {
                 ),
             }
         }
-        Ok(StatusExpect { loc, accepted })
+        Ok(StatusExpect {
+            loc,
+            accepted,
+            template: None,
+        })
     }
 }
 
@@ -185,7 +218,10 @@ impl<'de> Deserialize<'de> for JsonAssertions {
         match v {
             TValue::Map(entries, _) => {
                 for TEntry { key, loc, value } in entries {
-                    out.push((JsonPathSpec::parse(key, loc), Matcher::from_value(value)));
+                    out.push((
+                        JsonPathSpec::parse_templated(key, loc),
+                        Matcher::from_value(value),
+                    ));
                 }
             }
             other => sink::report(
@@ -504,7 +540,7 @@ impl Matcher {
                     }
                 },
                 "matches" => match value {
-                    TValue::Str(t) => Check::Matches(RegexSpec::parse(t.src, t.loc)),
+                    TValue::Str(t) => Check::Matches(RegexSpec::parse_templated(t.src, t.loc)),
                     other => {
                         bad(
                             &other,
@@ -524,9 +560,7 @@ impl Matcher {
                 other => {
                     let mut hint = unknown_matcher_hint(other);
                     if looks_like_object {
-                        hint.push_str(
-                            "; to expect an object with these keys, write `equals: {...}`",
-                        );
+                        hint.push_str(" (to compare with an object, write `equals: {...}`)");
                     }
                     sink::report(
                         kloc,
@@ -558,7 +592,8 @@ impl Matcher {
                 | Check::Each(m)
                 | Check::Any(m)
                 | Check::Count(m) => m.strings_mut(out),
-                Check::Exists(_) | Check::Type(_) | Check::Matches(_) => {}
+                Check::Matches(r) => out.extend(r.template.as_mut()),
+                Check::Exists(_) | Check::Type(_) => {}
             }
         }
     }
@@ -842,7 +877,8 @@ fn status_item() -> serde_json::Value {
     serde_json::json!({
         "anyOf": [
             {"type": "integer", "minimum": 100, "maximum": 599},
-            {"type": "string", "pattern": "^\\s*([1-5][0-9][0-9]|[1-5][xX][xX])\\s*$"}
+            {"type": "string", "pattern": "^\\s*([1-5][0-9][0-9]|[1-5][xX][xX])\\s*$"},
+            {"type": "string", "pattern": "\\{\\{", "description": "A template giving a code, a class or a list (e.g. a matrix value)."}
         ]
     })
 }

@@ -339,7 +339,11 @@ pub fn parse_yaml_lenient<T: for<'de> Deserialize<'de>>(path: &Path) -> (Option<
         Ok(v) => (Some(v), diags),
         Err(e) => {
             // A structural error may be a consequence of an earlier leaf problem; show both.
-            diags.push(super::yaml_error::yaml_error(path, text, &e));
+            // A syntax error further on may be its cause: then it is the one to fix.
+            diags.push(
+                super::yaml_error::first_syntax_error(path, text, &e)
+                    .unwrap_or_else(|| super::yaml_error::yaml_error(path, text, &e)),
+            );
             (None, diags)
         }
     }
@@ -758,6 +762,14 @@ impl Loader {
     }
 
     fn expand_matrix(&mut self, base: Scenario, matrix: Option<Matrix>) -> Vec<Scenario> {
+        let mut out = self.expand_matrix_cases(base, matrix);
+        for s in &mut out {
+            render_default_step_names(s);
+        }
+        out
+    }
+
+    fn expand_matrix_cases(&mut self, base: Scenario, matrix: Option<Matrix>) -> Vec<Scenario> {
         let Some(matrix) = matrix.filter(|m| !m.is_empty()) else {
             return vec![base];
         };
@@ -869,6 +881,34 @@ fn tidy_path(p: &Path) -> PathBuf {
         return PathBuf::from(".");
     }
     out.iter().collect()
+}
+
+/// A step named after its request (`GET {{ path }}`) shows the URL as it will be
+/// sent when the scenario's values already say it (`GET /v1/nope`); a name that
+/// needs a capture keeps its template text.
+fn render_default_step_names(s: &mut Scenario) {
+    let literal: Vec<(String, TValue)> = s
+        .vars
+        .iter()
+        .filter(|(_, v)| v.as_literal_json().is_some())
+        .cloned()
+        .collect();
+    for step in s.steps.iter_mut().chain(s.finally.iter_mut()) {
+        let Action::Request(r) = &step.action else {
+            continue;
+        };
+        let method = r
+            .method
+            .as_ref()
+            .map_or("GET".to_string(), |m| m.value.to_uppercase());
+        let default = format!("{method} {}", r.url.src);
+        if step.name != default || !super::values::has_template_syntax(&default) {
+            continue;
+        }
+        if let Ok(rendered) = render_name(&default, &literal) {
+            step.name = rendered;
+        }
+    }
 }
 
 /// A matrix case's name: the name template rendered with the case's values.

@@ -332,6 +332,9 @@ pub struct JsonPathSpec {
     pub src: String,
     pub loc: Loc,
     pub path: Option<Arc<serde_json_path::JsonPath>>,
+    /// A path with `{{ }}` in it (`$.errors[{{ i }}].id`): rendered, then parsed,
+    /// when the step runs; `path` is `None` then.
+    pub template: Option<Tpl>,
 }
 
 impl JsonPathSpec {
@@ -352,6 +355,7 @@ impl JsonPathSpec {
                 src,
                 loc,
                 path: None,
+                template: None,
             };
         }
         let path = match parse_jsonpath(&src) {
@@ -384,8 +388,69 @@ impl JsonPathSpec {
                 None
             }
         };
-        JsonPathSpec { src, loc, path }
+        JsonPathSpec {
+            src,
+            loc,
+            path,
+            template: None,
+        }
     }
+
+    /// Like [`JsonPathSpec::parse`], but a path holding a template is kept to be
+    /// rendered when the step runs.
+    pub fn parse_templated(src: String, loc: Loc) -> Self {
+        if !has_template_syntax(&src) {
+            return JsonPathSpec::parse(src, loc);
+        }
+        if !src.trim_start().starts_with('$') {
+            sink::report(
+                loc,
+                src.chars().count(),
+                format!("invalid JSONPath `{src}`"),
+                Some("a JSONPath starts with `$`, e.g. `$.errors[{{ i }}].id`".into()),
+            );
+        }
+        let template = Some(Tpl::new(src.clone(), loc));
+        JsonPathSpec {
+            src,
+            loc,
+            path: None,
+            template,
+        }
+    }
+}
+
+/// Parse a JSONPath rendered from a template, once per distinct text.
+pub fn jsonpath_rendered(text: &str) -> Result<Arc<serde_json_path::JsonPath>, String> {
+    static CACHE: std::sync::Mutex<
+        Option<std::collections::HashMap<String, Arc<serde_json_path::JsonPath>>>,
+    > = std::sync::Mutex::new(None);
+    if let Ok(guard) = CACHE.lock()
+        && let Some(p) = guard.as_ref().and_then(|m| m.get(text))
+    {
+        return Ok(p.clone());
+    }
+    if nesting_depth(text) > MAX_JSONPATH_NESTING {
+        return Err(format!(
+            "brackets and parentheses nest more than {MAX_JSONPATH_NESTING} deep"
+        ));
+    }
+    let p = Arc::new(parse_jsonpath(text).map_err(|e| {
+        if e.is_empty() {
+            "not a JSONPath".to_string()
+        } else {
+            e
+        }
+    })?);
+    if let Ok(mut guard) = CACHE.lock() {
+        let m = guard.get_or_insert_with(Default::default);
+        // Bounded: rendered paths may hold captured values.
+        if m.len() >= 4096 {
+            m.clear();
+        }
+        m.insert(text.to_string(), p.clone());
+    }
+    Ok(p)
 }
 
 /// serde_json_path's parse, minus its panics: it panics ("unreachable") on a
@@ -513,6 +578,9 @@ pub struct RegexSpec {
     pub src: String,
     pub loc: Loc,
     pub regex: Option<regex::Regex>,
+    /// A regex with `{{ }}` in it (`^{{ year }}-`): rendered, then compiled, when
+    /// the step runs; `regex` is `None` then.
+    pub template: Option<Tpl>,
 }
 
 thread_local! {
@@ -575,8 +643,41 @@ impl RegexSpec {
                 None
             }
         };
-        RegexSpec { src, loc, regex }
+        RegexSpec {
+            src,
+            loc,
+            regex,
+            template: None,
+        }
     }
+
+    /// Like [`RegexSpec::parse`], but a regex holding a template is kept to be
+    /// rendered when the step runs (a regex's own `{2}` is not a template).
+    pub fn parse_templated(src: String, loc: Loc) -> Self {
+        if !has_template_syntax(&src) {
+            return RegexSpec::parse(src, loc);
+        }
+        let template = Some(Tpl::new(src.clone(), loc));
+        RegexSpec {
+            src,
+            loc,
+            regex: None,
+            template,
+        }
+    }
+}
+
+/// Compile a regex rendered from a template, once per distinct text.
+pub fn regex_rendered(text: &str) -> Result<regex::Regex, String> {
+    compile_regex(text).map_err(|e| {
+        e.to_string()
+            .lines()
+            .last()
+            .unwrap_or("invalid")
+            .trim()
+            .trim_start_matches("error: ")
+            .to_string()
+    })
 }
 
 // JSON Schema of the leaf values: what an editor shows and checks while typing.

@@ -471,6 +471,42 @@ fn template_inside_flow_value(path: &Path, src: &Source) -> Option<Diagnostic> {
     )
 }
 
+/// The first syntax error of `text`, if it has one.
+///
+/// serde-saphyr reads events as the types ask for them and stops at the first
+/// error: a line indented between two levels ends the mapping above it, so the
+/// mapping is missing a key before the parser's own "did not find expected key"
+/// (at the offending line) is ever read. The parser alone reads to the first
+/// syntax error; such an error is the one to show.
+pub fn first_syntax_error(path: &Path, text: &str, e: &E) -> Option<Diagnostic> {
+    // Only errors of shape can be an early symptom of a syntax error; the
+    // parser's own errors already come with their place and their own wording.
+    let (inner, _) = innermost(e);
+    if !matches!(
+        inner,
+        E::SerdeMissingField { .. }
+            | E::SerdeInvalidType { .. }
+            | E::SerdeInvalidValue { .. }
+            | E::NullIntoString { .. }
+    ) {
+        return None;
+    }
+    // Bounded like the load itself: the loader refused oversized files already,
+    // and the parser stops at the first error.
+    for ev in saphyr_parser::Parser::new_from_str(text) {
+        if let Err(e) = ev {
+            let m = e.marker();
+            let loc = Loc::new(
+                u32::try_from(m.line()).unwrap_or(u32::MAX),
+                u32::try_from(m.col() + 1).unwrap_or(u32::MAX),
+            );
+            let src = Source::new(text, loc);
+            return Some(scanner(path, &src, e.info()));
+        }
+    }
+    None
+}
+
 /// Errors of the YAML scanner, which come as text.
 fn scanner(path: &Path, src: &Source, msg: &str) -> Diagnostic {
     let msg = strip_position(msg);

@@ -99,6 +99,7 @@ impl LanguageServer {
             .route("/gzip", any(gzip_doc))
             .route("/latin1", any(latin1))
             .route("/numbers", any(numbers))
+            .route("/bytes", any(bytes_route))
             .with_state(shared.clone());
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -294,6 +295,16 @@ async fn numbers() -> Response {
         r#"{"id": 9007199254740993, "big": 1000000000000000000001, "price": 19.990, "count": 3}"#,
     )
         .into_response()
+}
+
+/// The request body back as it came; without one, the 8 bytes that start a PNG.
+async fn bytes_route(body: Bytes) -> Response {
+    let out = if body.is_empty() {
+        Bytes::from_static(&[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a])
+    } else {
+        body
+    };
+    ([("content-type", "application/octet-stream")], out).into_response()
 }
 
 async fn text() -> Response {
