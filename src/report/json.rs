@@ -37,11 +37,12 @@ struct Document<'a> {
 
 impl JsonReporter {
     pub fn new(path: PathBuf, redactor: Redactor) -> Self {
+        let spool = Some(Spool::new(&path));
         JsonReporter {
             path,
             redactor,
             run: None,
-            spool: Some(Spool::new()),
+            spool,
             failed: None,
         }
     }
