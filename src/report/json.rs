@@ -37,11 +37,12 @@ struct Document<'a> {
 
 impl JsonReporter {
     pub fn new(path: PathBuf, redactor: Redactor) -> Self {
+        let spool = Some(Spool::new(&path));
         JsonReporter {
             path,
             redactor,
             run: None,
-            spool: Some(Spool::new()),
+            spool,
             failed: None,
         }
     }
@@ -55,13 +56,13 @@ fn scenario_json(s: &ScenarioReport) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("cannot serialize the JSON report: {e}"))?;
     let lines = flat.iter().filter(|b| **b == b'\n').count() + 1;
     let mut out = Vec::with_capacity(flat.len() + lines * ELEMENT_INDENT.len());
-    out.extend_from_slice(ELEMENT_INDENT);
     // Strings never hold a raw newline (JSON escapes it): each is a line break.
-    for b in flat {
-        out.push(b);
-        if b == b'\n' {
-            out.extend_from_slice(ELEMENT_INDENT);
+    for (i, line) in flat.split(|b| *b == b'\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
         }
+        out.extend_from_slice(ELEMENT_INDENT);
+        out.extend_from_slice(line);
     }
     Ok(out)
 }

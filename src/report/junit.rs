@@ -37,12 +37,13 @@ pub struct JunitReporter {
 
 impl JunitReporter {
     pub fn new(path: PathBuf, granularity: Granularity, redactor: Redactor) -> Self {
+        let spool = Some(Spool::new(&path));
         JunitReporter {
             path,
             granularity,
             redactor,
             suites: IndexMap::new(),
-            spool: Some(Spool::new()),
+            spool,
         }
     }
 }

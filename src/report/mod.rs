@@ -243,10 +243,19 @@ struct Part {
 }
 
 impl Spool {
-    /// An unnamed temporary file, gone when the run ends however it ends.
-    pub(crate) fn new() -> Spool {
+    /// An unnamed temporary file, gone when the run ends however it ends; in the
+    /// folder of the report `path` when it can be (the report will need that room
+    /// there anyway), else in the system's temporary folder.
+    pub(crate) fn new(path: &Path) -> Spool {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let file = std::fs::create_dir_all(dir)
+            .and_then(|_| tempfile::tempfile_in(dir))
+            .or_else(|_| tempfile::tempfile());
         Spool {
-            out: tempfile::tempfile()
+            out: file
                 .map(|f| std::io::BufWriter::with_capacity(64 * 1024, f))
                 .map_err(|e| format!("cannot create a temporary file for the report: {e}")),
             parts: Vec::new(),
