@@ -13,6 +13,7 @@ use crate::exit;
 use crate::http::tls::{TlsOptions, read_ca_file};
 use crate::mock::{MockConfig, MockServer};
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
+use crate::report::html::HtmlReporter;
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
 use crate::report::redact::Redactor;
@@ -285,7 +286,7 @@ async fn run_async(
             catalog: Arc::new(catalog),
             mock_base: fallback.as_deref().and_then(|b| url::Url::parse(b).ok()),
         }),
-        record_passes: a.report_json.is_some(),
+        record_passes: a.report_json.is_some() || a.report_html.is_some(),
         fail_fast: a.fail_fast,
         tls,
     };
@@ -305,6 +306,9 @@ async fn run_async(
     }
     if let Some(p) = &a.report_json {
         reporters.push(Box::new(JsonReporter::new(p.clone(), redactor.clone())));
+    }
+    if let Some(p) = &a.report_html {
+        reporters.push(Box::new(HtmlReporter::new(p, redactor.clone())));
     }
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let pump_task = tokio::spawn(pump(rx, redactor.clone(), reporters));

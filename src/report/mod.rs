@@ -2,6 +2,7 @@
 //! engine's events. Secrets are masked once, here, before any reporter sees an event.
 
 pub mod console;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod redact;
