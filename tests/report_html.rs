@@ -12,7 +12,6 @@ mod http_server;
 #[path = "support/runner_cli.rs"]
 mod runner_cli;
 #[path = "support/safety.rs"]
-#[allow(dead_code)]
 mod safety;
 
 use std::path::{Path, PathBuf};
@@ -86,7 +85,10 @@ fn load(browser: &Path, page: &Path, fragment: Option<&str>) -> Loaded {
             "--no-first-run",
             "--no-default-browser-check",
         ])
-        .arg(format!("--user-data-dir={}", profile.path().join("p").display()))
+        .arg(format!(
+            "--user-data-dir={}",
+            profile.path().join("p").display()
+        ))
         .arg(format!("--log-net-log={}", net_log.display()))
         .arg("--dump-dom")
         .arg(url.as_str())
@@ -125,7 +127,7 @@ fn load(browser: &Path, page: &Path, fragment: Option<&str>) -> Loaded {
 }
 
 /// The part of the DOM that is scenario `index`'s row.
-fn row<'a>(dom: &'a str, index: usize) -> &'a str {
+fn row(dom: &str, index: usize) -> &str {
     let start = dom
         .find(&format!("id=\"s-{index}\""))
         .unwrap_or_else(|| panic!("no row s-{index} in the page:\n{dom}"));
@@ -223,11 +225,16 @@ fn hostile_body(canary: &str) -> String {
 fn app(canary: String) -> TestServer {
     let flaky = Arc::new(AtomicUsize::new(0));
     let polls = Arc::new(AtomicUsize::new(0));
-    TestServer::start(move |r| match r.path.as_str() {
-        "/ok" => Reply::json(
+    TestServer::start(move |r| {
+        match r.path.as_str() {
+        // Numbers a JSON library would rewrite: shown as sent.
+        "/ok" => Reply::bytes(
             200,
-            json!({"id": 1, "name": "fine",
-                   "note": format!("</script><script>fetch('{canary}/json')</script>")}),
+            "application/json",
+            format!(
+                r#"{{"id":1,"name":"fine","n":1.0e2,"big":123456789012345678901234567890,"note":"</script><script>fetch('{canary}/json')</script>"}}"#
+            )
+            .into_bytes(),
         ),
         "/flaky" if flaky.fetch_add(1, Ordering::SeqCst) == 0 => Reply::text(503, "busy"),
         "/flaky" => Reply::json(200, json!({"ok": true})),
@@ -238,6 +245,7 @@ fn app(canary: String) -> TestServer {
         "/hostile" => Reply::bytes(200, "text/html", hostile_body(&canary).into_bytes())
             .header("x-evil", &format!("<img src={canary}/header onerror=alert(1)>")),
         _ => Reply::empty(404),
+    }
     })
 }
 
@@ -293,11 +301,17 @@ fn a_person_sees_the_counts_the_failures_and_the_timeline_and_nothing_runs() {
         );
     }
     assert!(dom.contains("showing 5 of 5"), "{dom}");
-    assert!(dom.contains(&format!("<dd id=\"target\">{}</dd>", server.base_url())), "{dom}");
+    assert!(
+        dom.contains(&format!("<dd id=\"target\">{}</dd>", server.base_url())),
+        "{dom}"
+    );
 
     // A failed scenario is open, with the assertion's expected and actual side by side.
     let failed = row(dom, 1);
-    assert!(failed.contains("<details open=\"\">"), "{failed}");
+    assert!(
+        dom.contains("<li class=\"sc o-failed open\" id=\"s-1\"><div class=\"rh\" tabindex=\"0\" role=\"button\" aria-expanded=\"true\">"),
+        "a failed scenario is opened at load:\n{dom}"
+    );
     assert!(
         failed.contains(
             "<tr class=\"broke\"><td class=\"mark\">✗</td><td class=\"subj\">$.name</td>\
@@ -310,7 +324,10 @@ fn a_person_sees_the_counts_the_failures_and_the_timeline_and_nothing_runs() {
         "the row's one-line reason:\n{failed}"
     );
     // Its timeline: one line per step, the failed one and the one never reached.
-    assert!(failed.contains("<div class=\"wf\">"), "no timeline:\n{failed}");
+    assert!(
+        failed.contains("<div class=\"wf\">"),
+        "no timeline:\n{failed}"
+    );
     assert_eq!(count(failed, "<div class=\"wr "), 2, "{failed}");
     assert!(failed.contains("<div class=\"wr o-failed\">"), "{failed}");
     assert!(failed.contains("<div class=\"wr o-skipped\">"), "{failed}");
@@ -320,15 +337,28 @@ fn a_person_sees_the_counts_the_failures_and_the_timeline_and_nothing_runs() {
         "{failed}"
     );
     // The JSON response, re-indented, its hostile string as text.
-    assert!(failed.contains("  \"name\": \"fine\","), "{failed}");
+    assert!(
+        failed.contains(
+            "  \"name\": \"fine\",\n  \"n\": 1.0e2,\n  \"big\": 123456789012345678901234567890,"
+        ),
+        "{failed}"
+    );
     assert!(
         failed.contains("&lt;/script&gt;&lt;script&gt;fetch("),
         "{failed}"
     );
 
     // The error and the skip tell why without opening anything.
-    assert!(row(dom, 3).contains("connection refused"), "{}", row(dom, 3));
-    assert!(row(dom, 4).contains("waiting for the v2 endpoint"), "{}", row(dom, 4));
+    assert!(
+        row(dom, 3).contains("connection refused"),
+        "{}",
+        row(dom, 3)
+    );
+    assert!(
+        row(dom, 4).contains("waiting for the v2 endpoint"),
+        "{}",
+        row(dom, 4)
+    );
 
     // The hostile body, header and names are text: shown, and nothing else.
     let hostile = row(dom, 2);
@@ -340,7 +370,9 @@ fn a_person_sees_the_counts_the_failures_and_the_timeline_and_nothing_runs() {
         "the hostile body is not shown as text:\n{hostile}"
     );
     assert!(
-        hostile.contains(&format!("&lt;img src={canary_url}/header onerror=alert(1)&gt;")),
+        hostile.contains(&format!(
+            "&lt;img src={canary_url}/header onerror=alert(1)&gt;"
+        )),
         "the hostile header is not shown as text:\n{hostile}"
     );
     assert!(
@@ -352,7 +384,11 @@ fn a_person_sees_the_counts_the_failures_and_the_timeline_and_nothing_runs() {
         assert_eq!(count(dom, tag), 0, "{tag} became an element:\n{dom}");
     }
     // Closing tags: the report's own script mentions `<script>` in a comment.
-    assert_eq!(count(dom, "</script>"), 2, "only the data block and the report's script:\n{dom}");
+    assert_eq!(
+        count(dom, "</script>"),
+        2,
+        "only the data block and the report's script:\n{dom}"
+    );
     assert_eq!(count(dom, "<style"), 1, "{dom}");
     assert_eq!(count(dom, "<li class=\"sc "), 5, "{dom}");
     let handlers = regex::Regex::new(r"<[a-zA-Z][^>]*\son[a-z]+=").expect("regex");
@@ -373,21 +409,31 @@ fn a_person_sees_the_counts_the_failures_and_the_timeline_and_nothing_runs() {
     let seen_passed = load(&browser, &page, Some("s-0"));
     let passed = row(&seen_passed.dom, 0);
     assert_eq!(count(passed, "<div class=\"wr "), 4, "{passed}");
-    assert!(passed.contains("<div class=\"wr o-passed fin\">"), "{passed}");
+    assert!(
+        passed.contains("<div class=\"wr o-passed fin\">"),
+        "{passed}"
+    );
     assert!(passed.contains("finally 1. tidy up"), "{passed}");
     assert!(passed.contains("GET · 200 · "), "{passed}");
     assert!(passed.contains("2 attempts"), "the retried step:\n{passed}");
     assert!(passed.contains("3 attempts"), "the polled step:\n{passed}");
     assert!(passed.contains("attempt 1: HTTP 503"), "{passed}");
     assert!(passed.contains("the rest polling"), "{passed}");
-    assert!(passed.contains("<span class=\"tag flaky\">flaky</span>"), "{passed}");
+    assert!(
+        passed.contains("<span class=\"tag flaky\">flaky</span>"),
+        "{passed}"
+    );
 
     // Opening the report sent nothing: the canary heard nothing, and Chromium's
     // network log holds no request to this machine's servers.
     assert!(
         canary.requests().is_empty(),
         "the page made requests: {:?}",
-        canary.requests().iter().map(|r| &r.path).collect::<Vec<_>>()
+        canary
+            .requests()
+            .iter()
+            .map(|r| &r.path)
+            .collect::<Vec<_>>()
     );
     for log in [&seen.net_log, &seen_passed.net_log] {
         assert!(!log.is_empty(), "chromium wrote no network log");

@@ -7,13 +7,14 @@
 //! - The summary and the list are written here, in Rust, with every string from a
 //!   file or a server HTML-escaped. They read without any script (a CI viewer that
 //!   blocks scripts still shows what failed and why).
-//! - Each scenario's steps travel as JSON in one `<script type="application/json">`
-//!   block (a data block: browsers never run it; `<`, `>` and `&` are written as
-//!   `\u003c`... so no text can close it). One script, `html/report.js`, draws a
-//!   scenario's steps only when it is opened, building elements with `textContent`
-//!   only: a body holding `<script>` shows as text. Drawing on demand is what keeps
-//!   10,000 scenarios quick to open: the browser lays out one row per scenario, not
-//!   every header of every response.
+//! - Each scenario's steps travel as JSON, one line per scenario, in one
+//!   `<script type="application/json">` block (a data block: browsers never run
+//!   it; `<`, `>` and `&` are written as `\u003c`... so no text can close it). One
+//!   script, `html/report.js`, parses a scenario's line and draws its steps only
+//!   when it is opened, building elements with `textContent` only: a body holding
+//!   `<script>` shows as text. Drawing on demand is what keeps 10,000 scenarios
+//!   quick to open: the browser lays out one line per scenario, not every header
+//!   of every response, and parses no JSON up front.
 //! - A Content-Security-Policy forbids everything but that one script and the one
 //!   style sheet, each allowed by its SHA-256 hash: no inline script or event
 //!   handler, no image, font, frame or connection, so even a mistake in the escaping
@@ -39,10 +40,6 @@ use crate::events::{
 
 const SCRIPT: &str = include_str!("html/report.js");
 const STYLE: &str = include_str!("html/report.css");
-
-/// Scenarios that did not pass are opened when the page loads, up to this many: a
-/// run where thousands failed must still open quickly (the rest open on a click).
-const OPEN_AT_LOAD: usize = 20;
 
 /// The policy of the page: only the report's own script and style sheet, by hash.
 static CSP: LazyLock<String> = LazyLock::new(|| {
@@ -126,16 +123,21 @@ pub fn render<S: std::borrow::Borrow<ScenarioReport>>(
     summary: &Summary,
     report_path: &Path,
 ) -> Result<String, String> {
+    // One JSON document per line, one line per scenario: the page parses a line
+    // when its scenario is opened, never the whole block at load.
     let mut links = Links::new(report_path);
-    let data: Vec<ScenarioData<'_>> = scenarios
-        .iter()
-        .map(|s| scenario_data(s.borrow(), &mut links))
-        .collect();
-    let json = serde_json::to_string(&data)
+    let mut lines = Vec::with_capacity(scenarios.len() * 2048);
+    for (i, s) in scenarios.iter().enumerate() {
+        if i > 0 {
+            lines.push(b'\n');
+        }
+        serde_json::to_writer(&mut lines, &scenario_data(s.borrow(), &mut links))
+            .map_err(|e| format!("cannot serialize the HTML report's data: {e}"))?;
+    }
+    let data = String::from_utf8(lines)
         .map_err(|e| format!("cannot serialize the HTML report's data: {e}"))?;
-    drop(data);
 
-    let mut out = String::with_capacity(json.len() + scenarios.len() * 400 + 16 * 1024);
+    let mut out = String::with_capacity(data.len() + scenarios.len() * 400 + 16 * 1024);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     let _ = writeln!(
         out,
@@ -155,15 +157,15 @@ pub fn render<S: std::borrow::Borrow<ScenarioReport>>(
     );
     filters(&mut out, summary);
     out.push_str("<ol id=\"list\">\n");
-    let mut opened = 0;
     for s in scenarios.iter().map(|s| s.borrow()) {
-        let open = matches!(s.outcome, Outcome::Failed | Outcome::Error) && opened < OPEN_AT_LOAD;
-        opened += usize::from(open);
-        row(&mut out, s, open);
+        row(&mut out, s);
     }
     out.push_str("</ol>\n<script type=\"application/json\" id=\"data\">");
-    push_script_safe_json(&mut out, &json);
-    let _ = write!(out, "</script>\n<script>{SCRIPT}</script>\n</body>\n</html>\n");
+    push_script_safe_json(&mut out, &data);
+    let _ = write!(
+        out,
+        "</script>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
+    );
     Ok(out)
 }
 
@@ -282,14 +284,15 @@ fn filters(out: &mut String, s: &Summary) {
     out.push_str("<span id=\"shown\"></span>\n</div>\n");
 }
 
-/// One scenario's line: what a person scans for, without any script.
-fn row(out: &mut String, s: &ScenarioReport, open: bool) {
+/// One scenario's line: what a person scans for, without any script. Plain
+/// elements, not `<details>`: each `<details>` costs the browser a shadow tree, and
+/// 10,000 of them took seconds to lay out; the script opens a line on a click.
+fn row(out: &mut String, s: &ScenarioReport) {
     let o = outcome_key(s.outcome);
     let _ = write!(
         out,
-        "<li class=\"sc o-{o}\" id=\"s-{}\"><details{}><summary><span class=\"badge o-{o}\">{}</span> <span class=\"nm\">{}</span> <span class=\"fl\">{}</span> <span class=\"du\">{}</span>",
+        "<li class=\"sc o-{o}\" id=\"s-{}\"><div class=\"rh\" tabindex=\"0\" role=\"button\" aria-expanded=\"false\"><span class=\"badge o-{o}\">{}</span> <span class=\"nm\">{}</span> <span class=\"fl\">{}</span> <span class=\"du\">{}</span>",
         s.index,
-        if open { " open" } else { "" },
         badge(s.outcome),
         esc(&s.name),
         esc(&s.file),
@@ -307,7 +310,7 @@ fn row(out: &mut String, s: &ScenarioReport, open: bool) {
     if let Some(why) = reason(s) {
         let _ = write!(out, "<span class=\"why\">{}</span>", esc(&why));
     }
-    out.push_str("</summary><div class=\"sd\"></div></details></li>\n");
+    out.push_str("</div></li>\n");
 }
 
 /// The first thing that went wrong, on one line (the row's text, readable without script).
@@ -371,6 +374,7 @@ fn fmt_ms(ms: f64) -> String {
 
 #[derive(Serialize)]
 struct ScenarioData<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a str>,
     started_at: &'a str,
     ms: f64,
@@ -384,14 +388,19 @@ struct StepData<'a> {
     number: usize,
     location: &'a str,
     /// The step's file, relative to the report (None when it cannot be linked).
+    #[serde(skip_serializing_if = "Option::is_none")]
     href: Option<String>,
     outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a str>,
     ms: f64,
     attempts: u32,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
     failed_attempts: &'a [String],
     assertions: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     failures: Vec<[&'a str; 3]>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     passed: Vec<[&'a str; 3]>,
     /// The exchanges of the step in the order they happened: redirect hops first
     /// (when the events carry them), the final request and response last.
@@ -401,6 +410,7 @@ struct StepData<'a> {
 #[derive(Serialize)]
 struct ExchangeData<'a> {
     /// A redirect hop rather than the final exchange.
+    #[serde(skip_serializing_if = "is_false")]
     hop: bool,
     request: Option<RequestData<'a>>,
     response: Option<ResponseData<'a>>,
@@ -411,6 +421,7 @@ struct RequestData<'a> {
     method: &'a str,
     url: &'a str,
     headers: &'a [(String, String)],
+    #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<Cow<'a, str>>,
 }
 
@@ -421,13 +432,20 @@ struct ResponseData<'a> {
     headers: &'a [(String, String)],
     body: Cow<'a, str>,
     /// The body was JSON and is shown re-indented.
+    #[serde(skip_serializing_if = "is_false")]
     pretty: bool,
     body_bytes: usize,
     /// The runner stopped reading at `--max-body`.
+    #[serde(skip_serializing_if = "is_false")]
     truncated: bool,
     /// The report keeps only the start of the body.
+    #[serde(skip_serializing_if = "is_false")]
     cut: bool,
     ms: u64,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 fn scenario_data<'a>(s: &'a ScenarioReport, links: &mut Links) -> ScenarioData<'a> {
@@ -687,15 +705,27 @@ mod tests {
         let cases = [
             (r#"{"a":1}"#, "{\n  \"a\": 1\n}"),
             (r#" [ ] "#, "[]"),
-            (r#"{"n":1.0e2,"big":123456789012345678901234567890}"#,
-             "{\n  \"n\": 1.0e2,\n  \"big\": 123456789012345678901234567890\n}"),
-            (r#"{"s":"a,b:{[\"]}","e":{},"l":[1,[2]]}"#,
-             "{\n  \"s\": \"a,b:{[\\\"]}\",\n  \"e\": {},\n  \"l\": [\n    1,\n    [\n      2\n    ]\n  ]\n}"),
+            (
+                r#"{"n":1.0e2,"big":123456789012345678901234567890}"#,
+                "{\n  \"n\": 1.0e2,\n  \"big\": 123456789012345678901234567890\n}",
+            ),
+            (
+                r#"{"s":"a,b:{[\"]}","e":{},"l":[1,[2]]}"#,
+                "{\n  \"s\": \"a,b:{[\\\"]}\",\n  \"e\": {},\n  \"l\": [\n    1,\n    [\n      2\n    ]\n  ]\n}",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(pretty_json(input).as_deref(), Some(want), "{input}");
         }
-        for not_json in ["", "42", "\"s\"", "{", "{\"a\":1} trailing", "<html>", "{\"a\":1}… (9 bytes in all)"] {
+        for not_json in [
+            "",
+            "42",
+            "\"s\"",
+            "{",
+            "{\"a\":1} trailing",
+            "<html>",
+            "{\"a\":1}… (9 bytes in all)",
+        ] {
             assert_eq!(pretty_json(not_json), None, "{not_json}");
         }
     }
@@ -704,9 +734,15 @@ mod tests {
     fn escaping_leaves_no_markup() {
         let cases = [
             ("plain", "plain"),
-            ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+            (
+                "<script>alert(1)</script>",
+                "&lt;script&gt;alert(1)&lt;/script&gt;",
+            ),
             ("\" onerror='x' &", "&quot; onerror=&#39;x&#39; &amp;"),
-            ("bell\u{7}esc\u{1b}[0m del\u{7f} c1\u{85}", "bell\u{2407}esc\u{241b}[0m del\u{2421} c1\u{FFFD}"),
+            (
+                "bell\u{7}esc\u{1b}[0m del\u{7f} c1\u{85}",
+                "bell\u{2407}esc\u{241b}[0m del\u{2421} c1\u{FFFD}",
+            ),
             ("tab\tnew\nline", "tab\tnew\nline"),
         ];
         for (input, want) in cases {
@@ -746,7 +782,10 @@ mod tests {
             (PathBuf::from("report.html"), PathBuf::from("report.html")),
             (PathBuf::from("r/REPORT.HTM"), PathBuf::from("r/REPORT.HTM")),
             (PathBuf::from("report"), PathBuf::from("report/index.html")),
-            (PathBuf::from("reports/"), PathBuf::from("reports/index.html")),
+            (
+                PathBuf::from("reports/"),
+                PathBuf::from("reports/index.html"),
+            ),
             (existing.clone(), existing.join("index.html")),
         ];
         for (given, want) in cases {

@@ -7,9 +7,29 @@
   var t0 = performance.now();
   var doc = document;
   doc.documentElement.classList.add('js');
-  var data = JSON.parse(doc.getElementById('data').textContent);
+  // Scenarios that did not pass are opened at load, up to this many: a run where
+  // thousands failed must still open quickly (the rest open on a click).
+  var OPEN_AT_LOAD = 20;
+  var raw = doc.getElementById('data').textContent;
   var list = doc.getElementById('list');
   var rows = Array.prototype.slice.call(list.children);
+
+  // The data block holds one scenario per line, in the order of the list: a line
+  // is parsed when its scenario is opened, never the whole block.
+  var starts = null;
+  function scenarioData(i) {
+    if (!starts) {
+      starts = [0];
+      for (var p = raw.indexOf('\n'); p >= 0; p = raw.indexOf('\n', p + 1)) starts.push(p + 1);
+    }
+    if (i < 0 || i >= starts.length) return null;
+    var end = i + 1 < starts.length ? starts[i + 1] - 1 : raw.length;
+    try {
+      return JSON.parse(raw.slice(starts[i], end));
+    } catch (e) {
+      return null;
+    }
+  }
 
   function el(tag, cls, text) {
     var e = doc.createElement(tag);
@@ -153,6 +173,9 @@
   }
 
   function step(st, id) {
+    st.failures = st.failures || [];
+    st.passed = st.passed || [];
+    st.failed_attempts = st.failed_attempts || [];
     var d = el('details', 'st o-' + st.outcome + (st.phase === 'finally' ? ' fin' : ''));
     d.id = id;
     if (st.outcome === 'failed' || st.outcome === 'error') d.open = true;
@@ -191,13 +214,25 @@
     return d;
   }
 
-  function fill(li) {
-    var host = li.querySelector('.sd');
-    if (!host || host.getAttribute('data-done')) return;
-    host.setAttribute('data-done', '1');
-    var i = rows.indexOf(li);
-    var sc = data[i];
-    if (!sc) return;
+  // Open or close a scenario's line; its steps are drawn the first time.
+  function setOpen(li, open) {
+    var head = li.firstElementChild;
+    var host = head.nextElementSibling;
+    if (open && !host) {
+      host = add(li, el('div', 'sd'));
+      draw(li, host);
+    }
+    if (host) host.hidden = !open;
+    li.classList.toggle('open', open);
+    head.setAttribute('aria-expanded', open ? 'true' : 'false');
+  }
+
+  function draw(li, host) {
+    var sc = scenarioData(rows.indexOf(li));
+    if (!sc) {
+      add(host, el('p', 'note', 'No details were recorded for this scenario.'));
+      return;
+    }
     var sid = 'st-' + li.id.slice(2);
     if (sc.message) add(host, el('p', 'msg', sc.message));
     if (sc.steps.length) {
@@ -208,16 +243,26 @@
     }
   }
 
-  // Opening a scenario draws it; the toggle event does not bubble, hence capture.
-  list.addEventListener('toggle', function (e) {
-    var d = e.target;
-    if (d.open && d.parentNode && d.parentNode.parentNode === list) fill(d.parentNode);
-  }, true);
+  function rowOf(target) {
+    var head = target.closest ? target.closest('.rh') : null;
+    return head && head.parentNode && head.parentNode.parentNode === list ? head.parentNode : null;
+  }
   list.addEventListener('click', function (e) {
     var a = e.target.closest ? e.target.closest('a.wl') : null;
-    if (!a) return;
-    var target = doc.getElementById(a.getAttribute('href').slice(1));
-    if (target) target.open = true;
+    if (a) {
+      var target = doc.getElementById(a.getAttribute('href').slice(1));
+      if (target) target.open = true;
+      return;
+    }
+    var li = rowOf(e.target);
+    if (li) setOpen(li, !li.classList.contains('open'));
+  });
+  list.addEventListener('keydown', function (e) {
+    if (e.key !== 'Enter' && e.key !== ' ') return;
+    var li = rowOf(e.target);
+    if (!li || e.target !== li.firstElementChild) return;
+    e.preventDefault();
+    setOpen(li, !li.classList.contains('open'));
   });
 
   function openHash() {
@@ -226,9 +271,8 @@
     var m = /^(?:s|st)-(\d+)/.exec(id);
     if (!m) return;
     var li = doc.getElementById('s-' + m[1]);
-    if (!li) return;
-    li.firstElementChild.open = true;
-    fill(li);
+    if (!li || li.parentNode !== list) return;
+    setOpen(li, true);
     var target = doc.getElementById(id);
     if (target && target.tagName === 'DETAILS') target.open = true;
     if (target) target.scrollIntoView();
@@ -245,7 +289,7 @@
     return m ? m[1] : '';
   });
   function apply() {
-    if (!texts) texts = rows.map(function (li) { return li.firstElementChild.firstElementChild.textContent.toLowerCase(); });
+    if (!texts) texts = rows.map(function (li) { return li.firstElementChild.textContent.toLowerCase(); });
     var want = {};
     boxes.forEach(function (b) { want[b.getAttribute('data-outcome')] = b.checked; });
     var needle = q.value.trim().toLowerCase();
@@ -265,7 +309,13 @@
   boxes.forEach(function (b) { b.addEventListener('change', apply); });
   shown.textContent = 'showing ' + rows.length + ' of ' + rows.length;
 
-  rows.forEach(function (li) { if (li.firstElementChild.open) fill(li); });
+  var opened = 0;
+  for (var i = 0; i < rows.length && opened < OPEN_AT_LOAD; i++) {
+    if (outcomes[i] === 'failed' || outcomes[i] === 'error') {
+      setOpen(rows[i], true);
+      opened++;
+    }
+  }
   openHash();
   doc.body.setAttribute('data-ready-ms', String(Math.round(performance.now())));
   doc.body.setAttribute('data-script-ms', String(Math.round(performance.now() - t0)));
