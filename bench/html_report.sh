@@ -116,19 +116,23 @@ load() { # page -> "wall_ms ready_ms"
     echo "$(( (t1 - t0) / 1000000 )) ${ready:--}"
 }
 
-walls=() readies=() empties=()
+walls=() readies=() empties=() lasts=()
 for _ in $(seq 1 "$loads"); do
     read -r w r < <(load "$page")
     walls+=("$w") readies+=("$r")
     read -r e _ < <(load "$out/empty.html")
     empties+=("$e")
+    # The last scenario opened by its address: its line found and parsed, its steps drawn.
+    read -r _ l < <(load "$page#s-$((n - 1))")
+    lasts+=("$l")
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 {
-    echo "| scenarios | report size | run (write included) | Chromium load + dump, median of $loads | same for an empty page | page ready (its own clock), median |"
-    echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
-    echo "| $n | $size_mb MB | ${run_s%.*} s | $(median "${walls[@]}") ms | $(median "${empties[@]}") ms | $(median "${readies[@]}") ms |"
+    echo "| scenarios | report size | run (write included) | Chromium load + dump, median of $loads | same for an empty page | page ready (its own clock), median | ready with the last scenario opened, median |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    echo "| $n | $size_mb MB | ${run_s%.*} s | $(median "${walls[@]}") ms | $(median "${empties[@]}") ms | $(median "${readies[@]}") ms | $(median "${lasts[@]}") ms |"
     echo
-    echo "loads (ms): ${walls[*]}; page ready (ms): ${readies[*]}; empty page (ms): ${empties[*]}"
+    echo "loads (ms): ${walls[*]}; page ready (ms): ${readies[*]}; empty page (ms): ${empties[*]}; last opened (ms): ${lasts[*]}"
+    echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$out/../html_report.md"

@@ -248,7 +248,7 @@ fn header<S: std::borrow::Borrow<ScenarioReport>>(
             parts.push(format!("{} cents of ad spend", sp.ad_spend));
         }
         parts.push(format!(
-            "{} jobs started, {} cancelled, {} left running",
+            "jobs: {} started, {} cancelled, {} left running",
             sp.jobs_started, sp.jobs_canceled, sp.jobs_left_running
         ));
         let _ = writeln!(

@@ -94,7 +94,7 @@
         var r = ex[i].response;
         if (!r || !(st.ms > 0)) continue;
         var w = Math.min(100 * r.ms / st.ms, 100 - right);
-        var seg = add(bar, el('span', 'seg' + (ex[i].hop ? ' hop' : '') + ' s' + String(r.status).charAt(0)));
+        var seg = add(bar, el('span', 'seg' + (ex[i].hop ? ' hop' : '')));
         seg.style.right = right + '%';
         seg.style.width = Math.max(w, 0) + '%';
         seg.title = (ex[i].hop ? 'redirect hop: ' : '') + 'HTTP ' + r.status + ' in ' + r.ms + ' ms';
