@@ -764,6 +764,37 @@ mod tests {
         assert!(!SCRIPT.contains("eval(") && !SCRIPT.contains("Function("));
     }
 
+    /// The browser runs the script and applies the style sheet only if the policy
+    /// names their exact text (tests/report_html.rs checks it in Chromium too).
+    #[test]
+    fn the_policy_names_the_page_script_and_style_by_hash() {
+        let page =
+            render::<ScenarioReport>(None, &[], &Summary::default(), Path::new("r.html")).unwrap();
+        let inner = |open: &str, close: &str| -> String {
+            let start = page.rfind(open).unwrap() + open.len();
+            page[start..start + page[start..].find(close).unwrap()].to_string()
+        };
+        // After the data block; the script itself mentions `<script>` in a comment.
+        let from = page.find("</script>\n<script>").unwrap() + "</script>\n<script>".len();
+        let script = &page[from..page.rfind("</script>").unwrap()];
+        let style = inner("<style>", "</style>");
+        assert_eq!(script, SCRIPT);
+        let policy = inner("Content-Security-Policy\" content=\"", "\"").replace("&#39;", "'");
+        assert_eq!(
+            policy,
+            format!(
+                "default-src 'none'; script-src '{}'; style-src '{}'; img-src 'none'; base-uri 'none'; form-action 'none'",
+                sha256_source(script),
+                sha256_source(&style)
+            )
+        );
+        assert_eq!(
+            page.matches("</script>").count(),
+            2,
+            "the data block and the script"
+        );
+    }
+
     #[test]
     fn an_excerpt_is_told_from_a_whole_body() {
         let cut = crate::events::excerpt(&"x".repeat(100), 10);
