@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # How quickly a big HTML report opens: N scenarios (default 10,000) of the smoke
-# flow against the embedded Layers mock (whoami, create a project, start an
+# flow against the Layers mock (`runner mock --tier unlimited`; whoami, create a project, start an
 # ingest; cancel it and archive the project in `finally`: 5 requests each), one
 # in 40 failing an assertion, written with --report-html; then headless Chromium
 # opens the page, runs its script and dumps the DOM, several times.
@@ -86,12 +86,24 @@ EOF
     } >"$out/suite/batch-$(printf %03d "$f").yaml"
 done
 
+# The mock on its own, without rate limits: the embedded one has the partner tier's,
+# and 10,000 ingests would be throttled into failing.
+mock_port="${HTML_BENCH_MOCK_PORT:-18091}"
+"$runner" mock --port "$mock_port" --tier unlimited >"$out/mock.log" 2>&1 &
+mock_pid=$!
+trap 'kill "$mock_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$mock_port") 2>/dev/null && break
+    sleep 0.1
+done
 start=$(date +%s.%N)
 set +e
-"$runner" "$out/suite" --quiet --report-html "$out/report" >"$out/run.log" 2>&1
+"$runner" "$out/suite" --quiet --base-url "http://127.0.0.1:$mock_port" \
+    --report-html "$out/report" >"$out/run.log" 2>&1
 code=$?
 set -e
 end=$(date +%s.%N)
+kill "$mock_pid" 2>/dev/null || true
 if [ "$code" -ne 1 ]; then
     echo "the run ended with $code (expected 1: some scenarios fail on purpose); see $out/run.log" >&2
     exit 1
