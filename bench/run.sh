@@ -2,13 +2,15 @@
 # The runner's end-to-end benchmark: the 4-request smoke flow (GET whoami, POST
 # project, POST ingest with the captured id, POST cancel with the captured job id
 # in `finally`) as N separate files, against nginx serving fixed JSON on
-# 127.0.0.1 with keep-alive, JUnit report on. For N = 1, 500 and 5000 it reports
-# wall time (hyperfine), requests/s and peak memory (/usr/bin/time -v); then the
-# embedded mock's own throughput under wrk. When `hurl` is on the PATH the same
-# suite runs through it too (as .hurl files), side by side.
+# 127.0.0.1 with keep-alive, JUnit and JSON reports on. For N = 1, 500 and 5000
+# it reports wall time (hyperfine), requests/s, CPU time, CPU/wall (how many
+# cores were busy) and peak memory (/usr/bin/time -v); then the embedded mock's
+# own throughput under wrk. When `hurl` is on the PATH the same suite runs
+# through it too (as .hurl files), side by side.
 #
 #   bench/run.sh                 # everything (about 2-4 minutes on 2 cores)
 #   BENCH_SIZES="1 500" bench/run.sh
+#   BENCH_SIZES="5000 50000" bench/run.sh   # memory at scale (50000: one timed run, ~1 GB of files)
 #   BENCH_QUICK=1 bench/run.sh   # fewer hyperfine runs
 #
 # It installs nothing: a missing tool is named with the command that installs it.
@@ -45,6 +47,9 @@ if [ -z "$hurl_bin" ]; then
     echo "note: hurl is not on the PATH; only the runner is measured." >&2
     echo "      (\`cargo install hurl --version 8.0.1 --locked\` builds it; it needs libcurl4-openssl-dev libxml2-dev pkg-config clang)" >&2
 fi
+
+# The machine's load changes what a wall time means: it goes into the results.
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- build -----------------------------------------------------------------
 echo "building the runner (release)..." >&2
@@ -193,13 +198,26 @@ status >= 200
 status <= 409
 EOF
 }
+# One template per tool, copied N times by one process (a shell loop forking per
+# file takes minutes at N=50000).
+gen_yaml @I@ >"$work/template.yaml"
+[ -n "$hurl_bin" ] && gen_hurl @I@ >"$work/template.hurl"
 for n in $sizes; do
     d="$work/suite-$n"
     mkdir -p "$d/yaml" "$d/hurl"
-    for i in $(seq -w 1 "$n"); do
-        gen_yaml "$i" >"$d/yaml/s$i.yaml"
-        [ -n "$hurl_bin" ] && gen_hurl "$i" >"$d/hurl/s$i.hurl"
-    done
+    python3 - "$work" "$d" "$n" "${hurl_bin:+hurl}" <<'PY'
+import sys
+work, d, n, hurl = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+width = len(str(n))
+kinds = [("yaml", open(f"{work}/template.yaml").read())]
+if hurl:
+    kinds.append(("hurl", open(f"{work}/template.hurl").read()))
+for i in range(1, n + 1):
+    idx = str(i).zfill(width)
+    for ext, text in kinds:
+        with open(f"{d}/{ext}/s{idx}.{ext}", "w") as f:
+            f.write(text.replace("@I@", idx))
+PY
 done
 
 # Sanity: one run of each must pass before it is timed.
@@ -212,13 +230,15 @@ fi
 # --- measure -----------------------------------------------------------------
 runs_for() { # $1 N -> hyperfine runs
     if [ -n "${BENCH_QUICK:-}" ]; then echo 3; return; fi
-    case "$1" in 1) echo 30 ;; 500) echo 10 ;; *) echo 5 ;; esac
+    case "$1" in 1) echo 30 ;; 500) echo 10 ;; 5000) echo 5 ;; *) echo 1 ;; esac
 }
 # Prints "mean_s stddev_s peak_kb cpu_s" (cpu: user + system of the time -v run).
 measure() { # $1 label, rest: the command (one string)
-    local label="$1" cmd="$2" runs="$3"
-    hyperfine -N --style none --warmup 1 --runs "$runs" --export-json "$out/$label.json" "$cmd" >/dev/null 2>&1 ||
-        hyperfine --style none --warmup 1 --runs "$runs" --export-json "$out/$label.json" "$cmd" >/dev/null
+    local label="$1" cmd="$2" runs="$3" warmup=1
+    # One run of the largest suites is long enough to need no warm-up.
+    [ "$runs" -eq 1 ] && warmup=0
+    hyperfine -N --style none --warmup "$warmup" --runs "$runs" --export-json "$out/$label.json" "$cmd" >/dev/null 2>&1 ||
+        hyperfine --style none --warmup "$warmup" --runs "$runs" --export-json "$out/$label.json" "$cmd" >/dev/null
     local peak
     # shellcheck disable=SC2086 # the command is words on purpose
     /usr/bin/time -v -o "$out/$label.time" $cmd >/dev/null 2>&1 || true
@@ -238,7 +258,9 @@ import sys
 tool, n, mean, sd, peak, cpu = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
 wall = f"{mean*1000:.1f} ms" if mean < 1 else f"{mean:.2f} s"
 rps = 4 * n / mean
-print(f"| {tool} | {n} | {wall} ± {sd*1000:.1f} ms | {rps:,.0f} | {mean/n*1e3:.3f} ms | {cpu:.2f} s | {peak/1024:.1f} MB |")
+# CPU/wall: how many cores the tool kept busy on average (the wall time is the
+# hyperfine mean; the CPU time is from the `time -v` run).
+print(f"| {tool} | {n} | {wall} ± {sd*1000:.1f} ms | {rps:,.0f} | {mean/n*1e3:.3f} ms | {cpu:.2f} s | {cpu/mean:.2f} | {peak/1024:.1f} MB |")
 PY
 }
 for n in $sizes; do
@@ -246,12 +268,12 @@ for n in $sizes; do
     runs="$(runs_for "$n")"
     echo "N=$n: runner..." >&2
     read -r mean sd peak cpu < <(measure "runner-$n" \
-        "$runner run $d/yaml --base-url $base --jobs $runner_jobs --junit $work/runner-$n.xml -q" "$runs")
+        "$runner run $d/yaml --base-url $base --jobs $runner_jobs --junit $work/runner-$n.xml --report-json $work/runner-$n.json -q" "$runs")
     rows+=("$(fmt_row "runner (--jobs $runner_jobs)" "$n" "$mean" "$sd" "$peak" "$cpu")")
     if [ -n "$hurl_bin" ]; then
         echo "N=$n: hurl..." >&2
         read -r mean sd peak cpu < <(measure "hurl-$n" \
-            "$hurl_bin --test --jobs $hurl_jobs --variable base=$base --report-junit $work/hurl-$n.xml $d/hurl" "$runs")
+            "$hurl_bin --test --jobs $hurl_jobs --variable base=$base --report-junit $work/hurl-$n.xml --report-json $work/hurl-$n-json $d/hurl" "$runs")
         rows+=("$(fmt_row "Hurl $("$hurl_bin" --version | head -1 | awk '{print $2}') (--test --jobs $hurl_jobs)" "$n" "$mean" "$sd" "$peak" "$cpu")")
     fi
 done
@@ -283,10 +305,10 @@ kill "$mock_pid" 2>/dev/null || true
 
 # --- report ----------------------------------------------------------------
 {
-    echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) CPUs ($(lscpu | awk -F': +' '/Model name/ {print $2; exit}')), $(free -g | awk '/Mem:/ {print $2}') GB, Linux $(uname -r); nginx $("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///'), 1 worker, keep-alive."
+    echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) CPUs ($(lscpu | awk -F': +' '/Model name/ {print $2; exit}')), $(free -g | awk '/Mem:/ {print $2}') GB, Linux $(uname -r); nginx $("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///'), 1 worker, keep-alive. Load average at the start: $load_before; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
-    echo "| tool | N | wall (mean ± sd) | requests/s | wall per scenario | CPU (user+sys) | peak memory |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    echo "| tool | N | wall (mean ± sd) | requests/s | wall per scenario | CPU (user+sys) | CPU/wall | peak memory |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     printf '%s\n' "${rows[@]}"
     echo
     echo "| wrk -t2 -c16 -d5s, GET /v1/whoami | requests/s |"

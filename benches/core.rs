@@ -113,6 +113,8 @@ fn response(status: u16, body: &str) -> Response {
         body: Bytes::from(body.to_string()),
         truncated: false,
         elapsed: Duration::from_millis(1),
+        body_problem: None,
+        wire_bytes: body.len(),
     }
 }
 
@@ -278,6 +280,7 @@ fn step_report(number: usize, outcome: Outcome) -> StepReport {
         message: None,
         failures: Vec::new(),
         passed: Vec::new(),
+        redirects: Vec::new(),
         request: Some(RequestRecord {
             method: "POST".into(),
             url: "http://127.0.0.1:8080/v1/projects/prj_01JBENCH/ingest/appstore".into(),

@@ -114,6 +114,9 @@ pub struct StepReport {
     pub passed: Vec<Assertion>,
     pub request: Option<RequestRecord>,
     pub response: Option<ResponseRecord>,
+    /// Redirect hops followed before the final `request`/`response`, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<Exchange>,
     /// Attempts that failed before the last one (transport errors, 5xx, 429).
     pub failed_attempts: Vec<String>,
     /// How many times the request was sent (polling and retries included).
@@ -141,6 +144,13 @@ impl std::fmt::Display for Assertion {
             self.subject, self.expected, self.actual
         )
     }
+}
+
+/// One request and the response it got: a redirect hop.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exchange {
+    pub request: RequestRecord,
+    pub response: ResponseRecord,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,4 +1,9 @@
-//! Choosing which scenarios run: tags, a text filter, and a stable shard.
+//! Choosing which scenarios run: tags, a text filter, and a stable shard (dealt by
+//! name, or balanced by the durations of an earlier run).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
 
 use crate::cli::args::Selection;
 use crate::scenario::Scenario;
@@ -11,6 +16,8 @@ pub struct Selected {
     pub total: usize,
     /// Scenarios the tags and filter kept, before sharding.
     pub matched: usize,
+    /// With `--shard-timings`: how many of the matched scenarios had a duration.
+    pub timed: Option<usize>,
 }
 
 impl Selected {
@@ -30,9 +37,15 @@ impl Selected {
         );
         if let Some((k, of)) = sel.shard {
             text.push_str(&format!(
-                " (shard {k}/{of} of the {} selected)",
+                " (shard {k}/{of} of the {} selected",
                 self.matched
             ));
+            if let Some(known) = self.timed {
+                text.push_str(&format!(
+                    "; balanced by --shard-timings, which knew {known} of them"
+                ));
+            }
+            text.push(')');
         }
         text
     }
@@ -59,8 +72,12 @@ pub fn select_counted(scenarios: Vec<Scenario>, sel: &Selection) -> Selected {
         })
         .collect();
     let matched = kept.len();
+    let timings = Timings::merge(&sel.shard_timings);
+    let timed = timings
+        .as_ref()
+        .map(|t| kept.iter().filter(|s| t.of(s).is_some()).count());
     if let Some((k, n)) = sel.shard {
-        let mine = shard_members(&kept, k, n);
+        let mine = shard_members(&kept, k, n, timings.as_ref());
         kept = kept
             .into_iter()
             .enumerate()
@@ -75,23 +92,305 @@ pub fn select_counted(scenarios: Vec<Scenario>, sel: &Selection) -> Selected {
         scenarios: kept,
         total,
         matched,
+        timed,
     }
 }
 
 /// Which of `scenarios` shard `k` of `n` takes. The scenarios are sorted by file
-/// and name and dealt round-robin: every machine computes the same order from the
-/// same files, so together the shards take each scenario exactly once, and their
-/// sizes differ by at most one.
-fn shard_members(scenarios: &[Scenario], k: usize, n: usize) -> std::collections::HashSet<usize> {
+/// and name; every machine computes the same order from the same files (and the
+/// same timings), so together the shards take each scenario exactly once.
+///
+/// Without timings they are dealt round-robin (shard sizes differ by at most one).
+/// With timings, the scenarios they know go first, longest first, each to the
+/// shard with the least time so far (the lowest-numbered on a tie); those they do
+/// not know are then dealt round-robin as without timings.
+fn shard_members(
+    scenarios: &[Scenario],
+    k: usize,
+    n: usize,
+    timings: Option<&Timings>,
+) -> std::collections::HashSet<usize> {
     let mut order: Vec<usize> = (0..scenarios.len()).collect();
     order.sort_by(|a, b| {
         let (x, y) = (&scenarios[*a], &scenarios[*b]);
         (x.file.as_ref(), &x.name).cmp(&(y.file.as_ref(), &y.name))
     });
-    order
-        .into_iter()
-        .enumerate()
-        .filter(|(pos, _)| pos % n == k - 1)
-        .map(|(_, i)| i)
-        .collect()
+    let Some(t) = timings else {
+        return order
+            .into_iter()
+            .enumerate()
+            .filter(|(pos, _)| pos % n == k - 1)
+            .map(|(_, i)| i)
+            .collect();
+    };
+    let mut known: Vec<(usize, f64)> = Vec::new();
+    let mut unknown: Vec<usize> = Vec::new();
+    for i in order {
+        match t.of(&scenarios[i]) {
+            Some(d) => known.push((i, d)),
+            None => unknown.push(i),
+        }
+    }
+    // Stable: equal durations keep the file-and-name order.
+    known.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut load = vec![0.0f64; n];
+    let mut mine = std::collections::HashSet::new();
+    for (i, d) in known {
+        let mut least = 0;
+        for (s, l) in load.iter().enumerate() {
+            if *l < load[least] {
+                least = s;
+            }
+        }
+        load[least] += d;
+        if least == k - 1 {
+            mine.insert(i);
+        }
+    }
+    mine.extend(
+        unknown
+            .into_iter()
+            .enumerate()
+            .filter(|(pos, _)| pos % n == k - 1)
+            .map(|(_, i)| i),
+    );
+    mine
+}
+
+/// Scenario durations from earlier runs (`--shard-timings`), by file and name.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    seconds: Arc<HashMap<(String, String), f64>>,
+}
+
+/// The part of a JSON report (`--report-json`) that timings need; the rest is skipped.
+#[derive(serde::Deserialize)]
+struct ReportDoc {
+    scenarios: Vec<TimedScenario>,
+}
+
+#[derive(serde::Deserialize)]
+struct TimedScenario {
+    file: String,
+    name: String,
+    /// Seconds.
+    duration: f64,
+}
+
+/// A report of a suite of hundreds of thousands of scenarios stays below this.
+const TIMINGS_MAX_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
+impl Timings {
+    /// Read a JSON report written by `--report-json`, or every `*.json` report of a
+    /// folder (one per shard of the earlier run; none at all on a first run). The
+    /// command line's value parser.
+    pub fn read(path: &str) -> Result<Timings, String> {
+        let p = Path::new(path);
+        if !p.is_dir() {
+            return Timings::read_file(p);
+        }
+        let entries = std::fs::read_dir(p).map_err(|e| format!("cannot read {path}: {e}"))?;
+        let mut files: Vec<std::path::PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|f| f.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        let each = files
+            .iter()
+            .map(|f| Timings::read_file(f))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Timings::merge(&each).unwrap_or_default())
+    }
+
+    fn read_file(p: &Path) -> Result<Timings, String> {
+        use std::io::Read as _;
+        let path = p.display();
+        let file = std::fs::File::open(p).map_err(|e| format!("cannot read {path}: {e}"))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| format!("cannot read {path}: {e}"))?;
+        if !meta.is_file() {
+            return Err(format!(
+                "{path} is not a regular file; give the JSON report of an earlier run (--report-json)"
+            ));
+        }
+        let reader = std::io::BufReader::new(file.take(TIMINGS_MAX_BYTES));
+        let doc: ReportDoc = serde_json::from_reader(reader).map_err(|e| {
+            format!("{path} is not a JSON report of the runner (--report-json): {e}")
+        })?;
+        let mut seconds = HashMap::with_capacity(doc.scenarios.len());
+        for s in doc.scenarios {
+            if s.duration.is_finite() && s.duration >= 0.0 {
+                let d = seconds.entry((s.file, s.name)).or_insert(0.0f64);
+                *d = d.max(s.duration);
+            }
+        }
+        Ok(Timings {
+            seconds: Arc::new(seconds),
+        })
+    }
+
+    /// Several reports (one per shard of the earlier run) as one; `None` for none.
+    fn merge(all: &[Timings]) -> Option<Timings> {
+        match all {
+            [] => None,
+            [one] => Some(one.clone()),
+            many => {
+                let mut seconds: HashMap<(String, String), f64> = HashMap::new();
+                for t in many {
+                    for (k, v) in t.seconds.iter() {
+                        let d = seconds.entry(k.clone()).or_insert(0.0);
+                        *d = d.max(*v);
+                    }
+                }
+                Some(Timings {
+                    seconds: Arc::new(seconds),
+                })
+            }
+        }
+    }
+
+    /// The duration of `s` in the earlier run, when it ran there.
+    fn of(&self, s: &Scenario) -> Option<f64> {
+        self.seconds
+            .get(&(s.file.display().to_string(), s.name.clone()))
+            .copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scenarios `s0`..`s{n-1}` in one file `suite.yaml`.
+    fn suite(n: usize) -> (tempfile::TempDir, Vec<Scenario>) {
+        let text: String = (0..n)
+            .map(|i| format!("  - name: s{i:02}\n    steps:\n      - request: {{ url: /x }}\n"))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("suite.yaml");
+        std::fs::write(&path, format!("scenarios:\n{text}")).unwrap();
+        let (scenarios, _) = crate::cli::load_suite(&[path], &[]).unwrap();
+        (dir, scenarios)
+    }
+
+    fn timings(scenarios: &[Scenario], secs: &[(usize, f64)]) -> Timings {
+        let file = scenarios[0].file.display().to_string();
+        Timings {
+            seconds: Arc::new(
+                secs.iter()
+                    .map(|(i, d)| ((file.clone(), format!("s{i:02}")), *d))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Each shard's scenario names, shard 1 first.
+    fn shards(scenarios: &[Scenario], n: usize, t: Option<&Timings>) -> Vec<Vec<String>> {
+        (1..=n)
+            .map(|k| {
+                let mut names: Vec<String> = shard_members(scenarios, k, n, t)
+                    .into_iter()
+                    .map(|i| scenarios[i].name.clone())
+                    .collect();
+                names.sort();
+                names
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_shards_together_run_every_scenario_exactly_once() {
+        let (_dir, scenarios) = suite(11);
+        // Timings for none, some (with ties and a zero), and all of the scenarios.
+        let partial = timings(&scenarios, &[(0, 3.0), (4, 0.5), (5, 3.0), (9, 0.0)]);
+        let full = timings(
+            &scenarios,
+            &(0..11).map(|i| (i, (i % 4) as f64)).collect::<Vec<_>>(),
+        );
+        for t in [None, Some(&partial), Some(&full)] {
+            for n in 1..=13 {
+                let mut all: Vec<String> = shards(&scenarios, n, t).into_iter().flatten().collect();
+                all.sort();
+                let expected: Vec<String> = scenarios.iter().map(|s| s.name.clone()).collect();
+                assert_eq!(all, expected, "n={n}, timings: {:?}", t.is_some());
+            }
+        }
+    }
+
+    #[test]
+    fn timings_balance_the_shards_longest_first() {
+        let (_dir, scenarios) = suite(10);
+        // One slow scenario and nine quick ones: by name it would share a shard
+        // with four quick ones (14 s against 5 s).
+        let mut secs = vec![(0, 10.0)];
+        secs.extend((1..10).map(|i| (i, 1.0)));
+        let t = timings(&scenarios, &secs);
+        let got = shards(&scenarios, 2, Some(&t));
+        assert_eq!(got[0], vec!["s00"]);
+        assert_eq!(got[1].len(), 9);
+        let by_name = shards(&scenarios, 2, None);
+        assert_eq!(by_name[0].len(), 5, "{by_name:?}");
+    }
+
+    #[test]
+    fn scenarios_the_timings_do_not_know_are_dealt_by_name() {
+        let (_dir, scenarios) = suite(6);
+        // s00 (known, 5 s) goes to shard 1; the five unknown ones are dealt
+        // round-robin in name order, as they would be without timings.
+        let t = timings(&scenarios, &[(0, 5.0)]);
+        let got = shards(&scenarios, 2, Some(&t));
+        assert_eq!(got[0], vec!["s00", "s01", "s03", "s05"]);
+        assert_eq!(got[1], vec!["s02", "s04"]);
+    }
+
+    #[test]
+    fn a_report_is_read_for_its_durations_and_anything_else_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("run.json");
+        std::fs::write(
+            &good,
+            r#"{"format_version":1,"summary":{"total":2},"scenarios":[
+                {"index":0,"name":"a","file":"x.yaml","duration":1.5,"steps":[]},
+                {"index":1,"name":"b","file":"x.yaml","duration":0.25,"steps":[{"name":"s"}]}]}"#,
+        )
+        .unwrap();
+        let t = Timings::read(good.to_str().unwrap()).unwrap();
+        assert_eq!(t.seconds.get(&("x.yaml".into(), "a".into())), Some(&1.5));
+        assert_eq!(t.seconds.get(&("x.yaml".into(), "b".into())), Some(&0.25));
+        // A folder: each shard's report, the longest duration of a scenario kept.
+        let shards = dir.path().join("shards");
+        std::fs::create_dir(&shards).unwrap();
+        assert!(
+            Timings::read(shards.to_str().unwrap())
+                .unwrap()
+                .seconds
+                .is_empty()
+        );
+        std::fs::copy(&good, shards.join("run-1.json")).unwrap();
+        std::fs::write(
+            shards.join("run-2.json"),
+            r#"{"scenarios":[{"name":"a","file":"x.yaml","duration":2.0},{"name":"c","file":"y.yaml","duration":3.0}]}"#,
+        )
+        .unwrap();
+        std::fs::write(shards.join("notes.txt"), "not a report").unwrap();
+        let t = Timings::read(shards.to_str().unwrap()).unwrap();
+        assert_eq!(t.seconds.len(), 3);
+        assert_eq!(t.seconds.get(&("x.yaml".into(), "a".into())), Some(&2.0));
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, "<testsuites/>").unwrap();
+        let cases = [
+            (bad.to_str().unwrap().to_string(), "is not a JSON report"),
+            ("/dev/null".to_string(), "not a regular file"),
+            (
+                dir.path().join("nope.json").display().to_string(),
+                "cannot read",
+            ),
+        ];
+        for (path, says) in cases {
+            let err = Timings::read(&path).unwrap_err();
+            assert!(err.contains(says), "{path}: {err}");
+        }
+    }
 }

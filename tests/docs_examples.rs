@@ -382,6 +382,8 @@ fn every_feature_of_the_language_has_a_running_example() {
         "form",
         "multipart",
         "body_file",
+        "cookies",
+        "follow_redirects",
         "file",
         "filename",
         "content_type",
@@ -389,6 +391,7 @@ fn every_feature_of_the_language_has_a_running_example() {
         "status",
         "time_ms",
         "schema",
+        "redirects",
         // retry
         "until",
         "attempts",

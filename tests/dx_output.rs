@@ -380,7 +380,7 @@ steps:
             {"subject": "$.id", "expected": "not \"prj_2\"", "actual": "\"prj_1\""},
             {"subject": "$.status", "expected": "\"active\"", "actual": "\"active\""},
             {"subject": "schema", "expected": "the body to match the schema", "actual": "it does"},
-            {"subject": "status", "expected": "a success (below 400; write `expect: status:` to accept others)", "actual": "200"},
+            {"subject": "status", "expected": "a success (2xx; write `expect: status:` to accept others)", "actual": "200"},
         ])
     );
     assert_eq!(

@@ -761,8 +761,10 @@ fn status_429_then_success_passes_as_flaky() {
 #[test]
 fn a_redirect_loop() {
     let bad = FaultyServer::start(Fault::RedirectLoop);
+    let mut case = Case::new(bad.url());
+    case.settings = "step_timeout: 2s\nretries: 0\nfollow_redirects: true\n";
     check(
-        Case::new(bad.url()),
+        case,
         Expected {
             outcome: "error",
             says: &["too many redirects"],

@@ -285,21 +285,27 @@ async fn users_extend_the_catalog_for_their_own_apis() {
     );
 }
 
-/// A URL the files cannot show statically is checked when it is rendered: the costly
-/// request is refused unsent, the others go.
+/// A URL the files cannot show statically (it comes from a response) is checked when
+/// it is rendered: the costly request is refused unsent, the others go.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_costly_url_known_only_at_run_time_is_refused_unsent() {
-    let server = Recorder::ok().await;
+    let server = Recorder::start(std::sync::Arc::new(|_| {
+        (
+            200,
+            vec![("Content-Type".into(), "application/json".into())],
+            br#"{"next":"/v1/projects/p1/ingest/appstore"}"#.to_vec(),
+        )
+    }))
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let file = write(
         dir.path(),
         "dynamic.yaml",
         r#"name: dynamic target
-vars:
-  next: /v1/projects/p1/ingest/appstore
 steps:
   - name: harmless
     request: { url: /v1/whoami }
+    capture: { next: $.next }
   - name: sneaky
     request: { method: POST, url: "{{ next }}", json: { iosBundleId: com.example.app } }
 "#,

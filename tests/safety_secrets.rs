@@ -389,3 +389,401 @@ async fn a_secret_seen_late_is_masked_in_earlier_records() {
         "{json_text}"
     );
 }
+
+// ---- Issue 12: secrets that leaked, each through a whole run and every output ----
+
+/// Taken as a secret by its name; minijinja's `tojson` writes it `pa\u003css...`.
+const PW: &str = "pa<ss>wo&rd";
+/// A password with spaces: its first word is no auth scheme.
+const DB: &str = "correct horse battery staple";
+/// Non-ASCII, echoed by a server as `\u00e9` and a surrogate pair.
+const EMOJI: &str = "caf\u{e9}-\u{1F511}-key";
+/// Echoed by a server as a response header name.
+const HEADER_NAME: &str = "tok3n-abcdef-123456";
+/// A numeric PIN under `secrets:`.
+const PIN: &str = "4711";
+
+/// Non-ASCII as `\uXXXX` (surrogate pairs for what is beyond the BMP), as
+/// Python's `json.dumps` and httpbin write it.
+fn ensure_ascii(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u16; 2];
+            for unit in c.encode_utf16(&mut buf) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+/// Base64 at 76 columns with CRLF, as MIME writes it.
+fn mime(s: &str) -> String {
+    b64(s)
+        .as_bytes()
+        .chunks(76)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+/// The base64 characters that only the bytes of `secret` decide, where it sits
+/// `offset` bytes into the encoded data: what must never show.
+fn base64_core(secret: &str, offset: usize) -> String {
+    let data = [vec![b'x'; offset], secret.as_bytes().to_vec()].concat();
+    let enc = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&data);
+    let first = (8 * offset).div_ceil(6);
+    let end = 8 * data.len() / 6;
+    enc[first..end].to_string()
+}
+
+fn issue12_echo() -> Respond {
+    Arc::new(|req: &Received| {
+        let body = String::from_utf8_lossy(&req.body).into_owned();
+        let echo = serde_json::json!({
+            "echo": body,
+            "ascii": ensure_ascii(&body),
+            "basic": [b64("xann:hunt3r"), b64("xyann:hunt3r"), b64(&format!("user:{DB}"))],
+            "mime": mime(&format!("xx{DB} and {PW} and {DB}{DB}")),
+            "hex": hex::encode_upper(DB),
+            "lower_hex": hex::encode(PW),
+        });
+        let text = serde_json::to_string(&echo).unwrap();
+        (
+            200,
+            vec![
+                ("Content-Type".into(), "application/json".into()),
+                (HEADER_NAME.into(), "yes".into()),
+            ],
+            ensure_ascii(&text).into_bytes(),
+        )
+    })
+}
+
+const ISSUE12: &str = r#"
+secrets: [pin]
+vars:
+  pin: 4711
+name: issue 12 leaks
+steps:
+  - name: everything at once
+    request:
+      method: POST
+      url: "/echo?pin={{ pin }}"
+      headers:
+        Authorization: "Basic {{ 'ann:hunt3r' | b64encode }}"
+        Content-Type: application/json
+      body: '{"pw": {{ env.PW_SECRET | tojson }}, "db": {{ env.DB_PASSWORD | tojson }}, "emoji": {{ env.EMOJI_SECRET | tojson }}, "pin": {{ pin }}}'
+    expect:
+      status: 299
+"#;
+
+fn issue12_forms() -> Vec<(&'static str, Vec<String>)> {
+    let mut b64_cores = Vec::new();
+    for secret in ["ann:hunt3r", "hunt3r", DB] {
+        for offset in 0..3 {
+            let core = base64_core(secret, offset);
+            if core.len() >= 4 {
+                b64_cores.push(core);
+            }
+        }
+    }
+    vec![
+        ("PW_SECRET", vec![PW.to_string()]),
+        ("DB_PASSWORD", vec![DB.to_string(), "correct".to_string()]),
+        ("EMOJI_SECRET", vec![EMOJI.to_string()]),
+        ("the header name", vec![HEADER_NAME.to_string()]),
+        ("the PIN", vec![PIN.to_string()]),
+        ("Basic's password", vec!["hunt3r".to_string()]),
+        ("base64", b64_cores),
+        (
+            "hex",
+            vec![
+                hex::encode_upper(DB),
+                hex::encode(DB),
+                hex::encode(PW),
+                hex::encode_upper(PW),
+            ],
+        ),
+    ]
+}
+
+/// What `text` holds of the secrets of [`ISSUE12`], in any of the decodings.
+fn issue12_leak(text: &str) -> Option<String> {
+    // Line breaks and their escapes go: wrapped base64 shows as one run.
+    let joined = text
+        .replace("\\r\\n", "")
+        .replace("\\n", "")
+        .replace(['\r', '\n'], "")
+        .replace("  ", "");
+    for (name, forms) in issue12_forms() {
+        for view in [text, &joined] {
+            if let Some(how) = leaked(view, &forms) {
+                return Some(format!("{name}: {how}"));
+            }
+            // `leaked` skips forms under 8 characters.
+            for f in forms.iter().filter(|f| f.len() < 8) {
+                let unescaped = safety::unicode_unescape(view);
+                if view.contains(f.as_str()) || unescaped.contains(f.as_str()) {
+                    return Some(format!("{name}: `{f}`"));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Issue 12 items 2, 3, 5, 6, 8 and 10: `\uXXXX` escapes (`tojson`, a server's
+/// echo of non-ASCII and emoji), a numeric PIN under `secrets:`, a password with
+/// spaces, a secret echoed as a header name, Basic of a short password, MIME
+/// base64 and upper-case hex: none shows in -vv, JUnit or the JSON report.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue12_encodings_never_show_in_any_output() {
+    let server = Recorder::start(issue12_echo()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "issue12.yaml", ISSUE12);
+    let junit = dir.path().join("junit.xml");
+    let json = dir.path().join("report.json");
+    let ran = run(
+        &[
+            "run",
+            &file,
+            "--base-url",
+            &server.base_url,
+            "-vv",
+            "--junit",
+            junit.to_str().unwrap(),
+            "--report-json",
+            json.to_str().unwrap(),
+        ],
+        &[
+            ("PW_SECRET", PW),
+            ("DB_PASSWORD", DB),
+            ("EMOJI_SECRET", EMOJI),
+            ("HEADER_TOKEN", HEADER_NAME),
+        ],
+    )
+    .await;
+    assert_eq!(ran.code(), Some(1), "{}", ran.both());
+    // They were sent, and echoed.
+    let received: String = server.requests().iter().map(|r| r.text()).collect();
+    assert!(received.contains("pa\\u003css"), "{received}");
+    assert!(
+        received.contains(DB) && received.contains("pin=4711"),
+        "{received}"
+    );
+    // The echo escaped as `\u00e9`/`\ud83d\udd11` is there, masked.
+    assert!(
+        ran.stdout.contains("\"ascii\":\"{\\\"pw\\\": \\\"***\\\""),
+        "{}",
+        ran.stdout
+    );
+    let junit_text = std::fs::read_to_string(&junit).expect("the JUnit report was written");
+    let json_text = std::fs::read_to_string(&json).expect("the JSON report was written");
+    for (what, text) in [
+        ("stdout", &ran.stdout),
+        ("stderr", &ran.stderr),
+        ("the JUnit report", &junit_text),
+        ("the JSON report", &json_text),
+    ] {
+        if let Some(leak) = issue12_leak(text) {
+            panic!("{leak} leaked into {what}:\n{text}");
+        }
+    }
+    // Masked, not dropped.
+    assert!(ran.stdout.contains("pin=***"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("< ***: yes"), "{}", ran.stdout);
+}
+
+/// Issue 12 item 3 in a dry run: a numeric PIN under `secrets:` is masked.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue12_numeric_secret_in_a_dry_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "pin.yaml", ISSUE12);
+    let ran = run(
+        &[
+            "run",
+            &file,
+            "--dry-run",
+            "--base-url",
+            "http://127.0.0.1:9",
+        ],
+        &[
+            ("PW_SECRET", PW),
+            ("DB_PASSWORD", DB),
+            ("EMOJI_SECRET", EMOJI),
+        ],
+    )
+    .await;
+    assert!(ran.stdout.contains("pin=***"), "{}", ran.both());
+    assert!(issue12_leak(&ran.stdout).is_none(), "{}", ran.stdout);
+}
+
+/// Issue 12 item 4: a token captured in one step and sent as `Bearer` by a later
+/// one is masked in the console from the step that captured it, even with -vv.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue12_a_captured_token_is_masked_before_it_is_sent() {
+    const TOKEN: &str = "tok-9d8c7b6a5f4e3d2c1b0a";
+    let server = Recorder::start(Arc::new(|_req: &Received| {
+        (
+            200,
+            vec![("Content-Type".into(), "application/json".into())],
+            format!("{{\"token\":\"{TOKEN}\",\"theme\":\"dark\"}}").into_bytes(),
+        )
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "login.yaml",
+        r#"name: login then use the token
+steps:
+  - name: login
+    request: { method: POST, url: /login }
+    capture: { token: $.token, theme: $.theme }
+  - name: whoami
+    # Long enough for the console to have printed the login step: the token must
+    # be known as a secret before it is sent.
+    delay: 300ms
+    request:
+      url: /me
+      headers:
+        Authorization: "Bearer {{ token }}"
+        X-Theme: "{{ theme }}"
+"#,
+    );
+    for verbosity in ["-v", "-vv"] {
+        let ran = run(
+            &["run", &file, "--base-url", &server.base_url, verbosity],
+            &[],
+        )
+        .await;
+        assert_eq!(ran.code(), Some(0), "{}", ran.both());
+        assert!(!ran.stdout.contains("tok-9d8c"), "{}", ran.stdout);
+        assert!(
+            ran.stdout.contains("Authorization: Bearer ***"),
+            "{}",
+            ran.stdout
+        );
+        // A value that flows into no secret header is no secret.
+        assert!(ran.stdout.contains("X-Theme: dark"), "{}", ran.stdout);
+        if verbosity == "-vv" {
+            assert!(ran.stdout.contains("{\"token\":\"***\""), "{}", ran.stdout);
+        }
+    }
+}
+
+/// Issue 12 item 7: `--max-body` cutting a body in the middle of a key.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue12_a_key_cut_by_max_body_is_masked() {
+    let server = Recorder::start(Arc::new(|_req: &Received| {
+        let body = format!("{}{KEY} trailing", "a".repeat(1000));
+        (
+            200,
+            vec![("Content-Type".into(), "text/plain".into())],
+            body.into_bytes(),
+        )
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "cut.yaml",
+        "name: cut\nsteps:\n  - request: { url: /big }\n    expect: { status: 201 }\n",
+    );
+    // Cut inside the public part, just after it, and deep in the secret part.
+    for shown in [10, 29, 40, 60] {
+        let cut = format!("{}B", 1000 + shown);
+        let ran = run(
+            &[
+                "run",
+                &file,
+                "--base-url",
+                &server.base_url,
+                "-vv",
+                "--max-body",
+                &cut,
+            ],
+            &[("LAYERS_API_KEY", KEY)],
+        )
+        .await;
+        assert_eq!(ran.code(), Some(1), "{}", ran.both());
+        // At least 4 characters of the secret part show when the cut is past them.
+        if shown >= 29 {
+            let secret_shown = &KEY[25..shown];
+            assert!(
+                !ran.stdout.contains(secret_shown),
+                "{shown}: {}",
+                ran.stdout
+            );
+            assert!(ran.stdout.contains(PUBLIC), "{shown}: {}", ran.stdout);
+        }
+        assert!(!ran.stdout.contains("trailing"), "{}", ran.stdout);
+    }
+}
+
+/// Issue 12 item 9: a `with:` parameter listed under `secrets:`, and a value under
+/// 4 characters named with `--secret`.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue12_with_parameters_and_short_named_secrets() {
+    let server = Recorder::ok().await;
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "login.yaml",
+        "- name: log in\n  request: { url: \"/login?pw={{ password }}&pin={{ env.PIN }}\" }\n",
+    );
+    let file = write(
+        dir.path(),
+        "main.yaml",
+        "name: include with a secret\nsecrets: [password]\nsteps:\n  - include: login.yaml\n    with: { password: \"hunter-2-with\" }\n",
+    );
+    let ran = run(
+        &[
+            "run",
+            &file,
+            "--base-url",
+            &server.base_url,
+            "-v",
+            "--secret",
+            "PIN",
+        ],
+        &[("PIN", "427")],
+    )
+    .await;
+    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    let received: String = server.requests().iter().map(|r| r.text()).collect();
+    assert!(received.contains("pw=hunter-2-with&pin=427"), "{received}");
+    assert!(ran.stdout.contains("pw=***&pin=***"), "{}", ran.stdout);
+    assert!(!ran.stdout.contains("hunter-2"), "{}", ran.stdout);
+}
+
+/// Issue 12 item 11: `runner list` masks scenario names: one holding an
+/// environment secret, one built from a matrix value under `secrets:`.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue12_list_masks_scenario_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "names.yaml",
+        &format!(
+            "scenarios:\n  - name: uses {KEY}\n    steps: [{{ request: {{ url: /x }} }}]\n  - name: \"region {{{{ region_key }}}}\"\n    secrets: [region_key]\n    matrix: {{ region_key: [eu-k3y-0123456789] }}\n    steps: [{{ request: {{ url: /x }} }}]\n"
+        ),
+    );
+    let ran = run(&["list", &file], &[("LAYERS_API_KEY", KEY)]).await;
+    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    assert!(
+        ran.stdout.contains(&format!("uses {PUBLIC}")),
+        "{}",
+        ran.stdout
+    );
+    assert!(!ran.stdout.contains("eu-k3y"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("region ***"), "{}", ran.stdout);
+}

@@ -49,6 +49,12 @@ pub struct Selection {
     /// Run a stable share K of N of the scenarios (e.g. 2/3), for splitting a suite across CI machines.
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(usize, usize)>,
+    /// Balance the shards by the durations in a previous run's JSON report
+    /// (--report-json), or in every *.json report of a folder: longest first, each to
+    /// the shard with the least work so far. Repeatable. Scenarios they do not know
+    /// are dealt as without it. Give every shard the same files.
+    #[arg(long = "shard-timings", value_name = "FILE", requires = "shard", value_parser = crate::select::Timings::read)]
+    pub shard_timings: Vec<crate::select::Timings>,
 }
 
 #[derive(Debug, Args)]
@@ -100,21 +106,34 @@ pub struct RunArgs {
     /// How many scenarios run at once.
     #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub jobs: u32,
+    /// At most this many requests per second to each host (e.g. 20, or 0.5 for one
+    /// every two seconds), retries and polls included: for a shared staging server's
+    /// rate limit.
+    #[arg(long, value_name = "N", value_parser = parse_rps)]
+    pub max_rps: Option<f64>,
     #[command(flatten)]
     pub variables: Variables,
     /// Treat this variable (or environment variable) as a secret: masked in every output. Repeatable.
     #[arg(long = "secret", value_name = "NAME")]
     pub secrets: Vec<String>,
     /// Time limit of each request when a step sets none.
-    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "30s", value_parser = parse_time_limit, value_name = "DURATION")]
     pub timeout: std::time::Duration,
     /// Transport retries (connection errors, 5xx, 429) for idempotent requests and
     /// writes with an Idempotency-Key, when a step or file sets none.
     #[arg(long, default_value_t = 2)]
     pub retries: u32,
+    /// Follow redirects in steps whose file and request do not say
+    /// (`follow_redirects:`); each hop is still reported and checked on its own.
+    #[arg(long, short = 'L')]
+    pub follow_redirects: bool,
     /// Response bodies are kept up to this many bytes (e.g. 8MB); the rest is cut.
     #[arg(long, default_value = "8MB", value_parser = parse_size, value_name = "SIZE")]
     pub max_body: usize,
+    /// The most text the run's templates may render in all (e.g. 1GB); a step whose
+    /// template would render past it errors.
+    #[arg(long, default_value = "1GB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_rendered: usize,
     /// After Ctrl-C or SIGTERM, how long `finally` steps may take.
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub grace: std::time::Duration,
@@ -149,6 +168,17 @@ pub struct RunArgs {
     pub selection: Selection,
 }
 
+/// A duration that is a time limit: zero, in whatever unit, would let nothing through.
+fn parse_time_limit(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err(format!(
+            "`{s}` lets no request through: give a time limit above zero, e.g. 30s"
+        ));
+    }
+    Ok(d)
+}
+
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let (k, n) = s
         .split_once('/')
@@ -165,6 +195,15 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
         return Err(format!("shard {k}/{n}: K must be between 1 and N"));
     }
     Ok((k, n))
+}
+
+fn parse_rps(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a rate: write requests per second above 0, e.g. 20 or 0.5"
+        )),
+    }
 }
 
 pub fn parse_size(s: &str) -> Result<usize, String> {

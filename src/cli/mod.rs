@@ -86,15 +86,16 @@ pub fn print_diagnostics_masked(diags: &Diagnostics, redactor: &crate::report::r
 }
 
 fn validate(a: args::ValidateArgs) -> i32 {
-    let names = match a.variables.resolve() {
-        Ok(v) => vars::names(&v),
+    let variables = match a.variables.resolve() {
+        Ok(v) => v,
         Err(d) => {
             print_diagnostics(&d);
             return exit::USAGE;
         }
     };
+    let names = vars::names(&variables);
     match load_suite(&a.paths, &names) {
-        Ok((scenarios, _)) => {
+        Ok((scenarios, templates)) => {
             // Without a target, every scenario is checked as if aimed at the live API.
             let catalog = match crate::safety::Catalog::load(&a.cost_catalogs) {
                 Ok(c) => c,
@@ -104,11 +105,24 @@ fn validate(a: args::ValidateArgs) -> i32 {
                 }
             };
             let mut problems = crate::safety::guard::unknown_kinds(&scenarios, &catalog);
-            problems.extend(crate::safety::guard::refusals(&scenarios, &catalog, |_| {
-                crate::safety::Target::Real
-            }));
+            // A refusal may quote a path with a `--var` rendered in: mask those named
+            // like secrets, as `run` does.
+            let redactor = crate::report::redact::Redactor::new();
+            redactor.add_env_secrets();
+            vars::add_secrets(&variables, &[], &redactor);
+            let known = crate::safety::guard::Known::of_process(
+                &templates,
+                variables.into_iter().map(|(k, v)| (k, v.value)),
+                None,
+            );
+            problems.extend(crate::safety::guard::refusals(
+                &scenarios,
+                &catalog,
+                |_| crate::safety::Target::Real,
+                &known,
+            ));
             if !problems.is_empty() {
-                print_diagnostics(&problems);
+                print_diagnostics_masked(&problems, &redactor);
                 return exit::USAGE;
             }
             let files: std::collections::BTreeSet<_> =
@@ -133,8 +147,13 @@ fn validate(a: args::ValidateArgs) -> i32 {
 /// `runner list`: one line per scenario a run with the same flags would execute,
 /// `FILE  NAME  [TAGS]`, in run order; the counts go to stderr.
 fn list(a: args::ListArgs) -> i32 {
+    let redactor = crate::report::redact::Redactor::new();
+    redactor.add_env_secrets();
     let names = match a.variables.resolve() {
-        Ok(v) => vars::names(&v),
+        Ok(v) => {
+            vars::add_secrets(&v, &[], &redactor);
+            vars::names(&v)
+        }
         Err(d) => {
             print_diagnostics(&d);
             return exit::USAGE;
@@ -148,6 +167,9 @@ fn list(a: args::ListArgs) -> i32 {
         }
     };
     let selected = crate::select::select_counted(scenarios, &a.selection);
+    // A name may hold a secret (a matrix value listed under `secrets:`, say): the
+    // list is an output like any other.
+    run::register_literal_secret_headers(&selected.scenarios, &redactor);
     let mut out = std::io::stdout().lock();
     for s in &selected.scenarios {
         let tags = if s.tags.is_empty() {
@@ -155,7 +177,8 @@ fn list(a: args::ListArgs) -> i32 {
         } else {
             format!("  [{}]", s.tags.join(", "))
         };
-        let _ = writeln!(out, "{}  {}{tags}", s.file.display(), s.name);
+        let line = format!("{}  {}{tags}", s.file.display(), s.name);
+        let _ = writeln!(out, "{}", redactor.scrub(&line));
     }
     let _ = out.flush();
     let summary = selected.describe(&a.selection);

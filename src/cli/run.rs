@@ -69,7 +69,7 @@ pub fn run(a: RunArgs) -> i32 {
         );
     }
     let var_names = vars::names(&variables);
-    let (scenarios, templates) = match load_suite(&a.paths, &var_names) {
+    let (scenarios, mut templates) = match load_suite(&a.paths, &var_names) {
         Ok(x) => x,
         Err(d) => {
             print_diagnostics_masked(&d, &redactor);
@@ -140,7 +140,14 @@ pub fn run(a: RunArgs) -> i32 {
             Target::Real
         }
     };
-    let refused = guard::refusals(&scenarios, &catalog, target_of);
+    let known = guard::Known::of_process(
+        &templates,
+        variables.iter().map(|(k, v)| (k.clone(), v.value.clone())),
+        a.base_url.clone(),
+    );
+    let refused = guard::refusals(&scenarios, &catalog, target_of, &known);
+    drop(known);
+    templates.set_render_limit(a.max_rendered);
     if !refused.is_empty() {
         if a.dry_run {
             eprintln!(
@@ -194,13 +201,22 @@ pub fn run(a: RunArgs) -> i32 {
     ))
 }
 
-/// Secret headers written out in the files (`X-Api-Key: lp_test_...`) are known
-/// before the first request: masked from the first line on, in every scenario.
-fn register_literal_secret_headers(scenarios: &[Scenario], redactor: &Redactor) {
+/// Secret headers written out in the files (`X-Api-Key: lp_test_...`), and the
+/// written-out values of variables (matrix values included) listed under
+/// `secrets:`, are known before the first request: masked from the first line on,
+/// in every scenario.
+pub(super) fn register_literal_secret_headers(scenarios: &[Scenario], redactor: &Redactor) {
     use crate::report::redact::SECRET_HEADERS;
     use crate::scenario::Action;
     let is_secret = |name: &str| SECRET_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h));
     for s in scenarios {
+        for (name, value) in &s.vars {
+            if s.secrets.contains(name)
+                && let Some(v) = value.as_literal_json()
+            {
+                redactor.add_value(&v, &format!("secret `{name}`"));
+            }
+        }
         let steps = s.all_steps().filter_map(|st| match &st.action {
             Action::Request(r) => Some(&r.headers),
             Action::WaitWebhook(_) => None,
@@ -288,7 +304,11 @@ async fn run_async(
         }),
         record_passes: a.report_json.is_some() || a.report_html.is_some(),
         fail_fast: a.fail_fast,
+        follow_redirects: a.follow_redirects,
         tls,
+        max_rps: a.max_rps,
+        // Only the console's -v / -vv (and a dry run's listing) shows steps one by one.
+        step_events: a.verbose > 0 || a.dry_run,
     };
     let mut console_opts = ConsoleOptions::detect(if a.dry_run {
         a.verbose.max(2)
@@ -405,18 +425,23 @@ async fn watch_signals(stop: Stop, grace: std::time::Duration) -> Option<i32> {
     let mut signals = Signals::new()?;
     let code = signals.next().await?;
     eprintln!(
-        "runner: {}: stopping: no new steps; running `finally` steps (up to {}); press Ctrl-C again to exit at once",
+        "runner: {}: stopping: no new steps; running `finally` steps (up to {}; a request still on the wire gets the first {} of it); press Ctrl-C again to exit at once",
         if code == exit::SIGTERM {
             "SIGTERM"
         } else {
             "interrupted"
         },
-        crate::http::fmt_duration(grace)
+        crate::http::fmt_duration(grace),
+        crate::http::fmt_duration(engine::in_flight_share(grace))
     );
     stop.soft.cancel();
     let hard = stop.hard.clone();
+    let in_flight = stop.in_flight.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(grace).await;
+        let share = engine::in_flight_share(grace);
+        tokio::time::sleep(share).await;
+        in_flight.cancel();
+        tokio::time::sleep(grace.saturating_sub(share)).await;
         hard.cancel();
     });
     tokio::spawn(async move {

@@ -83,7 +83,8 @@ pub fn add_secrets(vars: &IndexMap<String, Variable>, secret_names: &[String], r
             format!("{name} in {}", v.origin)
         };
         if secret_names.iter().any(|s| s == name) {
-            r.add_labeled(&text, &label);
+            // Named a secret: a number or a mapping is one too, every value in it.
+            r.add_value(&v.value, &label);
         } else {
             r.add_if_secret_name(name, &text, &label);
         }

@@ -3,9 +3,10 @@
 
 use serde_json::Value as J;
 
+use super::number::{Decimal, RawTree, decimal_of};
 use crate::events::Assertion;
 use crate::http::Response;
-use crate::scenario::expect::{Check, Expect, JsonType, Matcher};
+use crate::scenario::expect::{BytesExpect, Check, CookieCheck, Digest, Expect, JsonType, Matcher};
 use crate::template::{RenderError, Templates};
 
 /// The response in the forms assertions read, computed once.
@@ -13,12 +14,24 @@ pub struct Observed<'a> {
     pub response: &'a Response,
     pub json: Result<J, String>,
     pub text: String,
+    /// Why `text` is not exactly the body (bytes not valid in its charset, a coding
+    /// not undone): body assertions then fail saying so instead of comparing U+FFFD.
+    pub text_problem: Option<String>,
+    /// The URL of this response (the last hop's, when redirects were followed).
+    pub url: String,
+    /// How many redirects were followed to reach it.
+    pub redirects: usize,
+    /// The digits of the body's numbers that a float would lose (only built when
+    /// the body has such a number).
+    pub raw: Option<RawTree>,
 }
 
 impl<'a> Observed<'a> {
     pub fn new(response: &'a Response) -> Self {
-        let text = response.text();
-        let json = if response.body.is_empty() {
+        let (text, text_problem) = response.text_and_problem();
+        let json = if let Some(problem) = &response.body_problem {
+            Err(problem.clone())
+        } else if response.body.is_empty() {
             Err("the body is empty".to_string())
         } else if response.truncated {
             Err(format!(
@@ -28,10 +41,18 @@ impl<'a> Observed<'a> {
         } else {
             serde_json::from_slice(&response.body).map_err(|e| not_json(response, &e))
         };
+        let raw = json
+            .as_ref()
+            .ok()
+            .and_then(|j| RawTree::for_body(&response.body, j));
         Observed {
             response,
             json,
             text,
+            text_problem,
+            url: String::new(),
+            redirects: 0,
+            raw,
         }
     }
 }
@@ -74,6 +95,8 @@ pub fn evaluate(
         count: 0,
         element_paths: None,
         raw_text: false,
+        header_values: None,
+        unrenderable: false,
     };
     if let Some(st) = &expect.status {
         ev.count += 1;
@@ -96,28 +119,111 @@ pub fn evaluate(
         };
         let Some(compiled) = &path.path else { continue };
         let nodes = compiled.query_located(json).all();
-        let actual = if is_singular(&path.src) {
-            nodes.first().map(|n| n.node().clone())
+        let raw_at = |n: &serde_json_path::LocatedNode<'_>| {
+            obs.raw.as_ref().and_then(|t| t.at(n.location()))
+        };
+        if is_singular(&path.src) {
+            let first = nodes.first();
+            ev.matcher(
+                &subject,
+                matcher,
+                first.map(|n| n.node()),
+                first.and_then(raw_at),
+                false,
+            );
         } else {
             // `each` over a wildcard names every element by its own path.
             ev.element_paths = Some(nodes.iter().map(|n| friendly_path(n.location())).collect());
-            Some(J::Array(nodes.iter().map(|n| n.node().clone()).collect()))
-        };
-        ev.matcher(&subject, matcher, actual.as_ref(), false);
+            let list = J::Array(nodes.iter().map(|n| n.node().clone()).collect());
+            let raws = obs.raw.as_ref().map(|_| {
+                RawTree::Arr(
+                    nodes
+                        .iter()
+                        .map(|n| raw_at(n).cloned().unwrap_or(RawTree::Other))
+                        .collect(),
+                )
+            });
+            ev.matcher(&subject, matcher, Some(&list), raws.as_ref(), false);
+        }
         ev.element_paths = None;
     }
     for (name, _, matcher) in &expect.headers.0 {
-        let actual = obs.response.header(name).map(J::String);
-        ev.matcher(&format!("header {name}"), matcher, actual.as_ref(), true);
+        let values: Vec<String> = obs
+            .response
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .collect();
+        // A repeated header reads as its values joined with ", " (RFC 9110 5.3),
+        // except Set-Cookie, whose dates hold commas: its values are never joined.
+        let actual = match values.as_slice() {
+            [] => None,
+            [one] => Some(J::String(one.clone())),
+            _ if name.eq_ignore_ascii_case("set-cookie") => None,
+            many => Some(J::String(many.join(", "))),
+        };
+        ev.header_values = Some(values);
+        ev.matcher(
+            &format!("header {name}"),
+            matcher,
+            actual.as_ref(),
+            None,
+            true,
+        );
+        ev.header_values = None;
     }
-    if let Some(m) = &expect.body {
+    if let (Some(m), Some(problem)) = (&expect.body, &obs.text_problem) {
+        ev.count += 1;
+        let seen = crate::events::excerpt(&obs.text, 200);
+        ev.fail(
+            "body",
+            describe_matcher(m),
+            format!("{problem}; it reads {seen:?}"),
+        );
+    } else if let Some(m) = &expect.body {
         ev.raw_text = true;
-        ev.matcher("body", m, Some(&J::String(obs.text.clone())), true);
+        ev.matcher("body", m, Some(&J::String(obs.text.clone())), None, true);
         ev.raw_text = false;
     }
     if let Some(m) = &expect.time_ms {
         let ms = u64::try_from(obs.response.elapsed.as_millis()).unwrap_or(u64::MAX);
-        ev.matcher("time_ms", m, Some(&J::from(ms)), false);
+        ev.matcher("time_ms", m, Some(&J::from(ms)), None, false);
+    }
+    if !expect.cookies.0.is_empty() {
+        let jar = set_cookies(obs.response);
+        for (name, _, check) in &expect.cookies.0 {
+            let cookie = jar.iter().rev().find(|(n, _)| n == name).map(|(_, c)| c);
+            match check {
+                CookieCheck::Value(m) => {
+                    let value = cookie.and_then(|c| c.get("value"));
+                    ev.matcher(&format!("cookie {name}"), m, value, None, true);
+                }
+                CookieCheck::Attributes(attrs) => {
+                    for (attr, m) in attrs {
+                        let subject = format!("cookie {name} {attr}");
+                        match cookie {
+                            None => {
+                                ev.matcher(&subject, m, None, None, true);
+                            }
+                            // A flag that is not set reads as false, not as missing.
+                            Some(c) => ev.matcher(&subject, m, c.get(attr.as_str()), None, true),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(b) = &expect.bytes {
+        bytes_checks(&mut ev, b, obs.response);
+    }
+    if let Some(m) = &expect.url {
+        ev.raw_text = true;
+        ev.matcher("url", m, Some(&J::String(obs.url.clone())), None, true);
+        ev.raw_text = false;
+    }
+    if let Some(m) = &expect.redirects {
+        ev.matcher("redirects", m, Some(&J::from(obs.redirects)), None, false);
     }
     if let Some(schema) = &expect.schema
         && let Some(validator) = &schema.validator
@@ -145,6 +251,120 @@ pub fn evaluate(
         failures: ev.failures,
         passed: ev.passed.unwrap_or_default(),
         count: ev.count,
+    }
+}
+
+/// The cookies the response sets, in order: (name, its attributes as JSON).
+/// A Set-Cookie line that is not a cookie is left out.
+pub fn set_cookies(response: &Response) -> Vec<(String, serde_json::Map<String, J>)> {
+    response
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .filter_map(|(_, line)| {
+            let c = cookie::Cookie::parse(line.as_str()).ok()?;
+            let mut m = serde_json::Map::new();
+            m.insert("value".into(), J::String(c.value().to_string()));
+            if let Some(p) = c.path() {
+                m.insert("path".into(), J::String(p.to_string()));
+            }
+            if let Some(d) = c.domain() {
+                m.insert("domain".into(), J::String(d.to_string()));
+            }
+            if let Some(age) = c.max_age() {
+                m.insert("max_age".into(), J::from(age.whole_seconds()));
+            }
+            // As the server wrote it: the date is compared as text.
+            if let Some(exp) = line.split(';').skip(1).find_map(|a| {
+                let (k, v) = a.split_once('=')?;
+                k.trim()
+                    .eq_ignore_ascii_case("expires")
+                    .then(|| v.trim().to_string())
+            }) {
+                m.insert("expires".into(), J::String(exp));
+            }
+            m.insert("secure".into(), J::Bool(c.secure().unwrap_or(false)));
+            m.insert("http_only".into(), J::Bool(c.http_only().unwrap_or(false)));
+            if let Some(s) = c.same_site() {
+                m.insert("same_site".into(), J::String(s.to_string()));
+            }
+            Some((c.name().to_string(), m))
+        })
+        .collect()
+}
+
+/// `bytes:` checks over the body as received.
+fn bytes_checks(ev: &mut Evaluator<'_>, b: &BytesExpect, response: &Response) {
+    let body: &[u8] = &response.body;
+    let cut = response.truncated.then(|| {
+        format!(
+            "the body was cut at the {} cap (--max-body); raise the cap to check its bytes",
+            crate::http::fmt_size(body.len())
+        )
+    });
+    if let Some(m) = &b.length {
+        if let Some(why) = &cut {
+            ev.count += 1;
+            ev.fail("bytes length", describe_matcher(m), why.clone());
+        } else {
+            ev.matcher("bytes length", m, Some(&J::from(body.len())), None, false);
+        }
+    }
+    type Hash = fn(&[u8]) -> String;
+    let digests: [(&str, &Option<Digest>, Hash); 2] = [
+        ("bytes sha256", &b.sha256, |d| {
+            use sha2::Digest as _;
+            hex::encode(sha2::Sha256::digest(d))
+        }),
+        ("bytes md5", &b.md5, |d| {
+            use md5::Digest as _;
+            hex::encode(md5::Md5::digest(d))
+        }),
+    ];
+    for (subject, want, digest) in digests {
+        let Some(want) = want else { continue };
+        ev.count += 1;
+        let got = match &cut {
+            Some(why) => why.clone(),
+            None => digest(body),
+        };
+        if got == want.hex {
+            ev.pass(subject, || want.hex.clone(), got);
+        } else {
+            ev.fail(subject, want.hex.clone(), got);
+        }
+    }
+    if let Some(f) = &b.file
+        && let Some(data) = &f.data
+    {
+        ev.count += 1;
+        let subject = "bytes";
+        let expected = format!("the {} bytes of {}", data.len(), f.path);
+        if let Some(why) = &cut {
+            ev.fail(subject, expected, why.clone());
+        } else if body == data.as_slice() {
+            ev.pass(subject, || expected, format!("{} equal bytes", body.len()));
+        } else {
+            let at = body
+                .iter()
+                .zip(data.iter())
+                .position(|(x, y)| x != y)
+                .unwrap_or(body.len().min(data.len()));
+            let byte = |d: &[u8]| {
+                d.get(at)
+                    .map_or_else(|| "the end".to_string(), |b| format!("0x{b:02x}"))
+            };
+            ev.fail(
+                subject,
+                expected,
+                format!(
+                    "{} bytes, differing from byte {at} on ({} where the file has {})",
+                    body.len(),
+                    byte(body),
+                    byte(data)
+                ),
+            );
+        }
     }
 }
 
@@ -249,6 +469,10 @@ struct Evaluator<'t> {
     element_paths: Option<Vec<String>>,
     /// Show text values as they are (the body), not as JSON strings.
     raw_text: bool,
+    /// Every value of the header being checked, for `each`, `any` and `count`.
+    header_values: Option<Vec<String>>,
+    /// A value of a matcher failed to render (so `not` cannot judge it).
+    unrenderable: bool,
 }
 
 impl Evaluator<'_> {
@@ -278,6 +502,7 @@ impl Evaluator<'_> {
         match self.templates.render_json(v, self.scope) {
             Ok(j) => Some(j),
             Err(RenderError { message, .. }) => {
+                self.unrenderable = true;
                 self.fail(subject, "a value to compare with".into(), message);
                 None
             }
@@ -304,17 +529,25 @@ impl Evaluator<'_> {
         })
     }
 
-    /// Run every check of `m` on `actual`; `textual` compares scalars as text (headers, body).
-    fn matcher(&mut self, subject: &str, m: &Matcher, actual: Option<&J>, textual: bool) {
+    /// Run every check of `m` on `actual`; `textual` compares scalars as text
+    /// (headers, body). `raw` holds the body's digits of the numbers in `actual`.
+    fn matcher(
+        &mut self,
+        subject: &str,
+        m: &Matcher,
+        actual: Option<&J>,
+        raw: Option<&RawTree>,
+        textual: bool,
+    ) {
         for check in &m.checks {
-            // `length` and `each` count as the checks they hold, or as one when they
-            // hold none (not a list, an empty list).
-            let compound = matches!(check, Check::Length(_) | Check::Each(_));
+            // `length`, `each` and `any` count as the checks they hold, or as one
+            // when they hold none (not a list, an empty list).
+            let compound = matches!(check, Check::Length(_) | Check::Each(_) | Check::Any(_));
             let before = self.count;
             if !compound {
                 self.count += 1;
             }
-            let verdict = self.check(subject, check, actual, textual);
+            let verdict = self.check(subject, check, actual, raw, textual);
             let counted_itself = !compound || self.count == before;
             if compound && self.count == before {
                 self.count += 1;
@@ -336,23 +569,112 @@ impl Evaluator<'_> {
         }
     }
 
+    /// Whether `m` holds on `actual`, recording nothing.
+    fn holds(
+        &mut self,
+        subject: &str,
+        m: &Matcher,
+        actual: Option<&J>,
+        raw: Option<&RawTree>,
+        textual: bool,
+    ) -> bool {
+        let before = self.failures.len();
+        let passes = self.passes_len();
+        let count = self.count;
+        self.matcher(subject, m, actual, raw, textual);
+        let held = self.failures.len() == before;
+        self.failures.truncate(before);
+        if let Some(p) = self.passed.as_mut() {
+            p.truncate(passes);
+        }
+        self.count = count;
+        held
+    }
+
+    /// `each`, `any` and `count` over the values of a repeated header.
+    fn header_list_check(
+        &mut self,
+        subject: &str,
+        check: &Check,
+        values: Vec<String>,
+    ) -> Option<(String, String)> {
+        let shown = || {
+            format!(
+                "{} value(s): [{}]",
+                values.len(),
+                values
+                    .iter()
+                    .map(|v| show(&J::String(v.clone())))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        match check {
+            Check::Count(inner) => {
+                let n = J::from(values.len());
+                (!self.holds(subject, inner, Some(&n), None, false))
+                    .then(|| (format!("count {}", describe_matcher(inner)), shown()))
+            }
+            Check::Each(inner) => {
+                for v in &values {
+                    self.matcher(subject, inner, Some(&J::String(v.clone())), None, true);
+                }
+                None
+            }
+            Check::Any(inner) => {
+                let any = values
+                    .iter()
+                    .any(|v| self.holds(subject, inner, Some(&J::String(v.clone())), None, true));
+                self.count += 1;
+                (!any).then(|| (format!("any value {}", describe_matcher(inner)), shown()))
+            }
+            _ => None,
+        }
+    }
+
     /// `None` when the check holds, else (expected, actual) in words.
     fn check(
         &mut self,
         subject: &str,
         check: &Check,
         actual: Option<&J>,
+        raw: Option<&RawTree>,
         textual: bool,
     ) -> Option<(String, String)> {
-        let raw = self.raw_text;
-        let shown = || {
-            actual.map_or_else(
-                || "nothing (not found)".to_string(),
-                |a| show_actual(a, raw),
-            )
+        // The header's own list is for this level only: what `each`/`any` hold
+        // judges one value.
+        if matches!(check, Check::Count(_) | Check::Each(_) | Check::Any(_))
+            && let Some(values) = self.header_values.take()
+        {
+            let verdict = self.header_list_check(subject, check, values.clone());
+            self.header_values = Some(values);
+            return verdict;
+        }
+        let repeated = self.header_values.as_ref().map_or(0, Vec::len);
+        if repeated > 1 && actual.is_none() && !matches!(check, Check::Exists(_) | Check::Not(_)) {
+            let expected = self
+                .describe_rendered(subject, check)
+                .unwrap_or_else(|| describe_check(check));
+            return Some((
+                format!(
+                    "{expected} (Set-Cookie values are never joined: use `any:`, `each:` or `count:`)"
+                ),
+                format!("{repeated} values"),
+            ));
+        }
+        let raw_view = self.raw_text;
+        let shown = || match (actual, raw) {
+            // A number as the server wrote it, not as a float would print it.
+            (Some(J::Number(n)), Some(RawTree::Num(text))) if n.is_f64() => {
+                crate::events::excerpt(text, 300)
+            }
+            (Some(a), _) => show_actual(a, raw_view),
+            (None, _) => "nothing (not found)".to_string(),
         };
+        let present =
+            actual.is_some() || self.header_values.as_ref().is_some_and(|v| !v.is_empty());
         match check {
-            Check::Exists(want) => (actual.is_some() != *want).then(|| {
+            Check::Exists(want) => (present != *want).then(|| {
                 (
                     if *want {
                         "to exist".into()
@@ -363,27 +685,45 @@ impl Evaluator<'_> {
                 )
             }),
             Check::Not(inner) => {
-                let before = self.failures.len();
-                let passes = self.passes_len();
-                let count = self.count;
-                self.matcher(subject, inner, actual, textual);
-                let inner_failed = self.failures.len() > before;
-                self.failures.truncate(before);
-                if let Some(p) = self.passed.as_mut() {
-                    p.truncate(passes);
+                let expected = || format!("not {}", describe_matcher(inner));
+                // A check that cannot be judged must not turn into a pass by `not`:
+                // a joined Set-Cookie, a value that did not render.
+                let lists_only = inner.checks.iter().all(|c| {
+                    matches!(
+                        c,
+                        Check::Exists(_) | Check::Count(_) | Check::Each(_) | Check::Any(_)
+                    )
+                });
+                if repeated > 1 && actual.is_none() && !lists_only {
+                    return Some((
+                        format!(
+                            "{} (Set-Cookie values are never joined: use `any:`, `each:` or `count:`)",
+                            expected()
+                        ),
+                        format!("{repeated} values"),
+                    ));
                 }
-                self.count = count;
-                (!inner_failed).then(|| (format!("not {}", describe_matcher(inner)), shown()))
+                let broken_before = std::mem::take(&mut self.unrenderable);
+                let held = self.holds(subject, inner, actual, raw, textual);
+                let broken = std::mem::replace(&mut self.unrenderable, broken_before);
+                if broken {
+                    return Some((
+                        expected(),
+                        "a value of the matcher could not be rendered".into(),
+                    ));
+                }
+                held.then(|| (expected(), shown()))
             }
+            Check::Count(_) => Some(("`count` (it counts the values of a header)".into(), shown())),
             _ if actual.is_none() => Some((self.describe_rendered(subject, check)?, shown())),
             Check::Equals(v) => {
                 let expected = self.render(subject, v)?;
                 let a = actual?;
-                (!equal(a, &expected, textual)).then(|| (show(&expected), shown()))
+                (!equal(a, raw, &expected, textual)).then(|| (show(&expected), shown()))
             }
             Check::Type(t) => {
                 let a = actual?;
-                (!has_type(a, *t)).then(|| {
+                (!has_type(a, raw, *t)).then(|| {
                     (
                         format!("type {}", t.name()),
                         format!("{} ({})", type_name(a), show(a)),
@@ -401,7 +741,7 @@ impl Evaluator<'_> {
                 // The inner matcher judges the length; its failures are told as lengths.
                 let before = self.failures.len();
                 let passes = self.passes_len();
-                self.matcher(subject, inner, Some(&J::from(len)), false);
+                self.matcher(subject, inner, Some(&J::from(len)), None, false);
                 let held = self
                     .passed
                     .iter_mut()
@@ -418,7 +758,10 @@ impl Evaluator<'_> {
                 let ok = match (a, &needle) {
                     (J::String(s), J::String(n)) => s.contains(n.as_str()),
                     (J::String(s), other) => s.contains(&show(other)),
-                    (J::Array(items), n) => items.iter().any(|i| equal(i, n, false)),
+                    (J::Array(items), n) => items
+                        .iter()
+                        .enumerate()
+                        .any(|(i, item)| equal(item, raw.and_then(|r| r.child_index(i)), n, false)),
                     (J::Object(m), J::String(k)) => m.contains_key(k),
                     _ => false,
                 };
@@ -435,7 +778,7 @@ impl Evaluator<'_> {
                     }
                 };
                 let a = actual?;
-                (!rendered.iter().any(|o| equal(a, o, textual))).then(|| {
+                (!rendered.iter().any(|o| equal(a, raw, o, textual))).then(|| {
                     (
                         format!(
                             "one of [{}]",
@@ -449,6 +792,10 @@ impl Evaluator<'_> {
                 let a = actual?;
                 let text = match a {
                     J::String(s) => s.clone(),
+                    J::Number(n) => match raw {
+                        Some(RawTree::Num(t)) if n.is_f64() => t.clone(),
+                        _ => n.to_string(),
+                    },
                     other => other.to_string(),
                 };
                 let r = re.regex.as_ref()?;
@@ -463,12 +810,12 @@ impl Evaluator<'_> {
                     Check::Gt(_) => (">", |o| o.is_gt()),
                     _ => (">=", |o| o.is_ge()),
                 };
-                match compare(a, &bound) {
+                match compare(a, raw, &bound) {
                     Some(ord) if want(ord) => None,
-                    Some(_) => Some((format!("{op} {}", show(&bound)), show(a))),
+                    Some(_) => Some((format!("{op} {}", show(&bound)), shown())),
                     None => Some((
                         format!("{op} {} (comparable values)", show(&bound)),
-                        show(a),
+                        shown(),
                     )),
                 }
             }
@@ -483,45 +830,87 @@ impl Evaluator<'_> {
                         Some(p) => p[i].clone(),
                         None => format!("{subject}[{i}]"),
                     };
-                    self.matcher(&at, inner, Some(item), textual);
+                    let r = raw.and_then(|r| r.child_index(i));
+                    self.matcher(&at, inner, Some(item), r, textual);
                 }
                 None
+            }
+            Check::Any(inner) => {
+                let a = actual?;
+                let J::Array(items) = a else {
+                    return Some(("a list (for `any`)".into(), show(a)));
+                };
+                self.element_paths = None;
+                let any = items.iter().enumerate().any(|(i, item)| {
+                    let r = raw.and_then(|r| r.child_index(i));
+                    self.holds(subject, inner, Some(item), r, textual)
+                });
+                self.count += 1;
+                (!any).then(|| (format!("any item {}", describe_matcher(inner)), shown()))
             }
         }
     }
 }
 
-fn equal(a: &J, b: &J, textual: bool) -> bool {
+/// The exact value of `a`'s number (from the body's digits when it has them).
+fn decimal(a: &J, raw: Option<&RawTree>) -> Option<Decimal> {
+    match a {
+        J::Number(n) => decimal_of(n, raw),
+        _ => None,
+    }
+}
+
+/// Equality as the docs define it: numbers by exact decimal value (`1` equals
+/// `1.0`), containers item by item, a header or body text against a scalar by text.
+fn equal(a: &J, raw: Option<&RawTree>, b: &J, textual: bool) -> bool {
     match (a, b) {
-        (J::Number(x), J::Number(y)) => x.as_f64() == y.as_f64(),
+        (J::Number(_), J::Number(y)) => match (decimal(a, raw), Decimal::of_number(y)) {
+            (Some(p), Some(q)) => p == q,
+            _ => false,
+        },
         (J::String(s), other)
             if textual && !other.is_string() && !other.is_object() && !other.is_array() =>
         {
             s.trim() == show(other)
         }
+        (J::Array(xs), J::Array(ys)) => {
+            xs.len() == ys.len()
+                && xs
+                    .iter()
+                    .zip(ys)
+                    .enumerate()
+                    .all(|(i, (x, y))| equal(x, raw.and_then(|r| r.child_index(i)), y, false))
+        }
+        (J::Object(xm), J::Object(ym)) => {
+            xm.len() == ym.len()
+                && xm.iter().all(|(k, x)| {
+                    ym.get(k)
+                        .is_some_and(|y| equal(x, raw.and_then(|r| r.child_key(k)), y, false))
+                })
+        }
         _ => a == b,
     }
 }
 
-fn compare(a: &J, b: &J) -> Option<std::cmp::Ordering> {
+/// Order of two numbers (exact), or of two texts (as numbers when both are).
+fn compare(a: &J, raw: Option<&RawTree>, b: &J) -> Option<std::cmp::Ordering> {
+    let text_number = |s: &str| Decimal::parse(s);
     match (a, b) {
-        (J::Number(x), J::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
-        (J::String(x), J::String(y)) => match (x.trim().parse::<f64>(), y.trim().parse::<f64>()) {
-            (Ok(p), Ok(q)) => p.partial_cmp(&q),
+        (J::Number(_), J::Number(y)) => Some(decimal(a, raw)?.cmp(&Decimal::of_number(y)?)),
+        (J::String(x), J::String(y)) => match (text_number(x), text_number(y)) {
+            (Some(p), Some(q)) => Some(p.cmp(&q)),
             _ => Some(x.cmp(y)),
         },
-        (J::String(x), J::Number(y)) => x.trim().parse::<f64>().ok()?.partial_cmp(&y.as_f64()?),
+        (J::String(x), J::Number(y)) => Some(text_number(x)?.cmp(&Decimal::of_number(y)?)),
         _ => None,
     }
 }
 
-fn has_type(v: &J, t: JsonType) -> bool {
+fn has_type(v: &J, raw: Option<&RawTree>, t: JsonType) -> bool {
     match t {
         JsonType::String => v.is_string(),
         JsonType::Number => v.is_number(),
-        JsonType::Integer => {
-            v.is_i64() || v.is_u64() || v.as_f64().is_some_and(|f| f.fract() == 0.0)
-        }
+        JsonType::Integer => decimal(v, raw).is_some_and(|d| d.is_integer()),
         JsonType::Boolean => v.is_boolean(),
         JsonType::Array => v.is_array(),
         JsonType::Object => v.is_object(),
@@ -583,6 +972,8 @@ fn describe_check(c: &Check) -> String {
         Check::Gt(_) => "a larger value".into(),
         Check::Gte(_) => "a value no smaller".into(),
         Check::Each(m) => format!("each {}", describe_matcher(m)),
+        Check::Any(m) => format!("any {}", describe_matcher(m)),
+        Check::Count(m) => format!("count {}", describe_matcher(m)),
     }
 }
 

@@ -56,6 +56,16 @@ pub fn take(name: &str, capture: &Capture, obs: &Observed<'_>) -> Result<J, Asse
             m.map(J::String)
                 .ok_or_else(|| missing(format!("a match of /{}/", r.src)))
         }
+        CaptureSource::Cookie(c) => super::assert::set_cookies(obs.response)
+            .into_iter()
+            .rev()
+            .find(|(n, _)| n == c)
+            .and_then(|(_, mut attrs)| attrs.remove("value"))
+            .ok_or_else(|| Assertion {
+                subject: format!("capture {name}"),
+                expected: format!("a cookie {c} set by the response"),
+                actual: "no Set-Cookie for it".into(),
+            }),
         CaptureSource::Status => Ok(J::from(obs.response.status)),
         CaptureSource::Body => Ok(obs
             .json

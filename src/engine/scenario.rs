@@ -49,11 +49,8 @@ pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
         let rendered = ctx.suite.templates.render_json(value, &scope.to_value());
         match rendered {
             Ok(v) => {
-                if s.secrets.contains(name)
-                    && let Some(text) = v.as_str()
-                {
-                    ctx.redactor.add(text);
-                }
+                ctx.redactor
+                    .add_named(name, &v, &s.secrets, &s.inferred_secrets);
                 Arc::make_mut(&mut scope)
                     .vars
                     .insert(name.clone(), crate::template::to_value(v));
@@ -148,6 +145,11 @@ pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
 }
 
 fn emit(ctx: &RunCtx, index: usize, r: &StepReport) {
+    // Each step's copy costs a clone, a wake-up of the reporters and a masking
+    // pass: sent only when a reporter shows steps as they finish.
+    if !ctx.options.step_events {
+        return;
+    }
     let _ = ctx.events.send(Event::StepFinished {
         index,
         step: Box::new(r.clone()),

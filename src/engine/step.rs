@@ -51,6 +51,7 @@ pub(crate) fn blank(st: &Step, phase: Phase, number: usize) -> StepReport {
         passed: Vec::new(),
         request: None,
         response: None,
+        redirects: Vec::new(),
         failed_attempts: Vec::new(),
         attempts: 0,
         duration: Duration::ZERO,
@@ -77,6 +78,15 @@ pub(crate) async fn run(
     // request already on the wire gets its response and its captures, so that
     // `finally` can cancel what it started.
     let hard = cx.run.stop.hard.clone();
+    // A main request still on the wire when its share of the grace period is over is
+    // abandoned: `finally` gets the rest of the grace.
+    let in_flight = cx.run.stop.in_flight.clone();
+    let abandon = async move {
+        match phase {
+            Phase::Main => in_flight.cancelled().await,
+            Phase::Finally => std::future::pending().await,
+        }
+    };
     let deadline = cx.deadline;
     let scenario_limit = async move {
         match deadline {
@@ -87,6 +97,13 @@ pub(crate) async fn run(
     tokio::select! {
         biased;
         _ = hard.cancelled() => interrupted(&mut r),
+        _ = abandon => {
+            r.outcome = Outcome::Error;
+            r.message = Some(
+                "interrupted: this step was still waiting for its response when its share of the grace period (half of --grace) ran out; it was abandoned so that the `finally` steps could run"
+                    .into(),
+            );
+        }
         _ = scenario_limit => {
             cx.timed_out = true;
             r.outcome = Outcome::Error;
@@ -178,6 +195,10 @@ fn set_params(cx: &mut StepCtx<'_>, st: &Step) -> Result<(), PrepareError> {
                 .suite
                 .templates
                 .render_json(value, &cx.scope.to_value())?;
+            let s = cx.scenario;
+            cx.run
+                .redactor
+                .add_named(name, &v, &s.secrets, &s.inferred_secrets);
             let v = crate::template::to_value(v);
             Arc::make_mut(&mut cx.scope)
                 .params
@@ -315,12 +336,25 @@ async fn request_step(
             return;
         }
     };
-    if prepared.header("cookie").is_none()
-        && let Some(c) = cx.jar.cookies(&prepared.url)
-        && let Ok(text) = c.to_str()
-    {
-        prepared.headers.push(("Cookie".into(), text.to_string()));
+    let scope_value = cx.scope.to_value();
+    let mut extra_cookies = Vec::with_capacity(req.cookies.len());
+    for (name, t) in &req.cookies {
+        match templates.render_str(t, &scope_value) {
+            Ok(v) => extra_cookies.push((name.clone(), v)),
+            Err(e) => {
+                drop(scope_value);
+                fail_prepare(cx, st, phase, r, e.into());
+                return;
+            }
+        }
     }
+    drop(scope_value);
+    let cookies = CookiePolicy {
+        explicit: prepared.header("cookie").map(str::to_string),
+        extra: extra_cookies,
+        origin: prepared.url.origin(),
+    };
+    cookies.apply(&cx.jar, &mut prepared);
     r.request = Some(record_request(cx, &prepared));
     let refusal = cx
         .run
@@ -351,16 +385,22 @@ async fn request_step(
         interrupted(r);
         return;
     }
-    let limit = st
-        .timeout
-        .or(cx.scenario.step_timeout)
-        .unwrap_or(cx.run.options.default_timeout);
-    let retries = st
-        .retries
-        .or(cx.scenario.retries)
-        .unwrap_or(cx.run.options.default_retries);
-    let safe_to_repeat =
-        is_idempotent(&prepared.method) || prepared.header("idempotency-key").is_some();
+    let follow = req
+        .follow_redirects
+        .or(cx.scenario.follow_redirects)
+        .unwrap_or(cx.run.options.follow_redirects);
+    let sending = Sending {
+        limit: st
+            .timeout
+            .or(cx.scenario.step_timeout)
+            .unwrap_or(cx.run.options.default_timeout),
+        retries: st
+            .retries
+            .or(cx.scenario.retries)
+            .unwrap_or(cx.run.options.default_retries),
+        follow,
+        cookies: &cookies,
+    };
     let poll = st.retry.as_ref();
     let max_polls = poll.map_or(1, |p| p.attempts.unwrap_or(10).max(1));
     let mut interval = poll
@@ -370,53 +410,278 @@ async fn request_step(
         .and_then(|p| p.backoff)
         .filter(|b| b.is_finite() && *b >= 1.0)
         .unwrap_or(1.0);
-    let mut last: Option<Response> = None;
+    let mut last: Option<(PreparedRequest, Response)> = None;
     for poll_no in 1..=max_polls {
-        let outcome =
-            send_with_retries(cx, st, phase, &prepared, limit, retries, safe_to_repeat, r).await;
-        match outcome {
-            Ok(resp) => {
-                let url = prepared.url.clone();
-                let mut set_cookies = resp
-                    .headers
-                    .iter()
-                    .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-                    .filter_map(|(_, v)| reqwest::header::HeaderValue::from_str(v).ok())
-                    .collect::<Vec<_>>();
-                if !set_cookies.is_empty() {
-                    let mut iter = set_cookies.iter_mut().map(|v| &*v);
-                    cx.jar.set_cookies(&mut iter, &url);
-                }
-                if let Some(p) = poll
-                    && poll_no < max_polls
-                {
-                    let obs = Observed::new(&resp);
-                    let until =
-                        assert::evaluate(&p.until, &obs, &templates, &cx.scope.to_value(), false);
-                    if !until.failures.is_empty() {
-                        if !pause(cx, phase, interval).await {
-                            r.response = Some(record_response(cx, &resp));
-                            interrupted(r);
-                            return;
-                        }
-                        last = Some(resp);
-                        interval = interval.mul_f64(backoff).min(Duration::from_secs(60));
-                        continue;
-                    }
-                }
-                last = Some(resp);
-                break;
-            }
+        let (sent, resp) = match send_following(cx, st, phase, prepared.clone(), &sending, r).await
+        {
+            Ok(done) => done,
             Err(e) => {
                 r.outcome = Outcome::Error;
                 r.message = Some(e);
                 return;
             }
+        };
+        if let Some(p) = poll
+            && poll_no < max_polls
+        {
+            let obs = observe(&resp, sent.url.as_str(), r);
+            let until = assert::evaluate(&p.until, &obs, &templates, &cx.scope.to_value(), false);
+            if !until.failures.is_empty() {
+                if !pause(cx, phase, interval).await {
+                    r.request = Some(record_request(cx, &sent));
+                    r.response = Some(record_response(cx, &resp));
+                    interrupted(r);
+                    return;
+                }
+                last = Some((sent, resp));
+                interval = interval.mul_f64(backoff).min(Duration::from_secs(60));
+                continue;
+            }
+        }
+        last = Some((sent, resp));
+        break;
+    }
+    let Some((sent, resp)) = last else { return };
+    r.request = Some(record_request(cx, &sent));
+    r.response = Some(record_response(cx, &resp));
+    check_and_capture(
+        cx,
+        st,
+        &resp,
+        sent.url.as_str(),
+        r,
+        poll.map(|p| (&p.until, max_polls)),
+    );
+}
+
+/// The most redirects one step follows.
+const MAX_REDIRECTS: usize = 10;
+
+/// Headers that go along on a hop to another origin; every other header (credentials
+/// of any name among them) stays with the origin it was written for.
+const KEPT_ACROSS_ORIGINS: [&str; 8] = [
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "user-agent",
+    "content-type",
+    "content-language",
+    "cache-control",
+    "idempotency-key",
+];
+
+/// How a step's requests are sent.
+struct Sending<'a> {
+    limit: Duration,
+    retries: u32,
+    follow: bool,
+    cookies: &'a CookiePolicy,
+}
+
+/// Which cookies a request carries: a `Cookie` header the step wrote replaces the
+/// jar (for the origin it was written for); otherwise the jar's cookies for the URL,
+/// with the step's `cookies:` on top (also for its own origin only).
+struct CookiePolicy {
+    explicit: Option<String>,
+    extra: Vec<(String, String)>,
+    origin: url::Origin,
+}
+
+impl CookiePolicy {
+    fn apply(&self, jar: &reqwest::cookie::Jar, req: &mut PreparedRequest) {
+        req.headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("cookie"));
+        let own_origin = req.url.origin() == self.origin;
+        if own_origin && let Some(text) = &self.explicit {
+            req.headers.push(("Cookie".into(), text.clone()));
+            return;
+        }
+        let mut pairs: Vec<(String, String)> = jar
+            .cookies(&req.url)
+            .and_then(|c| c.to_str().ok().map(str::to_string))
+            .map(|text| {
+                text.split("; ")
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if own_origin {
+            for (k, v) in &self.extra {
+                pairs.retain(|(name, _)| name != k);
+                pairs.push((k.clone(), v.clone()));
+            }
+        }
+        if !pairs.is_empty() {
+            let text = pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            req.headers.push(("Cookie".into(), text));
         }
     }
-    let Some(resp) = last else { return };
-    r.response = Some(record_response(cx, &resp));
-    check_and_capture(cx, st, &resp, r, poll.map(|p| (&p.until, max_polls)));
+}
+
+/// What assertions see of a response: its URL and the hops that led to it too.
+fn observe<'a>(resp: &'a Response, url: &str, r: &StepReport) -> Observed<'a> {
+    let mut obs = Observed::new(resp);
+    obs.url = url.to_string();
+    obs.redirects = r.redirects.len();
+    obs
+}
+
+/// Send `req`, then (when the step follows redirects) each hop the server points
+/// to, as a request of its own: through the cost guard and the scenario's cookie
+/// jar, with the method and the headers a hop may carry. The hops before the last
+/// are recorded on `r`; returns the last request and its response.
+async fn send_following(
+    cx: &mut StepCtx<'_>,
+    st: &Step,
+    phase: Phase,
+    mut req: PreparedRequest,
+    how: &Sending<'_>,
+    r: &mut StepReport,
+) -> Result<(PreparedRequest, Response), String> {
+    r.redirects.clear();
+    let first_url = req.url.clone();
+    loop {
+        let safe_to_repeat = is_idempotent(&req.method) || req.header("idempotency-key").is_some();
+        let resp = send_with_retries(
+            cx,
+            st,
+            phase,
+            &req,
+            how.limit,
+            how.retries,
+            safe_to_repeat,
+            r,
+        )
+        .await?;
+        store_cookies(cx, &req.url, &resp);
+        if !how.follow || !matches!(resp.status, 301 | 302 | 303 | 307 | 308) {
+            return Ok((req, resp));
+        }
+        let Some(location) = resp.header("location") else {
+            return Ok((req, resp));
+        };
+        let hop = r.redirects.len() + 1;
+        if hop > MAX_REDIRECTS {
+            r.redirects.push(crate::events::Exchange {
+                request: record_request(cx, &req),
+                response: record_response(cx, &resp),
+            });
+            return Err(format!(
+                "too many redirects: more than {MAX_REDIRECTS} starting at {first_url}"
+            ));
+        }
+        let next = match redirect_target(&req, &resp, &location) {
+            Ok(next) => next,
+            Err(why) => {
+                r.redirects.push(crate::events::Exchange {
+                    request: record_request(cx, &req),
+                    response: record_response(cx, &resp),
+                });
+                return Err(why);
+            }
+        };
+        let mut next = next;
+        how.cookies.apply(&cx.jar, &mut next);
+        r.redirects.push(crate::events::Exchange {
+            request: record_request(cx, &req),
+            response: record_response(cx, &resp),
+        });
+        if let Some(why) = cx
+            .run
+            .options
+            .cost_guard
+            .as_ref()
+            .and_then(|g| g.refusal(cx.scenario, next.method.as_str(), &next.url))
+        {
+            return Err(format!(
+                "refused, not sent: redirect {hop} to {} {}: {why}",
+                next.method, next.url
+            ));
+        }
+        if stopping(cx, phase) {
+            return Err("interrupted: the run was stopped while this step ran".into());
+        }
+        req = next;
+    }
+}
+
+/// The request a redirect asks for. 303, and 301/302 after a POST, become a GET
+/// without a body (as browsers and curl do); 307 and 308 keep method and body. A hop
+/// to another origin carries only the headers of `KEPT_ACROSS_ORIGINS`.
+fn redirect_target(
+    req: &PreparedRequest,
+    resp: &Response,
+    location: &str,
+) -> Result<PreparedRequest, String> {
+    let url = req.url.join(location.trim()).map_err(|e| {
+        format!(
+            "HTTP {} from {} redirects to `{location}`, which is not a URL ({e})",
+            resp.status, req.url
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "HTTP {} from {} redirects to {url}: only http and https are followed",
+            resp.status, req.url
+        ));
+    }
+    let to_get = match resp.status {
+        303 => req.method != reqwest::Method::HEAD,
+        301 | 302 => req.method == reqwest::Method::POST,
+        _ => false,
+    };
+    let same_origin = url.origin() == req.url.origin();
+    let mut headers: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .filter(|(k, _)| {
+            same_origin
+                || KEPT_ACROSS_ORIGINS
+                    .iter()
+                    .any(|kept| k.eq_ignore_ascii_case(kept))
+        })
+        .cloned()
+        .collect();
+    let (method, body) = if to_get {
+        headers.retain(|(k, _)| {
+            ![
+                "content-type",
+                "content-length",
+                "content-encoding",
+                "content-language",
+            ]
+            .iter()
+            .any(|h| k.eq_ignore_ascii_case(h))
+        });
+        (reqwest::Method::GET, Body::Empty)
+    } else {
+        (req.method.clone(), req.body.clone())
+    };
+    Ok(PreparedRequest {
+        method,
+        url,
+        headers,
+        body,
+    })
+}
+
+/// Every `Set-Cookie` of a response goes into the scenario's jar, for its URL.
+fn store_cookies(cx: &StepCtx<'_>, url: &url::Url, resp: &Response) {
+    let set_cookies: Vec<reqwest::header::HeaderValue> = resp
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .filter_map(|(_, v)| reqwest::header::HeaderValue::from_str(v).ok())
+        .collect();
+    if !set_cookies.is_empty() {
+        let mut iter = set_cookies.iter();
+        cx.jar.set_cookies(&mut iter, url);
+    }
 }
 
 /// Assertions, then captures; captures are taken even when an assertion failed,
@@ -425,11 +690,12 @@ fn check_and_capture(
     cx: &mut StepCtx<'_>,
     st: &Step,
     resp: &Response,
+    url: &str,
     r: &mut StepReport,
     poll: Option<(&crate::scenario::expect::Expect, u32)>,
 ) {
     let templates = cx.run.suite.templates.clone();
-    let obs = Observed::new(resp);
+    let obs = observe(resp, url, r);
     let scope_value = cx.scope.to_value();
     let record = cx.run.options.record_passes;
     let assert::Evaluation {
@@ -445,10 +711,10 @@ fn check_and_capture(
         count += 1;
         let implicit = Assertion {
             subject: "status".into(),
-            expected: "a success (below 400; write `expect: status:` to accept others)".into(),
+            expected: "a success (2xx; write `expect: status:` to accept others)".into(),
             actual: resp.status.to_string(),
         };
-        if resp.status >= 400 {
+        if !(200..300).contains(&resp.status) {
             failures.push(implicit);
         } else if record {
             passed.push(implicit);
@@ -476,11 +742,10 @@ fn check_and_capture(
     }
     let scope = Arc::make_mut(&mut cx.scope);
     for (name, v) in captured {
-        if cx.scenario.secrets.contains(&name)
-            && let Some(s) = v.as_str()
-        {
-            cx.run.redactor.add(s);
-        }
+        let s = cx.scenario;
+        cx.run
+            .redactor
+            .add_named(&name, &v, &s.secrets, &s.inferred_secrets);
         scope.captures.insert(name, crate::template::to_value(v));
     }
     r.assertions = count;
@@ -526,7 +791,10 @@ async fn send_with_retries(
         let result = cx.run.client.send(req, limit).await;
         let last_try = attempt > retries;
         let (retry, wait) = match &result {
-            Err(TransportError::Timeout { .. }) => (false, Duration::ZERO),
+            // A request that cannot be built is built the same way again.
+            Err(TransportError::Timeout { .. } | TransportError::Invalid(_)) => {
+                (false, Duration::ZERO)
+            }
             Err(e) => (e.never_sent() || safe_to_repeat, backoff(attempt)),
             Ok(resp) => {
                 let expected = st
@@ -696,9 +964,11 @@ async fn webhook_step(
         body: delivery.body.clone(),
         truncated: false,
         elapsed: started.elapsed(),
+        body_problem: None,
+        wire_bytes: delivery.body.len(),
     };
     r.response = Some(record_response(cx, &resp));
-    check_and_capture(cx, st, &resp, r, None);
+    check_and_capture(cx, st, &resp, "", r, None);
     if let Some(secret) = secret {
         r.assertions += 1;
         let verdict = match delivery.header("x-layers-signature") {

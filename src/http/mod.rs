@@ -1,6 +1,8 @@
 //! The HTTP layer: one connection pool for the run, requests with a time limit,
 //! response bodies read up to a cap, transport failures explained in words.
 
+pub mod decode;
+pub mod pace;
 pub mod tls;
 
 use std::time::{Duration, Instant};
@@ -60,6 +62,11 @@ pub struct Response {
     /// The body was longer than the cap and was cut.
     pub truncated: bool,
     pub elapsed: Duration,
+    /// Why the body is not what the server meant (a coding that could not be
+    /// undone: the body is then the bytes as they came).
+    pub body_problem: Option<String>,
+    /// How many body bytes came on the wire (before any coding was undone).
+    pub wire_bytes: usize,
 }
 
 impl Response {
@@ -74,8 +81,16 @@ impl Response {
         (!values.is_empty()).then(|| values.join(", "))
     }
 
+    /// The body as text in its declared charset (UTF-8 when none is declared).
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
+        decode::text(&self.body, self.header("content-type").as_deref()).0
+    }
+
+    /// The text, and why it is not exactly the body (bytes not valid in the
+    /// charset, or a coding that could not be undone), when that is so.
+    pub fn text_and_problem(&self) -> (String, Option<String>) {
+        let (text, note) = decode::text(&self.body, self.header("content-type").as_deref());
+        (text, self.body_problem.clone().or(note))
     }
 }
 
@@ -174,7 +189,20 @@ pub struct HttpClient {
     /// as `client` when no proxy is set.
     direct: reqwest::Client,
     body_cap: usize,
+    /// `--max-rps`: every request (each retry and poll too) waits for its turn.
+    pacer: Option<std::sync::Arc<pace::Pacer>>,
 }
+
+/// How the runner names itself to servers.
+pub const USER_AGENT: &str = concat!("runner/", env!("CARGO_PKG_VERSION"));
+
+/// Headers every request carries unless its step sets them: they are put in the
+/// request itself, not left to the HTTP library, so that `-v` shows them.
+pub const DEFAULT_HEADERS: [(&str, &str); 3] = [
+    ("User-Agent", USER_AGENT),
+    ("Accept", "*/*"),
+    ("Accept-Encoding", decode::ACCEPTED_CODINGS),
+];
 
 /// Environment variables that make reqwest send requests through a proxy.
 pub const PROXY_VARS: [&str; 6] = [
@@ -192,7 +220,7 @@ pub const PROXY_VARS: [&str; 6] = [
 /// starts here.
 pub fn client_builder(tls: &tls::TlsOptions) -> Result<reqwest::ClientBuilder, String> {
     Ok(reqwest::Client::builder()
-        .user_agent(concat!("runner/", env!("CARGO_PKG_VERSION")))
+        .user_agent(USER_AGENT)
         .tls_backend_preconfigured(tls::client_config(tls)?))
 }
 
@@ -203,7 +231,7 @@ impl HttpClient {
                 .pool_max_idle_per_host(pool_size.max(1))
                 .pool_idle_timeout(Duration::from_secs(30))
                 .tcp_nodelay(true)
-                .redirect(reqwest::redirect::Policy::limited(10))
+                .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(Duration::from_secs(10));
             if !proxied {
                 b = b.no_proxy();
@@ -224,7 +252,14 @@ impl HttpClient {
             client,
             direct,
             body_cap,
+            pacer: None,
         })
+    }
+
+    /// Space the requests to each host (`--max-rps`).
+    pub fn with_pacer(mut self, pacer: Option<pace::Pacer>) -> Self {
+        self.pacer = pacer.map(std::sync::Arc::new);
+        self
     }
 
     pub fn body_cap(&self) -> usize {
@@ -237,6 +272,10 @@ impl HttpClient {
         req: &PreparedRequest,
         limit: Duration,
     ) -> Result<Response, TransportError> {
+        // Waiting for a turn is not the server's time: the limit starts after it.
+        if let Some(p) = &self.pacer {
+            p.wait(&req.url).await;
+        }
         let started = Instant::now();
         let mut progress = Progress::default();
         match tokio::time::timeout(limit, self.send_inner(req, started, &mut progress)).await {
@@ -335,6 +374,21 @@ impl HttpClient {
                 }
             }
         }
+        let wire_bytes = body.len();
+        let codings: Vec<&str> = headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        // A HEAD, a 204 or a 304 names the coding of a body it does not carry.
+        let (body, truncated, body_problem) = if codings.is_empty() || body.is_empty() {
+            (body, truncated, None)
+        } else {
+            match decode::decode_body(&codings, &body, self.body_cap, truncated) {
+                Ok(d) => (d.body, truncated || d.truncated, None),
+                Err(why) => (body, truncated, Some(why)),
+            }
+        };
         Ok(Response {
             status,
             version,
@@ -342,6 +396,8 @@ impl HttpClient {
             body: Bytes::from(body),
             truncated,
             elapsed: started.elapsed(),
+            body_problem,
+            wire_bytes,
         })
     }
 }
@@ -394,11 +450,6 @@ fn classify(e: &reqwest::Error, url: &url::Url) -> TransportError {
     );
     let cause = root_cause(e);
     let lower = cause.to_lowercase();
-    if e.is_redirect() {
-        return TransportError::Broken(format!(
-            "too many redirects (more than 10) starting at {url}"
-        ));
-    }
     if e.is_timeout() {
         return TransportError::Broken(format!("timed out talking to {host}: {cause}"));
     }

@@ -172,7 +172,12 @@ impl ConsoleReporter {
         if !flaky.is_empty() {
             for st in &s.steps {
                 for a in &st.failed_attempts {
-                    self.line(&format!("      step {} \"{}\": {a}", st.number, st.name));
+                    self.line(&format!(
+                        "      step {} \"{}\": {}",
+                        st.number,
+                        escaped(&st.name),
+                        escaped(a)
+                    ));
                 }
             }
         }
@@ -184,8 +189,8 @@ impl ConsoleReporter {
                         let m = st.message.clone().unwrap_or_default();
                         self.line(&format!(
                             "      finally \"{}\": {}",
-                            st.name,
-                            m.trim_start_matches("skipped: ")
+                            escaped(&st.name),
+                            escaped(m.trim_start_matches("skipped: "))
                         ));
                     }
                     _ => {}
@@ -203,11 +208,12 @@ impl ConsoleReporter {
         let target = st
             .request
             .as_ref()
-            .map(|r| format!("  {} {}", r.method, r.url))
+            .map(|r| format!("  {} {}", r.method, escaped(&r.url)))
             .unwrap_or_default();
         self.line(&format!(
             "      {phase}step {} \"{}\"{target}",
-            st.number, st.name
+            st.number,
+            escaped(&st.name)
         ));
         // What a server sent (bodies, header values) may hold terminal escapes:
         // never pass control characters through to the terminal.
@@ -247,10 +253,28 @@ impl ConsoleReporter {
             return;
         }
         let bodies = self.opts.verbosity >= 2;
-        if let Some(req) = &st.request {
+        for (n, hop) in st.redirects.iter().enumerate() {
+            let (req, resp) = (&hop.request, &hop.response);
             self.line(&format!("[{index}] > {} {}", req.method, req.url));
             for (k, v) in &req.headers {
                 self.line(&format!("[{index}] > {k}: {v}"));
+            }
+            self.line(&format!(
+                "[{index}] < {} {} ({} ms): redirect {} of {}",
+                resp.version,
+                resp.status,
+                resp.time_ms,
+                n + 1,
+                st.redirects.len()
+            ));
+            for (k, v) in &resp.headers {
+                self.line(&format!("[{index}] < {k}: {v}"));
+            }
+        }
+        if let Some(req) = &st.request {
+            self.line(&format!("[{index}] > {} {}", req.method, escaped(&req.url)));
+            for (k, v) in &req.headers {
+                self.line(&format!("[{index}] > {}: {}", escaped(k), escaped(v)));
             }
             if bodies && let Some(b) = &req.body {
                 self.line(&format!("[{index}] > {}", one_line(b)));
@@ -269,16 +293,31 @@ impl ConsoleReporter {
                 ));
             }
             for (k, v) in &resp.headers {
-                self.line(&format!("[{index}] < {k}: {v}"));
+                self.line(&format!("[{index}] < {}: {}", escaped(k), escaped(v)));
             }
             if bodies && !resp.body.is_empty() {
                 self.line(&format!("[{index}] < {}", one_line(&resp.body)));
             }
         }
         if let Some(m) = &st.message {
-            self.line(&format!("[{index}] {m}"));
+            self.line(&format!("[{index}] {}", escaped(m)));
         }
     }
+}
+
+/// A name or a header value on one line, its line breaks shown as `\r` and `\n`:
+/// a value holding CR LF must not print as a header or a result line of its own.
+fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() && c != '\t' => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn one_line(text: &str) -> String {

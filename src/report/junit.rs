@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 
 use super::redact::Redactor;
 use super::xml::XmlWriter;
-use super::{Reporter, Summary, write_report};
+use super::{ReportFile, Reporter, Spool, Summary};
 use crate::events::{Event, Outcome, ScenarioReport, StepReport};
 
 /// The step-by-step log kept in `<system-out>` is cut beyond this.
@@ -22,11 +22,17 @@ pub enum Granularity {
     Step,
 }
 
+/// Writes the report as scenarios finish: each scenario's testcases are rendered
+/// then and kept on disk ([`Spool`]); only each file's counts stay in memory, for
+/// the `<testsuite>` element that comes before its cases. The file is put
+/// together, in scenario order, at the end.
 pub struct JunitReporter {
     path: PathBuf,
     granularity: Granularity,
     redactor: Redactor,
-    scenarios: Vec<std::sync::Arc<ScenarioReport>>,
+    /// By file, the `<testsuite>` heads so far.
+    suites: IndexMap<String, SuiteHead>,
+    spool: Option<Spool>,
 }
 
 impl JunitReporter {
@@ -35,25 +41,89 @@ impl JunitReporter {
             path,
             granularity,
             redactor,
-            scenarios: Vec::new(),
+            suites: IndexMap::new(),
+            spool: Some(Spool::new()),
         }
+    }
+}
+
+/// What a `<testsuite>` says of its cases, summed up as they finish.
+struct SuiteHead {
+    name: String,
+    /// The first scenario of the file (suites come in the order of their first).
+    first: usize,
+    started_at: String,
+    counts: Counts,
+    time: Duration,
+    /// Scenario indices of the cases.
+    cases: Vec<usize>,
+}
+
+impl SuiteHead {
+    fn add(&mut self, s: &ScenarioReport, counts: Counts) {
+        if s.index < self.first {
+            self.first = s.index;
+            self.started_at.clone_from(&s.started_at);
+        }
+        self.counts.merge(counts);
+        self.time += s.duration;
+        self.cases.push(s.index);
     }
 }
 
 impl Reporter for JunitReporter {
     fn event(&mut self, event: &Event) {
         if let Event::ScenarioFinished(s) = event {
-            self.scenarios.push(s.clone());
+            let mut body = XmlWriter::with_depth(2);
+            let mut counts = Counts::default();
+            cases_of(&mut body, &mut counts, s, self.granularity);
+            let head = self
+                .suites
+                .entry(s.file.clone())
+                .or_insert_with(|| SuiteHead {
+                    name: s.file.clone(),
+                    first: s.index,
+                    started_at: s.started_at.clone(),
+                    counts: Counts::default(),
+                    time: Duration::ZERO,
+                    cases: Vec::new(),
+                });
+            head.add(s, counts);
+            if let Some(spool) = self.spool.as_mut() {
+                spool.put(s.index, body.take_text().as_bytes(), s.masked_with);
+            }
         }
     }
 
     fn finish(&mut self, summary: &Summary) -> Result<(), String> {
-        self.scenarios.sort_by_key(|s| s.index);
-        for s in self.scenarios.iter_mut() {
-            super::mask_shared(s, &self.redactor);
+        let mut parts = self
+            .spool
+            .take()
+            .ok_or("the JUnit report was already written")?
+            .into_reader()?;
+        let mut suites: Vec<SuiteHead> = std::mem::take(&mut self.suites).into_values().collect();
+        suites.sort_by_key(|h| h.first);
+        let total = suites.iter().fold(Counts::default(), |mut acc, s| {
+            acc.merge(s.counts);
+            acc
+        });
+        let mut file = ReportFile::create(&self.path, &self.redactor)?;
+        let mut out = XmlWriter::with_capacity(4096);
+        open_report(&mut out, total, summary.duration);
+        for mut suite in suites {
+            suite.cases.sort_unstable();
+            open_suite(&mut out, &suite);
+            file.write(out.take_text().as_bytes())?;
+            for i in &suite.cases {
+                if let Some(part) = parts.read(*i, &self.redactor)? {
+                    file.write(&part)?;
+                }
+            }
+            out.close("testsuite");
         }
-        let xml = render(&self.scenarios, self.granularity, summary.duration)?;
-        write_report(&self.path, xml.as_bytes(), &self.redactor)
+        out.close("testsuites");
+        file.write(out.finish().as_bytes())?;
+        file.commit()
     }
 }
 
@@ -85,42 +155,62 @@ impl Counts {
     }
 }
 
-/// One `<testsuite>` being written: its cases go to `body` while its counts
-/// add up, since the counts come first in the XML.
-struct SuiteOut<'a> {
-    first: &'a ScenarioReport,
-    counts: Counts,
-    time: Duration,
-    body: XmlWriter,
+/// A scenario's testcases (one, or one per step).
+fn cases_of(
+    out: &mut XmlWriter,
+    counts: &mut Counts,
+    s: &ScenarioReport,
+    granularity: Granularity,
+) {
+    match granularity {
+        Granularity::Scenario => scenario_case(out, counts, s),
+        Granularity::Step => step_cases(out, counts, s),
+    }
 }
 
-/// The whole report as XML text, written in one pass over the scenarios (in the
-/// layout quick-junit writes and reads back).
+/// The whole report as XML text, in memory (what [`JunitReporter`] writes piece by
+/// piece; in the layout quick-junit writes and reads back).
 pub fn render<S: std::borrow::Borrow<ScenarioReport>>(
     scenarios: &[S],
     granularity: Granularity,
     duration: Duration,
 ) -> Result<String, String> {
-    let mut suites: IndexMap<&str, SuiteOut<'_>> = IndexMap::new();
+    let mut suites: IndexMap<&str, (SuiteHead, XmlWriter)> = IndexMap::new();
     for s in scenarios.iter().map(S::borrow) {
-        let suite = suites.entry(s.file.as_str()).or_insert_with(|| SuiteOut {
-            first: s,
-            counts: Counts::default(),
-            time: Duration::ZERO,
-            body: XmlWriter::with_depth(2),
+        let (head, body) = suites.entry(s.file.as_str()).or_insert_with(|| {
+            let head = SuiteHead {
+                name: s.file.clone(),
+                first: s.index,
+                started_at: s.started_at.clone(),
+                counts: Counts::default(),
+                time: Duration::ZERO,
+                cases: Vec::new(),
+            };
+            (head, XmlWriter::with_depth(2))
         });
-        match granularity {
-            Granularity::Scenario => scenario_case(&mut suite.body, &mut suite.counts, s),
-            Granularity::Step => step_cases(&mut suite.body, &mut suite.counts, s),
-        }
-        suite.time += s.duration;
+        let mut counts = Counts::default();
+        cases_of(body, &mut counts, s, granularity);
+        head.counts.merge(counts);
+        head.time += s.duration;
     }
-    let total = suites.values().fold(Counts::default(), |mut acc, s| {
+    let total = suites.values().fold(Counts::default(), |mut acc, (s, _)| {
         acc.merge(s.counts);
         acc
     });
-    let body_len: usize = suites.values().map(|s| s.body.len()).sum();
+    let body_len: usize = suites.values().map(|(_, b)| b.len()).sum();
     let mut out = XmlWriter::with_capacity(body_len + 512 * (suites.len() + 1));
+    open_report(&mut out, total, duration);
+    for (_, (head, body)) in suites {
+        open_suite(&mut out, &head);
+        out.raw(&body);
+        out.close("testsuite");
+    }
+    out.close("testsuites");
+    Ok(out.finish())
+}
+
+/// The declaration and the opening `<testsuites>` with the run's counts.
+fn open_report(out: &mut XmlWriter, total: Counts, duration: Duration) {
     out.declaration();
     out.open(
         "testsuites",
@@ -134,14 +224,18 @@ pub fn render<S: std::borrow::Borrow<ScenarioReport>>(
             ("time", &seconds(duration)),
         ],
     );
-    for (_, suite) in suites {
+}
+
+/// The opening `<testsuite>` of one file, with its counts.
+fn open_suite(out: &mut XmlWriter, suite: &SuiteHead) {
+    {
         let c = suite.counts;
-        let stamp = chrono::DateTime::parse_from_rfc3339(&suite.first.started_at)
+        let stamp = chrono::DateTime::parse_from_rfc3339(&suite.started_at)
             .ok()
             .map(|t| timestamp(&t));
         let mut attrs: Vec<(&str, &str)> = Vec::with_capacity(7);
         let (name, tests, skipped, errors, failures, time) = (
-            suite.first.file.as_str(),
+            suite.name.as_str(),
             c.tests.to_string(),
             c.skipped.to_string(),
             c.errors.to_string(),
@@ -160,11 +254,7 @@ pub fn render<S: std::borrow::Borrow<ScenarioReport>>(
         }
         attrs.push(("time", &time));
         out.open("testsuite", &attrs);
-        out.raw(&suite.body);
-        out.close("testsuite");
     }
-    out.close("testsuites");
-    Ok(out.finish())
 }
 
 /// `2026-01-01T00:00:00.000+00:00`, as quick-junit writes it.
@@ -415,6 +505,19 @@ fn step_log(steps: &[StepReport]) -> String {
             st.name,
             st.duration.as_millis()
         ));
+        for hop in &st.redirects {
+            out.push_str(&format!(
+                "  > {} {}\n  < {} redirect to {}\n",
+                hop.request.method,
+                hop.request.url,
+                hop.response.status,
+                hop.response
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+                    .map_or("?", |(_, v)| v.as_str())
+            ));
+        }
         if let Some(req) = &st.request {
             out.push_str(&format!("  > {} {}\n", req.method, req.url));
         }

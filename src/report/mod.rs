@@ -139,51 +139,304 @@ fn scrub_step(st: &mut StepReport, r: &Redactor) {
     for a in st.failed_attempts.iter_mut() {
         r.scrub_in_place(a);
     }
-    if let Some(req) = st.request.as_mut() {
-        r.scrub_in_place(&mut req.url);
-        for (_, v) in req.headers.iter_mut() {
-            r.scrub_in_place(v);
+    let hops = st
+        .redirects
+        .iter_mut()
+        .map(|h| (Some(&mut h.request), Some(&mut h.response)));
+    for (req, resp) in hops.chain(std::iter::once((st.request.as_mut(), st.response.as_mut()))) {
+        if let Some(req) = req {
+            r.scrub_in_place(&mut req.url);
+            // Names too: a server may echo a secret as a header name.
+            for (k, v) in req.headers.iter_mut() {
+                r.scrub_in_place(k);
+                r.scrub_in_place(v);
+            }
+            if let Some(b) = req.body.as_mut() {
+                r.scrub_in_place(b);
+            }
         }
-        if let Some(b) = req.body.as_mut() {
-            r.scrub_in_place(b);
+        if let Some(resp) = resp {
+            for (k, v) in resp.headers.iter_mut() {
+                r.scrub_in_place(k);
+                r.scrub_in_place(v);
+            }
+            // A body cut by --max-body may end in the first bytes of a secret.
+            r.scrub_in_place_cut(&mut resp.body, resp.truncated);
         }
-    }
-    if let Some(resp) = st.response.as_mut() {
-        for (_, v) in resp.headers.iter_mut() {
-            r.scrub_in_place(v);
-        }
-        r.scrub_in_place(&mut resp.body);
     }
 }
 
-/// Write `bytes` to `path` atomically (a temporary file in the same folder, then
-/// rename), then make sure no secret slipped into it.
+/// Write a report to `path`, then make sure no secret slipped into it.
+///
+/// Where `path` leads decides how, as a shell redirection would: a device, a pipe or
+/// a socket (`/dev/null`, `/dev/stdout`) is written in place and stays what it is; a
+/// symbolic link stays a link and the file it points to gets the report; a regular
+/// file (or none yet) is replaced atomically (a temporary file in the same folder,
+/// then rename), so a reader never sees half a report. A new file gets the mode the
+/// umask gives (usually 0644), so that a CI agent running as another user can read it.
 pub fn write_report(path: &Path, bytes: &[u8], redactor: &Redactor) -> Result<(), String> {
-    if let Some(leak) = redactor.find_leak(bytes) {
-        return Err(format!(
-            "refusing to write {}: it would contain {leak}; this is a bug in the runner, please report it",
-            path.display()
-        ));
+    let mut file = ReportFile::create(path, redactor)?;
+    file.write(bytes)?;
+    file.commit()
+}
+
+/// Each finished scenario's part of a file report (its JUnit testcases, its JSON
+/// object), rendered when the scenario finishes and kept on disk, not in memory,
+/// until the report is written in scenario order at the end. What stays in memory
+/// per scenario is where its part lies: the same few bytes however large its report.
+pub(crate) struct Spool {
+    /// The temporary file, or why it cannot be used (the report is refused at the end).
+    out: Result<std::io::BufWriter<std::fs::File>, String>,
+    /// By scenario index: offset, length, and the redactor's generation the part
+    /// was masked with.
+    parts: Vec<Option<Part>>,
+    end: u64,
+}
+
+#[derive(Clone, Copy)]
+struct Part {
+    offset: u64,
+    len: usize,
+    generation: Option<u64>,
+}
+
+impl Spool {
+    /// An unnamed temporary file, gone when the run ends however it ends.
+    pub(crate) fn new() -> Spool {
+        Spool {
+            out: tempfile::tempfile()
+                .map(|f| std::io::BufWriter::with_capacity(64 * 1024, f))
+                .map_err(|e| format!("cannot create a temporary file for the report: {e}")),
+            parts: Vec::new(),
+            end: 0,
+        }
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.flush())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
-    let written =
-        std::fs::read(path).map_err(|e| format!("cannot read back {}: {e}", path.display()))?;
-    if let Some(leak) = redactor.find_leak(&written) {
-        let _ = std::fs::remove_file(path);
-        return Err(format!("removed {}: it contained {leak}", path.display()));
+
+    /// Keep `bytes` as the part of scenario `index`, masked at `generation`.
+    pub(crate) fn put(&mut self, index: usize, bytes: &[u8], generation: Option<u64>) {
+        let Ok(out) = self.out.as_mut() else { return };
+        if let Err(e) = out.write_all(bytes) {
+            self.out = Err(format!("cannot write a temporary file for the report: {e}"));
+            return;
+        }
+        if self.parts.len() <= index {
+            self.parts.resize(index + 1, None);
+        }
+        self.parts[index] = Some(Part {
+            offset: self.end,
+            len: bytes.len(),
+            generation,
+        });
+        self.end += bytes.len() as u64;
     }
-    Ok(())
+
+    /// Done writing: the parts can be read back.
+    pub(crate) fn into_reader(self) -> Result<SpoolReader, String> {
+        let file = self
+            .out?
+            .into_inner()
+            .map_err(|e| format!("cannot write a temporary file for the report: {e}"))?;
+        Ok(SpoolReader {
+            file,
+            parts: self.parts,
+            buf: Vec::new(),
+        })
+    }
+}
+
+/// A [`Spool`]'s parts, read back one at a time.
+pub(crate) struct SpoolReader {
+    file: std::fs::File,
+    parts: Vec<Option<Part>>,
+    buf: Vec<u8>,
+}
+
+impl SpoolReader {
+    /// One past the highest scenario index with a part.
+    pub(crate) fn len(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// The part of scenario `index` (`None`: it has none), masked with every secret
+    /// known now: a secret learnt after the part was written is masked in its text.
+    pub(crate) fn read(
+        &mut self,
+        index: usize,
+        redactor: &Redactor,
+    ) -> Result<Option<std::borrow::Cow<'_, [u8]>>, String> {
+        use std::io::{Read as _, Seek as _, SeekFrom};
+        let Some(Some(part)) = self.parts.get(index).copied() else {
+            return Ok(None);
+        };
+        self.buf.resize(part.len, 0);
+        self.file
+            .seek(SeekFrom::Start(part.offset))
+            .and_then(|_| self.file.read_exact(&mut self.buf))
+            .map_err(|e| format!("cannot read back a temporary file of the report: {e}"))?;
+        if part.generation == Some(redactor.generation()) {
+            return Ok(Some(std::borrow::Cow::Borrowed(&self.buf)));
+        }
+        let masked = redactor.scrub(&String::from_utf8_lossy(&self.buf));
+        Ok(Some(std::borrow::Cow::Owned(masked.into_bytes())))
+    }
+}
+
+/// A report written piece by piece: each piece is checked for secrets before it
+/// goes out. Where the path leads decides the rest (see [`write_report`]): a regular
+/// file appears only when complete (a temporary file, then rename) and is read back
+/// for secrets afterwards, a slice at a time; a device, pipe or socket is written in
+/// place.
+pub(crate) struct ReportFile<'a> {
+    path: &'a Path,
+    redactor: &'a Redactor,
+    sink: Sink,
+}
+
+enum Sink {
+    /// `/dev/null`, `/dev/stdout`, a pipe: written as it goes, never replaced.
+    InPlace(std::io::BufWriter<std::fs::File>),
+    /// A regular file (or none yet), at the end of any symbolic links.
+    Atomic {
+        tmp: std::io::BufWriter<tempfile::NamedTempFile>,
+        target: std::path::PathBuf,
+    },
+}
+
+/// Read back this much at a time when scanning a written report...
+const SCAN_CHUNK: usize = 8 * 1024 * 1024;
+/// ...each slice overlapping the one before by this much, so that a secret cut by
+/// a slice's end shows whole in the next one (secrets are far shorter).
+const SCAN_OVERLAP: usize = 64 * 1024;
+
+impl<'a> ReportFile<'a> {
+    pub(crate) fn create(path: &'a Path, redactor: &'a Redactor) -> Result<Self, String> {
+        let sink = match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => {
+                return Err(format!("cannot write {}: it is a folder", path.display()));
+            }
+            Ok(m) if !m.is_file() => {
+                // Opened through the link, if any: the kernel follows
+                // `/proc/self/fd/1` where no path would.
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                Sink::InPlace(std::io::BufWriter::with_capacity(256 * 1024, f))
+            }
+            _ => {
+                let target = link_target(path)?;
+                let dir = match target.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                    _ => std::path::PathBuf::from("."),
+                };
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                let mut builder = tempfile::Builder::new();
+                builder.prefix(".runner-report-");
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt as _;
+                    // The kernel takes the umask off, as for any file a program creates.
+                    builder.permissions(std::fs::Permissions::from_mode(0o666));
+                }
+                let tmp = builder
+                    .tempfile_in(&dir)
+                    .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+                Sink::Atomic {
+                    tmp: std::io::BufWriter::with_capacity(256 * 1024, tmp),
+                    target,
+                }
+            }
+        };
+        Ok(ReportFile {
+            path,
+            redactor,
+            sink,
+        })
+    }
+
+    pub(crate) fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if let Some(leak) = self.redactor.find_leak(bytes) {
+            return Err(format!(
+                "refusing to write {}: it would contain {leak}; this is a bug in the runner, please report it",
+                self.path.display()
+            ));
+        }
+        let written = match &mut self.sink {
+            Sink::InPlace(f) => f.write_all(bytes),
+            Sink::Atomic { tmp, .. } => tmp.write_all(bytes),
+        };
+        written.map_err(|e| format!("cannot write {}: {e}", self.path.display()))
+    }
+
+    /// Put the file in place, then make sure no secret slipped into it.
+    pub(crate) fn commit(self) -> Result<(), String> {
+        use std::io::Read as _;
+        let path = self.path;
+        let (tmp, target) = match self.sink {
+            Sink::InPlace(mut f) => {
+                return f
+                    .flush()
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()));
+            }
+            Sink::Atomic { tmp, target } => (tmp, target),
+        };
+        let tmp = tmp
+            .into_inner()
+            .map_err(|e| format!("cannot write {}: {}", path.display(), e.error()))?;
+        tmp.persist(&target)
+            .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
+        let mut file = std::fs::File::open(&target)
+            .map_err(|e| format!("cannot read back {}: {e}", path.display()))?;
+        let mut buf = vec![0u8; SCAN_CHUNK];
+        let mut kept = 0;
+        let mut start: u64 = 0;
+        loop {
+            let n = file
+                .read(&mut buf[kept..])
+                .map_err(|e| format!("cannot read back {}: {e}", path.display()))?;
+            if n == 0 {
+                break;
+            }
+            let filled = kept + n;
+            if let Some(leak) = self.redactor.find_leak(&buf[..filled]) {
+                let _ = std::fs::remove_file(&target);
+                return Err(format!(
+                    "removed {}: it contained {leak} (counting from byte {start})",
+                    path.display()
+                ));
+            }
+            kept = SCAN_OVERLAP.min(filled);
+            buf.copy_within(filled - kept..filled, 0);
+            start += (filled - kept) as u64;
+        }
+        Ok(())
+    }
+}
+
+/// The file a chain of symbolic links ends at (which may not exist yet); `path`
+/// itself when it is no link.
+fn link_target(path: &Path) -> Result<std::path::PathBuf, String> {
+    // Linux gives up after 40 links too.
+    const MAX_LINKS: usize = 40;
+    let mut cur = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match std::fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let next = std::fs::read_link(&cur)
+                    .map_err(|e| format!("cannot follow the link {}: {e}", cur.display()))?;
+                cur = match cur.parent() {
+                    Some(parent) if next.is_relative() => parent.join(next),
+                    _ => next,
+                };
+            }
+            _ => return Ok(cur),
+        }
+    }
+    Err(format!(
+        "cannot write {}: more than {MAX_LINKS} symbolic links in a row",
+        path.display()
+    ))
 }
 
 #[cfg(test)]
@@ -203,6 +456,62 @@ mod tests {
         assert!(!path.exists());
         write_report(&path, b"{\"pw\":\"***\"}", &r).unwrap();
         assert!(path.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_stays_a_link_and_its_file_gets_the_report() {
+        let r = Redactor::new();
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("sub").join("real.xml");
+        std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+        let link = dir.path().join("link.xml");
+        std::os::unix::fs::symlink("sub/real.xml", &link).unwrap();
+        // Dangling first: the file is created where the link points.
+        write_report(&link, b"one", &r).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&real).unwrap(), b"one");
+        write_report(&link, b"two", &r).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&real).unwrap(), b"two");
+        // No temporary file is left behind.
+        let left: Vec<_> = std::fs::read_dir(real.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, [std::ffi::OsString::from("real.xml")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_pipe_is_written_in_place_and_stays_a_pipe() {
+        let r = Redactor::new();
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write_report(&fifo, b"<testsuites/>", &r).unwrap();
+        assert_eq!(reader.join().unwrap(), b"<testsuites/>");
+        use std::os::unix::fs::FileTypeExt as _;
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
     }
 
     #[test]

@@ -1,16 +1,34 @@
 //! The one place secrets are masked: every event passes here before any
 //! reporter sees it, and every report is scanned after it is written.
+//!
+//! One registry derives, once per secret, the few forms that cannot be decoded
+//! back in passing (base64 at each of its three alignments, hex); everything a
+//! server or the runner escapes (percent-encoding, `+` for a space, JSON and XML
+//! escapes, line-wrapped base64, upper-case hex) is undone on the text being
+//! masked instead, in a handful of "views" of it that remember where each byte
+//! came from. Masking is then one search of each view, and the post-write scan of
+//! a report is the same search.
+//!
+//! Cost, whatever a file or a server sends: adding a secret of L bytes stores
+//! O(L) entries (every 12-byte run of each form, in hash maps, and the forms
+//! shorter than that in Aho-Corasick automata that are merged like a binary
+//! counter, so each short form is compiled O(log n) times); masking a text looks
+//! at each byte of each view a bounded number of times.
 
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher as _;
 use std::sync::{Arc, RwLock};
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
-use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// What replaces a secret.
 pub const MASK: &str = "***";
 
-/// Secrets shorter than this are not masked: masking "1" would garble every report.
+/// Values the runner picks up by itself (header values, cookies) shorter than this
+/// are not masked: masking "1" would garble every report. Secrets named by the
+/// user (`secrets:`, `--secret`, a URL password) are masked whatever their length.
 const MIN_SECRET_LEN: usize = 4;
 
 /// Values of secret-looking environment variables shorter than this are not taken as
@@ -18,16 +36,34 @@ const MIN_SECRET_LEN: usize = 4;
 /// ordinary report text. Name the variable with `--secret` to mask it anyway.
 const MIN_ENV_SECRET_LEN: usize = 6;
 
-/// A cut secret (an excerpt ending mid-secret) is masked when at least this much shows.
-const MIN_PARTIAL_LEN: usize = 4;
-
-/// A run of this many characters of a secret is masked wherever it shows, whatever
-/// surrounds it: a secret escaped twice (a server echoing a JSON body inside JSON)
-/// still shows its unescaped runs.
+/// Every run of this many bytes of a form of a secret is masked wherever it shows,
+/// whatever surrounds it; forms shorter than this are matched whole.
 const WINDOW: usize = 12;
 
-/// What `events::excerpt` puts where it cuts a text.
-const CUT_MARK: char = '…';
+/// A form cut short (a body cut by `--max-body`, a text shortened by a report) is
+/// masked when at least this many bytes of it show before the cut.
+const MIN_CUT: usize = 4;
+
+/// Base64 and hex forms are derived when they carry at least 24 bits of the secret
+/// alone: fewer would match ordinary text by chance.
+const MIN_BASE64_CHARS: usize = 4;
+const MIN_HEX_CHARS: usize = 6;
+
+/// Short forms adding up to fewer bytes than this are searched without an
+/// automaton: building one costs more than the search it saves.
+const PLAIN_BELOW: usize = 64;
+
+/// Escapes undone on top of each other (a JSON body inside a JSON string inside a
+/// URL-encoded query, say).
+const DECODE_PASSES: usize = 3;
+
+/// Reports larger than this are scanned in pieces, overlapping by `SCAN_OVERLAP`.
+const SCAN_CHUNK: usize = 1 << 20;
+const SCAN_OVERLAP: usize = 64 << 10;
+
+/// What `events::excerpt` puts where it cuts a text: `… (N bytes in all)`.
+const CUT_MARK: &[u8] = "… (".as_bytes();
+const CUT_MARK_END: &[u8] = b" bytes in all)";
 
 /// Environment variables with these endings hold secrets.
 pub const SECRET_ENV_SUFFIXES: [&str; 4] = ["_KEY", "_TOKEN", "_SECRET", "_PASSWORD"];
@@ -35,35 +71,189 @@ pub const SECRET_ENV_SUFFIXES: [&str; 4] = ["_KEY", "_TOKEN", "_SECRET", "_PASSW
 /// Headers whose values are secrets.
 pub const SECRET_HEADERS: [&str; 4] = ["authorization", "x-api-key", "cookie", "set-cookie"];
 
-/// One way a secret can be written out.
-#[derive(Clone)]
-struct Form {
-    pattern: String,
-    replacement: String,
-    /// Where the secret came from and which form this is, for the leak report.
-    label: String,
+/// Words that start an `Authorization` value (RFC 9110 auth-schemes in use): a
+/// secret that starts with one of them also hides the credential after it.
+const AUTH_SCHEMES: [&str; 8] = [
+    "basic",
+    "bearer",
+    "token",
+    "digest",
+    "negotiate",
+    "apikey",
+    "api-key",
+    "hoba",
+];
+
+type Key = [u8; WINDOW];
+type Hasher = foldhash::fast::RandomState;
+
+/// Which view of a text a family of forms is searched in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+enum Kind {
+    /// The text, with escapes undone and `+` read as a space.
+    Text,
+    /// The text with line breaks dropped and the URL-safe alphabet read as standard.
+    Base64,
+    /// The text in lower case.
+    Hex,
 }
 
-#[derive(Default)]
-struct Patterns {
-    /// Bumped with every change: text masked at generation g needs no second pass
-    /// while the generation is still g.
+/// Where a form came from, for the leak report.
+struct Info {
+    label: u32,
+    how: &'static str,
+}
+
+/// Short forms, matched whole by one automaton.
+struct Tier {
+    patterns: Vec<Vec<u8>>,
+    infos: Vec<u32>,
+    bytes: usize,
+    ac: Option<AhoCorasick>,
+}
+
+impl Tier {
+    fn build(patterns: Vec<Vec<u8>>, infos: Vec<u32>) -> Tier {
+        let bytes = patterns.iter().map(Vec::len).sum();
+        if bytes < PLAIN_BELOW {
+            return Tier {
+                patterns,
+                infos,
+                bytes,
+                ac: None,
+            };
+        }
+        // A contiguous NFA: cheap to build (a DFA is not, and tiers are rebuilt as
+        // they merge), and fast enough on texts of reports.
+        let ac = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .ok();
+        Tier {
+            patterns,
+            infos,
+            bytes,
+            ac,
+        }
+    }
+}
+
+/// The forms searched in one kind of view.
+struct Family {
+    kind: Kind,
+    /// Forms shorter than `WINDOW`, in automata of decreasing size.
+    tiers: Vec<Tier>,
+    /// Every `WINDOW`-byte run of the longer forms.
+    windows: HashMap<Key, u32, Hasher>,
+    /// A bit per rolling hash of the windows: most positions of a text are ruled
+    /// out without a lookup.
+    bloom: Vec<u64>,
+    bloom_shift: u32,
+    /// Each form's starts (`MIN_CUT` bytes up to a window), and how many of their
+    /// first bytes may show (a Layers key's public part).
+    prefixes: HashMap<Box<[u8]>, (u32, usize), Hasher>,
+    max_prefix: usize,
+}
+
+impl Family {
+    fn new(kind: Kind) -> Self {
+        Family {
+            kind,
+            tiers: Vec::new(),
+            windows: HashMap::default(),
+            bloom: Vec::new(),
+            bloom_shift: 64,
+            prefixes: HashMap::default(),
+            max_prefix: 0,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.tiers.is_empty() && self.windows.is_empty() && self.prefixes.is_empty()
+    }
+}
+
+/// The rolling hash of windows, with a base chosen per process.
+#[derive(Clone, Copy)]
+struct Roll {
+    base: u64,
+    /// `base ^ (WINDOW - 1)`.
+    top: u64,
+}
+
+impl Roll {
+    fn new() -> Self {
+        let base = Hasher::default().hash_one(0x5eed_u64) | 1;
+        let top = (1..WINDOW).fold(1u64, |acc, _| acc.wrapping_mul(base));
+        Roll { base, top }
+    }
+
+    fn hash(&self, w: &[u8]) -> u64 {
+        w.iter().fold(0u64, |h, &b| {
+            h.wrapping_mul(self.base).wrapping_add(u64::from(b))
+        })
+    }
+
+    fn next(&self, h: u64, out: u8, inn: u8) -> u64 {
+        h.wrapping_sub(u64::from(out).wrapping_mul(self.top))
+            .wrapping_mul(self.base)
+            .wrapping_add(u64::from(inn))
+    }
+}
+
+fn bloom_slot(h: u64, shift: u32) -> usize {
+    // The multiplication spreads the low bits that a polynomial hash keeps poor.
+    let mixed = h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    usize::try_from(mixed.checked_shr(shift).unwrap_or(0)).unwrap_or(0)
+}
+
+struct State {
     generation: u64,
-    secrets: Vec<String>,
-    forms: Vec<Form>,
-    matcher: Option<AhoCorasick>,
-    /// Every `WINDOW`-long piece of each secret (of a Layers key, of its secret part).
-    windows: Vec<(String, String)>,
-    window_matcher: Option<AhoCorasick>,
-    /// Each secret with non-alphanumeric characters, however it is escaped or encoded
-    /// (any percent-encoding set, any hex case, twice; JSON and XML escapes, twice).
-    escaped: Option<regex::Regex>,
+    seen: HashSet<String, Hasher>,
+    labels: Vec<String>,
+    infos: Vec<Info>,
+    families: [Family; 3],
+    roll: Roll,
+    /// Bytes of forms compiled into automata so far (merges included), and bytes
+    /// of forms added: what adding secrets has cost, for the test that keeps it
+    /// linear.
+    compiled: usize,
+    added: usize,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            generation: 0,
+            seen: HashSet::default(),
+            labels: Vec::new(),
+            infos: Vec::new(),
+            families: [
+                Family::new(Kind::Text),
+                Family::new(Kind::Base64),
+                Family::new(Kind::Hex),
+            ],
+            roll: Roll::new(),
+            compiled: 0,
+            added: 0,
+        }
+    }
 }
 
 /// The set of secret values known so far, and how to mask them.
 #[derive(Default, Clone)]
 pub struct Redactor {
-    inner: Arc<RwLock<Arc<Patterns>>>,
+    inner: Arc<RwLock<State>>,
+}
+
+/// Where a form of a secret shows in a text (byte offsets of the original).
+#[derive(Clone, Copy, Debug)]
+struct Hit {
+    start: usize,
+    end: usize,
+    info: u32,
 }
 
 impl Redactor {
@@ -71,38 +261,93 @@ impl Redactor {
         Self::default()
     }
 
-    /// Add a secret value (and, for `Bearer x` / `Basic x` values, the credential inside).
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Add a secret value the user named (see [`Redactor::add_labeled`]).
     pub fn add(&self, secret: &str) {
         self.add_labeled(secret, "a secret");
     }
 
-    /// Add a secret value; `label` says where it came from (`env LAYERS_API_KEY`).
+    /// Add a secret value the user named, whatever its length; `label` says where it
+    /// came from (`env LAYERS_API_KEY`). A value that starts with an auth scheme
+    /// (`Bearer x`, `Basic x`) also hides the credential on its own.
     pub fn add_labeled(&self, secret: &str, label: &str) {
-        let secret = secret.trim();
-        if secret.len() < MIN_SECRET_LEN {
-            return;
-        }
-        let mut values = Vec::new();
-        // "Bearer <token>", "Basic <b64>": the credential (the scheme is no secret, and
-        // stays readable), and Basic's decoded parts.
-        if let Some((scheme, cred)) = secret.split_once(' ')
-            && is_auth_scheme(scheme)
+        self.insert(secret, label, 1);
+        if let Some((scheme, cred)) = secret.trim().split_once(' ')
+            && AUTH_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str())
         {
-            let cred = cred.trim();
-            values.push(cred.to_string());
-            if scheme.eq_ignore_ascii_case("basic")
-                && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(cred)
-                && let Ok(text) = String::from_utf8(bytes)
-            {
-                if let Some((_, password)) = text.split_once(':') {
-                    values.push(password.to_string());
-                }
-                values.push(text);
-            }
-        } else {
-            values.push(secret.to_string());
+            self.add_credential(scheme, cred, label);
         }
-        self.add_values(values, label);
+    }
+
+    /// Add every string and number inside a value (`secrets:` may name a number or
+    /// a mapping); flags and nulls are no secret.
+    pub fn add_value(&self, value: &serde_json::Value, label: &str) {
+        self.add_value_min(value, label, 1);
+    }
+
+    fn add_value_min(&self, value: &serde_json::Value, label: &str, min: usize) {
+        let text = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Array(items) => {
+                for v in items {
+                    self.add_value_min(v, label, min);
+                }
+                return;
+            }
+            serde_json::Value::Object(map) => {
+                for v in map.values() {
+                    self.add_value_min(v, label, min);
+                }
+                return;
+            }
+            serde_json::Value::Bool(_) | serde_json::Value::Null => return,
+        };
+        if text.trim().len() >= min {
+            self.add_labeled(&text, label);
+        }
+    }
+
+    /// Add the value of variable, capture or parameter `name` if it is a secret:
+    /// listed under `secrets:` (whatever its length), or found by the checks to
+    /// flow into a secret header or such a variable (when it is long enough to be
+    /// a credential, as for the environment).
+    pub fn add_named(
+        &self,
+        name: &str,
+        value: &serde_json::Value,
+        declared: &[String],
+        inferred: &[String],
+    ) {
+        let label = format!("secret `{name}`");
+        if declared.iter().any(|d| d == name) {
+            self.add_value_min(value, &label, 1);
+        } else if inferred.iter().any(|d| d == name) {
+            self.add_value_min(value, &label, MIN_ENV_SECRET_LEN);
+        }
+    }
+
+    /// The credential of `scheme cred`; for Basic, also its decoded `user:password`
+    /// and the password.
+    fn add_credential(&self, scheme: &str, cred: &str, label: &str) {
+        let cred = cred.trim();
+        self.insert(cred, label, MIN_SECRET_LEN);
+        if scheme.eq_ignore_ascii_case("basic")
+            && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(cred)
+            && let Ok(text) = String::from_utf8(bytes)
+        {
+            if let Some((_, password)) = text.split_once(':') {
+                self.insert(password, label, MIN_SECRET_LEN);
+            }
+            self.insert(&text, label, MIN_SECRET_LEN);
+        }
     }
 
     /// Add the secret in a header value, read the way that header is written:
@@ -114,82 +359,43 @@ impl Redactor {
         // every other cookie: only its `name=value` is.
         let pairs: Vec<&str> = match lower.as_str() {
             "cookie" => {
-                self.add_labeled(value, &label);
+                self.insert(value, &label, MIN_SECRET_LEN);
                 value.split(';').collect()
             }
             "set-cookie" => value.split(';').take(1).collect(),
+            "authorization" | "proxy-authorization" => {
+                // The first word of these is the scheme, and no secret.
+                match value.trim().split_once(' ') {
+                    Some((scheme, cred)) if is_auth_scheme(scheme) => {
+                        self.add_credential(scheme, cred, &label)
+                    }
+                    _ => self.insert(value, &label, MIN_SECRET_LEN),
+                }
+                Vec::new()
+            }
             _ => {
-                self.add_labeled(value, &label);
+                self.insert(value, &label, MIN_SECRET_LEN);
                 Vec::new()
             }
         };
         for pair in pairs {
-            let pair = pair.trim();
-            self.add_labeled(pair, &label);
+            // A cookie being deleted (`name=`, or `name=""`) carries no value to hide,
+            // and its bare name would mask ordinary text (a URL naming it).
+            if pair
+                .split_once('=')
+                .is_some_and(|(_, v)| v.trim().trim_matches('"').is_empty())
+            {
+                continue;
+            }
+            self.insert(pair, &label, MIN_SECRET_LEN);
             // Each cookie's value alone, unless it is too short to tell from text.
             if let Some((_, v)) = pair.split_once('=') {
-                let v = v.trim_matches('"');
+                let v = v.trim().trim_matches('"');
                 if v.len() >= MIN_ENV_SECRET_LEN {
-                    self.add_labeled(v, &label);
+                    self.insert(v, &label, MIN_SECRET_LEN);
                 }
             }
         }
-    }
-
-    fn add_values(&self, values: Vec<String>, label: &str) {
-        let current = self.snapshot();
-        let new: Vec<String> = values
-            .into_iter()
-            .filter(|v| v.len() >= MIN_SECRET_LEN && !current.secrets.contains(v))
-            .collect();
-        if new.is_empty() {
-            return;
-        }
-        let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        let mut next = Patterns {
-            generation: guard.generation + 1,
-            secrets: guard.secrets.clone(),
-            forms: guard.forms.clone(),
-            matcher: None,
-            windows: guard.windows.clone(),
-            window_matcher: None,
-            escaped: None,
-        };
-        for v in new {
-            if next.secrets.contains(&v) {
-                continue;
-            }
-            next.forms.extend(forms_of(&v, label));
-            next.windows.extend(
-                windows_of(&v)
-                    .into_iter()
-                    .map(|w| (w, format!("{label}, a part of it"))),
-            );
-            next.secrets.push(v);
-        }
-        next.escaped = escaped_regex(&next.secrets);
-        next.windows.sort();
-        next.windows.dedup_by(|a, b| a.0 == b.0);
-        next.window_matcher = if next.windows.is_empty() {
-            None
-        } else {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .build(next.windows.iter().map(|(w, _)| w.as_str()))
-                .ok()
-        };
-        next.forms.sort_by(|a, b| {
-            b.pattern
-                .len()
-                .cmp(&a.pattern.len())
-                .then(a.pattern.cmp(&b.pattern))
-        });
-        next.forms.dedup_by(|a, b| a.pattern == b.pattern);
-        next.matcher = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(next.forms.iter().map(|f| f.pattern.as_str()))
-            .ok();
-        *guard = Arc::new(next);
     }
 
     /// Add every variable of the process environment that names a secret.
@@ -208,91 +414,563 @@ impl Redactor {
         }
     }
 
-    fn snapshot(&self) -> Arc<Patterns> {
-        self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Changes whenever a secret is added (see [`Patterns::generation`]).
+    /// Changes whenever a secret is added.
     pub fn generation(&self) -> u64 {
-        self.snapshot().generation
+        self.read().generation
     }
 
     pub fn is_empty(&self) -> bool {
-        self.snapshot().secrets.is_empty()
+        self.read().seen.is_empty()
+    }
+
+    /// Bytes of forms added, and bytes compiled into automata (for the cost test).
+    #[doc(hidden)]
+    pub fn cost(&self) -> (usize, usize) {
+        let st = self.read();
+        (st.added, st.compiled)
+    }
+
+    fn insert(&self, value: &str, label: &str, min_len: usize) {
+        let value = value.trim();
+        if value.is_empty() || value.len() < min_len {
+            return;
+        }
+        let mut st = self.write();
+        if st.seen.contains(value) {
+            return;
+        }
+        st.seen.insert(value.to_string());
+        st.generation += 1;
+        let label_id = u32::try_from(st.labels.len()).unwrap_or(u32::MAX);
+        st.labels.push(label.to_string());
+        let mut short: [Vec<(Vec<u8>, u32)>; 3] = Default::default();
+        for (kind, form, how) in forms_of(value) {
+            let info = u32::try_from(st.infos.len()).unwrap_or(u32::MAX);
+            st.infos.push(Info {
+                label: label_id,
+                how,
+            });
+            st.added += form.len();
+            let roll = st.roll;
+            add_form(
+                &mut st.families[kind as usize],
+                roll,
+                &mut short[kind as usize],
+                form,
+                info,
+            );
+        }
+        let State {
+            families, compiled, ..
+        } = &mut *st;
+        for (fam, forms) in families.iter_mut().zip(short) {
+            push_tier(fam, forms, compiled);
+        }
     }
 
     /// `text` with every form of every secret masked, including a secret cut short
     /// where an excerpt ends (`lp_test_01HX…_4QZp… (900 bytes in all)`).
     pub fn scrub(&self, text: &str) -> String {
-        let p = self.snapshot();
-        let Some(m) = &p.matcher else {
+        self.scrub_cut(text, false)
+    }
+
+    /// [`Redactor::scrub`]; with `cut_at_end`, the text is also taken as cut at its
+    /// end (a body cut by `--max-body`), so the start of a secret there is masked.
+    pub fn scrub_cut(&self, text: &str, cut_at_end: bool) -> String {
+        let hits = self.hits(text.as_bytes(), true, cut_at_end);
+        if hits.is_empty() {
             return text.to_string();
-        };
-        let replacements: Vec<&str> = p.forms.iter().map(|f| f.replacement.as_str()).collect();
-        let whole = m.replace_all(text, &replacements);
-        let whole = match &p.escaped {
-            Some(re) if re.is_match(&whole) => re.replace_all(&whole, MASK).into_owned(),
-            _ => whole,
-        };
-        let whole = if whole.contains(CUT_MARK) {
-            mask_cut_secrets(&whole, &p.forms)
-        } else {
-            whole
-        };
-        match &p.window_matcher {
-            Some(w) => mask_runs(&whole, w),
-            None => whole,
         }
+        mask(text, hits)
     }
 
     pub fn scrub_in_place(&self, text: &mut String) {
-        let p = self.snapshot();
-        let whole = p
-            .matcher
-            .as_ref()
-            .is_some_and(|m| m.is_match(text.as_str()))
-            || p.escaped.as_ref().is_some_and(|re| re.is_match(text));
-        let piece = p
-            .window_matcher
-            .as_ref()
-            .is_some_and(|w| w.is_match(text.as_str()));
-        if whole || piece || (p.matcher.is_some() && text.contains(CUT_MARK)) {
-            *text = self.scrub(text);
+        self.scrub_in_place_cut(text, false);
+    }
+
+    /// [`Redactor::scrub_cut`], in place, copying only when something is masked.
+    pub fn scrub_in_place_cut(&self, text: &mut String, cut_at_end: bool) {
+        let hits = self.hits(text.as_bytes(), true, cut_at_end);
+        if !hits.is_empty() {
+            *text = mask(text, hits);
         }
     }
 
     /// The first secret form found in `bytes`, described without revealing it.
     pub fn find_leak(&self, bytes: &[u8]) -> Option<String> {
-        let p = self.snapshot();
-        let m = p.matcher.as_ref()?;
-        if let Some(found) = m.find(bytes) {
-            let form = &p.forms[found.pattern().as_usize()];
-            return Some(format!(
-                "{} ({} characters) at byte {}",
-                form.label,
-                form.pattern.len(),
-                found.start()
-            ));
+        let mut at = 0;
+        loop {
+            let end = (at + SCAN_CHUNK).min(bytes.len());
+            let chunk = &bytes[at..end];
+            let first = self
+                .hits(chunk, false, false)
+                .into_iter()
+                .min_by_key(|h| h.start);
+            if let Some(h) = first {
+                let st = self.read();
+                let info = st.infos.get(h.info as usize);
+                let label = info
+                    .and_then(|i| st.labels.get(i.label as usize))
+                    .map_or("a secret", String::as_str);
+                let how = info.map_or("", |i| i.how);
+                return Some(format!(
+                    "{label}{how} ({} bytes) at byte {}",
+                    h.end - h.start,
+                    at + h.start
+                ));
+            }
+            if end == bytes.len() {
+                return None;
+            }
+            at = end.saturating_sub(SCAN_OVERLAP).max(at + 1);
         }
-        if let Some(re) = &p.escaped
-            && let Some(m) = re.find(&String::from_utf8_lossy(bytes))
+    }
+
+    /// Every place a form of a known secret shows in `bytes`.
+    fn hits(&self, bytes: &[u8], cuts: bool, cut_at_end: bool) -> Vec<Hit> {
+        let st = self.read();
+        let mut out = Vec::new();
+        if st.seen.is_empty() {
+            return out;
+        }
+        let mut views = vec![View::raw(bytes)];
+        while views.len() <= DECODE_PASSES {
+            match views.last().and_then(View::decoded) {
+                Some(v) => views.push(v),
+                None => break,
+            }
+        }
+        for v in &views {
+            for fam in &st.families {
+                if fam.is_empty() {
+                    continue;
+                }
+                let derived = match fam.kind {
+                    Kind::Text => v.derive(|b| Some(if b == b'+' { b' ' } else { b })),
+                    Kind::Base64 => v.derive(|b| match b {
+                        b'\r' | b'\n' => None,
+                        b'-' => Some(b'+'),
+                        b'_' => Some(b'/'),
+                        b => Some(b),
+                    }),
+                    Kind::Hex => v.derive(|b| Some(b.to_ascii_lowercase())),
+                };
+                let view = derived.as_ref().unwrap_or(v);
+                search(fam, st.roll, view, cuts, cut_at_end, &mut out);
+            }
+        }
+        out
+    }
+}
+
+/// Put one form into its family: whole when short, as its windows when long, and
+/// its starts for cuts.
+fn add_form(
+    fam: &mut Family,
+    roll: Roll,
+    short: &mut Vec<(Vec<u8>, u32)>,
+    form: Vec<u8>,
+    info: u32,
+) {
+    let n = form.len();
+    // A Layers key keeps its log-safe public part readable: no window covers it,
+    // and a key cut after it still shows it.
+    let publics = if fam.kind == Kind::Text {
+        public_parts(&form)
+    } else {
+        Vec::new()
+    };
+    let keep = publics
+        .first()
+        .filter(|(s, _)| *s == 0)
+        .map_or(0, |(_, e)| *e);
+    let max_cut = n.saturating_sub(1).min(keep + WINDOW - 1);
+    for k in MIN_CUT.max(keep + 1)..=max_cut {
+        fam.prefixes.entry(form[..k].into()).or_insert((info, keep));
+    }
+    fam.max_prefix = fam.max_prefix.max(max_cut);
+    if n < WINDOW {
+        short.push((form, info));
+        return;
+    }
+    let public = |a: usize| publics.iter().any(|(s, e)| a < *e && *s < a + WINDOW);
+    let mut starts: Vec<usize> = (0..=n - WINDOW).filter(|a| !public(*a)).collect();
+    if starts.is_empty() {
+        // Nothing but public parts and a few bytes: masked whole.
+        starts = (0..=n - WINDOW).collect();
+    }
+    for start in starts {
+        let mut key = [0u8; WINDOW];
+        key.copy_from_slice(&form[start..start + WINDOW]);
+        if fam.windows.insert(key, info).is_none() {
+            let slots = fam.windows.len() * 16;
+            if slots > fam.bloom.len() * 64 {
+                rebuild_bloom(fam, roll, slots);
+            } else {
+                let slot = bloom_slot(roll.hash(&key), fam.bloom_shift);
+                fam.bloom[slot / 64] |= 1 << (slot % 64);
+            }
+        }
+    }
+}
+
+/// Add the short forms of one secret as one automaton, merged like a binary
+/// counter: an automaton is rebuilt only when the one before it is no more than
+/// twice its size, so each form is compiled O(log n) times in all.
+fn push_tier(fam: &mut Family, short: Vec<(Vec<u8>, u32)>, compiled: &mut usize) {
+    if short.is_empty() {
+        return;
+    }
+    let (patterns, infos): (Vec<Vec<u8>>, Vec<u32>) = short.into_iter().unzip();
+    let mut tier = Tier::build(patterns, infos);
+    *compiled += tier.bytes;
+    while let Some(prev) = fam.tiers.last() {
+        if prev.bytes > 2 * tier.bytes {
+            break;
+        }
+        let Some(prev) = fam.tiers.pop() else { break };
+        let mut patterns = prev.patterns;
+        let mut infos = prev.infos;
+        patterns.extend(tier.patterns);
+        infos.extend(tier.infos);
+        tier = Tier::build(patterns, infos);
+        *compiled += tier.bytes;
+    }
+    fam.tiers.push(tier);
+}
+
+/// A bloom filter of about 16 bits per window: doubled (and filled again) when the
+/// windows outgrow it, which keeps adding linear.
+fn rebuild_bloom(fam: &mut Family, roll: Roll, slots: usize) {
+    let bits = slots.next_power_of_two().max(4096);
+    fam.bloom = vec![0u64; bits / 64];
+    fam.bloom_shift = 64 - bits.trailing_zeros();
+    for key in fam.windows.keys() {
+        let slot = bloom_slot(roll.hash(key), fam.bloom_shift);
+        fam.bloom[slot / 64] |= 1 << (slot % 64);
+    }
+}
+
+/// The hits of one family in one view.
+fn search(
+    fam: &Family,
+    roll: Roll,
+    v: &View<'_>,
+    cuts: bool,
+    cut_at_end: bool,
+    out: &mut Vec<Hit>,
+) {
+    let bytes: &[u8] = &v.bytes;
+    for tier in &fam.tiers {
+        match &tier.ac {
+            Some(ac) => {
+                for m in ac.find_overlapping_iter(bytes) {
+                    if let Some(&info) = tier.infos.get(m.pattern().as_usize()) {
+                        out.push(v.hit(m.start(), m.end(), info));
+                    }
+                }
+            }
+            // A few bytes of forms (or an automaton that could not be built: a
+            // failure must not mean no masking): searched plainly.
+            None => {
+                for (p, &info) in tier.patterns.iter().zip(&tier.infos) {
+                    for (i, w) in bytes.windows(p.len()).enumerate() {
+                        if w == p.as_slice() {
+                            out.push(v.hit(i, i + p.len(), info));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if !fam.windows.is_empty() && bytes.len() >= WINDOW {
+        let mut h = roll.hash(&bytes[..WINDOW]);
+        for i in 0..=bytes.len() - WINDOW {
+            if i > 0 {
+                h = roll.next(h, bytes[i - 1], bytes[i + WINDOW - 1]);
+            }
+            let slot = bloom_slot(h, fam.bloom_shift);
+            if fam.bloom[slot / 64] & (1 << (slot % 64)) == 0 {
+                continue;
+            }
+            let mut key = [0u8; WINDOW];
+            key.copy_from_slice(&bytes[i..i + WINDOW]);
+            if let Some(&info) = fam.windows.get(&key) {
+                out.push(v.hit(i, i + WINDOW, info));
+            }
+        }
+    }
+    if cuts && !fam.prefixes.is_empty() {
+        for c in cut_points(bytes, cut_at_end) {
+            for e in cut_ends(bytes, c) {
+                for k in (MIN_CUT..=fam.max_prefix.min(e)).rev() {
+                    if let Some(&(info, keep)) = fam.prefixes.get(&bytes[e - k..e]) {
+                        out.push(v.hit(e - k + keep, e, info));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where a text was cut: before each `… (N bytes in all)`, and at its end when the
+/// text was cut there.
+fn cut_points(bytes: &[u8], at_end: bool) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = find(&bytes[from..], CUT_MARK) {
+        let at = from + i;
+        let rest = &bytes[at + CUT_MARK.len()..];
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits > 0 && rest[digits..].starts_with(CUT_MARK_END) {
+            out.push(at);
+        }
+        from = at + CUT_MARK.len();
+    }
+    if at_end {
+        out.push(bytes.len());
+    }
+    out
+}
+
+/// The ends a cut secret may have before cut point `c`: the cut itself, before
+/// the replacement characters of a character cut in two, and before an escape cut
+/// in two (`%2`, `\u00`, `\ud83d\udd1`, `&am`).
+fn cut_ends(bytes: &[u8], c: usize) -> Vec<usize> {
+    let mut out = vec![c];
+    let mut e = c;
+    while e >= 3 && bytes[e - 3..e] == [0xEF, 0xBF, 0xBD] {
+        e -= 3;
+    }
+    if e != c {
+        out.push(e);
+    }
+    for p in (e.saturating_sub(12)..e).rev() {
+        if matches!(bytes[p], b'%' | b'\\' | b'&')
+            && bytes[p + 1..e]
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'#' | b'\\'))
         {
-            return Some(format!(
-                "a secret, escaped or encoded ({} characters) at character {}",
-                m.len(),
-                m.start()
-            ));
+            out.push(p);
         }
-        let w = p.window_matcher.as_ref()?;
-        w.find(bytes).map(|found| {
-            let (piece, label) = &p.windows[found.pattern().as_usize()];
-            format!(
-                "{label} ({} characters) at byte {}",
-                piece.len(),
-                found.start()
-            )
+    }
+    out
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A text with its escapes undone (or some other change), each byte knowing the
+/// bytes of the original it came from.
+struct View<'a> {
+    bytes: Cow<'a, [u8]>,
+    /// `[start, end)` in the original for each byte; `None`: the original itself.
+    map: Option<Vec<(usize, usize)>>,
+}
+
+impl<'a> View<'a> {
+    fn raw(bytes: &'a [u8]) -> Self {
+        View {
+            bytes: Cow::Borrowed(bytes),
+            map: None,
+        }
+    }
+
+    fn orig(&self, i: usize) -> (usize, usize) {
+        match &self.map {
+            None => (i, i + 1),
+            Some(m) => m[i],
+        }
+    }
+
+    fn hit(&self, start: usize, end: usize, info: u32) -> Hit {
+        Hit {
+            start: self.orig(start).0,
+            end: self.orig(end.max(start + 1) - 1).1,
+            info,
+        }
+    }
+
+    /// This view with each byte changed or dropped by `f`; `None` when nothing changes.
+    fn derive(&self, f: impl Fn(u8) -> Option<u8>) -> Option<View<'static>> {
+        if self.bytes.iter().all(|&b| f(b) == Some(b)) {
+            return None;
+        }
+        let mut bytes = Vec::with_capacity(self.bytes.len());
+        let mut map = Vec::with_capacity(self.bytes.len());
+        for (i, &b) in self.bytes.iter().enumerate() {
+            if let Some(c) = f(b) {
+                bytes.push(c);
+                map.push(self.orig(i));
+            }
+        }
+        Some(View {
+            bytes: Cow::Owned(bytes),
+            map: Some(map),
         })
     }
+
+    /// One pass of undoing escapes, left to right: `%XX` (either case), JSON's
+    /// `\uXXXX` (surrogate pairs included) and `\"`-style escapes, `\xXX`, and XML's
+    /// entities. `None` when there is nothing to undo.
+    fn decoded(&self) -> Option<View<'static>> {
+        let b: &[u8] = &self.bytes;
+        if !b.iter().any(|c| matches!(c, b'%' | b'\\' | b'&')) {
+            return None;
+        }
+        let mut bytes = Vec::with_capacity(b.len());
+        let mut map = Vec::with_capacity(b.len());
+        let mut changed = false;
+        let mut i = 0;
+        while i < b.len() {
+            let (out, len) = match unescape_at(b, i) {
+                Some(x) => x,
+                None => {
+                    bytes.push(b[i]);
+                    map.push(self.orig(i));
+                    i += 1;
+                    continue;
+                }
+            };
+            changed = true;
+            let span = (self.orig(i).0, self.orig(i + len - 1).1);
+            for c in out.as_slice() {
+                bytes.push(*c);
+                map.push(span);
+            }
+            i += len;
+        }
+        changed.then_some(View {
+            bytes: Cow::Owned(bytes),
+            map: Some(map),
+        })
+    }
+}
+
+/// Small buffer for the bytes one escape stands for.
+struct Unescaped {
+    buf: [u8; 4],
+    len: usize,
+}
+
+impl Unescaped {
+    fn byte(b: u8) -> Self {
+        Unescaped {
+            buf: [b, 0, 0, 0],
+            len: 1,
+        }
+    }
+
+    fn char(c: char) -> Self {
+        let mut buf = [0u8; 4];
+        let len = c.encode_utf8(&mut buf).len();
+        Unescaped { buf, len }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+fn hex_at(b: &[u8], at: usize, n: usize) -> Option<u32> {
+    let s = b.get(at..at + n)?;
+    if !s.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u32::from_str_radix(std::str::from_utf8(s).ok()?, 16).ok()
+}
+
+/// The escape starting at `b[i]`, if one does: what it stands for and its length.
+fn unescape_at(b: &[u8], i: usize) -> Option<(Unescaped, usize)> {
+    match b[i] {
+        b'%' => {
+            let v = hex_at(b, i + 1, 2)?;
+            Some((Unescaped::byte(u8::try_from(v).ok()?), 3))
+        }
+        b'\\' => match *b.get(i + 1)? {
+            b'u' => {
+                let unit = hex_at(b, i + 2, 4)?;
+                if (0xD800..0xDC00).contains(&unit) {
+                    let low = (b.get(i + 6..i + 8) == Some(b"\\u"))
+                        .then(|| hex_at(b, i + 8, 4))
+                        .flatten()
+                        .filter(|l| (0xDC00..0xE000).contains(l))?;
+                    let c = char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))?;
+                    Some((Unescaped::char(c), 12))
+                } else {
+                    Some((Unescaped::char(char::from_u32(unit)?), 6))
+                }
+            }
+            b'x' => {
+                let v = hex_at(b, i + 2, 2)?;
+                Some((Unescaped::byte(u8::try_from(v).ok()?), 4))
+            }
+            c @ (b'"' | b'\\' | b'/' | b'\'') => Some((Unescaped::byte(c), 2)),
+            b'b' => Some((Unescaped::byte(8), 2)),
+            b'f' => Some((Unescaped::byte(12), 2)),
+            b'n' => Some((Unescaped::byte(b'\n'), 2)),
+            b'r' => Some((Unescaped::byte(b'\r'), 2)),
+            b't' => Some((Unescaped::byte(b'\t'), 2)),
+            _ => None,
+        },
+        b'&' => {
+            let rest = b.get(i + 1..(i + 12).min(b.len()))?;
+            let semi = rest.iter().position(|&c| c == b';')?;
+            let name = std::str::from_utf8(&rest[..semi]).ok()?;
+            let c = match name {
+                "amp" => '&',
+                "lt" => '<',
+                "gt" => '>',
+                "quot" => '"',
+                "apos" => '\'',
+                _ => {
+                    let num = name.strip_prefix('#')?;
+                    let code = match num.strip_prefix(['x', 'X']) {
+                        Some(h) => u32::from_str_radix(h, 16).ok()?,
+                        None => num.parse().ok()?,
+                    };
+                    char::from_u32(code)?
+                }
+            };
+            Some((Unescaped::char(c), semi + 2))
+        }
+        _ => None,
+    }
+}
+
+/// `text` with the spans of `hits` (merged, widened to whole characters) replaced
+/// by `***`.
+fn mask(text: &str, mut hits: Vec<Hit>) -> String {
+    hits.sort_unstable_by_key(|h| (h.start, h.end));
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for h in hits {
+        let mut s = h.start.min(text.len());
+        let mut e = h.end.min(text.len());
+        while s > 0 && !text.is_char_boundary(s) {
+            s -= 1;
+        }
+        while e < text.len() && !text.is_char_boundary(e) {
+            e += 1;
+        }
+        if s >= e {
+            continue;
+        }
+        match spans.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => spans.push((s, e)),
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (s, e) in spans {
+        out.push_str(&text[at..s]);
+        out.push_str(MASK);
+        at = e;
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 /// `Bearer`, `Basic`, `Token`, `Digest`...: one word of letters (RFC 9110 auth-scheme).
@@ -309,306 +987,110 @@ fn looks_secret(v: &str) -> bool {
         && !v.chars().all(|c| c.is_ascii_digit())
 }
 
-/// The pieces of a secret that give it away on their own: every `WINDOW`-character
-/// run of it (of a Layers key, of the part after its public `lp_test_<key_id>_`).
-fn windows_of(secret: &str) -> Vec<String> {
-    let public = public_parts(secret);
-    let starts: Vec<usize> = secret
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain(std::iter::once(secret.len()))
-        .collect();
-    starts
-        .windows(WINDOW + 1)
-        .map(|w| (w[0], w[WINDOW]))
-        .filter(|(a, b)| !public.iter().any(|(s, e)| a < e && s < b))
-        .map(|(a, b)| secret[a..b].to_string())
-        .collect()
-}
-
 /// Where Layers keys inside `text` show their log-safe part `lp_<env>_<key_id>_`.
-fn public_parts(text: &str) -> Vec<(usize, usize)> {
-    let b = text.as_bytes();
+fn public_parts(text: &[u8]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
-    for env in ["lp_test_", "lp_live_"] {
-        for (i, _) in text.match_indices(env) {
-            let id = i + env.len();
-            if b.len() > id + 16
-                && b[id..id + 16].iter().all(u8::is_ascii_alphanumeric)
-                && b[id + 16] == b'_'
+    for env in [b"lp_test_", b"lp_live_"] {
+        let mut from = 0;
+        while let Some(i) = find(&text[from..], env) {
+            let at = from + i;
+            let id = at + env.len();
+            if text.len() > id + 16
+                && text[id..id + 16].iter().all(u8::is_ascii_alphanumeric)
+                && text[id + 16] == b'_'
             {
-                out.push((i, id + 17));
+                out.push((at, id + 17));
             }
+            from = at + 1;
         }
     }
     out
 }
 
-/// One regex for every secret that escaping or encoding can change.
-fn escaped_regex(secrets: &[String]) -> Option<regex::Regex> {
-    let mut sorted: Vec<&String> = secrets
+/// Every form of `secret` that is searched for, and how it was made. Escaped forms
+/// are not here: escapes are undone on the text instead.
+fn forms_of(secret: &str) -> Vec<(Kind, Vec<u8>, &'static str)> {
+    let raw = secret.as_bytes();
+    let mut out = Vec::new();
+    let text: Vec<u8> = raw
         .iter()
-        .filter(|s| !s.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(|&b| if b == b'+' { b' ' } else { b })
         .collect();
-    if sorted.is_empty() {
-        return None;
-    }
-    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let alternation = sorted
-        .iter()
-        .map(|s| format!("(?:{})", escaped_pattern(s)))
-        .collect::<Vec<_>>()
-        .join("|");
-    regex::RegexBuilder::new(&alternation)
-        .size_limit(64 << 20)
-        .build()
-        .ok()
-}
-
-/// A pattern for `secret` where each non-alphanumeric character may also be written
-/// %-encoded (any hex case, possibly encoded again: `%2F`, `%2f`, `%252F`), `+` for a
-/// space, behind backslashes (`\"`, `\\\"`), as `\u002f`, or as an XML entity
-/// (`&lt;`, `&amp;lt;`, `&#47;`, `&#x2F;`).
-fn escaped_pattern(secret: &str) -> String {
-    let mut p = String::new();
-    for c in secret.chars() {
-        if c.is_ascii_alphanumeric() {
-            p.push(c);
-            continue;
-        }
-        let mut alts = vec![regex::escape(&c.to_string())];
-        let mut buf = [0u8; 4];
-        let pct: String = c
-            .encode_utf8(&mut buf)
-            .bytes()
-            .map(|b| format!("%(?:25)*{}", hex_any_case(&format!("{b:02X}"))))
-            .collect();
-        alts.push(pct);
-        if c == ' ' {
-            // Form encoding's `+`, possibly %-encoded in turn.
-            alts.push(r"\+|%(?:25)*2[Bb]".into());
-        }
-        let code = c as u32;
-        if code < 0x10000 {
-            alts.push(format!(
-                "{BACKSLASH}u{}",
-                hex_any_case(&format!("{code:04X}"))
-            ));
-        }
-        let mut entities = vec![
-            format!("#0*{code}"),
-            format!("#[xX]0*{}", hex_any_case(&format!("{code:X}"))),
-        ];
-        let named = match c {
-            '&' => Some("amp"),
-            '<' => Some("lt"),
-            '>' => Some("gt"),
-            '"' => Some("quot"),
-            '\'' => Some("apos"),
-            _ => None,
-        };
-        if let Some(n) = named {
-            entities.push(n.to_string());
-        }
-        alts.push(format!("&(?:amp;)*(?:{});", entities.join("|")));
-        // Behind any number of backslashes (JSON inside JSON), themselves maybe %-encoded.
-        p.push_str(&format!("(?:{BACKSLASH})*(?:{})", alts.join("|")));
-    }
-    p
-}
-
-/// A backslash, as is or %-encoded (once or more).
-const BACKSLASH: &str = r"\\|%(?:25)*5[Cc]";
-
-fn hex_any_case(hex: &str) -> String {
-    hex.chars()
-        .map(|h| {
-            if h.is_ascii_alphabetic() {
-                format!("[{}{}]", h.to_ascii_uppercase(), h.to_ascii_lowercase())
-            } else {
-                h.to_string()
-            }
-        })
-        .collect()
-}
-
-/// Mask every stretch of `text` covered by (overlapping) secret pieces, as one `***`.
-fn mask_runs(text: &str, windows: &AhoCorasick) -> String {
-    let mut found: Vec<(usize, usize)> = windows
-        .find_overlapping_iter(text)
-        .map(|m| (m.start(), m.end()))
-        .collect();
-    found.sort_unstable();
-    let mut spans: Vec<(usize, usize)> = Vec::new();
-    for m in found {
-        match spans.last_mut() {
-            Some(last) if m.0 <= last.1 => last.1 = last.1.max(m.1),
-            _ => spans.push(m),
-        }
-    }
-    if spans.is_empty() {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for (start, end) in spans {
-        out.push_str(&text[at..start]);
-        out.push_str(MASK);
-        at = end;
-    }
-    out.push_str(&text[at..]);
-    out
-}
-
-/// Mask the start of a secret left just before a cut mark.
-fn mask_cut_secrets(text: &str, forms: &[Form]) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(CUT_MARK) {
-        let before = &rest[..at];
-        let mut keep = before.len();
-        let mut replacement = "";
-        for f in forms {
-            let max = f.pattern.len().saturating_sub(1).min(before.len());
-            let found = (MIN_PARTIAL_LEN..=max)
-                .rev()
-                .filter(|k| f.pattern.is_char_boundary(*k))
-                .find(|k| before.ends_with(&f.pattern[..*k]));
-            if let Some(k) = found
-                && before.len() - k < keep
-            {
-                keep = before.len() - k;
-                // A Layers key cut after its public part still shows that part.
-                replacement = if f.replacement != MASK && k > f.replacement.len() - MASK.len() {
-                    f.replacement.as_str()
-                } else {
-                    MASK
-                };
-            }
-        }
-        out.push_str(&before[..keep]);
-        out.push_str(replacement);
-        out.push(CUT_MARK);
-        rest = &rest[at + CUT_MARK.len_utf8()..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// What a Layers key becomes: its public part, `lp_test_<key_id>_***`.
-fn public_form(secret: &str) -> String {
-    let b = secret.as_bytes();
-    let is_layers = (secret.starts_with("lp_live_") || secret.starts_with("lp_test_"))
-        && b.len() > 25
-        && b[24] == b'_';
-    if is_layers {
-        format!("{}_{MASK}", &secret[..24])
-    } else {
-        MASK.to_string()
-    }
-}
-
-/// Characters a URL path leaves raw that a query or userinfo encodes, and back: the
-/// sets the `url` crate uses, so a secret placed anywhere in a URL is found.
-const QUERY_SET: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>');
-const PATH_SET: &AsciiSet = &QUERY_SET.add(b'?').add(b'`').add(b'{').add(b'}');
-const USERINFO_SET: &AsciiSet = &PATH_SET
-    .add(b'/')
-    .add(b':')
-    .add(b';')
-    .add(b'=')
-    .add(b'@')
-    .add(b'[')
-    .add(b'\\')
-    .add(b']')
-    .add(b'^')
-    .add(b'|');
-
-/// Every form in which `secret` may be written out: as is; URL-encoded (every
-/// encode set, upper- and lowercase hex, form encoding); JSON-escaped; XML-escaped;
-/// base64 (standard and URL-safe) at each of the 3 alignments.
-fn forms_of(secret: &str, label: &str) -> Vec<Form> {
-    let form = |pattern: String, replacement: String, how: &str| Form {
-        pattern,
-        replacement,
-        label: if how.is_empty() {
-            label.to_string()
-        } else {
-            format!("{label}, {how}")
-        },
-    };
-    let mut out = vec![form(secret.to_string(), public_form(secret), "")];
-    let url = utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string();
-    let lower_hex = lowercase_hex(&url);
-    let mut encoded = vec![
-        (url, "URL-encoded"),
-        (lower_hex, "URL-encoded"),
-        (
-            url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>(),
-            "form-encoded",
-        ),
-    ];
-    for set in [QUERY_SET, PATH_SET, USERINFO_SET] {
-        encoded.push((utf8_percent_encode(secret, set).to_string(), "URL-encoded"));
-    }
-    let json = serde_json::to_string(secret).unwrap_or_default();
-    encoded.push((json.trim_matches('"').to_string(), "JSON-escaped"));
-    encoded.push((xml_escape(secret, true), "XML-escaped"));
-    encoded.push((xml_escape(secret, false), "XML-escaped"));
-    for (p, how) in encoded {
-        out.push(form(p, MASK.to_string(), how));
-    }
+    out.push((Kind::Text, text, ""));
     // Base64 of the secret, and of it as a JSON or form body would carry it.
-    let mut sources = vec![secret.to_string(), json.trim_matches('"').to_string()];
-    sources.push(url::form_urlencoded::byte_serialize(secret.as_bytes()).collect());
+    let quoted = serde_json::to_string(secret).unwrap_or_default();
+    let json = quoted
+        .strip_prefix('"')
+        .and_then(|j| j.strip_suffix('"'))
+        .unwrap_or(&quoted)
+        .to_string();
+    let mut sources: Vec<String> = vec![
+        secret.to_string(),
+        json.clone(),
+        html_safe_json(&json),
+        url::form_urlencoded::byte_serialize(raw).collect(),
+    ];
     sources.sort();
     sources.dedup();
-    for (engine, how) in [
-        (&base64::engine::general_purpose::STANDARD, "base64"),
-        (&base64::engine::general_purpose::URL_SAFE, "base64url"),
-    ] {
-        for (src, offset) in sources
-            .iter()
-            .flat_map(|s| (0..3usize).map(move |o| (s, o)))
-        {
-            let mut bytes = vec![0u8; offset];
-            bytes.extend_from_slice(src.as_bytes());
-            let enc = engine.encode(&bytes);
-            let start = offset.div_ceil(3) * 4;
-            let end = (bytes.len() / 3) * 4;
-            if end > start && end - start >= 8 {
-                out.push(form(enc[start..end].to_string(), MASK.to_string(), how));
+    for src in &sources {
+        for offset in 0..3usize {
+            let form = base64_core(src.as_bytes(), offset);
+            if form.len() >= MIN_BASE64_CHARS {
+                out.push((Kind::Base64, form, ", base64"));
+            }
+            if let Some(form) = base64_core_at_end(src.as_bytes(), offset)
+                && form.len() > MIN_BASE64_CHARS
+            {
+                out.push((Kind::Base64, form, ", base64"));
             }
         }
     }
-    out.retain(|f| f.pattern.len() >= MIN_SECRET_LEN);
-    out
-}
-
-fn lowercase_hex(encoded: &str) -> String {
-    let mut out = String::with_capacity(encoded.len());
-    let mut chars = encoded.chars();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == '%' {
-            for h in chars.by_ref().take(2) {
-                out.push(h.to_ascii_lowercase());
-            }
-        }
+    let hex = hex::encode(raw).into_bytes();
+    if hex.len() >= MIN_HEX_CHARS {
+        out.push((Kind::Hex, hex, ", hex"));
     }
     out
 }
 
-/// `&`, `<`, `>` always; quotes too when `quotes` (attribute values).
-fn xml_escape(text: &str, quotes: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+/// The base64 characters (standard alphabet) that `bytes` alone decide when they
+/// sit `offset` bytes into the encoded data (each character holds 6 bits; those
+/// sharing bits with a neighbour depend on it).
+fn base64_core(bytes: &[u8], offset: usize) -> Vec<u8> {
+    let mut data = vec![0u8; offset];
+    data.extend_from_slice(bytes);
+    let enc = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&data);
+    let first = (8 * offset).div_ceil(6);
+    let end = (8 * data.len()) / 6;
+    if end <= first {
+        return Vec::new();
+    }
+    enc.as_bytes()[first..end].to_vec()
+}
+
+/// [`base64_core`] when `bytes` end the encoded data: the last, partial character
+/// and the `=` padding are then decided by `bytes` too.
+fn base64_core_at_end(bytes: &[u8], offset: usize) -> Option<Vec<u8>> {
+    let total = offset + bytes.len();
+    if total.is_multiple_of(3) {
+        return None;
+    }
+    let mut data = vec![0u8; offset];
+    data.extend_from_slice(bytes);
+    let enc = base64::engine::general_purpose::STANDARD.encode(&data);
+    let first = (8 * offset).div_ceil(6);
+    enc.as_bytes().get(first..).map(<[u8]>::to_vec)
+}
+
+/// JSON as template engines write it into HTML-safe output: `<`, `>`, `&`, `'` as
+/// `\u003c`... (minijinja's `tojson`).
+fn html_safe_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if quotes => out.push_str("&quot;"),
-            '\'' if quotes => out.push_str("&apos;"),
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\'' => out.push_str("\\u0027"),
             c => out.push(c),
         }
     }
@@ -620,6 +1102,25 @@ mod tests {
     use super::*;
 
     const KEY: &str = "lp_test_01HX9Y6K7EJ4T2AB_4QZpNbT0w5yqL9cVf3sXo2hR8mJd6kEaUuWiZgPnBtC";
+
+    fn b64(s: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn a_deleted_cookie_is_no_secret() {
+        let r = Redactor::new();
+        r.add_header(
+            "set-cookie",
+            "flavour=; Expires=Thu, 01-Jan-1970 00:00:00 GMT; Max-Age=0; Path=/",
+        );
+        r.add_header("set-cookie", "shape=\"\"; Path=/");
+        let text = "GET http://127.0.0.1/cookies/delete?flavour= and shape=\"\"";
+        assert_eq!(r.find_leak(text.as_bytes()), None);
+        assert_eq!(r.scrub(text), text);
+        r.add_header("set-cookie", "flavour=oatmeal-raisin; Path=/");
+        assert!(!r.scrub("flavour=oatmeal-raisin").contains("oatmeal"));
+    }
 
     #[test]
     fn layers_key_shows_its_public_part() {
@@ -643,7 +1144,7 @@ mod tests {
             assert!(!r.scrub(&form).contains("s3cr3t"), "{form}");
         }
         for prefix in ["", "a", "ab", "user:"] {
-            let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{prefix}{secret}"));
+            let b64 = b64(&format!("{prefix}{secret}"));
             let scrubbed = r.scrub(&b64);
             assert!(scrubbed.contains(MASK), "{prefix:?} {b64} -> {scrubbed}");
             assert!(
@@ -656,8 +1157,8 @@ mod tests {
     #[test]
     fn basic_credentials_are_masked_in_every_form() {
         let r = Redactor::new();
-        let basic = base64::engine::general_purpose::STANDARD.encode("alice:hunter2-long");
-        r.add(&format!("Basic {basic}"));
+        let basic = b64("alice:hunter2-long");
+        r.add_header("Authorization", &format!("Basic {basic}"));
         assert_eq!(r.scrub(&basic), MASK);
         assert!(!r.scrub("pw=hunter2-long").contains("hunter2"));
     }
@@ -668,12 +1169,31 @@ mod tests {
         let secret = "p<a>ss&w\"o'rd/x y?z";
         r.add(secret);
         for form in [
-            xml_escape(secret, true),
-            xml_escape(secret, false),
-            utf8_percent_encode(secret, PATH_SET).to_string(),
-            lowercase_hex(&utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string()),
+            "p&lt;a&gt;ss&amp;w&quot;o&apos;rd/x y?z".to_string(),
+            "p&#60;a&#x3E;ss&amp;w\"o'rd/x y?z".to_string(),
+            "p<a>ss&w\"o'rd/x%20y%3Fz".to_string(),
+            "p%3ca%3ess%26w%22o%27rd%2fx+y%3fz".to_string(),
+            // Escaped twice: a JSON body inside a URL-encoded JSON string.
+            "p%5Cu003ca%5Cu003ess%5Cu0026w%5C%22o'rd/x y?z".to_string(),
         ] {
             assert_eq!(r.scrub(&form), MASK, "{form}");
+        }
+    }
+
+    /// Issue 12, item 2: `\uXXXX` escapes (minijinja's `tojson`, httpbin's echo of
+    /// non-ASCII text and of emoji as surrogate pairs) are masked, in the scan too.
+    #[test]
+    fn json_unicode_escapes_are_masked() {
+        for (secret, written) in [
+            ("pa<ss>wo&rd", r#""pa\u003css\u003ewo\u0026rd""#),
+            ("caf\u{e9}-secret", r#""caf\u00e9-secret""#),
+            ("key\u{1F511}key", r#""key\ud83d\udd11key""#),
+            ("key\u{1F511}key", r#""key\uD83D\uDD11key""#),
+        ] {
+            let r = Redactor::new();
+            r.add(secret);
+            assert_eq!(r.scrub(written), format!("\"{MASK}\""), "{written}");
+            assert!(r.find_leak(written.as_bytes()).is_some(), "{written}");
         }
     }
 
@@ -689,11 +1209,44 @@ mod tests {
             scrubbed.contains("lp_test_01HX9Y6K7EJ4T2AB_***…"),
             "{scrubbed}"
         );
-        let short = crate::events::excerpt(&text, 20 + 6);
+        let r = Redactor::new();
+        r.add("hunter2-very-secret");
+        let short =
+            crate::events::excerpt(&format!("{}hunter2-very-secret", "a".repeat(20)), 20 + 6);
         assert!(
             r.scrub(&short)
-                .starts_with(&format!("{}***…", "a".repeat(20)))
+                .starts_with(&format!("{}***…", "a".repeat(20))),
+            "{}",
+            r.scrub(&short)
         );
+    }
+
+    /// Issue 12, item 7: a body cut by `--max-body` in the middle of a secret, in
+    /// the middle of an escape, or of a character.
+    #[test]
+    fn a_secret_cut_at_the_end_of_a_body_is_masked() {
+        let r = Redactor::new();
+        r.add("pa<ss>wo&rd-long-enough");
+        for body in [
+            "{\"k\":\"pa<ss>w",
+            "{\"k\":\"pa\\u003css\\u003ew",
+            "{\"k\":\"pa\\u003css\\u00",
+            "k=pa%3Css%3",
+        ] {
+            let scrubbed = r.scrub_cut(body, true);
+            assert!(!scrubbed.contains("ss"), "{body} -> {scrubbed}");
+            assert!(
+                scrubbed.starts_with("{\"k\":\"***") || scrubbed.starts_with("k=***"),
+                "{body} -> {scrubbed}"
+            );
+            // Not at the end of a text that was not cut.
+            assert_eq!(r.scrub(body), body);
+        }
+        let r = Redactor::new();
+        r.add("h\u{e9}llo-w\u{f6}rld");
+        let cut = &"x h\u{e9}llo-w\u{f6}rld".as_bytes()[..11];
+        let lossy = String::from_utf8_lossy(cut).into_owned();
+        assert_eq!(r.scrub_cut(&lossy, true), format!("x {MASK}\u{FFFD}"));
     }
 
     #[test]
@@ -732,11 +1285,136 @@ mod tests {
         );
     }
 
+    /// Issue 12, item 5: a secret with spaces is one secret, not a scheme and a
+    /// credential; its base64 is masked too.
+    #[test]
+    fn a_secret_with_spaces_is_masked_whole() {
+        let r = Redactor::new();
+        r.add_labeled("correct horse battery staple", "env DB_PASSWORD");
+        assert_eq!(
+            r.scrub("{\"pw\":\"correct horse battery staple\"}"),
+            "{\"pw\":\"***\"}"
+        );
+        assert_eq!(r.scrub("pw=correct+horse+battery+staple"), "pw=***");
+        let encoded = b64("correct horse battery staple");
+        assert_eq!(r.scrub(&format!("b={encoded}")), "b=***");
+        assert_eq!(r.scrub("correct"), "correct");
+        // A real scheme still hides the credential on its own.
+        r.add_labeled("Bearer tok-1234567890", "env API_TOKEN");
+        assert!(!r.scrub("got tok-1234567890").contains("tok"));
+    }
+
+    /// Issue 12, item 8: base64 of 6- and 7-character secrets at every offset.
+    #[test]
+    fn base64_of_short_secrets_at_every_offset() {
+        let r = Redactor::new();
+        r.add_header("Authorization", &format!("Basic {}", b64("ann:hunt3r")));
+        for secret in ["hunt3r", "hunt3r7"] {
+            let r2 = Redactor::new();
+            r2.add(secret);
+            for prefix in ["", "a", "ab", "ann:"] {
+                for engine in [
+                    &base64::engine::general_purpose::STANDARD,
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                ] {
+                    let enc = engine.encode(format!("{prefix}{secret}"));
+                    let scrubbed = r2.scrub(&enc);
+                    assert!(scrubbed.contains(MASK), "{prefix:?}{secret} {enc}");
+                    assert!(scrubbed.len() <= enc.len() - 4 + MASK.len(), "{scrubbed}");
+                }
+            }
+        }
+        assert_eq!(r.scrub(&b64("user ann:hunt3r x")).matches(MASK).count(), 1);
+    }
+
+    /// Issue 12, item 9: a secret the user names is masked whatever its length.
+    #[test]
+    fn named_secrets_of_any_length() {
+        let r = Redactor::new();
+        r.add_labeled("42", "--secret PIN");
+        assert_eq!(r.scrub("pin=42;"), "pin=***;");
+        // Picked up from traffic, a short value is left alone.
+        let r = Redactor::new();
+        r.add_header("X-Api-Key", "abc");
+        assert_eq!(r.scrub("abc"), "abc");
+    }
+
+    /// Issue 12, item 3: numbers and mappings under `secrets:`.
+    #[test]
+    fn numbers_and_mappings_are_secrets() {
+        let r = Redactor::new();
+        r.add_value(
+            &serde_json::json!({"pin": 4711, "inner": {"pw": "pw-9x8y7z"}, "on": true}),
+            "a secret",
+        );
+        assert_eq!(r.scrub("4711 pw-9x8y7z true"), "*** *** true");
+    }
+
+    /// Issue 12, item 10: MIME-wrapped base64, upper- and lower-case hex.
+    #[test]
+    fn wrapped_base64_and_hex_in_either_case() {
+        let secret = "a-long-secret-value-that-wraps-over-the-line-".repeat(3);
+        let r = Redactor::new();
+        r.add(&secret);
+        let enc = b64(&format!("xx{secret}yy"));
+        let wrapped: Vec<String> = enc
+            .as_bytes()
+            .chunks(76)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
+        let scrubbed = r.scrub(&wrapped.join("\r\n"));
+        assert!(scrubbed.contains(MASK), "{scrubbed}");
+        assert!(scrubbed.len() < 30, "{scrubbed}");
+        let json = serde_json::to_string(&wrapped.join("\n")).unwrap();
+        assert!(r.scrub(&json).len() < 30, "{}", r.scrub(&json));
+        let hex = hex::encode(&secret);
+        assert_eq!(r.scrub(&hex), MASK);
+        assert_eq!(r.scrub(&hex.to_uppercase()), MASK);
+    }
+
     #[test]
     fn flags_and_short_values_in_the_environment_are_no_secrets() {
         assert!(!looks_secret("true"));
         assert!(!looks_secret("12345678"));
         assert!(!looks_secret("abc"));
         assert!(looks_secret("hunter2-long"));
+    }
+
+    /// Issue 12, item 17: adding a secret costs linear time in its length. What is
+    /// compiled into automata (merges included) stays within a log factor of what
+    /// was added, and large cookies go to hash maps, not automata.
+    #[test]
+    fn adding_secrets_costs_linear_work() {
+        let r = Redactor::new();
+        for i in 0..22 {
+            let value = format!("{}{i}", "x".repeat(3000));
+            r.add_header("Set-Cookie", &format!("c{i}={value}; Path=/"));
+        }
+        let (added, compiled) = r.cost();
+        assert!(added > 22 * 3000, "{added}");
+        assert_eq!(compiled, 0, "long forms are kept as runs, not compiled");
+        assert_eq!(r.scrub(&format!("x{}21 y", "x".repeat(2999))), "*** y");
+        let r = Redactor::new();
+        let n: usize = 300;
+        for i in 0..n {
+            r.add(&format!("s{i:05}"));
+        }
+        let (added, compiled) = r.cost();
+        let log = (usize::BITS - n.leading_zeros()) as usize;
+        assert!(compiled <= added * (log + 1), "{compiled} for {added}");
+        assert_eq!(r.scrub("a s00299 b s00000"), "a *** b ***");
+    }
+
+    #[test]
+    fn a_big_report_is_scanned_in_pieces() {
+        let r = Redactor::new();
+        r.add("hunter2-very-secret");
+        let mut text = "a".repeat(SCAN_CHUNK - 5).into_bytes();
+        text.extend_from_slice(b"hunter2-very-secret");
+        let leak = r.find_leak(&text).unwrap_or_default();
+        assert!(
+            leak.contains(&format!("at byte {}", SCAN_CHUNK - 5)),
+            "{leak}"
+        );
     }
 }

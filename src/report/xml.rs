@@ -127,6 +127,17 @@ impl XmlWriter {
     }
 
     /// A fragment written by another writer (at the right depth).
+    /// Append text written by another writer (a testcase rendered earlier).
+    pub fn raw_text(&mut self, fragment: &str) {
+        self.buf.push_str(fragment);
+    }
+
+    /// The text so far, taken out; the writer goes on at the same depth (for a
+    /// document written out piece by piece).
+    pub fn take_text(&mut self) -> String {
+        std::mem::take(&mut self.buf)
+    }
+
     pub fn raw(&mut self, fragment: &XmlWriter) {
         self.buf.push_str(&fragment.buf);
     }

@@ -176,6 +176,15 @@ impl Catalog {
             .filter(move |e| e.pattern.matches(method, path))
     }
 
+    /// The costly endpoints a request with `method` may hit, if any of the ways a
+    /// server reads its path (`views`) matches; each endpoint once, in catalog order.
+    pub fn matching_any(&self, method: &str, views: &[PathShape]) -> Vec<&CostlyEndpoint> {
+        self.endpoints
+            .iter()
+            .filter(|e| views.iter().any(|v| e.pattern.matches(method, v)))
+            .collect()
+    }
+
     /// Whether `kind` is a known cost kind.
     pub fn knows(&self, kind: &str) -> bool {
         self.kinds.contains_key(kind)

@@ -6,10 +6,13 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use indexmap::IndexMap;
+
 use super::catalog::{Catalog, CostlyEndpoint};
-use super::pattern::{PathShape, is_absolute_template, starts_dynamic};
+use super::pattern::{MARK, PathShape, UrlSeg, is_absolute_template, strip_origin, views_of_path};
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::scenario::{Action, Scenario, Step};
+use crate::template::{Scope, Templates};
 
 /// Where a scenario's requests go, as far as the guard is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,102 +70,332 @@ pub fn unknown_kinds(scenarios: &[Scenario], catalog: &Catalog) -> Diagnostics {
     once.out
 }
 
+/// What the guard knows of a run before anything is sent: every value a template can
+/// read except what responses will bring (captures, the webhook receiver's address).
+pub struct Known<'a> {
+    pub templates: &'a Templates,
+    /// `--var` and `--vars-file` values.
+    pub cli_vars: Arc<IndexMap<String, minijinja::Value>>,
+    /// The process environment, as `env.NAME` reads it.
+    pub env: minijinja::Value,
+    /// `--base-url` / `RUNNER_BASE_URL`, when given.
+    pub base_url: Option<String>,
+}
+
+impl<'a> Known<'a> {
+    /// The values of this process: its environment and the command line's variables.
+    pub fn of_process(
+        templates: &'a Templates,
+        cli_vars: impl IntoIterator<Item = (String, serde_json::Value)>,
+        base_url: Option<String>,
+    ) -> Self {
+        let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+        Known {
+            templates,
+            cli_vars: Arc::new(
+                cli_vars
+                    .into_iter()
+                    .map(|(k, v)| (k, crate::template::to_value(v)))
+                    .collect(),
+            ),
+            env: crate::template::to_value(env),
+            base_url,
+        }
+    }
+}
+
+/// Stands for a value only the run will know (a capture): renders as the name between
+/// two [`MARK`]s, so the path segment it lands in is dynamic and says whose it is.
+fn placeholder(name: &str) -> minijinja::Value {
+    minijinja::Value::from(format!("{MARK}{name}{MARK}"))
+}
+
+/// The names of the placeholders inside a segment.
+fn placeholder_names(seg: &str) -> Vec<&str> {
+    seg.split(MARK)
+        .enumerate()
+        .filter(|(i, p)| i % 2 == 1 && !p.is_empty())
+        .map(|(_, p)| p)
+        .collect()
+}
+
+/// Where a request step goes, as far as can be known before sending.
+struct StepTarget {
+    method: String,
+    /// The ways a server may read its path.
+    views: Vec<PathShape>,
+    /// Whether it may reach a real server (not only the embedded mock).
+    real: bool,
+    /// The path segments, decoded, placeholders kept (for the cancel rule).
+    segments: Vec<String>,
+    /// The path as rendered, when it differs from the template (for messages).
+    rendered: Option<String>,
+}
+
+/// A scenario's values as known before the run: vars, parameters and the base URL
+/// rendered; captures as placeholders.
+struct Statics<'k> {
+    known: &'k Known<'k>,
+    scope: Arc<Scope>,
+    base: Option<String>,
+    target: Target,
+    /// The scenario names secrets: a rendered path may hold one, and messages are
+    /// printed before the run knows them, so they show the template only.
+    hide_rendered: bool,
+}
+
+impl<'k> Statics<'k> {
+    fn new(s: &Scenario, known: &'k Known<'k>, target: Target) -> Self {
+        let mut scope = Scope {
+            env: known.env.clone(),
+            cli_vars: known.cli_vars.clone(),
+            webhook: crate::template::to_value(serde_json::json!({
+                "url": format!("{MARK}webhook{MARK}")
+            })),
+            ..Scope::default()
+        };
+        for st in s.all_steps() {
+            for (name, _) in &st.capture {
+                scope.captures.insert(name.clone(), placeholder(name));
+            }
+        }
+        let mut scope = Arc::new(scope);
+        for (name, value) in &s.vars {
+            let v = match known.templates.render_json(value, &scope.to_value()) {
+                Ok(v) => crate::template::to_value(v),
+                Err(_) => placeholder(name),
+            };
+            Arc::make_mut(&mut scope).vars.insert(name.clone(), v);
+        }
+        let base = match target {
+            Target::EmbeddedMock => None,
+            Target::Real => known.base_url.clone().or_else(|| {
+                s.base_url
+                    .as_ref()
+                    .and_then(|b| known.templates.render_str(b, &scope.to_value()).ok())
+            }),
+        };
+        Statics {
+            known,
+            scope,
+            base,
+            target,
+            hide_rendered: !s.secrets.is_empty(),
+        }
+    }
+
+    /// Where `st` sends its request; `None` for a step that sends none, or whose path
+    /// has nothing static.
+    fn step(&self, st: &Step) -> Option<StepTarget> {
+        let Action::Request(r) = &st.action else {
+            return None;
+        };
+        let method = r
+            .method
+            .as_ref()
+            .map_or_else(|| "GET".to_string(), |m| m.value.to_uppercase());
+        let mut scope = self.scope.clone();
+        for level in st.params.chain() {
+            for (name, value) in &level.own {
+                let v = match self.known.templates.render_json(value, &scope.to_value()) {
+                    Ok(v) => crate::template::to_value(v),
+                    Err(_) => placeholder(name),
+                };
+                Arc::make_mut(&mut scope).params.insert(name.clone(), v);
+            }
+        }
+        let rendered = self.known.templates.render_str(&r.url, &scope.to_value());
+        let text = match rendered {
+            Ok(t) => t,
+            // Not renderable before the run (an environment variable missing at
+            // validation): the template's static shape.
+            Err(_) => marked_with_names(&r.url.src, st),
+        };
+        let t = text.trim();
+        let absolute = is_absolute_template(t);
+        let real = match self.target {
+            Target::Real => true,
+            Target::EmbeddedMock => absolute,
+        };
+        let path = if t.starts_with(MARK) {
+            // Where a captured URL leads is known only at run time; what follows it
+            // is matched as the end of a path.
+            t.split(['?', '#']).next().unwrap_or("").to_string()
+        } else {
+            match crate::engine::request::resolve_url(self.base.as_deref(), t) {
+                Ok(u) => u.path().to_string(),
+                Err(_) => strip_origin(t)
+                    .split(['?', '#'])
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            }
+        };
+        let views = views_of_path(&path);
+        if !views
+            .iter()
+            .any(|v| v.0.iter().any(|s| matches!(s, UrlSeg::Lit(_))))
+        {
+            return None;
+        }
+        let decoded = percent_encoding::percent_decode_str(&path)
+            .decode_utf8_lossy()
+            .into_owned();
+        let segments: Vec<String> = decoded
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        let shown = show_placeholders(&decoded);
+        let rendered =
+            (!self.hide_rendered && shown != r.url.src && !r.url.src.starts_with(&shown))
+                .then_some(shown);
+        Some(StepTarget {
+            method,
+            views,
+            real,
+            segments,
+            rendered,
+        })
+    }
+}
+
+/// A URL template with each `{{ ... }}` part replaced by placeholders of the names
+/// it reads (include parameters followed to what they read).
+fn marked_with_names(src: &str, st: &Step) -> String {
+    let mut out = String::new();
+    let mut rest = src;
+    while let Some(start) = rest.find("{{").or_else(|| rest.find("{%")) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .or_else(|| after.find("%}"))
+            .unwrap_or(after.len());
+        let span = &rest[start..(start + 2 + end + 2).min(rest.len())];
+        let mut names = names_in(span);
+        let mut expanded = Vec::new();
+        // Follow parameters a few levels (an include's `with:` naming a capture).
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for n in names.drain(..) {
+                match st.params.iter().filter(|(p, _)| *p == n).last() {
+                    Some((_, v)) => next.extend(names_in(&tvalue_text(v))),
+                    None => expanded.push(n),
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            names = next;
+        }
+        if expanded.is_empty() {
+            expanded.push(String::new());
+        }
+        for n in expanded {
+            out.push(MARK);
+            out.push_str(&n);
+            out.push(MARK);
+        }
+        rest = &rest[(start + 2 + end + 2).min(rest.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A rendered path for people: placeholders shown as the `{{ name }}` they stand for.
+fn show_placeholders(text: &str) -> String {
+    let mut out = String::new();
+    for (i, piece) in text.split(MARK).enumerate() {
+        if i % 2 == 1 {
+            out.push_str(&format!("{{{{ {piece} }}}}"));
+        } else {
+            out.push_str(piece);
+        }
+    }
+    out
+}
+
 /// For scenarios aimed at a real server: costly steps their scenario does not allow,
-/// and long-running jobs no `finally` step cancels.
+/// and long-running jobs no `finally` step cancels. Steps are matched on the path as
+/// the server will see it: every value known before the run rendered in (vars,
+/// `--var`, the environment, include parameters, matrix values, the base URL), then
+/// read the ways servers read paths ([`views_of_path`]).
 pub fn refusals(
     scenarios: &[Scenario],
     catalog: &Catalog,
     target: impl Fn(&Scenario) -> Target,
+    known: &Known<'_>,
 ) -> Diagnostics {
     let mut once = Once::default();
     for s in scenarios {
-        let scenario_target = target(s);
+        let statics = Statics::new(s, known, target(s));
+        let finally: Vec<(&Step, Option<StepTarget>)> =
+            s.finally.iter().map(|f| (f, statics.step(f))).collect();
         for st in &s.steps {
-            for d in step_problems(s, st, scenario_target, catalog) {
+            for d in step_problems(s, st, &statics, &finally, catalog) {
                 once.push(d);
             }
         }
-        for st in &s.finally {
-            for d in costly_without_leave(s, st, scenario_target, catalog) {
-                once.push(d);
+        for (st, t) in &finally {
+            let Some(t) = t.as_ref().filter(|t| t.real) else {
+                continue;
+            };
+            for e in catalog.matching_any(&t.method, &t.views) {
+                if let Some(d) = not_allowed(s, st, t, e, catalog) {
+                    once.push(d);
+                }
             }
         }
     }
     once.out
 }
 
-/// The method and static path of a request step, and whether it may leave the mock.
-fn request_shape(st: &Step, scenario_target: Target) -> Option<(String, PathShape, bool)> {
-    let Action::Request(r) = &st.action else {
-        return None;
-    };
-    let method = r
-        .method
-        .as_ref()
-        .map_or_else(|| "GET".to_string(), |m| m.value.to_uppercase());
-    let shape = PathShape::of_template(&r.url.src)?;
-    // Against the embedded mock, relative URLs stay there; an absolute URL goes where
-    // it says. A URL that starts with template code is checked when it is rendered.
-    let real = match scenario_target {
-        Target::Real => true,
-        Target::EmbeddedMock => is_absolute_template(&r.url.src) && !starts_dynamic(&r.url.src),
-    };
-    Some((method, shape, real))
-}
-
-fn costly_without_leave(
-    s: &Scenario,
-    st: &Step,
-    scenario_target: Target,
-    catalog: &Catalog,
-) -> Vec<Diagnostic> {
-    let Some((method, shape, real)) = request_shape(st, scenario_target) else {
-        return Vec::new();
-    };
-    if !real {
-        return Vec::new();
-    }
-    catalog
-        .matching(&method, &shape)
-        .filter_map(|e| not_allowed(s, st, e, &method, catalog))
-        .collect()
-}
-
 fn step_problems(
     s: &Scenario,
     st: &Step,
-    scenario_target: Target,
+    statics: &Statics<'_>,
+    finally: &[(&Step, Option<StepTarget>)],
     catalog: &Catalog,
 ) -> Vec<Diagnostic> {
-    let Some((method, shape, real)) = request_shape(st, scenario_target) else {
+    let Some(t) = statics.step(st).filter(|t| t.real) else {
         return Vec::new();
     };
-    if !real {
-        return Vec::new();
-    }
     let mut out = Vec::new();
-    for e in catalog.matching(&method, &shape) {
-        if let Some(d) = not_allowed(s, st, e, &method, catalog) {
+    for e in catalog.matching_any(&t.method, &t.views) {
+        if let Some(d) = not_allowed(s, st, &t, e, catalog) {
             out.push(d);
         }
         if let Some(cancel) = &e.cancel
-            && !cancelled_in_finally(s, st, cancel)
+            && !cancelled_in_finally(st, cancel, finally)
         {
             let uses = captured_names(st);
             let example = match uses.first() {
                 Some(name) => cancel_example(&cancel.text, name),
-                None => cancel.text.clone(),
+                None => cancel_example(&cancel.text, "job_id"),
+            };
+            let why = if uses.is_empty() {
+                "it captures nothing, so no `finally` step can cancel the job it starts".to_string()
+            } else {
+                format!(
+                    "no `finally` step that always runs sends `{}` with what it captured ({})",
+                    cancel.text,
+                    uses.iter()
+                        .map(|u| format!("`{u}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             };
             let d = Diagnostic::new(
                 st.file.as_ref(),
                 st.loc,
                 format!(
-                    "step \"{}\" starts a long-running job, {}, and no `finally` step of scenario `{}` cancels it",
+                    "step \"{}\" starts a long-running job, {}, and scenario `{}` does not cancel it: {why}",
                     st.name, e.what, s.name
                 ),
             )
             .hint(format!(
-                "capture the job id and add a `finally:` step sending `{example}`: it runs even when an assertion fails or the run is interrupted"
+                "capture the job id (`capture: {{ job_id: $.jobId }}`) and add a `finally:` step, without `skip`, sending `{example}`: it runs even when an assertion fails or the run is interrupted"
             ));
             out.push(d);
         }
@@ -173,8 +406,8 @@ fn step_problems(
 fn not_allowed(
     s: &Scenario,
     st: &Step,
+    t: &StepTarget,
     e: &CostlyEndpoint,
-    method: &str,
     catalog: &Catalog,
 ) -> Option<Diagnostic> {
     let missing: Vec<&str> = e
@@ -193,13 +426,19 @@ fn not_allowed(
         .filter(|a| catalog.knows(a))
         .chain(missing.iter().copied())
         .collect();
+    let rendered = t
+        .rendered
+        .as_ref()
+        .map(|p| format!(", path {p}"))
+        .unwrap_or_default();
     Some(
         Diagnostic::new(
             st.file.as_ref(),
             st.loc,
             format!(
-                "step \"{}\" ({method} {}) costs {} on a real server: {}; scenario `{}` does not allow it",
+                "step \"{}\" ({} {}{rendered}) costs {} on a real server: {}; scenario `{}` does not allow it",
                 st.name,
+                t.method,
                 url_src(st),
                 missing.join(" and "),
                 e.what,
@@ -213,35 +452,30 @@ fn not_allowed(
     )
 }
 
-/// Whether a `finally` step sends `cancel` using something `start` captured (its
-/// job id, directly or through an include's `with:`).
+/// Whether a `finally` step that is not skipped sends `cancel` with, in the place of
+/// the job id, a value `start` captured (directly or through an include's `with:`).
 fn cancelled_in_finally(
-    s: &Scenario,
     start: &Step,
     cancel: &super::pattern::EndpointPattern,
+    finally: &[(&Step, Option<StepTarget>)],
 ) -> bool {
     let captured = captured_names(start);
-    s.finally.iter().any(|f| {
-        let Action::Request(r) = &f.action else {
-            return false;
-        };
-        let method = r
-            .method
-            .as_ref()
-            .map_or_else(|| "GET".to_string(), |m| m.value.to_uppercase());
-        let Some(shape) = PathShape::of_template(&r.url.src) else {
-            return false;
-        };
-        if !cancel.matches(&method, &shape) {
+    if captured.is_empty() {
+        return false;
+    }
+    finally.iter().any(|(f, t)| {
+        let Some(t) = t else { return false };
+        if f.skip.is_some() || !t.views.iter().any(|v| cancel.matches(&t.method, v)) {
             return false;
         }
-        let mut sources = vec![r.url.src.as_str()];
-        let param_sources: Vec<String> = f.params.iter().map(|(_, v)| tvalue_text(v)).collect();
-        sources.extend(param_sources.iter().map(String::as_str));
-        captured.is_empty()
-            || captured
-                .iter()
-                .any(|name| sources.iter().any(|src| names_in(src).contains(name)))
+        cancel.bound_segments(&t.segments).is_some_and(|bound| {
+            !bound.is_empty()
+                && bound.iter().any(|seg| {
+                    placeholder_names(seg)
+                        .iter()
+                        .any(|n| captured.iter().any(|c| c == n))
+                })
+        })
     })
 }
 
@@ -344,12 +578,16 @@ impl RuntimeGuard {
         {
             return None;
         }
-        let shape = PathShape::of_url(url);
-        let e = self.catalog.matching(method, &shape).find(|e| {
-            e.costs
-                .iter()
-                .any(|k| !scenario.allow_cost.iter().any(|(a, _)| a == k))
-        })?;
+        let views = PathShape::views_of_url(url);
+        let e = self
+            .catalog
+            .matching_any(method, &views)
+            .into_iter()
+            .find(|e| {
+                e.costs
+                    .iter()
+                    .any(|k| !scenario.allow_cost.iter().any(|(a, _)| a == k))
+            })?;
         let missing: Vec<&str> = e
             .costs
             .iter()
@@ -380,6 +618,66 @@ mod tests {
             ["base", "ids", "default"]
         );
         assert!(names_in("/v1/whoami").is_empty());
+    }
+
+    #[test]
+    fn urls_about_to_be_sent_are_read_as_servers_read_them() {
+        let guard = RuntimeGuard {
+            catalog: Arc::new(Catalog::builtin()),
+            mock_base: None,
+        };
+        let scenario = Scenario {
+            index: 0,
+            file: Arc::from(std::path::Path::new("s.yaml")),
+            name: "s".into(),
+            loc: crate::diagnostic::Loc::new(1, 1),
+            description: None,
+            base_url: None,
+            vars: Vec::new(),
+            headers: IndexMap::new(),
+            secrets: Vec::new(),
+            tags: Vec::new(),
+            allow_cost: Vec::new(),
+            skip: None,
+            timeout: None,
+            step_timeout: None,
+            retries: None,
+            follow_redirects: None,
+            inferred_secrets: Vec::new(),
+            locks: Vec::new(),
+            steps: Vec::new(),
+            finally: Vec::new(),
+        };
+        for (path, refused) in [
+            ("/v1/projects/p1/ingest/appstore", true),
+            ("/v1/projects/p1/ingest%2Fappstore", true),
+            ("/v1/projects/p1/ingest%252fappstore", true),
+            ("/v1/projects/p1/x%2F..%2Fingest/appstore", true),
+            ("/v1/projects/p1/ingest/AppStore", true),
+            ("/v1/projects/p1/ingest/appstore;v=1", true),
+            ("/v1/projects/p1/ingest%5Cappstore", true),
+            ("/v1/projects/p1/ingest/appstore2", false),
+            ("/v1/projects/p1/ingest", false),
+            ("/v1/whoami", false),
+        ] {
+            let url = url::Url::parse(&format!("https://api.example.com{path}")).unwrap();
+            assert_eq!(
+                guard.refusal(&scenario, "POST", &url).is_some(),
+                refused,
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn placeholders_name_the_capture_they_stand_for() {
+        let seg = format!("{MARK}job_id{MARK}-{MARK}x{MARK}");
+        assert_eq!(placeholder_names(&seg), ["job_id", "x"]);
+        assert!(placeholder_names("job_123").is_empty());
+        assert_eq!(
+            show_placeholders(&format!("/v1/jobs/{MARK}job_id{MARK}/cancel")),
+            "/v1/jobs/{{ job_id }}/cancel"
+        );
     }
 
     #[test]

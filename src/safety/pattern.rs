@@ -80,6 +80,25 @@ impl EndpointPattern {
         })
     }
 
+    /// The segments of `segs` that this pattern's parameters (`{id}`, `*`) stand for,
+    /// the pattern lined up with the end of the path (a base path may come first).
+    /// `None` when the literal parts do not line up, or the pattern has `**`.
+    pub fn bound_segments<'s>(&self, segs: &'s [String]) -> Option<Vec<&'s str>> {
+        if self.segments.contains(&PatSeg::Rest) || segs.len() < self.segments.len() {
+            return None;
+        }
+        let tail = &segs[segs.len() - self.segments.len()..];
+        let mut out = Vec::new();
+        for (seg, pat) in tail.iter().zip(&self.segments) {
+            match pat {
+                PatSeg::Lit(t) if seg.eq_ignore_ascii_case(t) => {}
+                PatSeg::One => out.push(seg.as_str()),
+                _ => return None,
+            }
+        }
+        Some(out)
+    }
+
     /// Whether a request to `path` (its segments) with `method` may hit this endpoint.
     pub fn matches(&self, method: &str, path: &PathShape) -> bool {
         self.methods.matches(method) && path_matches(&path.0, &self.segments)
@@ -99,33 +118,30 @@ pub enum UrlSeg {
 pub struct PathShape(pub Vec<UrlSeg>);
 
 /// Stands for a template span while a URL template is cut into segments.
-const MARK: char = '\u{1}';
+pub(crate) const MARK: char = '\u{1}';
 
 impl PathShape {
     /// The static shape of a URL template: scheme and host dropped, query dropped,
     /// `{{ ... }}` parts as dynamic segments. `None` when nothing of the path is
     /// static (`{{ next_url }}`): only the run can tell where it goes.
     pub fn of_template(src: &str) -> Option<Self> {
+        Self::views_of_template(src).and_then(|v| v.into_iter().next())
+    }
+
+    /// Every way a server may read the path of a URL template ([`views_of_path`]),
+    /// `{{ ... }}` parts as dynamic segments; `None` when nothing of the path is static.
+    pub fn views_of_template(src: &str) -> Option<Vec<Self>> {
         let marked = mark_templates(src);
         let path = strip_origin(&marked);
         let path = path.split(['?', '#']).next().unwrap_or("");
-        let segs: Vec<UrlSeg> = path
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                if s.contains(MARK) {
-                    UrlSeg::Dyn
-                } else {
-                    UrlSeg::Lit(s.to_string())
-                }
-            })
-            .collect();
-        segs.iter()
-            .any(|s| matches!(s, UrlSeg::Lit(_)))
-            .then_some(PathShape(segs))
+        let views = views_of_path(path);
+        views
+            .iter()
+            .any(|v| v.0.iter().any(|s| matches!(s, UrlSeg::Lit(_))))
+            .then_some(views)
     }
 
-    /// The path of a URL about to be sent.
+    /// The path of a URL about to be sent, as sent (each segment decoded).
     pub fn of_url(url: &url::Url) -> Self {
         PathShape(
             url.path()
@@ -137,6 +153,69 @@ impl PathShape {
                 })
                 .collect(),
         )
+    }
+
+    /// Every way a server may read the path of a URL about to be sent.
+    pub fn views_of_url(url: &url::Url) -> Vec<Self> {
+        views_of_path(url.path())
+    }
+}
+
+/// How many times a path is percent-decoded at most: a server (or a proxy in front
+/// of it) that decodes twice turns `%252F` into `/`.
+const DECODE_ROUNDS: usize = 3;
+
+/// The ways servers read a raw request path (`MARK` standing for template parts):
+///
+/// 1. segment by segment, each percent-decoded, as a strict router does;
+/// 2. the whole path percent-decoded (up to [`DECODE_ROUNDS`] times, so `%2F` and
+///    `%252F` become `/` as on servers that decode before routing), `\` read as `/`,
+///    `;parameters` dropped from segments (servlet containers), empty segments
+///    (`//`) and `.` dropped, `..` going one segment up.
+///
+/// Names are compared without regard to ASCII case by the matcher, as many servers
+/// route. A request matches an endpoint when any view does: the guard errs on the side
+/// of refusing.
+pub fn views_of_path(raw: &str) -> Vec<PathShape> {
+    let seg = |s: &str| {
+        if s.contains(MARK) {
+            UrlSeg::Dyn
+        } else {
+            UrlSeg::Lit(s.to_string())
+        }
+    };
+    let strict = PathShape(
+        raw.split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| seg(&percent_encoding::percent_decode_str(s).decode_utf8_lossy()))
+            .collect(),
+    );
+    let mut decoded = raw.to_string();
+    for _ in 0..DECODE_ROUNDS {
+        let next = percent_encoding::percent_decode_str(&decoded)
+            .decode_utf8_lossy()
+            .into_owned();
+        if next == decoded {
+            break;
+        }
+        decoded = next;
+    }
+    let mut segs: Vec<UrlSeg> = Vec::new();
+    for s in decoded.split(['/', '\\']) {
+        let s = s.split(';').next().unwrap_or("");
+        match s {
+            "" | "." => {}
+            ".." => {
+                segs.pop();
+            }
+            s => segs.push(seg(s)),
+        }
+    }
+    let lenient = PathShape(segs);
+    if lenient == strict {
+        vec![strict]
+    } else {
+        vec![strict, lenient]
     }
 }
 
@@ -153,7 +232,7 @@ pub fn starts_dynamic(src: &str) -> bool {
     t.starts_with("{{") || t.starts_with("{%")
 }
 
-fn mark_templates(src: &str) -> String {
+pub(crate) fn mark_templates(src: &str) -> String {
     let mut out = String::with_capacity(src.len());
     let mut rest = src;
     loop {
@@ -179,7 +258,7 @@ fn mark_templates(src: &str) -> String {
     }
 }
 
-fn strip_origin(url: &str) -> &str {
+pub(crate) fn strip_origin(url: &str) -> &str {
     let t = url.trim();
     for scheme in ["http://", "https://"] {
         if let Some(after) = t.strip_prefix(scheme) {
@@ -364,6 +443,41 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn servers_read_paths_several_ways() {
+        let lits = |v: &PathShape| -> Vec<String> {
+            v.0.iter()
+                .map(|s| match s {
+                    UrlSeg::Lit(l) => l.clone(),
+                    UrlSeg::Dyn => "*".into(),
+                })
+                .collect()
+        };
+        for (raw, lenient) in [
+            ("/a/b", vec!["a", "b"]),
+            ("/a%2Fb", vec!["a", "b"]),
+            ("/a%252Fb", vec!["a", "b"]),
+            ("/a//b/./c", vec!["a", "b", "c"]),
+            ("/a/x/../b", vec!["a", "b"]),
+            ("/a/x/%2e%2e/b", vec!["a", "b"]),
+            ("/a/b;jsessionid=1", vec!["a", "b"]),
+            ("/a\\b", vec!["a", "b"]),
+            ("/../../a", vec!["a"]),
+        ] {
+            let views = views_of_path(raw);
+            assert_eq!(
+                views.last().map(lits),
+                Some(lenient.iter().map(|s| s.to_string()).collect()),
+                "{raw}"
+            );
+        }
+        // The strict reading keeps an encoded slash inside its segment.
+        assert_eq!(lits(&views_of_path("/a%2Fb")[0]), ["a/b"]);
+        // Template parts stay dynamic through decoding.
+        let marked = format!("/v1/{MARK}id{MARK}/x");
+        assert_eq!(lits(&views_of_path(&marked)[0]), ["v1", "*", "x"]);
     }
 
     #[test]

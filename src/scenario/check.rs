@@ -36,8 +36,72 @@ pub fn check(scenarios: &mut [Scenario], cli_vars: &[String]) -> (Templates, Dia
             );
         }
         c.scenario(s, cli_vars);
+        s.inferred_secrets = secret_flows(&c.templates, s);
     }
     (c.templates, c.diags)
+}
+
+/// Names whose values flow into a secret header, a webhook secret or a variable
+/// under `secrets:` (directly, or through `vars` and `with:` that do): they are
+/// secrets too, from the moment they are captured or rendered, so that no output
+/// shows them before the step that sends them.
+fn secret_flows(templates: &Templates, s: &Scenario) -> Vec<String> {
+    use crate::report::redact::SECRET_HEADERS;
+    fn tpls<'a>(v: &'a TValue, out: &mut Vec<&'a Tpl>) {
+        match v {
+            TValue::Str(t) => out.push(t),
+            TValue::Seq(items, _) => items.iter().for_each(|i| tpls(i, out)),
+            TValue::Map(entries, _) => entries.iter().for_each(|e| tpls(&e.value, out)),
+            _ => {}
+        }
+    }
+    let secret_header = |name: &str| {
+        SECRET_HEADERS
+            .iter()
+            .chain(&["proxy-authorization"])
+            .any(|h| name.eq_ignore_ascii_case(h))
+    };
+    let mut sinks: Vec<&Tpl> = Vec::new();
+    let mut definitions: Vec<(&String, &TValue)> = s.vars.iter().map(|(n, v)| (n, v)).collect();
+    let headers = s.all_steps().filter_map(|st| match &st.action {
+        Action::Request(r) => Some(&r.headers),
+        Action::WaitWebhook(_) => None,
+    });
+    for h in std::iter::once(&s.headers).chain(headers) {
+        sinks.extend(h.iter().filter(|(n, _)| secret_header(n)).map(|(_, t)| t));
+    }
+    for st in s.all_steps() {
+        if let Action::WaitWebhook(w) = &st.action {
+            sinks.extend(w.secret.iter());
+        }
+        definitions.extend(st.params.iter().map(|(n, v)| (n, v)));
+    }
+    let mut secret: HashSet<String> = s.secrets.iter().cloned().collect();
+    for t in sinks {
+        secret.extend(templates.names_used(t));
+    }
+    // Until nothing changes: each round adds names or stops.
+    loop {
+        let before = secret.len();
+        for (name, value) in &definitions {
+            if secret.contains(*name) {
+                let mut ts = Vec::new();
+                tpls(value, &mut ts);
+                for t in ts {
+                    secret.extend(templates.names_used(t));
+                }
+            }
+        }
+        if secret.len() == before {
+            break;
+        }
+    }
+    let mut out: Vec<String> = secret
+        .into_iter()
+        .filter(|n| !s.secrets.contains(n) && !RESERVED.contains(&n.as_str()))
+        .collect();
+    out.sort();
+    out
 }
 
 struct Checker {
@@ -90,10 +154,23 @@ impl Checker {
         }
         let header_known = known.clone();
         let mut headers = std::mem::take(&mut s.headers);
-        for (_, h) in headers.iter_mut() {
+        for (k, h) in headers.iter_mut() {
             self.tpl(&file, h, &header_known, false);
+            self.header(&file, k, h);
         }
         s.headers = headers;
+        if let Some(b) = s.base_url.as_ref().filter(|b| b.is_literal())
+            && let Some(why) = crate::engine::request::unsupported_scheme(&b.src)
+        {
+            let d = Diagnostic::new(file.as_ref(), b.loc, format!("base_url: {why}"))
+                .width(b.src.chars().count());
+            self.push(d);
+        }
+        for (key, limit) in [("timeout", s.timeout), ("step_timeout", s.step_timeout)] {
+            if limit.is_some_and(|t| t.is_zero()) {
+                self.push(zero_time_limit(&file, s.loc, key));
+            }
+        }
         for step in s.steps.iter_mut() {
             self.step(step, &mut known);
         }
@@ -138,19 +215,34 @@ impl Checker {
                     r.form.is_some(),
                     r.multipart.is_some(),
                     r.body_file.is_some(),
+                    r.body_base64.is_some(),
+                    r.body_hex.is_some(),
                 ]
                 .iter()
                 .filter(|b| **b)
                 .count();
                 if bodies > 1 {
                     self.push(
-                        Diagnostic::new(file.as_ref(), r.url.loc, "a request takes one body: `json`, `body`, `form`, `multipart` or `body_file`")
+                        Diagnostic::new(file.as_ref(), r.url.loc, "a request takes one body: `json`, `body`, `form`, `multipart`, `body_file`, `body_base64` or `body_hex`")
                             .hint("keep one of them"),
                     );
                 }
                 self.tpl(&file, &mut r.url, &inner, false);
-                for (_, h) in r.headers.iter_mut() {
+                if r.url.is_literal()
+                    && let Some(why) = crate::engine::request::unsupported_scheme(&r.url.src)
+                {
+                    self.push(
+                        Diagnostic::new(file.as_ref(), r.url.loc, why)
+                            .width(r.url.src.chars().count())
+                            .hint("write an http:// or https:// URL, or a path joined onto the base URL"),
+                    );
+                }
+                for (k, h) in r.headers.iter_mut() {
                     self.tpl(&file, h, &inner, false);
+                    self.header(&file, k, h);
+                }
+                if step.timeout.is_some_and(|t| t.is_zero()) {
+                    self.push(zero_time_limit(&file, step.loc, "timeout"));
                 }
                 for (_, q) in r.query.iter_mut() {
                     self.value(&file, q, &inner, false);
@@ -170,12 +262,50 @@ impl Checker {
                     for (_, part) in m.iter_mut() {
                         match part {
                             MultipartPart::Text(t) => self.tpl(&file, t, &inner, false),
-                            MultipartPart::File(fp) => self.tpl(&file, &mut fp.file, &inner, false),
+                            MultipartPart::File(fp) => {
+                                self.tpl(&file, &mut fp.file, &inner, false);
+                                if let Some(why) = fp
+                                    .content_type
+                                    .as_deref()
+                                    .and_then(crate::engine::request::bad_content_type)
+                                {
+                                    self.push(Diagnostic::new(file.as_ref(), fp.file.loc, why));
+                                }
+                            }
                         }
                     }
                 }
                 if let Some(b) = r.body_file.as_mut() {
                     self.tpl(&file, b, &inner, false);
+                }
+                for (_, c) in r.cookies.iter_mut() {
+                    self.tpl(&file, c, &inner, false);
+                }
+                type Decode = fn(&str) -> Result<Vec<u8>, String>;
+                let binary: [(&str, Option<&mut Tpl>, Decode); 2] = [
+                    (
+                        "body_base64",
+                        r.body_base64.as_mut(),
+                        crate::engine::request::decode_base64,
+                    ),
+                    (
+                        "body_hex",
+                        r.body_hex.as_mut(),
+                        crate::engine::request::decode_hex,
+                    ),
+                ];
+                for (key, t, decode) in binary {
+                    let Some(t) = t else { continue };
+                    if t.is_literal() {
+                        if let Err(why) = decode(&t.src) {
+                            self.push(
+                                Diagnostic::new(file.as_ref(), t.loc, format!("`{key}` {why}"))
+                                    .width(t.src.chars().count().min(40)),
+                            );
+                        }
+                    } else {
+                        self.tpl(&file, t, &inner, false);
+                    }
                 }
             }
             Action::WaitWebhook(w) => {
@@ -198,6 +328,22 @@ impl Checker {
         for (name, _) in &step.capture {
             known.names.insert(name.clone());
             known.later.retain(|(n, _)| n != name);
+        }
+    }
+
+    /// A header that cannot go on the wire: a bad name, or a literal value with a
+    /// line break (a rendered one is checked before it is sent).
+    fn header(&mut self, file: &Arc<Path>, name: &str, value: &Tpl) {
+        let probe = if value.is_literal() {
+            value.src.as_str()
+        } else {
+            "x"
+        };
+        if let Some(why) = crate::engine::request::bad_header(name, probe) {
+            self.push(
+                Diagnostic::new(file.as_ref(), value.loc, why)
+                    .hint("a header is one line: remove the line break or the control character"),
+            );
         }
     }
 
@@ -233,15 +379,74 @@ impl Checker {
     fn expect(&mut self, file: &Arc<Path>, e: &mut Expect, known: &Known) {
         for (_, m) in e.json.0.iter_mut() {
             self.matcher(file, m, known);
+            self.shape(file, m, Subject::Json, true);
         }
         for (_, _, m) in e.headers.0.iter_mut() {
             self.matcher(file, m, known);
+            self.shape(file, m, Subject::Header, true);
         }
         if let Some(m) = e.body.as_mut() {
             self.matcher(file, m, known);
+            self.shape(file, m, Subject::Body, true);
         }
-        if let Some(m) = e.time_ms.as_mut() {
+        for m in [e.time_ms.as_mut(), e.url.as_mut(), e.redirects.as_mut()]
+            .into_iter()
+            .flatten()
+        {
             self.matcher(file, m, known);
+            self.shape(file, m, Subject::Json, true);
+        }
+        for (_, _, c) in e.cookies.0.iter_mut() {
+            let matchers: Vec<&mut Matcher> = match c {
+                super::expect::CookieCheck::Value(m) => vec![m],
+                super::expect::CookieCheck::Attributes(attrs) => {
+                    attrs.iter_mut().map(|(_, m)| m).collect()
+                }
+            };
+            for m in matchers {
+                self.matcher(file, m, known);
+                self.shape(file, m, Subject::Body, true);
+            }
+        }
+        if let Some(b) = e.bytes.as_mut() {
+            if let Some(m) = b.length.as_mut() {
+                self.matcher(file, m, known);
+                self.shape(file, m, Subject::Json, true);
+            }
+            for (name, digest, len) in [("sha256", &b.sha256, 64), ("md5", &b.md5, 32)] {
+                if let Some(d) = digest
+                    && !d.hex.is_empty()
+                    && d.hex.len() != len
+                {
+                    self.push(
+                        Diagnostic::new(
+                            file.as_ref(),
+                            d.loc,
+                            format!(
+                                "a {name} digest has {len} hex digits, this one {}",
+                                d.hex.len()
+                            ),
+                        )
+                        .width(d.hex.len())
+                        .hint(format!("`{name}sum FILE` prints the digest of a file")),
+                    );
+                }
+            }
+            if let Some(f) = b.file.as_mut() {
+                let path = file.parent().unwrap_or(Path::new(".")).join(&f.path);
+                match super::load::read_capped(&path, MAX_EXPECTED_FILE_BYTES) {
+                    Ok(data) => f.data = Some(Arc::new(data)),
+                    Err(why) => self.push(
+                        Diagnostic::new(
+                            file.as_ref(),
+                            f.loc,
+                            format!("cannot read `{}`: {why}", f.path),
+                        )
+                        .width(f.path.chars().count())
+                        .hint("the path is relative to the scenario file"),
+                    ),
+                }
+            }
         }
         if let Some(schema) = e.schema.as_mut() {
             let loaded = match &schema.source {
@@ -259,6 +464,69 @@ impl Checker {
                 }
                 Err(msg) => self.push(Diagnostic::new(file.as_ref(), schema.loc, msg)),
             }
+        }
+    }
+
+    /// Checks that can never hold on what they look at are file errors: an object
+    /// or a list expected of a header or of the body text, `count` outside headers.
+    fn shape(&mut self, file: &Arc<Path>, m: &Matcher, subject: Subject, top: bool) {
+        use super::expect::Check;
+        for c in &m.checks {
+            match c {
+                Check::Equals(v) | Check::Contains(v) if subject.is_text() => {
+                    self.not_text(file, v, subject)
+                }
+                Check::OneOf(TValue::Seq(items, _)) if subject.is_text() => {
+                    for i in items {
+                        self.not_text(file, i, subject);
+                    }
+                }
+                Check::Count(_) if !(subject == Subject::Header && top) => {
+                    self.push(
+                        Diagnostic::new(
+                            file.as_ref(),
+                            m.loc,
+                            "`count` counts the values of a header, and this is not a header",
+                        )
+                        .hint("for the length of a list or a text, write `length`"),
+                    );
+                }
+                Check::Not(inner) => self.shape(file, inner, subject, top),
+                Check::Each(inner) | Check::Any(inner) => {
+                    let item = if subject == Subject::Header {
+                        Subject::Header
+                    } else {
+                        Subject::Json
+                    };
+                    self.shape(file, inner, item, false)
+                }
+                Check::Length(inner) | Check::Count(inner) => {
+                    self.shape(file, inner, Subject::Json, false)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn not_text(&mut self, file: &Arc<Path>, v: &TValue, subject: Subject) {
+        if matches!(v, TValue::Map(..) | TValue::Seq(..)) {
+            let what = if subject == Subject::Header {
+                "a header"
+            } else {
+                "the body text"
+            };
+            self.push(
+                Diagnostic::new(
+                    file.as_ref(),
+                    v.loc(),
+                    format!("{what} is text, so {} can never match it", v.kind_name()),
+                )
+                .hint(if subject == Subject::Header {
+                    "compare with text, e.g. `equals: \"no-store\"`, or use `any:`/`each:` for a repeated header"
+                } else {
+                    "to check a JSON body, use `json:` with a JSONPath (e.g. `$: { equals: {...} }`)"
+                }),
+            );
         }
     }
 
@@ -298,7 +566,11 @@ impl Checker {
         if t.is_literal() {
             return;
         }
+        let own = own_callables(&t.src);
         for (name, is_filter) in calls(&t.src) {
+            if !is_filter && own.contains(&name) {
+                continue;
+            }
             let ok = if is_filter {
                 functions::is_filter(&name)
             } else {
@@ -361,6 +633,32 @@ impl Checker {
     }
 }
 
+/// A file the body is compared with is read whole; bodies are capped far below.
+const MAX_EXPECTED_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// What a matcher looks at, for the checks that can hold on it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Subject {
+    Json,
+    Header,
+    Body,
+}
+
+impl Subject {
+    fn is_text(self) -> bool {
+        matches!(self, Subject::Header | Subject::Body)
+    }
+}
+
+fn zero_time_limit(file: &Arc<Path>, loc: Loc, key: &str) -> Diagnostic {
+    Diagnostic::new(
+        file.as_ref(),
+        loc,
+        format!("`{key}` of 0 lets no request through"),
+    )
+    .hint("give a time limit above zero, e.g. 30s")
+}
+
 /// Whether the template gives `name` a fallback (`name | default(...)`) or tests
 /// it (`name is defined`): then an undefined `name` is intended (an optional `--var`).
 fn has_fallback(src: &str, name: &str) -> bool {
@@ -415,6 +713,35 @@ fn unclosed_opening(src: &str) -> Option<usize> {
         }
     }
     open
+}
+
+/// What a template defines for itself to call: its macros (`{% macro row(x) %}`),
+/// `loop` inside a `recursive` for loop, `caller` inside a `{% call %}` block.
+fn own_callables(src: &str) -> HashSet<String> {
+    static MACRO: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    static RECURSIVE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    static CALL: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let mut out = HashSet::new();
+    if let Some(re) =
+        MACRO.get_or_init(|| regex::Regex::new(r"\{%[-+]?\s*macro\s+([A-Za-z_]\w*)\s*\(").ok())
+    {
+        out.extend(re.captures_iter(src).map(|c| c[1].to_string()));
+    }
+    if RECURSIVE
+        .get_or_init(|| regex::Regex::new(r"\{%[-+]?\s*for\b[^%]*\brecursive\b").ok())
+        .as_ref()
+        .is_some_and(|re| re.is_match(src))
+    {
+        out.insert("loop".into());
+    }
+    if CALL
+        .get_or_init(|| regex::Regex::new(r"\{%[-+]?\s*call\b").ok())
+        .as_ref()
+        .is_some_and(|re| re.is_match(src))
+    {
+        out.insert("caller".into());
+    }
+    out
 }
 
 /// Function calls (`name(`) and filters (`| name`) in a template's source.
@@ -551,6 +878,18 @@ mod tests {
         assert!(!has_fallback("{{ region }}", "region"));
         assert!(!has_fallback("{{ my_region | default('eu') }}", "region"));
         assert!(!has_fallback("{{ region | upper }}", "region"));
+    }
+
+    #[test]
+    fn macros_and_recursive_loops_are_the_template_s_own() {
+        let own = own_callables(
+            "{% macro seg(v) %}{{ v }}{% endmacro %}{%- macro row() %}{% endmacro %}{{ seg(1) }}",
+        );
+        assert!(own.contains("seg") && own.contains("row"), "{own:?}");
+        assert!(!own.contains("loop"));
+        let own = own_callables("{% for n in t recursive %}{{ loop(n.c) }}{% endfor %}");
+        assert!(own.contains("loop"), "{own:?}");
+        assert!(own_callables("{% for n in t %}{{ loop.index }}{% endfor %}").is_empty());
     }
 
     #[test]

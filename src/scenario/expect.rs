@@ -25,15 +25,30 @@ pub struct Expect {
     #[serde(default)]
     #[schemars(example = serde_json::json!({"Content-Type": {"contains": "json"}}))]
     pub headers: HeaderAssertions,
+    /// Cookies the response sets (its Set-Cookie headers): name -> the value (a
+    /// value or a matcher map), or a map of attributes (value, path, domain,
+    /// max_age, expires, secure, http_only, same_site) -> a value or a matcher map.
+    #[serde(default)]
+    #[schemars(example = serde_json::json!({"session": {"exists": true}, "theme": {"value": "dark", "http_only": true, "max_age": {"gt": 0}}}))]
+    pub cookies: CookieAssertions,
     /// A matcher over the body as text.
     #[schemars(example = serde_json::json!({"contains": "ok"}))]
     pub body: Option<Matcher>,
     /// A matcher over the response time in milliseconds.
     #[schemars(example = serde_json::json!({"lt": 2000}))]
     pub time_ms: Option<Matcher>,
+    /// Checks over the body's bytes: length, sha256, md5, equality with a file.
+    #[schemars(example = serde_json::json!({"length": 1024, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}))]
+    pub bytes: Option<BytesExpect>,
     /// A JSON Schema (a file path relative to the scenario, or inline).
     #[schemars(example = &"schemas/project.json", example = serde_json::json!({"type": "object", "required": ["id"]}))]
     pub schema: Option<SchemaSpec>,
+    /// A matcher over the URL of the final response (after redirects were followed).
+    #[schemars(example = serde_json::json!({"matches": "/login$"}))]
+    pub url: Option<Matcher>,
+    /// A matcher over how many redirects were followed to reach the final response.
+    #[schemars(example = 0, example = serde_json::json!({"lte": 2}))]
+    pub redirects: Option<Matcher>,
 }
 
 impl Expect {
@@ -44,6 +59,10 @@ impl Expect {
             && self.body.is_none()
             && self.time_ms.is_none()
             && self.schema.is_none()
+            && self.url.is_none()
+            && self.redirects.is_none()
+            && self.bytes.is_none()
+            && self.cookies.0.is_empty()
     }
 }
 
@@ -206,6 +225,112 @@ impl<'de> Deserialize<'de> for HeaderAssertions {
     }
 }
 
+/// `cookies:` assertions, in file order.
+#[derive(Debug, Clone, Default)]
+pub struct CookieAssertions(pub Vec<(String, Loc, CookieCheck)>);
+
+/// What is checked of one cookie.
+#[derive(Debug, Clone)]
+pub enum CookieCheck {
+    /// Its value.
+    Value(Matcher),
+    /// Some of its attributes (`value` among them).
+    Attributes(Vec<(String, Matcher)>),
+}
+
+/// The attributes of a cookie an assertion can name.
+pub const COOKIE_ATTRIBUTES: [&str; 8] = [
+    "value",
+    "path",
+    "domain",
+    "max_age",
+    "expires",
+    "secure",
+    "http_only",
+    "same_site",
+];
+
+impl<'de> Deserialize<'de> for CookieAssertions {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = TValue::deserialize(d)?;
+        let mut out = Vec::new();
+        let TValue::Map(entries, _) = v else {
+            sink::report(
+                v.loc(),
+                1,
+                format!(
+                    "`cookies` takes a mapping of cookie name to value, not {}",
+                    v.kind_name()
+                ),
+                Some("e.g.  cookies: { session: { exists: true } }".into()),
+            );
+            return Ok(CookieAssertions(out));
+        };
+        for TEntry { key, loc, value } in entries {
+            let attributes = match &value {
+                TValue::Map(attrs, _) => attrs
+                    .iter()
+                    .any(|a| COOKIE_ATTRIBUTES.contains(&a.key.as_str())),
+                _ => false,
+            };
+            let check = match value {
+                TValue::Map(attrs, _) if attributes => {
+                    let mut checks = Vec::new();
+                    for a in attrs {
+                        if COOKIE_ATTRIBUTES.contains(&a.key.as_str()) {
+                            checks.push((a.key, Matcher::from_value(a.value)));
+                        } else {
+                            let hint = did_you_mean(&a.key, COOKIE_ATTRIBUTES)
+                                .map(|s| format!("did you mean `{s}`?"))
+                                .unwrap_or_else(|| {
+                                    format!(
+                                        "a cookie's attributes: {}",
+                                        COOKIE_ATTRIBUTES.join(", ")
+                                    )
+                                });
+                            sink::report(
+                                a.loc,
+                                a.key.chars().count().max(1),
+                                format!("unknown cookie attribute `{}`", a.key),
+                                Some(hint),
+                            );
+                        }
+                    }
+                    CookieCheck::Attributes(checks)
+                }
+                other => CookieCheck::Value(Matcher::from_value(other)),
+            };
+            out.push((key, loc, check));
+        }
+        Ok(CookieAssertions(out))
+    }
+}
+
+impl JsonSchema for CookieAssertions {
+    fn schema_name() -> Cow<'static, str> {
+        "CookieAssertions".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let matcher = generator.subschema_for::<Matcher>().to_value();
+        let attributes: serde_json::Map<String, serde_json::Value> = COOKIE_ATTRIBUTES
+            .iter()
+            .map(|a| (a.to_string(), matcher.clone()))
+            .collect();
+        json_schema!({
+            "type": "object",
+            "description": "Cookie name -> its value (a value or a matcher map), or a map of its attributes.",
+            "additionalProperties": {
+                "anyOf": [
+                    {"type": "object", "properties": attributes, "additionalProperties": false, "minProperties": 1},
+                    matcher
+                ]
+            },
+            "examples": [{"session": {"exists": true}, "theme": {"value": "dark", "secure": true, "same_site": "Lax"}}]
+        })
+    }
+}
+
 /// The JSON types `type:` can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JsonType {
@@ -266,6 +391,10 @@ pub enum Check {
     Gt(TValue),
     Gte(TValue),
     Each(Box<Matcher>),
+    /// Some item of a list (some value of a repeated header) satisfies this.
+    Any(Box<Matcher>),
+    /// How many times a header came (0 when it did not).
+    Count(Box<Matcher>),
 }
 
 /// A value (equality) or a map of checks that must all hold.
@@ -275,40 +404,32 @@ pub struct Matcher {
     pub checks: Vec<Check>,
 }
 
-pub const MATCHER_NAMES: [&str; 13] = [
+pub const MATCHER_NAMES: [&str; 15] = [
     "equals", "not", "exists", "type", "length", "contains", "one_of", "matches", "lt", "lte",
-    "gt", "gte", "each",
+    "gt", "gte", "each", "any", "count",
 ];
 
 impl Matcher {
-    /// A mapping whose keys include a matcher name is a matcher; anything else is
-    /// compared for equality (write `{equals: {...}}` to compare a whole object).
+    /// A mapping is always a map of checks; any other value is compared for
+    /// equality. A key that is not a check is a file error, never an object to
+    /// compare with: `{not: {includes: x}}` read as "not equal to that object" would
+    /// pass whatever the server sent. To expect an object, write `{equals: {...}}`.
     pub fn from_value(v: TValue) -> Matcher {
         let loc = v.loc();
         let entries = match v {
-            TValue::Map(entries, _)
-                if entries
-                    .iter()
-                    .any(|e| MATCHER_NAMES.contains(&e.key.as_str())) =>
-            {
-                entries
-            }
-            TValue::Map(entries, _) if lone_matcher_typo(&entries).is_some() => {
-                if let Some((entry, meant)) = lone_matcher_typo(&entries) {
-                    sink::report(
-                        entry.loc,
-                        entry.key.chars().count(),
-                        format!("unknown matcher `{}`", entry.key),
-                        Some(format!(
-                            "did you mean `{meant}`? (to compare with an object, write `equals: {{...}}`)"
-                        )),
-                    );
-                }
+            TValue::Map(entries, _) if entries.is_empty() => {
+                sink::report(
+                    loc,
+                    2,
+                    "an empty matcher checks nothing",
+                    Some("to expect an empty object, write `equals: {}`".into()),
+                );
                 return Matcher {
                     loc,
                     checks: Vec::new(),
                 };
             }
+            TValue::Map(entries, _) => entries,
             other => {
                 return Matcher {
                     loc,
@@ -316,6 +437,9 @@ impl Matcher {
                 };
             }
         };
+        let looks_like_object = !entries
+            .iter()
+            .any(|e| MATCHER_NAMES.contains(&e.key.as_str()));
         let mut checks = Vec::new();
         for TEntry {
             key,
@@ -390,13 +514,18 @@ impl Matcher {
                 "gt" => Check::Gt(value),
                 "gte" => Check::Gte(value),
                 "each" => Check::Each(Box::new(Matcher::from_value(value))),
+                "any" => Check::Any(Box::new(Matcher::from_value(value))),
+                "count" => Check::Count(Box::new(Matcher::from_value(value))),
                 other => {
-                    let hint = did_you_mean(other, MATCHER_NAMES)
-                        .map(|s| format!("did you mean `{s}`?"))
-                        .unwrap_or_else(|| format!("matchers: {}", MATCHER_NAMES.join(", ")));
+                    let mut hint = unknown_matcher_hint(other);
+                    if looks_like_object {
+                        hint.push_str(
+                            "; to expect an object with these keys, write `equals: {...}`",
+                        );
+                    }
                     sink::report(
                         kloc,
-                        other.chars().count(),
+                        other.chars().count().max(1),
                         format!("unknown matcher `{other}`"),
                         Some(hint),
                     );
@@ -419,30 +548,58 @@ impl Matcher {
                 | Check::Lte(v)
                 | Check::Gt(v)
                 | Check::Gte(v) => v.strings_mut(out),
-                Check::Not(m) | Check::Length(m) | Check::Each(m) => m.strings_mut(out),
+                Check::Not(m)
+                | Check::Length(m)
+                | Check::Each(m)
+                | Check::Any(m)
+                | Check::Count(m) => m.strings_mut(out),
                 Check::Exists(_) | Check::Type(_) | Check::Matches(_) => {}
             }
         }
     }
 }
 
-/// A one-key mapping whose key is a near miss of a matcher name (`{contians: x}`)
-/// is a typo, not an object to compare with. Short names and longer distances
-/// are left alone: `{id: 1}` is an object, not a misspelt `gt`. A three-letter
-/// name counts only when the first letter agrees (`{gtee: 0}` is `gte`, `{got: 1}`
-/// is an object).
-fn lone_matcher_typo(entries: &[TEntry]) -> Option<(&TEntry, &'static str)> {
-    let [entry] = entries else { return None };
-    let key = entry.key.to_ascii_lowercase();
-    MATCHER_NAMES
-        .iter()
-        .filter(|m| {
-            m.len() >= 4 || (m.len() == 3 && key.len() >= 3 && key.as_bytes()[0] == m.as_bytes()[0])
-        })
-        .map(|m| (strsim::damerau_levenshtein(&key, m), *m))
-        .filter(|(d, m)| *d > 0 && *d <= if m.len() >= 6 { 2 } else { 1 })
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, m)| (entry, m))
+/// What to write instead of an unknown matcher name: a near miss of one of ours,
+/// or the name another tool uses for one of ours.
+fn unknown_matcher_hint(name: &str) -> String {
+    let folded: String = name
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let alias = match folded.as_str() {
+        "include" | "includes" | "contain" | "has" => Some("`contains`"),
+        "startswith" | "beginswith" | "prefix" => Some("`matches: \"^text\"` (a regex)"),
+        "endswith" | "suffix" => Some("`matches: \"text$\"` (a regex)"),
+        "regex" | "pattern" | "match" => Some("`matches`"),
+        "eq" | "equal" | "equalto" | "is" | "value" => Some("`equals`"),
+        "ne" | "noteq" | "notequal" | "notequals" => Some("`not: {equals: ...}`"),
+        "isinteger" | "isint" => Some("`type: integer`"),
+        "isnumber" | "isfloat" => Some("`type: number`"),
+        "isstring" => Some("`type: string`"),
+        "isboolean" | "isbool" => Some("`type: boolean`"),
+        "isarray" | "islist" | "iscollection" => Some("`type: array`"),
+        "isobject" | "ismap" => Some("`type: object`"),
+        "isnull" => Some("`type: null`"),
+        "isempty" | "empty" => Some("`length: 0`"),
+        "len" | "size" => Some("`length`"),
+        "count" => Some("`length` (`count` counts the values of a repeated header)"),
+        "exist" | "present" | "defined" => Some("`exists`"),
+        "in" | "oneof" | "anyof" => Some("`one_of`"),
+        "lessthan" | "below" => Some("`lt`"),
+        "greaterthan" | "above" => Some("`gt`"),
+        "le" | "max" => Some("`lte`"),
+        "ge" | "min" => Some("`gte`"),
+        "all" | "every" => Some("`each`"),
+        "some" => Some("`any`"),
+        _ => None,
+    };
+    if let Some(a) = alias {
+        return format!("did you mean {a}?");
+    }
+    did_you_mean(name, MATCHER_NAMES)
+        .map(|s| format!("did you mean `{s}`?"))
+        .unwrap_or_else(|| format!("matchers: {}", MATCHER_NAMES.join(", ")))
 }
 
 /// "`exists` takes true or false, not `yes`", underlined at the value.
@@ -466,6 +623,100 @@ fn bad(v: &TValue, takes: &str, hint: &str) {
 impl<'de> Deserialize<'de> for Matcher {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(Matcher::from_value(TValue::deserialize(d)?))
+    }
+}
+
+/// Checks over the body as bytes (after the transfer encoding is undone), for
+/// images, archives, and text whose encoding matters.
+#[derive(Debug, Deserialize, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BytesExpect {
+    /// A matcher over the number of bytes.
+    #[schemars(example = 1024, example = serde_json::json!({"gt": 0}))]
+    pub length: Option<Matcher>,
+    /// The SHA-256 of the body, in hex.
+    #[schemars(example = &"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
+    pub sha256: Option<Digest>,
+    /// The MD5 of the body, in hex.
+    #[schemars(example = &"098f6bcd4621d373cade4e832627b4f6")]
+    pub md5: Option<Digest>,
+    /// The body equals this file's bytes (a path relative to the scenario file).
+    #[schemars(example = &"data/logo.png")]
+    pub file: Option<BytesFile>,
+}
+
+/// A digest in hex, checked for its length when the file is read.
+#[derive(Debug, Clone)]
+pub struct Digest {
+    pub loc: Loc,
+    /// Lowercase hex.
+    pub hex: String,
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = TValue::deserialize(d)?;
+        let loc = v.loc();
+        let hex = match &v {
+            TValue::Str(t) if t.src.trim().bytes().all(|b| b.is_ascii_hexdigit()) => {
+                t.src.trim().to_ascii_lowercase()
+            }
+            other => {
+                bad(
+                    other,
+                    "a digest is written in hex",
+                    "e.g. `sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08` (`sha256sum file` prints it)",
+                );
+                String::new()
+            }
+        };
+        Ok(Digest { loc, hex })
+    }
+}
+
+impl JsonSchema for Digest {
+    fn schema_name() -> Cow<'static, str> {
+        "Digest".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^\\s*[0-9a-fA-F]+\\s*$",
+            "description": "A digest in hex."
+        })
+    }
+}
+
+/// A file the body must equal, read by the checker.
+#[derive(Debug, Clone)]
+pub struct BytesFile {
+    pub loc: Loc,
+    pub path: String,
+    pub data: Option<Arc<Vec<u8>>>,
+}
+
+impl<'de> Deserialize<'de> for BytesFile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s: serde_saphyr::Spanned<String> = serde_saphyr::Spanned::deserialize(d)?;
+        Ok(BytesFile {
+            loc: s.referenced.into(),
+            path: s.value,
+            data: None,
+        })
+    }
+}
+
+impl JsonSchema for BytesFile {
+    fn schema_name() -> Cow<'static, str> {
+        "BytesFile".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "A file (relative to the scenario file) whose bytes the body must equal."
+        })
     }
 }
 
@@ -607,7 +858,9 @@ impl JsonSchema for MatcherChecks {
                 "lte": {"allOf": [comparable.clone()], "description": "Less than or equal.", "examples": [100]},
                 "gt": {"allOf": [comparable.clone()], "description": "Greater than.", "examples": [0]},
                 "gte": {"allOf": [comparable], "description": "Greater than or equal.", "examples": [1]},
-                "each": {"allOf": [matcher], "description": "Every item of a list satisfies this matcher.", "examples": [{"type": "object"}]}
+                "each": {"allOf": [matcher.clone()], "description": "Every item of a list (every value of a repeated header) satisfies this matcher.", "examples": [{"type": "object"}]},
+                "any": {"allOf": [matcher.clone()], "description": "Some item of a list (some value of a repeated header) satisfies this matcher.", "examples": [{"equals": "a"}]},
+                "count": {"allOf": [matcher], "description": "Headers only: how many times the header came (0 when absent).", "examples": [2]}
             }
         })
     }
@@ -620,15 +873,11 @@ impl JsonSchema for Matcher {
 
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         let checks = generator.subschema_for::<MatcherChecks>().to_value();
-        let has_a_check: Vec<serde_json::Value> = MATCHER_NAMES
-            .iter()
-            .map(|m| serde_json::json!({"required": [m]}))
-            .collect();
-        // A mapping with a matcher name in it is a matcher and may hold only
-        // matcher names; any other value is compared for equality.
+        // A mapping is a matcher and may hold only matcher names; any other value
+        // is compared for equality (an object is expected with `equals:`).
         json_schema!({
-            "description": "A value the actual value must equal, or a map of checks: equals, not, exists, type, length, contains, one_of, matches, lt, lte, gt, gte, each.",
-            "anyOf": [checks, {"not": {"type": "object", "anyOf": has_a_check}}],
+            "description": "A value the actual value must equal, or a map of checks: equals, not, exists, type, length, contains, one_of, matches, lt, lte, gt, gte, each, any, count. To expect an object, write `equals: {...}`.",
+            "anyOf": [checks, {"not": {"type": "object"}}],
             "examples": ["active", {"exists": true}, {"type": "string", "matches": "^prj_"}]
         })
     }
@@ -655,7 +904,7 @@ impl JsonSchema for Capture {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "Where the value comes from: a JSONPath into the body (`$.id`), or one of {json: $.path}, {header: Name}, {regex: pattern}, {status: true}, {body: true}.",
+            "description": "Where the value comes from: a JSONPath into the body (`$.id`), or one of {json: $.path}, {header: Name}, {regex: pattern}, {cookie: name}, {status: true}, {body: true}.",
             "anyOf": [
                 {"type": "string", "pattern": "^\\s*\\$"},
                 {
@@ -668,7 +917,8 @@ impl JsonSchema for Capture {
                         "header": {"type": "string", "description": "A response header (any case).", "examples": ["Location"]},
                         "regex": {"type": "string", "description": "A regex over the body; the first group (or the whole match).", "examples": ["token=([a-z0-9]+)"]},
                         "status": {"const": true, "description": "The status code.", "examples": [true]},
-                        "body": {"const": true, "description": "The whole body as text.", "examples": [true]}
+                        "body": {"const": true, "description": "The whole body as text.", "examples": [true]},
+                        "cookie": {"type": "string", "description": "The value of a cookie the response sets (Set-Cookie).", "examples": ["session"]}
                     }
                 }
             ],
@@ -685,6 +935,8 @@ pub enum CaptureSource {
     Regex(RegexSpec),
     Status,
     Body,
+    /// The value of a cookie the response sets.
+    Cookie(String),
 }
 
 /// A value kept from a response under a name.
@@ -694,8 +946,7 @@ pub struct Capture {
     pub source: CaptureSource,
 }
 
-const CAPTURE_HINT: &str =
-    "`$.path`, {json: $.path}, {header: Name}, {regex: pattern}, {status: true} or {body: true}";
+const CAPTURE_HINT: &str = "`$.path`, {json: $.path}, {header: Name}, {regex: pattern}, {cookie: name}, {status: true} or {body: true}";
 
 impl<'de> Deserialize<'de> for Capture {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -740,10 +991,14 @@ impl<'de> Deserialize<'de> for Capture {
                     }
                     ("status", TValue::Bool(true, _)) => CaptureSource::Status,
                     ("body", TValue::Bool(true, _)) => CaptureSource::Body,
+                    ("cookie", TValue::Str(t)) => CaptureSource::Cookie(t.src),
                     (k, _) => {
-                        let hint = did_you_mean(k, ["json", "header", "regex", "status", "body"])
-                            .map(|s| format!("did you mean `{s}`?"))
-                            .unwrap_or_else(|| CAPTURE_HINT.into());
+                        let hint = did_you_mean(
+                            k,
+                            ["json", "header", "regex", "status", "body", "cookie"],
+                        )
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| CAPTURE_HINT.into());
                         sink::report(
                             kloc,
                             k.chars().count().max(1),

@@ -24,6 +24,10 @@ const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_INCLUDE_DEPTH: usize = 16;
 /// A matrix expanding into more cases than this is refused.
 const MAX_MATRIX_CASES: usize = 10_000;
+/// The matrices of one run expanding into more cases than this, all files together,
+/// are refused: each case is a copy of its scenario, and 100 files of 10 000 cases
+/// took gigabytes.
+pub const MAX_TOTAL_MATRIX_CASES: usize = 50_000;
 /// Mappings and lists nested deeper than this are refused.
 pub const MAX_NESTING: usize = 64;
 /// Files with more values (keys, scalars, lists, mappings) than this are refused.
@@ -119,8 +123,12 @@ pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
         .map_or(1, |n| n.get())
         .min(files.len().max(1));
     let chunk = files.len().div_ceil(threads).max(1);
+    let cases = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let load_part = |part: &[PathBuf]| {
-        let mut loader = Loader::default();
+        let mut loader = Loader {
+            cases: cases.clone(),
+            ..Loader::default()
+        };
         let mut scenarios = Vec::new();
         for f in part {
             scenarios.extend(loader.load_file(f));
@@ -251,6 +259,8 @@ struct IncludeMap {
 struct Loader {
     diags: Diagnostics,
     includes: HashMap<PathBuf, Option<Arc<Vec<Spanned<StepDoc>>>>>,
+    /// Matrix cases expanded so far by every loader of the run.
+    cases: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Parse one YAML document from a file, reporting problems as diagnostics.
@@ -302,7 +312,9 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagno
         return Err(diags);
     }
     sink::drain();
+    sink::set_source(Some(text));
     let parsed = serde_saphyr::from_str_with_options::<T>(text, yaml_options());
+    sink::set_source(None);
     let problems = sink::drain();
     for p in problems {
         let mut d = Diagnostic::new(path, p.loc, p.message).width(p.width);
@@ -488,16 +500,19 @@ impl Loader {
             vars: doc.vars.into_iter().collect(),
             headers: doc.headers,
             secrets: doc.secrets,
+            inferred_secrets: Vec::new(),
             tags: doc.tags,
             allow_cost: doc
                 .allow_cost
                 .into_iter()
                 .map(|s| (s.value, Loc::from(s.referenced)))
                 .collect(),
+            locks: doc.locks,
             skip: doc.skip,
             timeout: doc.timeout.map(|d| d.0),
             step_timeout: doc.step_timeout.map(|d| d.0),
             retries: doc.retries,
+            follow_redirects: doc.follow_redirects,
             steps,
             finally,
         };
@@ -673,6 +688,23 @@ impl Loader {
                 return Vec::new();
             }
         }
+        let n = total.unwrap_or(0);
+        let before = self
+            .cases
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        if before.saturating_add(n) > MAX_TOTAL_MATRIX_CASES {
+            self.diags.push(
+                Diagnostic::new(
+                    base.file.as_ref(),
+                    base.loc,
+                    format!(
+                        "the matrices of this run expand to more than {MAX_TOTAL_MATRIX_CASES} cases in all (this one adds {n}, after {before} from other matrices)"
+                    ),
+                )
+                .hint("run the files in smaller groups, or give fewer values per matrix"),
+            );
+            return Vec::new();
+        }
         let keys: Vec<&String> = matrix.keys().collect();
         let mut cases: Vec<Vec<(String, TValue)>> = vec![Vec::new()];
         for k in &keys {
@@ -792,6 +824,9 @@ fn merge_parent(parent: &ScenarioDoc, sub: &mut ScenarioDoc) {
     tags.extend(std::mem::take(&mut sub.tags));
     sub.tags = tags;
     sub.allow_cost.extend(parent.allow_cost.iter().cloned());
+    let mut locks = parent.locks.clone();
+    locks.extend(std::mem::take(&mut sub.locks));
+    sub.locks = locks;
     if sub.skip.is_none() {
         sub.skip = parent.skip.clone();
     }
@@ -803,6 +838,9 @@ fn merge_parent(parent: &ScenarioDoc, sub: &mut ScenarioDoc) {
     }
     if sub.retries.is_none() {
         sub.retries = parent.retries;
+    }
+    if sub.follow_redirects.is_none() {
+        sub.follow_redirects = parent.follow_redirects;
     }
     if sub.matrix.is_none() {
         sub.matrix = parent.matrix.clone();

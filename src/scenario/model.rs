@@ -53,6 +53,12 @@ pub struct ScenarioDoc {
     #[serde(default)]
     #[schemars(with = "Vec<String>", example = ["scrape"])]
     pub allow_cost: Vec<Spanned<String>>,
+    /// Named locks: two scenarios that share a lock never run at the same time
+    /// (whatever `--jobs` says); the others run alongside them. For tests that change
+    /// shared state (an account's settings, a global counter). See docs/parallel.md.
+    #[serde(default)]
+    #[schemars(example = ["account-settings"])]
+    pub locks: Vec<String>,
     /// Skip the scenario, saying why.
     #[schemars(example = &"the export endpoint is not deployed yet")]
     pub skip: Option<String>,
@@ -65,6 +71,11 @@ pub struct ScenarioDoc {
     /// Transport retries (connection errors, 5xx, 429) for the scenario's steps.
     #[schemars(example = 2)]
     pub retries: Option<u32>,
+    /// Follow redirects (3xx with `Location`) in every step of the scenario, each hop
+    /// reported and checked on its own. Default: not followed (`--follow-redirects`
+    /// changes the default of a run); a step's `request.follow_redirects` wins.
+    #[schemars(example = true)]
+    pub follow_redirects: Option<bool>,
     /// Expand into one scenario per combination of these values.
     #[schemars(example = serde_json::json!({"language": ["en", "fr"], "plan": ["free", "pro"]}))]
     pub matrix: Option<IndexMap<String, Vec<TValue>>>,
@@ -159,6 +170,22 @@ pub struct RequestDoc {
     /// A body read from a file (relative to the scenario file).
     #[schemars(example = &"data/payload.json")]
     pub body_file: Option<Tpl>,
+    /// Cookies sent on top of those the scenario's cookie jar holds for this URL (a
+    /// cookie of the same name here wins). A `Cookie` header instead replaces the jar's.
+    #[serde(default)]
+    #[schemars(example = serde_json::json!({"session": "{{ session_id }}"}))]
+    pub cookies: IndexMap<String, Tpl>,
+    /// Follow redirects: each hop is sent by the runner, reported, and checked by
+    /// the cost guard; `Set-Cookie` of every hop goes into the jar; a hop to another
+    /// origin carries no credential header. Default: the scenario's, else not followed.
+    #[schemars(example = true)]
+    pub follow_redirects: Option<bool>,
+    /// A binary body written in base64 (sent as the bytes it decodes to).
+    #[schemars(example = &"iVBORw0KGgo=")]
+    pub body_base64: Option<Tpl>,
+    /// A binary body written in hex (sent as the bytes it decodes to).
+    #[schemars(example = &"89504e470d0a1a0a")]
+    pub body_hex: Option<Tpl>,
 }
 
 /// One part of a multipart body.

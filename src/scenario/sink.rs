@@ -19,6 +19,25 @@ pub struct Problem {
 
 thread_local! {
     static PROBLEMS: RefCell<Vec<Problem>> = const { RefCell::new(Vec::new()) };
+    /// The text being parsed, for leaf types that must see a value as written.
+    static SOURCE: RefCell<Option<std::sync::Arc<str>>> = const { RefCell::new(None) };
+}
+
+/// Set (or clear) the text the current parse reads.
+pub fn set_source(text: Option<&str>) {
+    SOURCE.with(|s| *s.borrow_mut() = text.map(std::sync::Arc::from));
+}
+
+/// The source text of bytes `offset..offset + len` of the current parse.
+pub fn source_slice(offset: u64, len: u64) -> Option<String> {
+    let start = usize::try_from(offset).ok()?;
+    let end = start.checked_add(usize::try_from(len).ok()?)?;
+    SOURCE.with(|s| {
+        s.borrow()
+            .as_ref()
+            .and_then(|t| t.get(start..end))
+            .map(str::to_string)
+    })
 }
 
 pub fn report(loc: Loc, width: usize, message: impl Into<String>, hint: Option<String>) {

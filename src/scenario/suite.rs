@@ -34,12 +34,19 @@ pub struct Scenario {
     pub vars: Vec<(String, TValue)>,
     pub headers: IndexMap<String, Tpl>,
     pub secrets: Vec<String>,
+    /// Names whose values flow into a secret header or a `secrets:` variable (found
+    /// by the checks): masked from the moment they are set, when long enough to be
+    /// a credential.
+    pub inferred_secrets: Vec<String>,
     pub tags: Vec<String>,
     pub allow_cost: Vec<(String, Loc)>,
+    /// Named locks (`locks:`): scenarios sharing one never overlap.
+    pub locks: Vec<String>,
     pub skip: Option<String>,
     pub timeout: Option<Duration>,
     pub step_timeout: Option<Duration>,
     pub retries: Option<u32>,
+    pub follow_redirects: Option<bool>,
     pub steps: Vec<Step>,
     pub finally: Vec<Step>,
 }

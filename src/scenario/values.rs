@@ -230,11 +230,48 @@ impl<'de> Deserialize<'de> for TValue {
         Ok(match s.value {
             RawValue::Null => TValue::Null(loc),
             RawValue::Bool(b) => TValue::Bool(b, loc),
-            RawValue::Num(n) => TValue::Num(n, loc),
+            RawValue::Num(n) => {
+                if n.is_f64() {
+                    inexact_literal(&n, &s.referenced, loc);
+                }
+                TValue::Num(n, loc)
+            }
             RawValue::Str(st) => TValue::Str(Tpl::new(st, loc)),
             RawValue::Seq(v) => TValue::Seq(v, loc),
             RawValue::Map(m) => TValue::Map(m, loc),
         })
+    }
+}
+
+/// A number literal that a 64-bit float cannot hold exactly
+/// (`1000000000000000000001`, `0.10000000000000001`) would be sent or compared as
+/// another number: a file error, never a silently different value.
+fn inexact_literal(n: &serde_json::Number, at: &serde_saphyr::Location, loc: Loc) {
+    use crate::engine::number::Decimal;
+    let span = at.span();
+    let (Some(offset), Some(len)) = (span.byte_offset(), span.byte_len()) else {
+        return;
+    };
+    let Some(written) = sink::source_slice(offset, len) else {
+        return;
+    };
+    let (Some(exact), Some(held)) = (Decimal::parse(&written), Decimal::of_number(n)) else {
+        return;
+    };
+    if exact != held {
+        sink::report(
+            loc,
+            written.trim().chars().count(),
+            format!(
+                "the number `{}` has more digits than a scenario file can hold exactly (it would be read as {n})",
+                written.trim()
+            ),
+            Some(
+                "integers are exact up to 18446744073709551615 and decimals up to 15 significant digits; \
+                 compare a longer number as text, e.g. `matches: \"^1000000000000000000001$\"`"
+                    .into(),
+            ),
+        );
     }
 }
 

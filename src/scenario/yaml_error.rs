@@ -27,10 +27,12 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "secrets",
             "tags",
             "allow_cost",
+            "locks",
             "skip",
             "timeout",
             "step_timeout",
             "retries",
+            "follow_redirects",
             "matrix",
             "steps",
             "finally",
@@ -66,11 +68,26 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "form",
             "multipart",
             "body_file",
+            "cookies",
+            "follow_redirects",
+            "body_base64",
+            "body_hex",
         ],
     ),
     (
         "`expect`",
-        &["status", "json", "headers", "body", "time_ms", "schema"],
+        &[
+            "status",
+            "json",
+            "headers",
+            "body",
+            "time_ms",
+            "schema",
+            "url",
+            "redirects",
+            "bytes",
+            "cookies",
+        ],
     ),
     ("`retry`", &["until", "attempts", "interval", "backoff"]),
     ("`wait_webhook`", &["event", "within", "secret"]),
@@ -148,6 +165,7 @@ fn example_of(key: &str) -> Option<&'static str> {
         "vars" | "with" => "write `name: value` lines, e.g. `project_name: smoke`",
         "query" => "write `parameter: value` lines, e.g. `limit: 10`",
         "tags" | "secrets" | "allow_cost" => "write a list, e.g. `[smoke, projects]`",
+        "locks" => "write a list of lock names, e.g. `[account-settings]`",
         "matrix" => "write a list of values per name, e.g. `plan: [free, pro]`",
         "request" => "write a mapping with `url:` and, optionally, `method:`, `headers:`, `json:`",
         "expect" | "until" => "e.g. `status: 200` and `json: { $.id: { exists: true } }`",
@@ -156,7 +174,8 @@ fn example_of(key: &str) -> Option<&'static str> {
         "wait_webhook" => "write a mapping with `event:` and `within:`",
         "form" | "multipart" => "write `field: value` lines",
         "name" | "description" | "skip" | "url" | "method" | "body" | "base_url" | "include"
-        | "event" | "secret" | "body_file" | "filename" | "content_type" => {
+        | "event" | "secret" | "body_file" | "filename" | "content_type" | "body_base64"
+        | "body_hex" | "sha256" | "md5" => {
             "write text; quote it if it starts with `{`, `[`, `*`, `&`, `!` or `%`"
         }
         _ => return None,

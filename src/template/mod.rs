@@ -6,6 +6,7 @@ pub mod scope;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use minijinja::value::ValueKind;
 use minijinja::{AutoEscape, Environment, ErrorKind, Output, State, UndefinedBehavior, Value};
@@ -18,6 +19,9 @@ use crate::scenario::values::{Compiled, TValue, Tpl};
 /// Bounds what one template may do, so a hostile file cannot spin forever.
 const FUEL: u64 = 2_000_000;
 
+/// How deep macros, recursive loops and nested blocks may go (minijinja's units).
+const RECURSION_LIMIT: usize = 100;
+
 /// The filter a typed template ends in (not callable from files: the checker
 /// knows no such filter).
 const TYPED_JSON: &str = "__runner_typed_json";
@@ -29,6 +33,42 @@ pub struct Templates {
     /// (`{{ uuid() }}`, `{{ project_id }}`) is compiled once, which keeps suites of
     /// thousands of steps fast to check and small in memory.
     by_source: HashMap<String, Arc<str>>,
+    /// Bytes of text every template of the run has rendered so far.
+    rendered: AtomicUsize,
+    /// Rendering stops (the template errors) beyond this many bytes in all.
+    render_limit: usize,
+}
+
+/// How many bytes of text the templates of a run may render in all, unless
+/// `--max-rendered` says otherwise: each template may loop within its fuel, and a
+/// file of many such templates grew to gigabytes.
+pub const DEFAULT_RENDER_LIMIT: usize = 1024 * 1024 * 1024;
+
+/// Where a template writes its text: counts every byte against the run's limit, and
+/// stops the render past it.
+struct Counted<'a> {
+    out: Vec<u8>,
+    used: &'a AtomicUsize,
+    limit: usize,
+    over: bool,
+}
+
+impl std::io::Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let before = self.used.fetch_add(buf.len(), Ordering::Relaxed);
+        if before.saturating_add(buf.len()) > self.limit {
+            self.over = true;
+            return Err(std::io::Error::other(
+                "the run's rendering limit is reached",
+            ));
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Default for Templates {
@@ -58,6 +98,9 @@ impl Templates {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_fuel(Some(FUEL));
+        // Macros and recursive loops may call themselves: stop them well before they
+        // overflow a worker thread's stack (minijinja's own limit of 500 does not).
+        env.set_recursion_limit(RECURSION_LIMIT);
         env.set_formatter(format_value);
         // `tojson` turns an undefined value into `null`; a typed value must fail on
         // it like text does, or `{{ user.idd }}` in a json body sends null.
@@ -72,7 +115,16 @@ impl Templates {
         Templates {
             env,
             by_source: HashMap::new(),
+            rendered: AtomicUsize::new(0),
+            render_limit: DEFAULT_RENDER_LIMIT,
         }
+    }
+
+    /// How many bytes the run's templates may render in all (`--max-rendered`),
+    /// counted from now: what the checks before the run rendered does not count.
+    pub fn set_render_limit(&mut self, bytes: usize) {
+        self.render_limit = bytes;
+        *self.rendered.get_mut() = 0;
     }
 
     /// Compile `tpl` under a name derived from its place; `typed` also compiles
@@ -175,7 +227,27 @@ impl Templates {
             message: e.to_string(),
             undefined: Vec::new(),
         })?;
-        t.render(scope).map_err(|e| self.explain(&e, tpl, scope))
+        let mut out = Counted {
+            out: Vec::new(),
+            used: &self.rendered,
+            limit: self.render_limit,
+            over: false,
+        };
+        let result = t.render_captured_to(scope, &mut out).map(|_| ());
+        if out.over {
+            return Err(RenderError {
+                loc: tpl.loc,
+                message: format!(
+                    "the templates of this run have rendered more than {} of text in all; raise the limit with --max-rendered if that is intended (a loop gone wrong is the usual cause)",
+                    crate::http::fmt_size(self.render_limit)
+                ),
+                undefined: Vec::new(),
+            });
+        }
+        result.map_err(|e| self.explain(&e, tpl, scope))?;
+        // minijinja writes whole strs; a lossy read changes nothing.
+        Ok(String::from_utf8(out.out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
     /// Render a templated YAML value to JSON; a string that is one expression keeps
@@ -342,6 +414,24 @@ mod tests {
             Some("/v1/jobs/j1/cancel")
         );
         assert_eq!(t.render_str(&c, &scope).ok().as_deref(), Some("/v1/jobs/o"));
+    }
+
+    #[test]
+    fn rendering_stops_at_the_run_s_limit() {
+        let mut t = Templates::new();
+        t.set_render_limit(1000);
+        let mut a = tpl("{% for i in range(30) %}0123456789{% endfor %}");
+        t.compile("f", &mut a, false).unwrap_or_default();
+        let scope = crate::template::to_value(serde_json::json!({}));
+        // 300 bytes each: three fit, the fourth crosses 1000 bytes in all.
+        for _ in 0..3 {
+            assert_eq!(t.render_str(&a, &scope).map(|s| s.len()).ok(), Some(300));
+        }
+        let err = t.render_str(&a, &scope).err().map(|e| e.message);
+        assert!(
+            err.as_deref().is_some_and(|m| m.contains("--max-rendered")),
+            "{err:?}"
+        );
     }
 
     #[test]

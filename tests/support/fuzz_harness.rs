@@ -115,6 +115,8 @@ pub fn jsonpath_assert(data: &[u8]) {
         body: bytes::Bytes::from(first.into_bytes()),
         truncated: false,
         elapsed: Duration::from_millis(3),
+        body_problem: None,
+        wire_bytes: 0,
     };
     let templates = Templates::new();
     let scope = scope_of(b"");

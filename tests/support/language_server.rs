@@ -94,6 +94,11 @@ impl LanguageServer {
             .route("/delay/{ms}", any(delay))
             .route("/flaky/{key}", any(flaky))
             .route("/poll/{key}", any(poll))
+            .route("/redirect-to", any(redirect_to))
+            .route("/redirect/{n}", any(redirect_n))
+            .route("/gzip", any(gzip_doc))
+            .route("/latin1", any(latin1))
+            .route("/numbers", any(numbers))
             .with_state(shared.clone());
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -282,6 +287,15 @@ async fn json_doc() -> Response {
         .into_response()
 }
 
+/// Numbers a 64-bit float cannot tell apart, as the server wrote them.
+async fn numbers() -> Response {
+    (
+        [("content-type", "application/json")],
+        r#"{"id": 9007199254740993, "big": 1000000000000000000001, "price": 19.990, "count": 3}"#,
+    )
+        .into_response()
+}
+
 async fn text() -> Response {
     (
         [("content-type", "text/plain; charset=utf-8")],
@@ -325,6 +339,61 @@ async fn set_cookies(RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
         all.insert(k, Value::String(v));
     }
     (out, axum::Json(json!({ "cookies": all }))).into_response()
+}
+
+/// httpbin's `/redirect-to?url=...&status_code=...`.
+async fn redirect_to(RawQuery(q): RawQuery) -> Response {
+    let pairs = query_pairs(q.as_deref());
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let code = get("status_code")
+        .and_then(|c| c.parse::<u16>().ok())
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .unwrap_or(StatusCode::FOUND);
+    let to = get("url").unwrap_or_else(|| "/json".into());
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&to) {
+        headers.insert("location", v);
+    }
+    (code, headers).into_response()
+}
+
+/// httpbin's `/redirect/n`: n hops of 302, then `/json`.
+async fn redirect_n(UrlPath(n): UrlPath<u32>) -> Response {
+    let to = if n <= 1 {
+        "/json".to_string()
+    } else {
+        format!("/redirect/{}", n - 1)
+    };
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&to) {
+        headers.insert("location", v);
+    }
+    (StatusCode::FOUND, headers).into_response()
+}
+
+/// The `/json` document, gzip-coded on the wire.
+async fn gzip_doc() -> Response {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let _ = e.write_all(JSON_DOC.as_bytes());
+    let body = e.finish().unwrap_or_default();
+    (
+        [
+            ("content-type", "application/json"),
+            ("content-encoding", "gzip"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `café crème` in ISO-8859-1, declared as such.
+async fn latin1() -> Response {
+    (
+        [("content-type", "text/plain; charset=ISO-8859-1")],
+        b"caf\xe9 cr\xe8me".to_vec(),
+    )
+        .into_response()
 }
 
 async fn delay(UrlPath(ms): UrlPath<u64>) -> Response {

@@ -413,6 +413,33 @@ pub fn secret_forms(secret: &str, window: usize) -> Vec<String> {
     out
 }
 
+/// `text` with JSON's `\uXXXX` escapes (surrogate pairs included) undone.
+pub fn unicode_unescape(text: &str) -> String {
+    let mut out = String::new();
+    let mut units: Vec<u16> = Vec::new();
+    let mut rest = text;
+    loop {
+        let unit = rest
+            .strip_prefix("\\u")
+            .and_then(|r| r.get(..4))
+            .and_then(|h| u16::from_str_radix(h, 16).ok());
+        match unit {
+            Some(u) => {
+                units.push(u);
+                rest = &rest[6..];
+            }
+            None => {
+                out.push_str(&String::from_utf16_lossy(&units));
+                units.clear();
+                let Some(c) = rest.chars().next() else { break };
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out
+}
+
 /// The first form of a secret found in `text`, or in `text` decoded the ways an
 /// output may have encoded it (percent-encoding, once or twice, `+` for space;
 /// XML entities; backslash escapes, once or twice).
@@ -444,8 +471,11 @@ fn views(text: &str) -> Vec<(&'static str, String)> {
             .replace("\\/", "/")
     };
     let once = pct(text);
+    let unicode = unicode_unescape(&backslashes(&backslashes(&xml(text))));
     vec![
         ("as written", text.to_string()),
+        ("\\u-unescaped", unicode.clone()),
+        ("\\u-unescaped, then percent-decoded", pct(&unicode)),
         ("percent-decoded", once.clone()),
         ("percent-decoded twice", pct(&once)),
         ("form-decoded", pct(&text.replace('+', " "))),

@@ -1,0 +1,239 @@
+//! The JUnit and JSON reporters stream: what they hold in memory per finished
+//! scenario is the same few bytes however large its report, and the files they
+//! put together at the end read exactly as the whole run rendered at once.
+//!
+//! In a binary of their own: the heap is measured by a counting allocator, which
+//! other tests running beside it would disturb (the two here take turns).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::Duration;
+
+use runner::events::{
+    Assertion, Event, Outcome, Phase, RequestRecord, ResponseRecord, RunInfo, ScenarioReport,
+    StepReport,
+};
+use runner::report::json::JsonReporter;
+use runner::report::junit::{Granularity, JunitReporter, render};
+use runner::report::redact::Redactor;
+use runner::report::{Reporter, Summary};
+
+/// Bytes allocated and not yet freed, by the whole process.
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+struct Counting;
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// The tests of this file run one at a time.
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Each scenario's report carries this much response body.
+const BODY: usize = 16 * 1024;
+
+fn scenario(index: usize) -> ScenarioReport {
+    let step = StepReport {
+        name: "read it back".into(),
+        phase: Phase::Main,
+        number: 1,
+        location: "a.yaml:4".into(),
+        outcome: if index % 7 == 3 {
+            Outcome::Failed
+        } else {
+            Outcome::Passed
+        },
+        message: None,
+        failures: if index % 7 == 3 {
+            vec![Assertion {
+                subject: "$.name".into(),
+                expected: "\"tutorial\"".into(),
+                actual: "\"other <&> \\\"quoted\\\"\"".into(),
+            }]
+        } else {
+            Vec::new()
+        },
+        passed: Vec::new(),
+        request: Some(RequestRecord {
+            method: "GET".into(),
+            url: format!("http://127.0.0.1:9/v1/projects/{index}"),
+            headers: vec![("accept".into(), "application/json".into())],
+            body: None,
+        }),
+        response: Some(ResponseRecord {
+            status: 200,
+            version: "HTTP/1.1".into(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: format!("{{\"id\":{index},\"pad\":\"{}\"}}", "x".repeat(BODY)),
+            body_bytes: BODY + 20,
+            truncated: false,
+            time_ms: 1,
+        }),
+        failed_attempts: Vec::new(),
+        attempts: 1,
+        duration: Duration::from_millis(3),
+        assertions: 2,
+    };
+    ScenarioReport {
+        index,
+        name: format!("scenario {index}"),
+        // Three files, so that the JUnit report has several suites.
+        file: format!("suite/{}.yaml", index * 3 / 1_000_000),
+        classname: "suite".into(),
+        tags: Vec::new(),
+        outcome: step.outcome,
+        message: None,
+        interrupted: false,
+        started_at: "2026-11-29T20:00:00Z".into(),
+        duration: Duration::from_millis(3),
+        steps: vec![step],
+        masked_with: None,
+    }
+}
+
+/// Feed `n` finished scenarios to `r` (out of order, as a run finishes them);
+/// returns the heap the reporter grew by. Every report is dropped by the caller
+/// after its event, so what remains is what the reporter keeps.
+fn feed(r: &mut dyn Reporter, n: usize) -> isize {
+    let before = LIVE.load(Ordering::SeqCst);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(8) {
+        for &i in chunk.iter().rev() {
+            let report = Arc::new(scenario(i));
+            let event = Event::ScenarioFinished(report.clone());
+            r.event(&event);
+            drop(event);
+            assert_eq!(
+                Arc::strong_count(&report),
+                1,
+                "the reporter kept scenario {i}"
+            );
+        }
+    }
+    LIVE.load(Ordering::SeqCst) - before
+}
+
+fn summary(n: usize) -> Summary {
+    Summary {
+        total: n,
+        passed: n,
+        duration: Duration::from_secs(1),
+        ..Summary::default()
+    }
+}
+
+#[test]
+fn reporters_hold_the_same_small_amount_per_finished_scenario() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let redactor = Redactor::new();
+    let (small, large) = (200usize, 2_000usize);
+    type Make = fn(std::path::PathBuf, Redactor) -> Box<dyn Reporter>;
+    let reporters: [(&str, Make); 2] = [
+        ("junit", |p, r| {
+            Box::new(JunitReporter::new(p, Granularity::Scenario, r))
+        }),
+        ("json", |p, r| Box::new(JsonReporter::new(p, r))),
+    ];
+    for (name, make) in reporters {
+        let mut held = Vec::new();
+        for n in [small, large] {
+            let path = dir.path().join(format!("{name}-{n}"));
+            let mut r = make(path.clone(), redactor.clone());
+            r.event(&Event::RunStarted(RunInfo {
+                total: n,
+                target: "http://127.0.0.1:9".into(),
+                jobs: 8,
+            }));
+            held.push(feed(r.as_mut(), n));
+            r.finish(&summary(n)).unwrap();
+            assert!(path.exists());
+        }
+        // Kept in memory, each report would be over 16 KB: 29 MB more for the
+        // larger run. What a streamed scenario costs is its place in an index.
+        let per_scenario = (held[1] - held[0]) / (large - small) as isize;
+        assert!(
+            per_scenario < 256,
+            "{name}: {per_scenario} bytes held per finished scenario ({held:?})"
+        );
+    }
+}
+
+#[test]
+fn streamed_reports_read_as_the_run_rendered_at_once() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let redactor = Redactor::new();
+    let n = 50;
+    let all: Vec<ScenarioReport> = (0..n).map(scenario).collect();
+    // The run's timestamp is the moment each was written.
+    let stamp = regex::Regex::new(r#"(<testsuites [^>]*timestamp=")[^"]*""#).unwrap();
+    for granularity in [Granularity::Scenario, Granularity::Step] {
+        let path = dir.path().join("junit.xml");
+        let mut r = JunitReporter::new(path.clone(), granularity, redactor.clone());
+        feed(&mut r, n);
+        r.finish(&summary(n)).unwrap();
+        let streamed = std::fs::read_to_string(&path).unwrap();
+        let whole = render(&all, granularity, Duration::from_secs(1)).unwrap();
+        assert!(
+            stamp.replace(&streamed, "$1\"") == stamp.replace(&whole, "$1\""),
+            "{granularity:?}: the streamed JUnit report differs from the run rendered at once"
+        );
+    }
+    let path = dir.path().join("run.json");
+    let mut r = JsonReporter::new(path.clone(), redactor.clone());
+    feed(&mut r, n);
+    r.finish(&summary(n)).unwrap();
+    let streamed = std::fs::read_to_string(&path).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&streamed).unwrap();
+    let expected = serde_json::json!({
+        "format_version": 1,
+        "runner_version": env!("CARGO_PKG_VERSION"),
+        "run": null,
+        "summary": summary(n),
+        "scenarios": all,
+    });
+    assert!(
+        doc == expected,
+        "the streamed JSON report differs from the run"
+    );
+    // Byte for byte what the pretty printer makes of the whole document at once.
+    #[derive(serde::Serialize)]
+    struct Whole<'a> {
+        format_version: u32,
+        runner_version: &'static str,
+        run: Option<()>,
+        summary: &'a Summary,
+        scenarios: &'a [ScenarioReport],
+    }
+    let whole = serde_json::to_string_pretty(&Whole {
+        format_version: 1,
+        runner_version: env!("CARGO_PKG_VERSION"),
+        run: None,
+        summary: &summary(n),
+        scenarios: &all,
+    })
+    .unwrap();
+    assert!(
+        streamed == whole,
+        "the streamed JSON report is laid out differently"
+    );
+}
