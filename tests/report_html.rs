@@ -167,7 +167,7 @@ const SUITE: &str = r#"scenarios:
   - name: reads the document
     steps:
       - name: read it
-        request: { url: /ok }
+        request: { url: /go, follow_redirects: true }
         expect:
           status: 200
           json:
@@ -236,6 +236,7 @@ fn app(canary: String) -> TestServer {
             )
             .into_bytes(),
         ),
+        "/go" => Reply::empty(302).header("location", "/ok"),
         "/flaky" if flaky.fetch_add(1, Ordering::SeqCst) == 0 => Reply::text(503, "busy"),
         "/flaky" => Reply::json(200, json!({"ok": true})),
         "/poll" => {
@@ -418,6 +419,16 @@ fn a_person_sees_the_counts_the_failures_and_the_timeline_and_nothing_runs() {
     assert!(passed.contains("finally 1. tidy up"), "{passed}");
     assert!(passed.contains("GET · 200 · "), "{passed}");
     assert!(passed.contains("2 attempts"), "the retried step:\n{passed}");
+    // The redirect: its hop in the timeline and shown before the final exchange.
+    assert!(passed.contains("GET · 200 · "), "{passed}");
+    assert!(passed.contains(" · 1 redirect"), "{passed}");
+    assert!(passed.contains("<span class=\"seg hop\""), "{passed}");
+    assert!(passed.contains("<h4>redirect hop 1</h4>"), "{passed}");
+    assert!(
+        passed.contains("<div class=\"line s3\">HTTP/1.1 302 · "),
+        "{passed}"
+    );
+    assert!(passed.contains("<h4>after 1 redirect</h4>"), "{passed}");
     assert!(passed.contains("3 attempts"), "the polled step:\n{passed}");
     assert!(passed.contains("attempt 1: HTTP 503"), "{passed}");
     assert!(passed.contains("the rest polling"), "{passed}");

@@ -477,13 +477,18 @@ fn step_data<'a>(st: &'a StepReport, links: &mut Links) -> StepData<'a> {
     }
 }
 
-/// The exchanges a step's timeline shows. Redirect hops, once `StepReport` carries
-/// them, go first here with `hop: true`; the final exchange is last.
+/// The exchanges a step's timeline shows: the redirect hops first, in order, with
+/// `hop: true`, then the final request and response.
 fn exchanges(st: &StepReport) -> Vec<ExchangeData<'_>> {
-    if st.request.is_none() && st.response.is_none() {
-        return Vec::new();
+    let mut out: Vec<ExchangeData<'_>> = st
+        .redirects
+        .iter()
+        .map(|x| exchange(Some(&x.request), Some(&x.response), true))
+        .collect();
+    if st.request.is_some() || st.response.is_some() {
+        out.push(exchange(st.request.as_ref(), st.response.as_ref(), false));
     }
-    vec![exchange(st.request.as_ref(), st.response.as_ref(), false)]
+    out
 }
 
 fn exchange<'a>(

@@ -212,6 +212,7 @@
     st.exchanges.forEach(function (x, i) {
       var box = add(inner, el('div', 'ex' + (x.hop ? ' hop' : '')));
       if (x.hop) add(box, el('h4', null, 'redirect hop ' + (i + 1)));
+      else if (i > 0) add(box, el('h4', null, 'after ' + i + (i === 1 ? ' redirect' : ' redirects')));
       if (x.request) add(box, request(x.request));
       if (x.response) add(box, response(x.response));
     });
