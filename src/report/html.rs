@@ -24,7 +24,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -32,7 +32,7 @@ use serde::Serialize;
 use sha2::Digest as _;
 
 use super::redact::Redactor;
-use super::{Reporter, Summary, write_report};
+use super::{ReportFile, Reporter, Spool, Summary};
 use crate::events::{
     Assertion, Event, Outcome, Phase, RequestRecord, ResponseRecord, RunInfo, ScenarioReport,
     StepReport,
@@ -73,21 +73,35 @@ pub fn target_file(path: &Path) -> PathBuf {
     }
 }
 
+/// Writes the page as scenarios finish, like the JSON report: each scenario's line
+/// of the list and its line of data are made then and kept on disk ([`Spool`]),
+/// nothing of them in memory; the page is put together, in scenario order, at the end.
 pub struct HtmlReporter {
     path: PathBuf,
     redactor: Redactor,
     run: Option<RunInfo>,
-    scenarios: Vec<Arc<ScenarioReport>>,
+    links: Links,
+    rows: Option<Spool>,
+    data: Option<Spool>,
+    /// The earliest scenario start (RFC 3339 strings of one clock sort by time).
+    started: Option<String>,
+    /// The first scenario whose data could not be serialised (refuses the report).
+    failed: Option<String>,
 }
 
 impl HtmlReporter {
     /// `path` as given on the command line (a folder or an `.html` file).
     pub fn new(path: &Path, redactor: Redactor) -> Self {
+        let path = target_file(path);
         HtmlReporter {
-            path: target_file(path),
+            links: Links::new(&path),
+            path,
             redactor,
             run: None,
-            scenarios: Vec::new(),
+            rows: Some(Spool::new()),
+            data: Some(Spool::new()),
+            started: None,
+            failed: None,
         }
     }
 }
@@ -96,48 +110,125 @@ impl Reporter for HtmlReporter {
     fn event(&mut self, event: &Event) {
         match event {
             Event::RunStarted(info) => self.run = Some(info.clone()),
-            Event::ScenarioFinished(s) => self.scenarios.push(s.clone()),
+            Event::ScenarioFinished(s) => {
+                let mut line = String::new();
+                row(&mut line, s);
+                if let Some(rows) = self.rows.as_mut() {
+                    rows.put(s.index, line.as_bytes(), s.masked_with);
+                }
+                match data_line(s, &mut self.links) {
+                    Ok(json) => {
+                        if let Some(data) = self.data.as_mut() {
+                            data.put(s.index, json.as_bytes(), s.masked_with);
+                        }
+                    }
+                    Err(e) => {
+                        self.failed.get_or_insert(e);
+                    }
+                }
+                if !s.started_at.is_empty()
+                    && self
+                        .started
+                        .as_deref()
+                        .is_none_or(|t| s.started_at.as_str() < t)
+                {
+                    self.started = Some(s.started_at.clone());
+                }
+            }
             _ => {}
         }
     }
 
     fn finish(&mut self, summary: &Summary) -> Result<(), String> {
-        self.scenarios.sort_by_key(|s| s.index);
-        for s in self.scenarios.iter_mut() {
-            super::mask_shared(s, &self.redactor);
+        if let Some(e) = self.failed.take() {
+            return Err(e);
         }
+        let mut rows = self
+            .rows
+            .take()
+            .ok_or("the HTML report was already written")?
+            .into_reader()?;
+        let mut data = self
+            .data
+            .take()
+            .ok_or("the HTML report was already written")?
+            .into_reader()?;
         if let Some(run) = self.run.as_mut() {
             self.redactor.scrub_in_place(&mut run.target);
         }
-        let page = render(self.run.as_ref(), &self.scenarios, summary, &self.path)?;
-        write_report(&self.path, page.as_bytes(), &self.redactor)
+        let mut file = ReportFile::create(&self.path, &self.redactor)?;
+        file.write(head(self.run.as_ref(), self.started.as_deref(), summary).as_bytes())?;
+        for i in 0..rows.len() {
+            if let Some(part) = rows.read(i, &self.redactor)? {
+                file.write(&part)?;
+            }
+        }
+        file.write(DATA_OPEN.as_bytes())?;
+        // One line per row, in the same order: the script finds a row's data by position.
+        let mut any = false;
+        for i in 0..data.len() {
+            if let Some(part) = data.read(i, &self.redactor)? {
+                if any {
+                    file.write(b"\n")?;
+                }
+                file.write(&part)?;
+                any = true;
+            }
+        }
+        file.write(tail().as_bytes())?;
+        file.commit()
     }
 }
 
-/// The whole page. `report_path` is where it will be written: links to scenario
-/// files are relative to it, so they work wherever the report and the files move
-/// together.
+/// What opens the data block, after the list.
+const DATA_OPEN: &str = "</ol>\n<script type=\"application/json\" id=\"data\">";
+
+fn tail() -> String {
+    format!("</script>\n<script>{SCRIPT}</script>\n</body>\n</html>\n")
+}
+
+/// A scenario's line of the data block: its JSON, safe inside the block.
+fn data_line(s: &ScenarioReport, links: &mut Links) -> Result<String, String> {
+    let json = serde_json::to_string(&scenario_data(s, links))
+        .map_err(|e| format!("cannot serialize the HTML report's data: {e}"))?;
+    let mut out = String::with_capacity(json.len() + 64);
+    push_script_safe_json(&mut out, &json);
+    Ok(out)
+}
+
+/// The whole page at once (the reporter streams the same pieces). `report_path` is
+/// where it will be written: links to scenario files are relative to it, so they
+/// work wherever the report and the files move together.
 pub fn render<S: std::borrow::Borrow<ScenarioReport>>(
     run: Option<&RunInfo>,
     scenarios: &[S],
     summary: &Summary,
     report_path: &Path,
 ) -> Result<String, String> {
-    // One JSON document per line, one line per scenario: the page parses a line
-    // when its scenario is opened, never the whole block at load.
     let mut links = Links::new(report_path);
-    let mut lines = Vec::with_capacity(scenarios.len() * 2048);
+    let started = scenarios
+        .iter()
+        .map(|s| s.borrow().started_at.as_str())
+        .filter(|t| !t.is_empty())
+        .min();
+    let mut out = head(run, started, summary);
+    for s in scenarios {
+        row(&mut out, s.borrow());
+    }
+    out.push_str(DATA_OPEN);
     for (i, s) in scenarios.iter().enumerate() {
         if i > 0 {
-            lines.push(b'\n');
+            out.push('\n');
         }
-        serde_json::to_writer(&mut lines, &scenario_data(s.borrow(), &mut links))
-            .map_err(|e| format!("cannot serialize the HTML report's data: {e}"))?;
+        out.push_str(&data_line(s.borrow(), &mut links)?);
     }
-    let data = String::from_utf8(lines)
-        .map_err(|e| format!("cannot serialize the HTML report's data: {e}"))?;
+    out.push_str(&tail());
+    Ok(out)
+}
 
-    let mut out = String::with_capacity(data.len() + scenarios.len() * 400 + 16 * 1024);
+/// Everything before the list's lines.
+fn head(run: Option<&RunInfo>, started: Option<&str>, summary: &Summary) -> String {
+    let mut out = String::with_capacity(16 * 1024);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     let _ = writeln!(
         out,
@@ -148,7 +239,7 @@ pub fn render<S: std::borrow::Borrow<ScenarioReport>>(
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     let _ = writeln!(out, "<title>{}</title>", esc(&title(summary)));
     let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
-    header(&mut out, run, scenarios, summary);
+    header(&mut out, run, started, summary);
     out.push_str(
         "<p class=\"nojs\">This viewer did not run the report's script: the list below is \
          complete, but a scenario's steps, requests and responses, its timeline and the \
@@ -157,16 +248,7 @@ pub fn render<S: std::borrow::Borrow<ScenarioReport>>(
     );
     filters(&mut out, summary);
     out.push_str("<ol id=\"list\">\n");
-    for s in scenarios.iter().map(|s| s.borrow()) {
-        row(&mut out, s);
-    }
-    out.push_str("</ol>\n<script type=\"application/json\" id=\"data\">");
-    push_script_safe_json(&mut out, &data);
-    let _ = write!(
-        out,
-        "</script>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
-    );
-    Ok(out)
+    out
 }
 
 fn title(s: &Summary) -> String {
@@ -184,12 +266,7 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
 
-fn header<S: std::borrow::Borrow<ScenarioReport>>(
-    out: &mut String,
-    run: Option<&RunInfo>,
-    scenarios: &[S],
-    s: &Summary,
-) {
+fn header(out: &mut String, run: Option<&RunInfo>, started: Option<&str>, s: &Summary) {
     let (class, verdict) = match (s.all_passed(), s.interrupted) {
         (_, true) => ("o-error", "Interrupted"),
         (true, false) => ("o-passed", "Passed"),
@@ -220,12 +297,7 @@ fn header<S: std::borrow::Borrow<ScenarioReport>>(
         "<dt>duration</dt><dd id=\"duration\">{}</dd>",
         esc(&fmt_ms(ms(s.duration)))
     );
-    if let Some(first) = scenarios
-        .iter()
-        .map(|s| s.borrow().started_at.as_str())
-        .filter(|t| !t.is_empty())
-        .min()
-    {
+    if let Some(first) = started {
         let _ = writeln!(out, "<dt>started</dt><dd>{}</dd>", esc(first));
     }
     if let Some(run) = run {
