@@ -872,6 +872,43 @@ mod tests {
         );
     }
 
+    /// A secret learnt after a scenario's lines were spooled is masked when the page
+    /// is put together, in the list and in the data alike.
+    #[test]
+    fn a_secret_learnt_late_is_masked_in_the_streamed_page() {
+        let r = Redactor::new();
+        let dir = tempfile::tempdir().unwrap();
+        let mut reporter = HtmlReporter::new(&dir.path().join("out"), r.clone());
+        let mut s = ScenarioReport {
+            index: 0,
+            name: "uses tok<en>-77d0-4a1f-9c2e".into(),
+            file: "a.yaml".into(),
+            classname: "a".into(),
+            tags: Vec::new(),
+            outcome: Outcome::Failed,
+            message: Some("the server said tok<en>-77d0-4a1f-9c2e".into()),
+            interrupted: false,
+            started_at: String::new(),
+            duration: Duration::ZERO,
+            steps: Vec::new(),
+            masked_with: None,
+        };
+        super::super::mask_scenario(&mut s, &r);
+        reporter.event(&Event::ScenarioFinished(std::sync::Arc::new(s)));
+        r.add("tok<en>-77d0-4a1f-9c2e");
+        reporter.finish(&Summary::default()).unwrap();
+        let page = std::fs::read_to_string(dir.path().join("out/index.html")).unwrap();
+        assert!(r.find_leak(page.as_bytes()).is_none());
+        assert!(
+            page.contains("<span class=\"nm\">uses ***</span>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("{\"message\":\"the server said ***\""),
+            "{page}"
+        );
+    }
+
     #[test]
     fn an_excerpt_is_told_from_a_whole_body() {
         let cut = crate::events::excerpt(&"x".repeat(100), 10);
