@@ -55,9 +55,17 @@ pub struct ScenarioReport {
     pub index: usize,
     pub name: String,
     pub file: String,
+    /// The line of the file where the scenario starts (its `name:`, or its first key).
+    pub line: usize,
     pub classname: String,
     pub tags: Vec<String>,
     pub outcome: Outcome,
+    /// Passed on a later attempt after failing an earlier one (`scenario_retries`).
+    pub flaky: bool,
+    /// The attempts before the one this report holds, when the scenario was run again
+    /// (`--scenario-retries` / `scenario_retries:`), oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub previous_attempts: Vec<Attempt>,
     /// Why it was skipped, errored or interrupted, when that is not a step's doing.
     pub message: Option<String>,
     pub interrupted: bool,
@@ -65,11 +73,25 @@ pub struct ScenarioReport {
     pub started_at: String,
     #[serde(serialize_with = "as_secs")]
     pub duration: Duration,
+    /// Serialised with a `curl` reproducer on each step that failed or errored.
+    #[serde(serialize_with = "steps_with_reproducers")]
     pub steps: Vec<StepReport>,
     /// The redactor's generation when this report was masked (`None`: not yet), so
     /// that a file reporter masks it again only if a secret was learnt since.
     #[serde(skip)]
     pub masked_with: Option<u64>,
+}
+
+/// An earlier run of a scenario that was run again: how it ended and why.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Attempt {
+    pub outcome: Outcome,
+    /// The one-line reason (`step 2 "read it back": $.name: expected "a", got "b"`).
+    pub message: String,
+    /// `file:line` of the step that did not pass (or of the scenario).
+    pub location: String,
+    #[serde(serialize_with = "as_secs")]
+    pub duration: Duration,
 }
 
 /// What the run's summary keeps of a finished scenario (the reporters keep the rest).
@@ -85,7 +107,27 @@ impl ScenarioReport {
         Verdict {
             outcome: self.outcome,
             flaky: self.outcome == Outcome::Passed
-                && self.steps.iter().any(|st| !st.failed_attempts.is_empty()),
+                && (self.flaky || self.steps.iter().any(|st| !st.failed_attempts.is_empty())),
+        }
+    }
+
+    /// `file:line` of what went wrong: the first step that did not pass, else the scenario.
+    pub fn problem_location(&self) -> String {
+        match self.first_problem() {
+            Some(st) => st.location.clone(),
+            None => format!("{}:{}", self.file, self.line),
+        }
+    }
+
+    /// Why the scenario did not pass, on one line: the first step that did not pass
+    /// and its first problem, or the scenario's own message.
+    pub fn reason(&self) -> String {
+        match self.first_problem() {
+            Some(st) => st.headline(),
+            None => self
+                .message
+                .clone()
+                .unwrap_or_else(|| "the scenario did not pass".into()),
         }
     }
 
@@ -125,6 +167,43 @@ pub struct StepReport {
     pub duration: Duration,
     /// Assertions evaluated on the final response.
     pub assertions: usize,
+}
+
+impl StepReport {
+    /// `step 2 "read it back"` or `finally step 1 "archive it"`.
+    pub fn label(&self) -> String {
+        let phase = if self.phase == Phase::Finally {
+            "finally "
+        } else {
+            ""
+        };
+        format!("{phase}step {} \"{}\"", self.number, self.name)
+    }
+
+    /// The line number of `location` (`file:line`), 0 when it has none.
+    pub fn line(&self) -> usize {
+        self.location
+            .rsplit_once(':')
+            .and_then(|(_, l)| l.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The step and its first problem, on one line: `step 1 "who am I": $.x: expected 1, got 2`.
+    pub fn headline(&self) -> String {
+        let what = match (self.failures.first(), &self.message) {
+            (Some(f), _) => {
+                let more = if self.failures.len() > 1 {
+                    format!(" (and {} more)", self.failures.len() - 1)
+                } else {
+                    String::new()
+                };
+                format!("{f}{more}")
+            }
+            (None, Some(m)) => m.clone(),
+            (None, None) => "did not pass".into(),
+        };
+        format!("{}: {what}", self.label())
+    }
 }
 
 /// One assertion: what was checked, what it should have been, what it was.
@@ -172,6 +251,32 @@ pub struct ResponseRecord {
     pub body_bytes: usize,
     pub truncated: bool,
     pub time_ms: u64,
+}
+
+/// A step as serialised in a report: its fields, then `curl` when it failed or errored.
+#[derive(Serialize)]
+struct StepOut<'a> {
+    #[serde(flatten)]
+    step: &'a StepReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    curl: Option<String>,
+}
+
+/// Every step, each failing one with the `curl` command that sends its (masked)
+/// request again: reports say how to reproduce a failure, not only that it happened.
+fn steps_with_reproducers<S: serde::Serializer>(
+    steps: &[StepReport],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(steps.iter().map(|step| StepOut {
+        step,
+        curl: match (&step.request, step.outcome) {
+            (Some(req), Outcome::Failed | Outcome::Error) => {
+                Some(crate::report::curl::reproducer(req))
+            }
+            _ => None,
+        },
+    }))
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

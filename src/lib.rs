@@ -1,11 +1,13 @@
 //! `runner`: YAML API scenarios in, concurrent HTTP, JUnit out.
 
 pub mod cli;
+pub mod contract;
 pub mod diagnostic;
 pub mod engine;
 pub mod events;
 pub mod exit;
 pub mod http;
+pub mod import;
 pub mod mock;
 pub mod report;
 pub mod safety;

@@ -334,7 +334,11 @@ fn every_runner_command_in_these_docs_is_accepted() {
                 continue;
             };
             let rest = &command[start + "runner ".len()..];
-            let mut args: Vec<&str> = rest.split_whitespace().collect();
+            // The runner's arguments end where the shell's redirections and pipes start.
+            let mut args: Vec<&str> = rest
+                .split_whitespace()
+                .take_while(|a| !matches!(*a, ">" | ">>" | "|" | "&&" | ";"))
+                .collect();
             if args.first() == Some(&"--release") {
                 continue; // `cargo run --release -- ...`: the runner's part follows `--`
             }

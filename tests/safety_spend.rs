@@ -49,6 +49,7 @@ async fn max_credits_fails_a_run_over_budget() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "content.yaml", CONTENT);
     let junit = dir.path().join("junit.xml");
+    let json = dir.path().join("run.json");
     let over = run(
         &[
             "run",
@@ -57,6 +58,8 @@ async fn max_credits_fails_a_run_over_budget() {
             "99",
             "--junit",
             junit.to_str().unwrap(),
+            "--report-json",
+            json.to_str().unwrap(),
         ],
         &[],
     )
@@ -68,10 +71,30 @@ async fn max_credits_fails_a_run_over_budget() {
         "{}",
         over.stdout
     );
-    // The scenarios themselves passed, and the report says so.
+    // The scenarios themselves passed; the one failure is the budget's own testcase,
+    // so that CI shows why the job failed.
+    assert!(
+        over.stdout.contains("1 passed, 0 failed  (")
+            && over.stdout.contains("over budget (--max-credits 99)"),
+        "the summary line says why the run fails: {}",
+        over.stdout
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let counts = safety::check_junit(&xml);
+    assert_eq!((counts.tests, counts.failures), (2, 1), "{xml}");
+    assert!(
+        xml.contains(r#"<testcase name="spend within --max-credits 99" classname="runner""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"message="the run spent 100 credits, over --max-credits 99" type="Budget""#),
+        "{xml}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(
-        safety::check_junit(&std::fs::read_to_string(&junit).unwrap()).failures,
-        0
+        report["summary"]["budget"],
+        serde_json::json!({"max_credits": 99, "exceeded": "the run spent 100 credits, over --max-credits 99"})
     );
     let within = run(&["run", &file, "--max-credits", "100"], &[]).await;
     assert_eq!(within.code(), Some(0), "{}", within.both());
@@ -123,7 +146,7 @@ steps:
     );
     let ran = run(&["run", &file], &[]).await;
     assert_eq!(ran.code(), Some(0), "{}", ran.both());
-    assert!(ran.stdout.contains("1 jobs left running"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("1 job left running"), "{}", ran.stdout);
     assert!(
         ran.stdout.contains("warning: 1 job was left running"),
         "{}",

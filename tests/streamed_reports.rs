@@ -73,6 +73,7 @@ fn scenario(index: usize) -> ScenarioReport {
             Vec::new()
         },
         passed: Vec::new(),
+        redirects: Vec::new(),
         request: Some(RequestRecord {
             method: "GET".into(),
             url: format!("http://127.0.0.1:9/v1/projects/{index}"),
@@ -98,6 +99,9 @@ fn scenario(index: usize) -> ScenarioReport {
         name: format!("scenario {index}"),
         // Three files, so that the JUnit report has several suites.
         file: format!("suite/{}.yaml", index * 3 / 1_000_000),
+        line: 1,
+        flaky: false,
+        previous_attempts: Vec::new(),
         classname: "suite".into(),
         tags: Vec::new(),
         outcome: step.outcome,

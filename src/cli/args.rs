@@ -32,6 +32,16 @@ pub enum Command {
     Mock(MockArgs),
     /// Print the JSON Schema of scenario files (for editors and CI checks).
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff, for `man`).
+    Man,
+    /// Write scenario files from curl commands, a HAR file, a Postman collection or an OpenAPI document.
+    Import(crate::import::ImportArgs),
 }
 
 /// Which scenarios to take.
@@ -158,12 +168,32 @@ pub struct RunArgs {
     /// Render and print every request without sending anything.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run a scenario that failed again from its first step (its `finally` steps each
+    /// time), up to N more times; one that passes on a later attempt is reported flaky.
+    /// A scenario's own `scenario_retries:` wins. (`--retries` is for single requests.)
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub scenario_retries: u32,
+    /// Fail the run (exit 1) when a scenario passed only after a retry (flaky).
+    #[arg(long)]
+    pub flaky_fails: bool,
+    /// Run only the scenarios that failed or errored in a previous run, read from its
+    /// JSON report: `--rerun-failed=FILE`, or `--rerun-failed` alone for the file of
+    /// `--report-json`.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub rerun_failed: Option<String>,
     /// Fail the run when the embedded mock's ledger shows more credits spent than this.
     #[arg(long, value_name = "N")]
     pub max_credits: Option<u64>,
     /// More costly endpoints (your own APIs), on top of the built-in Layers catalog. Repeatable.
     #[arg(long = "cost-catalog", value_name = "FILE")]
     pub cost_catalogs: Vec<PathBuf>,
+    /// Check every response against this OpenAPI document (a step opts out with
+    /// `expect: { openapi: false }`).
+    #[arg(long, value_name = "SPEC")]
+    pub openapi: Option<PathBuf>,
+    /// After the run, print which OpenAPI operations and documented statuses it exercised.
+    #[arg(long)]
+    pub openapi_coverage: bool,
     #[command(flatten)]
     pub selection: Selection,
 }
@@ -226,12 +256,15 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
 
 /// `runner PATHS` means `runner run PATHS`.
 pub fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const KNOWN: [&str; 10] = [
+    const KNOWN: [&str; 13] = [
         "run",
+        "import",
         "validate",
         "list",
         "mock",
         "schema",
+        "completions",
+        "man",
         "help",
         "-h",
         "--help",
@@ -241,8 +274,26 @@ pub fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::
     let first = args.get(1).map(|a| a.to_string_lossy().to_string());
     match first {
         Some(f) if KNOWN.contains(&f.as_str()) => {}
+        // `runner valdate x.yaml`: clap says the subcommand is unknown and names the
+        // one meant, rather than a run that looks for a file called `valdate`.
+        Some(f) if looks_like_a_misspelt_subcommand(&f, &KNOWN) => {}
         Some(_) => args.insert(1, "run".into()),
         None => {}
     }
     args
+}
+
+/// A word that is no path on disk, has nothing of a path about it, and is a letter
+/// or two away from a subcommand.
+fn looks_like_a_misspelt_subcommand(word: &str, known: &[&str]) -> bool {
+    if word.starts_with('-')
+        || word.contains(['/', '\\', '.'])
+        || std::path::Path::new(word).exists()
+    {
+        return false;
+    }
+    known
+        .iter()
+        .filter(|k| !k.starts_with('-'))
+        .any(|k| strsim::damerau_levenshtein(word, k) <= 2 || strsim::jaro_winkler(word, k) > 0.85)
 }

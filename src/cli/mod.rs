@@ -36,6 +36,23 @@ pub fn main() -> i32 {
         Command::Validate(a) => validate(a),
         Command::List(a) => list(a),
         Command::Mock(a) => mock(a),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "runner", &mut std::io::stdout().lock());
+            exit::OK
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = std::io::stdout().lock();
+            match clap_mangen::Man::new(cmd).render(&mut out) {
+                Ok(()) => exit::OK,
+                Err(e) => {
+                    eprintln!("error: cannot write the manual page: {e}");
+                    exit::INTERNAL
+                }
+            }
+        }
+        Command::Import(a) => crate::import::main(a),
         Command::Schema => {
             // A closed pipe (`runner schema | head`) is not an error worth a panic.
             let _ = write!(

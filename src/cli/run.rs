@@ -21,8 +21,10 @@ use crate::report::{Reporter, Summary, pump};
 use crate::safety::{Catalog, RuntimeGuard, Target, guard, spend};
 use crate::scenario::{Scenario, Suite};
 
-/// Where scenarios go when nothing names a server, in a dry run (never contacted).
-const DRY_RUN_BASE: &str = "http://127.0.0.1:0";
+/// Where scenarios go when nothing names a server, in a dry run: the embedded mock a
+/// real run would start (on a free port, unknown until then). `.invalid` never
+/// resolves, so a request copied from a dry run cannot reach anything by mistake.
+const DRY_RUN_BASE: &str = "http://layers-mock.invalid";
 
 pub fn run(a: RunArgs) -> i32 {
     // Secrets known before anything is loaded, so that even a problem in a file or on
@@ -42,6 +44,32 @@ pub fn run(a: RunArgs) -> i32 {
         }
     }
     install_masking_panic_hook(redactor.clone());
+    let on_stdout = [&a.junit, &a.report_json, &a.report_html]
+        .into_iter()
+        .flatten()
+        .filter(|p| crate::report::is_stdout(p))
+        .count();
+    // `--rerun-failed run.json` reads as a bare flag and a scenario path: say so
+    // before that JSON report is loaded as a scenario file.
+    if a.rerun_failed.as_deref() == Some("")
+        && let Some(json) = a
+            .paths
+            .iter()
+            .find(|p| p.extension().is_some_and(|e| e == "json"))
+    {
+        eprintln!(
+            "error: `{}` is read as a scenario path: to rerun what failed in that report, write --rerun-failed={} (with `=`)",
+            json.display(),
+            json.display()
+        );
+        return exit::USAGE;
+    }
+    if on_stdout > 1 {
+        eprintln!(
+            "error: --junit - and --report-json - both ask for standard output: send one of them to a file"
+        );
+        return exit::USAGE;
+    }
     let variables = match a.variables.resolve() {
         Ok(v) => v,
         Err(d) => {
@@ -92,6 +120,23 @@ pub fn run(a: RunArgs) -> i32 {
         return exit::USAGE;
     }
     let mut scenarios = selected.scenarios;
+    if let Some(given) = &a.rerun_failed {
+        match rerun_selection(
+            std::path::Path::new(given),
+            a.report_json.as_deref(),
+            scenarios,
+        ) {
+            Ok(Rerun::Run(kept)) => scenarios = kept,
+            Ok(Rerun::Nothing(why)) => {
+                eprintln!("runner: --rerun-failed: {why}: nothing to run");
+                return exit::OK;
+            }
+            Err(e) => {
+                eprintln!("{}", redactor.scrub(&format!("error: --rerun-failed: {e}")));
+                return exit::USAGE;
+            }
+        }
+    }
     if let Some(base) = &a.base_url {
         // An empty value is usually an unset CI variable (`RUNNER_BASE_URL: ${{ vars.X }}`):
         // refuse it rather than quietly test the file's server or the mock instead.
@@ -131,6 +176,36 @@ pub fn run(a: RunArgs) -> i32 {
     let kinds = guard::unknown_kinds(&scenarios, &catalog);
     if !kinds.is_empty() {
         print_diagnostics_masked(&kinds, &redactor);
+        return exit::USAGE;
+    }
+    let openapi = match &a.openapi {
+        Some(p) => match crate::contract::load_cached(p) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: --openapi: {e}");
+                return exit::USAGE;
+            }
+        },
+        None => None,
+    };
+    if openapi.is_none()
+        && let Some((s, st)) = scenarios.iter().find_map(|s| {
+            s.all_steps()
+                .find(|st| {
+                    st.expect
+                        .openapi
+                        .as_ref()
+                        .is_some_and(|o| o.source == crate::scenario::expect::OpenApiSource::Run)
+                })
+                .map(|st| (s, st))
+        })
+    {
+        eprintln!(
+            "error: {}: scenario \"{}\", step \"{}\" says `openapi: true`, which checks against the run's --openapi SPEC, and none is given",
+            s.file.display(),
+            s.name,
+            st.name
+        );
         return exit::USAGE;
     }
     let target_of = |s: &Scenario| {
@@ -199,6 +274,87 @@ pub fn run(a: RunArgs) -> i32 {
     runtime.block_on(run_async(
         a, suite, cli_vars, tls, redactor, catalog, uses_mock,
     ))
+}
+
+/// What `--rerun-failed` leaves to run.
+enum Rerun {
+    Run(Vec<Scenario>),
+    /// The previous run had nothing that failed.
+    Nothing(String),
+}
+
+/// A previous run's report is read up to this size.
+const PREVIOUS_REPORT_MAX: u64 = 512 * 1024 * 1024;
+
+/// Keep the scenarios (by file and name) that failed or errored in the previous
+/// run's JSON report.
+fn rerun_selection(
+    given: &std::path::Path,
+    report_json: Option<&std::path::Path>,
+    scenarios: Vec<Scenario>,
+) -> Result<Rerun, String> {
+    let path = if given.as_os_str().is_empty() {
+        match report_json {
+            Some(p) if !crate::report::is_stdout(p) => p,
+            _ => {
+                return Err(
+                    "which report? give the previous run's JSON report (`--rerun-failed=run.json`), or the same `--report-json FILE` as that run"
+                        .into(),
+                );
+            }
+        }
+    } else {
+        given
+    };
+    let shown = path.display();
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read the previous run's report {shown}: {e}"))?
+        .len();
+    if size > PREVIOUS_REPORT_MAX {
+        return Err(format!(
+            "{shown} is {size} bytes; a JSON report of the runner is far smaller"
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the previous run's report {shown}: {e}"))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{shown} is not a JSON report (--report-json): {e}"))?;
+    let Some(previous) = doc.get("scenarios").and_then(|v| v.as_array()) else {
+        return Err(format!(
+            "{shown} has no `scenarios` list: is it a JSON report of the runner (--report-json)?"
+        ));
+    };
+    let failed: std::collections::HashSet<(&str, &str)> = previous
+        .iter()
+        .filter(|s| matches!(s["outcome"].as_str(), Some("failed" | "error")))
+        .filter_map(|s| Some((s["file"].as_str()?, s["name"].as_str()?)))
+        .collect();
+    if failed.is_empty() {
+        return Ok(Rerun::Nothing(format!(
+            "no scenario failed or errored in {shown}"
+        )));
+    }
+    let mut kept: Vec<Scenario> = scenarios
+        .into_iter()
+        .filter(|s| failed.contains(&(s.file.display().to_string().as_str(), s.name.as_str())))
+        .collect();
+    // The engine finds a scenario by its index: number the kept ones from 0.
+    for (i, s) in kept.iter_mut().enumerate() {
+        s.index = i;
+    }
+    if kept.is_empty() {
+        return Err(format!(
+            "none of the {} scenario{} that failed in {shown} is among the scenarios given (renamed, moved, or filtered out?)",
+            failed.len(),
+            if failed.len() == 1 { "" } else { "s" }
+        ));
+    }
+    eprintln!(
+        "runner: --rerun-failed: running the {} scenario{} that failed or errored in {shown}",
+        kept.len(),
+        if kept.len() == 1 { "" } else { "s" }
+    );
+    Ok(Rerun::Run(kept))
 }
 
 /// Secret headers written out in the files (`X-Api-Key: lp_test_...`), and the
@@ -280,7 +436,12 @@ async fn run_async(
     };
     let fallback = match (&mock, a.dry_run && uses_mock) {
         (Some(m), _) => Some(m.base_url().to_string()),
-        (None, true) => Some(DRY_RUN_BASE.to_string()),
+        (None, true) => {
+            eprintln!(
+                "runner: dry run: no base URL given (--base-url, RUNNER_BASE_URL or base_url:): a real run would use the embedded Layers mock, started on 127.0.0.1 at a free port; its requests show as {DRY_RUN_BASE}"
+            );
+            Some(DRY_RUN_BASE.to_string())
+        }
         _ => None,
     };
     let target = match (&a.base_url, &mock) {
@@ -306,17 +467,41 @@ async fn run_async(
         fail_fast: a.fail_fast,
         follow_redirects: a.follow_redirects,
         tls,
+        scenario_retries: a.scenario_retries,
         max_rps: a.max_rps,
         // Only the console's -v / -vv (and a dry run's listing) shows steps one by one.
         step_events: a.verbose > 0 || a.dry_run,
+        // Loaded and checked before the run started: the cache answers.
+        openapi: a
+            .openapi
+            .as_ref()
+            .and_then(|p| crate::contract::load_cached(p).ok()),
     };
-    let mut console_opts = ConsoleOptions::detect(if a.dry_run {
+    let verbosity = if a.dry_run {
         a.verbose.max(2)
     } else {
         a.verbose
-    });
-    console_opts.show_passes = !a.quiet;
-    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(ConsoleReporter::new(console_opts))];
+    };
+    // A report on standard output (`--junit -`) keeps it to itself: the console goes to stderr.
+    let report_on_stdout = [&a.junit, &a.report_json, &a.report_html]
+        .into_iter()
+        .flatten()
+        .any(|p| crate::report::is_stdout(p));
+    let console: Box<dyn Reporter> = if report_on_stdout {
+        let mut t = crate::report::console::Terminal::detect();
+        t.stdout_is_tty = t.stderr_is_tty;
+        let mut opts = ConsoleOptions::for_terminal(verbosity, t);
+        opts.show_passes = !a.quiet;
+        Box::new(ConsoleReporter::with_writer(
+            opts,
+            Box::new(std::io::stderr()),
+        ))
+    } else {
+        let mut opts = ConsoleOptions::detect(verbosity);
+        opts.show_passes = !a.quiet;
+        Box::new(ConsoleReporter::new(opts))
+    };
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![console];
     if let Some(p) = &a.junit {
         reporters.push(Box::new(JunitReporter::new(
             p.clone(),
@@ -329,6 +514,16 @@ async fn run_async(
     }
     if let Some(p) = &a.report_html {
         reporters.push(Box::new(HtmlReporter::new(p, redactor.clone())));
+    }
+    let commands_out: Box<dyn std::io::Write + Send> = if report_on_stdout {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    };
+    if let Some(gh) =
+        crate::report::github::GithubReporter::from_env(commands_out, redactor.clone())
+    {
+        reporters.push(Box::new(gh));
     }
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let pump_task = tokio::spawn(pump(rx, redactor.clone(), reporters));
@@ -353,6 +548,10 @@ async fn run_async(
         }
     };
     let mut budget_code = None;
+    let mut budget = a.max_credits.map(|max_credits| crate::report::Budget {
+        max_credits,
+        exceeded: None,
+    });
     let mut spent = None;
     if let Some(m) = &mock {
         match spend::read(m.base_url()).await {
@@ -366,6 +565,9 @@ async fn run_async(
                     )));
                 }
                 if let Some(msg) = s.over_budget(a.max_credits) {
+                    if let Some(b) = budget.as_mut() {
+                        b.exceeded = Some(msg.trim_start_matches("error: ").to_string());
+                    }
                     let _ = tx.send(Event::Notice(msg));
                     budget_code = Some(exit::INTERNAL);
                 }
@@ -375,6 +577,12 @@ async fn run_async(
                 let _ = tx.send(Event::Notice(format!(
                     "warning: could not read the embedded mock's ledger: {e}"
                 )));
+                if let Some(b) = budget.as_mut() {
+                    b.exceeded = Some(format!(
+                        "the spend could not be checked against --max-credits {}: the embedded mock's ledger could not be read: {e}",
+                        b.max_credits
+                    ));
+                }
                 if a.max_credits.is_some() {
                     budget_code = Some(exit::INTERNAL);
                 }
@@ -386,6 +594,16 @@ async fn run_async(
     let interrupted = stop.soft.is_cancelled();
     let mut summary = Summary::from_verdicts(&verdicts, started.elapsed(), interrupted);
     summary.spend = spent;
+    // A dry run spends nothing and checks no budget.
+    summary.budget = if mock.is_some() { budget } else { None };
+    if a.openapi_coverage {
+        // Before the reporters finish, so that the run's summary stays the last line.
+        for spec in crate::contract::loaded() {
+            let coverage = spec.coverage();
+            print!("{}", redactor.scrub(&coverage.render()));
+            summary.openapi_coverage.push(coverage);
+        }
+    }
     let mut report_failed = false;
     for r in reporters.iter_mut() {
         if let Err(e) = r.finish(&summary) {
@@ -411,7 +629,7 @@ async fn run_async(
     if report_failed {
         return exit::INTERNAL;
     }
-    if !summary.all_passed() {
+    if !summary.all_passed() || (a.flaky_fails && summary.flaky > 0) {
         return exit::FAILED;
     }
     budget_code.unwrap_or(exit::OK)

@@ -51,6 +51,9 @@ pub struct RunOptions {
     pub fail_fast: bool,
     /// `--insecure`, `--cacert`.
     pub tls: crate::http::tls::TlsOptions,
+    /// `--scenario-retries`: runs of a whole scenario after a failed one, when the
+    /// scenario does not say (`scenario_retries:`).
+    pub scenario_retries: u32,
     /// `--follow-redirects`: follow redirects in steps whose scenario and request do
     /// not say.
     pub follow_redirects: bool,
@@ -59,6 +62,9 @@ pub struct RunOptions {
     /// Send `Event::StepFinished` for each step (the console's `-v`); each
     /// scenario's report carries its steps anyway.
     pub step_events: bool,
+    /// `--openapi SPEC`: every response is checked against the document, unless its
+    /// step says `openapi: false`.
+    pub openapi: Option<Arc<crate::contract::Spec>>,
 }
 
 impl Default for RunOptions {
@@ -76,9 +82,11 @@ impl Default for RunOptions {
             record_passes: false,
             fail_fast: false,
             tls: crate::http::tls::TlsOptions::default(),
+            scenario_retries: 0,
             follow_redirects: false,
             max_rps: None,
             step_events: true,
+            openapi: None,
         }
     }
 }

@@ -5,11 +5,54 @@ use std::time::Instant;
 
 use super::RunCtx;
 use super::step::{self, StepCtx};
-use crate::events::{Event, Outcome, Phase, ScenarioReport, StepReport};
+use crate::events::{Attempt, Event, Outcome, Phase, ScenarioReport, StepReport};
 use crate::scenario::Scenario;
 use crate::template::Scope;
 
+/// Run a scenario, and run it again from its first step while it fails and
+/// `scenario_retries` allows; one that passes on a later attempt is flaky.
 pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
+    let allowed = ctx
+        .suite
+        .scenarios
+        .get(index)
+        .and_then(|s| s.scenario_retries)
+        .unwrap_or(ctx.options.scenario_retries) as usize;
+    let started = Instant::now();
+    let mut previous: Vec<Attempt> = Vec::new();
+    loop {
+        let mut report = run_once(ctx.clone(), index).await;
+        let again = matches!(report.outcome, Outcome::Failed | Outcome::Error)
+            && previous.len() < allowed
+            && !report.interrupted
+            && !ctx.stop.soft.is_cancelled()
+            && !ctx.options.dry_run;
+        if again {
+            let attempt = Attempt {
+                outcome: report.outcome,
+                message: report.reason(),
+                location: report.problem_location(),
+                duration: report.duration,
+            };
+            let _ = ctx.events.send(Event::Notice(format!(
+                "RETRY {}  attempt {} of {} did not pass: {}",
+                report.name,
+                previous.len() + 1,
+                allowed + 1,
+                attempt.message
+            )));
+            previous.push(attempt);
+            continue;
+        }
+        report.flaky = report.outcome == Outcome::Passed && !previous.is_empty();
+        report.previous_attempts = previous;
+        // The time the scenario took, every attempt included.
+        report.duration = started.elapsed();
+        return report;
+    }
+}
+
+async fn run_once(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
     let Some(s) = ctx.suite.scenarios.get(index) else {
         return crashed(&ctx, index, "no such scenario");
     };
@@ -192,6 +235,9 @@ fn blank(s: &Scenario, started_at: chrono::DateTime<chrono::Utc>) -> ScenarioRep
         index: s.index,
         name: s.name.clone(),
         file: s.file.display().to_string(),
+        line: s.loc.line as usize,
+        flaky: false,
+        previous_attempts: Vec::new(),
         classname: s.classname(),
         tags: s.tags.clone(),
         outcome: Outcome::Passed,
@@ -229,6 +275,9 @@ pub(crate) fn crashed(ctx: &RunCtx, index: usize, why: &str) -> ScenarioReport {
             index,
             name: format!("scenario {index}"),
             file: String::new(),
+            line: 0,
+            flaky: false,
+            previous_attempts: Vec::new(),
             classname: String::new(),
             tags: Vec::new(),
             outcome: Outcome::Error,

@@ -720,6 +720,20 @@ fn check_and_capture(
             passed.push(implicit);
         }
     }
+    if matches!(st.action, Action::Request(_))
+        && let Some(req) = &r.request
+    {
+        let (n, more) = crate::contract::check_step(
+            &st.expect,
+            cx.run.options.openapi.as_ref(),
+            &req.method,
+            &req.url,
+            resp,
+            &obs.json,
+        );
+        count += n;
+        failures.extend(more);
+    }
     if let Some((until, attempts)) = poll {
         let until = assert::evaluate(until, &obs, &templates, &scope_value, record);
         count += until.count;

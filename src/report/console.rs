@@ -57,7 +57,8 @@ impl ConsoleOptions {
         let interactive = t.stdout_is_tty && !t.ci;
         ConsoleOptions {
             verbosity,
-            color: t.stdout_is_tty && !t.no_color,
+            // CI logs are plain text, even where a CI gives the job a terminal.
+            color: t.stdout_is_tty && !t.no_color && !t.ci,
             progress: interactive && t.stderr_is_tty && verbosity == 0,
             show_passes: true,
             ordered: !interactive,
@@ -76,6 +77,18 @@ pub struct ConsoleReporter {
     finished: BTreeSet<usize>,
     /// The next scenario to print (ordered mode).
     next: usize,
+    /// Scenario names by index, for the labels of `-v`.
+    names: BTreeMap<usize, String>,
+    /// What did not pass, for the recap at the end: by scenario index.
+    recap: BTreeMap<usize, RecapLine>,
+}
+
+/// One line of the recap of failures printed after the progress lines.
+struct RecapLine {
+    outcome: Outcome,
+    name: String,
+    location: String,
+    reason: String,
 }
 
 impl ConsoleReporter {
@@ -92,6 +105,8 @@ impl ConsoleReporter {
             held: BTreeMap::new(),
             finished: BTreeSet::new(),
             next: 0,
+            names: BTreeMap::new(),
+            recap: BTreeMap::new(),
         }
     }
 
@@ -144,12 +159,24 @@ impl ConsoleReporter {
 
     fn scenario(&mut self, s: &ScenarioReport) {
         let (label, code) = match s.outcome {
+            Outcome::Passed if s.flaky => ("FLAKY", "33"),
             Outcome::Passed => ("PASS ", "32"),
             Outcome::Failed => ("FAIL ", "31"),
             Outcome::Error => ("ERROR", "31;1"),
             Outcome::Skipped => ("SKIP ", "33"),
         };
-        if s.outcome == Outcome::Passed && !self.opts.show_passes {
+        if matches!(s.outcome, Outcome::Failed | Outcome::Error) {
+            self.recap.insert(
+                s.index,
+                RecapLine {
+                    outcome: s.outcome,
+                    name: s.name.clone(),
+                    location: s.problem_location(),
+                    reason: s.reason(),
+                },
+            );
+        }
+        if s.outcome == Outcome::Passed && !s.flaky && !self.opts.show_passes {
             return;
         }
         let label = self.paint(code, label);
@@ -168,6 +195,14 @@ impl ConsoleReporter {
         ));
         if let Some(m) = &s.message {
             self.line(&format!("      {}", one_line(m)));
+        }
+        for (i, a) in s.previous_attempts.iter().enumerate() {
+            self.line(&format!(
+                "      attempt {} of the scenario did not pass ({}): {}",
+                i + 1,
+                a.location,
+                one_line(&a.message)
+            ));
         }
         if !flaky.is_empty() {
             for st in &s.steps {
@@ -239,9 +274,12 @@ impl ConsoleReporter {
         for a in &st.failed_attempts {
             self.line(&format!("      {}", one_line(a)));
         }
+        // A capture that found nothing already quotes the body in its `actual`.
+        let body_shown = st.failures.iter().any(|f| f.actual.contains("body: "));
         if let Some(resp) = &st.response
             && st.outcome == Outcome::Failed
             && !resp.body.is_empty()
+            && !body_shown
         {
             let body = one_line(&excerpt(&resp.body, 300));
             self.line(&format!("      body: {body}"));
@@ -253,14 +291,25 @@ impl ConsoleReporter {
             return;
         }
         let bodies = self.opts.verbosity >= 2;
+        // Each exchange under a line naming its scenario and step: concurrent
+        // scenarios are told apart by name, not by a number.
+        let scenario = self
+            .names
+            .get(&index)
+            .map_or_else(|| format!("scenario {}", index + 1), |n| escaped(n));
+        self.line(&format!(
+            "-- {scenario} / {}  ({})",
+            escaped(&st.label()),
+            escaped(&st.location)
+        ));
         for (n, hop) in st.redirects.iter().enumerate() {
             let (req, resp) = (&hop.request, &hop.response);
-            self.line(&format!("[{index}] > {} {}", req.method, req.url));
+            self.line(&format!("> {} {}", req.method, escaped(&req.url)));
             for (k, v) in &req.headers {
-                self.line(&format!("[{index}] > {k}: {v}"));
+                self.line(&format!("> {}: {}", escaped(k), escaped(v)));
             }
             self.line(&format!(
-                "[{index}] < {} {} ({} ms): redirect {} of {}",
+                "< {} {} ({} ms): redirect {} of {}",
                 resp.version,
                 resp.status,
                 resp.time_ms,
@@ -268,40 +317,84 @@ impl ConsoleReporter {
                 st.redirects.len()
             ));
             for (k, v) in &resp.headers {
-                self.line(&format!("[{index}] < {k}: {v}"));
+                self.line(&format!("< {}: {}", escaped(k), escaped(v)));
             }
         }
         if let Some(req) = &st.request {
-            self.line(&format!("[{index}] > {} {}", req.method, escaped(&req.url)));
+            self.line(&format!("> {} {}", req.method, escaped(&req.url)));
             for (k, v) in &req.headers {
-                self.line(&format!("[{index}] > {}: {}", escaped(k), escaped(v)));
+                self.line(&format!("> {}: {}", escaped(k), escaped(v)));
             }
             if bodies && let Some(b) = &req.body {
-                self.line(&format!("[{index}] > {}", one_line(b)));
+                self.line(&format!("> {}", one_line(b)));
             }
         }
         if let Some(resp) = &st.response {
             if resp.version == crate::engine::WEBHOOK_DELIVERY {
                 self.line(&format!(
-                    "[{index}] < webhook delivery, {} bytes, after {} ms",
+                    "< webhook delivery, {} bytes, after {} ms",
                     resp.body_bytes, resp.time_ms
                 ));
             } else {
                 self.line(&format!(
-                    "[{index}] < {} {} ({} ms)",
+                    "< {} {} ({} ms)",
                     resp.version, resp.status, resp.time_ms
                 ));
             }
             for (k, v) in &resp.headers {
-                self.line(&format!("[{index}] < {}: {}", escaped(k), escaped(v)));
+                self.line(&format!("< {}: {}", escaped(k), escaped(v)));
             }
             if bodies && !resp.body.is_empty() {
-                self.line(&format!("[{index}] < {}", one_line(&resp.body)));
+                self.line(&format!("< {}", one_line(&resp.body)));
             }
         }
         if let Some(m) = &st.message {
-            self.line(&format!("[{index}] {}", escaped(m)));
+            self.line(&format!("! {}", escaped(m)));
         }
+        for f in &st.failures {
+            self.line(&format!("! {}", escaped(&f.to_string())));
+        }
+        if matches!(st.outcome, Outcome::Failed | Outcome::Error)
+            && let Some(req) = &st.request
+        {
+            self.line("# reproduce it (secrets show as ***: put them back):");
+            for l in super::curl::reproducer(req).lines() {
+                self.line(&escaped(l));
+            }
+        }
+    }
+
+    /// Every scenario that failed or errored, one line each, after everything else:
+    /// the failures of a long run are not scattered over the scrollback.
+    fn print_recap(&mut self) {
+        if self.recap.is_empty() {
+            return;
+        }
+        let recap = std::mem::take(&mut self.recap);
+        let _ = writeln!(self.out);
+        let _ = writeln!(self.out, "did not pass ({}):", recap.len());
+        for r in recap.values() {
+            let (label, code) = match r.outcome {
+                Outcome::Error => ("ERROR", "31;1"),
+                _ => ("FAIL ", "31"),
+            };
+            let label = self.paint(code, label);
+            let _ = writeln!(
+                self.out,
+                "  {label} {}  {}  {}",
+                one_line(&r.name),
+                one_line(&r.location),
+                one_line(&shorten(&r.reason, 200))
+            );
+        }
+    }
+}
+
+/// At most `max` characters of `text`, with `…` when cut (a recap line stays a line).
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
     }
 }
 
@@ -351,9 +444,12 @@ impl Reporter for ConsoleReporter {
                     self.bar = Some(bar);
                 }
             }
-            Event::ScenarioStarted { name, .. } => {
+            Event::ScenarioStarted { index, name } => {
                 if let Some(bar) = &self.bar {
                     bar.set_message(name.clone());
+                }
+                if self.opts.verbosity > 0 {
+                    self.names.insert(*index, name.clone());
                 }
             }
             Event::StepFinished { index, step } => {
@@ -382,12 +478,13 @@ impl Reporter for ConsoleReporter {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+        self.print_recap();
         let mut parts = vec![
             format!("{} passed", summary.passed),
             format!("{} failed", summary.failed),
         ];
         if summary.errors > 0 {
-            parts.push(format!("{} errors", summary.errors));
+            parts.push(super::count(summary.errors as u64, "error", "errors"));
         }
         if summary.skipped > 0 {
             parts.push(format!("{} skipped", summary.skipped));
@@ -403,7 +500,14 @@ impl Reporter for ConsoleReporter {
         if summary.interrupted {
             line.push_str("  interrupted");
         }
-        let code = if summary.all_passed() && !summary.interrupted {
+        let over_budget = summary
+            .budget
+            .as_ref()
+            .is_some_and(|b| b.exceeded.is_some());
+        if let Some(b) = summary.budget.as_ref().filter(|_| over_budget) {
+            line.push_str(&format!("  over budget (--max-credits {})", b.max_credits));
+        }
+        let code = if summary.all_passed() && !summary.interrupted && !over_budget {
             "32"
         } else {
             "31"
@@ -450,6 +554,9 @@ mod tests {
             index,
             name: name.into(),
             file: "suite.yaml".into(),
+            line: 1,
+            flaky: false,
+            previous_attempts: Vec::new(),
             classname: "suite".into(),
             tags: Vec::new(),
             outcome,
@@ -495,7 +602,10 @@ mod tests {
             "NO_COLOR turns colour off, nothing else"
         );
         let o = ConsoleOptions::for_terminal(0, Terminal { ci: true, ..tty });
-        assert!(!o.progress && o.ordered, "CI gets plain ordered lines");
+        assert!(
+            !o.progress && o.ordered && !o.color,
+            "CI gets plain ordered lines, without colour even on a terminal"
+        );
         let o = ConsoleOptions::for_terminal(1, tty);
         assert!(!o.progress, "-v prints requests, not a bar");
         let o = plain();
@@ -558,5 +668,143 @@ mod tests {
             Outcome::Passed,
         )));
         assert!(out.text().contains("\u{1b}[32mPASS"), "{:?}", out.text());
+    }
+
+    fn step(number: usize, outcome: Outcome) -> StepReport {
+        StepReport {
+            name: format!("step{number}"),
+            phase: Phase::Main,
+            number,
+            location: format!("suite.yaml:{}", 4 + number * 5),
+            outcome,
+            message: None,
+            failures: Vec::new(),
+            passed: Vec::new(),
+            redirects: Vec::new(),
+            request: Some(crate::events::RequestRecord {
+                method: "GET".into(),
+                url: "http://127.0.0.1:9/x".into(),
+                headers: vec![("X-Api-Key".into(), "***".into())],
+                body: None,
+            }),
+            response: Some(crate::events::ResponseRecord {
+                status: 200,
+                version: "HTTP/1.1".into(),
+                headers: Vec::new(),
+                body: "{\"id\":1}".into(),
+                body_bytes: 8,
+                truncated: false,
+                time_ms: 1,
+            }),
+            failed_attempts: Vec::new(),
+            attempts: 1,
+            duration: Duration::from_millis(1),
+            assertions: 1,
+        }
+    }
+
+    fn failing(index: usize, name: &str, failure: crate::events::Assertion) -> Arc<ScenarioReport> {
+        let mut s = (*report(index, name, Outcome::Failed)).clone();
+        let mut bad = step(1, Outcome::Failed);
+        bad.failures.push(failure);
+        s.steps = vec![bad, step(2, Outcome::Skipped)];
+        Arc::new(s)
+    }
+
+    #[test]
+    fn a_recap_of_what_did_not_pass_comes_after_the_progress_lines() {
+        let (mut c, out) = console(plain());
+        let f = crate::events::Assertion {
+            subject: "$.id".into(),
+            expected: "2".into(),
+            actual: "1".into(),
+        };
+        c.event(&Event::ScenarioFinished(failing(0, "broken one", f)));
+        c.event(&Event::ScenarioFinished(report(1, "fine", Outcome::Passed)));
+        let mut err = (*report(2, "no server", Outcome::Error)).clone();
+        err.message = Some("cannot connect".into());
+        c.event(&Event::ScenarioFinished(Arc::new(err)));
+        let summary = Summary {
+            passed: 1,
+            failed: 1,
+            errors: 1,
+            ..Summary::default()
+        };
+        c.finish(&summary).unwrap_or_default();
+        let text = out.text();
+        let recap = text.find("did not pass (2):").unwrap_or(usize::MAX);
+        assert!(
+            recap > text.find("PASS  fine").unwrap_or(usize::MAX),
+            "{text}"
+        );
+        let tail = &text[recap.min(text.len())..];
+        let lines: Vec<&str> = tail.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "did not pass (2):",
+                "  FAIL  broken one  suite.yaml:9  step 1 \"step1\": $.id: expected 2, got 1",
+                "  ERROR no server  suite.yaml:1  cannot connect",
+                "1 passed, 1 failed, 1 error  (0.00s)",
+            ],
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_recap_when_everything_passed() {
+        let (mut c, out) = console(plain());
+        c.event(&Event::ScenarioFinished(report(0, "fine", Outcome::Passed)));
+        c.finish(&Summary::default()).unwrap_or_default();
+        assert!(!out.text().contains("did not pass"), "{}", out.text());
+    }
+
+    #[test]
+    fn a_capture_that_found_nothing_shows_the_body_once() {
+        let (mut c, out) = console(plain());
+        let f = crate::events::Assertion {
+            subject: "capture id".into(),
+            expected: "a value at $.nope".into(),
+            actual: "nothing; body: {\"id\":1}".into(),
+        };
+        c.event(&Event::ScenarioFinished(failing(0, "capture", f)));
+        c.finish(&Summary::default()).unwrap_or_default();
+        let text = out.text();
+        let details = text.split("did not pass (1):").next().unwrap_or_default();
+        assert_eq!(details.matches("{\"id\":1}").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn verbose_exchanges_are_labelled_with_scenario_and_step() {
+        let mut opts = plain();
+        opts.verbosity = 1;
+        let (mut c, out) = console(opts);
+        c.event(&Event::ScenarioStarted {
+            index: 3,
+            name: "the key works".into(),
+        });
+        let mut bad = step(1, Outcome::Failed);
+        bad.failures.push(crate::events::Assertion {
+            subject: "status".into(),
+            expected: "201".into(),
+            actual: "200".into(),
+        });
+        c.event(&Event::StepFinished {
+            index: 3,
+            step: Box::new(bad),
+        });
+        c.finish(&Summary::default()).unwrap_or_default();
+        let text = out.text();
+        assert!(
+            text.starts_with(
+                "-- the key works / step 1 \"step1\"  (suite.yaml:9)\n> GET http://127.0.0.1:9/x\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("[3]"), "{text}");
+        assert!(
+            text.contains("curl \\\n  http://127.0.0.1:9/x \\\n  -H 'X-Api-Key: ***'"),
+            "a failing step carries its curl reproducer: {text}"
+        );
     }
 }

@@ -60,8 +60,12 @@ fn sha256_source(text: &str) -> String {
 }
 
 /// Where `--report-html PATH` writes: PATH itself when it names an `.html`/`.htm`
-/// file, else `PATH/index.html` (a folder, made if missing, as CI artifacts want).
+/// file, else `PATH/index.html` (a folder, made if missing, as CI artifacts want);
+/// `-` is standard output, like the other reports.
 pub fn target_file(path: &Path) -> PathBuf {
+    if super::is_stdout(path) {
+        return super::report_path(path);
+    }
     let is_page = path
         .extension()
         .and_then(|e| e.to_str())
@@ -883,6 +887,9 @@ mod tests {
             index: 0,
             name: "uses tok<en>-77d0-4a1f-9c2e".into(),
             file: "a.yaml".into(),
+            line: 1,
+            flaky: false,
+            previous_attempts: Vec::new(),
             classname: "a".into(),
             tags: Vec::new(),
             outcome: Outcome::Failed,
@@ -931,6 +938,7 @@ mod tests {
                 PathBuf::from("reports/"),
                 PathBuf::from("reports/index.html"),
             ),
+            (PathBuf::from("-"), PathBuf::from("/dev/stdout")),
             (existing.clone(), existing.join("index.html")),
         ];
         for (given, want) in cases {

@@ -111,7 +111,8 @@ impl Reporter for JsonReporter {
             .rfind(SLOT)
             .ok_or("cannot serialize the JSON report: no place for the scenarios")?;
         let (head, tail) = (&empty[..at + SLOT.len() - 1], &empty[at + SLOT.len() - 1..]);
-        let mut file = ReportFile::create(&self.path, &self.redactor)?;
+        let path = super::report_path(&self.path);
+        let mut file = ReportFile::create(&path, &self.redactor)?;
         file.write(head.as_bytes())?;
         let mut any = false;
         for i in 0..parts.len() {

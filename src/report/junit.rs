@@ -103,11 +103,14 @@ impl Reporter for JunitReporter {
             .into_reader()?;
         let mut suites: Vec<SuiteHead> = std::mem::take(&mut self.suites).into_values().collect();
         suites.sort_by_key(|h| h.first);
-        let total = suites.iter().fold(Counts::default(), |mut acc, s| {
+        let checks: Vec<RunCheck> = RunCheck::budget(summary).into_iter().collect();
+        let mut total = suites.iter().fold(Counts::default(), |mut acc, s| {
             acc.merge(s.counts);
             acc
         });
-        let mut file = ReportFile::create(&self.path, &self.redactor)?;
+        total.merge(check_counts(&checks));
+        let path = super::report_path(&self.path);
+        let mut file = ReportFile::create(&path, &self.redactor)?;
         let mut out = XmlWriter::with_capacity(4096);
         open_report(&mut out, total, summary.duration);
         for mut suite in suites {
@@ -121,6 +124,7 @@ impl Reporter for JunitReporter {
             }
             out.close("testsuite");
         }
+        write_checks(&mut out, &checks);
         out.close("testsuites");
         file.write(out.finish().as_bytes())?;
         file.commit()
@@ -165,6 +169,74 @@ fn cases_of(
     match granularity {
         Granularity::Scenario => scenario_case(out, counts, s),
         Granularity::Step => step_cases(out, counts, s),
+    }
+}
+
+/// A check of the whole run that is not a scenario (the `--max-credits` budget): a
+/// testcase of its own in a `runner` testsuite, so that CI shows why a job failed
+/// when every scenario passed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunCheck {
+    pub name: String,
+    /// Why it failed; `None`: it held.
+    pub failure: Option<String>,
+}
+
+fn check_counts(checks: &[RunCheck]) -> Counts {
+    let mut c = Counts::default();
+    for check in checks {
+        c.add(if check.failure.is_some() {
+            Outcome::Failed
+        } else {
+            Outcome::Passed
+        });
+    }
+    c
+}
+
+/// The run's own checks, as a last testsuite named `runner`.
+fn write_checks(out: &mut XmlWriter, checks: &[RunCheck]) {
+    if checks.is_empty() {
+        return;
+    }
+    let c = check_counts(checks);
+    let (tests, failures) = (c.tests.to_string(), c.failures.to_string());
+    out.open(
+        "testsuite",
+        &[
+            ("name", "runner"),
+            ("tests", &tests),
+            ("skipped", "0"),
+            ("errors", "0"),
+            ("failures", &failures),
+            ("time", "0.000"),
+        ],
+    );
+    for check in checks {
+        out.open(
+            "testcase",
+            &[
+                ("name", &check.name),
+                ("classname", "runner"),
+                ("time", "0.000"),
+            ],
+        );
+        if let Some(why) = &check.failure {
+            out.text_element("failure", &[("message", why), ("type", "Budget")], why);
+        }
+        out.close("testcase");
+    }
+    out.close("testsuite");
+}
+
+impl RunCheck {
+    /// The budget check, when `--max-credits` was given.
+    pub fn budget(summary: &Summary) -> Option<RunCheck> {
+        let budget = summary.budget.as_ref()?;
+        Some(RunCheck {
+            name: format!("spend within --max-credits {}", budget.max_credits),
+            failure: budget.exceeded.clone(),
+        })
     }
 }
 
@@ -284,13 +356,17 @@ fn write_case(
     out: &mut XmlWriter,
     name: &str,
     s: &ScenarioReport,
+    line: usize,
     time: Duration,
     assertions: usize,
     status: Status<'_>,
     flaky: &[&StepReport],
+    previous: &[crate::events::Attempt],
     system_out: &str,
 ) {
-    let (assertions, time) = (assertions.to_string(), seconds(time));
+    let (assertions, time, line) = (assertions.to_string(), seconds(time), line.to_string());
+    // `file` and `line` are what GitHub's JUnit actions annotate; without a line they
+    // fall back to the last `file:NN` of the failure text, or to line 0.
     out.open(
         "testcase",
         &[
@@ -299,10 +375,19 @@ fn write_case(
             ("assertions", &assertions),
             ("time", &time),
             ("file", &s.file),
+            ("line", &line),
         ],
     );
     match status {
         Status::Success => {
+            for a in previous {
+                let message = format!("attempt failed: {}", a.message);
+                out.text_element(
+                    "flakyFailure",
+                    &[("message", &message), ("type", "FlakyScenario")],
+                    &format!("{}\n", a.location),
+                );
+            }
             for step in flaky {
                 for attempt in &step.failed_attempts {
                     let message = format!("step {} \"{}\": {attempt}", step.number, step.name);
@@ -326,6 +411,19 @@ fn write_case(
         } => {
             let tag = if failure { "failure" } else { "error" };
             out.text_element(tag, &[("message", &message), ("type", ty)], &description);
+            // Earlier attempts that failed too (`scenario_retries`), as Surefire writes reruns.
+            for a in previous {
+                let tag = if a.outcome == Outcome::Error {
+                    "rerunError"
+                } else {
+                    "rerunFailure"
+                };
+                out.text_element(
+                    tag,
+                    &[("message", &a.message), ("type", "ScenarioAttempt")],
+                    &format!("{}\n", a.location),
+                );
+            }
         }
     }
     out.text_element("system-out", &[], system_out);
@@ -353,14 +451,20 @@ fn scenario_case(out: &mut XmlWriter, counts: &mut Counts, s: &ScenarioReport) {
         Vec::new()
     };
     let assertions: usize = s.steps.iter().map(|st| st.assertions).sum();
+    let line = match s.outcome {
+        Outcome::Failed | Outcome::Error => s.first_problem().map_or(s.line, StepReport::line),
+        _ => s.line,
+    };
     write_case(
         out,
         &s.name,
         s,
+        line,
         s.duration,
         assertions,
         status,
         &flaky,
+        &s.previous_attempts,
         &bounded(step_log(&s.steps)),
     );
 }
@@ -401,10 +505,12 @@ fn step_cases(out: &mut XmlWriter, counts: &mut Counts, s: &ScenarioReport) {
             out,
             &name,
             s,
+            st.line(),
             st.duration,
             st.assertions,
             status,
             flaky,
+            &[],
             &bounded(step_log(std::slice::from_ref(st))),
         );
     }
@@ -412,54 +518,60 @@ fn step_cases(out: &mut XmlWriter, counts: &mut Counts, s: &ScenarioReport) {
 
 /// The message attribute: the first thing that went wrong, on one line.
 fn headline(s: &ScenarioReport) -> (String, &'static str) {
-    match s.first_problem() {
-        Some(st) => (
-            step_headline(st),
-            if st.outcome == Outcome::Failed {
-                "Assertion"
-            } else {
-                "StepError"
-            },
-        ),
-        None => (
-            s.message
-                .clone()
-                .unwrap_or_else(|| "the scenario did not pass".into()),
-            "ScenarioError",
-        ),
-    }
+    let ty = match s.first_problem() {
+        Some(st) if st.outcome == Outcome::Failed => "Assertion",
+        Some(_) => "StepError",
+        None => "ScenarioError",
+    };
+    (s.reason(), ty)
 }
 
 fn step_headline(st: &StepReport) -> String {
-    let what = match (st.failures.first(), &st.message) {
-        (Some(f), _) => {
-            let more = if st.failures.len() > 1 {
-                format!(" (and {} more)", st.failures.len() - 1)
-            } else {
-                String::new()
-            };
-            format!("{f}{more}")
-        }
-        (None, Some(m)) => m.clone(),
-        (None, None) => "did not pass".into(),
-    };
-    format!("step {} \"{}\": {what}", st.number, st.name)
+    st.headline()
 }
 
+/// The failure text. Its first `file:line` is the step that did not pass: readers
+/// that look for a location in the text (GitHub's JUnit actions take the last one
+/// they find) must land there, so steps that merely did not run are listed without
+/// their location.
 fn details(s: &ScenarioReport) -> String {
     let mut out = String::new();
+    let first = s.first_problem();
+    if let Some(st) = first {
+        out.push_str(&step_details(st));
+    }
     if let Some(m) = &s.message {
         out.push_str(m);
         out.push('\n');
     }
-    for st in s.steps.iter().filter(|st| st.outcome != Outcome::Passed) {
+    // Other problems (a `finally` step that failed too) follow the first one.
+    for st in s.steps.iter().filter(|st| {
+        matches!(st.outcome, Outcome::Failed | Outcome::Error)
+            && !first.is_some_and(|f| std::ptr::eq(f, *st))
+    }) {
         out.push_str(&step_details(st));
+    }
+    let not_run: Vec<String> = s
+        .steps
+        .iter()
+        .filter(|st| st.outcome == Outcome::Skipped)
+        .map(|st| {
+            format!(
+                "{} ({})",
+                st.label(),
+                st.message.as_deref().unwrap_or("skipped")
+            )
+        })
+        .collect();
+    for line in not_run {
+        out.push_str(&line);
+        out.push('\n');
     }
     out
 }
 
 fn step_details(st: &StepReport) -> String {
-    let mut out = format!("step {} \"{}\" ({})\n", st.number, st.name, st.location);
+    let mut out = format!("{} ({})\n", st.label(), st.location);
     if let Some(req) = &st.request {
         out.push_str(&format!("  {} {}\n", req.method, req.url));
     }

@@ -2,6 +2,8 @@
 //! engine's events. Secrets are masked once, here, before any reporter sees an event.
 
 pub mod console;
+pub mod curl;
+pub mod github;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -34,6 +36,27 @@ pub struct Summary {
     /// What the run would have cost on the real API (runs against the embedded mock).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spend: Option<crate::safety::Spend>,
+    /// `--max-credits`, and whether the run went over it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+    /// `--openapi-coverage`: the operations and documented responses of each OpenAPI
+    /// document the run used, exercised or not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub openapi_coverage: Vec<crate::contract::Coverage>,
+}
+
+/// The `--max-credits` check of a run against the embedded mock.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Budget {
+    pub max_credits: u64,
+    /// Why the run is over budget (or the ledger could not be read); `None`: within it.
+    pub exceeded: Option<String>,
+}
+
+/// `1 error`, `2 errors`: a count with its noun in the right number.
+pub fn count<N: Into<u64> + Copy>(n: N, one: &str, many: &str) -> String {
+    let v: u64 = n.into();
+    format!("{v} {}", if v == 1 { one } else { many })
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -124,6 +147,11 @@ fn scrub_scenario(s: &mut ScenarioReport, r: &Redactor) {
     for st in s.steps.iter_mut() {
         scrub_step(st, r);
     }
+    // Earlier attempts quote what their steps saw, secrets included.
+    for a in s.previous_attempts.iter_mut() {
+        r.scrub_in_place(&mut a.message);
+        r.scrub_in_place(&mut a.location);
+    }
 }
 
 fn scrub_step(st: &mut StepReport, r: &Redactor) {
@@ -163,6 +191,21 @@ fn scrub_step(st: &mut StepReport, r: &Redactor) {
             // A body cut by --max-body may end in the first bytes of a secret.
             r.scrub_in_place_cut(&mut resp.body, resp.truncated);
         }
+    }
+}
+
+/// Whether a report path means standard output (`--junit -`).
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Where a report goes: `-` is standard output, written in place as a device
+/// (see [`write_report`]); any other path is itself.
+pub fn report_path(path: &Path) -> std::path::PathBuf {
+    if is_stdout(path) {
+        std::path::PathBuf::from("/dev/stdout")
+    } else {
+        path.to_path_buf()
     }
 }
 
@@ -522,6 +565,9 @@ mod tests {
             index: 0,
             name: "uses alpha-4a1f-9c2e-77d0 and omega-b3c5-1e08-aa42".into(),
             file: "a.yaml".into(),
+            line: 1,
+            flaky: false,
+            previous_attempts: Vec::new(),
             classname: "a".into(),
             tags: Vec::new(),
             outcome: Outcome::Passed,
@@ -532,8 +578,18 @@ mod tests {
             steps: Vec::new(),
             masked_with: None,
         };
+        s.previous_attempts.push(crate::events::Attempt {
+            outcome: Outcome::Failed,
+            message: "step 1 \"x\": $.token: expected 1, got alpha-4a1f-9c2e-77d0".into(),
+            location: "a.yaml:3".into(),
+            duration: Duration::ZERO,
+        });
         mask_scenario(&mut s, &r);
         assert_eq!(s.name, "uses *** and omega-b3c5-1e08-aa42");
+        assert_eq!(
+            s.previous_attempts[0].message, "step 1 \"x\": $.token: expected 1, got ***",
+            "an earlier attempt is masked like the rest"
+        );
         let seen = s.masked_with;
         r.add("alpha-4a1f-9c2e-77d0");
         assert_eq!(

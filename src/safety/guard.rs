@@ -642,6 +642,7 @@ mod tests {
             timeout: None,
             step_timeout: None,
             retries: None,
+            scenario_retries: None,
             follow_redirects: None,
             inferred_secrets: Vec::new(),
             locks: Vec::new(),

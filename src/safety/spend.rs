@@ -56,13 +56,17 @@ impl Spend {
     /// The console line.
     pub fn line(&self) -> String {
         let mut line = format!(
-            "spend (embedded mock's ledger; what the real API would have cost): {} credits, {} scraper calls, {} agent runs, {} pull requests, {} posts, {} jobs left running",
-            self.credits,
-            self.scraper_calls,
-            self.agent_runs,
-            self.pull_requests,
-            self.posts,
-            self.jobs_left_running
+            "spend (embedded mock's ledger; what the real API would have cost): {}, {}, {}, {}, {}, {}",
+            crate::report::count(self.credits, "credit", "credits"),
+            crate::report::count(self.scraper_calls, "scraper call", "scraper calls"),
+            crate::report::count(self.agent_runs, "agent run", "agent runs"),
+            crate::report::count(self.pull_requests, "pull request", "pull requests"),
+            crate::report::count(self.posts, "post", "posts"),
+            crate::report::count(
+                self.jobs_left_running,
+                "job left running",
+                "jobs left running"
+            ),
         );
         if self.ad_spend > 0 {
             line.push_str(&format!(", {} cents of ad spend", self.ad_spend));

@@ -465,6 +465,15 @@ impl Checker {
                 Err(msg) => self.push(Diagnostic::new(file.as_ref(), schema.loc, msg)),
             }
         }
+        if let Some(o) = e.openapi.as_mut()
+            && let crate::scenario::expect::OpenApiSource::File(rel) = &o.source
+        {
+            let path = file.parent().unwrap_or(Path::new(".")).join(rel);
+            match crate::contract::load_cached(&path) {
+                Ok(spec) => o.spec = Some(spec),
+                Err(msg) => self.push(Diagnostic::new(file.as_ref(), o.loc, msg)),
+            }
+        }
     }
 
     /// Checks that can never hold on what they look at are file errors: an object

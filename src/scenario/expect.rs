@@ -49,6 +49,10 @@ pub struct Expect {
     /// A matcher over how many redirects were followed to reach the final response.
     #[schemars(example = 0, example = serde_json::json!({"lte": 2}))]
     pub redirects: Option<Matcher>,
+    /// The response must match the OpenAPI operation the request calls: a document
+    /// (relative to the scenario file), `true` for the run's `--openapi`, `false` for none.
+    #[schemars(example = &"openapi/petstore.yaml", example = true)]
+    pub openapi: Option<OpenApiExpect>,
 }
 
 impl Expect {
@@ -63,6 +67,7 @@ impl Expect {
             && self.redirects.is_none()
             && self.bytes.is_none()
             && self.cookies.0.is_empty()
+            && self.openapi.is_none()
     }
 }
 
@@ -765,6 +770,67 @@ impl<'de> Deserialize<'de> for SchemaSpec {
             source,
             validator: None,
             document: None,
+        })
+    }
+}
+
+/// `expect.openapi`: which OpenAPI document the response is checked against.
+#[derive(Debug, Clone)]
+pub struct OpenApiExpect {
+    pub loc: Loc,
+    pub source: OpenApiSource,
+    /// Filled in when the files are checked (a `File` source).
+    pub spec: Option<Arc<crate::contract::Spec>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpenApiSource {
+    /// `false`: no contract check, not even the run's `--openapi`.
+    Off,
+    /// `true`: the run's `--openapi` document.
+    Run,
+    /// A document, relative to the scenario file.
+    File(String),
+}
+
+impl<'de> Deserialize<'de> for OpenApiExpect {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = TValue::deserialize(d)?;
+        let loc = v.loc();
+        let source = match &v {
+            TValue::Str(t) if t.is_literal() && !t.src.trim().is_empty() => {
+                OpenApiSource::File(t.src.clone())
+            }
+            TValue::Bool(true, _) => OpenApiSource::Run,
+            TValue::Bool(false, _) => OpenApiSource::Off,
+            other => {
+                sink::report(
+                    loc,
+                    short(other).chars().count().max(1),
+                    "`openapi` takes the path of an OpenAPI document, `true` or `false`",
+                    Some("e.g. `openapi: petstore.yaml` (relative to this file)".into()),
+                );
+                OpenApiSource::Off
+            }
+        };
+        Ok(OpenApiExpect {
+            loc,
+            source,
+            spec: None,
+        })
+    }
+}
+
+impl JsonSchema for OpenApiExpect {
+    fn schema_name() -> Cow<'static, str> {
+        "OpenApiExpect".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Check the response against the OpenAPI operation the request calls: the document's path (relative to the scenario file), true for the run's --openapi, false for no check.",
+            "type": ["string", "boolean"],
+            "examples": ["openapi/petstore.yaml", true]
         })
     }
 }

@@ -264,13 +264,25 @@ struct Loader {
 }
 
 /// Parse one YAML document from a file, reporting problems as diagnostics.
+/// Parse a YAML file into `T`, stopping at the first problem.
 pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagnostics> {
+    match parse_yaml_lenient(path) {
+        (Some(v), d) if d.is_empty() => Ok(v),
+        (_, d) => Err(d),
+    }
+}
+
+/// Parse a YAML file into `T`, and with leaf problems (a bad JSONPath, regex or
+/// duration: placeholders stand in for them) still hand back the value, so that
+/// the checks after loading (methods, templates) report their problems in the
+/// same run: `validate` lists every problem of a file at once.
+pub fn parse_yaml_lenient<T: for<'de> Deserialize<'de>>(path: &Path) -> (Option<T>, Diagnostics) {
     let mut diags = Diagnostics::default();
     let bytes = match read_limited(path) {
         Ok(b) => b,
         Err(d) => {
             diags.push(d);
-            return Err(diags);
+            return (None, diags);
         }
     };
     let text = match std::str::from_utf8(&bytes) {
@@ -285,7 +297,7 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagno
                 )
                 .hint("save it as UTF-8; is it a scenario file at all?"),
             );
-            return Err(diags);
+            return (None, diags);
         }
     };
     if text.trim().is_empty()
@@ -297,7 +309,7 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagno
             Diagnostic::new(path, Loc::new(1, 1), "the file is empty")
                 .hint("a scenario needs at least `name` and `steps`"),
         );
-        return Err(diags);
+        return (None, diags);
     }
     if let Some(pos) = text.find('\0') {
         let (line, col) = line_col(&bytes[..pos]);
@@ -309,7 +321,7 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagno
             )
             .hint("scenario files are YAML text"),
         );
-        return Err(diags);
+        return (None, diags);
     }
     sink::drain();
     sink::set_source(Some(text));
@@ -324,12 +336,11 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagno
         diags.push(d);
     }
     match parsed {
-        Ok(v) if diags.is_empty() => Ok(v),
-        Ok(_) => Err(diags),
+        Ok(v) => (Some(v), diags),
         Err(e) => {
             // A structural error may be a consequence of an earlier leaf problem; show both.
             diags.push(super::yaml_error::yaml_error(path, text, &e));
-            Err(diags)
+            (None, diags)
         }
     }
 }
@@ -410,18 +421,16 @@ fn yaml_options() -> serde_saphyr::Options {
 
 impl Loader {
     fn load_file(&mut self, path: &Path) -> Vec<Scenario> {
-        let doc: ScenarioDoc = match parse_yaml(path) {
-            Ok(d) => d,
-            Err(d) => {
-                self.diags.extend(d);
-                return Vec::new();
-            }
+        let (doc, problems) = parse_yaml_lenient::<ScenarioDoc>(path);
+        self.diags.extend(problems);
+        let Some(doc) = doc else {
+            return Vec::new();
         };
         let file: Arc<Path> = Arc::from(path);
         let mut out = Vec::new();
         if doc.scenarios.is_empty() {
             if let Some(s) = self.scenario(&file, None, doc) {
-                out.extend(self.expand_matrix(s.0, s.1));
+                out.extend(self.expand_cases(s));
             }
         } else {
             if !doc.steps.is_empty() || !doc.finally.is_empty() || doc.name.is_some() {
@@ -449,7 +458,7 @@ impl Loader {
                 }
                 merge_parent(&parent, &mut sub);
                 if let Some(s) = self.scenario(&file, Some(sub_loc), sub) {
-                    out.extend(self.expand_matrix(s.0, s.1));
+                    out.extend(self.expand_cases(s));
                 }
             }
         }
@@ -462,7 +471,7 @@ impl Loader {
         file: &Arc<Path>,
         entry_loc: Option<Loc>,
         doc: ScenarioDoc,
-    ) -> Option<(Scenario, Option<Matrix>)> {
+    ) -> Option<(Scenario, Option<Matrix>, Option<Spanned<String>>)> {
         let (name, loc) = match doc.name {
             Some(n) => (n.value, Loc::from(n.referenced)),
             None => {
@@ -488,8 +497,21 @@ impl Loader {
             );
         }
         let no_params = Arc::new(Params::default());
-        let steps = self.steps(file, doc.steps, &no_params, 0);
-        let finally = self.steps(file, doc.finally, &no_params, 0);
+        let mut steps = self.steps(file, doc.steps, &no_params, 0);
+        let mut finally = self.steps(file, doc.finally, &no_params, 0);
+        if let Some(mut o) = doc.openapi {
+            // Relative to this file, whichever file a step comes from (an include).
+            if let super::expect::OpenApiSource::File(rel) = &o.source {
+                let joined = file.parent().unwrap_or(Path::new(".")).join(rel);
+                let abs = std::path::absolute(&joined).unwrap_or(joined);
+                o.source = super::expect::OpenApiSource::File(abs.display().to_string());
+            }
+            for st in steps.iter_mut().chain(finally.iter_mut()) {
+                if matches!(st.action, Action::Request(_)) && st.expect.openapi.is_none() {
+                    st.expect.openapi = Some(o.clone());
+                }
+            }
+        }
         let scenario = Scenario {
             index: 0,
             file: file.clone(),
@@ -512,11 +534,85 @@ impl Loader {
             timeout: doc.timeout.map(|d| d.0),
             step_timeout: doc.step_timeout.map(|d| d.0),
             retries: doc.retries,
+            scenario_retries: doc.scenario_retries,
             follow_redirects: doc.follow_redirects,
             steps,
             finally,
         };
-        Some((scenario, doc.matrix))
+        Some((scenario, doc.matrix, doc.data))
+    }
+
+    /// A scenario's cases: one per `data:` row, or per `matrix` combination.
+    fn expand_cases(
+        &mut self,
+        (base, matrix, data): (Scenario, Option<Matrix>, Option<Spanned<String>>),
+    ) -> Vec<Scenario> {
+        let Some(data) = data else {
+            return self.expand_matrix(base, matrix);
+        };
+        let loc: Loc = data.referenced.into();
+        if matrix.is_some() {
+            self.diags.push(
+                Diagnostic::new(
+                    base.file.as_ref(),
+                    loc,
+                    "a scenario takes its cases from `data` or from `matrix`, not both",
+                )
+                .hint("put the matrix values into the data file's columns"),
+            );
+            return Vec::new();
+        }
+        match super::data::read_rows(&base.file, &data.value, loc, MAX_MATRIX_CASES) {
+            Ok(rows) => self.expand_rows(base, rows),
+            Err(msg) => {
+                self.diags
+                    .push(Diagnostic::new(base.file.as_ref(), loc, msg));
+                Vec::new()
+            }
+        }
+    }
+
+    /// One scenario per data row, named by the name template or by its row number:
+    /// stable and unique, so each row is its own JUnit testcase.
+    fn expand_rows(&mut self, base: Scenario, rows: Vec<super::data::Row>) -> Vec<Scenario> {
+        let templated = super::values::has_template_syntax(&base.name);
+        let mut names = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            names.push(if templated {
+                match render_name(&base.name, row) {
+                    Ok(n) => n,
+                    Err(msg) => {
+                        self.diags
+                            .push(Diagnostic::new(base.file.as_ref(), base.loc, msg));
+                        return Vec::new();
+                    }
+                }
+            } else {
+                format!("{} [row {}]", base.name, i + 1)
+            });
+        }
+        // Two rows that render the same name keep their row numbers to tell them apart.
+        let dup: Vec<bool> = names
+            .iter()
+            .map(|n| names.iter().filter(|m| *m == n).count() > 1)
+            .collect();
+        let mut out = Vec::with_capacity(rows.len());
+        for (i, row) in rows.into_iter().enumerate() {
+            let mut s = base.clone();
+            s.name = if dup[i] {
+                format!("{} [row {}]", names[i], i + 1)
+            } else {
+                names[i].clone()
+            };
+            let own: Vec<(String, TValue)> = std::mem::take(&mut s.vars)
+                .into_iter()
+                .filter(|(k, _)| !row.iter().any(|(m, _)| m == k))
+                .collect();
+            s.vars = row;
+            s.vars.extend(own);
+            out.push(s);
+        }
+        out
     }
 
     fn steps(
@@ -839,10 +935,19 @@ fn merge_parent(parent: &ScenarioDoc, sub: &mut ScenarioDoc) {
     if sub.retries.is_none() {
         sub.retries = parent.retries;
     }
+    if sub.scenario_retries.is_none() {
+        sub.scenario_retries = parent.scenario_retries;
+    }
     if sub.follow_redirects.is_none() {
         sub.follow_redirects = parent.follow_redirects;
     }
     if sub.matrix.is_none() {
         sub.matrix = parent.matrix.clone();
+    }
+    if sub.data.is_none() {
+        sub.data = parent.data.clone();
+    }
+    if sub.openapi.is_none() {
+        sub.openapi = parent.openapi.clone();
     }
 }

@@ -2,6 +2,7 @@
 //! and the checks that run before anything is sent.
 
 pub mod check;
+pub mod data;
 pub mod expect;
 pub mod load;
 pub mod model;

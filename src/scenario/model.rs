@@ -71,6 +71,11 @@ pub struct ScenarioDoc {
     /// Transport retries (connection errors, 5xx, 429) for the scenario's steps.
     #[schemars(example = 2)]
     pub retries: Option<u32>,
+    /// Run the whole scenario again (from its first step, its `finally` steps each
+    /// time) up to this many times when it fails; one that passes on a later attempt
+    /// is reported flaky. Overrides `--scenario-retries`.
+    #[schemars(example = 2)]
+    pub scenario_retries: Option<u32>,
     /// Follow redirects (3xx with `Location`) in every step of the scenario, each hop
     /// reported and checked on its own. Default: not followed (`--follow-redirects`
     /// changes the default of a run); a step's `request.follow_redirects` wins.
@@ -79,6 +84,15 @@ pub struct ScenarioDoc {
     /// Expand into one scenario per combination of these values.
     #[schemars(example = serde_json::json!({"language": ["en", "fr"], "plan": ["free", "pro"]}))]
     pub matrix: Option<IndexMap<String, Vec<TValue>>>,
+    /// Check every response of the scenario against this OpenAPI document (relative to
+    /// the scenario file); a step's own `expect.openapi` wins.
+    #[schemars(example = &"openapi/petstore.yaml")]
+    pub openapi: Option<super::expect::OpenApiExpect>,
+    /// Run the scenario once per row of this CSV (header row, then one row per case)
+    /// or JSON (a list of objects) file, relative to the scenario file; each column is
+    /// a variable.
+    #[schemars(with = "Option<String>", example = &"data/users.csv")]
+    pub data: Option<Spanned<String>>,
     /// The steps, in order.
     #[serde(default)]
     #[schemars(with = "Vec<StepDoc>", example = serde_json::json!([{"name": "whoami", "request": {"url": "/v1/whoami"}, "expect": {"status": 200}}]))]

@@ -46,6 +46,8 @@ pub struct Scenario {
     pub timeout: Option<Duration>,
     pub step_timeout: Option<Duration>,
     pub retries: Option<u32>,
+    /// Runs of the whole scenario after a failed one (`scenario_retries:`).
+    pub scenario_retries: Option<u32>,
     pub follow_redirects: Option<bool>,
     pub steps: Vec<Step>,
     pub finally: Vec<Step>,

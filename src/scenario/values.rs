@@ -318,7 +318,9 @@ impl<'de> Deserialize<'de> for DurationSpec {
                     format!("invalid duration: {msg}"),
                     Some(DURATION_HINT.into()),
                 );
-                Ok(DurationSpec(Duration::ZERO))
+                // A stand-in no later check objects to (a zero timeout would be a
+                // second, false problem): the file is checked on, and refused anyway.
+                Ok(DurationSpec(Duration::from_secs(1)))
             }
         }
     }

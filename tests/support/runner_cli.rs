@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 const RUN_LIMIT: Duration = Duration::from_secs(120);
 
 /// Environment variables that would change what a run does; removed unless a test sets them.
-const AMBIENT: [&str; 8] = [
+const AMBIENT: [&str; 10] = [
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",
     "RUNNER_BASE_URL",
     "LAYERS_API_KEY",
     "GITHUB_RUN_ID",
