@@ -337,6 +337,11 @@ fn a_person_sees_the_counts_the_failures_and_the_timeline_and_nothing_runs() {
         failed.contains("<a class=\"loc\" href=\"../../suite.yaml\">suite.yaml:27</a>"),
         "{failed}"
     );
+    // The failing request as a curl command to paste.
+    assert!(
+        failed.contains("<pre class=\"body curl\">curl"),
+        "no curl reproducer:\n{failed}"
+    );
     // The JSON response, re-indented, its hostile string as text.
     assert!(
         failed.contains(

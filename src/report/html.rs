@@ -481,6 +481,9 @@ struct StepData<'a> {
     /// The exchanges of the step in the order they happened: redirect hops first
     /// (when the events carry them), the final request and response last.
     exchanges: Vec<ExchangeData<'a>>,
+    /// For a step that failed or errored: a `curl` command sending its request again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    curl: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -550,6 +553,11 @@ fn step_data<'a>(st: &'a StepReport, links: &mut Links) -> StepData<'a> {
         failures: st.failures.iter().map(triple).collect(),
         passed: st.passed.iter().map(triple).collect(),
         exchanges: exchanges(st),
+        curl: st
+            .request
+            .as_ref()
+            .filter(|_| matches!(st.outcome, Outcome::Failed | Outcome::Error))
+            .map(super::curl::reproducer),
     }
 }
 

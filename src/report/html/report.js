@@ -209,6 +209,10 @@
         st.failed_attempts.forEach(function (a) { add(ul, el('li', null, a)); });
       }
     }
+    if (st.curl) {
+      add(inner, el('h5', null, 'send it again with curl (secrets masked: put them back first)'));
+      add(inner, el('pre', 'body curl', st.curl));
+    }
     st.exchanges.forEach(function (x, i) {
       var box = add(inner, el('div', 'ex' + (x.hop ? ' hop' : '')));
       if (x.hop) add(box, el('h4', null, 'redirect hop ' + (i + 1)));
