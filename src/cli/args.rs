@@ -110,6 +110,9 @@ pub struct RunArgs {
     /// Write a JSON report of the whole run here.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+    /// Write a self-contained HTML report here: a folder (gets index.html) or an .html file.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub report_html: Option<PathBuf>,
     /// How many scenarios run at once.
     #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub jobs: u32,

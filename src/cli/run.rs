@@ -13,6 +13,7 @@ use crate::exit;
 use crate::http::tls::{TlsOptions, read_ca_file};
 use crate::mock::{MockConfig, MockServer};
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
+use crate::report::html::HtmlReporter;
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
 use crate::report::redact::Redactor;
@@ -43,7 +44,7 @@ pub fn run(a: RunArgs) -> i32 {
         }
     }
     install_masking_panic_hook(redactor.clone());
-    let on_stdout = [&a.junit, &a.report_json]
+    let on_stdout = [&a.junit, &a.report_json, &a.report_html]
         .into_iter()
         .flatten()
         .filter(|p| crate::report::is_stdout(p))
@@ -462,7 +463,7 @@ async fn run_async(
             catalog: Arc::new(catalog),
             mock_base: fallback.as_deref().and_then(|b| url::Url::parse(b).ok()),
         }),
-        record_passes: a.report_json.is_some(),
+        record_passes: a.report_json.is_some() || a.report_html.is_some(),
         fail_fast: a.fail_fast,
         follow_redirects: a.follow_redirects,
         tls,
@@ -482,7 +483,7 @@ async fn run_async(
         a.verbose
     };
     // A report on standard output (`--junit -`) keeps it to itself: the console goes to stderr.
-    let report_on_stdout = [&a.junit, &a.report_json]
+    let report_on_stdout = [&a.junit, &a.report_json, &a.report_html]
         .into_iter()
         .flatten()
         .any(|p| crate::report::is_stdout(p));
@@ -510,6 +511,9 @@ async fn run_async(
     }
     if let Some(p) = &a.report_json {
         reporters.push(Box::new(JsonReporter::new(p.clone(), redactor.clone())));
+    }
+    if let Some(p) = &a.report_html {
+        reporters.push(Box::new(HtmlReporter::new(p, redactor.clone())));
     }
     let commands_out: Box<dyn std::io::Write + Send> = if report_on_stdout {
         Box::new(std::io::stderr())

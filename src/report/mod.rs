@@ -4,6 +4,7 @@
 pub mod console;
 pub mod curl;
 pub mod github;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod redact;
