@@ -26,6 +26,7 @@ use runner::events::{
     StepReport, excerpt,
 };
 use runner::report::console::{ConsoleOptions, ConsoleReporter};
+use runner::report::html::HtmlReporter;
 use runner::report::json::JsonReporter;
 use runner::report::junit::{Granularity, JunitReporter};
 use runner::report::redact::{MASK, Redactor};
@@ -307,6 +308,28 @@ const SINKS: &[Sink] = &[
             let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
             let mut out = Vec::new();
             json_strings(&value, &mut out);
+            out
+        },
+    },
+    Sink {
+        name: "HTML report",
+        make: |dir, r, _| Box::new(HtmlReporter::new(&dir.join("report.html"), r.clone())),
+        read: |dir, _| {
+            let html = std::fs::read_to_string(dir.join("report.html"))
+                .expect("the HTML report was written");
+            assert!(html.contains("id=\"data\""), "the page has its data block");
+            // What the page shows: its text, and the strings of its data block
+            // (one JSON line per scenario) that its script draws when opened.
+            let mut out = vec![xml_unescape(&html)];
+            if let Some((_, data)) =
+                html.split_once("<script type=\"application/json\" id=\"data\">")
+            {
+                let data = data.split("</script>").next().unwrap_or("");
+                for line in data.lines().filter(|l| !l.trim().is_empty()) {
+                    let value: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+                    json_strings(&value, &mut out);
+                }
+            }
             out
         },
     },
