@@ -12,18 +12,8 @@ mod runner_cli;
 use std::time::Duration;
 
 use http_server::{Reply, TestServer};
-use runner_cli::{Output, Workspace};
+use runner_cli::Workspace;
 use serde_json::json;
-
-/// Run `file` (in `ws`) against `server`, with extra arguments.
-fn run(ws: &Workspace, server: &TestServer, file: &str, extra: &[&str]) -> Output {
-    ws.runner()
-        .arg(file)
-        .arg("--base-url")
-        .arg(server.base_url())
-        .args(extra)
-        .run()
-}
 
 #[test]
 fn captures_flow_between_steps_and_keep_their_json_type() {
@@ -76,7 +66,8 @@ steps:
         $.path: /users/42
 "#,
     );
-    run(&ws, &server, "captures.yaml", &[]).expect_code(0);
+    ws.run_against("captures.yaml", &server.base_url(), &[])
+        .expect_code(0);
 
     let login = server.requests_to("/login");
     assert_eq!(login.len(), 1);
@@ -145,7 +136,7 @@ steps:
     expect: {status: 503}
 "#,
     );
-    let out = run(&ws, &server, "statuses.yaml", &[]);
+    let out = ws.run_against("statuses.yaml", &server.base_url(), &[]);
     out.expect_code(0);
     let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(
@@ -190,7 +181,7 @@ fn status_mismatches_fail_and_say_expected_and_actual() {
         expect: {status: 2xx}
 "#,
     );
-    let out = run(&ws, &server, "mismatch.yaml", &["--jobs", "1"]);
+    let out = ws.run_against("mismatch.yaml", &server.base_url(), &["--jobs", "1"]);
     out.expect_code(1);
     out.stdout_has("expected status 200, got 404")
         .stdout_has("expected status one of 200, 201, got 202")
@@ -222,7 +213,7 @@ steps:
       url: "/items/{{ item_id }}"
 "#,
     );
-    let out = run(&ws, &server, "suite", &[]);
+    let out = ws.run_against("suite", &server.base_url(), &[]);
     out.expect_code(2);
     out.stderr_has("undefined variable `item_id`")
         .stderr_has("undefined.yaml:8:");
@@ -258,7 +249,7 @@ steps:
     request: {url: /after}
 "#,
     );
-    let out = run(&ws, &server, "users.yaml", &["--junit", "report.xml"]);
+    let out = ws.run_against("users.yaml", &server.base_url(), &["--junit", "report.xml"]);
     out.expect_code(1);
     let url = server.url("/users");
     let fail_line = out
@@ -333,7 +324,7 @@ finally:
     expect: {status: 204}
 "#,
     );
-    let out = run(&ws, &server, "cleanup.yaml", &[]);
+    let out = ws.run_against("cleanup.yaml", &server.base_url(), &[]);
     out.expect_code(1);
     let sent: Vec<String> = server
         .requests()
@@ -368,7 +359,8 @@ steps:
         x-env: prod
 "#,
     );
-    run(&ws, &server, "headers.yaml", &[]).expect_code(0);
+    ws.run_against("headers.yaml", &server.base_url(), &[])
+        .expect_code(0);
     let one = &server.requests_to("/one")[0];
     assert_eq!(one.header_values("x-team"), ["qa"]);
     assert_eq!(one.header_values("x-env"), ["staging"]);
@@ -596,7 +588,8 @@ steps:
 "#,
     );
     let before = chrono::Utc::now().timestamp();
-    run(&ws, &server, "functions.yaml", &[]).expect_code(0);
+    ws.run_against("functions.yaml", &server.base_url(), &[])
+        .expect_code(0);
     let after = chrono::Utc::now().timestamp();
     let reqs = server.requests_to("/fns");
     assert_eq!(reqs.len(), 2);
@@ -650,10 +643,9 @@ steps:
 "#,
     );
     let port = other.port().to_string();
-    run(
-        &ws,
-        &server,
+    ws.run_against(
         "shapes.yaml",
+        &server.base_url(),
         &["--var", &format!("other_port={port}")],
     )
     .expect_code(0);
@@ -687,7 +679,7 @@ steps:
     request: {url: "/things/{{ thing_id }}"}
 "#,
     );
-    let out = run(&ws, &server, "capture.yaml", &[]);
+    let out = ws.run_against("capture.yaml", &server.base_url(), &[]);
     out.expect_code(1);
     out.stdout_has("step 1 \"get thing\"")
         .stdout_has("capture thing_id")
@@ -713,7 +705,7 @@ steps:
     timeout: 300ms
 "#,
     );
-    let out = run(&ws, &server, "slow.yaml", &["--retries", "0"]);
+    let out = ws.run_against("slow.yaml", &server.base_url(), &["--retries", "0"]);
     out.expect_code(1);
     out.stdout_has("ERROR").stdout_has("timed out");
 }
@@ -751,7 +743,8 @@ steps:
       body: "{{ tags }} {{ nothing }}"
 "#,
     );
-    run(&ws, &server, "text.yaml", &[]).expect_code(0);
+    ws.run_against("text.yaml", &server.base_url(), &[])
+        .expect_code(0);
     let used = server.requests_to("/use/true/false/3");
     assert_eq!(used.len(), 1, "requests: {:?}", server.requests());
     assert_eq!(used[0].header("x-flags"), Some("true,false,null"));
@@ -775,7 +768,7 @@ steps:
   - request: {url: "/m/{{ flag }}"}
 "#,
     );
-    let out = run(&ws, &server, "matrix.yaml", &["--jobs", "1"]);
+    let out = ws.run_against("matrix.yaml", &server.base_url(), &["--jobs", "1"]);
     out.expect_code(0);
     out.stdout_has("PASS  flag true")
         .stdout_has("PASS  flag false");
@@ -814,7 +807,11 @@ fn an_undefined_value_in_a_json_body_query_or_var_is_an_error_not_null() {
       - request: {method: POST, url: "/default/{{ v }}", json: {v: "{{ v }}"}}
 "#,
     );
-    let out = run(&ws, &server, "undefined_at_run_time.yaml", &["--jobs", "1"]);
+    let out = ws.run_against(
+        "undefined_at_run_time.yaml",
+        &server.base_url(),
+        &["--jobs", "1"],
+    );
     out.expect_code(1);
     out.stdout_has("undefined variable `user.idd`")
         .stdout_has("undefined variable `nothing.FT_RUNNER_SURELY_UNSET_VAR`");

@@ -11,17 +11,8 @@ mod runner_cli;
 use std::io::Write;
 
 use http_server::{Reply, TestServer};
-use runner_cli::{Output, Workspace};
+use runner_cli::Workspace;
 use serde_json::{Value, json};
-
-fn run(ws: &Workspace, server: &TestServer, file: &str, extra: &[&str]) -> Output {
-    ws.runner()
-        .arg(file)
-        .arg("--base-url")
-        .arg(server.base_url())
-        .args(extra)
-        .run()
-}
 
 fn report(ws: &Workspace) -> Value {
     serde_json::from_str(&ws.read("report.json")).expect("the JSON report parses")
@@ -56,7 +47,8 @@ steps:
       redirects: 0
 "#,
     );
-    run(&ws, &server, "r.yaml", &[]).expect_code(0);
+    ws.run_against("r.yaml", &server.base_url(), &[])
+        .expect_code(0);
     assert_eq!(server.requests().len(), 1, "only the first URL is asked");
 
     // A step that says nothing about the status fails on a redirect it did not follow.
@@ -64,7 +56,7 @@ steps:
         "bare.yaml",
         "name: bare\nsteps:\n  - request: { url: /start }\n",
     );
-    let out = run(&ws, &server, "bare.yaml", &[]);
+    let out = ws.run_against("bare.yaml", &server.base_url(), &[]);
     out.expect_code(1);
     assert!(out.all().contains("302"), "{}", out.all());
 }
@@ -87,10 +79,9 @@ steps:
       json: { $.arrived: true }
 "#,
     );
-    let out = run(
-        &ws,
-        &server,
+    let out = ws.run_against(
         "r.yaml",
+        &server.base_url(),
         &["-v", "--report-json", "report.json"],
     );
     out.expect_code(0);
@@ -130,7 +121,7 @@ steps:
       url: { matches: "/elsewhere$" }
 "#,
     );
-    let out = run(&ws, &server, "wrong.yaml", &[]);
+    let out = ws.run_against("wrong.yaml", &server.base_url(), &[]);
     out.expect_code(1);
     assert!(out.all().contains("redirects"), "{}", out.all());
     assert!(out.all().contains("/elsewhere"), "{}", out.all());
@@ -150,9 +141,12 @@ steps:
     expect: { status: 302 }
 "#,
     );
-    run(&ws, &server, "r.yaml", &["--follow-redirects"]).expect_code(0);
-    run(&ws, &server, "r.yaml", &["-L"]).expect_code(0);
-    run(&ws, &server, "r.yaml", &[]).expect_code(1);
+    ws.run_against("r.yaml", &server.base_url(), &["--follow-redirects"])
+        .expect_code(0);
+    ws.run_against("r.yaml", &server.base_url(), &["-L"])
+        .expect_code(0);
+    ws.run_against("r.yaml", &server.base_url(), &[])
+        .expect_code(1);
 }
 
 #[test]
@@ -181,7 +175,8 @@ steps:
       cookies: { extra: "more" }
 "#,
     );
-    run(&ws, &server, "c.yaml", &[]).expect_code(0);
+    ws.run_against("c.yaml", &server.base_url(), &[])
+        .expect_code(0);
     let sent: Vec<String> = server
         .requests()
         .into_iter()
@@ -225,7 +220,8 @@ steps:
   - request: { method: POST, url: /here, json: { n: 2 } }
 "#,
     );
-    run(&ws, &server, "x.yaml", &[]).expect_code(0);
+    ws.run_against("x.yaml", &server.base_url(), &[])
+        .expect_code(0);
     let seen = elsewhere.requests();
     assert_eq!(seen.len(), 1, "{seen:?}");
     let hop = &seen[0];
@@ -284,7 +280,8 @@ fn methods_change_on_a_redirect_as_browsers_and_curl_change_them() {
         "m.yaml",
         &format!("name: methods\nfollow_redirects: true\nsteps:\n{steps}"),
     );
-    run(&ws, &server, "m.yaml", &[]).expect_code(0);
+    ws.run_against("m.yaml", &server.base_url(), &[])
+        .expect_code(0);
     let landed: Vec<(String, String, bool)> = server
         .requests()
         .into_iter()
@@ -327,7 +324,7 @@ steps:
   - request: { method: POST, url: /harmless, json: { appId: "1" } }
 "#,
     );
-    let out = run(&ws, &server, "g.yaml", &[]);
+    let out = ws.run_against("g.yaml", &server.base_url(), &[]);
     out.expect_code(1);
     assert!(out.all().contains("refused"), "{}", out.all());
     let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
@@ -405,7 +402,7 @@ fn coded_bodies_are_decoded_and_the_wire_headers_kept() {
     }
     steps.push_str("  - name: a coded response without a body\n    request: { method: HEAD, url: /empty }\n    expect: { body: { equals: \"\" } }\n");
     ws.write("e.yaml", &format!("name: codings\nsteps:\n{steps}"));
-    let out = run(&ws, &server, "e.yaml", &["-v"]);
+    let out = ws.run_against("e.yaml", &server.base_url(), &["-v"]);
     out.expect_code(0);
     assert!(
         out.stdout
@@ -432,7 +429,7 @@ fn coded_bodies_are_decoded_and_the_wire_headers_kept() {
         "u.yaml",
         "name: unknown coding\nsteps:\n  - request: { url: /unknown }\n    expect:\n      json: { $.n: 7 }\n",
     );
-    let out = run(&ws, &server, "u.yaml", &[]);
+    let out = ws.run_against("u.yaml", &server.base_url(), &[]);
     out.expect_code(1);
     assert!(
         out.all().contains("cannot decode"),
@@ -475,7 +472,8 @@ steps:
     expect: { body: { equals: "مرحبا" } }
 "#,
     );
-    run(&ws, &server, "c.yaml", &[]).expect_code(0);
+    ws.run_against("c.yaml", &server.base_url(), &[])
+        .expect_code(0);
 
     // Bytes that are not valid in the charset fail the body assertion, saying so,
     // even where a U+FFFD comparison would have held.
@@ -483,7 +481,7 @@ steps:
         "bad.yaml",
         "name: undecodable\nsteps:\n  - request: { url: /undeclared }\n    expect: { body: { not: { contains: \"é\" } } }\n",
     );
-    let out = run(&ws, &server, "bad.yaml", &[]);
+    let out = ws.run_against("bad.yaml", &server.base_url(), &[]);
     out.expect_code(1);
     assert!(out.all().contains("not valid UTF-8"), "{}", out.all());
 }

@@ -356,12 +356,7 @@ async fn request_step(
     };
     cookies.apply(&cx.jar, &mut prepared);
     r.request = Some(record_request(cx, &prepared));
-    let refusal = cx
-        .run
-        .options
-        .cost_guard
-        .as_ref()
-        .and_then(|g| g.refusal(cx.scenario, prepared.method.as_str(), &prepared.url));
+    let refusal = refusal(cx, &prepared);
     if cx.run.options.dry_run {
         r.outcome = Outcome::Skipped;
         r.message = Some(match refusal {
@@ -565,39 +560,20 @@ async fn send_following(
         let Some(location) = resp.header("location") else {
             return Ok((req, resp));
         };
-        let hop = r.redirects.len() + 1;
-        if hop > MAX_REDIRECTS {
-            r.redirects.push(crate::events::Exchange {
-                request: record_request(cx, &req),
-                response: record_response(cx, &resp),
-            });
-            return Err(format!(
-                "too many redirects: more than {MAX_REDIRECTS} starting at {first_url}"
-            ));
-        }
-        let next = match redirect_target(&req, &resp, &location) {
-            Ok(next) => next,
-            Err(why) => {
-                r.redirects.push(crate::events::Exchange {
-                    request: record_request(cx, &req),
-                    response: record_response(cx, &resp),
-                });
-                return Err(why);
-            }
-        };
-        let mut next = next;
-        how.cookies.apply(&cx.jar, &mut next);
+        // A redirect followed or refused, the hop is reported either way.
         r.redirects.push(crate::events::Exchange {
             request: record_request(cx, &req),
             response: record_response(cx, &resp),
         });
-        if let Some(why) = cx
-            .run
-            .options
-            .cost_guard
-            .as_ref()
-            .and_then(|g| g.refusal(cx.scenario, next.method.as_str(), &next.url))
-        {
+        let hop = r.redirects.len();
+        if hop > MAX_REDIRECTS {
+            return Err(format!(
+                "too many redirects: more than {MAX_REDIRECTS} starting at {first_url}"
+            ));
+        }
+        let mut next = redirect_target(&req, &resp, &location)?;
+        how.cookies.apply(&cx.jar, &mut next);
+        if let Some(why) = refusal(cx, &next) {
             return Err(format!(
                 "refused, not sent: redirect {hop} to {} {}: {why}",
                 next.method, next.url
@@ -608,6 +584,15 @@ async fn send_following(
         }
         req = next;
     }
+}
+
+/// Why the cost guard will not let `req` go, if it will not.
+fn refusal(cx: &StepCtx<'_>, req: &PreparedRequest) -> Option<String> {
+    cx.run
+        .options
+        .cost_guard
+        .as_ref()
+        .and_then(|g| g.refusal(cx.scenario, req.method.as_str(), &req.url))
 }
 
 /// The request a redirect asks for. 303, and 301/302 after a POST, become a GET

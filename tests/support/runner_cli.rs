@@ -63,6 +63,16 @@ impl Workspace {
     pub fn runner(&self) -> Runner {
         Runner::new(self.root())
     }
+
+    /// Run `file` (in this workspace) against `base_url`, with extra arguments.
+    pub fn run_against(&self, file: &str, base_url: &str, extra: &[&str]) -> Output {
+        self.runner()
+            .arg(file)
+            .arg("--base-url")
+            .arg(base_url)
+            .args(extra)
+            .run()
+    }
 }
 
 /// One invocation of the binary, built up then run.
