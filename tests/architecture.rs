@@ -10,14 +10,42 @@ use std::path::{Path, PathBuf};
 
 /// Top-level modules and what each may not import, with the reason a reader of a failure needs.
 const FORBIDDEN: &[(&str, &str, &str)] = &[
-    ("engine", "report", "the engine sends events; it never knows who reads them"),
-    ("engine", "cli", "the engine runs a plan; the command line builds it"),
-    ("engine", "mock", "the engine runs against any server; the mock is one of them"),
-    ("report", "engine", "reporters render events, not the engine's internals"),
+    (
+        "engine",
+        "report",
+        "the engine sends events; it never knows who reads them",
+    ),
+    (
+        "engine",
+        "cli",
+        "the engine runs a plan; the command line builds it",
+    ),
+    (
+        "engine",
+        "mock",
+        "the engine runs against any server; the mock is one of them",
+    ),
+    (
+        "report",
+        "engine",
+        "reporters render events, not the engine's internals",
+    ),
     ("events", "report", "events are data below the reporters"),
-    ("events", "engine", "events are data the engine produces, not its internals"),
-    ("scenario", "engine", "the file format is below the engine that runs it"),
-    ("scenario", "report", "the file format is below the reporters"),
+    (
+        "events",
+        "engine",
+        "events are data the engine produces, not its internals",
+    ),
+    (
+        "scenario",
+        "engine",
+        "the file format is below the engine that runs it",
+    ),
+    (
+        "scenario",
+        "report",
+        "the file format is below the reporters",
+    ),
 ];
 
 /// Dependencies that break a rule today and are being removed. The test fails when one of
@@ -81,8 +109,10 @@ fn crate_paths(text: &str) -> BTreeSet<String> {
                     '}' => depth -= 1,
                     ',' if depth == 0 => item_start = true,
                     c if item_start && is_ident_char(c) => {
-                        let name: String =
-                            group[i..].chars().take_while(|c| is_ident_char(*c)).collect();
+                        let name: String = group[i..]
+                            .chars()
+                            .take_while(|c| is_ident_char(*c))
+                            .collect();
                         found.insert(name);
                         item_start = false;
                     }
@@ -165,7 +195,11 @@ fn module_dependencies_follow_the_documented_direction() {
         .filter(|(a, b, _)| !known.contains(&(a.clone(), b.clone())))
         .map(|(a, b, why)| format!("src/{a} imports crate::{b}: {why}"))
         .collect();
-    assert!(new.is_empty(), "dependency rules broken:\n{}", new.join("\n"));
+    assert!(
+        new.is_empty(),
+        "dependency rules broken:\n{}",
+        new.join("\n")
+    );
     let fixed: Vec<String> = known
         .iter()
         .filter(|(a, b)| !broken.iter().any(|(x, y, _)| x == a && y == b))
@@ -191,8 +225,14 @@ fn a_broken_rule_is_reported() {
     let mut deps = BTreeMap::new();
     deps.insert("engine".to_string(), BTreeSet::from(["report".to_string()]));
     deps.insert("select".to_string(), BTreeSet::from(["cli".to_string()]));
-    deps.insert("template".to_string(), BTreeSet::from(["scenario".to_string()]));
-    deps.insert("scenario".to_string(), BTreeSet::from(["template".to_string()]));
+    deps.insert(
+        "template".to_string(),
+        BTreeSet::from(["scenario".to_string()]),
+    );
+    deps.insert(
+        "scenario".to_string(),
+        BTreeSet::from(["template".to_string()]),
+    );
     let pairs: Vec<(String, String)> = violations(&deps)
         .into_iter()
         .map(|(a, b, _)| (a, b))
