@@ -623,8 +623,8 @@ pub struct OperationCoverage {
 }
 
 impl Coverage {
-    /// The console summary.
-    pub fn render(&self) -> String {
+    /// `2 of 3 operations, 4 of 9 documented responses`: the line every report shows.
+    pub fn headline(&self) -> String {
         let ops_hit = self
             .operations
             .iter()
@@ -636,11 +636,15 @@ impl Coverage {
             .map(|o| o.exercised.len() + o.missed.len())
             .sum();
         let resp_hit: usize = self.operations.iter().map(|o| o.exercised.len()).sum();
-        let mut out = format!(
-            "openapi coverage of {}: {ops_hit} of {} operations, {resp_hit} of {resp_all} documented responses\n",
-            self.spec,
+        format!(
+            "{ops_hit} of {} operations, {resp_hit} of {resp_all} documented responses",
             self.operations.len()
-        );
+        )
+    }
+
+    /// The console summary.
+    pub fn render(&self) -> String {
+        let mut out = format!("openapi coverage of {}: {}\n", self.spec, self.headline());
         let w = self
             .operations
             .iter()
