@@ -493,7 +493,8 @@ paths:
 #[test]
 fn response_headers_are_checked_against_their_schema() {
     // (the headers the server sends, what the failures say; none: the run passes)
-    let cases: Vec<(Vec<(&str, &str)>, Vec<&str>)> = vec![
+    type Case = (Vec<(&'static str, &'static str)>, Vec<&'static str>);
+    let cases: Vec<Case> = vec![
         (
             vec![
                 ("x-rate-limit", "100"),
