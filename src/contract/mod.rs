@@ -568,9 +568,17 @@ impl Spec {
                 ));
             }
         }
-        jsonschema::options()
+        let mut options = jsonschema::options()
             .with_draft(self.draft)
-            .should_validate_formats(true)
+            .should_validate_formats(true);
+        if self.draft == jsonschema::Draft::Draft4 {
+            // Draft 4 has no `uuid`; OpenAPI 3.0 and Swagger documents use it,
+            // and an unknown format would let any text pass.
+            options = options.with_format("uuid", |s: &str| {
+                s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
+            });
+        }
+        options
             .build(&root)
             .map_err(|e| format!("the schema at {pointer} cannot be used: {e}"))
     }
@@ -1204,6 +1212,67 @@ mod header_tests {
             assert_eq!(got.len(), want.len(), "{headers:?}: {got:?}");
             for (g, w) in got.iter().zip(&want) {
                 assert!(g.contains(w), "{headers:?}: `{g}` lacks `{w}`");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+    use serde_json::json;
+
+    /// OpenAPI 3.0 is validated as draft 4, which knows neither `date` nor `uuid`;
+    /// a bad value there must fail like in 3.1, not pass unread.
+    #[test]
+    fn openapi_formats_are_checked_in_every_version() {
+        for version in ["3.0.3", "3.1.0", "2.0"] {
+            let schema = json!({"type": "object", "properties": {
+                "day": {"type": "string", "format": "date"},
+                "id": {"type": "string", "format": "uuid"},
+                "at": {"type": "string", "format": "date-time"},
+                "mail": {"type": "string", "format": "email"}
+            }});
+            let mut doc = if version == "2.0" {
+                json!({"swagger": "2.0", "paths": {"/x": {"get": {"responses": {"200": {"description": "ok", "schema": schema}}}}}})
+            } else {
+                json!({"openapi": version, "paths": {"/x": {"get": {"responses": {"200": {"description": "ok",
+                    "content": {"application/json": {"schema": schema}}}}}}}})
+            };
+            doc["info"] = json!({"title": "t", "version": "1"});
+            let spec = Spec::from_doc("f.yaml", doc).unwrap();
+            let cases = [
+                (
+                    json!({"day": "2026-11-29", "id": "0b6c3a52-3f0e-4c1a-9b1e-6f7d2a8c9e10", "at": "2026-11-29T23:00:00Z", "mail": "a@b.example"}),
+                    vec![],
+                ),
+                (json!({"day": "29/11/2026"}), vec!["/day"]),
+                (json!({"day": "2026-02-30"}), vec!["/day"]),
+                (json!({"id": "not-a-uuid"}), vec!["/id"]),
+                (json!({"at": "yesterday"}), vec!["/at"]),
+                (json!({"mail": "nobody"}), vec!["/mail"]),
+            ];
+            for (body, want) in cases {
+                let text = body.to_string();
+                let r = Response {
+                    status: 200,
+                    version: "HTTP/1.1".into(),
+                    headers: vec![("content-type".into(), "application/json".into())],
+                    body: bytes::Bytes::from(text.clone()),
+                    truncated: false,
+                    elapsed: std::time::Duration::ZERO,
+                    body_problem: None,
+                    wire_bytes: text.len(),
+                };
+                let (_, f) = spec.check("GET", "http://h/x", &r, &Ok(body));
+                let got: Vec<String> = f.iter().map(|a| a.subject.clone()).collect();
+                assert_eq!(got.len(), want.len(), "{version} {text}: {got:?}");
+                for (g, w) in got.iter().zip(&want) {
+                    assert!(
+                        g.ends_with(&format!("body at {w}")),
+                        "{version} {text}: {g}"
+                    );
+                }
             }
         }
     }
