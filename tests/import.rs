@@ -475,6 +475,108 @@ fn the_contract_check_catches_what_breaks_the_document() {
     assert!(!run.all().contains("/health is not"), "{}", run.all());
 }
 
+/// A document whose one operation documents typed response headers.
+const LIMITED: &str = r#"openapi: 3.0.3
+info: { title: limited, version: "1" }
+paths:
+  /quota:
+    get:
+      responses:
+        "200":
+          description: the quota
+          headers:
+            X-Rate-Limit: { required: true, schema: { type: integer, minimum: 1 } }
+            X-Plan: { schema: { type: string, enum: [free, paid] } }
+            X-Region: { schema: { type: string, pattern: "^[a-z]{2}-[a-z]+$" } }
+"#;
+
+#[test]
+fn response_headers_are_checked_against_their_schema() {
+    // (the headers the server sends, what the failures say; none: the run passes)
+    type Case = (Vec<(&'static str, &'static str)>, Vec<&'static str>);
+    let cases: Vec<Case> = vec![
+        (
+            vec![
+                ("x-rate-limit", "100"),
+                ("X-PLAN", "paid"),
+                ("x-region", "eu-west"),
+            ],
+            vec![],
+        ),
+        (
+            vec![("x-rate-limit", "lots")],
+            vec![
+                "header X-Rate-Limit",
+                "to satisfy `type` of the header schema",
+                "\"lots\" is not of type \"integer\"",
+            ],
+        ),
+        (
+            vec![("x-rate-limit", "0")],
+            vec!["header X-Rate-Limit", "to satisfy `minimum`"],
+        ),
+        (
+            vec![("x-plan", "free")],
+            vec![
+                "header X-Rate-Limit",
+                "present (the document says it is required)",
+            ],
+        ),
+        (
+            vec![("x-rate-limit", "5"), ("x-plan", "gold")],
+            vec!["header X-Plan", "to satisfy `enum`"],
+        ),
+        (
+            vec![("x-rate-limit", "5"), ("x-region", "EU")],
+            vec!["header X-Region", "to satisfy `pattern`"],
+        ),
+        // Each line of a repeated header must satisfy the schema.
+        (
+            vec![("x-rate-limit", "5"), ("X-Rate-Limit", "many")],
+            vec![
+                "header X-Rate-Limit (line 2 of 2)",
+                "\"many\" is not of type",
+            ],
+        ),
+    ];
+    for (headers, want) in cases {
+        let ws = Workspace::new();
+        ws.write("limited.yaml", LIMITED);
+        ws.write(
+            "quota.yaml",
+            "name: quota\nsteps:\n  - request: { url: /quota }\n",
+        );
+        let sent: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let server = TestServer::start(move |_| {
+            let mut reply = Reply::empty(200);
+            for (k, v) in &sent {
+                reply = reply.header(k, v);
+            }
+            reply
+        });
+        let run = ws
+            .runner()
+            .arg("quota.yaml")
+            .arg("--base-url")
+            .arg(server.base_url())
+            .arg("--openapi")
+            .arg(ws.path("limited.yaml"))
+            .run();
+        let expected_code = if want.is_empty() { 0 } else { 1 };
+        assert_eq!(run.code, Some(expected_code), "{headers:?}: {}", run.all());
+        for w in want {
+            assert!(
+                run.all().contains(w),
+                "{headers:?}: no `{w}` in\n{}",
+                run.all()
+            );
+        }
+    }
+}
+
 #[test]
 fn openapi_true_without_a_document_is_a_file_error() {
     let ws = Workspace::new();

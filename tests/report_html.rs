@@ -303,6 +303,10 @@ fn a_person_sees_the_counts_the_failures_and_the_timeline_and_nothing_runs() {
     }
     assert!(dom.contains("showing 5 of 5"), "{dom}");
     assert!(
+        !dom.contains("<section id=\"openapi-coverage\""),
+        "no coverage section without --openapi-coverage:\n{dom}"
+    );
+    assert!(
         dom.contains(&format!("<dd id=\"target\">{}</dd>", server.base_url())),
         "{dom}"
     );
@@ -511,4 +515,83 @@ fn secrets_are_masked_in_the_html_report() {
         );
     }
     assert!(html.contains("Bearer ***"), "masked, not dropped:\n{html}");
+}
+
+/// `--openapi-coverage`: the page shows, for the document, each operation with the
+/// documented statuses the run exercised and those it did not, readable as text.
+#[test]
+fn the_openapi_coverage_shows_what_was_exercised_and_what_was_not() {
+    let Some(browser) = chromium() else { return };
+    let server = TestServer::start(|r| match r.path.as_str() {
+        "/pets" => Reply::json(200, json!([{"id": 1}])),
+        "/pets/1" => Reply::json(404, json!({"message": "gone"})),
+        _ => Reply::empty(500),
+    });
+    let ws = Workspace::new();
+    ws.write(
+        "api.yaml",
+        r#"openapi: 3.0.3
+info: { title: pets, version: "1" }
+paths:
+  /pets:
+    get:
+      operationId: "list<img src=x onerror=alert(1)>"
+      responses:
+        "200": { description: ok, content: { application/json: { schema: { type: array } } } }
+        default: { description: error }
+  /pets/{id}:
+    get:
+      responses:
+        "200": { description: ok }
+        "404": { description: missing }
+    delete:
+      responses:
+        "204": { description: gone }
+"#,
+    );
+    ws.write(
+        "pets.yaml",
+        "name: pets\nsteps:\n  - request: { url: /pets }\n  - request: { url: /pets/1 }\n    expect: { status: 404 }\n",
+    );
+    let out = ws
+        .runner()
+        .args([
+            "pets.yaml",
+            "--base-url",
+            &server.base_url(),
+            "--openapi",
+            "api.yaml",
+            "--openapi-coverage",
+            "--report-html",
+            "report.html",
+        ])
+        .run();
+    out.expect_code(0);
+    let seen = load(&browser, &ws.path("report.html"), None);
+    let dom = &seen.dom;
+    let start = dom
+        .find("<section id=\"openapi-coverage\">")
+        .unwrap_or_else(|| panic!("no coverage section:\n{dom}"));
+    let end = dom[start..].find("</section>").expect("section end") + start;
+    let section = &dom[start..end];
+    assert!(
+        section
+            .contains("<code>api.yaml</code>: 2 of 3 operations, 2 of 5 documented responses</h3>"),
+        "{section}"
+    );
+    for want in [
+        // Exercised 200, not the default; the operationId as text.
+        "<tr class=\"cov-some\"><td class=\"op\">GET /pets <small>list&lt;img src=x onerror=alert(1)&gt;</small></td>\
+         <td class=\"hit\"><span class=\"st\">200</span></td><td class=\"miss\"><span class=\"st\">default</span></td></tr>",
+        "<tr class=\"cov-some\"><td class=\"op\">GET /pets/{id}</td>\
+         <td class=\"hit\"><span class=\"st\">404</span></td><td class=\"miss\"><span class=\"st\">200</span></td></tr>",
+        // Never called: nothing exercised.
+        "<tr class=\"cov-none\"><td class=\"op\">DELETE /pets/{id}</td>\
+         <td class=\"hit\"><span class=\"none\">none</span></td><td class=\"miss\"><span class=\"st\">204</span></td></tr>",
+    ] {
+        assert!(section.contains(want), "no `{want}` in\n{section}");
+    }
+    assert_eq!(count(dom, "<img"), 0, "{dom}");
+    // The page's script still ran under the policy (the style sheet's hash moved).
+    assert!(dom.contains("data-ready-ms=\""), "{dom}");
 }

@@ -1,6 +1,7 @@
 //! `expect.openapi` and `--openapi SPEC`: a response must match the OpenAPI
-//! operation its request calls (status documented, required headers present, body
-//! valid against the response schema), and which operations and statuses a run
+//! operation its request calls (status documented, required headers present and
+//! every documented header's value valid against its schema, body valid against
+//! the response schema), and which operations and statuses a run
 //! exercised (`--openapi-coverage`).
 //!
 //! The document is read as JSON rather than through a typed OpenAPI crate: the
@@ -65,9 +66,18 @@ type LazyValidator = OnceLock<Result<jsonschema::Validator, String>>;
 pub struct ResponseDoc {
     /// Media type -> JSON pointer of its schema in the document (None: no schema).
     content: Vec<(String, Option<String>)>,
-    /// Headers the response must carry.
-    required_headers: Vec<String>,
+    /// The headers the response documents.
+    headers: Vec<HeaderDoc>,
     validators: Mutex<HashMap<String, Arc<LazyValidator>>>,
+}
+
+/// A documented response header.
+struct HeaderDoc {
+    name: String,
+    required: bool,
+    /// JSON pointer of its schema (3.x: its `schema`; Swagger 2.0: the header itself).
+    schema: Option<String>,
+    validator: LazyValidator,
 }
 
 static CACHE: LazyLock<Mutex<BTreeMap<PathBuf, Arc<Spec>>>> =
@@ -189,25 +199,35 @@ impl Spec {
                             content.push((media.clone(), schema));
                         }
                     }
-                    let required_headers = resp
+                    let headers = resp
                         .get("headers")
                         .and_then(J::as_object)
                         .into_iter()
                         .flatten()
-                        .filter(|(_, h)| {
-                            resolve(&doc, h, String::new())
-                                .0
-                                .get("required")
-                                .and_then(J::as_bool)
-                                == Some(true)
+                        // OpenAPI says a documented Content-Type header is ignored:
+                        // the media types of `content` rule it.
+                        .filter(|(n, _)| !n.eq_ignore_ascii_case("content-type"))
+                        .map(|(n, h)| {
+                            let (h, h_ptr) =
+                                resolve(&doc, h, format!("{resp_ptr}/headers/{}", escape(n)));
+                            let schema = if swagger {
+                                h.get("type").map(|_| h_ptr.clone())
+                            } else {
+                                h.get("schema").map(|_| format!("{h_ptr}/schema"))
+                            };
+                            HeaderDoc {
+                                name: n.clone(),
+                                required: h.get("required").and_then(J::as_bool) == Some(true),
+                                schema,
+                                validator: OnceLock::new(),
+                            }
                         })
-                        .map(|(n, _)| n.clone())
                         .collect();
                     responses.push((
                         code.clone(),
                         ResponseDoc {
                             content,
-                            required_headers,
+                            headers,
                             validators: Mutex::new(HashMap::new()),
                         },
                     ));
@@ -359,14 +379,58 @@ impl Spec {
             .insert((op_index, key.clone()));
         let mut failures = Vec::new();
         let mut count = 1;
-        for h in &doc.required_headers {
+        for h in &doc.headers {
+            let values: Vec<&str> = resp
+                .headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(&h.name))
+                .map(|(_, v)| v.as_str())
+                .collect();
+            if values.is_empty() {
+                if h.required {
+                    count += 1;
+                    failures.push(fail(
+                        format!("{label} {key}: header {}", h.name),
+                        "present (the document says it is required)".into(),
+                        "absent".into(),
+                    ));
+                }
+                continue;
+            }
+            let Some(pointer) = &h.schema else { continue };
             count += 1;
-            if resp.header(h).is_none() {
-                failures.push(fail(
-                    format!("{label} {key}: header {h}"),
-                    "present (the document says it is required)".into(),
-                    "absent".into(),
-                ));
+            match h.validator.get_or_init(|| self.validator(pointer)) {
+                Ok(v) => {
+                    let schema = self
+                        .doc
+                        .pointer(pointer)
+                        .map(|s| resolve(&self.doc, s, String::new()).0);
+                    // Each line of a repeated header on its own: every one must satisfy it.
+                    for (i, raw) in values.iter().enumerate() {
+                        let value = header_value(&self.doc, schema, raw);
+                        let line = if values.len() > 1 {
+                            format!(" (line {} of {})", i + 1, values.len())
+                        } else {
+                            String::new()
+                        };
+                        for err in v.iter_errors(&value) {
+                            let at = err.instance_path().to_string();
+                            failures.push(fail(
+                                format!("{label} {key}: header {}{at}{line}", h.name),
+                                format!(
+                                    "to satisfy `{}` of the header schema",
+                                    err.kind().keyword()
+                                ),
+                                crate::events::excerpt(&err.to_string(), 300),
+                            ));
+                        }
+                    }
+                }
+                Err(why) => failures.push(fail(
+                    format!("{label} {key}: header {}", h.name),
+                    "a usable header schema".into(),
+                    why.clone(),
+                )),
             }
         }
         if doc.content.is_empty() {
@@ -504,9 +568,17 @@ impl Spec {
                 ));
             }
         }
-        jsonschema::options()
+        let mut options = jsonschema::options()
             .with_draft(self.draft)
-            .should_validate_formats(true)
+            .should_validate_formats(true);
+        if self.draft == jsonschema::Draft::Draft4 {
+            // Draft 4 has no `uuid`; OpenAPI 3.0 and Swagger documents use it,
+            // and an unknown format would let any text pass.
+            options = options.with_format("uuid", |s: &str| {
+                s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
+            });
+        }
+        options
             .build(&root)
             .map_err(|e| format!("the schema at {pointer} cannot be used: {e}"))
     }
@@ -559,8 +631,8 @@ pub struct OperationCoverage {
 }
 
 impl Coverage {
-    /// The console summary.
-    pub fn render(&self) -> String {
+    /// `2 of 3 operations, 4 of 9 documented responses`: the line every report shows.
+    pub fn headline(&self) -> String {
         let ops_hit = self
             .operations
             .iter()
@@ -572,11 +644,15 @@ impl Coverage {
             .map(|o| o.exercised.len() + o.missed.len())
             .sum();
         let resp_hit: usize = self.operations.iter().map(|o| o.exercised.len()).sum();
-        let mut out = format!(
-            "openapi coverage of {}: {ops_hit} of {} operations, {resp_hit} of {resp_all} documented responses\n",
-            self.spec,
+        format!(
+            "{ops_hit} of {} operations, {resp_hit} of {resp_all} documented responses",
             self.operations.len()
-        );
+        )
+    }
+
+    /// The console summary.
+    pub fn render(&self) -> String {
+        let mut out = format!("openapi coverage of {}: {}\n", self.spec, self.headline());
         let w = self
             .operations
             .iter()
@@ -631,6 +707,51 @@ pub fn check_step(
         Some(s) => s.check(method, url, resp, json),
         None => (0, Vec::new()),
     }
+}
+
+/// A header's text as the JSON value its schema describes (OpenAPI's `simple`
+/// style, the one headers use): a number or a boolean when the text is one and the
+/// schema's type says so, comma-separated items for an array, else the text. Text
+/// that is not what the type says stays a string, so the validator reports the
+/// type it breaks rather than the check passing on a guess.
+fn header_value(doc: &J, schema: Option<&J>, raw: &str) -> J {
+    let text = raw.trim();
+    let types = |s: Option<&J>| -> Vec<String> {
+        match s.and_then(|s| s.get("type")) {
+            Some(J::String(t)) => vec![t.clone()],
+            Some(J::Array(ts)) => ts
+                .iter()
+                .filter_map(J::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let scalar = |types: &[String], text: &str| -> J {
+        let has = |t: &str| types.iter().any(|x| x == t);
+        if (has("integer") || has("number"))
+            && let Ok(n @ J::Number(_)) = serde_json::from_str::<J>(text)
+        {
+            return n;
+        }
+        if has("boolean") && (text == "true" || text == "false") {
+            return J::Bool(text == "true");
+        }
+        J::String(text.to_string())
+    };
+    let own = types(schema);
+    if own.iter().any(|t| t == "array") {
+        let items = schema
+            .and_then(|s| s.get("items"))
+            .map(|i| resolve(doc, i, String::new()).0);
+        let item_types = types(items);
+        return J::Array(
+            text.split(',')
+                .map(|item| scalar(&item_types, item.trim()))
+                .collect(),
+        );
+    }
+    scalar(&own, text)
 }
 
 /// JSON pointer escaping of one reference token.
@@ -940,6 +1061,219 @@ mod swagger_tests {
             let json = serde_json::from_str(body).map_err(|e: serde_json::Error| e.to_string());
             let (_, f) = spec.check("GET", "http://h/api/users/1", &resp, &json);
             assert_eq!(f.len(), failures, "{body}: {f:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(version: &str, headers: J) -> Spec {
+        let mut doc = json!({
+            "paths": {"/r": {"get": {"responses": {"200": {"description": "ok", "headers": headers}}}}},
+            "components": {"headers": {"Limit": {"required": true, "schema": {"type": "integer", "minimum": 1}}}}
+        });
+        if version == "2.0" {
+            doc["swagger"] = json!("2.0");
+        } else {
+            doc["openapi"] = json!(version);
+        }
+        Spec::from_doc("h.yaml", doc).unwrap()
+    }
+
+    fn failures(spec: &Spec, headers: &[(&str, &str)]) -> Vec<String> {
+        let r = Response {
+            status: 200,
+            version: "HTTP/1.1".into(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: bytes::Bytes::new(),
+            truncated: false,
+            elapsed: std::time::Duration::ZERO,
+            body_problem: None,
+            wire_bytes: 0,
+        };
+        spec.check("GET", "http://h/r", &r, &Err("empty".into()))
+            .1
+            .iter()
+            .map(|a| format!("{} | {} | {}", a.subject, a.expected, a.actual))
+            .collect()
+    }
+
+    #[test]
+    fn header_values_are_checked_against_their_schema() {
+        let oas3 = spec(
+            "3.0.3",
+            json!({
+                "X-Rate-Limit": {"schema": {"type": "integer"}},
+                "X-Mode": {"schema": {"type": "string", "enum": ["fast", "slow"]}},
+                "X-At": {"schema": {"type": "string", "format": "date-time"}},
+                "X-Code": {"schema": {"type": "string", "pattern": "^[A-Z]{3}$"}},
+                "X-Flags": {"schema": {"type": "array", "items": {"type": "integer"}}},
+                "X-On": {"schema": {"type": "boolean", "nullable": true}},
+                "X-Limit": {"$ref": "#/components/headers/Limit"},
+                "Content-Type": {"required": true, "schema": {"type": "integer"}}
+            }),
+        );
+        let swagger = spec(
+            "2.0",
+            json!({"X-Rate-Limit": {"type": "integer"}, "X-Mode": {"type": "string", "enum": ["fast"]}}),
+        );
+        // (the document, the headers the server sends, what the failures say)
+        type Case<'a> = (&'a Spec, Vec<(&'a str, &'a str)>, Vec<&'a str>);
+        let cases: Vec<Case> = vec![
+            // All valid; names in any case; the Content-Type entry is ignored.
+            (
+                &oas3,
+                vec![
+                    ("x-rate-limit", "100"),
+                    ("X-MODE", "fast"),
+                    ("x-at", "2026-11-29T23:00:00Z"),
+                    ("x-code", "ABC"),
+                    ("x-flags", "1, 2,3"),
+                    ("x-on", "true"),
+                    ("x-limit", "5"),
+                ],
+                vec![],
+            ),
+            // Only X-Limit is required.
+            (&oas3, vec![], vec!["header X-Limit | present"]),
+            (
+                &oas3,
+                vec![("x-limit", "5"), ("x-rate-limit", "lots")],
+                vec![
+                    "header X-Rate-Limit | to satisfy `type` of the header schema | \"lots\" is not of type \"integer\"",
+                ],
+            ),
+            (
+                &oas3,
+                vec![("x-limit", "5"), ("x-rate-limit", "1.5")],
+                vec!["header X-Rate-Limit | to satisfy `type`"],
+            ),
+            (
+                &oas3,
+                vec![("x-limit", "5"), ("x-mode", "medium")],
+                vec!["header X-Mode | to satisfy `enum`"],
+            ),
+            (
+                &oas3,
+                vec![("x-limit", "5"), ("x-at", "yesterday")],
+                vec!["header X-At | to satisfy `format`"],
+            ),
+            (
+                &oas3,
+                vec![("x-limit", "5"), ("x-code", "abcd")],
+                vec!["header X-Code | to satisfy `pattern`"],
+            ),
+            (
+                &oas3,
+                vec![("x-limit", "5"), ("x-flags", "1,two")],
+                vec!["header X-Flags/1 | to satisfy `type`"],
+            ),
+            (
+                &oas3,
+                vec![("x-limit", "5"), ("x-on", "yes")],
+                vec!["header X-On | to satisfy `type`"],
+            ),
+            // A `$ref`'d header: its schema's `minimum`.
+            (
+                &oas3,
+                vec![("x-limit", "0")],
+                vec!["header X-Limit | to satisfy `minimum`"],
+            ),
+            // Repeated lines: each must satisfy the schema on its own.
+            (&oas3, vec![("x-limit", "5"), ("x-limit", "6")], vec![]),
+            (
+                &oas3,
+                vec![("x-limit", "5"), ("X-Limit", "none")],
+                vec!["header X-Limit (line 2 of 2) | to satisfy `type`"],
+            ),
+            // Swagger 2.0: the header object is the schema.
+            (
+                &swagger,
+                vec![("x-rate-limit", "7"), ("x-mode", "fast")],
+                vec![],
+            ),
+            (
+                &swagger,
+                vec![("x-rate-limit", "seven"), ("x-mode", "slow")],
+                vec![
+                    "header X-Mode | to satisfy `enum`",
+                    "header X-Rate-Limit | to satisfy `type`",
+                ],
+            ),
+        ];
+        for (spec, headers, want) in cases {
+            let got = failures(spec, &headers);
+            assert_eq!(got.len(), want.len(), "{headers:?}: {got:?}");
+            for (g, w) in got.iter().zip(&want) {
+                assert!(g.contains(w), "{headers:?}: `{g}` lacks `{w}`");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+    use serde_json::json;
+
+    /// OpenAPI 3.0 is validated as draft 4, which knows neither `date` nor `uuid`;
+    /// a bad value there must fail like in 3.1, not pass unread.
+    #[test]
+    fn openapi_formats_are_checked_in_every_version() {
+        for version in ["3.0.3", "3.1.0", "2.0"] {
+            let schema = json!({"type": "object", "properties": {
+                "day": {"type": "string", "format": "date"},
+                "id": {"type": "string", "format": "uuid"},
+                "at": {"type": "string", "format": "date-time"},
+                "mail": {"type": "string", "format": "email"}
+            }});
+            let mut doc = if version == "2.0" {
+                json!({"swagger": "2.0", "paths": {"/x": {"get": {"responses": {"200": {"description": "ok", "schema": schema}}}}}})
+            } else {
+                json!({"openapi": version, "paths": {"/x": {"get": {"responses": {"200": {"description": "ok",
+                    "content": {"application/json": {"schema": schema}}}}}}}})
+            };
+            doc["info"] = json!({"title": "t", "version": "1"});
+            let spec = Spec::from_doc("f.yaml", doc).unwrap();
+            let cases = [
+                (
+                    json!({"day": "2026-11-29", "id": "0b6c3a52-3f0e-4c1a-9b1e-6f7d2a8c9e10", "at": "2026-11-29T23:00:00Z", "mail": "a@b.example"}),
+                    vec![],
+                ),
+                (json!({"day": "29/11/2026"}), vec!["/day"]),
+                (json!({"day": "2026-02-30"}), vec!["/day"]),
+                (json!({"id": "not-a-uuid"}), vec!["/id"]),
+                (json!({"at": "yesterday"}), vec!["/at"]),
+                (json!({"mail": "nobody"}), vec!["/mail"]),
+            ];
+            for (body, want) in cases {
+                let text = body.to_string();
+                let r = Response {
+                    status: 200,
+                    version: "HTTP/1.1".into(),
+                    headers: vec![("content-type".into(), "application/json".into())],
+                    body: bytes::Bytes::from(text.clone()),
+                    truncated: false,
+                    elapsed: std::time::Duration::ZERO,
+                    body_problem: None,
+                    wire_bytes: text.len(),
+                };
+                let (_, f) = spec.check("GET", "http://h/x", &r, &Ok(body));
+                let got: Vec<String> = f.iter().map(|a| a.subject.clone()).collect();
+                assert_eq!(got.len(), want.len(), "{version} {text}: {got:?}");
+                for (g, w) in got.iter().zip(&want) {
+                    assert!(
+                        g.ends_with(&format!("body at {w}")),
+                        "{version} {text}: {g}"
+                    );
+                }
+            }
         }
     }
 }

@@ -245,6 +245,7 @@ fn head(run: Option<&RunInfo>, started: Option<&str>, summary: &Summary) -> Stri
     let _ = writeln!(out, "<title>{}</title>", esc(&title(summary)));
     let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
     header(&mut out, run, started, summary);
+    openapi_coverage(&mut out, &summary.openapi_coverage);
     out.push_str(
         "<p class=\"nojs\">This viewer did not run the report's script: the list below is \
          complete, but a scenario's steps, requests and responses, its timeline and the \
@@ -339,6 +340,64 @@ fn header(out: &mut String, run: Option<&RunInfo>, started: Option<&str>, s: &Su
         "<dt>runner</dt><dd>{}</dd>\n</dl>\n</header>",
         env!("CARGO_PKG_VERSION")
     );
+}
+
+/// `--openapi-coverage`: for each document, every operation with the documented
+/// responses the run exercised and those it did not. Plain markup, readable
+/// without the script, like the list.
+fn openapi_coverage(out: &mut String, coverage: &[crate::contract::Coverage]) {
+    if coverage.is_empty() {
+        return;
+    }
+    out.push_str("<section id=\"openapi-coverage\">\n<h2>OpenAPI coverage</h2>\n");
+    for c in coverage {
+        let _ = writeln!(
+            out,
+            "<h3 class=\"cov-spec\"><code>{}</code>: {}</h3>",
+            esc(&c.spec),
+            esc(&c.headline())
+        );
+        out.push_str(
+            "<table class=\"cov\">\n<thead><tr><th>operation</th><th>exercised</th><th>not exercised</th></tr></thead>\n<tbody>\n",
+        );
+        for o in &c.operations {
+            let class = if o.exercised.is_empty() {
+                "cov-none"
+            } else if o.missed.is_empty() {
+                "cov-all"
+            } else {
+                "cov-some"
+            };
+            let _ = write!(
+                out,
+                "<tr class=\"{class}\"><td class=\"op\">{} {}",
+                esc(&o.method),
+                esc(&o.path)
+            );
+            if let Some(id) = &o.id {
+                let _ = write!(out, " <small>{}</small>", esc(id));
+            }
+            out.push_str("</td><td class=\"hit\">");
+            statuses(out, &o.exercised);
+            out.push_str("</td><td class=\"miss\">");
+            statuses(out, &o.missed);
+            out.push_str("</td></tr>\n");
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+fn statuses(out: &mut String, keys: &[String]) {
+    if keys.is_empty() {
+        out.push_str("<span class=\"none\">none</span>");
+    }
+    for (i, k) in keys.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let _ = write!(out, "<span class=\"st\">{}</span>", esc(k));
+    }
 }
 
 fn filters(out: &mut String, s: &Summary) {
