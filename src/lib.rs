@@ -9,6 +9,7 @@ pub mod exit;
 pub mod http;
 pub mod import;
 pub mod mock;
+pub mod number;
 pub mod report;
 pub mod safety;
 pub mod scenario;

@@ -146,7 +146,7 @@ pub fn run(a: RunArgs) -> i32 {
             );
             return exit::USAGE;
         }
-        match engine::request::resolve_url(Some(base), "/") {
+        match crate::http::wire::resolve_url(Some(base), "/") {
             Ok(u) => {
                 if let Some(p) = u.password() {
                     redactor.add_labeled(p, "--base-url password");

@@ -3,7 +3,6 @@
 
 pub mod assert;
 pub mod capture;
-pub mod number;
 pub mod request;
 mod scenario;
 mod schedule;

@@ -160,7 +160,7 @@ impl Checker {
         }
         s.headers = headers;
         if let Some(b) = s.base_url.as_ref().filter(|b| b.is_literal())
-            && let Some(why) = crate::engine::request::unsupported_scheme(&b.src)
+            && let Some(why) = crate::http::wire::unsupported_scheme(&b.src)
         {
             let d = Diagnostic::new(file.as_ref(), b.loc, format!("base_url: {why}"))
                 .width(b.src.chars().count());
@@ -229,7 +229,7 @@ impl Checker {
                 }
                 self.tpl(&file, &mut r.url, &inner, false);
                 if r.url.is_literal()
-                    && let Some(why) = crate::engine::request::unsupported_scheme(&r.url.src)
+                    && let Some(why) = crate::http::wire::unsupported_scheme(&r.url.src)
                 {
                     self.push(
                         Diagnostic::new(file.as_ref(), r.url.loc, why)
@@ -267,7 +267,7 @@ impl Checker {
                                 if let Some(why) = fp
                                     .content_type
                                     .as_deref()
-                                    .and_then(crate::engine::request::bad_content_type)
+                                    .and_then(crate::http::wire::bad_content_type)
                                 {
                                     self.push(Diagnostic::new(file.as_ref(), fp.file.loc, why));
                                 }
@@ -286,12 +286,12 @@ impl Checker {
                     (
                         "body_base64",
                         r.body_base64.as_mut(),
-                        crate::engine::request::decode_base64,
+                        crate::http::wire::decode_base64,
                     ),
                     (
                         "body_hex",
                         r.body_hex.as_mut(),
-                        crate::engine::request::decode_hex,
+                        crate::http::wire::decode_hex,
                     ),
                 ];
                 for (key, t, decode) in binary {
@@ -339,7 +339,7 @@ impl Checker {
         } else {
             "x"
         };
-        if let Some(why) = crate::engine::request::bad_header(name, probe) {
+        if let Some(why) = crate::http::wire::bad_header(name, probe) {
             self.push(
                 Diagnostic::new(file.as_ref(), value.loc, why)
                     .hint("a header is one line: remove the line break or the control character"),

@@ -247,7 +247,7 @@ impl<'de> Deserialize<'de> for TValue {
 /// (`1000000000000000000001`, `0.10000000000000001`) would be sent or compared as
 /// another number: a file error, never a silently different value.
 fn inexact_literal(n: &serde_json::Number, at: &serde_saphyr::Location, loc: Loc) {
-    use crate::engine::number::Decimal;
+    use crate::number::Decimal;
     let span = at.span();
     let (Some(offset), Some(len)) = (span.byte_offset(), span.byte_len()) else {
         return;
