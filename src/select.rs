@@ -5,8 +5,23 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::cli::args::Selection;
 use crate::scenario::Scenario;
+
+/// Which scenarios to take (the command line's `--tag`, `--skip-tag`, `--filter`,
+/// `--shard`, `--shard-timings`).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only scenarios with one of these tags (none: no tag needed).
+    pub tags: Vec<String>,
+    /// Leave out scenarios with any of these tags.
+    pub skip_tags: Vec<String>,
+    /// Only scenarios whose name or file contains this text (any case).
+    pub filter: Option<String>,
+    /// Shard K of N (1-based K).
+    pub shard: Option<(usize, usize)>,
+    /// Durations of earlier runs that balance the shards.
+    pub shard_timings: Vec<Timings>,
+}
 
 /// What a selection kept, and how many scenarios it started from.
 pub struct Selected {

@@ -183,7 +183,8 @@ fn list(a: args::ListArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let selected = crate::select::select_counted(scenarios, &a.selection);
+    let selection = crate::select::Selection::from(&a.selection);
+    let selected = crate::select::select_counted(scenarios, &selection);
     // A name may hold a secret (a matrix value listed under `secrets:`, say): the
     // list is an output like any other.
     run::register_literal_secret_headers(&selected.scenarios, &redactor);
@@ -198,8 +199,8 @@ fn list(a: args::ListArgs) -> i32 {
         let _ = writeln!(out, "{}", redactor.scrub(&line));
     }
     let _ = out.flush();
-    let summary = selected.describe(&a.selection);
-    if selected.scenarios.is_empty() && !selected.is_empty_shard(&a.selection) {
+    let summary = selected.describe(&selection);
+    if selected.scenarios.is_empty() && !selected.is_empty_shard(&selection) {
         eprintln!(
             "error: no scenario matches the selection (--tag, --skip-tag, --filter): {summary}"
         );

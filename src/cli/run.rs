@@ -104,18 +104,19 @@ pub fn run(a: RunArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let selected = crate::select::select_counted(scenarios, &a.selection);
-    if selected.is_empty_shard(&a.selection) {
+    let selection = crate::select::Selection::from(&a.selection);
+    let selected = crate::select::select_counted(scenarios, &selection);
+    if selected.is_empty_shard(&selection) {
         // More CI machines than scenarios: this one has nothing to do, which is
         // fine; it still writes its (empty) reports for CI to merge.
         eprintln!(
             "runner: nothing to run in this shard: {}",
-            selected.describe(&a.selection)
+            selected.describe(&selection)
         );
     } else if selected.scenarios.is_empty() {
         eprintln!(
             "error: no scenario matches the selection (--tag, --skip-tag, --filter): {}",
-            selected.describe(&a.selection)
+            selected.describe(&selection)
         );
         return exit::USAGE;
     }

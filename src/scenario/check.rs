@@ -6,13 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::expect::{Expect, Matcher, SchemaSource};
-use super::model::MultipartPart;
+use super::model::{METHODS, MultipartPart};
 use super::suite::{Action, Params, Scenario, Step};
 use super::values::{TValue, Tpl};
 use crate::diagnostic::{Diagnostic, Diagnostics, Loc, did_you_mean};
 use crate::template::{Templates, functions, scope::RESERVED};
-
-pub const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 /// Compile every template of `scenarios` into a registry and report what is wrong.
 pub fn check(scenarios: &mut [Scenario], cli_vars: &[String]) -> (Templates, Diagnostics) {
