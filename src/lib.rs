@@ -8,6 +8,7 @@ pub mod events;
 pub mod exit;
 pub mod http;
 pub mod import;
+pub mod jsonyaml;
 pub mod mock;
 pub mod number;
 pub mod report;

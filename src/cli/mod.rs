@@ -52,7 +52,7 @@ pub fn main() -> i32 {
                 }
             }
         }
-        Command::Import(a) => crate::import::main(a),
+        Command::Import(a) => crate::import::main(a, print_diagnostics),
         Command::Schema => {
             // A closed pipe (`runner schema | head`) is not an error worth a panic.
             let _ = write!(
