@@ -12,7 +12,7 @@ use clap::Parser;
 
 use crate::diagnostic::Diagnostics;
 use crate::exit;
-use crate::scenario::{Scenario, check, load};
+use crate::scenario::{Scenario, Suite, check, load};
 use crate::template::Templates;
 use args::{Cli, Command};
 
@@ -70,14 +70,19 @@ pub fn load_suite(
     paths: &[PathBuf],
     cli_vars: &[String],
 ) -> Result<(Vec<Scenario>, Templates), Diagnostics> {
+    load_checked(paths, cli_vars).map(Suite::into_parts)
+}
+
+/// [`load_suite`], as the checked suite the engine runs.
+pub fn load_checked(paths: &[PathBuf], cli_vars: &[String]) -> Result<Suite, Diagnostics> {
     let files = load::discover(paths)?;
-    let (mut scenarios, mut diags) = load::load_files(&files);
-    let (templates, more) = check::check(&mut scenarios, cli_vars);
+    let (scenarios, mut diags) = load::load_files(&files);
+    let (suite, more) = check::check_suite(scenarios, cli_vars);
     diags.extend(more);
     diags.refine_positions();
     diags.sort_by_file(&files);
     if diags.is_empty() {
-        Ok((scenarios, templates))
+        Ok(suite)
     } else {
         Err(diags)
     }
