@@ -1,8 +1,10 @@
 //! User-facing problems in scenario files, rendered like a compiler would:
 //! `file:line:column`, the source line, a caret under the spot, and a hint.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use unicode_width::UnicodeWidthChar;
 
@@ -229,20 +231,12 @@ impl Diagnostics {
     /// not on the span's line the position stays. A span that starts at a quote
     /// moves onto the quoted text.
     pub fn refine_positions(&mut self) {
-        let mut cache: Vec<(PathBuf, Option<String>)> = Vec::new();
         for d in self.items.iter_mut() {
             if !d.loc.is_known() {
                 continue;
             }
             let word = d.focus.take().unwrap_or_default();
-            let source = match cache.iter().find(|(p, _)| p == &d.file) {
-                Some((_, s)) => s.clone(),
-                None => {
-                    let s = read_lossy(&d.file);
-                    cache.push((d.file.clone(), s.clone()));
-                    s
-                }
-            };
+            let source = source_of(&d.file);
             let Some(line) = source.as_deref().and_then(|s| nth_line(s, d.loc.line)) else {
                 continue;
             };
@@ -279,19 +273,11 @@ impl Diagnostics {
             .sort_by_cached_key(|d| (rank(&d.file), d.loc.line, d.loc.col));
     }
 
-    /// Render every diagnostic, reading each file's text once for the snippets.
+    /// Render every diagnostic, quoting the lines from the files' text as parsed.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let mut cache: Vec<(PathBuf, Option<String>)> = Vec::new();
         for d in &self.items {
-            let source = match cache.iter().find(|(p, _)| p == &d.file) {
-                Some((_, s)) => s.clone(),
-                None => {
-                    let s = read_lossy(&d.file);
-                    cache.push((d.file.clone(), s.clone()));
-                    s
-                }
-            };
+            let source = source_of(&d.file);
             out.push_str(&d.render(source.as_deref()));
             out.push('\n');
         }
@@ -331,11 +317,28 @@ fn find_word(line: &str, from: u32, word: &str) -> Option<u32> {
     None
 }
 
-fn read_lossy(path: &Path) -> Option<String> {
-    // Capped and regular files only: a diagnostic about `/dev/zero` must not read it.
-    crate::scenario::load::read_capped(path, 64 * 1024 * 1024)
-        .ok()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
+/// The text of every file the loader parsed, by the path its problems name. Kept
+/// here rather than read again when a problem is printed: whoever finds a problem
+/// (the loader, the checks, the cost guard, the catalog) quotes the very text that
+/// was checked, even if the file changed since, and no file is opened twice.
+static SOURCES: LazyLock<Mutex<HashMap<PathBuf, Arc<str>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Remember the text of `path` as parsed, for the problems that quote it.
+pub fn keep_source(path: &Path, text: &str) {
+    let mut sources = SOURCES.lock().unwrap_or_else(|e| e.into_inner());
+    if sources.get(path).is_none_or(|kept| **kept != *text) {
+        sources.insert(path.to_path_buf(), Arc::from(text));
+    }
+}
+
+/// The text of `path` as it was parsed, if it was.
+pub fn source_of(path: &Path) -> Option<Arc<str>> {
+    SOURCES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(path)
+        .cloned()
 }
 
 #[cfg(test)]
@@ -399,5 +402,27 @@ mod tests {
             Some("status")
         );
         assert_eq!(did_you_mean("zzzzzz", ["status", "json"]), None);
+    }
+
+    #[test]
+    fn problems_quote_the_text_that_was_parsed_not_the_disk() {
+        let dir = std::env::temp_dir().join(format!("runner-diag-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let gone = dir.join("never-written.yaml");
+        let changed = dir.join("changed.yaml");
+        let _ = std::fs::write(&changed, "name: on disk now\n");
+        keep_source(&gone, "name: a\nsteps: []\nstauts: 1\n");
+        keep_source(&changed, "name: as parsed\n");
+        let mut d = Diagnostics::default();
+        d.push(Diagnostic::new(&gone, Loc::new(3, 1), "unknown key").width(6));
+        d.push(Diagnostic::new(&changed, Loc::new(1, 7), "here"));
+        d.push(Diagnostic::new(dir.join("unknown.yaml"), Loc::new(1, 1), "elsewhere").hint("h"));
+        let out = d.render();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(out.contains(" 3 | stauts: 1\n"), "{out}");
+        assert!(out.contains(" 1 | name: as parsed\n"), "{out}");
+        assert!(!out.contains("on disk now"), "{out}");
+        // A file never parsed is not opened: its problem has no quoted line.
+        assert!(out.contains("  = hint: h\n"), "{out}");
     }
 }

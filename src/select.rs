@@ -1,12 +1,28 @@
 //! Choosing which scenarios run: tags, a text filter, and a stable shard (dealt by
 //! name, or balanced by the durations of an earlier run).
 
-use std::collections::HashMap;
+use std::borrow::Borrow;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::cli::args::Selection;
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, Suite};
+
+/// Which scenarios to take (the command line's `--tag`, `--skip-tag`, `--filter`,
+/// `--shard`, `--shard-timings`).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only scenarios with one of these tags (none: no tag needed).
+    pub tags: Vec<String>,
+    /// Leave out scenarios with any of these tags.
+    pub skip_tags: Vec<String>,
+    /// Only scenarios whose name or file contains this text (any case).
+    pub filter: Option<String>,
+    /// Shard K of N (1-based K).
+    pub shard: Option<(usize, usize)>,
+    /// Durations of earlier runs that balance the shards.
+    pub shard_timings: Vec<Timings>,
+}
 
 /// What a selection kept, and how many scenarios it started from.
 pub struct Selected {
@@ -21,15 +37,49 @@ pub struct Selected {
 }
 
 impl Selected {
+    fn counts(&self) -> Counts {
+        Counts {
+            kept: self.scenarios.len(),
+            total: self.total,
+            matched: self.matched,
+            timed: self.timed,
+        }
+    }
+
+    /// See [`Counts::is_empty_shard`].
+    pub fn is_empty_shard(&self, sel: &Selection) -> bool {
+        self.counts().is_empty_shard(sel)
+    }
+
+    /// See [`Counts::describe`].
+    pub fn describe(&self, sel: &Selection) -> String {
+        self.counts().describe(sel)
+    }
+}
+
+/// How many scenarios a selection kept, and how many it started from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Scenarios kept.
+    pub kept: usize,
+    /// Scenarios in the files, before any selection.
+    pub total: usize,
+    /// Scenarios the tags and filter kept, before sharding.
+    pub matched: usize,
+    /// With `--shard-timings`: how many of the matched scenarios had a duration.
+    pub timed: Option<usize>,
+}
+
+impl Counts {
     /// Nothing to run because the shard is empty, though the filters matched: a
     /// suite split over more machines than it has scenarios. Not an error.
     pub fn is_empty_shard(&self, sel: &Selection) -> bool {
-        self.scenarios.is_empty() && self.matched > 0 && sel.shard.is_some()
+        self.kept == 0 && self.matched > 0 && sel.shard.is_some()
     }
 
     /// "4 of 10 scenarios (shard 1/3)", for the console.
     pub fn describe(&self, sel: &Selection) -> String {
-        let n = self.scenarios.len();
+        let n = self.kept;
         let mut text = format!(
             "{n} of {} scenario{}",
             self.total,
@@ -58,42 +108,70 @@ pub fn select(scenarios: Vec<Scenario>, sel: &Selection) -> Vec<Scenario> {
 
 /// [`select`], with the counts before each stage.
 pub fn select_counted(scenarios: Vec<Scenario>, sel: &Selection) -> Selected {
-    let total = scenarios.len();
-    let filter = sel.filter.as_ref().map(|f| f.to_lowercase());
+    let (keep, counts) = choose(&scenarios, sel);
     let mut kept: Vec<Scenario> = scenarios
         .into_iter()
-        .filter(|s| sel.tags.is_empty() || s.tags.iter().any(|t| sel.tags.contains(t)))
-        .filter(|s| !s.tags.iter().any(|t| sel.skip_tags.contains(t)))
-        .filter(|s| {
+        .enumerate()
+        .filter(|(i, _)| keep.contains(i))
+        .map(|(_, s)| s)
+        .collect();
+    for (i, s) in kept.iter_mut().enumerate() {
+        s.index = i;
+    }
+    Selected {
+        scenarios: kept,
+        total: counts.total,
+        matched: counts.matched,
+        timed: counts.timed,
+    }
+}
+
+/// Narrow a checked suite to the scenarios `sel` asks for (numbered again from 0):
+/// the suite can only lose scenarios, so what runs is still what was checked.
+pub fn select_suite(suite: &mut Suite, sel: &Selection) -> Counts {
+    let (keep, counts) = choose(suite.scenarios(), sel);
+    suite.retain(|i, _| keep.contains(&i));
+    counts
+}
+
+/// The positions in `scenarios` that `sel` keeps, and the counts.
+fn choose(scenarios: &[Scenario], sel: &Selection) -> (HashSet<usize>, Counts) {
+    let total = scenarios.len();
+    let filter = sel.filter.as_ref().map(|f| f.to_lowercase());
+    let matched: Vec<(usize, &Scenario)> = scenarios
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| sel.tags.is_empty() || s.tags.iter().any(|t| sel.tags.contains(t)))
+        .filter(|(_, s)| !s.tags.iter().any(|t| sel.skip_tags.contains(t)))
+        .filter(|(_, s)| {
             filter.as_ref().is_none_or(|f| {
                 s.name.to_lowercase().contains(f)
                     || s.file.to_string_lossy().to_lowercase().contains(f)
             })
         })
         .collect();
-    let matched = kept.len();
     let timings = Timings::merge(&sel.shard_timings);
     let timed = timings
         .as_ref()
-        .map(|t| kept.iter().filter(|s| t.of(s).is_some()).count());
+        .map(|t| matched.iter().filter(|(_, s)| t.of(s).is_some()).count());
+    let mut keep: Vec<usize> = matched.iter().map(|(i, _)| *i).collect();
     if let Some((k, n)) = sel.shard {
-        let mine = shard_members(&kept, k, n, timings.as_ref());
-        kept = kept
+        let members: Vec<&Scenario> = matched.iter().map(|(_, s)| *s).collect();
+        let mine = shard_members(&members, k, n, timings.as_ref());
+        keep = keep
             .into_iter()
             .enumerate()
-            .filter(|(i, _)| mine.contains(i))
-            .map(|(_, s)| s)
+            .filter(|(pos, _)| mine.contains(pos))
+            .map(|(_, i)| i)
             .collect();
     }
-    for (i, s) in kept.iter_mut().enumerate() {
-        s.index = i;
-    }
-    Selected {
-        scenarios: kept,
+    let counts = Counts {
+        kept: keep.len(),
         total,
-        matched,
+        matched: matched.len(),
         timed,
-    }
+    };
+    (keep.into_iter().collect(), counts)
 }
 
 /// Which of `scenarios` shard `k` of `n` takes. The scenarios are sorted by file
@@ -104,15 +182,15 @@ pub fn select_counted(scenarios: Vec<Scenario>, sel: &Selection) -> Selected {
 /// With timings, the scenarios they know go first, longest first, each to the
 /// shard with the least time so far (the lowest-numbered on a tie); those they do
 /// not know are then dealt round-robin as without timings.
-fn shard_members(
-    scenarios: &[Scenario],
+fn shard_members<S: Borrow<Scenario>>(
+    scenarios: &[S],
     k: usize,
     n: usize,
     timings: Option<&Timings>,
 ) -> std::collections::HashSet<usize> {
     let mut order: Vec<usize> = (0..scenarios.len()).collect();
     order.sort_by(|a, b| {
-        let (x, y) = (&scenarios[*a], &scenarios[*b]);
+        let (x, y) = (scenarios[*a].borrow(), scenarios[*b].borrow());
         (x.file.as_ref(), &x.name).cmp(&(y.file.as_ref(), &y.name))
     });
     let Some(t) = timings else {
@@ -126,7 +204,7 @@ fn shard_members(
     let mut known: Vec<(usize, f64)> = Vec::new();
     let mut unknown: Vec<usize> = Vec::new();
     for i in order {
-        match t.of(&scenarios[i]) {
+        match t.of(scenarios[i].borrow()) {
             Some(d) => known.push((i, d)),
             None => unknown.push(i),
         }
@@ -273,6 +351,60 @@ mod tests {
         std::fs::write(&path, format!("scenarios:\n{text}")).unwrap();
         let (scenarios, _) = crate::cli::load_suite(&[path], &[]).unwrap();
         (dir, scenarios)
+    }
+
+    /// The scenarios of [`suite`] as a checked suite, loaded without the command line.
+    fn checked_suite(dir: &tempfile::TempDir) -> Suite {
+        let files = [dir.path().join("suite.yaml")];
+        let (scenarios, diags) = crate::scenario::load::load_files(&files);
+        assert!(diags.is_empty(), "{}", diags.render());
+        let (suite, diags) = crate::scenario::check::check_suite(scenarios, &[]);
+        assert!(diags.is_empty(), "{}", diags.render());
+        suite
+    }
+
+    #[test]
+    fn a_checked_suite_is_narrowed_like_a_list_of_scenarios() {
+        let tagged = |tags: &[&str]| Selection {
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            ..Selection::default()
+        };
+        let cases = [
+            Selection::default(),
+            Selection {
+                filter: Some("S0".into()),
+                ..Selection::default()
+            },
+            Selection {
+                shard: Some((2, 3)),
+                ..Selection::default()
+            },
+            Selection {
+                filter: Some("s0".into()),
+                shard: Some((1, 4)),
+                ..Selection::default()
+            },
+            tagged(&["none-has-it"]),
+        ];
+        for sel in cases {
+            let (dir, scenarios) = suite(11);
+            let listed = select_counted(scenarios, &sel);
+            let mut checked = checked_suite(&dir);
+            let counts = select_suite(&mut checked, &sel);
+            let names = |all: &[Scenario]| -> Vec<(usize, String)> {
+                all.iter().map(|s| (s.index, s.name.clone())).collect()
+            };
+            assert_eq!(
+                names(checked.scenarios()),
+                names(&listed.scenarios),
+                "{sel:?}"
+            );
+            assert_eq!(counts.describe(&sel), listed.describe(&sel), "{sel:?}");
+            assert_eq!(counts.is_empty_shard(&sel), listed.is_empty_shard(&sel));
+            let expected: Vec<usize> = (0..counts.kept).collect();
+            let indexes: Vec<usize> = checked.scenarios().iter().map(|s| s.index).collect();
+            assert_eq!(indexes, expected, "renumbered from 0: {sel:?}");
+        }
     }
 
     fn timings(scenarios: &[Scenario], secs: &[(usize, f64)]) -> Timings {

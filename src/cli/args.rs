@@ -44,9 +44,9 @@ pub enum Command {
     Import(crate::import::ImportArgs),
 }
 
-/// Which scenarios to take.
+/// Which scenarios to take, as flags: `Selection` (in select.rs) is what they mean.
 #[derive(Debug, Args, Clone, Default)]
-pub struct Selection {
+pub struct SelectionArgs {
     /// Only scenarios with this tag (repeatable: any of them).
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
@@ -65,6 +65,18 @@ pub struct Selection {
     /// are dealt as without it. Give every shard the same files.
     #[arg(long = "shard-timings", value_name = "FILE", requires = "shard", value_parser = crate::select::Timings::read)]
     pub shard_timings: Vec<crate::select::Timings>,
+}
+
+impl From<&SelectionArgs> for crate::select::Selection {
+    fn from(a: &SelectionArgs) -> Self {
+        crate::select::Selection {
+            tags: a.tags.clone(),
+            skip_tags: a.skip_tags.clone(),
+            filter: a.filter.clone(),
+            shard: a.shard,
+            shard_timings: a.shard_timings.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -89,7 +101,7 @@ pub struct ListArgs {
     #[command(flatten)]
     pub variables: Variables,
     #[command(flatten)]
-    pub selection: Selection,
+    pub selection: SelectionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -195,7 +207,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub openapi_coverage: bool,
     #[command(flatten)]
-    pub selection: Selection,
+    pub selection: SelectionArgs,
 }
 
 /// A duration that is a time limit: zero, in whatever unit, would let nothing through.

@@ -12,7 +12,7 @@ use clap::Parser;
 
 use crate::diagnostic::Diagnostics;
 use crate::exit;
-use crate::scenario::{Scenario, check, load};
+use crate::scenario::{Scenario, Suite, check, load};
 use crate::template::Templates;
 use args::{Cli, Command};
 
@@ -52,7 +52,7 @@ pub fn main() -> i32 {
                 }
             }
         }
-        Command::Import(a) => crate::import::main(a),
+        Command::Import(a) => crate::import::main(a, print_diagnostics),
         Command::Schema => {
             // A closed pipe (`runner schema | head`) is not an error worth a panic.
             let _ = write!(
@@ -70,14 +70,19 @@ pub fn load_suite(
     paths: &[PathBuf],
     cli_vars: &[String],
 ) -> Result<(Vec<Scenario>, Templates), Diagnostics> {
+    load_checked(paths, cli_vars).map(Suite::into_parts)
+}
+
+/// [`load_suite`], as the checked suite the engine runs.
+pub fn load_checked(paths: &[PathBuf], cli_vars: &[String]) -> Result<Suite, Diagnostics> {
     let files = load::discover(paths)?;
-    let (mut scenarios, mut diags) = load::load_files(&files);
-    let (templates, more) = check::check(&mut scenarios, cli_vars);
+    let (scenarios, mut diags) = load::load_files(&files);
+    let (suite, more) = check::check_suite(scenarios, cli_vars);
     diags.extend(more);
     diags.refine_positions();
     diags.sort_by_file(&files);
     if diags.is_empty() {
-        Ok((scenarios, templates))
+        Ok(suite)
     } else {
         Err(diags)
     }
@@ -183,7 +188,8 @@ fn list(a: args::ListArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let selected = crate::select::select_counted(scenarios, &a.selection);
+    let selection = crate::select::Selection::from(&a.selection);
+    let selected = crate::select::select_counted(scenarios, &selection);
     // A name may hold a secret (a matrix value listed under `secrets:`, say): the
     // list is an output like any other.
     run::register_literal_secret_headers(&selected.scenarios, &redactor);
@@ -198,8 +204,8 @@ fn list(a: args::ListArgs) -> i32 {
         let _ = writeln!(out, "{}", redactor.scrub(&line));
     }
     let _ = out.flush();
-    let summary = selected.describe(&a.selection);
-    if selected.scenarios.is_empty() && !selected.is_empty_shard(&a.selection) {
+    let summary = selected.describe(&selection);
+    if selected.scenarios.is_empty() && !selected.is_empty_shard(&selection) {
         eprintln!(
             "error: no scenario matches the selection (--tag, --skip-tag, --filter): {summary}"
         );

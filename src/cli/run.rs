@@ -6,7 +6,7 @@ use std::time::Instant;
 use indexmap::IndexMap;
 
 use super::args::RunArgs;
-use super::{load_suite, print_diagnostics_masked, vars};
+use super::{load_checked, print_diagnostics_masked, vars};
 use crate::engine::{self, RunOptions, Stop};
 use crate::events::Event;
 use crate::exit;
@@ -97,36 +97,36 @@ pub fn run(a: RunArgs) -> i32 {
         );
     }
     let var_names = vars::names(&variables);
-    let (scenarios, mut templates) = match load_suite(&a.paths, &var_names) {
+    let mut suite = match load_checked(&a.paths, &var_names) {
         Ok(x) => x,
         Err(d) => {
             print_diagnostics_masked(&d, &redactor);
             return exit::USAGE;
         }
     };
-    let selected = crate::select::select_counted(scenarios, &a.selection);
-    if selected.is_empty_shard(&a.selection) {
+    let selection = crate::select::Selection::from(&a.selection);
+    let selected = crate::select::select_suite(&mut suite, &selection);
+    if selected.is_empty_shard(&selection) {
         // More CI machines than scenarios: this one has nothing to do, which is
         // fine; it still writes its (empty) reports for CI to merge.
         eprintln!(
             "runner: nothing to run in this shard: {}",
-            selected.describe(&a.selection)
+            selected.describe(&selection)
         );
-    } else if selected.scenarios.is_empty() {
+    } else if selected.kept == 0 {
         eprintln!(
             "error: no scenario matches the selection (--tag, --skip-tag, --filter): {}",
-            selected.describe(&a.selection)
+            selected.describe(&selection)
         );
         return exit::USAGE;
     }
-    let mut scenarios = selected.scenarios;
     if let Some(given) = &a.rerun_failed {
         match rerun_selection(
             std::path::Path::new(given),
             a.report_json.as_deref(),
-            scenarios,
+            &mut suite,
         ) {
-            Ok(Rerun::Run(kept)) => scenarios = kept,
+            Ok(Rerun::Run) => {}
             Ok(Rerun::Nothing(why)) => {
                 eprintln!("runner: --rerun-failed: {why}: nothing to run");
                 return exit::OK;
@@ -146,7 +146,7 @@ pub fn run(a: RunArgs) -> i32 {
             );
             return exit::USAGE;
         }
-        match engine::request::resolve_url(Some(base), "/") {
+        match crate::http::wire::resolve_url(Some(base), "/") {
             Ok(u) => {
                 if let Some(p) = u.password() {
                     redactor.add_labeled(p, "--base-url password");
@@ -173,7 +173,7 @@ pub fn run(a: RunArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let kinds = guard::unknown_kinds(&scenarios, &catalog);
+    let kinds = guard::unknown_kinds(suite.scenarios(), &catalog);
     if !kinds.is_empty() {
         print_diagnostics_masked(&kinds, &redactor);
         return exit::USAGE;
@@ -189,7 +189,7 @@ pub fn run(a: RunArgs) -> i32 {
         None => None,
     };
     if openapi.is_none()
-        && let Some((s, st)) = scenarios.iter().find_map(|s| {
+        && let Some((s, st)) = suite.scenarios().iter().find_map(|s| {
             s.all_steps()
                 .find(|st| {
                     st.expect
@@ -216,13 +216,13 @@ pub fn run(a: RunArgs) -> i32 {
         }
     };
     let known = guard::Known::of_process(
-        &templates,
+        suite.templates(),
         variables.iter().map(|(k, v)| (k.clone(), v.value.clone())),
         a.base_url.clone(),
     );
-    let refused = guard::refusals(&scenarios, &catalog, target_of, &known);
+    let refused = guard::refusals(suite.scenarios(), &catalog, target_of, &known);
     drop(known);
-    templates.set_render_limit(a.max_rendered);
+    suite.set_render_limit(a.max_rendered);
     if !refused.is_empty() {
         if a.dry_run {
             eprintln!(
@@ -236,7 +236,8 @@ pub fn run(a: RunArgs) -> i32 {
             return exit::USAGE;
         }
     }
-    let uses_mock = scenarios
+    let uses_mock = suite
+        .scenarios()
         .iter()
         .any(|s| target_of(s) == Target::EmbeddedMock);
     if let Some(max) = a.max_credits
@@ -249,10 +250,8 @@ pub fn run(a: RunArgs) -> i32 {
         eprintln!("  = hint: drop --base-url / RUNNER_BASE_URL to run against the embedded mock");
         return exit::USAGE;
     }
-    for s in scenarios.iter_mut() {
-        s.secrets.extend(a.secrets.iter().cloned());
-    }
-    register_literal_secret_headers(&scenarios, &redactor);
+    suite.add_secrets(&a.secrets);
+    register_literal_secret_headers(suite.scenarios(), &redactor);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -263,10 +262,7 @@ pub fn run(a: RunArgs) -> i32 {
             return exit::INTERNAL;
         }
     };
-    let suite = Arc::new(Suite {
-        scenarios,
-        templates: Arc::new(templates),
-    });
+    let suite = Arc::new(suite);
     let cli_vars = variables
         .into_iter()
         .map(|(name, v)| (name, v.value))
@@ -278,7 +274,8 @@ pub fn run(a: RunArgs) -> i32 {
 
 /// What `--rerun-failed` leaves to run.
 enum Rerun {
-    Run(Vec<Scenario>),
+    /// The suite now holds what failed before.
+    Run,
     /// The previous run had nothing that failed.
     Nothing(String),
 }
@@ -291,7 +288,7 @@ const PREVIOUS_REPORT_MAX: u64 = 512 * 1024 * 1024;
 fn rerun_selection(
     given: &std::path::Path,
     report_json: Option<&std::path::Path>,
-    scenarios: Vec<Scenario>,
+    suite: &mut Suite,
 ) -> Result<Rerun, String> {
     let path = if given.as_os_str().is_empty() {
         match report_json {
@@ -334,14 +331,8 @@ fn rerun_selection(
             "no scenario failed or errored in {shown}"
         )));
     }
-    let mut kept: Vec<Scenario> = scenarios
-        .into_iter()
-        .filter(|s| failed.contains(&(s.file.display().to_string().as_str(), s.name.as_str())))
-        .collect();
-    // The engine finds a scenario by its index: number the kept ones from 0.
-    for (i, s) in kept.iter_mut().enumerate() {
-        s.index = i;
-    }
+    suite.retain(|_, s| failed.contains(&(s.file.display().to_string().as_str(), s.name.as_str())));
+    let kept = suite.scenarios();
     if kept.is_empty() {
         return Err(format!(
             "none of the {} scenario{} that failed in {shown} is among the scenarios given (renamed, moved, or filtered out?)",
@@ -354,7 +345,7 @@ fn rerun_selection(
         kept.len(),
         if kept.len() == 1 { "" } else { "s" }
     );
-    Ok(Rerun::Run(kept))
+    Ok(Rerun::Run)
 }
 
 /// Secret headers written out in the files (`X-Api-Key: lp_test_...`), and the

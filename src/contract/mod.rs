@@ -111,7 +111,7 @@ pub fn load(path: &Path) -> Result<Spec, String> {
         .map_err(|why| format!("cannot read OpenAPI document `{}`: {why}", path.display()))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| format!("OpenAPI document `{}` is not UTF-8 text", path.display()))?;
-    let doc = crate::import::parse_json_or_yaml(
+    let doc = crate::jsonyaml::parse_json_or_yaml(
         &text,
         &format!("OpenAPI document `{}`", path.display()),
     )?;

@@ -3,9 +3,9 @@
 
 use serde_json::Value as J;
 
-use super::number::{Decimal, RawTree, decimal_of};
 use crate::events::Assertion;
 use crate::http::Response;
+use crate::number::{Decimal, RawTree, decimal_of};
 use crate::scenario::expect::{
     BytesExpect, Check, CookieCheck, Digest, Expect, JsonType, Matcher, StatusExpect,
     status_patterns,
@@ -153,7 +153,7 @@ pub fn evaluate(
         };
         let nodes = compiled.query_located(json).all();
         // Read the body a second time only when what is checked holds a float.
-        let tree = if nodes.iter().any(|n| super::number::has_float(n.node())) {
+        let tree = if nodes.iter().any(|n| crate::number::has_float(n.node())) {
             obs.raw()
         } else {
             None

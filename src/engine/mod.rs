@@ -3,7 +3,6 @@
 
 pub mod assert;
 pub mod capture;
-pub mod number;
 pub mod request;
 mod scenario;
 mod schedule;
@@ -153,7 +152,7 @@ pub async fn run(
     } else {
         None
     };
-    let total = suite.scenarios.len();
+    let total = suite.scenarios().len();
     let jobs = options.jobs.max(1);
     let _ = events.send(Event::RunStarted(RunInfo {
         total,
@@ -173,7 +172,7 @@ pub async fn run(
         halted: CancellationToken::new(),
     });
     let mut verdicts: Vec<Option<Verdict>> = vec![None; total];
-    let mut schedule = schedule::Scheduler::new(&suite.scenarios);
+    let mut schedule = schedule::Scheduler::new(suite.scenarios());
     let mut running = futures::stream::FuturesUnordered::new();
     loop {
         while running.len() < jobs {
@@ -211,8 +210,8 @@ pub async fn run(
 }
 
 fn uses_webhooks(suite: &Suite) -> bool {
-    suite.scenarios.iter().any(|s| {
+    suite.scenarios().iter().any(|s| {
         s.all_steps()
             .any(|st| matches!(st.action, crate::scenario::Action::WaitWebhook(_)))
-    }) || suite.templates.any_reads("webhook")
+    }) || suite.templates().any_reads("webhook")
 }

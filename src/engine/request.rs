@@ -7,6 +7,7 @@ use bytes::Bytes;
 use minijinja::Value;
 use serde_json::Value as J;
 
+use crate::http::wire::{bad_content_type, bad_header, decode_base64, decode_hex, resolve_url};
 use crate::http::{Body, Part, PreparedRequest};
 use crate::scenario::model::{MultipartPart, RequestDoc};
 use crate::scenario::values::Tpl;
@@ -33,46 +34,6 @@ fn plain(message: String) -> PrepareError {
         message,
         undefined: Vec::new(),
     }
-}
-
-/// The scheme of a URL written with one (`ftp` of `ftp://host/x`), if any.
-pub fn scheme_of(text: &str) -> Option<&str> {
-    let (scheme, _) = text.trim().split_once("://")?;
-    let mut chars = scheme.chars();
-    (chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-    .then_some(scheme)
-}
-
-/// Why a URL with another scheme than http or https cannot be sent.
-pub fn unsupported_scheme(text: &str) -> Option<String> {
-    let scheme = scheme_of(text)?;
-    (!scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https")).then(|| {
-        format!("`{scheme}://` URLs cannot be sent: the runner speaks http:// and https:// only")
-    })
-}
-
-/// Join a path onto the base URL (keeping the base's own path), or take an absolute URL.
-pub fn resolve_url(base: Option<&str>, target: &str) -> Result<url::Url, String> {
-    let t = target.trim();
-    if let Some(why) = unsupported_scheme(t) {
-        return Err(why);
-    }
-    if scheme_of(t).is_some() {
-        return url::Url::parse(t).map_err(|e| format!("`{t}` is not a valid URL: {e}"));
-    }
-    let Some(base) = base else {
-        return Err(format!("`{t}` is relative and there is no base URL"));
-    };
-    if let Some(why) = unsupported_scheme(base) {
-        return Err(format!("the base URL: {why}"));
-    }
-    let joined = format!(
-        "{}/{}",
-        base.trim_end_matches('/'),
-        t.trim_start_matches('/')
-    );
-    url::Url::parse(&joined).map_err(|e| format!("`{joined}` is not a valid URL: {e}"))
 }
 
 /// Render `req` in `scope`; `headers` are the scenario's, which the step's override.
@@ -219,51 +180,6 @@ pub fn prepare(
     })
 }
 
-/// Base64 as people paste it: standard or URL-safe alphabet, padded or not,
-/// wrapped over lines.
-pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let unpadded = compact.trim_end_matches('=');
-    STANDARD_NO_PAD
-        .decode(unpadded)
-        .or_else(|_| URL_SAFE_NO_PAD.decode(unpadded))
-        .map_err(|e| format!("is not base64: {e}"))
-}
-
-/// Hex digits, spaces and newlines between bytes allowed.
-pub fn decode_hex(text: &str) -> Result<Vec<u8>, String> {
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    hex::decode(&compact).map_err(|e| format!("is not hex: {e}"))
-}
-
-/// Why a multipart part's content type cannot be sent, if it cannot.
-pub fn bad_content_type(ct: &str) -> Option<String> {
-    reqwest::multipart::Part::bytes(Vec::new())
-        .mime_str(ct)
-        .is_err()
-        .then(|| format!("`{ct}` is not a content type (write it like `image/png`)"))
-}
-
-/// Why a header cannot go on the wire as written, if it cannot: a name that is no
-/// HTTP token, or a value holding a line break or another control character (which
-/// would forge a header of its own).
-pub fn bad_header(name: &str, value: &str) -> Option<String> {
-    if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-        return Some(format!(
-            "`{}` is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)",
-            name.escape_debug()
-        ));
-    }
-    if reqwest::header::HeaderValue::from_str(value).is_err() {
-        return Some(format!(
-            "the value of header `{name}` holds a line break or another character HTTP does not allow in a header"
-        ));
-    }
-    None
-}
-
 /// Request bodies read from files are refused beyond this.
 const MAX_BODY_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
@@ -276,55 +192,5 @@ fn query_text(v: &J) -> String {
         J::String(s) => s.clone(),
         J::Null => String::new(),
         other => other.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_urls_keep_the_base_path() {
-        let u = resolve_url(Some("http://127.0.0.1:8080/api/"), "/v1/whoami").ok();
-        assert_eq!(
-            u.map(|u| u.to_string()).as_deref(),
-            Some("http://127.0.0.1:8080/api/v1/whoami")
-        );
-        let abs = resolve_url(None, "http://127.0.0.1:9/x").ok();
-        assert_eq!(
-            abs.map(|u| u.to_string()).as_deref(),
-            Some("http://127.0.0.1:9/x")
-        );
-        assert!(resolve_url(None, "/v1/x").is_err());
-    }
-
-    #[test]
-    fn other_schemes_are_refused_not_joined_onto_the_base() {
-        for (base, target) in [
-            (Some("http://127.0.0.1:9"), "ftp://example.com/x"),
-            (Some("http://127.0.0.1:9"), "file:///etc/passwd"),
-            (Some("ftp://example.com"), "/v1/x"),
-            (None, "gopher://example.com/x"),
-        ] {
-            let err = resolve_url(base, target).err().unwrap_or_default();
-            assert!(
-                err.contains("http:// and https:// only"),
-                "{base:?} {target}: {err}"
-            );
-        }
-        assert!(resolve_url(Some("HTTPS://example.com"), "/x").is_ok());
-        let upper = resolve_url(Some("http://127.0.0.1:9"), "HTTPS://example.com/x");
-        assert_eq!(
-            upper.map(|u| u.to_string()).ok().as_deref(),
-            Some("https://example.com/x")
-        );
-    }
-
-    #[test]
-    fn header_values_with_line_breaks_are_refused() {
-        assert!(bad_header("X-Ok", "fine value").is_none());
-        assert!(bad_header("X-Bad", "a\r\nX-Forged: 1").is_some());
-        assert!(bad_header("X Bad", "v").is_some());
-        assert!(bad_header("X-Bad", "nul\0").is_some());
     }
 }

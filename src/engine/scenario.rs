@@ -14,7 +14,7 @@ use crate::template::Scope;
 pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
     let allowed = ctx
         .suite
-        .scenarios
+        .scenarios()
         .get(index)
         .and_then(|s| s.scenario_retries)
         .unwrap_or(ctx.options.scenario_retries) as usize;
@@ -53,7 +53,7 @@ pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
 }
 
 async fn run_once(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
-    let Some(s) = ctx.suite.scenarios.get(index) else {
+    let Some(s) = ctx.suite.scenarios().get(index) else {
         return crashed(&ctx, index, "no such scenario");
     };
     let started = Instant::now();
@@ -89,7 +89,7 @@ async fn run_once(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
     });
     // Vars render in order, each seeing the ones before it.
     for (name, value) in &s.vars {
-        let rendered = ctx.suite.templates.render_json(value, &scope.to_value());
+        let rendered = ctx.suite.templates().render_json(value, &scope.to_value());
         match rendered {
             Ok(v) => {
                 ctx.redactor
@@ -214,7 +214,7 @@ fn base_url(ctx: &RunCtx, s: &Scenario, scope: &Arc<Scope>) -> Result<Option<Str
     if let Some(t) = &s.base_url {
         return ctx
             .suite
-            .templates
+            .templates()
             .render_str(t, &scope.to_value())
             .map(Some)
             .map_err(|e| {
@@ -264,7 +264,7 @@ pub(crate) fn skipped(
 
 /// The report of a scenario whose task died (a bug: reported, never hidden).
 pub(crate) fn crashed(ctx: &RunCtx, index: usize, why: &str) -> ScenarioReport {
-    match ctx.suite.scenarios.get(index) {
+    match ctx.suite.scenarios().get(index) {
         Some(s) => {
             let mut r = blank(s, chrono::Utc::now());
             r.outcome = Outcome::Error;

@@ -193,7 +193,7 @@ fn set_params(cx: &mut StepCtx<'_>, st: &Step) -> Result<(), PrepareError> {
             let v = cx
                 .run
                 .suite
-                .templates
+                .templates()
                 .render_json(value, &cx.scope.to_value())?;
             let s = cx.scenario;
             cx.run
@@ -312,7 +312,8 @@ async fn request_step(
     req: &RequestDoc,
     r: &mut StepReport,
 ) {
-    let templates = cx.run.suite.templates.clone();
+    let suite = cx.run.suite.clone();
+    let templates = suite.templates();
     let scenario_headers: Vec<(String, &crate::scenario::values::Tpl)> = cx
         .scenario
         .headers
@@ -321,7 +322,7 @@ async fn request_step(
         .collect();
     let scope_value = cx.scope.to_value();
     let prepared = request::prepare(
-        &templates,
+        templates,
         &scope_value,
         cx.base,
         &scenario_headers,
@@ -420,7 +421,7 @@ async fn request_step(
             && poll_no < max_polls
         {
             let obs = observe(&resp, sent.url.as_str(), r);
-            let until = assert::evaluate(&p.until, &obs, &templates, &cx.scope.to_value(), false);
+            let until = assert::evaluate(&p.until, &obs, templates, &cx.scope.to_value(), false);
             if !until.failures.is_empty() {
                 if !pause(cx, phase, interval).await {
                     r.request = Some(record_request(cx, &sent));
@@ -679,7 +680,8 @@ fn check_and_capture(
     r: &mut StepReport,
     poll: Option<(&crate::scenario::expect::Expect, u32)>,
 ) {
-    let templates = cx.run.suite.templates.clone();
+    let suite = cx.run.suite.clone();
+    let templates = suite.templates();
     let obs = observe(resp, url, r);
     let scope_value = cx.scope.to_value();
     let record = cx.run.options.record_passes;
@@ -687,7 +689,7 @@ fn check_and_capture(
         mut failures,
         mut passed,
         mut count,
-    } = assert::evaluate(&st.expect, &obs, &templates, &scope_value, record);
+    } = assert::evaluate(&st.expect, &obs, templates, &scope_value, record);
     // A request step that says nothing about the status still must not get an error
     // status: a suite that passes on a 500 is a suite CI cannot trust.
     let status_said =
@@ -720,7 +722,7 @@ fn check_and_capture(
         failures.extend(more);
     }
     if let Some((until, attempts)) = poll {
-        let until = assert::evaluate(until, &obs, &templates, &scope_value, record);
+        let until = assert::evaluate(until, &obs, templates, &scope_value, record);
         count += until.count;
         for mut f in until.failures {
             f.subject = format!("retry.until {} (after {attempts} attempts)", f.subject);
@@ -880,7 +882,8 @@ async fn webhook_step(
     w: &WaitWebhook,
     r: &mut StepReport,
 ) {
-    let templates = cx.run.suite.templates.clone();
+    let suite = cx.run.suite.clone();
+    let templates = suite.templates();
     let scope_value = cx.scope.to_value();
     let event = match w
         .event

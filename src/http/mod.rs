@@ -4,6 +4,7 @@
 pub mod decode;
 pub mod pace;
 pub mod tls;
+pub mod wire;
 
 use std::time::{Duration, Instant};
 

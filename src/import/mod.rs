@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
+use crate::diagnostic::Diagnostics;
 use crate::exit;
+pub use crate::jsonyaml::parse_json_or_yaml;
 use crate::safety::Catalog;
 use crate::safety::pattern::PathShape;
 use yaml::{Entry, Y};
@@ -666,27 +668,13 @@ pub fn read_source(path: &Path) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))
 }
 
-/// Parse JSON or YAML text into JSON.
-pub fn parse_json_or_yaml(text: &str, what: &str) -> Result<serde_json::Value, String> {
-    match serde_json::from_str(text) {
-        Ok(v) => Ok(v),
-        Err(json_err) => {
-            let t = text.trim_start();
-            if t.starts_with('{') || t.starts_with('[') {
-                return Err(format!("{what} is not valid JSON: {json_err}"));
-            }
-            serde_saphyr::from_str::<serde_json::Value>(text)
-                .map_err(|e| format!("{what} is neither JSON nor YAML: {}", e.without_snippet()))
-        }
-    }
-}
-
-/// `runner import`.
-pub fn main(a: ImportArgs) -> i32 {
+/// `runner import`; `report_problems` prints file problems (the command line's
+/// printer, which masks secrets).
+pub fn main(a: ImportArgs, report_problems: fn(&Diagnostics)) -> i32 {
     let catalog = match Catalog::load(&a.cost_catalogs) {
         Ok(c) => c,
         Err(d) => {
-            crate::cli::print_diagnostics(&d);
+            report_problems(&d);
             return exit::USAGE;
         }
     };

@@ -222,7 +222,7 @@ impl<'k> Statics<'k> {
             // is matched as the end of a path.
             t.split(['?', '#']).next().unwrap_or("").to_string()
         } else {
-            match crate::engine::request::resolve_url(self.base.as_deref(), t) {
+            match crate::http::wire::resolve_url(self.base.as_deref(), t) {
                 Ok(u) => u.path().to_string(),
                 Err(_) => strip_origin(t)
                     .split(['?', '#'])

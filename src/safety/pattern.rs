@@ -54,11 +54,11 @@ impl EndpointPattern {
             let list: Vec<String> = method.split('|').map(|m| m.trim().to_uppercase()).collect();
             if let Some(bad) = list
                 .iter()
-                .find(|m| !crate::scenario::check::METHODS.contains(&m.as_str()))
+                .find(|m| !crate::scenario::model::METHODS.contains(&m.as_str()))
             {
                 return Err(format!(
                     "`{bad}` is not an HTTP method (one of {}, several joined by |, or *)",
-                    crate::scenario::check::METHODS.join(", ")
+                    crate::scenario::model::METHODS.join(", ")
                 ));
             }
             Methods::These(list)

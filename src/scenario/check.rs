@@ -6,13 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::expect::{Expect, Matcher, SchemaSource};
-use super::model::MultipartPart;
-use super::suite::{Action, Params, Scenario, Step};
+use super::model::{METHODS, MultipartPart};
+use super::suite::{Action, Params, Scenario, Step, Suite};
 use super::values::{TValue, Tpl};
 use crate::diagnostic::{Diagnostic, Diagnostics, Loc, did_you_mean};
 use crate::template::{Templates, functions, scope::RESERVED};
-
-pub const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 /// Compile every template of `scenarios` into a registry and report what is wrong.
 pub fn check(scenarios: &mut [Scenario], cli_vars: &[String]) -> (Templates, Diagnostics) {
@@ -39,6 +37,13 @@ pub fn check(scenarios: &mut [Scenario], cli_vars: &[String]) -> (Templates, Dia
         s.inferred_secrets = secret_flows(&c.templates, s);
     }
     (c.templates, c.diags)
+}
+
+/// [`check`] for a suite to run: the checked scenarios and their compiled
+/// templates come back as the one value the engine accepts.
+pub fn check_suite(mut scenarios: Vec<Scenario>, cli_vars: &[String]) -> (Suite, Diagnostics) {
+    let (templates, diags) = check(&mut scenarios, cli_vars);
+    (Suite::checked(scenarios, templates), diags)
 }
 
 /// Names whose values flow into a secret header, a webhook secret or a variable
@@ -160,7 +165,7 @@ impl Checker {
         }
         s.headers = headers;
         if let Some(b) = s.base_url.as_ref().filter(|b| b.is_literal())
-            && let Some(why) = crate::engine::request::unsupported_scheme(&b.src)
+            && let Some(why) = crate::http::wire::unsupported_scheme(&b.src)
         {
             let d = Diagnostic::new(file.as_ref(), b.loc, format!("base_url: {why}"))
                 .width(b.src.chars().count());
@@ -229,7 +234,7 @@ impl Checker {
                 }
                 self.tpl(&file, &mut r.url, &inner, false);
                 if r.url.is_literal()
-                    && let Some(why) = crate::engine::request::unsupported_scheme(&r.url.src)
+                    && let Some(why) = crate::http::wire::unsupported_scheme(&r.url.src)
                 {
                     self.push(
                         Diagnostic::new(file.as_ref(), r.url.loc, why)
@@ -267,7 +272,7 @@ impl Checker {
                                 if let Some(why) = fp
                                     .content_type
                                     .as_deref()
-                                    .and_then(crate::engine::request::bad_content_type)
+                                    .and_then(crate::http::wire::bad_content_type)
                                 {
                                     self.push(Diagnostic::new(file.as_ref(), fp.file.loc, why));
                                 }
@@ -286,12 +291,12 @@ impl Checker {
                     (
                         "body_base64",
                         r.body_base64.as_mut(),
-                        crate::engine::request::decode_base64,
+                        crate::http::wire::decode_base64,
                     ),
                     (
                         "body_hex",
                         r.body_hex.as_mut(),
-                        crate::engine::request::decode_hex,
+                        crate::http::wire::decode_hex,
                     ),
                 ];
                 for (key, t, decode) in binary {
@@ -339,7 +344,7 @@ impl Checker {
         } else {
             "x"
         };
-        if let Some(why) = crate::engine::request::bad_header(name, probe) {
+        if let Some(why) = crate::http::wire::bad_header(name, probe) {
             self.push(
                 Diagnostic::new(file.as_ref(), value.loc, why)
                     .hint("a header is one line: remove the line break or the control character"),

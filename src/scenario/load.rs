@@ -288,6 +288,7 @@ pub fn parse_yaml_lenient<T: for<'de> Deserialize<'de>>(path: &Path) -> (Option<
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
         Err(e) => {
+            crate::diagnostic::keep_source(path, &String::from_utf8_lossy(&bytes));
             let (line, col) = line_col(&bytes[..e.valid_up_to()]);
             diags.push(
                 Diagnostic::new(
@@ -300,6 +301,7 @@ pub fn parse_yaml_lenient<T: for<'de> Deserialize<'de>>(path: &Path) -> (Option<
             return (None, diags);
         }
     };
+    crate::diagnostic::keep_source(path, text);
     if text.trim().is_empty()
         || text
             .lines()

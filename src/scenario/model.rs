@@ -225,6 +225,9 @@ impl JsonSchema for MultipartPart {
     }
 }
 
+/// The HTTP methods a step may use (any case in a file).
+pub const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
 /// An HTTP method, for the schema (the checker accepts any case).
 struct Method;
 
@@ -234,11 +237,8 @@ impl JsonSchema for Method {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let mut names: Vec<String> = super::check::METHODS
-            .iter()
-            .map(|m| m.to_string())
-            .collect();
-        names.extend(super::check::METHODS.iter().map(|m| m.to_lowercase()));
+        let mut names: Vec<String> = METHODS.iter().map(|m| m.to_string()).collect();
+        names.extend(METHODS.iter().map(|m| m.to_lowercase()));
         json_schema!({
             "type": "string",
             "enum": names,

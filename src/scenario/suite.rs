@@ -13,10 +13,73 @@ use super::values::{TValue, Tpl};
 use crate::diagnostic::Loc;
 use crate::template::Templates;
 
-/// Everything a run needs from the files.
+/// Everything a run needs from the files, checked. Only the checks
+/// ([`check_suite`](super::check::check_suite)) make one, and it can only lose
+/// scenarios afterwards: the engine, which takes a `Suite`, cannot be handed a
+/// scenario whose templates were never compiled or whose names were never checked.
+///
+/// Nothing outside the checks can build one, nor put a scenario into one:
+///
+/// ```compile_fail,E0451
+/// let suite = runner::scenario::Suite {
+///     scenarios: Vec::new(),
+///     templates: runner::template::Templates::new(),
+/// };
+/// ```
 pub struct Suite {
-    pub scenarios: Vec<Scenario>,
-    pub templates: Arc<Templates>,
+    scenarios: Vec<Scenario>,
+    templates: Templates,
+}
+
+impl Suite {
+    /// The checks' result (see [`check_suite`](super::check::check_suite)).
+    pub(super) fn checked(scenarios: Vec<Scenario>, templates: Templates) -> Suite {
+        Suite {
+            scenarios,
+            templates,
+        }
+    }
+
+    /// The scenarios, in run order (each one's `index` is its position).
+    pub fn scenarios(&self) -> &[Scenario] {
+        &self.scenarios
+    }
+
+    /// The compiled templates of every scenario.
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    /// The parts, for what does not run them (listing, validating, benchmarks).
+    pub fn into_parts(self) -> (Vec<Scenario>, Templates) {
+        (self.scenarios, self.templates)
+    }
+
+    /// Keep the scenarios `keep` says yes to (given each one's position), numbered
+    /// again from 0: the engine finds a scenario by its index.
+    pub fn retain(&mut self, mut keep: impl FnMut(usize, &Scenario) -> bool) {
+        let mut position = 0;
+        self.scenarios.retain(|s| {
+            let kept = keep(position, s);
+            position += 1;
+            kept
+        });
+        for (i, s) in self.scenarios.iter_mut().enumerate() {
+            s.index = i;
+        }
+    }
+
+    /// Names (`--secret`) whose values every scenario masks.
+    pub fn add_secrets(&mut self, names: &[String]) {
+        for s in &mut self.scenarios {
+            s.secrets.extend(names.iter().cloned());
+        }
+    }
+
+    /// How many bytes the run's templates may render in all (`--max-rendered`).
+    pub fn set_render_limit(&mut self, bytes: usize) {
+        self.templates.set_render_limit(bytes);
+    }
 }
 
 /// One scenario, ready to run.

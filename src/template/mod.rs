@@ -3,6 +3,7 @@
 
 pub mod functions;
 pub mod scope;
+pub mod tpl;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use minijinja::{AutoEscape, Environment, ErrorKind, Output, State, UndefinedBeha
 pub use scope::Scope;
 
 use crate::diagnostic::Loc;
-use crate::scenario::values::{Compiled, TValue, Tpl};
+pub use tpl::{Compiled, TEntry, TValue, Tpl};
 
 /// Bounds what one template may do, so a hostile file cannot spin forever.
 const FUEL: u64 = 2_000_000;
