@@ -448,7 +448,7 @@ fn every_feature_of_the_language_has_a_running_example() {
             missing.push(format!("filter `| {f}`"));
         }
     }
-    for (f, _) in runner::template::functions::FUNCTIONS {
+    for f in runner::template::functions::FUNCTIONS.iter().map(|f| f.name) {
         if !text.contains(&format!("{f}()")) {
             missing.push(format!("function `{f}()`"));
         }
