@@ -448,7 +448,10 @@ fn every_feature_of_the_language_has_a_running_example() {
             missing.push(format!("filter `| {f}`"));
         }
     }
-    for f in runner::template::functions::FUNCTIONS.iter().map(|f| f.name) {
+    for f in runner::template::functions::FUNCTIONS
+        .iter()
+        .map(|f| f.name)
+    {
         if !text.contains(&format!("{f}()")) {
             missing.push(format!("function `{f}()`"));
         }
@@ -470,6 +473,30 @@ fn every_feature_of_the_language_has_a_running_example() {
         "no running docs example shows: {}",
         missing.join(", ")
     );
+}
+
+/// docs/templates.md's table of functions names exactly the functions templates
+/// have, each with its call written `name()`.
+#[test]
+fn the_templates_doc_lists_exactly_the_functions() {
+    let doc = std::fs::read_to_string(root().join("docs/templates.md")).unwrap();
+    let section = doc
+        .split("\n## Functions\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("docs/templates.md has a `## Functions` section");
+    let mut documented: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `")?.split_once("()`"))
+        .map(|(name, _)| name)
+        .collect();
+    documented.sort_unstable();
+    let mut table: Vec<&str> = runner::template::functions::FUNCTIONS
+        .iter()
+        .map(|f| f.name)
+        .collect();
+    table.sort_unstable();
+    assert_eq!(documented, table);
 }
 
 #[test]

@@ -300,9 +300,11 @@ pub fn register(env: &mut Environment<'static>) {
     for f in FUNCTIONS {
         // The checker refuses a wrong count before anything is sent; counting again
         // here keeps a template compiled some other way from reaching `call` with it.
-        env.add_function(f.name, move |args: Rest<Value>| match f.arity_error(args.len()) {
-            Some(why) => Err(Error::new(ErrorKind::InvalidOperation, why)),
-            None => Ok((f.call)(&args)),
+        env.add_function(f.name, move |args: Rest<Value>| {
+            match f.arity_error(args.len()) {
+                Some(why) => Err(Error::new(ErrorKind::InvalidOperation, why)),
+                None => Ok((f.call)(&args)),
+            }
         });
     }
     env.add_filter("b64encode", |s: String| {
@@ -435,7 +437,8 @@ mod tests {
         ];
         for (src, want) in table {
             let got = calls_with_arity(src);
-            let want: Vec<(String, usize)> = want.iter().map(|(n, a)| (n.to_string(), *a)).collect();
+            let want: Vec<(String, usize)> =
+                want.iter().map(|(n, a)| (n.to_string(), *a)).collect();
             assert_eq!(got, want, "{src}");
         }
     }
