@@ -5,6 +5,7 @@
 //! `runner schema` prints it; `schemas/scenario.schema.json` is its committed copy,
 //! kept current by a test.
 
+use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
 
 use crate::scenario::model::ScenarioDoc;
@@ -12,10 +13,15 @@ use crate::scenario::model::ScenarioDoc;
 /// Where the committed copy lives, relative to the repository root.
 pub const SCHEMA_PATH: &str = "schemas/scenario.schema.json";
 
+/// The schema of a type of the format, as the loader reads it.
+pub fn schema_of<T: JsonSchema>() -> serde_json::Value {
+    let generator = SchemaSettings::draft07().for_deserialize().into_generator();
+    generator.into_root_schema_for::<T>().to_value()
+}
+
 /// The schema of a scenario file, as pretty-printed JSON ending in a newline.
 pub fn scenario_schema() -> serde_json::Value {
-    let generator = SchemaSettings::draft07().for_deserialize().into_generator();
-    let mut schema = generator.into_root_schema_for::<ScenarioDoc>().to_value();
+    let mut schema = schema_of::<ScenarioDoc>();
     if let Some(obj) = schema.as_object_mut() {
         obj.insert(
             "$comment".into(),
@@ -31,4 +37,46 @@ pub fn scenario_schema_json() -> String {
         .unwrap_or_else(|e| format!("{{\"$comment\": \"cannot serialize the schema: {e}\"}}"));
     text.push('\n');
     text
+}
+
+/// The keys of every mapping a schema describes, wherever it sits (a definition, a
+/// variant of an `anyOf`, the values of a map): `(owner, keys)`, where `owner` is the
+/// name of the definition the mapping is part of, or `root` for the document itself.
+/// The hints for unknown keys and the docs tests take their key lists from here, so
+/// a key added to the model reaches them without anyone listing it again.
+pub fn object_keys(schema: &serde_json::Value, root: &str) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    collect_keys(schema, root, &mut out);
+    if let Some(defs) = schema.get("definitions").and_then(|d| d.as_object()) {
+        for (name, def) in defs {
+            collect_keys(def, name, &mut out);
+        }
+    }
+    out
+}
+
+fn collect_keys(v: &serde_json::Value, owner: &str, out: &mut Vec<(String, Vec<String>)>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            let props = map.get("properties").and_then(|p| p.as_object());
+            if let Some(props) = props {
+                out.push((owner.to_string(), props.keys().cloned().collect()));
+                for child in props.values() {
+                    collect_keys(child, owner, out);
+                }
+            }
+            for (k, child) in map {
+                // Definitions are walked under their own names.
+                if k != "definitions" && k != "properties" {
+                    collect_keys(child, owner, out);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for child in items {
+                collect_keys(child, owner, out);
+            }
+        }
+        _ => {}
+    }
 }

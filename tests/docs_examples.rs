@@ -347,77 +347,22 @@ fn every_feature_of_the_language_has_a_running_example() {
             .is_match(&text)
     };
     let mut missing = Vec::new();
-    let keys = [
-        // the file and the scenario
-        "name",
-        "description",
-        "base_url",
-        "vars",
-        "headers",
-        "secrets",
-        "tags",
-        "skip",
-        "timeout",
-        "step_timeout",
-        "retries",
-        "matrix",
-        "steps",
-        "finally",
-        "scenarios",
-        // a step
-        "request",
-        "include",
-        "with",
-        "wait_webhook",
-        "expect",
-        "capture",
-        "retry",
-        "delay",
-        // a request
-        "method",
-        "url",
-        "query",
-        "json",
-        "body",
-        "form",
-        "multipart",
-        "body_file",
-        "body_base64",
-        "body_hex",
-        "cookies",
-        "follow_redirects",
-        "file",
-        "filename",
-        "content_type",
-        // expect
-        "status",
-        "time_ms",
-        "schema",
-        "bytes",
-        "sha256",
-        "md5",
-        "max_age",
-        "http_only",
-        "same_site",
-        "redirects",
-        // retry
-        "until",
-        "attempts",
-        "interval",
-        "backoff",
-        // wait_webhook
-        "event",
-        "within",
-        "secret",
-        // captures
-        "header",
-        "regex",
-        "cookie",
-    ];
-    for k in keys
-        .iter()
-        .chain(runner::scenario::expect::MATCHER_NAMES.iter())
-    {
+    // Every key of the format, from the schema generated from the model: a key
+    // added to the model needs a running example before this test passes.
+    let mut keys: Vec<String> =
+        runner::schema::object_keys(&runner::schema::scenario_schema(), "ScenarioDoc")
+            .into_iter()
+            .flat_map(|(_, keys)| keys)
+            .chain(
+                runner::scenario::expect::MATCHER_NAMES
+                    .iter()
+                    .map(|k| k.to_string()),
+            )
+            .collect();
+    keys.sort();
+    keys.dedup();
+    assert!(keys.len() > 80, "only {} keys in the schema", keys.len());
+    for k in &keys {
         if !key(k) {
             missing.push(format!("key `{k}:`"));
         }
@@ -448,7 +393,10 @@ fn every_feature_of_the_language_has_a_running_example() {
             missing.push(format!("filter `| {f}`"));
         }
     }
-    for (f, _) in runner::template::functions::FUNCTIONS {
+    for f in runner::template::functions::FUNCTIONS
+        .iter()
+        .map(|f| f.name)
+    {
         if !text.contains(&format!("{f}()")) {
             missing.push(format!("function `{f}()`"));
         }
@@ -470,6 +418,30 @@ fn every_feature_of_the_language_has_a_running_example() {
         "no running docs example shows: {}",
         missing.join(", ")
     );
+}
+
+/// docs/templates.md's table of functions names exactly the functions templates
+/// have, each with its call written `name()`.
+#[test]
+fn the_templates_doc_lists_exactly_the_functions() {
+    let doc = std::fs::read_to_string(root().join("docs/templates.md")).unwrap();
+    let section = doc
+        .split("\n## Functions\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("docs/templates.md has a `## Functions` section");
+    let mut documented: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `")?.split_once("()`"))
+        .map(|(name, _)| name)
+        .collect();
+    documented.sort_unstable();
+    let mut table: Vec<&str> = runner::template::functions::FUNCTIONS
+        .iter()
+        .map(|f| f.name)
+        .collect();
+    table.sort_unstable();
+    assert_eq!(documented, table);
 }
 
 #[test]

@@ -95,16 +95,21 @@ impl Response {
     }
 }
 
-/// Why a request got no complete response.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a request got no complete response. The step's retry policy branches on the
+/// kind, so it is typed; its text is what the reports show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
     /// Could not connect at all; safe to retry any request.
+    #[error("{0}")]
     Connect(String),
     /// The time limit passed; `progress` says how far the response had come.
+    #[error("no complete response within {} ({progress})", fmt_duration(*limit))]
     Timeout { limit: Duration, progress: String },
     /// Anything after the request started going out.
+    #[error("{0}")]
     Broken(String),
     /// The request could not be built (bad URL, bad header).
+    #[error("{0}")]
     Invalid(String),
 }
 
@@ -112,21 +117,6 @@ impl TransportError {
     /// Whether the request may not have reached the server (a retry cannot duplicate it).
     pub fn never_sent(&self) -> bool {
         matches!(self, TransportError::Connect(_))
-    }
-}
-
-impl std::fmt::Display for TransportError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TransportError::Connect(m) | TransportError::Broken(m) | TransportError::Invalid(m) => {
-                f.write_str(m)
-            }
-            TransportError::Timeout { limit, progress } => write!(
-                f,
-                "no complete response within {} ({progress})",
-                crate::http::fmt_duration(*limit)
-            ),
-        }
     }
 }
 
@@ -512,5 +502,31 @@ mod tests {
         assert_eq!(fmt_size(2 * 1024 * 1024 * 1024), "2GB");
         assert_eq!(fmt_size(1500), "1500 bytes");
         assert_eq!(fmt_size(0), "0 bytes");
+    }
+
+    #[test]
+    fn transport_errors_read_as_their_message() {
+        let table = [
+            (
+                TransportError::Connect("connection refused".into()),
+                "connection refused",
+            ),
+            (TransportError::Broken("reset".into()), "reset"),
+            (
+                TransportError::Invalid("`a b` is not a valid header name".into()),
+                "`a b` is not a valid header name",
+            ),
+            (
+                TransportError::Timeout {
+                    limit: Duration::from_millis(1500),
+                    progress: "no headers yet".into(),
+                },
+                "no complete response within 1.5s (no headers yet)",
+            ),
+        ];
+        for (e, text) in table {
+            assert_eq!(e.to_string(), text);
+            let _: &dyn std::error::Error = &e;
+        }
     }
 }

@@ -622,6 +622,14 @@ impl Checker {
                 );
             }
         }
+        for e in functions::arity_errors(&t.src, &own) {
+            self.push(
+                Diagnostic::new(file.as_ref(), t.loc, e.message)
+                    .width(t.src.chars().count())
+                    .hint(e.hint)
+                    .focus(e.name),
+            );
+        }
         // An unset environment variable is a setup mistake, not a failing test: it
         // is found here, before anything is sent, at the template that reads it.
         let mut env_read: Vec<String> = self

@@ -247,11 +247,13 @@ impl<'de> Deserialize<'de> for IncludeDoc {
     }
 }
 
-#[derive(Deserialize)]
+/// The schema derive gives the "unknown key" hints this mapping's keys.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct IncludeMap {
+pub(crate) struct IncludeMap {
     #[allow(dead_code)]
     description: Option<String>,
+    #[schemars(with = "Vec<StepDoc>")]
     steps: Vec<Spanned<StepDoc>>,
 }
 

@@ -13,126 +13,100 @@ use serde_saphyr::budget::BudgetBreach;
 
 use crate::diagnostic::{Diagnostic, Loc, did_you_mean};
 
-/// The keys each section of the format takes; used to name the section of an
-/// unknown key and to say where a misplaced key belongs.
-pub const SECTIONS: &[(&str, &[&str])] = &[
-    (
-        "the scenario",
-        &[
-            "name",
-            "description",
-            "base_url",
-            "vars",
-            "headers",
-            "secrets",
-            "tags",
-            "allow_cost",
-            "locks",
-            "skip",
-            "timeout",
-            "step_timeout",
-            "retries",
-            "scenario_retries",
-            "follow_redirects",
-            "matrix",
-            "data",
-            "openapi",
-            "steps",
-            "finally",
-            "scenarios",
-        ],
-    ),
-    (
-        "a step",
-        &[
-            "name",
-            "request",
-            "include",
-            "with",
-            "wait_webhook",
-            "expect",
-            "capture",
-            "retry",
-            "retries",
-            "timeout",
-            "delay",
-            "skip",
-        ],
-    ),
-    (
-        "`request`",
-        &[
-            "method",
-            "url",
-            "headers",
-            "query",
-            "json",
-            "body",
-            "form",
-            "multipart",
-            "body_file",
-            "cookies",
-            "follow_redirects",
-            "body_base64",
-            "body_hex",
-        ],
-    ),
-    (
-        "`expect`",
-        &[
-            "status",
-            "json",
-            "headers",
-            "body",
-            "time_ms",
-            "schema",
-            "url",
-            "redirects",
-            "bytes",
-            "cookies",
-            "openapi",
-        ],
-    ),
-    ("`retry`", &["until", "attempts", "interval", "backoff"]),
-    ("`wait_webhook`", &["event", "within", "secret"]),
-    (
-        "a multipart file part",
-        &["file", "filename", "content_type"],
-    ),
-    ("an included file", &["description", "steps"]),
+/// How each mapping of the format is called in messages, by the schema definition
+/// it belongs to (`ScenarioDoc` is the file itself, `IncludeMap` an included file).
+/// Their keys are not listed here: they come from the schema generated from the
+/// model types. The order is the order "`x` goes in ..." hints look in.
+const SECTION_NAMES: &[(&str, &str)] = &[
+    ("ScenarioDoc", "the scenario"),
+    ("StepDoc", "a step"),
+    ("RequestDoc", "`request`"),
+    ("Expect", "`expect`"),
+    ("Retry", "`retry`"),
+    ("WaitWebhook", "`wait_webhook`"),
+    ("FilePart", "a multipart file part"),
+    ("BytesExpect", "`bytes`"),
+    ("MatcherChecks", "a matcher"),
+    ("Capture", "a capture"),
+    ("CookieAssertions", "a cookie's attributes"),
+    ("IncludeMap", "an included file"),
 ];
 
-/// The section whose keys serde listed as expected. Recognised by a key only that
-/// section has, so a key added to a section later does not break the lookup.
+/// A mapping of the format and the keys it takes.
+#[derive(Debug)]
+pub struct Section {
+    /// The schema definition it comes from.
+    pub definition: String,
+    /// How messages call it ("`request`").
+    pub name: &'static str,
+    pub keys: Vec<String>,
+}
+
+/// Every mapping of the format with its keys, derived from the model's schema once
+/// per process (only when a file has a key error).
+pub fn sections() -> &'static [Section] {
+    static SECTIONS: std::sync::OnceLock<Vec<Section>> = std::sync::OnceLock::new();
+    SECTIONS.get_or_init(|| {
+        let mut found =
+            crate::schema::object_keys(&crate::schema::scenario_schema(), "ScenarioDoc");
+        found.extend(
+            crate::schema::object_keys(
+                &crate::schema::schema_of::<super::load::IncludeMap>(),
+                "IncludeMap",
+            )
+            .into_iter()
+            .filter(|(owner, _)| owner == "IncludeMap"),
+        );
+        let rank = |owner: &str| {
+            SECTION_NAMES
+                .iter()
+                .position(|(d, _)| *d == owner)
+                .unwrap_or(SECTION_NAMES.len())
+        };
+        found.sort_by_key(|(owner, _)| rank(owner));
+        found
+            .into_iter()
+            .map(|(definition, keys)| Section {
+                name: SECTION_NAMES
+                    .iter()
+                    .find(|(d, _)| *d == definition)
+                    .map_or("this mapping", |(_, n)| *n),
+                definition,
+                keys,
+            })
+            .collect()
+    })
+}
+
+/// The section whose keys serde listed as expected: the one whose keys are most
+/// like them (shared keys over all keys of both), so a list with a key the schema
+/// does not know yet still finds its section.
 fn section_of(expected: &[&str]) -> &'static str {
-    let has = |k: &str| expected.contains(&k);
-    if has("scenarios") {
-        "the scenario"
-    } else if has("request") && has("expect") {
-        "a step"
-    } else if has("url") && has("method") {
-        "`request`"
-    } else if has("time_ms") || (has("status") && has("schema")) {
-        "`expect`"
-    } else if has("until") {
-        "`retry`"
-    } else if has("within") {
-        "`wait_webhook`"
-    } else if has("filename") {
-        "a multipart file part"
-    } else if has("steps") && has("description") {
-        "an included file"
-    } else {
-        "this mapping"
+    let mut best: Option<(&'static str, usize, usize)> = None;
+    for s in sections() {
+        let shared = expected
+            .iter()
+            .filter(|k| s.keys.iter().any(|x| x == *k))
+            .count();
+        let all = s.keys.len() + expected.len() - shared;
+        // shared/all > best_shared/best_all, without floating point.
+        let better = match best {
+            None => shared > 0,
+            Some((_, bs, ba)) => shared * ba > bs * all,
+        };
+        if better {
+            best = Some((s.name, shared, all));
+        }
     }
+    best.map_or("this mapping", |(name, _, _)| name)
 }
 
 /// Where a key that is unknown here would be valid, for "`status` goes under `expect`".
 fn home_of(key: &str, here: &str) -> Option<&'static str> {
-    SECTIONS
+    sections()
         .iter()
-        .find(|(name, keys)| *name != here && keys.contains(&key))
-        .map(|(name, _)| *name)
+        .find(|s| s.name != here && s.keys.iter().any(|k| k == key))
+        .map(|s| s.name)
 }
 
 /// What a key that must be given looks like, by key.
@@ -907,5 +881,57 @@ mod tests {
             "`request`"
         );
         assert_eq!(home_of("status", "a step"), Some("`expect`"));
+        assert_eq!(section_of(&["description", "steps"]), "an included file");
+        assert_eq!(section_of(&["sha256", "md5", "length", "file"]), "`bytes`");
+        assert_eq!(section_of(&["nothing", "known"]), "this mapping");
+    }
+
+    /// Each mapping of the schema generated from the model is a section, with the
+    /// schema's keys and a name of its own; no name is left for a mapping that is gone.
+    #[test]
+    fn each_section_s_keys_are_the_schema_s_properties_for_it() {
+        let mut schema =
+            crate::schema::object_keys(&crate::schema::scenario_schema(), "ScenarioDoc");
+        schema.push((
+            "IncludeMap".into(),
+            vec!["description".into(), "steps".into()],
+        ));
+        assert!(
+            schema.len() >= 10,
+            "only {} mappings in the schema",
+            schema.len()
+        );
+        for (owner, keys) in &schema {
+            let section = sections()
+                .iter()
+                .find(|s| &s.definition == owner && &s.keys == keys);
+            let section = section.unwrap_or_else(|| panic!("{owner} {keys:?} has no section"));
+            assert_ne!(
+                section.name, "this mapping",
+                "{owner}: name it in SECTION_NAMES"
+            );
+        }
+        assert_eq!(sections().len(), schema.len());
+        for (definition, name) in SECTION_NAMES {
+            assert!(
+                sections().iter().any(|s| s.definition == *definition),
+                "{definition} ({name}) is not in the schema any more"
+            );
+        }
+    }
+
+    #[test]
+    fn every_section_is_recognised_from_its_own_keys() {
+        for s in sections() {
+            let keys: Vec<&str> = s.keys.iter().map(String::as_str).collect();
+            assert_eq!(section_of(&keys), s.name, "{}", s.definition);
+            for k in &keys {
+                assert!(
+                    home_of(k, "nowhere").is_some(),
+                    "{}: `{k}` has no home",
+                    s.definition
+                );
+            }
+        }
     }
 }

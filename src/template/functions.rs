@@ -2,16 +2,229 @@
 
 use base64::Engine as _;
 use hmac::{KeyInit, Mac};
-use minijinja::{Environment, Error, ErrorKind};
+use minijinja::value::Rest;
+use minijinja::{Environment, Error, ErrorKind, Value};
 use sha2::{Digest, Sha256};
 
-/// Functions callable in templates, with a one-line description each (for docs
-/// and "did you mean").
-pub const FUNCTIONS: [(&str, &str); 3] = [
-    ("uuid", "a random UUID v4"),
-    ("now", "the current time, RFC 3339 UTC"),
-    ("timestamp", "the current Unix time in seconds"),
+/// A function templates may call: everything about it in one row, so the
+/// registration, the checks before a run and the docs cannot disagree.
+pub struct Function {
+    pub name: &'static str,
+    /// Fewest and most arguments a call may pass.
+    pub min_args: usize,
+    pub max_args: usize,
+    /// What it gives, in one line (docs/templates.md says the same).
+    pub doc: &'static str,
+    /// Called with arguments already counted against `min_args..=max_args`.
+    pub call: fn(&[Value]) -> Value,
+}
+
+/// Functions callable in templates, beyond minijinja's own.
+pub const FUNCTIONS: &[Function] = &[
+    Function {
+        name: "uuid",
+        min_args: 0,
+        max_args: 0,
+        doc: "a random UUID v4",
+        call: |_| Value::from(uuid::Uuid::new_v4().to_string()),
+    },
+    Function {
+        name: "now",
+        min_args: 0,
+        max_args: 0,
+        doc: "the current time, RFC 3339 UTC",
+        call: |_| {
+            Value::from(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        },
+    },
+    Function {
+        name: "timestamp",
+        min_args: 0,
+        max_args: 0,
+        doc: "the current Unix time in seconds",
+        call: |_| Value::from(chrono::Utc::now().timestamp()),
+    },
 ];
+
+impl Function {
+    /// What a call with `given` arguments gets wrong, or `None` when the count is right.
+    pub fn arity_error(&self, given: usize) -> Option<String> {
+        if (self.min_args..=self.max_args).contains(&given) {
+            return None;
+        }
+        let takes = match (self.min_args, self.max_args) {
+            (0, 0) => "no arguments".to_string(),
+            (1, 1) => "1 argument".to_string(),
+            (a, b) if a == b => format!("{a} arguments"),
+            (a, b) => format!("{a} to {b} arguments"),
+        };
+        Some(format!(
+            "`{}()` takes {takes}, but this call passes {given}",
+            self.name
+        ))
+    }
+}
+
+/// The function of this project named `name`.
+pub fn function(name: &str) -> Option<&'static Function> {
+    FUNCTIONS.iter().find(|f| f.name == name)
+}
+
+/// A call of one of [`FUNCTIONS`] with the wrong number of arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArityError {
+    pub name: String,
+    pub message: String,
+    pub hint: String,
+}
+
+/// The calls in `src` of this project's functions that pass the wrong number of
+/// arguments; names in `own` (the template's own macros) are not ours and are skipped.
+pub fn arity_errors(src: &str, own: &std::collections::HashSet<String>) -> Vec<ArityError> {
+    calls_with_arity(src)
+        .into_iter()
+        .filter(|(name, _)| !own.contains(name))
+        .filter_map(|(name, given)| {
+            let f = function(&name)?;
+            let message = f.arity_error(given)?;
+            let hint = if f.max_args == 0 {
+                format!("write `{}()`: it gives {}", f.name, f.doc)
+            } else {
+                format!("see docs/templates.md for what `{}()` takes", f.name)
+            };
+            Some(ArityError {
+                name,
+                message,
+                hint,
+            })
+        })
+        .collect()
+}
+
+/// Every call `name(...)` in a template's `{{ }}` and `{% %}` blocks, with how many
+/// arguments it passes (keyword arguments count). Methods (`x.name(`) and filters
+/// (`| name(`) are not calls of a global function and are left out.
+///
+/// Written by hand: minijinja exposes its parser only behind its unstable
+/// `unstable_machinery` feature, and a call's argument list is all that is needed.
+pub fn calls_with_arity(src: &str) -> Vec<(String, usize)> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 1 < b.len() {
+        let close: &[u8] = match &b[i..i + 2] {
+            b"{{" => b"}}",
+            b"{%" => b"%}",
+            b"{#" => {
+                i = find(b, i + 2, b"#}").map_or(b.len(), |e| e + 2);
+                continue;
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        i += 2;
+        let mut quote: Option<u8> = None;
+        let mut prev = b' ';
+        while i < b.len() {
+            let c = b[i];
+            if let Some(q) = quote {
+                if c == b'\\' {
+                    i += 1;
+                } else if c == q {
+                    quote = None;
+                }
+                i += 1;
+                continue;
+            }
+            if b[i..].starts_with(close) {
+                i += 2;
+                break;
+            }
+            if c == b'"' || c == b'\'' {
+                quote = Some(c);
+                prev = c;
+                i += 1;
+                continue;
+            }
+            if c.is_ascii_alphabetic() || c == b'_' {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                let mut j = i;
+                while j < b.len() && b[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                if prev != b'.' && prev != b'|' && b.get(j) == Some(&b'(') {
+                    out.push((src[start..i].to_string(), count_args(b, j)));
+                }
+                prev = b'a';
+                continue;
+            }
+            if !c.is_ascii_whitespace() {
+                prev = c;
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    b.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+/// The arguments of the call whose `(` is at `open`: the non-empty pieces between
+/// commas at its own bracket depth.
+fn count_args(b: &[u8], open: usize) -> usize {
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut args = 0;
+    let mut piece = false;
+    let mut i = open;
+    while i < b.len() {
+        let c = b[i];
+        i += 1;
+        if let Some(q) = quote {
+            if c == b'\\' {
+                i += 1;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth == 1 {
+                    continue;
+                }
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    break;
+                }
+            }
+            b',' if depth == 1 => {
+                args += usize::from(piece);
+                piece = false;
+                continue;
+            }
+            b'"' | b'\'' => quote = Some(c),
+            _ => {}
+        }
+        if !c.is_ascii_whitespace() {
+            piece = true;
+        }
+    }
+    args + usize::from(piece)
+}
 
 /// Filters this project adds to minijinja's built-in ones.
 pub const FILTERS: [(&str, &str); 5] = [
@@ -84,11 +297,16 @@ pub const BUILTIN_FILTERS: &[&str] = &[
 pub const BUILTIN_FUNCTIONS: &[&str] = &["range", "dict", "debug", "namespace"];
 
 pub fn register(env: &mut Environment<'static>) {
-    env.add_function("uuid", || uuid::Uuid::new_v4().to_string());
-    env.add_function("now", || {
-        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-    });
-    env.add_function("timestamp", || chrono::Utc::now().timestamp());
+    for f in FUNCTIONS {
+        // The checker refuses a wrong count before anything is sent; counting again
+        // here keeps a template compiled some other way from reaching `call` with it.
+        env.add_function(f.name, move |args: Rest<Value>| {
+            match f.arity_error(args.len()) {
+                Some(why) => Err(Error::new(ErrorKind::InvalidOperation, why)),
+                None => Ok((f.call)(&args)),
+            }
+        });
+    }
     env.add_filter("b64encode", |s: String| {
         base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
     });
@@ -117,7 +335,7 @@ pub fn register(env: &mut Environment<'static>) {
 
 /// Whether `name` is a function known to templates.
 pub fn is_function(name: &str) -> bool {
-    FUNCTIONS.iter().any(|(n, _)| *n == name) || BUILTIN_FUNCTIONS.contains(&name)
+    function(name).is_some() || BUILTIN_FUNCTIONS.contains(&name)
 }
 
 /// Whether `name` is a filter known to templates.
@@ -128,7 +346,7 @@ pub fn is_filter(name: &str) -> bool {
 pub fn all_function_names() -> impl Iterator<Item = &'static str> {
     FUNCTIONS
         .iter()
-        .map(|(n, _)| *n)
+        .map(|f| f.name)
         .chain(BUILTIN_FUNCTIONS.iter().copied())
 }
 
@@ -164,6 +382,71 @@ mod tests {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         assert_eq!(render("{{ 'a b&c' | urlencode }}"), "a%20b%26c");
+    }
+
+    /// Argument lists of `n` arguments, for a call with that many.
+    fn args(n: usize) -> String {
+        (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+    }
+
+    #[test]
+    fn every_function_refuses_a_wrong_count_before_and_while_rendering() {
+        let none = std::collections::HashSet::new();
+        for f in FUNCTIONS {
+            let mut wrong = vec![f.max_args + 1, f.max_args + 3];
+            if let Some(below) = f.min_args.checked_sub(1) {
+                wrong.push(below);
+            }
+            for n in wrong {
+                let src = format!("{{{{ {}({}) }}}}", f.name, args(n));
+                let errors = arity_errors(&src, &none);
+                assert_eq!(errors.len(), 1, "{src}: {errors:?}");
+                assert_eq!(errors[0].name, f.name);
+                assert!(
+                    errors[0].message.contains(&format!("passes {n}")),
+                    "{src}: {}",
+                    errors[0].message
+                );
+                assert!(render(&src).starts_with("ERR"), "{src} rendered");
+            }
+            for n in f.min_args..=f.max_args {
+                let src = format!("{{{{ {}({}) }}}}", f.name, args(n));
+                assert_eq!(arity_errors(&src, &none), vec![], "{src}");
+                assert!(!render(&src).starts_with("ERR"), "{src}: {}", render(&src));
+            }
+        }
+    }
+
+    #[test]
+    fn arguments_are_counted_the_way_the_template_reads_them() {
+        let table: [(&str, &[(&str, usize)]); 11] = [
+            ("{{ uuid() }}", &[("uuid", 0)]),
+            ("{{ uuid( ) }}", &[("uuid", 0)]),
+            ("{{ uuid(1) }}", &[("uuid", 1)]),
+            ("{{ uuid(1, 2,) }}", &[("uuid", 2)]),
+            ("{{ now(a=1) }}", &[("now", 1)]),
+            ("{{ uuid('a, b)') }}", &[("uuid", 1)]),
+            (
+                "{{ range(len([1, 2]), dict(a=(1, 2))) }}",
+                &[("range", 2), ("len", 1), ("dict", 1)],
+            ),
+            ("{{ x.uuid(1) }} {{ y | uuid(1) }}", &[]),
+            ("{# uuid(1) #}{{ '}}' }} uuid(1)", &[]),
+            ("{% set t = timestamp() %}{{ t }}", &[("timestamp", 0)]),
+            ("{{ a }} {{ now ( 1 , [2, 3] ) }}", &[("now", 2)]),
+        ];
+        for (src, want) in table {
+            let got = calls_with_arity(src);
+            let want: Vec<(String, usize)> =
+                want.iter().map(|(n, a)| (n.to_string(), *a)).collect();
+            assert_eq!(got, want, "{src}");
+        }
+    }
+
+    #[test]
+    fn a_template_s_own_macro_of_the_same_name_is_not_checked() {
+        let own = std::collections::HashSet::from(["uuid".to_string()]);
+        assert_eq!(arity_errors("{{ uuid(1) }}", &own), vec![]);
     }
 
     #[test]
