@@ -34,6 +34,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::{Map, Value, json};
 
+#[path = "process.rs"]
+mod process;
+use process::{Finished, Run};
+
 /// The body of `GET /json`.
 pub const JSON_DOC: &str = r#"{
   "killSwitch": false,
@@ -555,64 +559,29 @@ impl Default for Workspace {
 pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> RunOutput {
     let junit = dir.join("junit.xml");
     let _ = std::fs::remove_file(&junit);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runner"));
-    cmd.current_dir(dir).args(args);
+    let mut run = Run::new().current_dir(dir).args(args);
     // Only `run` (the default command) writes reports.
     if !matches!(args.first(), Some(&("list" | "validate" | "mock"))) {
-        cmd.arg("--junit").arg(&junit);
+        run = run.arg("--junit").arg(&junit);
     }
-    cmd.env_remove("RUNNER_BASE_URL")
+    let done = run
+        .env_remove("RUNNER_BASE_URL")
         .env_remove("LAYERS_API_KEY")
         .env("NO_COLOR", "1")
         .env("CI", "1")
-        .envs(env.iter().copied());
-    let out = run_with_timeout(cmd, Duration::from_secs(120));
+        .envs(env)
+        .output();
     RunOutput {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: done.code().unwrap_or(-1),
+        stdout: done.stdout,
+        stderr: done.stderr,
         junit: std::fs::read_to_string(&junit).ok(),
     }
 }
 
 /// Run `cmd`, killing it when it takes longer than `limit` (a hang is a failure, not a wait).
-pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> std::process::Output {
-    use std::process::Stdio;
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut buf).ok();
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut buf).ok();
-        buf
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the runner took longer than {limit:?} and was killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    std::process::Output {
-        status,
-        stdout: out_reader.join().unwrap(),
-        stderr: err_reader.join().unwrap(),
-    }
+pub fn run_with_timeout(cmd: Command, limit: Duration) -> Finished {
+    Run::command(cmd).limit(limit).output()
 }
 
 /// The failure (or error) message and description of a testcase, joined.

@@ -14,6 +14,10 @@ use runner::mock::{MockConfig, MockServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+#[path = "process.rs"]
+mod process;
+use process::Run;
+
 /// Longest any runner process in these tests may take before it counts as hung.
 pub const HANG_GUARD: Duration = Duration::from_secs(60);
 
@@ -65,16 +69,24 @@ pub fn command(args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
     cmd
 }
 
-/// Run the binary to its end (or fail the test if it hangs).
+/// Run the binary to its end (or fail the test if it hangs), with the environment of
+/// [`command`]. The wait happens off the runtime, so servers the test runs on it keep
+/// answering.
 pub async fn run(args: &[&str], env: &[(&str, &str)]) -> Ran {
-    let out = tokio::time::timeout(HANG_GUARD, command(args, env).output())
+    let run = Run::new()
+        .args(args)
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .envs(env)
+        .current_dir(repo())
+        .limit(HANG_GUARD);
+    let done = tokio::task::spawn_blocking(move || run.output())
         .await
-        .expect("the runner hung")
-        .expect("the runner could not be started");
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     Ran {
-        status: out.status,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status: done.status,
+        stdout: done.stdout,
+        stderr: done.stderr,
     }
 }
 
