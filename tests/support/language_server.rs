@@ -34,6 +34,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::{Map, Value, json};
 
+// Each helper brings the runner core along, so a test can take any of them alone.
+#[allow(clippy::duplicate_mod)]
 #[path = "process.rs"]
 mod process;
 use process::{Finished, Run};

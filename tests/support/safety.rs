@@ -14,6 +14,8 @@ use runner::mock::{MockConfig, MockServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+// Each helper brings the runner core along, so a test can take any of them alone.
+#[allow(clippy::duplicate_mod)]
 #[path = "process.rs"]
 mod process;
 use process::Run;
