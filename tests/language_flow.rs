@@ -239,7 +239,7 @@ steps:
         "a 429 means not processed: even a POST is sent again"
     );
     // Waited at least what Retry-After asked (a lower bound: a slow machine only waits longer).
-    let gap = sent[1].at.duration_since(sent[0].at);
+    let gap = sent[1].arrived.duration_since(sent[0].arrived);
     assert!(gap >= Duration::from_millis(950), "{gap:?}");
     let runs = flaky_runs(&out.case("rate limited write"));
     assert_eq!(runs.len(), 1, "{runs:?}");
@@ -312,7 +312,7 @@ scenarios:
     assert_eq!(done.len(), 4);
     // Pauses of 50ms, 100ms, 200ms at least.
     for (i, min_ms) in [(1, 50), (2, 100), (3, 200)] {
-        let gap = done[i].at.duration_since(done[i - 1].at);
+        let gap = done[i].arrived.duration_since(done[i - 1].arrived);
         assert!(
             gap >= Duration::from_millis(min_ms - 5),
             "pause {i}: {gap:?}"
@@ -434,7 +434,7 @@ steps:
     assert_eq!(out.code, 0, "{}", out.all());
     let sent = srv.requests("delayed");
     assert_eq!(sent.len(), 2);
-    let gap = sent[1].at.duration_since(sent[0].at);
+    let gap = sent[1].arrived.duration_since(sent[0].arrived);
     assert!(gap >= Duration::from_millis(400), "{gap:?}");
 }
 

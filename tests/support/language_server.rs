@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -39,6 +39,11 @@ use serde_json::{Map, Value, json};
 #[path = "process.rs"]
 mod process;
 use process::{Finished, Run};
+
+#[allow(clippy::duplicate_mod)]
+#[path = "http_server.rs"]
+mod http_server;
+use http_server::Served;
 
 /// The body of `GET /json`.
 pub const JSON_DOC: &str = r#"{
@@ -56,23 +61,7 @@ pub const JSON_DOC: &str = r#"{
   ]
 }"#;
 
-/// One request the server recorded.
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub method: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    pub at: Instant,
-}
-
-impl Recorded {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
+pub use http_server::Recorded;
 
 #[derive(Default)]
 struct Shared {
@@ -83,6 +72,7 @@ struct Shared {
 pub struct LanguageServer {
     pub base_url: String,
     shared: Arc<Shared>,
+    served: Served,
 }
 
 impl LanguageServer {
@@ -107,23 +97,11 @@ impl LanguageServer {
             .route("/numbers", any(numbers))
             .route("/bytes", any(bytes_route))
             .with_state(shared.clone());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        let addr = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        let served = Served::start(app);
         LanguageServer {
-            base_url: format!("http://{addr}"),
+            base_url: served.base_url(),
             shared,
+            served,
         }
     }
 
@@ -139,28 +117,18 @@ impl LanguageServer {
     }
 }
 
-fn record(shared: &Shared, key: &str, method: &Method, headers: &HeaderMap, body: &Bytes) -> usize {
+fn record(
+    shared: &Shared,
+    key: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> usize {
     let mut log = shared.log.lock().unwrap();
     let list = log.entry(key.to_string()).or_default();
-    list.push(Recorded {
-        method: method.to_string(),
-        headers: header_list(headers),
-        body: body.to_vec(),
-        at: Instant::now(),
-    });
+    list.push(Recorded::from_parts(method, uri, headers, body.to_vec()));
     list.len()
-}
-
-fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
 }
 
 fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
@@ -216,8 +184,9 @@ fn echo(method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Value 
         files = Value::Object(parts);
     }
     let mut hs = Map::new();
-    for (k, v) in header_list(headers) {
-        hs.insert(k, Value::String(v));
+    for (k, v) in headers {
+        let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+        hs.insert(k.as_str().to_string(), Value::String(v));
     }
     json!({
         "method": method.as_str(),
@@ -426,7 +395,7 @@ async fn flaky(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let n = record(&shared, &key, &method, &headers, &body);
+    let n = record(&shared, &key, &method, &uri, &headers, &body);
     let q = query_pairs(uri.query());
     let get = |name: &str| q.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let failures: usize = get("failures").and_then(|v| v.parse().ok()).unwrap_or(1);
@@ -459,7 +428,7 @@ async fn poll(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let n = record(&shared, &key, &method, &headers, &body);
+    let n = record(&shared, &key, &method, &uri, &headers, &body);
     let after: usize = query_pairs(uri.query())
         .into_iter()
         .find(|(k, _)| k == "after")

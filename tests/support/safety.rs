@@ -11,8 +11,12 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use runner::mock::{MockConfig, MockServer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use std::io::Write as _;
+
+#[allow(clippy::duplicate_mod)]
+#[path = "raw_server.rs"]
+mod raw_server;
+use raw_server::{Incoming, RawServer};
 
 // Each helper brings the runner core along, so a test can take any of them alone.
 #[allow(clippy::duplicate_mod)]
@@ -99,73 +103,44 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     p.display().to_string()
 }
 
-/// One request as a server received it.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub head: String,
-    pub body: Vec<u8>,
-}
-
-impl Received {
-    pub fn request_line(&self) -> &str {
-        self.head.lines().next().unwrap_or("")
-    }
-
-    pub fn text(&self) -> String {
-        format!(
-            "{}\r\n\r\n{}",
-            self.head,
-            String::from_utf8_lossy(&self.body)
-        )
-    }
-}
+pub use raw_server::Received;
 
 /// A plain HTTP/1.1 server on 127.0.0.1 that records every request and answers with
-/// what `respond` makes of it: `(status, extra headers, body)`.
+/// what `respond` makes of it: `(status, extra headers, body)`, one request per
+/// connection. It stops when dropped.
 pub struct Recorder {
     pub base_url: String,
     pub received: Arc<Mutex<Vec<Received>>>,
     pub connections: Arc<Mutex<usize>>,
+    core: RawServer,
 }
 
 pub type Respond = Arc<dyn Fn(&Received) -> (u16, Vec<(String, String)>, Vec<u8>) + Send + Sync>;
 
 impl Recorder {
     pub async fn start(respond: Respond) -> Recorder {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let connections = Arc::new(Mutex::new(0usize));
-        let (rec, conns) = (received.clone(), connections.clone());
-        tokio::spawn(async move {
-            while let Ok((mut sock, _)) = listener.accept().await {
-                *conns.lock().unwrap() += 1;
-                let rec = rec.clone();
-                let respond = respond.clone();
-                tokio::spawn(async move {
-                    let Some(req) = read_request(&mut sock).await else {
-                        return;
-                    };
-                    rec.lock().unwrap().push(req.clone());
-                    let (status, headers, body) = respond(&req);
-                    let mut head = format!(
-                        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
-                        body.len()
-                    );
-                    for (k, v) in headers {
-                        head.push_str(&format!("{k}: {v}\r\n"));
-                    }
-                    head.push_str("\r\n");
-                    let _ = sock.write_all(head.as_bytes()).await;
-                    let _ = sock.write_all(&body).await;
-                    let _ = sock.shutdown().await;
-                });
+        let core = RawServer::start(move |conn| {
+            let Incoming::Request(req) = conn.read_request() else {
+                return;
+            };
+            let (status, headers, body) = respond(&req);
+            let mut head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (k, v) in headers {
+                head.push_str(&format!("{k}: {v}\r\n"));
             }
+            head.push_str("\r\n");
+            let _ = conn.stream.write_all(head.as_bytes());
+            let _ = conn.stream.write_all(&body);
+            let _ = conn.stream.shutdown(std::net::Shutdown::Write);
         });
         Recorder {
-            base_url: format!("http://{addr}"),
-            received,
-            connections,
+            base_url: core.url(),
+            received: core.received.clone(),
+            connections: core.connections.clone(),
+            core,
         }
     }
 
@@ -182,46 +157,12 @@ impl Recorder {
     }
 
     pub fn requests(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
+        self.core.requests()
     }
 
     pub fn connection_count(&self) -> usize {
-        *self.connections.lock().unwrap()
+        self.core.connection_count()
     }
-}
-
-async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Received> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        let n = sock.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < length {
-        let n = sock.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Some(Received { head, body })
 }
 
 /// A Layers mock in the test's own runtime, with long jobs (so a run can be
