@@ -24,6 +24,7 @@ pub struct Run {
     shown: Vec<String>,
     limit: Duration,
     stdin: Option<Vec<u8>>,
+    watch: Option<Box<dyn FnMut(u32) + Send>>,
 }
 
 /// What a finished run left behind.
@@ -68,6 +69,7 @@ impl Run {
             shown,
             limit: DEFAULT_LIMIT,
             stdin: None,
+            watch: None,
         }
     }
 
@@ -129,6 +131,13 @@ impl Run {
         self
     }
 
+    /// Called with the process id every few milliseconds while it runs (to sample
+    /// `/proc/PID/status`, say).
+    pub fn watch(mut self, f: impl FnMut(u32) + Send + 'static) -> Self {
+        self.watch = Some(Box::new(f));
+        self
+    }
+
     /// Run to the end (killed at the limit, which fails the test) and capture everything.
     pub fn output(mut self) -> Finished {
         let command = self.shown.join(" ");
@@ -156,6 +165,9 @@ impl Run {
         let status = loop {
             if let Some(status) = child.try_wait().expect("wait on the runner") {
                 break Some(status);
+            }
+            if let Some(watch) = self.watch.as_mut() {
+                watch(child.id());
             }
             if started.elapsed() > self.limit {
                 let _ = child.kill();
