@@ -164,6 +164,15 @@ impl Mock {
         }
     }
 
+    /// How many projects `GET /v1/projects` lists on its first page.
+    pub async fn project_count(&self) -> usize {
+        let listed = self.get("/v1/projects").await;
+        listed.body["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no items in {}", listed.text))
+            .len()
+    }
+
     /// The side-effect ledger.
     pub async fn ledger(&self) -> Value {
         let response = self
