@@ -186,7 +186,7 @@ fn github_junit_readers_put_each_testcase_on_the_failing_steps_line() {
     let out = ws
         .runner()
         .args(["fail.yaml", "pass.yaml", "cleanup.yaml", "--junit", "r.xml"])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(1);
     let junit = junit_check::check(&ws.path("r.xml"));
@@ -245,18 +245,14 @@ fn a_failing_finally_step_fails_its_scenario_everywhere() {
             "--report-json",
             "r.json",
         ])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(1);
     out.stdout_has("FAIL  leaves a mess  cleanup.yaml")
         .stdout_has("      finally step 1 \"delete it\"  DELETE ")
         .stdout_has("0 passed, 1 failed");
     let junit = junit_check::check(&ws.path("r.xml"));
-    let case = &junit.suites()[0]
-        .children_named("testcase")
-        .next()
-        .cloned()
-        .unwrap_or_default();
+    let case = &junit.first_case();
     let failure = case.child("failure").expect("a <failure>");
     assert!(
         failure
@@ -285,7 +281,7 @@ fn the_console_ends_with_a_recap_of_what_did_not_pass() {
     let out = ws
         .runner()
         .args(["fail.yaml", "pass.yaml", "cleanup.yaml"])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(1);
     let recap: Vec<&str> = out
@@ -322,7 +318,7 @@ fn github_actions_gets_annotations_and_a_job_summary() {
     let out = ws
         .runner()
         .args(["fail.yaml", "pass.yaml"])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", summary.to_str().expect("utf-8 path"))
         .run();
@@ -344,7 +340,8 @@ fn github_actions_gets_annotations_and_a_job_summary() {
     // Outside GitHub Actions: no workflow commands.
     let plain = ws
         .runner()
-        .args(["fail.yaml", "--base-url", &server.base_url()])
+        .args(["fail.yaml"])
+        .base_url(&server.base_url())
         .run();
     assert!(!plain.stdout.contains("::error"), "{}", plain.stdout);
 }
@@ -356,7 +353,7 @@ fn reports_go_to_stdout_with_a_dash() {
     let out = ws
         .runner()
         .args(["fail.yaml", "--junit", "-"])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(1);
     assert!(out.stdout.starts_with("<?xml"), "{}", out.stdout);
@@ -375,7 +372,7 @@ fn reports_go_to_stdout_with_a_dash() {
     let out = ws
         .runner()
         .args(["fail.yaml", "--report-json", "-"])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(1);
     let report: serde_json::Value =
@@ -392,7 +389,7 @@ fn reports_go_to_stdout_with_a_dash() {
     let both = ws
         .runner()
         .args(["fail.yaml", "--junit", "-", "--report-json", "-"])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     both.expect_code(2)
         .stderr_has("both ask for standard output");
@@ -486,7 +483,7 @@ fn a_scenario_that_passes_on_a_later_attempt_is_flaky() {
     let out = ws
         .runner()
         .args(["flaky.yaml", "--junit", "r.xml", "--report-json", "r.json"])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(0)
         .stdout_has("FLAKY sometimes  flaky.yaml")
@@ -503,11 +500,7 @@ fn a_scenario_that_passes_on_a_later_attempt_is_flaky() {
         "its finally steps each time"
     );
     let junit = junit_check::check(&ws.path("r.xml"));
-    let case = junit.suites()[0]
-        .children_named("testcase")
-        .next()
-        .cloned()
-        .unwrap_or_default();
+    let case = junit.first_case();
     assert!(!case.has_child("failure"), "{}", junit.text);
     let flaky: Vec<&Element> = case.children_named("flakyFailure").collect();
     assert_eq!(flaky.len(), 1, "{}", junit.text);
@@ -527,12 +520,8 @@ fn a_scenario_that_passes_on_a_later_attempt_is_flaky() {
     let server = flaky_server(1);
     let out = ws
         .runner()
-        .args([
-            "flaky.yaml",
-            "--flaky-fails",
-            "--base-url",
-            &server.base_url(),
-        ])
+        .args(["flaky.yaml", "--flaky-fails"])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(1).stdout_has("1 flaky");
 }
@@ -547,7 +536,8 @@ fn scenario_retries_from_the_command_line_and_their_limit() {
     // Without retries a failure runs once.
     let server = flaky_server(0);
     ws.runner()
-        .args(["always.yaml", "--base-url", &server.base_url()])
+        .args(["always.yaml"])
+        .base_url(&server.base_url())
         .run()
         .expect_code(1);
     assert_eq!(server.requests_to("/always-500").len(), 1);
@@ -556,17 +546,13 @@ fn scenario_retries_from_the_command_line_and_their_limit() {
     let out = ws
         .runner()
         .args(["always.yaml", "--scenario-retries", "2", "--junit", "r.xml"])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(1)
         .stdout_has("RETRY always broken  attempt 2 of 3 did not pass");
     assert_eq!(server.requests_to("/always-500").len(), 3);
     let junit = junit_check::check(&ws.path("r.xml"));
-    let case = junit.suites()[0]
-        .children_named("testcase")
-        .next()
-        .cloned()
-        .unwrap_or_default();
+    let case = junit.first_case();
     assert!(case.has_child("failure"), "{}", junit.text);
     assert_eq!(
         case.children_named("rerunFailure").count(),
@@ -581,13 +567,8 @@ fn scenario_retries_from_the_command_line_and_their_limit() {
     );
     let server = flaky_server(0);
     ws.runner()
-        .args([
-            "always.yaml",
-            "--scenario-retries",
-            "2",
-            "--base-url",
-            &server.base_url(),
-        ])
+        .args(["always.yaml", "--scenario-retries", "2"])
+        .base_url(&server.base_url())
         .run()
         .expect_code(1);
     assert_eq!(server.requests_to("/always-500").len(), 1);
@@ -606,7 +587,7 @@ fn rerun_failed_runs_only_what_failed_last_time() {
             "--report-json",
             "run.json",
         ])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     first.expect_code(1);
     // Bare --rerun-failed reads the file of --report-json.
@@ -619,38 +600,26 @@ fn rerun_failed_runs_only_what_failed_last_time() {
             "--report-json",
             "run.json",
         ])
-        .args(["--rerun-failed", "--base-url", &server.base_url()])
+        .args(["--rerun-failed"])
+        .base_url(&server.base_url())
         .run();
     again
         .expect_code(1)
         .stderr_has("running the 2 scenarios that failed or errored in run.json");
-    assert!(
-        again.stdout.contains("FAIL  the key works"),
-        "{}",
-        again.stdout
-    );
-    assert!(
-        again.stdout.contains("FAIL  leaves a mess"),
-        "{}",
-        again.stdout
-    );
+    again.stdout_has("FAIL  the key works");
+    again.stdout_has("FAIL  leaves a mess");
     assert!(!again.stdout.contains("fine"), "{}", again.stdout);
     // An explicit file; a previous run that passed leaves nothing to run.
     ws.runner()
-        .args([
-            "pass.yaml",
-            "--report-json",
-            "green.json",
-            "--base-url",
-            &server.base_url(),
-        ])
+        .args(["pass.yaml", "--report-json", "green.json"])
+        .base_url(&server.base_url())
         .run()
         .expect_code(0);
     let sent = server.requests().len();
     let nothing = ws
         .runner()
         .args(["pass.yaml", "fail.yaml", "--rerun-failed=green.json"])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     nothing
         .expect_code(0)
@@ -678,7 +647,7 @@ fn rerun_failed_runs_only_what_failed_last_time() {
             .runner()
             .arg("pass.yaml")
             .args(args)
-            .args(["--base-url", &server.base_url()])
+            .base_url(&server.base_url())
             .run();
         out.expect_code(2).stderr_has(says);
     }
@@ -774,7 +743,7 @@ fn a_capture_that_finds_nothing_is_a_failure_everywhere_and_shows_the_body_once(
             "--report-json",
             "r.json",
         ])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(1)
         .stdout_has("FAIL  capture misses")
@@ -791,11 +760,7 @@ fn a_capture_that_finds_nothing_is_a_failure_everywhere_and_shows_the_body_once(
         out.stdout
     );
     let junit = junit_check::check(&ws.path("r.xml"));
-    let case = junit.suites()[0]
-        .children_named("testcase")
-        .next()
-        .cloned()
-        .unwrap_or_default();
+    let case = junit.first_case();
     assert_eq!(
         case.child("failure")
             .map(|f| f.req("type").to_string())

@@ -65,11 +65,8 @@ fn run_is_the_default_subcommand() {
         "name: default command\nsteps:\n  - request: {url: /hello}\n    expect: {status: 200}\n",
     );
     let base = server.base_url();
-    let explicit = ws
-        .runner()
-        .args(["run", "one.yaml", "--base-url", &base])
-        .run();
-    let implicit = ws.runner().args(["one.yaml", "--base-url", &base]).run();
+    let explicit = ws.runner().args(["run", "one.yaml"]).base_url(&base).run();
+    let implicit = ws.runner().args(["one.yaml"]).base_url(&base).run();
     let flag_first = ws.runner().args(["--base-url", &base, "one.yaml"]).run();
     for out in [&explicit, &implicit, &flag_first] {
         out.expect_code(0);
@@ -104,7 +101,7 @@ fn folders_expand_to_every_yaml_file_below_in_sorted_order() {
     let out = ws
         .runner()
         .args(["suite", "extra.yaml", "--jobs", "1", "--junit", "r.xml"])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(0);
     let order: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
@@ -212,7 +209,8 @@ steps:
 
     let out = ws
         .runner()
-        .args(["where.yaml", "--base-url", &flag.base_url()])
+        .args(["where.yaml"])
+        .base_url(&flag.base_url())
         .env("RUNNER_BASE_URL", &env.base_url())
         .run();
     out.expect_code(0);
@@ -343,13 +341,7 @@ fn exit_codes_are_0_passed_1_failed_2_bad_input() {
         "name: u\nstepz:\n  - request: {url: /yes}\n",
     );
     let base = server.base_url();
-    let code = |args: &[&str]| {
-        ws.runner()
-            .args(args)
-            .args(["--base-url", &base])
-            .run()
-            .code
-    };
+    let code = |args: &[&str]| ws.runner().args(args).base_url(&base).run().code;
     assert_eq!(code(&["pass.yaml"]), Some(0));
     assert_eq!(code(&["fail.yaml"]), Some(1));
     assert_eq!(code(&["pass.yaml", "fail.yaml"]), Some(1));
@@ -394,7 +386,7 @@ fn fifty_scenarios_with_jobs_8_overlap_at_the_server_and_all_pass() {
     let out = ws
         .runner()
         .args(["fifty.yaml", "--jobs", "8", "--junit", "r.xml"])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(0);
     assert!(
@@ -560,7 +552,7 @@ fn a_file_named_twice_runs_once() {
             "--junit",
             "r.xml",
         ])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(0);
     assert_eq!(server.requests_to("/a").len(), 1);

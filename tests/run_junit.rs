@@ -78,7 +78,7 @@ fn run_hostile(yaml: &str, granularity: &str) -> (Junit, runner_cli::Output) {
             "--junit-granularity",
             granularity,
         ])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(1);
     let junit = junit_check::check(&ws.path("r.xml"));
@@ -136,7 +136,7 @@ scenarios:
     let out = ws
         .runner()
         .args(["api", "--junit", "reports/junit.xml"])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(1);
     let junit = junit_check::check(&ws.path("reports/junit.xml"));
@@ -267,7 +267,7 @@ finally:
             "--junit-granularity",
             "step",
         ])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(1);
     let junit = junit_check::check(&ws.path("r.xml"));
@@ -380,13 +380,8 @@ fn system_out_is_bounded_however_much_a_scenario_logs() {
     ws.write("long.yaml", &yaml);
     let out = ws
         .runner()
-        .args([
-            "long.yaml",
-            "--junit",
-            "r.xml",
-            "--base-url",
-            &server.base_url(),
-        ])
+        .args(["long.yaml", "--junit", "r.xml"])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(1);
     let junit = junit_check::check(&ws.path("r.xml"));
@@ -424,13 +419,8 @@ fn the_report_is_written_whole_and_replaces_an_old_one() {
     ws.write("out/r.xml", "<old>half a report");
     let out = ws
         .runner()
-        .args([
-            "one.yaml",
-            "--junit",
-            "out/r.xml",
-            "--base-url",
-            &server.base_url(),
-        ])
+        .args(["one.yaml", "--junit", "out/r.xml"])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(0);
     let junit = junit_check::check(&ws.path("out/r.xml"));
@@ -447,13 +437,8 @@ fn the_report_is_written_whole_and_replaces_an_old_one() {
 
     let out = ws
         .runner()
-        .args([
-            "one.yaml",
-            "--junit",
-            "new/deep/r.xml",
-            "--base-url",
-            &server.base_url(),
-        ])
+        .args(["one.yaml", "--junit", "new/deep/r.xml"])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(0);
     junit_check::check(&ws.path("new/deep/r.xml"));
@@ -461,13 +446,8 @@ fn the_report_is_written_whole_and_replaces_an_old_one() {
     std::fs::create_dir_all(ws.path("a-folder")).expect("mkdir");
     let out = ws
         .runner()
-        .args([
-            "one.yaml",
-            "--junit",
-            "a-folder",
-            "--base-url",
-            &server.base_url(),
-        ])
+        .args(["one.yaml", "--junit", "a-folder"])
+        .base_url(&server.base_url())
         .run();
     out.expect_code(3);
     out.stderr_has("a-folder");
@@ -567,7 +547,7 @@ fn a_pass_after_a_retried_503_is_marked_flaky_and_still_validates() {
                 "--junit-granularity",
                 granularity,
             ])
-            .args(["--base-url", &server.base_url()])
+            .base_url(&server.base_url())
             .run();
         out.expect_code(0);
         junit_check::check(&ws.path(&report));

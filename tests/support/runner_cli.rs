@@ -108,6 +108,11 @@ impl Runner {
         self
     }
 
+    /// `--base-url URL`.
+    pub fn base_url(self, url: &str) -> Self {
+        self.arg("--base-url").arg(url)
+    }
+
     pub fn env(mut self, k: &str, v: &str) -> Self {
         self.run = self.run.env(k, v);
         self
