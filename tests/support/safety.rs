@@ -55,6 +55,32 @@ impl Ran {
             self.stdout, self.stderr
         )
     }
+
+    /// Assert the exit code, showing both streams when it differs.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code(), Some(code), "{}", self.both());
+        self
+    }
+
+    /// Assert `needle` appears in stdout.
+    pub fn stdout_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n{}",
+            self.both()
+        );
+        self
+    }
+
+    /// Assert `needle` appears in stderr.
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n{}",
+            self.both()
+        );
+        self
+    }
 }
 
 /// A runner command with a clean environment: no CI, no colour, no inherited secrets.
