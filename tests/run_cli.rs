@@ -98,11 +98,10 @@ fn folders_expand_to_every_yaml_file_below_in_sorted_order() {
     ws.write("suite/notes.txt", "not a scenario");
     ws.write("suite/README.md", "# not a scenario either");
     ws.write("extra.yaml", &scenario("e"));
-    let out = ws
-        .runner()
-        .args(["suite", "extra.yaml", "--jobs", "1", "--junit", "r.xml"])
-        .base_url(&server.base_url())
-        .run();
+    let out = ws.run_at(
+        &server.base_url(),
+        ["suite", "extra.yaml", "--jobs", "1", "--junit", "r.xml"],
+    );
     out.expect_code(0);
     let order: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(
@@ -383,11 +382,10 @@ fn fifty_scenarios_with_jobs_8_overlap_at_the_server_and_all_pass() {
         ));
     }
     ws.write("fifty.yaml", &yaml);
-    let out = ws
-        .runner()
-        .args(["fifty.yaml", "--jobs", "8", "--junit", "r.xml"])
-        .base_url(&server.base_url())
-        .run();
+    let out = ws.run_at(
+        &server.base_url(),
+        ["fifty.yaml", "--jobs", "8", "--junit", "r.xml"],
+    );
     out.expect_code(0);
     assert!(
         out.last_line().starts_with("50 passed, 0 failed"),
@@ -543,17 +541,16 @@ fn a_file_named_twice_runs_once() {
     let ws = Workspace::new();
     ws.write("suite/a.yaml", "name: a\nsteps:\n  - request: {url: /a}\n");
     ws.write("suite/b.yaml", "name: b\nsteps:\n  - request: {url: /b}\n");
-    let out = ws
-        .runner()
-        .args([
+    let out = ws.run_at(
+        &server.base_url(),
+        [
             "suite",
             "suite/a.yaml",
             "./suite/b.yaml",
             "--junit",
             "r.xml",
-        ])
-        .base_url(&server.base_url())
-        .run();
+        ],
+    );
     out.expect_code(0);
     assert_eq!(server.requests_to("/a").len(), 1);
     assert_eq!(server.requests_to("/b").len(), 1);

@@ -848,11 +848,7 @@ fn a_step_without_expected_status_fails_on_an_error_status() {
         "implicit.yaml",
         "name: implicit status\nsteps:\n  - name: fine\n    request: { url: /ok }\n  - name: gone\n    request: { url: /missing }\n",
     );
-    let out = ws
-        .runner()
-        .args(["implicit.yaml"])
-        .base_url(&server.base_url())
-        .run();
+    let out = ws.run_at(&server.base_url(), ["implicit.yaml"]);
     assert_eq!(out.code, Some(1), "{}", out.stdout);
     out.stdout_has("step 2 \"gone\"");
     assert!(out.stdout.contains("a success (2xx"), "{}", out.stdout);

@@ -68,6 +68,15 @@ impl Workspace {
         Runner::new(self.root())
     }
 
+    /// Run with `args` then `--base-url base_url`.
+    pub fn run_at<I, S>(&self, base_url: &str, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.runner().args(args).base_url(base_url).run()
+    }
+
     /// Run `file` (in this workspace) against `base_url`, with extra arguments.
     pub fn run_against(&self, file: &str, base_url: &str, extra: &[&str]) -> Output {
         self.runner()
