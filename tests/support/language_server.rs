@@ -451,6 +451,12 @@ pub struct RunOutput {
 }
 
 impl RunOutput {
+    /// Assert the exit code, showing everything the run printed when it differs.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "{}", self.all());
+        self
+    }
+
     /// stdout and stderr together, for messages wherever they were printed.
     pub fn all(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)
