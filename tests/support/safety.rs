@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -11,18 +12,16 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use runner::mock::{MockConfig, MockServer};
-use std::io::Write as _;
 
-#[allow(clippy::duplicate_mod)]
-#[path = "raw_server.rs"]
-mod raw_server;
-use raw_server::{Incoming, RawServer};
-
-// Each helper brings the runner core along, so a test can take any of them alone.
+// Each helper brings the cores it is built on, so a test can take any helper alone.
 #[allow(clippy::duplicate_mod)]
 #[path = "process.rs"]
 mod process;
+#[allow(clippy::duplicate_mod)]
+#[path = "raw_server.rs"]
+mod raw_server;
 use process::Run;
+use raw_server::{Incoming, RawServer};
 
 /// Longest any runner process in these tests may take before it counts as hung.
 pub const HANG_GUARD: Duration = Duration::from_secs(60);
