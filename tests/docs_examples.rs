@@ -244,11 +244,7 @@ fn run(ex: &Example, files: &[FileBlock], base: &str) -> Result<(), String> {
     cmd.args(&ex.args);
     let out = run_with_timeout(cmd, Duration::from_secs(120));
     let code = out.status.code().unwrap_or(-1);
-    let all = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let all = format!("{}\n{}", out.stdout, out.stderr);
     let mut problems = Vec::new();
     if code != ex.expect_exit {
         problems.push(format!("exit code {code}, the docs say {}", ex.expect_exit));

@@ -9,11 +9,15 @@
 mod faulty_server;
 #[path = "support/junit_check.rs"]
 mod junit_check;
+#[path = "support/process.rs"]
+mod process;
+#[path = "support/table.rs"]
+mod table;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use faulty_server::{Canned, Fault, FaultyServer, refused_url};
 use quick_xml::events::Event as X;
@@ -90,8 +94,10 @@ fn run_case(case: &Case, healthy: &FaultyServer) -> Run {
     );
     let junit = dir.path().join("out/junit.xml");
     let json = dir.path().join("out/report.json");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runner"));
-    cmd.arg("run")
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampled = peak.clone();
+    let done = process::Run::new()
+        .arg("run")
         .arg(dir.path())
         .arg("--junit")
         .arg(&junit)
@@ -99,39 +105,14 @@ fn run_case(case: &Case, healthy: &FaultyServer) -> Run {
         .arg(&json)
         .args(&case.args)
         .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let pid = child.id();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let started = Instant::now();
-    let mut peak_rss_kb = 0;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        peak_rss_kb = peak_rss_kb.max(vm_hwm_kb(pid).unwrap_or(0));
-        if started.elapsed() > HANG_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the runner hung: still running after {HANG_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let stdout = out_t.join().unwrap();
-    let stderr = err_t.join().unwrap();
+        .limit(HANG_LIMIT)
+        .watch(move |pid| {
+            sampled.fetch_max(vm_hwm_kb(pid).unwrap_or(0), Ordering::SeqCst);
+        })
+        .output();
+    let peak_rss_kb = peak.load(Ordering::SeqCst);
+    let status = done.status;
+    let (stdout, stderr) = (done.stdout, done.stderr);
     let junit_text = std::fs::read_to_string(&junit)
         .unwrap_or_else(|e| panic!("no JUnit report ({e}); stderr:\n{stderr}\nstdout:\n{stdout}"));
     // The schema (with xmllint, when installed), well-formedness and counts.
@@ -376,366 +357,383 @@ fn check(case: Case, expected: Expected) -> (Run, Value) {
     (run, probe)
 }
 
-#[test]
-fn connection_refused() {
-    check(
-        Case::new(refused_url()),
-        Expected {
-            outcome: "error",
-            says: &["connection refused", "cannot connect to 127.0.0.1:"],
-        },
-    );
+/// One row of the matrix: a misbehaviour, how the faulty scenario meets it, and what
+/// the runner must say.
+struct Row {
+    name: &'static str,
+    /// Where the probe goes.
+    target: Target,
+    settings: &'static str,
+    expect: &'static str,
+    capture: &'static str,
+    args: &'static [&'static str],
+    outcome: &'static str,
+    says: &'static [&'static str],
+    /// Checks of this row only, after the ones every row gets.
+    also: fn(&Seen<'_>),
 }
 
-#[test]
-fn connection_refused_is_retried_then_reported() {
-    let mut case = Case::new(refused_url());
-    case.settings = "step_timeout: 2s\nretries: 1\n";
-    let (_, probe) = check(
-        case,
-        Expected {
-            outcome: "error",
-            says: &["connection refused"],
-        },
-    );
-    assert_eq!(probe["attempts"], 2, "{probe:#}");
-    assert!(
-        probe["failed_attempts"][0]
-            .as_str()
-            .unwrap()
-            .contains("retried after"),
-        "{probe:#}"
-    );
+enum Target {
+    /// A port where nothing listens.
+    Refused,
+    /// A server with this fault, over plain HTTP.
+    Http(Fault),
+    /// A server with this fault, addressed with `https://`.
+    Https(Fault),
 }
 
-#[test]
-fn accept_then_close() {
-    let bad = FaultyServer::start(Fault::AcceptThenClose);
-    check(
-        Case::new(bad.url()),
-        Expected {
-            outcome: "error",
-            says: &["closed the connection without a complete response"],
-        },
-    );
-    assert!(!bad.requests().is_empty());
+/// What a row's own checks look at.
+struct Seen<'a> {
+    run: &'a Run,
+    probe: &'a Value,
+    /// The misbehaving server (none for `Target::Refused`).
+    bad: Option<&'a FaultyServer>,
 }
 
-#[test]
-fn reset_in_the_middle_of_the_body() {
-    let bad = FaultyServer::start(Fault::ResetMidBody);
-    check(
-        Case::new(bad.url()),
-        Expected {
-            outcome: "error",
-            says: &[
+impl Row {
+    fn new(
+        name: &'static str,
+        target: Target,
+        outcome: &'static str,
+        says: &'static [&'static str],
+    ) -> Row {
+        Row {
+            name,
+            target,
+            settings: "step_timeout: 2s\nretries: 0\n",
+            expect: "      status: 200\n",
+            capture: "      id: $.id\n",
+            args: &[],
+            outcome,
+            says,
+            also: |_| {},
+        }
+    }
+
+    fn settings(self, settings: &'static str) -> Row {
+        Row { settings, ..self }
+    }
+
+    fn expect(self, expect: &'static str) -> Row {
+        Row { expect, ..self }
+    }
+
+    fn capture(self, capture: &'static str) -> Row {
+        Row { capture, ..self }
+    }
+
+    fn args(self, args: &'static [&'static str]) -> Row {
+        Row { args, ..self }
+    }
+
+    fn also(self, also: fn(&Seen<'_>)) -> Row {
+        Row { also, ..self }
+    }
+}
+
+fn canned(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Target {
+    Target::Http(Fault::Canned(Canned::new(status, content_type, body)))
+}
+
+fn attempts(probe: &Value, n: u64) {
+    assert_eq!(probe["attempts"], n, "{probe:#}");
+}
+
+/// The first failed attempt's note holds `text`.
+fn first_attempt_says(probe: &Value, text: &str) {
+    let note = probe["failed_attempts"][0].as_str().unwrap_or_default();
+    assert!(note.contains(text), "{probe:#}");
+}
+
+fn rows() -> Vec<Row> {
+    use Target::{Http, Https, Refused};
+    let mut invalid_utf8 = b"\xff\xfe hello \xc3\x28 world \x80".to_vec();
+    invalid_utf8.extend_from_slice(b"]]> <&> \x00\x1b[31m");
+    vec![
+        Row::new(
+            "connection_refused",
+            Refused,
+            "error",
+            &["connection refused", "cannot connect to 127.0.0.1:"],
+        ),
+        Row::new(
+            "connection_refused_is_retried_then_reported",
+            Refused,
+            "error",
+            &["connection refused"],
+        )
+        .settings("step_timeout: 2s\nretries: 1\n")
+        .also(|s| {
+            attempts(s.probe, 2);
+            first_attempt_says(s.probe, "retried after");
+        }),
+        Row::new(
+            "accept_then_close",
+            Http(Fault::AcceptThenClose),
+            "error",
+            &["closed the connection without a complete response"],
+        )
+        .also(|s| assert!(!s.bad.expect("a server").requests().is_empty())),
+        Row::new(
+            "reset_in_the_middle_of_the_body",
+            Http(Fault::ResetMidBody),
+            "error",
+            &[
                 "reading the response body",
                 "100 of 1000 bytes read",
                 "the server reset the connection",
             ],
-        },
-    );
-}
-
-#[test]
-fn close_in_the_middle_of_the_body() {
-    let bad = FaultyServer::start(Fault::CloseMidBody);
-    check(
-        Case::new(bad.url()),
-        Expected {
-            outcome: "error",
-            says: &[
+        ),
+        Row::new(
+            "close_in_the_middle_of_the_body",
+            Http(Fault::CloseMidBody),
+            "error",
+            &[
                 "reading the response body",
                 "100 of 1000 bytes read",
                 "closed the connection before the body was complete",
             ],
-        },
-    );
-}
-
-#[test]
-fn silence_before_any_response_hits_the_step_timeout() {
-    let bad = FaultyServer::start(Fault::Silence);
-    let mut case = Case::new(bad.url());
-    case.settings = "step_timeout: 1s\nretries: 0\n";
-    check(
-        case,
-        Expected {
-            outcome: "error",
-            says: &[
+        ),
+        Row::new(
+            "silence_before_any_response_hits_the_step_timeout",
+            Http(Fault::Silence),
+            "error",
+            &[
                 "timed out",
                 "no complete response within 1s",
                 "no response headers came",
             ],
-        },
-    );
-}
-
-#[test]
-fn headers_then_silence_hits_the_step_timeout() {
-    let bad = FaultyServer::start(Fault::HeadersThenSilence);
-    let mut case = Case::new(bad.url());
-    case.settings = "step_timeout: 1s\nretries: 2\n";
-    let (_, probe) = check(
-        case,
-        Expected {
-            outcome: "error",
-            says: &[
+        )
+        .settings("step_timeout: 1s\nretries: 0\n"),
+        // A timeout is not retried: the step's time limit is the whole budget.
+        Row::new(
+            "headers_then_silence_hits_the_step_timeout",
+            Http(Fault::HeadersThenSilence),
+            "error",
+            &[
                 "timed out",
                 "no complete response within 1s",
                 "HTTP 200 headers came, then 0 of 100 body bytes",
             ],
-        },
-    );
-    // A timeout is not retried: the step's time limit is the whole budget.
-    assert_eq!(probe["attempts"], 1, "{probe:#}");
-}
-
-#[test]
-fn a_body_that_never_ends_hits_the_step_timeout() {
-    let bad = FaultyServer::start(Fault::EndlessBody);
-    let mut case = Case::new(bad.url());
-    case.settings = "step_timeout: 1500ms\nretries: 0\n";
-    check(
-        case,
-        Expected {
-            outcome: "error",
-            says: &[
+        )
+        .settings("step_timeout: 1s\nretries: 2\n")
+        .also(|s| attempts(s.probe, 1)),
+        Row::new(
+            "a_body_that_never_ends_hits_the_step_timeout",
+            Http(Fault::EndlessBody),
+            "error",
+            &[
                 "timed out",
                 "no complete response within 1.5s",
                 "HTTP 200 headers came, then",
             ],
-        },
-    );
-}
-
-#[test]
-fn a_one_gigabyte_body_is_cut_at_the_cap() {
-    let bad = FaultyServer::start(Fault::HugeBody(1 << 30));
-    let (run, probe) = check(
-        Case::new(bad.url()),
-        Expected {
-            outcome: "failed",
-            says: &["capture id", "8MB", "--max-body"],
-        },
-    );
-    assert_eq!(probe["response"]["truncated"], true, "{probe:#}");
-    assert_eq!(probe["response"]["status"], 200);
-    assert_eq!(probe["response"]["body_bytes"], 8 * 1024 * 1024);
-    // The report keeps an excerpt, not the 8 MB.
-    assert!(probe["response"]["body"].as_str().unwrap().len() < 64 * 1024);
-    // Memory stays near the cap, far from the gigabyte.
-    assert!(
-        run.peak_rss_kb < 256 * 1024,
-        "peak RSS {} kB while reading a 1 GB body",
-        run.peak_rss_kb
-    );
-}
-
-#[test]
-fn the_body_cap_is_configurable() {
-    let bad = FaultyServer::start(Fault::HugeBody(1 << 30));
-    let mut case = Case::new(bad.url());
-    case.args = vec!["--max-body", "64KB"];
-    let (_, probe) = check(
-        case,
-        Expected {
-            outcome: "failed",
-            says: &["capture id", "64KB"],
-        },
-    );
-    assert_eq!(probe["response"]["body_bytes"], 64 * 1024);
-}
-
-#[test]
-fn invalid_json_where_a_capture_expects_json() {
-    let bad = FaultyServer::start(Fault::Canned(Canned::new(
-        200,
-        "application/json",
-        r#"{"id": "abc", "#,
-    )));
-    check(
-        Case::new(bad.url()),
-        Expected {
-            outcome: "failed",
-            says: &["capture id", "not JSON", "EOF"],
-        },
-    );
-}
-
-#[test]
-fn an_html_page_where_json_was_expected_names_the_content_type() {
-    let bad = FaultyServer::start(Fault::Canned(Canned::new(
-        200,
-        "text/html; charset=utf-8",
-        "<html><body><h1>502 Bad Gateway</h1></body></html>",
-    )));
-    check(
-        Case::new(bad.url()),
-        Expected {
-            outcome: "failed",
-            says: &["capture id", "not JSON", "text/html"],
-        },
-    );
-}
-
-#[test]
-fn a_wrong_content_type_fails_the_header_assertion_only() {
-    let bad = FaultyServer::start(Fault::Canned(Canned::new(
-        200,
-        "text/plain",
-        r#"{"id":"x"}"#,
-    )));
-    let mut case = Case::new(bad.url());
-    case.expect = "      status: 200\n      headers:\n        Content-Type: application/json\n";
-    let (_, probe) = check(
-        case,
-        Expected {
-            outcome: "failed",
-            says: &["header Content-Type", "application/json", "text/plain"],
-        },
-    );
-    // The body is JSON, so the capture worked despite the header.
-    assert_eq!(probe["failures"].as_array().unwrap().len(), 1, "{probe:#}");
-}
-
-#[test]
-fn invalid_utf8_is_reported_readably() {
-    let mut body = b"\xff\xfe hello \xc3\x28 world \x80".to_vec();
-    body.extend_from_slice(b"]]> <&> \x00\x1b[31m");
-    let bad = FaultyServer::start(Fault::Canned(Canned::new(200, "text/plain", body)));
-    let mut case = Case::new(bad.url());
-    case.expect = "      status: 200\n      body:\n        contains: goodbye\n";
-    case.capture = "      greeting:\n        regex: \"h(e)llo\"\n";
-    let (run, probe) = check(
-        case,
-        Expected {
-            outcome: "failed",
-            says: &["body", "goodbye", "hello"],
-        },
-    );
-    assert_eq!(probe["failures"].as_array().unwrap().len(), 1, "{probe:#}");
-    assert!(
-        probe["response"]["body"]
-            .as_str()
-            .unwrap()
-            .contains('\u{FFFD}'),
-        "{probe:#}"
-    );
-    assert!(!run.junit.contains('\u{0}') && !run.junit.contains('\u{1b}'));
-}
-
-#[test]
-fn status_500() {
-    let bad = FaultyServer::start(Fault::Canned(Canned::new(
-        500,
-        "application/json",
-        r#"{"error":{"code":"INTERNAL","message":"boom"}}"#,
-    )));
-    check(
-        Case::new(bad.url()),
-        Expected {
-            outcome: "failed",
-            says: &["status: expected 200, got 500"],
-        },
-    );
-}
-
-#[test]
-fn status_503_is_retried_then_reported() {
-    let bad = FaultyServer::start(Fault::Canned(Canned::new(
-        503,
-        "text/plain",
-        "down for maintenance",
-    )));
-    let mut case = Case::new(bad.url());
-    case.settings = "step_timeout: 2s\nretries: 2\n";
-    let (_, probe) = check(
-        case,
-        Expected {
-            outcome: "failed",
-            says: &["status: expected 200, got 503"],
-        },
-    );
-    assert_eq!(probe["attempts"], 3, "{probe:#}");
-    assert_eq!(bad.requests().len(), 3);
-    assert!(
-        probe["failed_attempts"][0]
-            .as_str()
-            .unwrap()
-            .contains("HTTP 503"),
-        "{probe:#}"
-    );
-}
-
-#[test]
-fn status_429_with_retry_after_waits_as_told() {
-    let bad = FaultyServer::start(Fault::Canned(
-        Canned::new(
-            429,
-            "application/json",
-            r#"{"error":{"code":"RATE_LIMITED"}}"#,
         )
-        .header("Retry-After", "1"),
-    ));
-    let mut case = Case::new(bad.url());
-    case.settings = "step_timeout: 2s\nretries: 1\n";
-    let (_, probe) = check(
-        case,
-        Expected {
-            outcome: "failed",
-            says: &["status: expected 200, got 429"],
-        },
-    );
-    assert_eq!(probe["attempts"], 2, "{probe:#}");
-    let note = probe["failed_attempts"][0].as_str().unwrap();
-    assert!(
-        note.contains("HTTP 429") && note.contains("retried after 1s"),
-        "{note}"
-    );
+        .settings("step_timeout: 1500ms\nretries: 0\n"),
+        Row::new(
+            "a_one_gigabyte_body_is_cut_at_the_cap",
+            Http(Fault::HugeBody(1 << 30)),
+            "failed",
+            &["capture id", "8MB", "--max-body"],
+        )
+        .also(|s| {
+            let response = &s.probe["response"];
+            assert_eq!(response["truncated"], true, "{:#}", s.probe);
+            assert_eq!(response["status"], 200);
+            assert_eq!(response["body_bytes"], 8 * 1024 * 1024);
+            // The report keeps an excerpt, not the 8 MB.
+            assert!(response["body"].as_str().unwrap().len() < 64 * 1024);
+            // Memory stays near the cap, far from the gigabyte.
+            assert!(
+                s.run.peak_rss_kb < 256 * 1024,
+                "peak RSS {} kB while reading a 1 GB body",
+                s.run.peak_rss_kb
+            );
+        }),
+        Row::new(
+            "the_body_cap_is_configurable",
+            Http(Fault::HugeBody(1 << 30)),
+            "failed",
+            &["capture id", "64KB"],
+        )
+        .args(&["--max-body", "64KB"])
+        .also(|s| assert_eq!(s.probe["response"]["body_bytes"], 64 * 1024)),
+        Row::new(
+            "invalid_json_where_a_capture_expects_json",
+            canned(200, "application/json", r#"{"id": "abc", "#),
+            "failed",
+            &["capture id", "not JSON", "EOF"],
+        ),
+        Row::new(
+            "an_html_page_where_json_was_expected_names_the_content_type",
+            canned(
+                200,
+                "text/html; charset=utf-8",
+                "<html><body><h1>502 Bad Gateway</h1></body></html>",
+            ),
+            "failed",
+            &["capture id", "not JSON", "text/html"],
+        ),
+        // The body is JSON, so the capture worked despite the header.
+        Row::new(
+            "a_wrong_content_type_fails_the_header_assertion_only",
+            canned(200, "text/plain", r#"{"id":"x"}"#),
+            "failed",
+            &["header Content-Type", "application/json", "text/plain"],
+        )
+        .expect("      status: 200\n      headers:\n        Content-Type: application/json\n")
+        .also(|s| {
+            assert_eq!(
+                s.probe["failures"].as_array().unwrap().len(),
+                1,
+                "{:#}",
+                s.probe
+            )
+        }),
+        Row::new(
+            "invalid_utf8_is_reported_readably",
+            canned(200, "text/plain", invalid_utf8),
+            "failed",
+            &["body", "goodbye", "hello"],
+        )
+        .expect("      status: 200\n      body:\n        contains: goodbye\n")
+        .capture("      greeting:\n        regex: \"h(e)llo\"\n")
+        .also(|s| {
+            assert_eq!(
+                s.probe["failures"].as_array().unwrap().len(),
+                1,
+                "{:#}",
+                s.probe
+            );
+            let body = s.probe["response"]["body"].as_str().unwrap();
+            assert!(body.contains('\u{FFFD}'), "{:#}", s.probe);
+            assert!(!s.run.junit.contains('\u{0}') && !s.run.junit.contains('\u{1b}'));
+        }),
+        Row::new(
+            "status_500",
+            canned(
+                500,
+                "application/json",
+                r#"{"error":{"code":"INTERNAL","message":"boom"}}"#,
+            ),
+            "failed",
+            &["status: expected 200, got 500"],
+        ),
+        Row::new(
+            "status_503_is_retried_then_reported",
+            canned(503, "text/plain", "down for maintenance"),
+            "failed",
+            &["status: expected 200, got 503"],
+        )
+        .settings("step_timeout: 2s\nretries: 2\n")
+        .also(|s| {
+            attempts(s.probe, 3);
+            assert_eq!(s.bad.expect("a server").requests().len(), 3);
+            first_attempt_says(s.probe, "HTTP 503");
+        }),
+        Row::new(
+            "status_429_with_retry_after_waits_as_told",
+            Http(Fault::Canned(
+                Canned::new(
+                    429,
+                    "application/json",
+                    r#"{"error":{"code":"RATE_LIMITED"}}"#,
+                )
+                .header("Retry-After", "1"),
+            )),
+            "failed",
+            &["status: expected 200, got 429"],
+        )
+        .settings("step_timeout: 2s\nretries: 1\n")
+        .also(|s| {
+            attempts(s.probe, 2);
+            first_attempt_says(s.probe, "HTTP 429");
+            first_attempt_says(s.probe, "retried after 1s");
+        }),
+        Row::new(
+            "status_429_without_retry_after_backs_off",
+            canned(
+                429,
+                "application/json",
+                r#"{"error":{"code":"RATE_LIMITED"}}"#,
+            ),
+            "failed",
+            &["status: expected 200, got 429"],
+        )
+        .settings("step_timeout: 2s\nretries: 1\n")
+        .also(|s| {
+            attempts(s.probe, 2);
+            first_attempt_says(s.probe, "HTTP 429");
+        }),
+        Row::new(
+            "status_429_with_a_retry_after_too_long_to_wait_says_so",
+            Http(Fault::Canned(
+                Canned::new(429, "application/json", "{}").header("Retry-After", "3600"),
+            )),
+            "failed",
+            &["status: expected 200, got 429", "Retry-After"],
+        )
+        .settings("step_timeout: 2s\nretries: 3\n")
+        .also(|s| attempts(s.probe, 1)),
+        Row::new(
+            "a_redirect_loop",
+            Http(Fault::RedirectLoop),
+            "error",
+            &["too many redirects"],
+        )
+        .settings("step_timeout: 2s\nretries: 0\nfollow_redirects: true\n"),
+        Row::new(
+            "broken_chunked_encoding",
+            Http(Fault::BrokenChunked),
+            "error",
+            &["reading the response body", "chunked encoding is broken"],
+        ),
+        Row::new(
+            "a_tls_handshake_against_a_plain_http_port",
+            Https(Fault::Healthy),
+            "error",
+            &["TLS handshake", "not TLS", "plain HTTP", "http://"],
+        ),
+    ]
 }
 
+/// Every row: the right step fails or errors and says so, and everything around it
+/// (healthy scenario, `finally`, both reports, exit code) holds.
 #[test]
-fn status_429_without_retry_after_backs_off() {
-    let bad = FaultyServer::start(Fault::Canned(Canned::new(
-        429,
-        "application/json",
-        r#"{"error":{"code":"RATE_LIMITED"}}"#,
-    )));
-    let mut case = Case::new(bad.url());
-    case.settings = "step_timeout: 2s\nretries: 1\n";
-    let (_, probe) = check(
-        case,
-        Expected {
-            outcome: "failed",
-            says: &["status: expected 200, got 429"],
+fn every_fault_is_reported_and_the_rest_of_the_run_holds() {
+    table::run_rows(
+        &rows(),
+        |r| r.name,
+        |row| {
+            let bad = match &row.target {
+                Target::Refused => None,
+                Target::Http(f) | Target::Https(f) => Some(FaultyServer::start(f.clone())),
+            };
+            let base = match (&row.target, &bad) {
+                (Target::Https(_), Some(b)) => b.https_url(),
+                (_, Some(b)) => b.url(),
+                (_, None) => refused_url(),
+            };
+            let case = Case {
+                base,
+                settings: row.settings,
+                expect: row.expect,
+                capture: row.capture,
+                args: row.args.to_vec(),
+            };
+            let (run, probe) = check(
+                case,
+                Expected {
+                    outcome: row.outcome,
+                    says: row.says,
+                },
+            );
+            (row.also)(&Seen {
+                run: &run,
+                probe: &probe,
+                bad: bad.as_ref(),
+            });
         },
     );
-    assert_eq!(probe["attempts"], 2, "{probe:#}");
-    assert!(
-        probe["failed_attempts"][0]
-            .as_str()
-            .unwrap()
-            .contains("HTTP 429"),
-        "{probe:#}"
-    );
-}
-
-#[test]
-fn status_429_with_a_retry_after_too_long_to_wait_says_so() {
-    let bad = FaultyServer::start(Fault::Canned(
-        Canned::new(429, "application/json", "{}").header("Retry-After", "3600"),
-    ));
-    let mut case = Case::new(bad.url());
-    case.settings = "step_timeout: 2s\nretries: 3\n";
-    let (_, probe) = check(
-        case,
-        Expected {
-            outcome: "failed",
-            says: &["status: expected 200, got 429", "Retry-After"],
-        },
-    );
-    assert_eq!(probe["attempts"], 1, "{probe:#}");
 }
 
 #[test]
@@ -756,44 +754,6 @@ fn status_429_then_success_passes_as_flaky() {
     let cases = parse_junit(&run.junit);
     assert_eq!(cases.len(), 2);
     assert!(run.junit.contains("flakyFailure"), "{}", run.junit);
-}
-
-#[test]
-fn a_redirect_loop() {
-    let bad = FaultyServer::start(Fault::RedirectLoop);
-    let mut case = Case::new(bad.url());
-    case.settings = "step_timeout: 2s\nretries: 0\nfollow_redirects: true\n";
-    check(
-        case,
-        Expected {
-            outcome: "error",
-            says: &["too many redirects"],
-        },
-    );
-}
-
-#[test]
-fn broken_chunked_encoding() {
-    let bad = FaultyServer::start(Fault::BrokenChunked);
-    check(
-        Case::new(bad.url()),
-        Expected {
-            outcome: "error",
-            says: &["reading the response body", "chunked encoding is broken"],
-        },
-    );
-}
-
-#[test]
-fn a_tls_handshake_against_a_plain_http_port() {
-    let plain = FaultyServer::start(Fault::Healthy);
-    check(
-        Case::new(plain.https_url()),
-        Expected {
-            outcome: "error",
-            says: &["TLS handshake", "not TLS", "plain HTTP", "http://"],
-        },
-    );
 }
 
 #[test]
@@ -834,7 +794,7 @@ fn many_faults_in_one_run_leave_every_report_complete() {
     }
     let junit = dir.path().join("junit.xml");
     let json = dir.path().join("report.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_runner"))
+    let out = process::Run::new()
         .arg(dir.path())
         .arg("--junit")
         .arg(&junit)
@@ -842,12 +802,11 @@ fn many_faults_in_one_run_leave_every_report_complete() {
         .arg(&json)
         .arg("--junit-granularity")
         .arg("step")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        .limit(HANG_LIMIT)
+        .output();
+    let stderr = &out.stderr;
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.code(), Some(1), "{stderr}");
     junit_check::check(&junit);
     let cases = parse_junit(&std::fs::read_to_string(&junit).unwrap());
     // Faulty scenarios have a main and a finally step, healthy ones one step:

@@ -85,7 +85,7 @@ steps:
 "#,
     );
     let out = ws.run(&["suite/matchers.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     assert!(
         out.stdout.contains("PASS  every matcher holds"),
         "{}",
@@ -145,7 +145,7 @@ steps:
 "#,
     );
     let out = ws.run(&["fail.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.expect_code(1);
     let expected = [
         "status: expected 201, got 200",
         "$.killSwitch: expected true, got false",
@@ -221,7 +221,7 @@ scenarios:
 "#,
     );
     let out = ws.run(&["status.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.expect_code(1);
     assert!(
         out.stdout
             .contains("expected status one of 201, 202, got 200"),
@@ -287,7 +287,7 @@ scenarios:
 "#,
     );
     let out = ws.run(&["schema.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.expect_code(1);
     let draft7 = failure_text(&out.case("draft 7 from a file"));
     for line in [
         "schema at /items/0: expected type \"string\" (schema rule /properties/items/items/0/type), got {\"id\":1",
@@ -339,7 +339,7 @@ steps:
 "#,
     );
     let out = ws.run(&["typed.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.expect_code(1);
     assert!(
         out.stdout
             .contains("$.creditBalance: expected > 200, got 120"),
@@ -411,7 +411,7 @@ steps:
 "#,
     );
     let out = ws.run(&["captures.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     let sent = srv.requests("captures");
     assert_eq!(sent.len(), 1);
     let got = body_json(&sent[0]);
@@ -461,7 +461,7 @@ steps:
 "#,
     );
     let out = ws.run(&["missing.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.expect_code(1);
     let junit = failure_text(&out.case("captures that miss"));
     for line in [
         "capture a: expected a value at $.nope, got nothing; body: {",
@@ -530,7 +530,7 @@ steps:
         ],
         &[("RUNNER_LANGUAGE_TEST", "from-the-environment")],
     );
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     let sent = srv.requests("filters");
     assert_eq!(sent.len(), 1);
     assert_eq!(

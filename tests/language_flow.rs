@@ -56,7 +56,7 @@ steps:
 "#,
     );
     let out = ws.run(&["retry.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     let sent = srv.requests("idem");
     assert_eq!(sent.len(), 3, "two 503s, then 201");
     let key = sent[0].header("idempotency-key").unwrap_or("").to_string();
@@ -113,7 +113,7 @@ steps:
         "--junit-granularity",
         "step",
     ]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     assert!(flaky_runs(&out.case("flaky read / 1. steady")).is_empty());
     let runs = flaky_runs(&out.case("flaky read / 2. wobbly"));
     assert_eq!(runs.len(), 1, "{runs:?}");
@@ -139,7 +139,7 @@ steps:
 "#,
     );
     let out = ws.run(&["nokey.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.expect_code(1);
     assert_eq!(
         srv.requests("nokey").len(),
         1,
@@ -192,7 +192,7 @@ steps:
 "#,
     );
     let out = ws.run(&["step.yaml", "file.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.expect_code(1);
     assert_eq!(srv.requests("step0").len(), 1);
     assert_eq!(srv.requests("file0").len(), 1);
     assert_eq!(srv.requests("file1").len(), 2);
@@ -208,7 +208,7 @@ steps:
         out.stdout
     );
     let out = ws.run(&["cli.yaml", "--base-url", &srv.base_url, "--retries", "0"]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.expect_code(1);
     assert_eq!(srv.requests("cli0").len(), 1);
 }
 
@@ -231,7 +231,7 @@ steps:
 "#,
     );
     let out = ws.run(&["ratelimit.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     let sent = srv.requests("limited");
     assert_eq!(
         sent.len(),
@@ -239,7 +239,7 @@ steps:
         "a 429 means not processed: even a POST is sent again"
     );
     // Waited at least what Retry-After asked (a lower bound: a slow machine only waits longer).
-    let gap = sent[1].at.duration_since(sent[0].at);
+    let gap = sent[1].arrived.duration_since(sent[0].arrived);
     assert!(gap >= Duration::from_millis(950), "{gap:?}");
     let runs = flaky_runs(&out.case("rate limited write"));
     assert_eq!(runs.len(), 1, "{runs:?}");
@@ -263,7 +263,7 @@ steps:
 "#,
     );
     let out = ws.run(&["expected.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     assert_eq!(srv.requests("expected503").len(), 1);
 }
 
@@ -306,13 +306,13 @@ scenarios:
 "#,
     );
     let out = ws.run(&["poll.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.expect_code(1);
     assert!(out.stdout.contains("PASS  job completes"), "{}", out.stdout);
     let done = srv.requests("done");
     assert_eq!(done.len(), 4);
     // Pauses of 50ms, 100ms, 200ms at least.
     for (i, min_ms) in [(1, 50), (2, 100), (3, 200)] {
-        let gap = done[i].at.duration_since(done[i - 1].at);
+        let gap = done[i].arrived.duration_since(done[i - 1].arrived);
         assert!(
             gap >= Duration::from_millis(min_ms - 5),
             "pause {i}: {gap:?}"
@@ -369,7 +369,7 @@ scenarios:
         "--timeout",
         "300ms",
     ]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.expect_code(1);
     let step = failure_text(&out.case("step timeout"));
     assert!(
         step.contains("step \"slow read\" timed out: no complete response within 200ms"),
@@ -431,10 +431,10 @@ steps:
 "#,
     );
     let out = ws.run(&["delay.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     let sent = srv.requests("delayed");
     assert_eq!(sent.len(), 2);
-    let gap = sent[1].at.duration_since(sent[0].at);
+    let gap = sent[1].arrived.duration_since(sent[0].arrived);
     assert!(gap >= Duration::from_millis(400), "{gap:?}");
 }
 
@@ -507,7 +507,7 @@ steps:
 "#,
     );
     let out = ws.run(&["scenarios/bodies.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     // Ten written assertions plus the implicit "not an error status" of each of the 4 steps.
     assert_eq!(out.case("bodies").assertions, Some(14));
 }
@@ -529,7 +529,7 @@ steps:
 "#,
     );
     let out = ws.run(&["nofile.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.expect_code(1);
     let text = failure_text(&out.case("no such file"));
     assert!(
         text.contains("cannot read body_file `") && text.contains("files/missing.bin"),
@@ -573,10 +573,10 @@ scenarios:
 "#,
     );
     let out = ws.run(&["cookies.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     // Run one after the other too: still nothing shared.
     let out = ws.run(&["cookies.yaml", "--base-url", &srv.base_url, "-j", "1"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
 }
 
 // --- webhooks -----------------------------------------------------------------------------
@@ -587,7 +587,7 @@ fn the_shipped_webhook_scenario_passes_against_the_mock() {
     let ws = Workspace::new();
     let file = format!("{root}/scenarios/webhooks.yaml");
     let out = ws.run(&[&file]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     let case = out.case("webhook test ping arrives signed");
     assert!(
         matches!(case.status, TestCaseStatus::Success { .. }),
@@ -612,7 +612,7 @@ fn a_dry_run_renders_the_webhook_url_without_sending() {
     let ws = Workspace::new();
     let file = format!("{root}/scenarios/webhooks.yaml");
     let out = ws.run(&[&file, "--dry-run"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     assert!(
         out.stdout.contains("\"url\":\"http://127.0.0.1:") && out.stdout.contains("/hooks/0\""),
         "{}",
@@ -687,7 +687,7 @@ scenarios:
 "#,
     );
     let out = ws.run(&["hooks.yaml"]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.expect_code(1);
     assert!(
         out.stdout
             .contains("PASS  each scenario has its own address"),
@@ -735,7 +735,7 @@ scenarios:
 "#,
     );
     let out = ws.run(&["urls.yaml", "--base-url", &srv.base_url, "-j", "1"]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     let urls: Vec<String> = srv
         .requests("hook-urls")
         .iter()

@@ -87,7 +87,7 @@ steps:
 "#,
     );
     let out = ws.run(&["suite/orders", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     assert_eq!(
         bodies(&srv, "inc-login"),
         vec![json!({"user": "ann", "password": "s3cret"})]
@@ -143,7 +143,7 @@ steps:
         "- name: ping\n  request: { url: /json }\n",
     );
     let out = ws.run(&["suite", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     let names: Vec<String> = out
         .cases()
         .iter()
@@ -151,7 +151,7 @@ steps:
         .collect();
     assert_eq!(names, ["orders"]);
     let listed = ws.run(&["list", "suite"]);
-    assert_eq!(listed.code, 0, "{}", listed.all());
+    listed.expect_code(0);
     assert_eq!(listed.stdout.lines().count(), 1, "{}", listed.stdout);
 }
 
@@ -201,7 +201,7 @@ steps:
 "#,
     );
     let out = ws.run(&["main.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     let sent = bodies(&srv, "once");
     assert_eq!(sent.len(), 6, "{sent:?}");
     let (first, second) = sent.split_at(3);
@@ -244,7 +244,7 @@ steps:
 "#,
     );
     let out = ws.run(&["suite", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 2, "{}", out.all());
+    out.expect_code(2);
     assert!(
         out.stderr.contains("suite/a.yaml:4:")
             && out.stderr.contains("included file `")
@@ -294,7 +294,7 @@ scenarios:
 "#,
     );
     let out = ws.run(&["matrix.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.expect_code(1);
     let names: Vec<String> = out
         .cases()
         .iter()
@@ -349,7 +349,7 @@ steps:
 "#,
     );
     let out = ws.run(&["bad.yaml", "--base-url", "http://127.0.0.1:9"]);
-    assert_eq!(out.code, 2, "{}", out.all());
+    out.expect_code(2);
     assert!(
         out.stderr
             .contains("the scenario name `case {{ colour }}` cannot be rendered from the matrix"),
@@ -387,7 +387,7 @@ fn tags_skip_tags_and_filter_select_scenarios() {
         let mut all = vec!["tagged.yaml", "--base-url", srv.base_url.as_str()];
         all.extend_from_slice(args);
         let out = ws.run(&all);
-        assert_eq!(out.code, 0, "{}", out.all());
+        out.expect_code(0);
         out.cases()
             .iter()
             .map(|c| c.name.as_str().to_string())
@@ -416,7 +416,7 @@ fn tags_skip_tags_and_filter_select_scenarios() {
         "--tag",
         "nightly",
     ]);
-    assert_eq!(out.code, 2, "{}", out.all());
+    out.expect_code(2);
     assert!(
         out.stderr.contains("no scenario matches the selection"),
         "{}",
@@ -455,7 +455,7 @@ scenarios:
 "#,
     );
     let out = ws.run(&["skip.yaml", "--base-url", &srv.base_url]);
-    assert_eq!(out.code, 0, "{}", out.all());
+    out.expect_code(0);
     assert!(srv.requests("skipped-scenario").is_empty());
     assert!(srv.requests("skipped-step").is_empty());
     assert!(

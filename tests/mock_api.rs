@@ -16,15 +16,13 @@ async fn auth_accepts_x_api_key_and_bearer() {
     let mock = Mock::start(fast_config()).await;
     let via_header = mock.get("/v1/whoami").await;
     assert_eq!(via_header.status, 200, "{}", via_header.text);
-    let via_bearer = reply(
-        mock.client
-            .get(mock.url("/v1/whoami"))
-            .bearer_auth(DEMO_KEY)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let via_bearer = mock
+        .send(
+            mock.client
+                .get(mock.url("/v1/whoami"))
+                .bearer_auth(DEMO_KEY),
+        )
+        .await;
     assert_eq!(via_bearer.status, 200, "{}", via_bearer.text);
     // Same key, same stable api key id, whichever header carried it.
     assert_eq!(via_header.body["apiKeyId"], via_bearer.body["apiKeyId"]);
@@ -43,14 +41,7 @@ async fn auth_accepts_x_api_key_and_bearer() {
 #[tokio::test]
 async fn auth_rejects_missing_and_malformed_keys() {
     let mock = Mock::start(fast_config()).await;
-    let missing = reply(
-        mock.client
-            .get(mock.url("/v1/whoami"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let missing = mock.send(mock.client.get(mock.url("/v1/whoami"))).await;
     assert_eq!(
         missing.assert_error(401, "UNAUTHENTICATED")["reason"],
         "missing"
@@ -72,15 +63,13 @@ async fn auth_rejects_missing_and_malformed_keys() {
             "key {bad:?}"
         );
     }
-    let basic = reply(
-        mock.client
-            .get(mock.url("/v1/projects"))
-            .header("authorization", "Basic dXNlcjpwYXNz")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let basic = mock
+        .send(
+            mock.client
+                .get(mock.url("/v1/projects"))
+                .header("authorization", "Basic dXNlcjpwYXNz"),
+        )
+        .await;
     basic.assert_error(401, "UNAUTHENTICATED");
 }
 
@@ -168,15 +157,13 @@ async fn a_killed_or_retired_key_gets_503_kill_switch_and_a_rotated_secret_401()
     );
 
     // Retirement: inactive without the kill switch, refused the same way.
-    let deleted = reply(
-        mock.client
-            .delete(mock.url(&format!("/v1/api-keys/{other_id}")))
-            .header("x-api-key", DEMO_KEY)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let deleted = mock
+        .send(
+            mock.client
+                .delete(mock.url(&format!("/v1/api-keys/{other_id}")))
+                .header("x-api-key", DEMO_KEY),
+        )
+        .await;
     assert_eq!(deleted.status, 200, "{}", deleted.text);
     assert_eq!(deleted.body["deleted"], true);
     assert_eq!(deleted.body["apiKey"]["killSwitch"], false);
@@ -238,11 +225,8 @@ async fn every_response_carries_request_id_and_endpoint_class() {
             "write-light",
         ),
         (
-            mock.post(
-                &format!("/v1/projects/{project}/ingest/website"),
-                &json!({"url": "https://example.com"}),
-            )
-            .await,
+            mock.ingest(&project, "website", &json!({"url": "https://example.com"}))
+                .await,
             "long-running",
         ),
         (
@@ -263,14 +247,7 @@ async fn every_response_carries_request_id_and_endpoint_class() {
         ids.insert(reply.header("x-request-id").to_string());
     }
     assert_eq!(ids.len(), cases.len(), "request ids are unique");
-    let unauthenticated = reply(
-        mock.client
-            .get(mock.url("/v1/whoami"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let unauthenticated = mock.send(mock.client.get(mock.url("/v1/whoami"))).await;
     assert_request_id(unauthenticated.header("x-request-id"));
     assert_eq!(
         unauthenticated.header("x-ratelimit-endpoint-class"),
@@ -294,17 +271,15 @@ async fn unknown_routes_and_bad_json_use_the_envelope() {
     mock.call(Method::PUT, "/v1/whoami", None, None)
         .await
         .assert_error(404, "NOT_FOUND");
-    let malformed = reply(
-        mock.client
-            .post(mock.url("/v1/projects"))
-            .header("x-api-key", DEMO_KEY)
-            .header("content-type", "application/json")
-            .body("{\"name\": ")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let malformed = mock
+        .send(
+            mock.client
+                .post(mock.url("/v1/projects"))
+                .header("x-api-key", DEMO_KEY)
+                .header("content-type", "application/json")
+                .body("{\"name\": "),
+        )
+        .await;
     malformed.assert_error(422, "VALIDATION");
     let not_object = mock.post("/v1/projects", &json!([1, 2])).await;
     not_object.assert_error(422, "VALIDATION");
@@ -332,14 +307,7 @@ async fn plan_none_answers_402_on_every_partner_call() {
         .await
         .assert_error(402, "PAYMENT_REQUIRED");
     // Auth still comes first.
-    let anonymous = reply(
-        mock.client
-            .get(mock.url("/v1/whoami"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let anonymous = mock.send(mock.client.get(mock.url("/v1/whoami"))).await;
     anonymous.assert_error(401, "UNAUTHENTICATED");
     // Nothing happened.
     assert_eq!(mock.ledger().await["jobs"]["started"], 0);
@@ -449,13 +417,7 @@ async fn project_create_with_known_external_id_returns_it_even_under_races() {
     let listed = mock.get("/v1/projects?customerExternalId=ci-race").await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(listed.body["nextCursor"], Value::Null);
-    assert_eq!(
-        mock.get("/v1/projects").await.body["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(mock.project_count().await, 1);
 }
 
 #[tokio::test]
@@ -477,22 +439,10 @@ async fn project_get_patch_archive() {
     );
 
     let path = format!("/v1/projects/{id}");
-    let read_only = mock
-        .call(
-            Method::PATCH,
-            &path,
-            Some(&json!({"ingestState": {}})),
-            None,
-        )
-        .await;
+    let read_only = mock.patch(&path, &json!({"ingestState": {}})).await;
     read_only.assert_error(400, "VALIDATION");
     let patched = mock
-        .call(
-            Method::PATCH,
-            &path,
-            Some(&json!({"name": "renamed", "metadata": {"a": 2}})),
-            None,
-        )
+        .patch(&path, &json!({"name": "renamed", "metadata": {"a": 2}}))
         .await;
     assert_eq!(patched.status, 200, "{}", patched.text);
     assert_eq!(patched.body["name"], "renamed");
@@ -581,7 +531,7 @@ async fn smoke_scenario_spends_nothing() {
         )
         .await;
     assert_eq!(ingest.status, 202, "{}", ingest.text);
-    let job_id = ingest.body["jobId"].as_str().unwrap().to_string();
+    let job_id = ingest.job_id();
     assert!(job_id.starts_with("job_") && job_id.len() == 30);
     assert_eq!(ingest.body["locationUrl"], format!("/v1/jobs/{job_id}"));
     assert_eq!(ingest.body["status"], "running");
@@ -633,12 +583,13 @@ async fn job_canceled_at_once_never_scrapes() {
     .await;
     let project = mock.project("cancel").await;
     let ingest = mock
-        .post(
-            &format!("/v1/projects/{project}/ingest/appstore"),
+        .ingest(
+            &project,
+            "appstore",
             &json!({"iosBundleId": "com.example.app"}),
         )
         .await;
-    let job_id = ingest.body["jobId"].as_str().unwrap().to_string();
+    let job_id = ingest.job_id();
     let cancel = mock
         .post(&format!("/v1/jobs/{job_id}/cancel"), &json!({}))
         .await;
@@ -676,13 +627,14 @@ async fn job_left_to_finish_scrapes_once() {
     let mock = Mock::start(fast_config()).await;
     let project = mock.project("finish").await;
     let ingest = mock
-        .post(
-            &format!("/v1/projects/{project}/ingest/appstore"),
+        .ingest(
+            &project,
+            "appstore",
             &json!({"appStoreUrl": "https://apps.apple.com/us/app/acme/id123"}),
         )
         .await;
     assert_eq!(ingest.status, 202);
-    let job_id = ingest.body["jobId"].as_str().unwrap().to_string();
+    let job_id = ingest.job_id();
     let seen = mock.poll_job(&job_id).await;
     let progress: Vec<f64> = seen
         .iter()
@@ -756,10 +708,7 @@ async fn job_fail_rate_makes_jobs_fail() {
     .await;
     let project = mock.project("fails").await;
     let ingest = mock
-        .post(
-            &format!("/v1/projects/{project}/ingest/website"),
-            &json!({"url": "https://example.com"}),
-        )
+        .ingest(&project, "website", &json!({"url": "https://example.com"}))
         .await;
     let seen = mock.poll_job(ingest.body["jobId"].as_str().unwrap()).await;
     let last = seen.last().unwrap();
@@ -773,8 +722,9 @@ async fn job_etag_answers_304_when_unchanged() {
     let mock = Mock::start(fast_config()).await;
     let project = mock.project("etag").await;
     let ingest = mock
-        .post(
-            &format!("/v1/projects/{project}/ingest/appstore"),
+        .ingest(
+            &project,
+            "appstore",
             &json!({"androidPackage": "com.acme.app"}),
         )
         .await;
@@ -810,42 +760,21 @@ async fn ingest_validation_and_unknown_resources() {
     let mock = Mock::start(fast_config()).await;
     let project = mock.project("v").await;
     let base = format!("/v1/projects/{project}/ingest");
-    mock.post(&format!("{base}/appstore"), &json!({"countryCode": "us"}))
-        .await
-        .assert_error(422, "VALIDATION");
-    mock.post(
-        &format!("{base}/github"),
-        &json!({"repoFullName": "not-a-repo"}),
-    )
-    .await
-    .assert_error(422, "VALIDATION");
-    mock.post(&format!("{base}/github"), &json!({}))
-        .await
-        .assert_error(422, "VALIDATION");
-    mock.post(
-        &format!("{base}/website"),
-        &json!({"url": "ftp://example.com"}),
-    )
-    .await
-    .assert_error(422, "VALIDATION");
-    mock.post(
-        &format!("{base}/website"),
-        &json!({"url": "https://example.com", "maxPages": 26}),
-    )
-    .await
-    .assert_error(422, "VALIDATION");
-    mock.post(
-        "/v1/projects/00000000-0000-4000-8000-000000000000/ingest/appstore",
-        &json!({"iosBundleId": "com.acme"}),
-    )
-    .await
-    .assert_error(404, "NOT_FOUND");
-    mock.get("/v1/jobs/job_01HXA1NHKJZXPV8R7Q6WSM5BCD")
-        .await
-        .assert_error(404, "NOT_FOUND");
-    mock.post("/v1/jobs/job_01HXA1NHKJZXPV8R7Q6WSM5BCD/cancel", &json!({}))
-        .await
-        .assert_error(404, "NOT_FOUND");
+    let (post, get) = (Method::POST, Method::GET);
+    let job = "/v1/jobs/job_01HXA1NHKJZXPV8R7Q6WSM5BCD";
+    let nobody = "/v1/projects/00000000-0000-4000-8000-000000000000";
+    #[rustfmt::skip]
+    mock.assert_refused(&[
+        (post.clone(), format!("{base}/appstore"), Some(json!({"countryCode": "us"})), 422, "VALIDATION"),
+        (post.clone(), format!("{base}/github"), Some(json!({"repoFullName": "not-a-repo"})), 422, "VALIDATION"),
+        (post.clone(), format!("{base}/github"), Some(json!({})), 422, "VALIDATION"),
+        (post.clone(), format!("{base}/website"), Some(json!({"url": "ftp://example.com"})), 422, "VALIDATION"),
+        (post.clone(), format!("{base}/website"), Some(json!({"url": "https://example.com", "maxPages": 26})), 422, "VALIDATION"),
+        (post.clone(), format!("{nobody}/ingest/appstore"), Some(json!({"iosBundleId": "com.acme"})), 404, "NOT_FOUND"),
+        (get, job.to_string(), None, 404, "NOT_FOUND"),
+        (post, format!("{job}/cancel"), Some(json!({})), 404, "NOT_FOUND"),
+    ])
+    .await;
     assert_eq!(mock.ledger().await["jobs"]["started"], 0);
 }
 
@@ -1000,22 +929,10 @@ async fn influencers_lifecycle() {
     let list = mock.get(&path).await;
     assert_eq!(list.body["items"][0]["influencerId"], id.as_str());
     let patch_path = format!("/v1/influencers/{id}");
-    mock.call(
-        Method::PATCH,
-        &patch_path,
-        Some(&json!({"favouriteColour": "red"})),
-        None,
-    )
-    .await
-    .assert_error(422, "VALIDATION");
-    let patched = mock
-        .call(
-            Method::PATCH,
-            &patch_path,
-            Some(&json!({"vibe": "calm"})),
-            None,
-        )
-        .await;
+    mock.patch(&patch_path, &json!({"favouriteColour": "red"}))
+        .await
+        .assert_error(422, "VALIDATION");
+    let patched = mock.patch(&patch_path, &json!({"vibe": "calm"})).await;
     assert_eq!(patched.body["vibe"], "calm");
     let deleted = mock.call(Method::DELETE, &patch_path, None, None).await;
     assert_eq!(deleted.body["status"], "deleted");
@@ -1029,15 +946,30 @@ async fn metrics_require_scope_and_id() {
     let mock = Mock::start(fast_config()).await;
     let project = mock.project("m").await;
     let base = format!("/v1/projects/{project}");
-    mock.get(&format!("{base}/metrics"))
-        .await
-        .assert_error(422, "VALIDATION");
-    mock.get(&format!("{base}/metrics?scope=project"))
-        .await
-        .assert_error(422, "VALIDATION");
-    mock.get(&format!("{base}/metrics?scope=galaxy&id=x"))
-        .await
-        .assert_error(422, "VALIDATION");
+    mock.assert_refused(&[
+        (
+            Method::GET,
+            format!("{base}/metrics"),
+            None,
+            422,
+            "VALIDATION",
+        ),
+        (
+            Method::GET,
+            format!("{base}/metrics?scope=project"),
+            None,
+            422,
+            "VALIDATION",
+        ),
+        (
+            Method::GET,
+            format!("{base}/metrics?scope=galaxy&id=x"),
+            None,
+            422,
+            "VALIDATION",
+        ),
+    ])
+    .await;
     let metrics = mock
         .get(&format!(
             "{base}/metrics?scope=project&id={project}&metrics[]=views&granularity=week"
@@ -1080,11 +1012,8 @@ async fn ledger_has_exactly_the_documented_fields_and_reset_clears_state() {
     let project = mock.project("reset").await;
     mock.post(&format!("/v1/projects/{project}/content"), &json!({}))
         .await;
-    mock.post(
-        &format!("/v1/projects/{project}/ingest/appstore"),
-        &json!({"iosBundleId": "com.a.b"}),
-    )
-    .await;
+    mock.ingest(&project, "appstore", &json!({"iosBundleId": "com.a.b"}))
+        .await;
     let busy = mock.ledger().await;
     assert_eq!(busy["jobs"]["started"], 2);
     assert_eq!(busy["creditsSpent"], 120);
@@ -1110,20 +1039,16 @@ async fn project_patch_keeps_external_ids_unique() {
     let a = mock.project("a").await;
     let b = mock.project("b").await;
     let patched = mock
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/v1/projects/{a}"),
-            Some(&json!({"customerExternalId": "ext-1"})),
-            None,
+            &json!({"customerExternalId": "ext-1"}),
         )
         .await;
     assert_eq!(patched.body["customerExternalId"], "ext-1");
     let clash = mock
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/v1/projects/{b}"),
-            Some(&json!({"customerExternalId": "ext-1"})),
-            None,
+            &json!({"customerExternalId": "ext-1"}),
         )
         .await;
     clash.assert_error(409, "CONFLICT");
@@ -1139,11 +1064,9 @@ async fn project_patch_keeps_external_ids_unique() {
         (200, Some(a.as_str()))
     );
     // Moving a to another id frees the old one.
-    mock.call(
-        Method::PATCH,
+    mock.patch(
         &format!("/v1/projects/{a}"),
-        Some(&json!({"customerExternalId": "ext-2"})),
-        None,
+        &json!({"customerExternalId": "ext-2"}),
     )
     .await;
     let fresh = mock

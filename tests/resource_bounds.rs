@@ -25,13 +25,8 @@ async fn the_matrix_cases_of_a_run_are_capped_in_all() {
     }
     let folder = dir.path().to_str().unwrap();
     let ran = run(&["validate", folder], &[]).await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
-    assert!(
-        ran.stderr
-            .contains("the matrices of this run expand to more than 50000 cases in all"),
-        "{}",
-        ran.stderr
-    );
+    ran.expect_code(2);
+    ran.stderr_has("the matrices of this run expand to more than 50000 cases in all");
     // Names a file and the line of its scenario.
     assert!(
         (0..6).any(|i| ran.stderr.contains(&format!("m{i}.yaml:1:"))),
@@ -41,7 +36,7 @@ async fn the_matrix_cases_of_a_run_are_capped_in_all() {
     // Five of them fit.
     std::fs::remove_file(dir.path().join("m5.yaml")).unwrap();
     let ran = run(&["validate", folder], &[]).await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    ran.expect_code(0);
     let _ = Recorder::ok;
 }
 
@@ -107,9 +102,9 @@ async fn a_request_that_cannot_be_built_is_a_clear_error_never_retried() {
         &[],
     )
     .await;
-    assert_eq!(ran.code(), Some(1), "{}", ran.both());
-    assert!(ran.stdout.contains("holds a line break"), "{}", ran.stdout);
-    assert!(ran.stdout.contains("not sent"), "{}", ran.stdout);
+    ran.expect_code(1);
+    ran.stdout_has("holds a line break");
+    ran.stdout_has("not sent");
     assert!(!ran.stdout.contains("retried"), "{}", ran.stdout);
     assert_eq!(echo.requests().len(), 1, "only the first step went out");
     // A base URL of another scheme is refused up front.
@@ -119,12 +114,8 @@ async fn a_request_that_cannot_be_built_is_a_clear_error_never_retried() {
         "name: ok\nsteps:\n  - request: { url: /x }\n",
     );
     let ran = run(&["run", &ok, "--base-url", "ftp://example.com"], &[]).await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
-    assert!(
-        ran.stderr.contains("http:// and https:// only"),
-        "{}",
-        ran.stderr
-    );
+    ran.expect_code(2);
+    ran.stderr_has("http:// and https:// only");
     assert_eq!(server.connection_count(), 0);
 }
 
@@ -150,11 +141,7 @@ async fn a_zero_timeout_is_refused_in_any_unit() {
         )
         .await;
         assert_eq!(ran.code(), Some(2), "{zero}\n{}", ran.both());
-        assert!(
-            ran.stderr.contains("lets no request through"),
-            "{}",
-            ran.stderr
-        );
+        ran.stderr_has("lets no request through");
     }
 }
 
@@ -176,9 +163,9 @@ steps:
 "#,
     );
     let ran = run(&["validate", &file], &[]).await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    ran.expect_code(0);
     let ran = run(&["run", &file, "--base-url", &server.base_url], &[]).await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    ran.expect_code(0);
     let got = server.requests();
     assert_eq!(got.len(), 1);
     assert!(
@@ -198,8 +185,8 @@ steps:
         "name: endless\nsteps:\n  - request: { url: \"/x/{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}\" }\n",
     );
     let ran = run(&["run", &endless, "--base-url", &server.base_url], &[]).await;
-    assert_eq!(ran.code(), Some(1), "{}", ran.both());
-    assert!(ran.stdout.contains("recursion limit"), "{}", ran.stdout);
+    ran.expect_code(1);
+    ran.stdout_has("recursion limit");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -212,7 +199,7 @@ async fn verbose_output_shows_line_breaks_escaped() {
         "name: v\nsteps:\n  - name: \"real\\r\\n      step 9 \\\"forged\\\"\"\n    request: { url: /x }\n    retries: 0\n",
     );
     let ran = run(&["run", &file, "--base-url", &server.base_url, "-v"], &[]).await;
-    assert_eq!(ran.code(), Some(1), "{}", ran.both());
+    ran.expect_code(1);
     assert!(
         !ran.stdout
             .lines()
@@ -220,11 +207,7 @@ async fn verbose_output_shows_line_breaks_escaped() {
         "{}",
         ran.stdout
     );
-    assert!(
-        ran.stdout.contains(r#"real\r\n      step 9"#),
-        "{}",
-        ran.stdout
-    );
+    ran.stdout_has(r#"real\r\n      step 9"#);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -252,7 +235,7 @@ async fn the_text_templates_render_is_bounded_per_run() {
         &[],
     )
     .await;
-    assert_eq!(ran.code(), Some(1), "{}", ran.both());
+    ran.expect_code(1);
     assert!(
         ran.stdout.contains("var `v3`") && ran.stdout.contains("more than 3MB"),
         "{}",
@@ -272,5 +255,5 @@ async fn the_text_templates_render_is_bounded_per_run() {
         &[],
     )
     .await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    ran.expect_code(0);
 }

@@ -183,11 +183,10 @@ for suite in suites:
 fn github_junit_readers_put_each_testcase_on_the_failing_steps_line() {
     let server = server();
     let ws = workspace();
-    let out = ws
-        .runner()
-        .args(["fail.yaml", "pass.yaml", "cleanup.yaml", "--junit", "r.xml"])
-        .args(["--base-url", &server.base_url()])
-        .run();
+    let out = ws.run_at(
+        &server.base_url(),
+        ["fail.yaml", "pass.yaml", "cleanup.yaml", "--junit", "r.xml"],
+    );
     out.expect_code(1);
     let junit = junit_check::check(&ws.path("r.xml"));
     let want = vec![
@@ -236,27 +235,22 @@ fn github_junit_readers_put_each_testcase_on_the_failing_steps_line() {
 fn a_failing_finally_step_fails_its_scenario_everywhere() {
     let server = server();
     let ws = workspace();
-    let out = ws
-        .runner()
-        .args([
+    let out = ws.run_at(
+        &server.base_url(),
+        [
             "cleanup.yaml",
             "--junit",
             "r.xml",
             "--report-json",
             "r.json",
-        ])
-        .args(["--base-url", &server.base_url()])
-        .run();
+        ],
+    );
     out.expect_code(1);
     out.stdout_has("FAIL  leaves a mess  cleanup.yaml")
         .stdout_has("      finally step 1 \"delete it\"  DELETE ")
         .stdout_has("0 passed, 1 failed");
     let junit = junit_check::check(&ws.path("r.xml"));
-    let case = &junit.suites()[0]
-        .children_named("testcase")
-        .next()
-        .cloned()
-        .unwrap_or_default();
+    let case = &junit.first_case();
     let failure = case.child("failure").expect("a <failure>");
     assert!(
         failure
@@ -282,11 +276,10 @@ fn a_failing_finally_step_fails_its_scenario_everywhere() {
 fn the_console_ends_with_a_recap_of_what_did_not_pass() {
     let server = server();
     let ws = workspace();
-    let out = ws
-        .runner()
-        .args(["fail.yaml", "pass.yaml", "cleanup.yaml"])
-        .args(["--base-url", &server.base_url()])
-        .run();
+    let out = ws.run_at(
+        &server.base_url(),
+        ["fail.yaml", "pass.yaml", "cleanup.yaml"],
+    );
     out.expect_code(1);
     let recap: Vec<&str> = out
         .stdout
@@ -322,7 +315,7 @@ fn github_actions_gets_annotations_and_a_job_summary() {
     let out = ws
         .runner()
         .args(["fail.yaml", "pass.yaml"])
-        .args(["--base-url", &server.base_url()])
+        .base_url(&server.base_url())
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", summary.to_str().expect("utf-8 path"))
         .run();
@@ -342,10 +335,7 @@ fn github_actions_gets_annotations_and_a_job_summary() {
     );
 
     // Outside GitHub Actions: no workflow commands.
-    let plain = ws
-        .runner()
-        .args(["fail.yaml", "--base-url", &server.base_url()])
-        .run();
+    let plain = ws.run_at(&server.base_url(), ["fail.yaml"]);
     assert!(!plain.stdout.contains("::error"), "{}", plain.stdout);
 }
 
@@ -353,11 +343,7 @@ fn github_actions_gets_annotations_and_a_job_summary() {
 fn reports_go_to_stdout_with_a_dash() {
     let server = server();
     let ws = workspace();
-    let out = ws
-        .runner()
-        .args(["fail.yaml", "--junit", "-"])
-        .args(["--base-url", &server.base_url()])
-        .run();
+    let out = ws.run_at(&server.base_url(), ["fail.yaml", "--junit", "-"]);
     out.expect_code(1);
     assert!(out.stdout.starts_with("<?xml"), "{}", out.stdout);
     assert!(
@@ -372,11 +358,7 @@ fn reports_go_to_stdout_with_a_dash() {
         out.stderr
     );
 
-    let out = ws
-        .runner()
-        .args(["fail.yaml", "--report-json", "-"])
-        .args(["--base-url", &server.base_url()])
-        .run();
+    let out = ws.run_at(&server.base_url(), ["fail.yaml", "--report-json", "-"]);
     out.expect_code(1);
     let report: serde_json::Value =
         serde_json::from_str(&out.stdout).expect("stdout is the JSON report");
@@ -389,11 +371,10 @@ fn reports_go_to_stdout_with_a_dash() {
     assert!(report["scenarios"][0]["steps"][1].get("curl").is_none());
 
     let sent = server.requests().len();
-    let both = ws
-        .runner()
-        .args(["fail.yaml", "--junit", "-", "--report-json", "-"])
-        .args(["--base-url", &server.base_url()])
-        .run();
+    let both = ws.run_at(
+        &server.base_url(),
+        ["fail.yaml", "--junit", "-", "--report-json", "-"],
+    );
     both.expect_code(2)
         .stderr_has("both ask for standard output");
     assert_eq!(
@@ -483,11 +464,10 @@ fn a_scenario_that_passes_on_a_later_attempt_is_flaky() {
     let server = flaky_server(1);
     let ws = Workspace::new();
     ws.write("flaky.yaml", FLAKY_YAML);
-    let out = ws
-        .runner()
-        .args(["flaky.yaml", "--junit", "r.xml", "--report-json", "r.json"])
-        .args(["--base-url", &server.base_url()])
-        .run();
+    let out = ws.run_at(
+        &server.base_url(),
+        ["flaky.yaml", "--junit", "r.xml", "--report-json", "r.json"],
+    );
     out.expect_code(0)
         .stdout_has("FLAKY sometimes  flaky.yaml")
         .stdout_has("attempt 1 of the scenario did not pass (flaky.yaml:5): step 1 \"flaky\": status: expected 200, got 500")
@@ -503,11 +483,7 @@ fn a_scenario_that_passes_on_a_later_attempt_is_flaky() {
         "its finally steps each time"
     );
     let junit = junit_check::check(&ws.path("r.xml"));
-    let case = junit.suites()[0]
-        .children_named("testcase")
-        .next()
-        .cloned()
-        .unwrap_or_default();
+    let case = junit.first_case();
     assert!(!case.has_child("failure"), "{}", junit.text);
     let flaky: Vec<&Element> = case.children_named("flakyFailure").collect();
     assert_eq!(flaky.len(), 1, "{}", junit.text);
@@ -525,15 +501,7 @@ fn a_scenario_that_passes_on_a_later_attempt_is_flaky() {
 
     // --flaky-fails: the same run fails.
     let server = flaky_server(1);
-    let out = ws
-        .runner()
-        .args([
-            "flaky.yaml",
-            "--flaky-fails",
-            "--base-url",
-            &server.base_url(),
-        ])
-        .run();
+    let out = ws.run_at(&server.base_url(), ["flaky.yaml", "--flaky-fails"]);
     out.expect_code(1).stdout_has("1 flaky");
 }
 
@@ -546,27 +514,20 @@ fn scenario_retries_from_the_command_line_and_their_limit() {
     );
     // Without retries a failure runs once.
     let server = flaky_server(0);
-    ws.runner()
-        .args(["always.yaml", "--base-url", &server.base_url()])
-        .run()
+    ws.run_at(&server.base_url(), ["always.yaml"])
         .expect_code(1);
     assert_eq!(server.requests_to("/always-500").len(), 1);
     // --scenario-retries 2: three attempts, all failed: a failure with two reruns.
     let server = flaky_server(0);
-    let out = ws
-        .runner()
-        .args(["always.yaml", "--scenario-retries", "2", "--junit", "r.xml"])
-        .args(["--base-url", &server.base_url()])
-        .run();
+    let out = ws.run_at(
+        &server.base_url(),
+        ["always.yaml", "--scenario-retries", "2", "--junit", "r.xml"],
+    );
     out.expect_code(1)
         .stdout_has("RETRY always broken  attempt 2 of 3 did not pass");
     assert_eq!(server.requests_to("/always-500").len(), 3);
     let junit = junit_check::check(&ws.path("r.xml"));
-    let case = junit.suites()[0]
-        .children_named("testcase")
-        .next()
-        .cloned()
-        .unwrap_or_default();
+    let case = junit.first_case();
     assert!(case.has_child("failure"), "{}", junit.text);
     assert_eq!(
         case.children_named("rerunFailure").count(),
@@ -580,16 +541,11 @@ fn scenario_retries_from_the_command_line_and_their_limit() {
         "name: always broken\nretries: 0\nscenario_retries: 0\nsteps:\n  - request: {url: /always-500}\n    expect: {status: 200}\n",
     );
     let server = flaky_server(0);
-    ws.runner()
-        .args([
-            "always.yaml",
-            "--scenario-retries",
-            "2",
-            "--base-url",
-            &server.base_url(),
-        ])
-        .run()
-        .expect_code(1);
+    ws.run_at(
+        &server.base_url(),
+        ["always.yaml", "--scenario-retries", "2"],
+    )
+    .expect_code(1);
     assert_eq!(server.requests_to("/always-500").len(), 1);
 }
 
@@ -597,17 +553,16 @@ fn scenario_retries_from_the_command_line_and_their_limit() {
 fn rerun_failed_runs_only_what_failed_last_time() {
     let server = server();
     let ws = workspace();
-    let first = ws
-        .runner()
-        .args([
+    let first = ws.run_at(
+        &server.base_url(),
+        [
             "fail.yaml",
             "pass.yaml",
             "cleanup.yaml",
             "--report-json",
             "run.json",
-        ])
-        .args(["--base-url", &server.base_url()])
-        .run();
+        ],
+    );
     first.expect_code(1);
     // Bare --rerun-failed reads the file of --report-json.
     let again = ws
@@ -619,39 +574,26 @@ fn rerun_failed_runs_only_what_failed_last_time() {
             "--report-json",
             "run.json",
         ])
-        .args(["--rerun-failed", "--base-url", &server.base_url()])
+        .args(["--rerun-failed"])
+        .base_url(&server.base_url())
         .run();
     again
         .expect_code(1)
         .stderr_has("running the 2 scenarios that failed or errored in run.json");
-    assert!(
-        again.stdout.contains("FAIL  the key works"),
-        "{}",
-        again.stdout
-    );
-    assert!(
-        again.stdout.contains("FAIL  leaves a mess"),
-        "{}",
-        again.stdout
-    );
+    again.stdout_has("FAIL  the key works");
+    again.stdout_has("FAIL  leaves a mess");
     assert!(!again.stdout.contains("fine"), "{}", again.stdout);
     // An explicit file; a previous run that passed leaves nothing to run.
-    ws.runner()
-        .args([
-            "pass.yaml",
-            "--report-json",
-            "green.json",
-            "--base-url",
-            &server.base_url(),
-        ])
-        .run()
-        .expect_code(0);
+    ws.run_at(
+        &server.base_url(),
+        ["pass.yaml", "--report-json", "green.json"],
+    )
+    .expect_code(0);
     let sent = server.requests().len();
-    let nothing = ws
-        .runner()
-        .args(["pass.yaml", "fail.yaml", "--rerun-failed=green.json"])
-        .args(["--base-url", &server.base_url()])
-        .run();
+    let nothing = ws.run_at(
+        &server.base_url(),
+        ["pass.yaml", "fail.yaml", "--rerun-failed=green.json"],
+    );
     nothing
         .expect_code(0)
         .stderr_has("no scenario failed or errored in green.json: nothing to run");
@@ -678,7 +620,7 @@ fn rerun_failed_runs_only_what_failed_last_time() {
             .runner()
             .arg("pass.yaml")
             .args(args)
-            .args(["--base-url", &server.base_url()])
+            .base_url(&server.base_url())
             .run();
         out.expect_code(2).stderr_has(says);
     }
@@ -765,17 +707,16 @@ fn a_capture_that_finds_nothing_is_a_failure_everywhere_and_shows_the_body_once(
         "capture.yaml",
         "name: capture misses\nsteps:\n  - name: read\n    request: {url: /whoami}\n    capture:\n      job_id: $.jobId\n",
     );
-    let out = ws
-        .runner()
-        .args([
+    let out = ws.run_at(
+        &server.base_url(),
+        [
             "capture.yaml",
             "--junit",
             "r.xml",
             "--report-json",
             "r.json",
-        ])
-        .args(["--base-url", &server.base_url()])
-        .run();
+        ],
+    );
     out.expect_code(1)
         .stdout_has("FAIL  capture misses")
         .stdout_has("capture job_id: expected a value at $.jobId, got nothing; body: {");
@@ -791,11 +732,7 @@ fn a_capture_that_finds_nothing_is_a_failure_everywhere_and_shows_the_body_once(
         out.stdout
     );
     let junit = junit_check::check(&ws.path("r.xml"));
-    let case = junit.suites()[0]
-        .children_named("testcase")
-        .next()
-        .cloned()
-        .unwrap_or_default();
+    let case = junit.first_case();
     assert_eq!(
         case.child("failure")
             .map(|f| f.req("type").to_string())

@@ -65,11 +65,8 @@ fn run_is_the_default_subcommand() {
         "name: default command\nsteps:\n  - request: {url: /hello}\n    expect: {status: 200}\n",
     );
     let base = server.base_url();
-    let explicit = ws
-        .runner()
-        .args(["run", "one.yaml", "--base-url", &base])
-        .run();
-    let implicit = ws.runner().args(["one.yaml", "--base-url", &base]).run();
+    let explicit = ws.runner().args(["run", "one.yaml"]).base_url(&base).run();
+    let implicit = ws.runner().args(["one.yaml"]).base_url(&base).run();
     let flag_first = ws.runner().args(["--base-url", &base, "one.yaml"]).run();
     for out in [&explicit, &implicit, &flag_first] {
         out.expect_code(0);
@@ -101,11 +98,10 @@ fn folders_expand_to_every_yaml_file_below_in_sorted_order() {
     ws.write("suite/notes.txt", "not a scenario");
     ws.write("suite/README.md", "# not a scenario either");
     ws.write("extra.yaml", &scenario("e"));
-    let out = ws
-        .runner()
-        .args(["suite", "extra.yaml", "--jobs", "1", "--junit", "r.xml"])
-        .args(["--base-url", &server.base_url()])
-        .run();
+    let out = ws.run_at(
+        &server.base_url(),
+        ["suite", "extra.yaml", "--jobs", "1", "--junit", "r.xml"],
+    );
     out.expect_code(0);
     let order: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(
@@ -212,7 +208,8 @@ steps:
 
     let out = ws
         .runner()
-        .args(["where.yaml", "--base-url", &flag.base_url()])
+        .args(["where.yaml"])
+        .base_url(&flag.base_url())
         .env("RUNNER_BASE_URL", &env.base_url())
         .run();
     out.expect_code(0);
@@ -343,13 +340,7 @@ fn exit_codes_are_0_passed_1_failed_2_bad_input() {
         "name: u\nstepz:\n  - request: {url: /yes}\n",
     );
     let base = server.base_url();
-    let code = |args: &[&str]| {
-        ws.runner()
-            .args(args)
-            .args(["--base-url", &base])
-            .run()
-            .code
-    };
+    let code = |args: &[&str]| ws.runner().args(args).base_url(&base).run().code;
     assert_eq!(code(&["pass.yaml"]), Some(0));
     assert_eq!(code(&["fail.yaml"]), Some(1));
     assert_eq!(code(&["pass.yaml", "fail.yaml"]), Some(1));
@@ -391,11 +382,10 @@ fn fifty_scenarios_with_jobs_8_overlap_at_the_server_and_all_pass() {
         ));
     }
     ws.write("fifty.yaml", &yaml);
-    let out = ws
-        .runner()
-        .args(["fifty.yaml", "--jobs", "8", "--junit", "r.xml"])
-        .args(["--base-url", &server.base_url()])
-        .run();
+    let out = ws.run_at(
+        &server.base_url(),
+        ["fifty.yaml", "--jobs", "8", "--junit", "r.xml"],
+    );
     out.expect_code(0);
     assert!(
         out.last_line().starts_with("50 passed, 0 failed"),
@@ -551,17 +541,16 @@ fn a_file_named_twice_runs_once() {
     let ws = Workspace::new();
     ws.write("suite/a.yaml", "name: a\nsteps:\n  - request: {url: /a}\n");
     ws.write("suite/b.yaml", "name: b\nsteps:\n  - request: {url: /b}\n");
-    let out = ws
-        .runner()
-        .args([
+    let out = ws.run_at(
+        &server.base_url(),
+        [
             "suite",
             "suite/a.yaml",
             "./suite/b.yaml",
             "--junit",
             "r.xml",
-        ])
-        .args(["--base-url", &server.base_url()])
-        .run();
+        ],
+    );
     out.expect_code(0);
     assert_eq!(server.requests_to("/a").len(), 1);
     assert_eq!(server.requests_to("/b").len(), 1);

@@ -69,17 +69,16 @@ fn run_hostile(yaml: &str, granularity: &str) -> (Junit, runner_cli::Output) {
     let server = hostile_server();
     let ws = Workspace::new();
     ws.write("hostile.yaml", yaml);
-    let out = ws
-        .runner()
-        .args([
+    let out = ws.run_at(
+        &server.base_url(),
+        [
             "hostile.yaml",
             "--junit",
             "r.xml",
             "--junit-granularity",
             granularity,
-        ])
-        .args(["--base-url", &server.base_url()])
-        .run();
+        ],
+    );
     out.expect_code(1);
     let junit = junit_check::check(&ws.path("r.xml"));
     (junit, out)
@@ -133,11 +132,7 @@ scenarios:
         "api/health.yml",
         "name: health\nsteps:\n  - request: {url: /health}\n    expect: {status: 2xx}\n",
     );
-    let out = ws
-        .runner()
-        .args(["api", "--junit", "reports/junit.xml"])
-        .args(["--base-url", &server.base_url()])
-        .run();
+    let out = ws.run_at(&server.base_url(), ["api", "--junit", "reports/junit.xml"]);
     out.expect_code(1);
     let junit = junit_check::check(&ws.path("reports/junit.xml"));
 
@@ -258,17 +253,16 @@ finally:
     request: {url: "/other/{{ other }}"}
 "#,
     );
-    let out = ws
-        .runner()
-        .args([
+    let out = ws.run_at(
+        &server.base_url(),
+        [
             "flow.yaml",
             "--junit",
             "r.xml",
             "--junit-granularity",
             "step",
-        ])
-        .args(["--base-url", &server.base_url()])
-        .run();
+        ],
+    );
     out.expect_code(1);
     let junit = junit_check::check(&ws.path("r.xml"));
     let cases: Vec<(String, Vec<String>)> = junit
@@ -378,16 +372,7 @@ fn system_out_is_bounded_however_much_a_scenario_logs() {
     }
     yaml.push_str("  - name: big\n    request: {url: /big}\n    expect: {status: 200, body: {contains: zzz}}\n");
     ws.write("long.yaml", &yaml);
-    let out = ws
-        .runner()
-        .args([
-            "long.yaml",
-            "--junit",
-            "r.xml",
-            "--base-url",
-            &server.base_url(),
-        ])
-        .run();
+    let out = ws.run_at(&server.base_url(), ["long.yaml", "--junit", "r.xml"]);
     out.expect_code(1);
     let junit = junit_check::check(&ws.path("r.xml"));
     let case = junit.case("long log");
@@ -422,16 +407,7 @@ fn the_report_is_written_whole_and_replaces_an_old_one() {
     let ws = Workspace::new();
     ws.write("one.yaml", "name: one\nsteps:\n  - request: {url: /one}\n");
     ws.write("out/r.xml", "<old>half a report");
-    let out = ws
-        .runner()
-        .args([
-            "one.yaml",
-            "--junit",
-            "out/r.xml",
-            "--base-url",
-            &server.base_url(),
-        ])
-        .run();
+    let out = ws.run_at(&server.base_url(), ["one.yaml", "--junit", "out/r.xml"]);
     out.expect_code(0);
     let junit = junit_check::check(&ws.path("out/r.xml"));
     assert_eq!(junit.cases().len(), 1);
@@ -445,30 +421,15 @@ fn the_report_is_written_whole_and_replaces_an_old_one() {
         "no temporary file is left beside the report"
     );
 
-    let out = ws
-        .runner()
-        .args([
-            "one.yaml",
-            "--junit",
-            "new/deep/r.xml",
-            "--base-url",
-            &server.base_url(),
-        ])
-        .run();
+    let out = ws.run_at(
+        &server.base_url(),
+        ["one.yaml", "--junit", "new/deep/r.xml"],
+    );
     out.expect_code(0);
     junit_check::check(&ws.path("new/deep/r.xml"));
 
     std::fs::create_dir_all(ws.path("a-folder")).expect("mkdir");
-    let out = ws
-        .runner()
-        .args([
-            "one.yaml",
-            "--junit",
-            "a-folder",
-            "--base-url",
-            &server.base_url(),
-        ])
-        .run();
+    let out = ws.run_at(&server.base_url(), ["one.yaml", "--junit", "a-folder"]);
     out.expect_code(3);
     out.stderr_has("a-folder");
 }
@@ -558,17 +519,16 @@ fn a_pass_after_a_retried_503_is_marked_flaky_and_still_validates() {
     );
     for granularity in ["scenario", "step"] {
         let report = format!("{granularity}.xml");
-        let out = ws
-            .runner()
-            .args([
+        let out = ws.run_at(
+            &server.base_url(),
+            [
                 "flaky.yaml",
                 "--junit",
                 &report,
                 "--junit-granularity",
                 granularity,
-            ])
-            .args(["--base-url", &server.base_url()])
-            .run();
+            ],
+        );
         out.expect_code(0);
         junit_check::check(&ws.path(&report));
         if granularity == "scenario" {

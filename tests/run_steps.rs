@@ -393,7 +393,8 @@ steps:
 "#,
     );
     ws.runner()
-        .args(["vars.yaml", "--base-url", &server.base_url()])
+        .args(["vars.yaml"])
+        .base_url(&server.base_url())
         .env("FT_RUNNER_TEST_PLACE", "/over/there")
         .run()
         .expect_code(0);
@@ -847,12 +848,9 @@ fn a_step_without_expected_status_fails_on_an_error_status() {
         "implicit.yaml",
         "name: implicit status\nsteps:\n  - name: fine\n    request: { url: /ok }\n  - name: gone\n    request: { url: /missing }\n",
     );
-    let out = ws
-        .runner()
-        .args(["implicit.yaml", "--base-url", &server.base_url()])
-        .run();
+    let out = ws.run_at(&server.base_url(), ["implicit.yaml"]);
     assert_eq!(out.code, Some(1), "{}", out.stdout);
-    assert!(out.stdout.contains("step 2 \"gone\""), "{}", out.stdout);
+    out.stdout_has("step 2 \"gone\"");
     assert!(out.stdout.contains("a success (2xx"), "{}", out.stdout);
-    assert!(out.stdout.contains("got 404"), "{}", out.stdout);
+    out.stdout_has("got 404");
 }

@@ -44,21 +44,13 @@ async fn a_costly_step_aimed_at_a_real_server_is_refused_and_nothing_is_sent() {
         &[],
     )
     .await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
+    ran.expect_code(2);
     // Names the file and line, the step and the cost, and says what to do.
-    assert!(ran.stderr.contains(&format!("{file}:7:")), "{}", ran.stderr);
-    assert!(
-        ran.stderr.contains("step \"start a website ingest\""),
-        "{}",
-        ran.stderr
-    );
-    assert!(ran.stderr.contains("costs scrape"), "{}", ran.stderr);
-    assert!(
-        ran.stderr.contains("allow_cost: [scrape]"),
-        "{}",
-        ran.stderr
-    );
-    assert!(ran.stderr.contains("nothing was sent"), "{}", ran.stderr);
+    ran.stderr_has(&format!("{file}:7:"));
+    ran.stderr_has("step \"start a website ingest\"");
+    ran.stderr_has("costs scrape");
+    ran.stderr_has("allow_cost: [scrape]");
+    ran.stderr_has("nothing was sent");
     // Not even the harmless first step went out.
     assert_eq!(server.connection_count(), 0);
     assert!(server.requests().is_empty());
@@ -70,9 +62,9 @@ async fn validate_reports_the_same_without_a_target() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "ingest.yaml", INGEST_WITHOUT_ALLOW);
     let ran = run(&["validate", &file], &[]).await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
-    assert!(ran.stderr.contains(&format!("{file}:7:")), "{}", ran.stderr);
-    assert!(ran.stderr.contains("costs scrape"), "{}", ran.stderr);
+    ran.expect_code(2);
+    ran.stderr_has(&format!("{file}:7:"));
+    ran.stderr_has("costs scrape");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -101,17 +93,9 @@ finally:
         vec!["validate", &file],
     ] {
         let ran = run(&args, &[]).await;
-        assert_eq!(ran.code(), Some(2), "{}", ran.both());
-        assert!(
-            ran.stderr.contains("starts a long-running job"),
-            "{}",
-            ran.stderr
-        );
-        assert!(
-            ran.stderr.contains("POST /v1/jobs/{{ job_id }}/cancel"),
-            "{}",
-            ran.stderr
-        );
+        ran.expect_code(2);
+        ran.stderr_has("starts a long-running job");
+        ran.stderr_has("POST /v1/jobs/{{ job_id }}/cancel");
         assert!(!ran.stderr.contains("does not allow it"), "{}", ran.stderr);
     }
     assert_eq!(server.connection_count(), 0);
@@ -131,7 +115,7 @@ async fn declared_and_cancelled_costs_run() {
     );
     let ran = run(&["run", &file, "--base-url", &server.base_url], &[]).await;
     // The recorder answers `{}` without a jobId: the capture fails, the run too.
-    assert_eq!(ran.code(), Some(1), "{}", ran.both());
+    ran.expect_code(1);
     let lines: Vec<String> = server
         .requests()
         .iter()
@@ -171,13 +155,13 @@ steps:
 "#,
     );
     let ran = run(&["run", &file], &[]).await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    ran.expect_code(0);
     // The mock spends nothing real, but says what the real API would have cost.
-    assert!(ran.stdout.contains("50 credits"), "{}", ran.stdout);
+    ran.stdout_has("50 credits");
     // The same file is refused as soon as it could reach a real server.
     let ran = run(&["validate", &file], &[]).await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
-    assert!(ran.stderr.contains("costs credits"), "{}", ran.stderr);
+    ran.expect_code(2);
+    ran.stderr_has("costs credits");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -190,18 +174,10 @@ async fn an_unknown_cost_kind_is_a_file_error_with_a_suggestion() {
     );
     for cmd in ["run", "validate"] {
         let ran = run(&[cmd, &file], &[]).await;
-        assert_eq!(ran.code(), Some(2), "{}", ran.both());
-        assert!(
-            ran.stderr.contains("unknown cost kind `scrap`"),
-            "{}",
-            ran.stderr
-        );
-        assert!(
-            ran.stderr.contains("did you mean `scrape`?"),
-            "{}",
-            ran.stderr
-        );
-        assert!(ran.stderr.contains(&format!("{file}:2:")), "{}", ran.stderr);
+        ran.expect_code(2);
+        ran.stderr_has("unknown cost kind `scrap`");
+        ran.stderr_has("did you mean `scrape`?");
+        ran.stderr_has(&format!("{file}:2:"));
     }
 }
 
@@ -234,21 +210,17 @@ async fn users_extend_the_catalog_for_their_own_apis() {
         &[],
     )
     .await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
-    assert!(ran.stderr.contains("costs sms"), "{}", ran.stderr);
-    assert!(
-        ran.stderr.contains("an SMS to a real phone"),
-        "{}",
-        ran.stderr
-    );
+    ran.expect_code(2);
+    ran.stderr_has("costs sms");
+    ran.stderr_has("an SMS to a real phone");
     assert_eq!(server.connection_count(), 0);
 
     // Without the user's catalog the endpoint is unknown, so not refused; and
     // `sms` is then no known kind.
     let ran = run(&["validate", &refused], &[]).await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    ran.expect_code(0);
     let ran = run(&["validate", &allowed], &[]).await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
+    ran.expect_code(2);
 
     let ran = run(
         &[
@@ -262,7 +234,7 @@ async fn users_extend_the_catalog_for_their_own_apis() {
         &[],
     )
     .await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    ran.expect_code(0);
     assert_eq!(server.requests().len(), 1);
 
     // A broken catalog is a file error pointing at it.
@@ -272,17 +244,9 @@ async fn users_extend_the_catalog_for_their_own_apis() {
         "endpoints:\n  - endpoint: SEND /api/x\n    costs: [sms]\n",
     );
     let ran = run(&["validate", &allowed, "--cost-catalog", &broken], &[]).await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
-    assert!(
-        ran.stderr.contains(&format!("{broken}:2:")),
-        "{}",
-        ran.stderr
-    );
-    assert!(
-        ran.stderr.contains("`SEND` is not an HTTP method"),
-        "{}",
-        ran.stderr
-    );
+    ran.expect_code(2);
+    ran.stderr_has(&format!("{broken}:2:"));
+    ran.stderr_has("`SEND` is not an HTTP method");
 }
 
 /// A URL the files cannot show statically (it comes from a response) is checked when
@@ -311,13 +275,9 @@ steps:
 "#,
     );
     let ran = run(&["run", &file, "--base-url", &server.base_url], &[]).await;
-    assert_eq!(ran.code(), Some(1), "{}", ran.both());
-    assert!(ran.stdout.contains("refused, not sent"), "{}", ran.stdout);
-    assert!(
-        ran.stdout.contains("allow_cost: [scrape]"),
-        "{}",
-        ran.stdout
-    );
+    ran.expect_code(1);
+    ran.stdout_has("refused, not sent");
+    ran.stdout_has("allow_cost: [scrape]");
     let lines: Vec<String> = server
         .requests()
         .iter()
@@ -348,8 +308,8 @@ steps:
     };
     let refused = write(dir.path(), "refused.yaml", &scenario(""));
     let ran = run(&["run", &refused, "--base-url", &server.base_url], &[]).await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
-    assert!(ran.stderr.contains("costs api_keys"), "{}", ran.stderr);
+    ran.expect_code(2);
+    ran.stderr_has("costs api_keys");
     assert!(
         ran.stderr.contains("step \"kill the spare key\"")
             && ran.stderr.contains("step \"rotate it\""),
@@ -363,6 +323,6 @@ steps:
         &scenario("allow_cost: [api_keys]"),
     );
     let ran = run(&["run", &allowed, "--base-url", &server.base_url], &[]).await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    ran.expect_code(0);
     assert_eq!(server.requests().len(), 2);
 }

@@ -27,7 +27,7 @@ async fn a_dry_run_renders_everything_and_sends_nothing() {
         &[("LAYERS_API_KEY", KEY), ("GITHUB_RUN_ID", "4242")],
     )
     .await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    ran.expect_code(0);
     assert_eq!(server.connection_count(), 0, "a dry run sent something");
     let out = &ran.stdout;
     // Every request, with its headers and body, the key masked.
@@ -58,7 +58,7 @@ async fn a_dry_run_renders_everything_and_sends_nothing() {
 async fn a_dry_run_without_a_base_url_starts_no_mock() {
     let smoke = safety::repo().join("scenarios/smoke.yaml");
     let ran = run(&["run", smoke.to_str().unwrap(), "--dry-run"], &[]).await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    ran.expect_code(0);
     assert!(
         !ran.stderr.contains("embedded Layers mock at"),
         "{}",
@@ -86,18 +86,10 @@ async fn a_dry_run_tells_what_a_real_run_would_refuse() {
         &[],
     )
     .await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    ran.expect_code(0);
     assert_eq!(server.connection_count(), 0);
-    assert!(
-        ran.stderr.contains("a real run would refuse 1 step"),
-        "{}",
-        ran.stderr
-    );
-    assert!(ran.stderr.contains("costs post"), "{}", ran.stderr);
-    assert!(ran.stdout.contains("> POST "), "{}", ran.stdout);
-    assert!(
-        ran.stdout.contains("a real run would refuse it"),
-        "{}",
-        ran.stdout
-    );
+    ran.stderr_has("a real run would refuse 1 step");
+    ran.stderr_has("costs post");
+    ran.stdout_has("> POST ");
+    ran.stdout_has("a real run would refuse it");
 }

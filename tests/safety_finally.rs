@@ -80,7 +80,7 @@ async fn a_failed_assertion_after_an_ingest_still_cancels_it() {
         &[],
     )
     .await;
-    assert_eq!(ran.code(), Some(1), "{}", ran.both());
+    ran.expect_code(1);
     let l = ledger(mock.base_url()).await;
     assert_eq!(count(&l, "/jobs/started"), 2, "{l}");
     assert_eq!(count(&l, "/jobs/canceled"), 2, "{l}");
@@ -109,7 +109,7 @@ async fn the_embedded_mock_ledger_shows_the_jobs_cancelled() {
         &[],
     )
     .await;
-    assert_eq!(ran.code(), Some(1), "{}", ran.both());
+    ran.expect_code(1);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let spend = &report["summary"]["spend"];
@@ -117,5 +117,5 @@ async fn the_embedded_mock_ledger_shows_the_jobs_cancelled() {
     assert_eq!(spend["jobs_canceled"], 2, "{spend}");
     assert_eq!(spend["jobs_left_running"], 0, "{spend}");
     assert_eq!(spend["scraper_calls"], 0, "{spend}");
-    assert!(ran.stdout.contains("0 jobs left running"), "{}", ran.stdout);
+    ran.stdout_has("0 jobs left running");
 }

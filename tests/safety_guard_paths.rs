@@ -82,12 +82,8 @@ async fn the_base_url_path_is_joined_before_matching() {
     );
     let base = format!("{}/v1", server.base_url);
     let ran = run(&["run", &file, "--base-url", &base], &[]).await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
-    assert!(
-        ran.stderr.contains("path /v1/projects/p1/ingest/appstore"),
-        "{}",
-        ran.stderr
-    );
+    ran.expect_code(2);
+    ran.stderr_has("path /v1/projects/p1/ingest/appstore");
     // A file's own base_url counts the same, for `validate` too.
     let with_base = write(
         dir.path(),
@@ -98,9 +94,9 @@ async fn the_base_url_path_is_joined_before_matching() {
         ),
     );
     let ran = run(&["validate", &with_base], &[]).await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
+    ran.expect_code(2);
     let ran = run(&["run", &with_base], &[]).await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
+    ran.expect_code(2);
     assert_eq!(server.connection_count(), 0);
 }
 
@@ -132,7 +128,7 @@ async fn an_encoded_slash_cannot_reach_a_costly_handler_of_a_decoding_server() {
         )
         .await;
         assert_eq!(ran.code(), Some(2), "{cmd}\n{}", ran.both());
-        assert!(ran.stderr.contains("costs teapot"), "{}", ran.stderr);
+        ran.stderr_has("costs teapot");
     }
     assert_eq!(server.connection_count(), 0);
 }
@@ -156,7 +152,7 @@ finally:
 "#,
     );
     let ran = run(&["validate", &file], &[]).await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
+    ran.expect_code(2);
     let refusals: Vec<&str> = ran
         .stderr
         .lines()
@@ -184,7 +180,7 @@ finally:
         "name: \"post {{ what }}\"\nmatrix:\n  what: [whoami, projects]\nsteps:\n  - request: { method: POST, url: \"/v1/{{ what }}\" }\n",
     );
     let ran = run(&["validate", &harmless], &[]).await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    ran.expect_code(0);
 }
 
 /// The `finally` step must send the cancel with, in the place of the job id, what
@@ -275,8 +271,8 @@ finally:
             ),
     );
     let ran = run(&["validate", &file], &[]).await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
-    assert!(ran.stderr.contains("it captures nothing"), "{}", ran.stderr);
+    ran.expect_code(2);
+    ran.stderr_has("it captures nothing");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -291,8 +287,8 @@ async fn a_refusal_never_prints_a_secret_rendered_into_the_path() {
         ),
     );
     let ran = run(&["validate", &file], &[]).await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
-    assert!(ran.stderr.contains("costs scrape"), "{}", ran.stderr);
+    ran.expect_code(2);
+    ran.stderr_has("costs scrape");
     assert!(!ran.stderr.contains("s3cr3t"), "{}", ran.stderr);
     // A `--var` named like a secret is masked in the path shown.
     let file = write(
@@ -305,11 +301,7 @@ async fn a_refusal_never_prints_a_secret_rendered_into_the_path() {
         &[],
     )
     .await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
-    assert!(
-        ran.stderr.contains("path /v1/projects/***"),
-        "{}",
-        ran.stderr
-    );
+    ran.expect_code(2);
+    ran.stderr_has("path /v1/projects/***");
     assert!(!ran.stderr.contains("s3cr3t"), "{}", ran.stderr);
 }

@@ -69,7 +69,7 @@ async fn the_library_passes_against_the_embedded_mock_and_spends_nothing() {
         &[],
     )
     .await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    ran.expect_code(0);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let names: Vec<&str> = report["scenarios"]
@@ -107,7 +107,7 @@ async fn the_library_passes_against_the_embedded_mock_and_spends_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_library_is_safe_to_point_at_a_real_server() {
     let validated = run(&["validate", "scenarios/"], &[]).await;
-    assert_eq!(validated.code(), Some(0), "{}", validated.both());
+    validated.expect_code(0);
 
     let mock = runner::mock::MockServer::start(
         runner::mock::MockConfig::default(),
@@ -116,7 +116,7 @@ async fn the_library_is_safe_to_point_at_a_real_server() {
     .await
     .unwrap();
     let ran = run(&["run", "scenarios/", "--base-url", mock.base_url()], &[]).await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    ran.expect_code(0);
     let l = ledger(mock.base_url()).await;
     for pointer in [
         "/creditsSpent",

@@ -201,7 +201,7 @@ async fn planted_run(granularity: &str) {
         ],
     )
     .await;
-    assert_eq!(ran.code(), Some(1), "{}", ran.both());
+    ran.expect_code(1);
 
     // The secrets really went out, in every planted place.
     let received: String = server.requests().iter().map(|r| r.text()).collect();
@@ -229,7 +229,7 @@ async fn planted_run(granularity: &str) {
     assert_clean("the JSON report", &json_text);
 
     // Masked, not dropped: the key shows by its public part.
-    assert!(ran.stdout.contains(PUBLIC), "{}", ran.stdout);
+    ran.stdout_has(PUBLIC);
     assert!(json_text.contains(PUBLIC), "{json_text}");
     let first_request = &report["scenarios"][0]["steps"][0]["request"];
     let sent_key = first_request["headers"]
@@ -269,8 +269,8 @@ async fn file_problems_quote_lines_masked() {
     );
     for cmd in ["run", "validate"] {
         let ran = run(&[cmd, &file], &[("LAYERS_API_KEY", KEY)]).await;
-        assert_eq!(ran.code(), Some(2), "{}", ran.both());
-        assert!(ran.stderr.contains("stauts"), "{}", ran.stderr);
+        ran.expect_code(2);
+        ran.stderr_has("stauts");
         assert_clean("stderr", &ran.stderr);
         assert_clean("stdout", &ran.stdout);
     }
@@ -304,12 +304,12 @@ async fn var_secrets_and_url_passwords() {
         &[],
     )
     .await;
-    assert_eq!(ran.code(), Some(1), "{}", ran.both());
+    ran.expect_code(1);
     let received: String = server.requests().iter().map(|r| r.text()).collect();
     assert!(received.contains(SESSION), "{received}");
     assert_clean("stdout", &ran.stdout);
     assert_clean("stderr", &ran.stderr);
-    assert!(ran.stdout.contains("t=***"), "{}", ran.stdout);
+    ran.stdout_has("t=***");
 }
 
 /// A base URL too broken to parse is quoted in the error, its password masked.
@@ -326,8 +326,8 @@ async fn a_broken_base_url_does_not_print_its_password() {
         &[],
     )
     .await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
-    assert!(ran.stderr.contains("bob:***@"), "{}", ran.stderr);
+    ran.expect_code(2);
+    ran.stderr_has("bob:***@");
     assert_clean("stderr", &ran.stderr);
 }
 
@@ -378,7 +378,7 @@ async fn a_secret_seen_late_is_masked_in_earlier_records() {
         &[],
     )
     .await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    ran.expect_code(0);
     let json_text = std::fs::read_to_string(&json).expect("the JSON report was written");
     let junit_text = std::fs::read_to_string(&junit).expect("the JUnit report was written");
     let forms = secret_forms(SESSION, 12);
@@ -571,7 +571,7 @@ async fn issue12_encodings_never_show_in_any_output() {
         ],
     )
     .await;
-    assert_eq!(ran.code(), Some(1), "{}", ran.both());
+    ran.expect_code(1);
     // They were sent, and echoed.
     let received: String = server.requests().iter().map(|r| r.text()).collect();
     assert!(received.contains("pa\\u003css"), "{received}");
@@ -580,11 +580,7 @@ async fn issue12_encodings_never_show_in_any_output() {
         "{received}"
     );
     // The echo escaped as `\u00e9`/`\ud83d\udd11` is there, masked.
-    assert!(
-        ran.stdout.contains("\"ascii\":\"{\\\"pw\\\": \\\"***\\\""),
-        "{}",
-        ran.stdout
-    );
+    ran.stdout_has("\"ascii\":\"{\\\"pw\\\": \\\"***\\\"");
     let junit_text = std::fs::read_to_string(&junit).expect("the JUnit report was written");
     let json_text = std::fs::read_to_string(&json).expect("the JSON report was written");
     for (what, text) in [
@@ -598,8 +594,8 @@ async fn issue12_encodings_never_show_in_any_output() {
         }
     }
     // Masked, not dropped.
-    assert!(ran.stdout.contains("pin=***"), "{}", ran.stdout);
-    assert!(ran.stdout.contains("< ***: yes"), "{}", ran.stdout);
+    ran.stdout_has("pin=***");
+    ran.stdout_has("< ***: yes");
 }
 
 /// Issue 12 item 3 in a dry run: a numeric PIN under `secrets:` is masked.
@@ -622,7 +618,7 @@ async fn issue12_numeric_secret_in_a_dry_run() {
         ],
     )
     .await;
-    assert!(ran.stdout.contains("pin=***"), "{}", ran.both());
+    ran.stdout_has("pin=***");
     assert!(issue12_leak(&ran.stdout).is_none(), "{}", ran.stdout);
 }
 
@@ -665,17 +661,13 @@ steps:
             &[],
         )
         .await;
-        assert_eq!(ran.code(), Some(0), "{}", ran.both());
+        ran.expect_code(0);
         assert!(!ran.stdout.contains("tok-9d8c"), "{}", ran.stdout);
-        assert!(
-            ran.stdout.contains("Authorization: Bearer ***"),
-            "{}",
-            ran.stdout
-        );
+        ran.stdout_has("Authorization: Bearer ***");
         // A value that flows into no secret header is no secret.
-        assert!(ran.stdout.contains("X-Theme: dark"), "{}", ran.stdout);
+        ran.stdout_has("X-Theme: dark");
         if verbosity == "-vv" {
-            assert!(ran.stdout.contains("{\"token\":\"***\""), "{}", ran.stdout);
+            ran.stdout_has("{\"token\":\"***\"");
         }
     }
 }
@@ -714,7 +706,7 @@ async fn issue12_a_key_cut_by_max_body_is_masked() {
             &[("LAYERS_API_KEY", KEY)],
         )
         .await;
-        assert_eq!(ran.code(), Some(1), "{}", ran.both());
+        ran.expect_code(1);
         // At least 4 characters of the secret part show when the cut is past them.
         if shown >= 29 {
             let secret_shown = &KEY[25..shown];
@@ -758,10 +750,10 @@ async fn issue12_with_parameters_and_short_named_secrets() {
         &[("PIN", "427")],
     )
     .await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
+    ran.expect_code(0);
     let received: String = server.requests().iter().map(|r| r.text()).collect();
     assert!(received.contains("pw=hunter-2-with&pin=427"), "{received}");
-    assert!(ran.stdout.contains("pw=***&pin=***"), "{}", ran.stdout);
+    ran.stdout_has("pw=***&pin=***");
     assert!(!ran.stdout.contains("hunter-2"), "{}", ran.stdout);
 }
 
@@ -778,12 +770,8 @@ async fn issue12_list_masks_scenario_names() {
         ),
     );
     let ran = run(&["list", &file], &[("LAYERS_API_KEY", KEY)]).await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
-    assert!(
-        ran.stdout.contains(&format!("uses {PUBLIC}")),
-        "{}",
-        ran.stdout
-    );
+    ran.expect_code(0);
+    ran.stdout_has(&format!("uses {PUBLIC}"));
     assert!(!ran.stdout.contains("eu-k3y"), "{}", ran.stdout);
-    assert!(ran.stdout.contains("region ***"), "{}", ran.stdout);
+    ran.stdout_has("region ***");
 }

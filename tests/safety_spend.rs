@@ -36,9 +36,9 @@ async fn the_run_ends_with_what_it_would_have_cost() {
         &[],
     )
     .await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
-    assert!(ran.stdout.contains("100 credits"), "{}", ran.stdout);
-    assert!(ran.stdout.contains("0 jobs left running"), "{}", ran.stdout);
+    ran.expect_code(0);
+    ran.stdout_has("100 credits");
+    ran.stdout_has("0 jobs left running");
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["summary"]["spend"]["credits"], 100);
@@ -64,13 +64,8 @@ async fn max_credits_fails_a_run_over_budget() {
         &[],
     )
     .await;
-    assert_eq!(over.code(), Some(3), "{}", over.both());
-    assert!(
-        over.stdout
-            .contains("spent 100 credits, over --max-credits 99"),
-        "{}",
-        over.stdout
-    );
+    over.expect_code(3);
+    over.stdout_has("spent 100 credits, over --max-credits 99");
     // The scenarios themselves passed; the one failure is the budget's own testcase,
     // so that CI shows why the job failed.
     assert!(
@@ -97,7 +92,7 @@ async fn max_credits_fails_a_run_over_budget() {
         serde_json::json!({"max_credits": 99, "exceeded": "the run spent 100 credits, over --max-credits 99"})
     );
     let within = run(&["run", &file, "--max-credits", "100"], &[]).await;
-    assert_eq!(within.code(), Some(0), "{}", within.both());
+    within.expect_code(0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -121,8 +116,8 @@ async fn max_credits_needs_the_embedded_mock() {
         &[],
     )
     .await;
-    assert_eq!(ran.code(), Some(2), "{}", ran.both());
-    assert!(ran.stderr.contains("--max-credits"), "{}", ran.stderr);
+    ran.expect_code(2);
+    ran.stderr_has("--max-credits");
     assert_eq!(server.connection_count(), 0);
 }
 
@@ -145,11 +140,7 @@ steps:
 "#,
     );
     let ran = run(&["run", &file], &[]).await;
-    assert_eq!(ran.code(), Some(0), "{}", ran.both());
-    assert!(ran.stdout.contains("1 job left running"), "{}", ran.stdout);
-    assert!(
-        ran.stdout.contains("warning: 1 job was left running"),
-        "{}",
-        ran.stdout
-    );
+    ran.expect_code(0);
+    ran.stdout_has("1 job left running");
+    ran.stdout_has("warning: 1 job was left running");
 }

@@ -88,7 +88,7 @@ steps:
     for hop in ["/start", "/middle", "/final"] {
         assert!(out.stdout.contains(hop), "-v shows {hop}:\n{}", out.stdout);
     }
-    assert!(out.stdout.contains("redirect 1 of 2"), "{}", out.stdout);
+    out.stdout_has("redirect 1 of 2");
     let j = report(&ws);
     let step = &j["scenarios"][0]["steps"][0];
     let hops = step["redirects"]
@@ -410,7 +410,7 @@ fn coded_bodies_are_decoded_and_the_wire_headers_kept() {
         "the default request headers show in -v:\n{}",
         out.stdout
     );
-    assert!(out.stdout.contains("User-Agent: runner/"), "{}", out.stdout);
+    out.stdout_has("User-Agent: runner/");
     // Content-Length is the coded length the server sent, not the decoded one.
     for r in server
         .requests()

@@ -2,10 +2,14 @@
 //! binary with a time limit, and read the diagnostics it prints.
 #![allow(dead_code)]
 
-use std::io::Read as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Each helper brings the runner core along, so a test can take any of them alone.
+#[allow(clippy::duplicate_mod)]
+#[path = "process.rs"]
+mod process;
+use process::Run;
 
 /// What a run of the binary left behind.
 #[derive(Debug)]
@@ -18,53 +22,19 @@ pub struct Output {
 /// Run `runner ARGS` in `dir` with `env` set, killing it after `limit` (a hang is a
 /// failure, reported with what it printed so far).
 pub fn run_with_limit(dir: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runner"));
-    cmd.args(args)
+    let done = Run::new()
+        .args(args)
         .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .env_remove("RUNNER_BASE_URL")
         .env_remove("NO_COLOR")
-        .env_remove("CI");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("the runner binary starts");
-    let mut out = child.stdout.take().expect("stdout is piped");
-    let mut err = child.stderr.take().expect("stderr is piped");
-    let out_reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = out.read_to_end(&mut s);
-        String::from_utf8_lossy(&s).into_owned()
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = err.read_to_end(&mut s);
-        String::from_utf8_lossy(&s).into_owned()
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait on the runner") {
-            break Some(status);
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let stdout = out_reader.join().unwrap_or_default();
-    let stderr = err_reader.join().unwrap_or_default();
-    assert!(
-        status.is_some(),
-        "runner {args:?} did not finish within {limit:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
+        .env_remove("CI")
+        .envs(env)
+        .limit(limit)
+        .output();
     Output {
-        code: status.and_then(|s| s.code()),
-        stdout,
-        stderr,
+        code: done.code(),
+        stdout: done.stdout,
+        stderr: done.stderr,
     }
 }
 

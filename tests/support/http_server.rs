@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{Response, StatusCode};
+use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
 use serde_json::{Value, json};
 
 /// One request as the server saw it.
@@ -33,6 +33,27 @@ pub struct Recorded {
 }
 
 impl Recorded {
+    /// The request as axum hands it over, stamped as arriving now.
+    pub fn from_parts(method: &Method, uri: &Uri, headers: &HeaderMap, body: Vec<u8>) -> Self {
+        Recorded {
+            method: method.to_string(),
+            path: uri.path().to_string(),
+            query: uri.query().map(str::to_string),
+            headers: headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body,
+            arrived: Instant::now(),
+            finished: None,
+        }
+    }
+
     /// The first value of a header (names are case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -149,26 +170,18 @@ struct Shared {
     max_in_flight: AtomicUsize,
 }
 
-/// A running server; stops when dropped.
-pub struct TestServer {
+/// An axum app served on 127.0.0.1 (an OS-chosen port) by a runtime of its own in a
+/// background thread, so tests stay plain `#[test]` functions; stops when dropped.
+pub struct Served {
     pub addr: SocketAddr,
-    shared: Arc<Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl TestServer {
-    /// Start on 127.0.0.1 with an OS-chosen port; `handler` picks each reply.
-    pub fn start(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Self {
-        let shared = Arc::new(Shared {
-            handler: Box::new(handler),
-            log: Mutex::new(Vec::new()),
-            in_flight: AtomicUsize::new(0),
-            max_in_flight: AtomicUsize::new(0),
-        });
+impl Served {
+    pub fn start(app: axum::Router) -> Served {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let state = shared.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -182,7 +195,6 @@ impl TestServer {
                 addr_tx
                     .send(listener.local_addr().expect("local addr"))
                     .expect("send addr");
-                let app = axum::Router::new().fallback(handle).with_state(state);
                 tokio::select! {
                     r = axum::serve(listener, app) => r.expect("test server"),
                     _ = stop_rx => {}
@@ -194,11 +206,53 @@ impl TestServer {
         let addr = addr_rx
             .recv_timeout(Duration::from_secs(10))
             .expect("test server did not start");
-        TestServer {
+        Served {
             addr,
-            shared,
             stop: Some(stop_tx),
             thread: Some(thread),
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A running server; stops when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    served: Served,
+}
+
+impl TestServer {
+    /// Start on 127.0.0.1 with an OS-chosen port; `handler` picks each reply.
+    pub fn start(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Self {
+        let shared = Arc::new(Shared {
+            handler: Box::new(handler),
+            log: Mutex::new(Vec::new()),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+        });
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
+        let served = Served::start(app);
+        TestServer {
+            addr: served.addr,
+            shared,
+            served,
         }
     }
 
@@ -238,17 +292,6 @@ impl TestServer {
     }
 }
 
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 async fn handle(State(shared): State<Arc<Shared>>, req: axum::extract::Request) -> Response<Body> {
     let arrived = Instant::now();
     let (parts, body) = req.into_parts();
@@ -257,22 +300,8 @@ async fn handle(State(shared): State<Arc<Shared>>, req: axum::extract::Request) 
         .map(|b| b.to_vec())
         .unwrap_or_default();
     let rec = Recorded {
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_string(),
-        query: parts.uri.query().map(str::to_string),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body,
         arrived,
-        finished: None,
+        ..Recorded::from_parts(&parts.method, &parts.uri, &parts.headers, body)
     };
     let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     shared.max_in_flight.fetch_max(now, Ordering::SeqCst);

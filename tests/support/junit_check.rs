@@ -86,6 +86,20 @@ impl Junit {
             .collect()
     }
 
+    /// The first testcase of the first suite (an empty element when that suite has
+    /// none; a report without a suite fails the test).
+    pub fn first_case(&self) -> Element {
+        let suites = self.suites();
+        let first = suites
+            .first()
+            .unwrap_or_else(|| panic!("no <testsuite> in\n{}", self.text));
+        first
+            .children_named("testcase")
+            .next()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// The testcase named `name` (panics, listing the names, when absent).
     pub fn case(&self, name: &str) -> &Element {
         let cases = self.cases();

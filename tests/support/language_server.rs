@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -33,6 +33,17 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::{Map, Value, json};
+
+// Each helper brings the runner core along, so a test can take any of them alone.
+#[allow(clippy::duplicate_mod)]
+#[path = "process.rs"]
+mod process;
+use process::{Finished, Run};
+
+#[allow(clippy::duplicate_mod)]
+#[path = "http_server.rs"]
+mod http_server;
+use http_server::Served;
 
 /// The body of `GET /json`.
 pub const JSON_DOC: &str = r#"{
@@ -50,23 +61,7 @@ pub const JSON_DOC: &str = r#"{
   ]
 }"#;
 
-/// One request the server recorded.
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub method: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    pub at: Instant,
-}
-
-impl Recorded {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
+pub use http_server::Recorded;
 
 #[derive(Default)]
 struct Shared {
@@ -77,6 +72,7 @@ struct Shared {
 pub struct LanguageServer {
     pub base_url: String,
     shared: Arc<Shared>,
+    served: Served,
 }
 
 impl LanguageServer {
@@ -101,23 +97,11 @@ impl LanguageServer {
             .route("/numbers", any(numbers))
             .route("/bytes", any(bytes_route))
             .with_state(shared.clone());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        let addr = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        let served = Served::start(app);
         LanguageServer {
-            base_url: format!("http://{addr}"),
+            base_url: served.base_url(),
             shared,
+            served,
         }
     }
 
@@ -133,28 +117,18 @@ impl LanguageServer {
     }
 }
 
-fn record(shared: &Shared, key: &str, method: &Method, headers: &HeaderMap, body: &Bytes) -> usize {
+fn record(
+    shared: &Shared,
+    key: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> usize {
     let mut log = shared.log.lock().unwrap();
     let list = log.entry(key.to_string()).or_default();
-    list.push(Recorded {
-        method: method.to_string(),
-        headers: header_list(headers),
-        body: body.to_vec(),
-        at: Instant::now(),
-    });
+    list.push(Recorded::from_parts(method, uri, headers, body.to_vec()));
     list.len()
-}
-
-fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
 }
 
 fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
@@ -210,8 +184,9 @@ fn echo(method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Value 
         files = Value::Object(parts);
     }
     let mut hs = Map::new();
-    for (k, v) in header_list(headers) {
-        hs.insert(k, Value::String(v));
+    for (k, v) in headers {
+        let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+        hs.insert(k.as_str().to_string(), Value::String(v));
     }
     json!({
         "method": method.as_str(),
@@ -420,7 +395,7 @@ async fn flaky(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let n = record(&shared, &key, &method, &headers, &body);
+    let n = record(&shared, &key, &method, &uri, &headers, &body);
     let q = query_pairs(uri.query());
     let get = |name: &str| q.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let failures: usize = get("failures").and_then(|v| v.parse().ok()).unwrap_or(1);
@@ -453,7 +428,7 @@ async fn poll(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let n = record(&shared, &key, &method, &headers, &body);
+    let n = record(&shared, &key, &method, &uri, &headers, &body);
     let after: usize = query_pairs(uri.query())
         .into_iter()
         .find(|(k, _)| k == "after")
@@ -476,6 +451,12 @@ pub struct RunOutput {
 }
 
 impl RunOutput {
+    /// Assert the exit code, showing everything the run printed when it differs.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "{}", self.all());
+        self
+    }
+
     /// stdout and stderr together, for messages wherever they were printed.
     pub fn all(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)
@@ -555,64 +536,29 @@ impl Default for Workspace {
 pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> RunOutput {
     let junit = dir.join("junit.xml");
     let _ = std::fs::remove_file(&junit);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runner"));
-    cmd.current_dir(dir).args(args);
+    let mut run = Run::new().current_dir(dir).args(args);
     // Only `run` (the default command) writes reports.
     if !matches!(args.first(), Some(&("list" | "validate" | "mock"))) {
-        cmd.arg("--junit").arg(&junit);
+        run = run.arg("--junit").arg(&junit);
     }
-    cmd.env_remove("RUNNER_BASE_URL")
+    let done = run
+        .env_remove("RUNNER_BASE_URL")
         .env_remove("LAYERS_API_KEY")
         .env("NO_COLOR", "1")
         .env("CI", "1")
-        .envs(env.iter().copied());
-    let out = run_with_timeout(cmd, Duration::from_secs(120));
+        .envs(env)
+        .output();
     RunOutput {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: done.code().unwrap_or(-1),
+        stdout: done.stdout,
+        stderr: done.stderr,
         junit: std::fs::read_to_string(&junit).ok(),
     }
 }
 
 /// Run `cmd`, killing it when it takes longer than `limit` (a hang is a failure, not a wait).
-pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> std::process::Output {
-    use std::process::Stdio;
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut buf).ok();
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut buf).ok();
-        buf
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the runner took longer than {limit:?} and was killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    std::process::Output {
-        status,
-        stdout: out_reader.join().unwrap(),
-        stderr: err_reader.join().unwrap(),
-    }
+pub fn run_with_timeout(cmd: Command, limit: Duration) -> Finished {
+    Run::command(cmd).limit(limit).output()
 }
 
 /// The failure (or error) message and description of a testcase, joined.

@@ -31,6 +31,14 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// `jobId` of a 202 that started a job.
+    pub fn job_id(&self) -> String {
+        self.body["jobId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no jobId in {}", self.text))
+            .to_string()
+    }
+
     /// A response header as a string ("" when absent).
     pub fn header(&self, name: &str) -> &str {
         self.headers
@@ -123,6 +131,46 @@ impl Mock {
     /// POST a JSON body with the demo key.
     pub async fn post(&self, path: &str, body: &Value) -> Reply {
         self.call(Method::POST, path, Some(body), None).await
+    }
+
+    /// PATCH a JSON body with the demo key.
+    pub async fn patch(&self, path: &str, body: &Value) -> Reply {
+        self.call(Method::PATCH, path, Some(body), None).await
+    }
+
+    /// Sends a request a test built itself (other headers, a raw body, no key).
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        reply(request.send().await.expect("request reaches the mock")).await
+    }
+
+    /// Starts an ingest job (`source`: appstore, github or website) on `project`.
+    pub async fn ingest(&self, project: &str, source: &str, body: &Value) -> Reply {
+        self.post(&format!("/v1/projects/{project}/ingest/{source}"), body)
+            .await
+    }
+
+    /// Asserts each `(method, path, body, status, code)` is refused with that error
+    /// envelope; a failure names the row.
+    pub async fn assert_refused(&self, rows: &[(Method, String, Option<Value>, u16, &str)]) {
+        for (method, path, body, status, code) in rows {
+            let got = self.call(method.clone(), path, body.as_ref(), None).await;
+            assert_eq!(
+                (got.status.as_u16(), got.body["error"]["code"].as_str()),
+                (*status, Some(*code)),
+                "{method} {path} {body:?}: {}",
+                got.text
+            );
+            got.assert_error(*status, code);
+        }
+    }
+
+    /// How many projects `GET /v1/projects` lists on its first page.
+    pub async fn project_count(&self) -> usize {
+        let listed = self.get("/v1/projects").await;
+        listed.body["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no items in {}", listed.text))
+            .len()
     }
 
     /// The side-effect ledger.

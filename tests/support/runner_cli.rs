@@ -3,10 +3,14 @@
 
 #![allow(dead_code)]
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Each helper brings the runner core along, so a test can take any of them alone.
+#[allow(clippy::duplicate_mod)]
+#[path = "process.rs"]
+mod process;
+use process::Run;
 
 /// Long enough for a slow shared machine; only there to stop a hung run.
 const RUN_LIMIT: Duration = Duration::from_secs(120);
@@ -64,6 +68,15 @@ impl Workspace {
         Runner::new(self.root())
     }
 
+    /// Run with `args` then `--base-url base_url`.
+    pub fn run_at<I, S>(&self, base_url: &str, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.runner().args(args).base_url(base_url).run()
+    }
+
     /// Run `file` (in this workspace) against `base_url`, with extra arguments.
     pub fn run_against(&self, file: &str, base_url: &str, extra: &[&str]) -> Output {
         self.runner()
@@ -77,27 +90,21 @@ impl Workspace {
 
 /// One invocation of the binary, built up then run.
 pub struct Runner {
-    cmd: Command,
-    shown: Vec<String>,
+    run: Run,
 }
 
 impl Runner {
     pub fn new(dir: &Path) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_runner"));
-        cmd.current_dir(dir);
+        let mut run = Run::new().current_dir(dir);
         // A proxy of the machine's must not decide where a test's requests go either.
         for k in AMBIENT.iter().chain(&runner::http::PROXY_VARS) {
-            cmd.env_remove(k);
+            run = run.env_remove(k);
         }
-        Runner {
-            cmd,
-            shown: Vec::new(),
-        }
+        Runner { run }
     }
 
     pub fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Self {
-        self.shown.push(a.as_ref().to_string_lossy().into_owned());
-        self.cmd.arg(a);
+        self.run = self.run.arg(a);
         self
     }
 
@@ -106,61 +113,28 @@ impl Runner {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        for a in args {
-            self = self.arg(a);
-        }
+        self.run = self.run.args(args);
         self
     }
 
+    /// `--base-url URL`.
+    pub fn base_url(self, url: &str) -> Self {
+        self.arg("--base-url").arg(url)
+    }
+
     pub fn env(mut self, k: &str, v: &str) -> Self {
-        self.cmd.env(k, v);
+        self.run = self.run.env(k, v);
         self
     }
 
     /// Run to completion (killed after the time limit) and capture everything.
-    pub fn run(mut self) -> Output {
-        self.cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let started = Instant::now();
-        let mut child = self.cmd.spawn().expect("spawn the runner binary");
-        let mut out = child.stdout.take().expect("stdout");
-        let mut err = child.stderr.take().expect("stderr");
-        let out_reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = out.read_to_end(&mut buf);
-            buf
-        });
-        let err_reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = err.read_to_end(&mut buf);
-            buf
-        });
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                break Some(status);
-            }
-            if started.elapsed() > RUN_LIMIT {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
-        let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
-        let Some(status) = status else {
-            panic!(
-                "runner {} did not finish within {RUN_LIMIT:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-                self.shown.join(" ")
-            );
-        };
+    pub fn run(self) -> Output {
+        let done = self.run.limit(RUN_LIMIT).output();
         Output {
-            command: format!("runner {}", self.shown.join(" ")),
-            code: status.code(),
-            stdout,
-            stderr,
+            code: done.code(),
+            command: done.command,
+            stdout: done.stdout,
+            stderr: done.stderr,
         }
     }
 }

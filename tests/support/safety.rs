@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -11,8 +12,16 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use runner::mock::{MockConfig, MockServer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+
+// Each helper brings the cores it is built on, so a test can take any helper alone.
+#[allow(clippy::duplicate_mod)]
+#[path = "process.rs"]
+mod process;
+#[allow(clippy::duplicate_mod)]
+#[path = "raw_server.rs"]
+mod raw_server;
+use process::Run;
+use raw_server::{Incoming, RawServer};
 
 /// Longest any runner process in these tests may take before it counts as hung.
 pub const HANG_GUARD: Duration = Duration::from_secs(60);
@@ -45,6 +54,32 @@ impl Ran {
             self.stdout, self.stderr
         )
     }
+
+    /// Assert the exit code, showing both streams when it differs.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code(), Some(code), "{}", self.both());
+        self
+    }
+
+    /// Assert `needle` appears in stdout.
+    pub fn stdout_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n{}",
+            self.both()
+        );
+        self
+    }
+
+    /// Assert `needle` appears in stderr.
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n{}",
+            self.both()
+        );
+        self
+    }
 }
 
 /// A runner command with a clean environment: no CI, no colour, no inherited secrets.
@@ -65,16 +100,24 @@ pub fn command(args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
     cmd
 }
 
-/// Run the binary to its end (or fail the test if it hangs).
+/// Run the binary to its end (or fail the test if it hangs), with the environment of
+/// [`command`]. The wait happens off the runtime, so servers the test runs on it keep
+/// answering.
 pub async fn run(args: &[&str], env: &[(&str, &str)]) -> Ran {
-    let out = tokio::time::timeout(HANG_GUARD, command(args, env).output())
+    let run = Run::new()
+        .args(args)
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .envs(env)
+        .current_dir(repo())
+        .limit(HANG_GUARD);
+    let done = tokio::task::spawn_blocking(move || run.output())
         .await
-        .expect("the runner hung")
-        .expect("the runner could not be started");
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     Ran {
-        status: out.status,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status: done.status,
+        stdout: done.stdout,
+        stderr: done.stderr,
     }
 }
 
@@ -85,73 +128,44 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     p.display().to_string()
 }
 
-/// One request as a server received it.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub head: String,
-    pub body: Vec<u8>,
-}
-
-impl Received {
-    pub fn request_line(&self) -> &str {
-        self.head.lines().next().unwrap_or("")
-    }
-
-    pub fn text(&self) -> String {
-        format!(
-            "{}\r\n\r\n{}",
-            self.head,
-            String::from_utf8_lossy(&self.body)
-        )
-    }
-}
+pub use raw_server::Received;
 
 /// A plain HTTP/1.1 server on 127.0.0.1 that records every request and answers with
-/// what `respond` makes of it: `(status, extra headers, body)`.
+/// what `respond` makes of it: `(status, extra headers, body)`, one request per
+/// connection. It stops when dropped.
 pub struct Recorder {
     pub base_url: String,
     pub received: Arc<Mutex<Vec<Received>>>,
     pub connections: Arc<Mutex<usize>>,
+    core: RawServer,
 }
 
 pub type Respond = Arc<dyn Fn(&Received) -> (u16, Vec<(String, String)>, Vec<u8>) + Send + Sync>;
 
 impl Recorder {
     pub async fn start(respond: Respond) -> Recorder {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let connections = Arc::new(Mutex::new(0usize));
-        let (rec, conns) = (received.clone(), connections.clone());
-        tokio::spawn(async move {
-            while let Ok((mut sock, _)) = listener.accept().await {
-                *conns.lock().unwrap() += 1;
-                let rec = rec.clone();
-                let respond = respond.clone();
-                tokio::spawn(async move {
-                    let Some(req) = read_request(&mut sock).await else {
-                        return;
-                    };
-                    rec.lock().unwrap().push(req.clone());
-                    let (status, headers, body) = respond(&req);
-                    let mut head = format!(
-                        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
-                        body.len()
-                    );
-                    for (k, v) in headers {
-                        head.push_str(&format!("{k}: {v}\r\n"));
-                    }
-                    head.push_str("\r\n");
-                    let _ = sock.write_all(head.as_bytes()).await;
-                    let _ = sock.write_all(&body).await;
-                    let _ = sock.shutdown().await;
-                });
+        let core = RawServer::start(move |conn| {
+            let Incoming::Request(req) = conn.read_request() else {
+                return;
+            };
+            let (status, headers, body) = respond(&req);
+            let mut head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (k, v) in headers {
+                head.push_str(&format!("{k}: {v}\r\n"));
             }
+            head.push_str("\r\n");
+            let _ = conn.stream.write_all(head.as_bytes());
+            let _ = conn.stream.write_all(&body);
+            let _ = conn.stream.shutdown(std::net::Shutdown::Write);
         });
         Recorder {
-            base_url: format!("http://{addr}"),
-            received,
-            connections,
+            base_url: core.url(),
+            received: core.received.clone(),
+            connections: core.connections.clone(),
+            core,
         }
     }
 
@@ -168,46 +182,12 @@ impl Recorder {
     }
 
     pub fn requests(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
+        self.core.requests()
     }
 
     pub fn connection_count(&self) -> usize {
-        *self.connections.lock().unwrap()
+        self.core.connection_count()
     }
-}
-
-async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Received> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        let n = sock.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < length {
-        let n = sock.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Some(Received { head, body })
 }
 
 /// A Layers mock in the test's own runtime, with long jobs (so a run can be
