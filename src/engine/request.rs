@@ -113,8 +113,11 @@ pub fn prepare(
         }
         headers.push((k.clone(), templates.render_str(t, scope)?));
     }
-    for (k, t) in &req.headers {
-        headers.push((k.clone(), templates.render_str(t, scope)?));
+    // A list is sent as one header line per value, in order, never joined with ", ".
+    for (k, ts) in &req.headers {
+        for t in ts.iter() {
+            headers.push((k.clone(), templates.render_str(t, scope)?));
+        }
     }
     let has = |headers: &[(String, String)], name: &str| {
         headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))

@@ -317,7 +317,7 @@ async fn request_step(
         .scenario
         .headers
         .iter()
-        .map(|(k, v)| (k.clone(), v))
+        .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v)))
         .collect();
     let scope_value = cx.scope.to_value();
     let prepared = request::prepare(
