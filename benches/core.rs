@@ -178,11 +178,11 @@ fn bench_templates(c: &mut Criterion) {
     g.bench_function("JSON body with a var", |b| {
         b.iter(|| black_box(templates.render_json(json, &scope_value).unwrap()))
     });
-    let headers: Vec<(String, &runner::scenario::values::Tpl)> =
-        s.headers
-            .iter()
-            .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v)))
-            .collect();
+    let headers: Vec<(String, &runner::scenario::values::Tpl)> = s
+        .headers
+        .iter()
+        .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v)))
+        .collect();
     let req = request_of(&s, 1);
     g.bench_function("whole request (prepare)", |b| {
         b.iter(|| {
