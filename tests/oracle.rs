@@ -614,3 +614,35 @@ fn regexes_and_jsonpaths_may_hold_templates() {
         out.all()
     );
 }
+
+/// A status the step expects is its answer: never retried, whether the step wrote
+/// it literally or as a template (a matrix value). A step expecting a success is
+/// retried on the same 503, which shows the retries are on.
+#[test]
+fn an_expected_status_is_not_retried_even_from_a_template() {
+    // (expect.status, matrix codes, requests per path)
+    let table: [(&str, &[u16], usize); 3] = [
+        ("\"{{ code }}\"", &[503, 429], 1),
+        ("503", &[503], 1),
+        ("200", &[503], 2),
+    ];
+    for (status, codes, per_path) in table {
+        let list: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
+        let yaml = format!(
+            "name: \"expects {{{{ code }}}}\"\nretries: 1\nmatrix:\n  code: [{}]\nsteps:\n  - request:\n      url: \"/status/{{{{ code }}}}\"\n    expect:\n      status: {status}\n",
+            list.join(", ")
+        );
+        let server = status_server(None);
+        let (_ws, out) = run(&server, &yaml, &[]);
+        out.expect_code(if per_path == 1 { 0 } else { 1 });
+        for code in codes {
+            let sent = server.requests_to(&format!("/status/{code}")).len();
+            assert_eq!(
+                sent,
+                per_path,
+                "status: {status}, code {code}: {}",
+                out.all()
+            );
+        }
+    }
+}

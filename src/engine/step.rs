@@ -759,6 +759,27 @@ fn is_idempotent(m: &reqwest::Method) -> bool {
     matches!(m.as_str(), "GET" | "HEAD" | "OPTIONS" | "PUT" | "DELETE")
 }
 
+/// The statuses the step expects, a `status:` template rendered in the scope the
+/// assertions will see: a 503 the step expects is its answer, not a failure to
+/// retry. A template that does not render expects nothing here (the assertion
+/// reports it once the response is in).
+fn expected_statuses(cx: &StepCtx<'_>, st: &Step) -> Vec<crate::scenario::expect::StatusPattern> {
+    let Some(status) = st.expect.status.as_ref() else {
+        return Vec::new();
+    };
+    let Some(t) = &status.template else {
+        return status.accepted.clone();
+    };
+    let value = crate::scenario::values::TValue::Str(t.clone());
+    cx.run
+        .suite
+        .templates
+        .render_json(&value, &cx.scope.to_value())
+        .ok()
+        .and_then(|j| crate::scenario::expect::status_patterns(&j))
+        .unwrap_or_default()
+}
+
 /// Send, retrying what is safe to retry; failed attempts are recorded on `r`.
 #[allow(clippy::too_many_arguments)]
 async fn send_with_retries(
@@ -771,6 +792,7 @@ async fn send_with_retries(
     safe_to_repeat: bool,
     r: &mut StepReport,
 ) -> Result<Response, String> {
+    let expected_status = expected_statuses(cx, st);
     let mut attempt: u32 = 0;
     loop {
         attempt += 1;
@@ -796,11 +818,7 @@ async fn send_with_retries(
             }
             Err(e) => (e.never_sent() || safe_to_repeat, backoff(attempt)),
             Ok(resp) => {
-                let expected = st
-                    .expect
-                    .status
-                    .as_ref()
-                    .is_some_and(|s| s.accepted.iter().any(|p| p.matches(resp.status)));
+                let expected = expected_status.iter().any(|p| p.matches(resp.status));
                 let transient = matches!(resp.status, 429 | 500 | 502 | 503 | 504);
                 // Retry-After is how a 429 or a 503 says when to come back.
                 let wait = if matches!(resp.status, 429 | 503) {
