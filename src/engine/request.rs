@@ -175,11 +175,17 @@ pub fn prepare(
                             "multipart part `{name}`: {why}; the request was not sent"
                         )));
                     }
+                    // What curl sends for `-F name=@file` without `;type=`: a file
+                    // part always says what it is, and bytes are all we know.
+                    let content_type = f
+                        .content_type
+                        .clone()
+                        .unwrap_or_else(|| "application/octet-stream".into());
                     out.push(Part {
                         name: name.clone(),
                         value: Bytes::from(data),
                         filename,
-                        content_type: f.content_type.clone(),
+                        content_type: Some(content_type),
                     });
                 }
             }

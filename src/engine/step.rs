@@ -288,17 +288,23 @@ fn record_request(cx: &StepCtx<'_>, req: &PreparedRequest) -> RequestRecord {
     }
 }
 
-fn record_response(cx: &StepCtx<'_>, resp: &Response) -> ResponseRecord {
+/// `text` is the body as decoded for the assertions (`Observed::text`): a body is
+/// decoded from its charset once per response, not again for the report.
+fn record_response(cx: &StepCtx<'_>, resp: &Response, text: &str) -> ResponseRecord {
     for (k, v) in &resp.headers {
         if SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s)) {
             cx.run.redactor.add_header(k, v);
         }
     }
+    response_record(resp, text)
+}
+
+fn response_record(resp: &Response, text: &str) -> ResponseRecord {
     ResponseRecord {
         status: resp.status,
         version: resp.version.clone(),
         headers: resp.headers.clone(),
-        body: excerpt(&resp.text(), REPORT_BODY_BYTES),
+        body: crate::events::excerpt_of(text, REPORT_BODY_BYTES, resp.body.len()),
         body_bytes: resp.body.len(),
         truncated: resp.truncated,
         time_ms: u64::try_from(resp.elapsed.as_millis()).unwrap_or(u64::MAX),
@@ -424,7 +430,7 @@ async fn request_step(
             if !until.failures.is_empty() {
                 if !pause(cx, phase, interval).await {
                     r.request = Some(record_request(cx, &sent));
-                    r.response = Some(record_response(cx, &resp));
+                    r.response = Some(record_response(cx, &resp, &obs.text));
                     interrupted(r);
                     return;
                 }
@@ -438,15 +444,9 @@ async fn request_step(
     }
     let Some((sent, resp)) = last else { return };
     r.request = Some(record_request(cx, &sent));
-    r.response = Some(record_response(cx, &resp));
-    check_and_capture(
-        cx,
-        st,
-        &resp,
-        sent.url.as_str(),
-        r,
-        poll.map(|p| (&p.until, max_polls)),
-    );
+    let obs = observe(&resp, sent.url.as_str(), r);
+    r.response = Some(record_response(cx, &resp, &obs.text));
+    check_and_capture(cx, st, &obs, r, poll.map(|p| (&p.until, max_polls)));
 }
 
 /// The most redirects one step follows.
@@ -563,7 +563,7 @@ async fn send_following(
         // A redirect followed or refused, the hop is reported either way.
         r.redirects.push(crate::events::Exchange {
             request: record_request(cx, &req),
-            response: record_response(cx, &resp),
+            response: record_response(cx, &resp, &resp.text()),
         });
         let hop = r.redirects.len();
         if hop > MAX_REDIRECTS {
@@ -674,13 +674,12 @@ fn store_cookies(cx: &StepCtx<'_>, url: &url::Url, resp: &Response) {
 fn check_and_capture(
     cx: &mut StepCtx<'_>,
     st: &Step,
-    resp: &Response,
-    url: &str,
+    obs: &Observed<'_>,
     r: &mut StepReport,
     poll: Option<(&crate::scenario::expect::Expect, u32)>,
 ) {
     let templates = cx.run.suite.templates.clone();
-    let obs = observe(resp, url, r);
+    let resp = obs.response;
     let scope_value = cx.scope.to_value();
     let record = cx.run.options.record_passes;
     let assert::Evaluation {
@@ -984,8 +983,9 @@ async fn webhook_step(
         body_problem: None,
         wire_bytes: delivery.body.len(),
     };
-    r.response = Some(record_response(cx, &resp));
-    check_and_capture(cx, st, &resp, "", r, None);
+    let obs = observe(&resp, "", r);
+    r.response = Some(record_response(cx, &resp, &obs.text));
+    check_and_capture(cx, st, &obs, r, None);
     if let Some(secret) = secret {
         r.assertions += 1;
         let verdict = match delivery.header("x-layers-signature") {
@@ -1009,6 +1009,40 @@ async fn webhook_step(
                 actual: "valid".into(),
             }),
             Ok(()) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_response_is_decoded_once_for_the_assertions_and_the_report() {
+        // (Content-Type, body bytes, the text both see)
+        let table: [(&str, &[u8], &str); 3] = [
+            ("text/plain; charset=iso-8859-1", b"caf\xe9", "café"),
+            ("application/json", b"{\"a\":1}", "{\"a\":1}"),
+            ("text/plain; charset=utf-8", b"bad \xff", "bad \u{fffd}"),
+        ];
+        for (ct, body, text) in table {
+            let resp = Response {
+                status: 200,
+                version: "HTTP/1.1".into(),
+                headers: vec![("Content-Type".into(), ct.into())],
+                body: bytes::Bytes::from(body.to_vec()),
+                truncated: false,
+                elapsed: Duration::ZERO,
+                body_problem: None,
+                wire_bytes: body.len(),
+            };
+            let before = crate::http::decode::DECODES.with(|n| n.get());
+            let obs = Observed::new(&resp);
+            let record = response_record(&resp, &obs.text);
+            let decodes = crate::http::decode::DECODES.with(|n| n.get()) - before;
+            assert_eq!(decodes, 1, "{ct}");
+            assert_eq!(obs.text, text, "{ct}");
+            assert_eq!(record.body, text, "{ct}");
         }
     }
 }

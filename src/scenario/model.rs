@@ -423,7 +423,7 @@ pub struct FilePart {
     /// The file name sent with the part (default: the file's own name).
     #[schemars(example = &"logo.png")]
     pub filename: Option<String>,
-    /// The part's Content-Type (none is sent when this is not given).
+    /// The part's Content-Type (default `application/octet-stream`, as curl sends).
     #[schemars(example = &"image/png")]
     pub content_type: Option<String>,
 }
