@@ -686,7 +686,7 @@ fn check_and_capture(
         mut failures,
         mut passed,
         mut count,
-    } = assert::evaluate(&st.expect, &obs, &templates, &scope_value, record);
+    } = assert::evaluate(&st.expect, obs, &templates, &scope_value, record);
     // A request step that says nothing about the status still must not get an error
     // status: a suite that passes on a 500 is a suite CI cannot trust.
     let status_said =
@@ -719,7 +719,7 @@ fn check_and_capture(
         failures.extend(more);
     }
     if let Some((until, attempts)) = poll {
-        let until = assert::evaluate(until, &obs, &templates, &scope_value, record);
+        let until = assert::evaluate(until, obs, &templates, &scope_value, record);
         count += until.count;
         for mut f in until.failures {
             f.subject = format!("retry.until {} (after {attempts} attempts)", f.subject);
@@ -733,7 +733,7 @@ fn check_and_capture(
     drop(scope_value);
     let mut captured = Vec::new();
     for (name, c) in &st.capture {
-        match capture::take(name, c, &obs) {
+        match capture::take(name, c, obs) {
             Ok(v) => captured.push((name.clone(), v)),
             Err(f) => failures.push(f),
         }
