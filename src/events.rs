@@ -284,6 +284,19 @@ fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> 
 }
 
 /// Cut `text` to at most `max` bytes on a character boundary, saying so.
+/// [`excerpt`], saying `total` bytes in all: the size of the whole body, when
+/// `text` is itself a cut (a report's excerpt) or a decoding of it.
+pub fn excerpt_of(text: &str, max: usize, total: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while end > 0 && !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({total} bytes in all)", &text[..end])
+}
+
 pub fn excerpt(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();

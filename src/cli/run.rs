@@ -369,9 +369,12 @@ pub(super) fn register_literal_secret_headers(scenarios: &[Scenario], redactor: 
             Action::WaitWebhook(_) => None,
         });
         for headers in std::iter::once(&s.headers).chain(steps) {
-            for (name, value) in headers {
-                if is_secret(name) && value.is_literal() {
-                    redactor.add_header(name, &value.src);
+            // Every value of a repeated header: the secret may be any of its lines.
+            for (name, values) in headers {
+                for value in values.iter() {
+                    if is_secret(name) && value.is_literal() {
+                        redactor.add_header(name, &value.src);
+                    }
                 }
             }
         }

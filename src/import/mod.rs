@@ -358,7 +358,7 @@ impl StepOut {
         }
         req.push(("url".into(), Y::str(&self.url)));
         if !self.headers.is_empty() {
-            req.push(("headers".into(), pairs(&self.headers)));
+            req.push(("headers".into(), yaml::header_lines(&self.headers)));
         }
         if !self.query.is_empty() {
             req.push((
@@ -480,7 +480,7 @@ impl ScenarioOut {
             ));
         }
         if !self.headers.is_empty() {
-            out.push(("headers".into(), pairs(&self.headers)));
+            out.push(("headers".into(), yaml::header_lines(&self.headers)));
         }
         let steps: Vec<Y> = self.steps.iter().map(StepOut::to_y).collect();
         out.push(("steps".into(), Y::Seq(steps)));
@@ -526,7 +526,7 @@ impl FileOut {
             let mut headers = self.headers.clone();
             headers.extend(s.headers.iter().cloned());
             if !headers.is_empty() {
-                file_keys.push(plain("headers", pairs(&headers)));
+                file_keys.push(plain("headers", yaml::header_lines(&headers)));
             }
             let at = at.min(entries.len());
             entries.splice(at..at, file_keys);
@@ -539,7 +539,7 @@ impl FileOut {
                 top.push(plain("vars", Y::map(self.vars.clone())));
             }
             if !self.headers.is_empty() {
-                top.push(plain("headers", pairs(&self.headers)));
+                top.push(plain("headers", yaml::header_lines(&self.headers)));
             }
             top.push(plain(
                 "scenarios",

@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Reporter, Summary};
-use crate::events::{Event, Outcome, Phase, ScenarioReport, StepReport, excerpt};
+use crate::events::{Event, Outcome, Phase, ScenarioReport, StepReport};
 
 /// How the console looks.
 #[derive(Debug, Clone, Copy)]
@@ -281,7 +281,8 @@ impl ConsoleReporter {
             && !resp.body.is_empty()
             && !body_shown
         {
-            let body = one_line(&excerpt(&resp.body, 300));
+            // The record's body may itself be an excerpt: count the whole body.
+            let body = one_line(&crate::events::excerpt_of(&resp.body, 300, resp.body_bytes));
             self.line(&format!("      body: {body}"));
         }
     }
