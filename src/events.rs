@@ -1,7 +1,7 @@
 //! What the engine tells the reporters: a stream of events carrying the results.
 //!
 //! Everything here is plain data; secrets are masked out of it once, between the
-//! engine and the reporters (see `report::redact`).
+//! engine and the reporters (see `secrets`).
 
 use std::time::Duration;
 
@@ -241,6 +241,13 @@ pub struct RequestRecord {
     pub body: Option<String>,
 }
 
+impl RequestRecord {
+    /// The `curl` command that sends this (masked) request again.
+    pub fn reproducer(&self) -> String {
+        crate::curl::reproducer(&self.method, &self.url, &self.headers, self.body.as_deref())
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ResponseRecord {
     pub status: u16,
@@ -271,9 +278,7 @@ fn steps_with_reproducers<S: serde::Serializer>(
     s.collect_seq(steps.iter().map(|step| StepOut {
         step,
         curl: match (&step.request, step.outcome) {
-            (Some(req), Outcome::Failed | Outcome::Error) => {
-                Some(crate::report::curl::reproducer(req))
-            }
+            (Some(req), Outcome::Failed | Outcome::Error) => Some(req.reproducer()),
             _ => None,
         },
     }))

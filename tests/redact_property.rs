@@ -29,8 +29,8 @@ use runner::report::console::{ConsoleOptions, ConsoleReporter};
 use runner::report::html::HtmlReporter;
 use runner::report::json::JsonReporter;
 use runner::report::junit::{Granularity, JunitReporter};
-use runner::report::redact::{MASK, Redactor};
 use runner::report::{Reporter, Summary, pump};
+use runner::secrets::{MASK, Redactor};
 
 /// The seed of `cargo test`'s run.
 const SEED: u64 = 12;

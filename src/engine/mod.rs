@@ -21,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::{Event, Outcome, RunInfo, Verdict};
 use crate::http::HttpClient;
-use crate::report::redact::Redactor;
 use crate::scenario::Suite;
+use crate::secrets::Redactor;
 
 /// How a run is carried out.
 #[derive(Clone)]

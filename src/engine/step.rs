@@ -13,9 +13,9 @@ use crate::events::{
     Assertion, Outcome, Phase, RequestRecord, ResponseRecord, StepReport, excerpt,
 };
 use crate::http::{Body, PreparedRequest, Response, TransportError};
-use crate::report::redact::SECRET_HEADERS;
 use crate::scenario::model::{RequestDoc, WaitWebhook};
 use crate::scenario::{Action, Scenario, Step};
+use crate::secrets::SECRET_HEADERS;
 use crate::template::Scope;
 
 /// The `version` of a webhook delivery recorded as a response.

@@ -358,7 +358,7 @@ impl ConsoleReporter {
             && let Some(req) = &st.request
         {
             self.line("# reproduce it (secrets show as ***: put them back):");
-            for l in super::curl::reproducer(req).lines() {
+            for l in req.reproducer().lines() {
                 self.line(&escaped(l));
             }
         }
@@ -484,7 +484,7 @@ impl Reporter for ConsoleReporter {
             format!("{} failed", summary.failed),
         ];
         if summary.errors > 0 {
-            parts.push(super::count(summary.errors as u64, "error", "errors"));
+            parts.push(crate::text::count(summary.errors as u64, "error", "errors"));
         }
         if summary.skipped > 0 {
             parts.push(format!("{} skipped", summary.skipped));

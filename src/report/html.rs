@@ -31,12 +31,12 @@ use base64::Engine as _;
 use serde::Serialize;
 use sha2::Digest as _;
 
-use super::redact::Redactor;
 use super::{ReportFile, Reporter, Spool, Summary};
 use crate::events::{
     Assertion, Event, Outcome, Phase, RequestRecord, ResponseRecord, RunInfo, ScenarioReport,
     StepReport,
 };
+use crate::secrets::Redactor;
 
 const SCRIPT: &str = include_str!("html/report.js");
 const STYLE: &str = include_str!("html/report.css");
@@ -558,7 +558,7 @@ fn step_data<'a>(st: &'a StepReport, links: &mut Links) -> StepData<'a> {
             .request
             .as_ref()
             .filter(|_| matches!(st.outcome, Outcome::Failed | Outcome::Error))
-            .map(super::curl::reproducer),
+            .map(RequestRecord::reproducer),
     }
 }
 
@@ -909,7 +909,7 @@ mod tests {
             steps: Vec::new(),
             masked_with: None,
         };
-        super::super::mask_scenario(&mut s, &r);
+        crate::secrets::mask_scenario(&mut s, &r);
         reporter.event(&Event::ScenarioFinished(std::sync::Arc::new(s)));
         r.add("tok<en>-77d0-4a1f-9c2e");
         reporter.finish(&Summary::default()).unwrap();

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::redact::Redactor;
 use super::{ReportFile, Reporter, Spool, Summary};
 use crate::events::{Event, RunInfo, ScenarioReport};
+use crate::secrets::Redactor;
 
 /// Writes the report as scenarios finish: each scenario's object is serialised
 /// then and kept on disk ([`Spool`]), nothing of it in memory; the document is put

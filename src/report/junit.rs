@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use super::redact::Redactor;
 use super::xml::XmlWriter;
 use super::{ReportFile, Reporter, Spool, Summary};
 use crate::events::{Event, Outcome, ScenarioReport, StepReport};
+use crate::secrets::Redactor;
 
 /// The step-by-step log kept in `<system-out>` is cut beyond this.
 const SYSTEM_OUT_BYTES: usize = 64 * 1024;
