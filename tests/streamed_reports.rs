@@ -74,6 +74,7 @@ fn scenario(index: usize) -> ScenarioReport {
         },
         passed: Vec::new(),
         redirects: Vec::new(),
+        delivery: None,
         request: Some(RequestRecord {
             method: "GET".into(),
             url: format!("http://127.0.0.1:9/v1/projects/{index}"),

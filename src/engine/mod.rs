@@ -8,7 +8,6 @@ pub mod request;
 mod scenario;
 mod schedule;
 mod step;
-pub use step::WEBHOOK_DELIVERY;
 pub mod webhook;
 
 use std::sync::Arc;

@@ -10,16 +10,13 @@ use super::assert::{self, Observed};
 use super::request::{self, PrepareError};
 use super::{RunCtx, capture};
 use crate::events::{
-    Assertion, Outcome, Phase, RequestRecord, ResponseRecord, StepReport, excerpt,
+    Assertion, DeliveryRecord, Outcome, Phase, RequestRecord, ResponseRecord, StepReport, excerpt,
 };
 use crate::http::{Body, PreparedRequest, Response, TransportError};
 use crate::scenario::model::{RequestDoc, WaitWebhook};
 use crate::scenario::{Action, Scenario, Step};
 use crate::secrets::SECRET_HEADERS;
 use crate::template::Scope;
-
-/// The `version` of a webhook delivery recorded as a response.
-pub const WEBHOOK_DELIVERY: &str = "webhook delivery";
 
 /// How much of a body a report keeps.
 const REPORT_BODY_BYTES: usize = 16 * 1024;
@@ -52,6 +49,7 @@ pub(crate) fn blank(st: &Step, phase: Phase, number: usize) -> StepReport {
         request: None,
         response: None,
         redirects: Vec::new(),
+        delivery: None,
         failed_attempts: Vec::new(),
         attempts: 0,
         duration: Duration::ZERO,
@@ -957,8 +955,8 @@ async fn webhook_step(
     };
     let resp = Response {
         status: 200,
-        // Not a response: reports show it as the delivery it is.
-        version: WEBHOOK_DELIVERY.into(),
+        // Checked like a response; reported as the delivery it is.
+        version: String::new(),
         headers: delivery.headers.clone(),
         body: delivery.body.clone(),
         truncated: false,
@@ -966,7 +964,14 @@ async fn webhook_step(
         body_problem: None,
         wire_bytes: delivery.body.len(),
     };
-    r.response = Some(record_response(cx, &resp));
+    let seen = record_response(cx, &resp);
+    r.delivery = Some(DeliveryRecord {
+        headers: seen.headers,
+        body: seen.body,
+        body_bytes: seen.body_bytes,
+        truncated: seen.truncated,
+        after_ms: seen.time_ms,
+    });
     check_and_capture(cx, st, &resp, "", r, None);
     if let Some(secret) = secret {
         r.assertions += 1;

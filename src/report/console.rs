@@ -329,18 +329,20 @@ impl ConsoleReporter {
                 self.line(&format!("> {}", one_line(b)));
             }
         }
-        if let Some(resp) = &st.response {
-            if resp.version == crate::engine::WEBHOOK_DELIVERY {
-                self.line(&format!(
-                    "< webhook delivery, {} bytes, after {} ms",
-                    resp.body_bytes, resp.time_ms
-                ));
-            } else {
-                self.line(&format!(
-                    "< {} {} ({} ms)",
-                    resp.version, resp.status, resp.time_ms
-                ));
+        if let Some(d) = &st.delivery {
+            self.line(&format!("< {}", d.summary()));
+            for (k, v) in &d.headers {
+                self.line(&format!("< {}: {}", escaped(k), escaped(v)));
             }
+            if bodies && !d.body.is_empty() {
+                self.line(&format!("< {}", one_line(&d.body)));
+            }
+        }
+        if let Some(resp) = &st.response {
+            self.line(&format!(
+                "< {} {} ({} ms)",
+                resp.version, resp.status, resp.time_ms
+            ));
             for (k, v) in &resp.headers {
                 self.line(&format!("< {}: {}", escaped(k), escaped(v)));
             }
@@ -681,6 +683,7 @@ mod tests {
             failures: Vec::new(),
             passed: Vec::new(),
             redirects: Vec::new(),
+            delivery: None,
             request: Some(crate::events::RequestRecord {
                 method: "GET".into(),
                 url: "http://127.0.0.1:9/x".into(),

@@ -265,6 +265,7 @@ mod tests {
             }],
             passed: Vec::new(),
             redirects: Vec::new(),
+            delivery: None,
             request: None,
             response: None,
             failed_attempts: Vec::new(),

@@ -33,8 +33,8 @@ use sha2::Digest as _;
 
 use super::{ReportFile, Reporter, Spool, Summary};
 use crate::events::{
-    Assertion, Event, Outcome, Phase, RequestRecord, ResponseRecord, RunInfo, ScenarioReport,
-    StepReport,
+    Assertion, DeliveryRecord, Event, Outcome, Phase, RequestRecord, ResponseRecord, RunInfo,
+    ScenarioReport, StepReport,
 };
 use crate::secrets::Redactor;
 
@@ -507,6 +507,10 @@ struct RequestData<'a> {
 
 #[derive(Serialize)]
 struct ResponseData<'a> {
+    /// A webhook delivery: its line, said as every reporter says it (it has no
+    /// status or version).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery: Option<String>,
     status: u16,
     version: &'a str,
     headers: &'a [(String, String)],
@@ -573,7 +577,30 @@ fn exchanges(st: &StepReport) -> Vec<ExchangeData<'_>> {
     if st.request.is_some() || st.response.is_some() {
         out.push(exchange(st.request.as_ref(), st.response.as_ref(), false));
     }
+    if let Some(d) = &st.delivery {
+        out.push(delivery(d));
+    }
     out
+}
+
+fn delivery(d: &DeliveryRecord) -> ExchangeData<'_> {
+    let pretty = pretty_json(&d.body);
+    ExchangeData {
+        hop: false,
+        request: None,
+        response: Some(ResponseData {
+            delivery: Some(d.summary()),
+            status: 0,
+            version: "",
+            headers: &d.headers,
+            pretty: pretty.is_some(),
+            body: pretty.map_or(Cow::Borrowed(d.body.as_str()), Cow::Owned),
+            body_bytes: d.body_bytes,
+            truncated: d.truncated,
+            cut: is_excerpt(&d.body),
+            ms: d.after_ms,
+        }),
+    }
 }
 
 fn exchange<'a>(
@@ -595,6 +622,7 @@ fn exchange<'a>(
         response: resp.map(|r| {
             let pretty = pretty_json(&r.body);
             ResponseData {
+                delivery: None,
                 status: r.status,
                 version: &r.version,
                 headers: &r.headers,

@@ -637,18 +637,14 @@ fn step_log(steps: &[StepReport]) -> String {
         for a in &st.failed_attempts {
             out.push_str(&format!("  ! {a}\n"));
         }
+        if let Some(d) = &st.delivery {
+            out.push_str(&format!("  < {}\n", d.summary()));
+        }
         if let Some(resp) = &st.response {
-            if resp.version == crate::engine::WEBHOOK_DELIVERY {
-                out.push_str(&format!(
-                    "  < webhook delivery ({} bytes, after {} ms)\n",
-                    resp.body_bytes, resp.time_ms
-                ));
-            } else {
-                out.push_str(&format!(
-                    "  < {} ({} bytes, {} ms)\n",
-                    resp.status, resp.body_bytes, resp.time_ms
-                ));
-            }
+            out.push_str(&format!(
+                "  < {} ({} bytes, {} ms)\n",
+                resp.status, resp.body_bytes, resp.time_ms
+            ));
         }
         for f in &st.failures {
             out.push_str(&format!("  ✗ {f}\n"));

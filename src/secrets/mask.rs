@@ -90,6 +90,13 @@ fn scrub_step(st: &mut StepReport, r: &Redactor) {
             r.scrub_in_place_cut(&mut resp.body, resp.truncated);
         }
     }
+    if let Some(d) = st.delivery.as_mut() {
+        for (k, v) in d.headers.iter_mut() {
+            r.scrub_in_place(k);
+            r.scrub_in_place(v);
+        }
+        r.scrub_in_place_cut(&mut d.body, d.truncated);
+    }
 }
 
 #[cfg(test)]
