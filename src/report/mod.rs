@@ -6,6 +6,7 @@ pub mod github;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod pipeline;
 pub mod xml;
 
 use std::io::Write as _;
@@ -215,6 +216,11 @@ impl SpoolReader {
     /// One past the highest scenario index with a part.
     pub(crate) fn len(&self) -> usize {
         self.parts.len()
+    }
+
+    /// Whether scenario `index` has a part.
+    pub(crate) fn has(&self, index: usize) -> bool {
+        matches!(self.parts.get(index), Some(Some(_)))
     }
 
     /// The part of scenario `index` (`None`: it has none), masked with every secret
