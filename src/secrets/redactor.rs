@@ -338,8 +338,11 @@ impl Redactor {
         // every other cookie: only its `name=value` is.
         let pairs: Vec<&str> = match lower.as_str() {
             "cookie" => {
-                self.insert(value, &label, MIN_SECRET_LEN);
-                value.split(';').collect()
+                let pairs: Vec<&str> = value.split(';').collect();
+                if pairs.iter().any(|p| cookie_value_is_secret(p)) {
+                    self.insert(value, &label, MIN_SECRET_LEN);
+                }
+                pairs
             }
             "set-cookie" => value.split(';').take(1).collect(),
             "authorization" | "proxy-authorization" => {
@@ -358,12 +361,7 @@ impl Redactor {
             }
         };
         for pair in pairs {
-            // A cookie being deleted (`name=`, or `name=""`) carries no value to hide,
-            // and its bare name would mask ordinary text (a URL naming it).
-            if pair
-                .split_once('=')
-                .is_some_and(|(_, v)| v.trim().trim_matches('"').is_empty())
-            {
+            if !cookie_value_is_secret(pair) {
                 continue;
             }
             self.insert(pair, &label, MIN_SECRET_LEN);
@@ -785,6 +783,16 @@ fn mask(text: &str, mut hits: Vec<Hit>) -> String {
     out
 }
 
+/// Whether a cookie's `name=value` is worth masking. Not when its value is empty (a
+/// cookie being deleted: its bare name would mask ordinary text, a URL naming it),
+/// nor shorter than a header value the runner masks by itself: `flavour=rye` set by
+/// `GET /cookies/set?flavour=rye` would mask that step's own name and URL, and a
+/// 3-character value is no credential. A bare word (no `=`) is judged whole.
+fn cookie_value_is_secret(pair: &str) -> bool {
+    let value = pair.split_once('=').map_or(pair, |(_, v)| v);
+    value.trim().trim_matches('"').chars().count() >= MIN_SECRET_LEN
+}
+
 /// `Bearer`, `Basic`, `Token`, `Digest`...: one word of letters (RFC 9110 auth-scheme).
 fn is_auth_scheme(word: &str) -> bool {
     (2..=16).contains(&word.len()) && word.chars().all(|c| c.is_ascii_alphabetic() || c == '-')
@@ -843,6 +851,50 @@ mod tests {
         assert_eq!(r.scrub(text), text);
         r.add_header("set-cookie", "flavour=oatmeal-raisin; Path=/");
         assert!(!r.scrub("flavour=oatmeal-raisin").contains("oatmeal"));
+    }
+
+    /// A cookie with a value too short to be a credential masks neither the URL that
+    /// set it nor the name of the step; a longer one is masked, pair and value.
+    #[test]
+    fn a_short_cookie_value_does_not_mask_the_url_that_set_it() {
+        let cases: [(&str, &str, &str, &str); 5] = [
+            // (header, value, text, masked text)
+            (
+                "set-cookie",
+                "flavour=rye; Path=/",
+                "GET /cookies/set?flavour=rye",
+                "GET /cookies/set?flavour=rye",
+            ),
+            (
+                "cookie",
+                "flavour=rye",
+                "GET /cookies/set?flavour=rye",
+                "GET /cookies/set?flavour=rye",
+            ),
+            (
+                "set-cookie",
+                "theme=dark; Path=/",
+                "GET /cookies/set?theme=dark",
+                "GET /cookies/set?***",
+            ),
+            (
+                "cookie",
+                "flavour=rye; session=abc123",
+                "Cookie: flavour=rye; session=abc123",
+                "Cookie: ***",
+            ),
+            (
+                "set-cookie",
+                "sid=\"zyxwvu98765\"; HttpOnly",
+                "sid was zyxwvu98765",
+                "sid was ***",
+            ),
+        ];
+        for (name, value, text, want) in cases {
+            let r = Redactor::new();
+            r.add_header(name, value);
+            assert_eq!(r.scrub(text), want, "{name}: {value}");
+        }
     }
 
     #[test]
