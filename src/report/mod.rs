@@ -1,5 +1,7 @@
-//! Reporters: the console, JUnit XML and a JSON report, each a consumer of the
-//! engine's events. Secrets are masked once, here, before any reporter sees an event.
+//! Reporters: the console, the GitHub annotations and the report files (JUnit XML,
+//! JSON, HTML), each a consumer of the engine's events. [`pump`] masks every event
+//! (`secrets::mask_event`) before any reporter sees it; the report files are
+//! formats run by [`pipeline`], which masks, writes and scans them alike.
 
 pub mod console;
 pub mod github;
