@@ -284,6 +284,7 @@ fn step_report(number: usize, outcome: Outcome) -> StepReport {
         failures: Vec::new(),
         passed: Vec::new(),
         redirects: Vec::new(),
+        delivery: None,
         request: Some(RequestRecord {
             method: "POST".into(),
             url: "http://127.0.0.1:8080/v1/projects/prj_01JBENCH/ingest/appstore".into(),

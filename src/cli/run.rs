@@ -16,10 +16,10 @@ use crate::report::console::{ConsoleOptions, ConsoleReporter};
 use crate::report::html::HtmlReporter;
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
-use crate::report::redact::Redactor;
 use crate::report::{Reporter, Summary, pump};
 use crate::safety::{Catalog, RuntimeGuard, Target, guard, spend};
 use crate::scenario::{Scenario, Suite};
+use crate::secrets::Redactor;
 
 /// Where scenarios go when nothing names a server, in a dry run: the embedded mock a
 /// real run would start (on a free port, unknown until then). `.invalid` never
@@ -353,8 +353,8 @@ fn rerun_selection(
 /// `secrets:`, are known before the first request: masked from the first line on,
 /// in every scenario.
 pub(super) fn register_literal_secret_headers(scenarios: &[Scenario], redactor: &Redactor) {
-    use crate::report::redact::SECRET_HEADERS;
     use crate::scenario::Action;
+    use crate::secrets::SECRET_HEADERS;
     let is_secret = |name: &str| SECRET_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h));
     for s in scenarios {
         for (name, value) in &s.vars {

@@ -10,16 +10,13 @@ use super::assert::{self, Observed};
 use super::request::{self, PrepareError};
 use super::{RunCtx, capture};
 use crate::events::{
-    Assertion, Outcome, Phase, RequestRecord, ResponseRecord, StepReport, excerpt,
+    Assertion, DeliveryRecord, Outcome, Phase, RequestRecord, ResponseRecord, StepReport, excerpt,
 };
 use crate::http::{Body, PreparedRequest, Response, TransportError};
-use crate::report::redact::SECRET_HEADERS;
 use crate::scenario::model::{RequestDoc, WaitWebhook};
 use crate::scenario::{Action, Scenario, Step};
+use crate::secrets::SECRET_HEADERS;
 use crate::template::Scope;
-
-/// The `version` of a webhook delivery recorded as a response.
-pub const WEBHOOK_DELIVERY: &str = "webhook delivery";
 
 /// How much of a body a report keeps.
 const REPORT_BODY_BYTES: usize = 16 * 1024;
@@ -52,6 +49,7 @@ pub(crate) fn blank(st: &Step, phase: Phase, number: usize) -> StepReport {
         request: None,
         response: None,
         redirects: Vec::new(),
+        delivery: None,
         failed_attempts: Vec::new(),
         attempts: 0,
         duration: Duration::ZERO,
@@ -977,8 +975,8 @@ async fn webhook_step(
     };
     let resp = Response {
         status: 200,
-        // Not a response: reports show it as the delivery it is.
-        version: WEBHOOK_DELIVERY.into(),
+        // Checked like a response; reported as the delivery it is.
+        version: String::new(),
         headers: delivery.headers.clone(),
         body: delivery.body.clone(),
         truncated: false,
@@ -987,7 +985,14 @@ async fn webhook_step(
         wire_bytes: delivery.body.len(),
     };
     let obs = observe(&resp, "", r);
-    r.response = Some(record_response(cx, &resp, &obs.text));
+    let seen = record_response(cx, &resp, &obs.text);
+    r.delivery = Some(DeliveryRecord {
+        headers: seen.headers,
+        body: seen.body,
+        body_bytes: seen.body_bytes,
+        truncated: seen.truncated,
+        after_ms: seen.time_ms,
+    });
     check_and_capture(cx, st, &obs, r, None);
     if let Some(secret) = secret {
         r.assertions += 1;

@@ -146,7 +146,7 @@ pub struct Ctx {
 /// Header names whose values are credentials.
 fn secret_header(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    crate::report::redact::SECRET_HEADERS.contains(&lower.as_str())
+    crate::secrets::SECRET_HEADERS.contains(&lower.as_str())
         || lower == "proxy-authorization"
         || secret_name(&lower)
 }
@@ -217,12 +217,12 @@ pub fn env_name(suggested: &str) -> String {
     if n.is_empty() || n.starts_with(|c: char| c.is_ascii_digit()) {
         n = format!("SECRET_{n}");
     }
-    if !crate::report::redact::SECRET_ENV_SUFFIXES
+    if !crate::secrets::SECRET_ENV_SUFFIXES
         .iter()
         .any(|s| n.ends_with(s))
     {
         // `APIKEY` -> `API_KEY`, `TOKEN` -> `API_TOKEN`: the runner masks `*_KEY` etc.
-        let bare = crate::report::redact::SECRET_ENV_SUFFIXES
+        let bare = crate::secrets::SECRET_ENV_SUFFIXES
             .iter()
             .map(|s| &s[1..])
             .find(|w| n.ends_with(w));

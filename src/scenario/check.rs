@@ -51,7 +51,7 @@ pub fn check_suite(mut scenarios: Vec<Scenario>, cli_vars: &[String]) -> (Suite,
 /// secrets too, from the moment they are captured or rendered, so that no output
 /// shows them before the step that sends them.
 fn secret_flows(templates: &Templates, s: &Scenario) -> Vec<String> {
-    use crate::report::redact::SECRET_HEADERS;
+    use crate::secrets::SECRET_HEADERS;
     fn tpls<'a>(v: &'a TValue, out: &mut Vec<&'a Tpl>) {
         match v {
             TValue::Str(t) => out.push(t),
