@@ -12,7 +12,7 @@ use clap::Parser;
 
 use crate::diagnostic::Diagnostics;
 use crate::exit;
-use crate::scenario::{Scenario, check, load};
+use crate::scenario::Scenario;
 use crate::template::Templates;
 use args::{Cli, Command};
 
@@ -70,17 +70,7 @@ pub fn load_suite(
     paths: &[PathBuf],
     cli_vars: &[String],
 ) -> Result<(Vec<Scenario>, Templates), Diagnostics> {
-    let files = load::discover(paths)?;
-    let (mut scenarios, mut diags) = load::load_files(&files);
-    let (templates, more) = check::check(&mut scenarios, cli_vars);
-    diags.extend(more);
-    diags.refine_positions();
-    diags.sort_by_file(&files);
-    if diags.is_empty() {
-        Ok((scenarios, templates))
-    } else {
-        Err(diags)
-    }
+    crate::scenario::load::load_suite(paths, cli_vars)
 }
 
 /// Print file problems on stderr, masking the secrets of the environment.
