@@ -421,3 +421,97 @@ fn merge_parent(parent: &ScenarioDoc, sub: &mut ScenarioDoc) {
         sub.openapi = parent.openapi.clone();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which files of a folder are scenarios: a file included by another is not;
+    /// a file whose name only shows up in text (a body, a comment) still is.
+    #[test]
+    fn included_files_are_found_from_the_loaded_steps() {
+        let step = "  - request: { url: /x }\n";
+        let cases: &[(&str, &[(&str, &str)], &[&str])] = &[
+            (
+                "included as a list and as a mapping, nested",
+                &[
+                    (
+                        "a.yaml",
+                        "name: a\nsteps:\n  - include: shared/list.yaml\n  - { include: map.yaml }\n",
+                    ),
+                    ("shared/list.yaml", "- include: ../deep.yaml\n"),
+                    ("map.yaml", "description: d\nsteps:\n  - request: { url: /m }\n"),
+                    ("deep.yaml", "- request: { url: /d }\n"),
+                ],
+                &["a"],
+            ),
+            (
+                "named in a request body",
+                &[
+                    (
+                        "a.yaml",
+                        "name: a\nsteps:\n  - request:\n      url: /x\n      json: { note: \"see include: b.yaml\" }\n",
+                    ),
+                    ("b.yaml", "name: b\nsteps:\n"),
+                ],
+                &["a", "b"],
+            ),
+            (
+                "named in a comment",
+                &[
+                    ("a.yaml", "name: a\n# include: b.yaml\nsteps:\n"),
+                    ("b.yaml", "name: b\nsteps:\n"),
+                ],
+                &["a", "b"],
+            ),
+            (
+                "a file including itself is still a scenario (and an error)",
+                &[("a.yaml", "name: a\nsteps:\n  - include: a.yaml\n")],
+                &["a"],
+            ),
+        ];
+        for (what, files, want) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            for (name, text) in *files {
+                let path = dir.path().join(name);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                let text = if text.ends_with("steps:\n") {
+                    format!("{text}{step}")
+                } else {
+                    text.to_string()
+                };
+                std::fs::write(path, text).unwrap();
+            }
+            let found = discover(&[dir.path().to_path_buf()]).unwrap();
+            let (scenarios, _) = load_files(&found);
+            let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!(names, *want, "{what}");
+            let indexes: Vec<usize> = scenarios.iter().map(|s| s.index).collect();
+            assert_eq!(indexes, (0..want.len()).collect::<Vec<_>>(), "{what}");
+        }
+    }
+
+    /// Loading on several threads gives the scenarios in file order, each problem
+    /// once, whatever thread loaded which file.
+    #[test]
+    fn files_load_in_order_whatever_thread_took_them() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..40 {
+            let text = if i % 9 == 4 {
+                format!("name: s{i}\nsteps: [\n")
+            } else {
+                format!("name: s{i}\nsteps:\n  - request: {{ url: /x }}\n")
+            };
+            std::fs::write(dir.path().join(format!("f{i:02}.yaml")), text).unwrap();
+        }
+        let found = discover(&[dir.path().to_path_buf()]).unwrap();
+        let (scenarios, diags) = load_files(&found);
+        let want: Vec<String> = (0..40)
+            .filter(|i| i % 9 != 4)
+            .map(|i| format!("s{i}"))
+            .collect();
+        let names: Vec<String> = scenarios.iter().map(|s| s.name.clone()).collect();
+        assert_eq!(names, want);
+        assert_eq!(diags.len(), 4, "{}", diags.render());
+    }
+}
