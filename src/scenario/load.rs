@@ -440,7 +440,10 @@ mod tests {
                         "name: a\nsteps:\n  - include: shared/list.yaml\n  - { include: map.yaml }\n",
                     ),
                     ("shared/list.yaml", "- include: ../deep.yaml\n"),
-                    ("map.yaml", "description: d\nsteps:\n  - request: { url: /m }\n"),
+                    (
+                        "map.yaml",
+                        "description: d\nsteps:\n  - request: { url: /m }\n",
+                    ),
                     ("deep.yaml", "- request: { url: /d }\n"),
                 ],
                 &["a"],
