@@ -112,7 +112,7 @@ pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
         .iter()
         .flat_map(|l| l.includes.iter().cloned())
         .collect();
-    let mut all = Vec::new();
+    let mut all = Vec::with_capacity(loads.iter().map(|l| l.scenarios.len()).sum());
     let mut diags = Diagnostics::default();
     for (f, load) in files.iter().zip(loads) {
         if !included.is_empty() && included.contains(&same_file_key(f)) {
@@ -140,7 +140,7 @@ pub(super) struct Loader {
 impl Loader {
     /// One file, its problems and the files it includes apart from the others'.
     fn load_one(&mut self, path: &Path) -> FileLoad {
-        let scenarios =
+        let mut scenarios =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.load_file(path)))
                 .unwrap_or_else(|_| {
                     self.diags.push(Diagnostic::new(
@@ -150,6 +150,9 @@ impl Loader {
                     ));
                     Vec::new()
                 });
+        // Every file's list is kept until all are loaded: one scenario would sit
+        // in room for four.
+        scenarios.shrink_to_fit();
         let own = std::mem::take(&mut self.included);
         let includes = if own.is_empty() {
             Vec::new()
@@ -362,7 +365,12 @@ impl Loader {
                 loc,
                 action,
                 expect: doc.expect.unwrap_or_default(),
-                capture: doc.capture.into_iter().collect(),
+                capture: {
+                    // Collected in place, the list would keep the mapping's room.
+                    let mut c: Vec<_> = doc.capture.into_iter().collect();
+                    c.shrink_to_fit();
+                    c
+                },
                 retry: doc.retry.map(Box::new),
                 retries: doc.retries,
                 timeout: doc.timeout.map(|d| d.0),
