@@ -11,7 +11,7 @@ use serde_saphyr::Spanned;
 use super::discover::tidy_path;
 use super::load::Loader;
 use super::model::StepDoc;
-use super::read::parse_yaml;
+use super::read::{MAX_FILE_BYTES, parse_yaml, read_capped};
 use super::suite::{Params, Step};
 use super::values::TValue;
 use crate::diagnostic::{Diagnostic, Loc};
@@ -127,4 +127,24 @@ impl Loader {
         let inc_file: Arc<Path> = Arc::from(target.as_path());
         self.steps(&inc_file, docs.as_ref().clone(), &merged, depth + 1)
     }
+}
+
+/// The files a scenario file that cannot be parsed seems to include: a search of
+/// its text for `include:` values. Only for such a file; a parsed one says
+/// exactly, by its steps.
+pub(super) fn named_in_text(path: &Path) -> Vec<std::path::PathBuf> {
+    static INCLUDE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let Some(re) = INCLUDE.get_or_init(|| {
+        regex::Regex::new(r#"(?m)(?:^|[\s{,-])include:\s*["']?([^"'\s,}#]+)"#).ok()
+    }) else {
+        return Vec::new();
+    };
+    let Ok(bytes) = read_capped(path, MAX_FILE_BYTES) else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let base = path.parent().unwrap_or(Path::new("."));
+    re.captures_iter(&text)
+        .map(|cap| tidy_path(&base.join(&cap[1])))
+        .collect()
 }

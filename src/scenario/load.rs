@@ -174,6 +174,9 @@ impl Loader {
         let (doc, problems) = parse_yaml_lenient::<ScenarioDoc>(path);
         self.diags.extend(problems);
         let Some(doc) = doc else {
+            // Its steps are unknown: the files it seems to include are still not
+            // loaded as scenarios, or their errors would bury this file's own.
+            self.included.extend(super::include::named_in_text(path));
             return Vec::new();
         };
         let file: Arc<Path> = Arc::from(path);
@@ -500,6 +503,30 @@ mod tests {
             let indexes: Vec<usize> = scenarios.iter().map(|s| s.index).collect();
             assert_eq!(indexes, (0..want.len()).collect::<Vec<_>>(), "{what}");
         }
+    }
+
+    /// A file that cannot be parsed still keeps the files it names in `include:`
+    /// from being loaded as scenarios: only its own error shows.
+    #[test]
+    fn an_unparsable_file_still_hides_what_it_includes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("shared")).unwrap();
+        std::fs::write(
+            dir.path().join("a.yaml"),
+            "name: a\nsteps:\n  - include: shared/login.yaml\n  - [broken\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("shared/login.yaml"),
+            "- request: { url: /login }\n",
+        )
+        .unwrap();
+        let found = discover(&[dir.path().to_path_buf()]).unwrap();
+        let (scenarios, diags) = load_files(&found);
+        assert!(scenarios.is_empty());
+        let text = diags.render();
+        assert!(!diags.is_empty());
+        assert!(!text.contains("login.yaml:"), "{text}");
     }
 
     /// Loading on several threads gives the scenarios in file order, each problem

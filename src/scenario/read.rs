@@ -10,7 +10,7 @@ use super::sink;
 use crate::diagnostic::{Diagnostic, Diagnostics, Loc};
 
 /// Files larger than this are refused rather than parsed.
-const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+pub(super) const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Mappings and lists nested deeper than this are refused.
 pub const MAX_NESTING: usize = 64;
 /// Files with more values (keys, scalars, lists, mappings) than this are refused.
