@@ -442,7 +442,13 @@ mod tests {
     #[test]
     fn included_files_are_found_from_the_loaded_steps() {
         let step = "  - request: { url: /x }\n";
-        let cases: &[(&str, &[(&str, &str)], &[&str])] = &[
+        // What the case shows, its files (path, text), the scenarios expected.
+        type Case = (
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            &'static [&'static str],
+        );
+        let cases: &[Case] = &[
             (
                 "included as a list and as a mapping, nested",
                 &[
