@@ -8,7 +8,6 @@ pub mod events;
 pub mod exit;
 pub mod http;
 pub mod import;
-pub mod mock;
 pub mod report;
 pub mod safety;
 pub mod scenario;
