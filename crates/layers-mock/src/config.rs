@@ -108,7 +108,8 @@ pub struct MockArgs {
     /// Credits in the org wallet at start.
     #[arg(long, default_value_t = 6000)]
     pub credits: i64,
-    /// How long a job runs before it finishes (e.g. `5s`, `250ms`).
+    /// How long a job runs before it finishes (e.g. `5s`, `250ms`; durations always need a
+    /// unit, ms, s, m or h, as in scenario files).
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub job_duration: Duration,
     /// When a job's outbound scrape / agent run starts after the 202; a cancel before
