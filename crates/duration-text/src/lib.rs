@@ -8,7 +8,8 @@
 //! The grammar: a decimal number (`2`, `1.5`, `.5`, `5.`), then a unit, `ms`, `s`, `m` or
 //! `h`, with spaces allowed around both. The unit is required: a bare `30` could mean
 //! seconds or milliseconds, and guessing wrong would silently test something else.
-//! Fractions are kept to the nanosecond. Anything longer than [`MAX`] is refused, so no
+//! Fractions are kept to the microsecond (a finer part is dropped, so `0.0001ms` is zero,
+//! which a time limit refuses). Anything longer than [`MAX`] is refused, so no
 //! caller ever adds an unbounded duration to a clock.
 //!
 //! Hand-written (about 60 lines) rather than taken from a crate: the crates found
@@ -110,6 +111,8 @@ pub fn parse(text: &str) -> Result<Duration, DurationError> {
     if nanos > max_nanos {
         return Err(too_long());
     }
+    // Microseconds, as the file format has always kept them: `0.0001ms` stays zero.
+    nanos -= nanos % 1_000;
     let secs = u64::try_from(nanos / NANOS_PER_SEC).map_err(|_| too_long())?;
     let sub = u32::try_from(nanos % NANOS_PER_SEC).map_err(|_| too_long())?;
     Ok(Duration::new(secs, sub))
@@ -148,15 +151,17 @@ mod tests {
             (" 3 s ", ms(3_000)),
             ("0ms", ms(0)),
             ("0.1s", ms(100)),
-            ("1.0000000015s", Ok(Duration::new(1, 1))),
+            ("1.0000015s", Ok(Duration::new(1, 1_000))),
+            ("1.0000019s", Ok(Duration::new(1, 1_000))),
+            ("0.0001ms", Ok(Duration::ZERO)),
             ("0.0000000001s", Ok(Duration::ZERO)),
             ("007s", ms(7_000)),
-            (&long_fraction, Ok(Duration::new(1, 555_555_555))),
+            (&long_fraction, Ok(Duration::new(1, 555_555_000))),
             // The upper bound is inclusive, in any unit.
             ("1000000000s", Ok(MAX)),
             (
                 "16666666.6666666666m",
-                Ok(Duration::new(999_999_999, 999_999_996)),
+                Ok(Duration::new(999_999_999, 999_999_000)),
             ),
             ("1000000000.000000001s", too_long("1000000000.000000001s")),
             ("277778h", too_long("277778h")),
