@@ -235,7 +235,7 @@ fn run(ex: &Example, files: &[FileBlock], base: &str) -> Result<(), String> {
     cmd.current_dir(dir.path())
         .arg(&ex.path)
         .env_remove("RUNNER_BASE_URL")
-        .env("LAYERS_API_KEY", runner::mock::DEMO_KEY)
+        .env("LAYERS_API_KEY", layers_mock::DEMO_KEY)
         .env("NO_COLOR", "1")
         .env("CI", "1");
     if ex.test_server {

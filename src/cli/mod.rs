@@ -205,7 +205,7 @@ fn list(a: args::ListArgs) -> i32 {
     exit::OK
 }
 
-fn mock(a: crate::mock::MockArgs) -> i32 {
+fn mock(a: layers_mock::MockArgs) -> i32 {
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -213,7 +213,7 @@ fn mock(a: crate::mock::MockArgs) -> i32 {
             return exit::INTERNAL;
         }
     };
-    match rt.block_on(crate::mock::serve_foreground(&a)) {
+    match rt.block_on(layers_mock::serve_foreground(&a)) {
         Ok(()) => exit::OK,
         Err(e) => {
             eprintln!("error: {e}");

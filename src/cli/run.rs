@@ -11,7 +11,6 @@ use crate::engine::{self, RunOptions, Stop};
 use crate::events::Event;
 use crate::exit;
 use crate::http::tls::{TlsOptions, read_ca_file};
-use crate::mock::{MockConfig, MockServer};
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
 use crate::report::html::HtmlReporter;
 use crate::report::json::JsonReporter;
@@ -20,6 +19,7 @@ use crate::report::{Reporter, Summary, pump};
 use crate::safety::{Catalog, RuntimeGuard, Target, guard, spend};
 use crate::scenario::{Scenario, Suite};
 use crate::secrets::Redactor;
+use layers_mock::{MockConfig, MockServer};
 
 /// Where scenarios go when nothing names a server, in a dry run: the embedded mock a
 /// real run would start (on a free port, unknown until then). `.invalid` never
