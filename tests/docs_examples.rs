@@ -379,8 +379,8 @@ fn every_feature_of_the_language_has_a_running_example() {
     }
     let filters = runner::template::functions::FILTERS
         .iter()
-        .map(|(n, _)| *n)
-        .chain(["urlencode", "default"]);
+        .map(|f| f.name)
+        .chain(["urlencode", "default", "tojson"]);
     for f in filters {
         if !regex::Regex::new(&format!(r"\|\s*{f}\b"))
             .unwrap()
