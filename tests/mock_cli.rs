@@ -18,7 +18,8 @@ fn a_port_already_in_use_exits_3_naming_the_port() {
         .run();
     out.expect_code(3);
     assert!(
-        out.stderr.contains(&format!("cannot bind 127.0.0.1:{port}")),
+        out.stderr
+            .contains(&format!("cannot bind 127.0.0.1:{port}")),
         "{}",
         out.all()
     );

@@ -94,7 +94,10 @@ pub fn arity_errors(src: &str, own: &std::collections::HashSet<String>) -> Vec<A
                 let f = filter(&c.name)?;
                 let message = f.arity_error(c.args)?;
                 let hint = if f.max_args == 0 {
-                    format!("write `| {}` with no parentheses: it gives {}", f.name, f.doc)
+                    format!(
+                        "write `| {}` with no parentheses: it gives {}",
+                        f.name, f.doc
+                    )
                 } else {
                     format!(
                         "see docs/templates.md for what the filter `{}` takes",
