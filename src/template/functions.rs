@@ -160,6 +160,13 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
     while i + 1 < b.len() {
         let close: &[u8] = match &b[i..i + 2] {
             b"{{" => b"}}",
+            // A raw block's text is not template code: nothing in it is called.
+            b"{%" if is_raw_tag(&b[i + 2..]) => {
+                i = find(b, i + 2, b"endraw")
+                    .and_then(|e| find(b, e, b"%}"))
+                    .map_or(b.len(), |e| e + 2);
+                continue;
+            }
             b"{%" => b"%}",
             b"{#" => {
                 i = find(b, i + 2, b"#}").map_or(b.len(), |e| e + 2);
@@ -230,6 +237,19 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
         }
     }
     out
+}
+
+/// Whether a `{%` tag whose text follows is `{% raw %}` (with any whitespace control).
+fn is_raw_tag(after_open: &[u8]) -> bool {
+    let start = after_open
+        .iter()
+        .position(|c| !(c.is_ascii_whitespace() || *c == b'-' || *c == b'+'))
+        .unwrap_or(after_open.len());
+    let rest = &after_open[start..];
+    rest.starts_with(b"raw")
+        && !rest
+            .get(3)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
 }
 
 fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
@@ -579,7 +599,7 @@ mod tests {
             args,
             filter,
         };
-        let table: [(&str, Vec<Call>); 7] = [
+        let table: [(&str, Vec<Call>); 9] = [
             ("{{ x | sha256 }}", vec![call("sha256", 0, true)]),
             ("{{ x | sha256() }}", vec![call("sha256", 0, true)]),
             (
@@ -600,6 +620,11 @@ mod tests {
             ),
             ("{{ '| sha256(1)' }}{# x | sha256(1) #}", vec![]),
             ("{% filter upper %}a{% endfilter %}", vec![]),
+            (
+                "{%- raw %}{{ x | sha256(1) }}{{ uuid(1) }}{% endraw -%}{{ x | sha256(1, 2) }}",
+                vec![call("sha256", 2, true)],
+            ),
+            ("{% rawish | sha256 %}", vec![call("sha256", 0, true)]),
         ];
         for (src, want) in table {
             assert_eq!(scan_calls(src), want, "{src}");
