@@ -501,7 +501,8 @@ pub struct FilePart {
     /// The file name sent with the part (default: the file's own name).
     #[schemars(example = &"logo.png")]
     pub filename: Option<String>,
-    /// The part's Content-Type (default `application/octet-stream`, as curl sends).
+    /// The part's Content-Type (default: guessed from the file name's extension, as
+    /// curl does; `application/octet-stream` when the extension says nothing).
     #[schemars(example = &"image/png")]
     pub content_type: Option<String>,
 }
