@@ -800,6 +800,10 @@ fn a_har_header_on_two_lines_keeps_both() {
     assert_eq!(run.code, Some(0), "{}\n{text}", run.all());
     let sent = server.requests_to("/v1/me");
     assert_eq!(sent.len(), 1, "{text}");
-    assert_eq!(sent[0].header("cookie"), Some("theme=dark; lang=en"), "{text}");
+    assert_eq!(
+        sent[0].header("cookie"),
+        Some("theme=dark; lang=en"),
+        "{text}"
+    );
     assert_eq!(sent[0].header_values("x-tag"), ["a", "b"], "{text}");
 }

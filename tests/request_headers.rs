@@ -211,6 +211,9 @@ fn a_bad_header_list_is_a_file_error_and_nothing_is_sent() {
         ("X-Tag: [a, \"b\\nc\"]", "header"),
         ("\"X Tag\": [a, b]", "header"),
         ("X-Tag: [a, \"{{ nope }}\"]", "nope"),
+        // Not a number a header could send as written: quoting it is asked for.
+        ("X-Tag: .inf", "quote `.nan` or `.inf`"),
+        ("X-Tag: [a, 1e999]", "quote `.nan` or `.inf`"),
     ];
     for (headers, says) in table {
         let server = RawServer::start();
