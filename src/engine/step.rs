@@ -355,7 +355,7 @@ async fn request_step(
     }
     drop(scope_value);
     let cookies = CookiePolicy {
-        explicit: prepared.header("cookie").map(str::to_string),
+        explicit: explicit_cookie(&prepared),
         extra: extra_cookies,
         origin: prepared.url.origin(),
     };
@@ -479,6 +479,18 @@ struct CookiePolicy {
     explicit: Option<String>,
     extra: Vec<(String, String)>,
     origin: url::Origin,
+}
+
+/// The `Cookie` lines a step wrote, as the one line a request carries (RFC 6265
+/// §5.4: a user agent sends one `Cookie` header), so a list loses no value.
+fn explicit_cookie(req: &PreparedRequest) -> Option<String> {
+    let values: Vec<&str> = req
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    (!values.is_empty()).then(|| values.join("; "))
 }
 
 impl CookiePolicy {
