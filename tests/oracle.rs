@@ -689,6 +689,34 @@ fn a_file_part_without_a_content_type_is_typed_by_its_extension() {
     }
 }
 
+/// A multipart text field written as a YAML number or boolean is sent as written,
+/// as `form:` fields and headers are.
+#[test]
+fn a_multipart_text_field_is_sent_as_written() {
+    let server = TestServer::echo();
+    let ws = Workspace::new();
+    ws.write(
+        "t.yaml",
+        "name: n\nsteps:\n  - request:\n      method: POST\n      url: /up\n      multipart:\n        dec: 2.10\n        oct: 0o17\n        yes: True\n        plain: hello\n",
+    );
+    let out = ws.run_against("t.yaml", &server.base_url(), &[]);
+    out.expect_code(0);
+    let body = server.requests_to("/up")[0].body_text();
+    for (name, want) in [
+        ("dec", "2.10"),
+        ("oct", "0o17"),
+        ("yes", "True"),
+        ("plain", "hello"),
+    ] {
+        let value = body
+            .split(&format!("name=\"{name}\"\r\n\r\n"))
+            .nth(1)
+            .and_then(|rest| rest.split("\r\n").next())
+            .unwrap_or_else(|| panic!("no part `{name}` in:\n{body}"));
+        assert_eq!(value, want, "part `{name}`:\n{body}");
+    }
+}
+
 /// The body quoted under a failure counts the whole body, not the report's excerpt
 /// it is cut from.
 #[test]

@@ -304,21 +304,27 @@ impl<'de> Deserialize<'de> for HeaderNode {
     }
 }
 
+/// A number or boolean scalar as written in the file (`2.10`, `0o17`, `True`), not as
+/// YAML reads it (`2.1`, `15`, `true`): what a text field sends must be what the file
+/// says. `defined`: an alias (`*v`) points at the scalar it names. `fallback` is the
+/// value's own text, for when the file's text cannot be had.
+fn written_text(defined: &serde_saphyr::Location, fallback: String) -> String {
+    let span = defined.span();
+    span.byte_offset()
+        .zip(span.byte_len())
+        .and_then(|(offset, len)| sink::source_slice(offset, len))
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .unwrap_or(fallback)
+}
+
 /// The text of one header value, as a template; `None` (reported) when it is not text.
 fn header_text(node: Spanned<HeaderNode>) -> Option<Tpl> {
     let loc = node.referenced.into();
     let kind = match node.value {
         HeaderNode::Text(s) => return Some(Tpl::new(s, loc)),
         HeaderNode::Written(fallback) => {
-            // `defined`: an alias (`*v`) points at the scalar it names.
-            let span = node.defined.span();
-            let written = span
-                .byte_offset()
-                .zip(span.byte_len())
-                .and_then(|(offset, len)| sink::source_slice(offset, len))
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty());
-            return Some(Tpl::new(written.unwrap_or(fallback), loc));
+            return Some(Tpl::new(written_text(&node.defined, fallback), loc));
         }
         HeaderNode::Seq(_) => "a list",
         HeaderNode::Other(kind) => kind,
@@ -414,11 +420,18 @@ impl JsonSchema for Method {
 impl<'de> Deserialize<'de> for MultipartPart {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         const KEYS: [&str; 3] = ["file", "filename", "content_type"];
-        let v = TValue::deserialize(d)?;
-        let entries = match v {
+        let node: Spanned<TValue> = Spanned::deserialize(d)?;
+        let defined = node.defined;
+        let entries = match node.value {
             TValue::Str(t) => return Ok(MultipartPart::Text(t)),
-            TValue::Num(n, loc) => return Ok(MultipartPart::Text(Tpl::new(n.to_string(), loc))),
-            TValue::Bool(b, loc) => return Ok(MultipartPart::Text(Tpl::new(b.to_string(), loc))),
+            TValue::Num(n, loc) => {
+                let text = written_text(&defined, n.to_string());
+                return Ok(MultipartPart::Text(Tpl::new(text, loc)));
+            }
+            TValue::Bool(b, loc) => {
+                let text = written_text(&defined, b.to_string());
+                return Ok(MultipartPart::Text(Tpl::new(text, loc)));
+            }
             TValue::Map(entries, loc) => (entries, loc),
             other => {
                 sink::report(
