@@ -132,48 +132,8 @@ pub(super) fn build(a: RunArgs, redactor: Redactor) -> Result<RunPlan, i32> {
         return Err(exit::USAGE);
     }
     let openapi = openapi_spec(&a, &suite)?;
-    let target_of = |s: &Scenario| {
-        if a.base_url.is_none() && s.base_url.is_none() {
-            Target::EmbeddedMock
-        } else {
-            Target::Real
-        }
-    };
-    let known = guard::Known::of_process(
-        suite.templates(),
-        variables.iter().map(|(k, v)| (k.clone(), v.value.clone())),
-        a.base_url.clone(),
-    );
-    let refused = guard::refusals(suite.scenarios(), &catalog, target_of, &known);
-    drop(known);
+    let uses_mock = guard_costs(&a, &suite, &catalog, &variables, &redactor)?;
     suite.set_render_limit(a.max_rendered);
-    if !refused.is_empty() {
-        if a.dry_run {
-            eprintln!(
-                "runner: dry run: a real run would refuse {} step{} (shown below); rendering anyway, nothing is sent",
-                refused.len(),
-                if refused.len() == 1 { "" } else { "s" }
-            );
-            eprint!("{}", redactor.scrub(&refused.render()));
-        } else {
-            print_diagnostics_masked(&refused, &redactor);
-            return Err(exit::USAGE);
-        }
-    }
-    let uses_mock = suite
-        .scenarios()
-        .iter()
-        .any(|s| target_of(s) == Target::EmbeddedMock);
-    if let Some(max) = a.max_credits
-        && !uses_mock
-        && !a.dry_run
-    {
-        eprintln!(
-            "error: --max-credits {max} reads the embedded mock's ledger, and this run sends nothing to it (every scenario has a base URL)"
-        );
-        eprintln!("  = hint: drop --base-url / RUNNER_BASE_URL to run against the embedded mock");
-        return Err(exit::USAGE);
-    }
     suite.add_secrets(&a.secrets);
     register_literal_secret_headers(suite.scenarios(), &redactor);
     let cli_vars: IndexMap<String, serde_json::Value> = variables
@@ -203,22 +163,7 @@ pub(super) fn build(a: RunArgs, redactor: Redactor) -> Result<RunPlan, i32> {
         step_events: a.verbose > 0 || a.dry_run,
         openapi,
     };
-    let on_stdout = [&a.junit, &a.report_json, &a.report_html]
-        .into_iter()
-        .flatten()
-        .any(|p| crate::report::is_stdout(p));
-    let reports = Reports {
-        on_stdout,
-        junit: a.junit.map(|p| (p, a.junit_granularity)),
-        json: a.report_json,
-        html: a.report_html,
-        verbosity: if a.dry_run {
-            a.verbose.max(2)
-        } else {
-            a.verbose
-        },
-        quiet: a.quiet,
-    };
+    let reports = reports(&a);
     Ok(RunPlan {
         suite: Arc::new(suite),
         base_url: a.base_url,
@@ -231,6 +176,26 @@ pub(super) fn build(a: RunArgs, redactor: Redactor) -> Result<RunPlan, i32> {
         flaky_fails: a.flaky_fails,
         openapi_coverage: a.openapi_coverage,
     })
+}
+
+/// The reporters the command line asks for.
+fn reports(a: &RunArgs) -> Reports {
+    let on_stdout = [&a.junit, &a.report_json, &a.report_html]
+        .into_iter()
+        .flatten()
+        .any(|p| crate::report::is_stdout(p));
+    Reports {
+        on_stdout,
+        junit: a.junit.clone().map(|p| (p, a.junit_granularity)),
+        json: a.report_json.clone(),
+        html: a.report_html.clone(),
+        verbosity: if a.dry_run {
+            a.verbose.max(2)
+        } else {
+            a.verbose
+        },
+        quiet: a.quiet,
+    }
 }
 
 /// Report outputs and scenario paths that cannot be meant as written.
@@ -352,6 +317,60 @@ fn check_base_url(base: &str, redactor: &Redactor) -> Result<(), i32> {
             Err(exit::USAGE)
         }
     }
+}
+
+/// The cost guard's decision before anything is sent: a step it refuses stops a real
+/// run (a dry run shows it and goes on). Returns whether a scenario goes to the
+/// embedded mock.
+fn guard_costs(
+    a: &RunArgs,
+    suite: &Suite,
+    catalog: &Catalog,
+    variables: &IndexMap<String, vars::Variable>,
+    redactor: &Redactor,
+) -> Result<bool, i32> {
+    let target_of = |s: &Scenario| {
+        if a.base_url.is_none() && s.base_url.is_none() {
+            Target::EmbeddedMock
+        } else {
+            Target::Real
+        }
+    };
+    let known = guard::Known::of_process(
+        suite.templates(),
+        variables.iter().map(|(k, v)| (k.clone(), v.value.clone())),
+        a.base_url.clone(),
+    );
+    let refused = guard::refusals(suite.scenarios(), catalog, target_of, &known);
+    drop(known);
+    if !refused.is_empty() {
+        if a.dry_run {
+            eprintln!(
+                "runner: dry run: a real run would refuse {} step{} (shown below); rendering anyway, nothing is sent",
+                refused.len(),
+                if refused.len() == 1 { "" } else { "s" }
+            );
+            eprint!("{}", redactor.scrub(&refused.render()));
+        } else {
+            print_diagnostics_masked(&refused, redactor);
+            return Err(exit::USAGE);
+        }
+    }
+    let uses_mock = suite
+        .scenarios()
+        .iter()
+        .any(|s| target_of(s) == Target::EmbeddedMock);
+    if let Some(max) = a.max_credits
+        && !uses_mock
+        && !a.dry_run
+    {
+        eprintln!(
+            "error: --max-credits {max} reads the embedded mock's ledger, and this run sends nothing to it (every scenario has a base URL)"
+        );
+        eprintln!("  = hint: drop --base-url / RUNNER_BASE_URL to run against the embedded mock");
+        return Err(exit::USAGE);
+    }
+    Ok(uses_mock)
 }
 
 /// `--openapi SPEC`, loaded; a step saying `openapi: true` needs it.
