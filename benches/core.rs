@@ -170,7 +170,7 @@ fn bench_templates(c: &mut Criterion) {
     g.bench_function("url with a capture", |b| {
         b.iter(|| black_box(templates.render_str(url, &scope_value).unwrap()))
     });
-    let key = &request_of(&s, 1).headers["Idempotency-Key"];
+    let key = &request_of(&s, 1).headers["Idempotency-Key"][0];
     g.bench_function("uuid() header", |b| {
         b.iter(|| black_box(templates.render_str(key, &scope_value).unwrap()))
     });
@@ -178,8 +178,11 @@ fn bench_templates(c: &mut Criterion) {
     g.bench_function("JSON body with a var", |b| {
         b.iter(|| black_box(templates.render_json(json, &scope_value).unwrap()))
     });
-    let headers: Vec<(String, &runner::scenario::values::Tpl)> =
-        s.headers.iter().map(|(k, v)| (k.clone(), v)).collect();
+    let headers: Vec<(String, &runner::scenario::values::Tpl)> = s
+        .headers
+        .iter()
+        .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v)))
+        .collect();
     let req = request_of(&s, 1);
     g.bench_function("whole request (prepare)", |b| {
         b.iter(|| {
@@ -281,6 +284,7 @@ fn step_report(number: usize, outcome: Outcome) -> StepReport {
         failures: Vec::new(),
         passed: Vec::new(),
         redirects: Vec::new(),
+        delivery: None,
         request: Some(RequestRecord {
             method: "POST".into(),
             url: "http://127.0.0.1:8080/v1/projects/prj_01JBENCH/ingest/appstore".into(),

@@ -1,7 +1,7 @@
 //! What the engine tells the reporters: a stream of events carrying the results.
 //!
 //! Everything here is plain data; secrets are masked out of it once, between the
-//! engine and the reporters (see `report::redact`).
+//! engine and the reporters (see `secrets`).
 
 use std::time::Duration;
 
@@ -156,6 +156,9 @@ pub struct StepReport {
     pub passed: Vec<Assertion>,
     pub request: Option<RequestRecord>,
     pub response: Option<ResponseRecord>,
+    /// What a `wait_webhook` step received (such a step has no request or response).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryRecord>,
     /// Redirect hops followed before the final `request`/`response`, in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub redirects: Vec<Exchange>,
@@ -241,6 +244,13 @@ pub struct RequestRecord {
     pub body: Option<String>,
 }
 
+impl RequestRecord {
+    /// The `curl` command that sends this (masked) request again.
+    pub fn reproducer(&self) -> String {
+        crate::curl::reproducer(&self.method, &self.url, &self.headers, self.body.as_deref())
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ResponseRecord {
     pub status: u16,
@@ -251,6 +261,29 @@ pub struct ResponseRecord {
     pub body_bytes: usize,
     pub truncated: bool,
     pub time_ms: u64,
+}
+
+/// A webhook delivery the run's receiver took for a `wait_webhook` step: a request
+/// a server sent to us, not a response to one of ours.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryRecord {
+    pub headers: Vec<(String, String)>,
+    /// The body (an excerpt when long; invalid UTF-8 shown as U+FFFD).
+    pub body: String,
+    pub body_bytes: usize,
+    pub truncated: bool,
+    /// How long the step waited for it.
+    pub after_ms: u64,
+}
+
+impl DeliveryRecord {
+    /// `webhook delivery (120 bytes, after 35 ms)`: how every reporter names it.
+    pub fn summary(&self) -> String {
+        format!(
+            "webhook delivery ({} bytes, after {} ms)",
+            self.body_bytes, self.after_ms
+        )
+    }
 }
 
 /// A step as serialised in a report: its fields, then `curl` when it failed or errored.
@@ -271,9 +304,7 @@ fn steps_with_reproducers<S: serde::Serializer>(
     s.collect_seq(steps.iter().map(|step| StepOut {
         step,
         curl: match (&step.request, step.outcome) {
-            (Some(req), Outcome::Failed | Outcome::Error) => {
-                Some(crate::report::curl::reproducer(req))
-            }
+            (Some(req), Outcome::Failed | Outcome::Error) => Some(req.reproducer()),
             _ => None,
         },
     }))
@@ -284,6 +315,19 @@ fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> 
 }
 
 /// Cut `text` to at most `max` bytes on a character boundary, saying so.
+/// [`excerpt`], saying `total` bytes in all: the size of the whole body, when
+/// `text` is itself a cut (a report's excerpt) or a decoding of it.
+pub fn excerpt_of(text: &str, max: usize, total: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while end > 0 && !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({total} bytes in all)", &text[..end])
+}
+
 pub fn excerpt(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();

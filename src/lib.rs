@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod contract;
+pub mod curl;
 pub mod diagnostic;
 pub mod engine;
 pub mod events;
@@ -15,5 +16,7 @@ pub mod report;
 pub mod safety;
 pub mod scenario;
 pub mod schema;
+pub mod secrets;
 pub mod select;
 pub mod template;
+pub mod text;

@@ -586,8 +586,23 @@ fn the_shipped_webhook_scenario_passes_against_the_mock() {
     let root = env!("CARGO_MANIFEST_DIR");
     let ws = Workspace::new();
     let file = format!("{root}/scenarios/webhooks.yaml");
-    let out = ws.run(&[&file]);
+    let json = ws.path("report.json");
+    let json_arg = json.to_string_lossy().into_owned();
+    let out = ws.run(&[&file, "-v", "--report-json", &json_arg]);
     out.expect_code(0);
+    // A delivery is reported as what it is, not as a response to a request of ours.
+    assert!(
+        out.stdout.contains("< webhook delivery ("),
+        "{}",
+        out.stdout
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let step = &report["scenarios"][0]["steps"][2];
+    assert_eq!(step["name"], "ping arrives signed", "{step}");
+    assert!(step["response"].is_null(), "{step}");
+    assert!(step["delivery"]["body_bytes"].as_u64() > Some(0), "{step}");
+    assert!(step["delivery"]["headers"].is_array(), "{step}");
     let case = out.case("webhook test ping arrives signed");
     assert!(
         matches!(case.status, TestCaseStatus::Success { .. }),

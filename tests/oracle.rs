@@ -614,3 +614,87 @@ fn regexes_and_jsonpaths_may_hold_templates() {
         out.all()
     );
 }
+
+/// A status the step expects is its answer: never retried, whether the step wrote
+/// it literally or as a template (a matrix value). A step expecting a success is
+/// retried on the same 503, which shows the retries are on.
+#[test]
+fn an_expected_status_is_not_retried_even_from_a_template() {
+    // (expect.status, matrix codes, requests per path)
+    let table: [(&str, &[u16], usize); 3] = [
+        ("\"{{ code }}\"", &[503, 429], 1),
+        ("503", &[503], 1),
+        ("200", &[503], 2),
+    ];
+    for (status, codes, per_path) in table {
+        let list: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
+        let yaml = format!(
+            "name: \"expects {{{{ code }}}}\"\nretries: 1\nmatrix:\n  code: [{}]\nsteps:\n  - request:\n      url: \"/status/{{{{ code }}}}\"\n    expect:\n      status: {status}\n",
+            list.join(", ")
+        );
+        let server = status_server(None);
+        let (_ws, out) = run(&server, &yaml, &[]);
+        out.expect_code(if per_path == 1 { 0 } else { 1 });
+        for code in codes {
+            let sent = server.requests_to(&format!("/status/{code}")).len();
+            assert_eq!(
+                sent,
+                per_path,
+                "status: {status}, code {code}: {}",
+                out.all()
+            );
+        }
+    }
+}
+
+/// A file part without `content_type` says `application/octet-stream` (what curl
+/// sends); a text field says nothing, as in curl.
+#[test]
+fn a_file_part_without_a_content_type_is_sent_as_octet_stream() {
+    let server = TestServer::echo();
+    let ws = Workspace::new();
+    ws.write("data.bin", "\u{1}\u{2}bytes");
+    ws.write(
+        "t.yaml",
+        "name: n\nsteps:\n  - request:\n      method: POST\n      url: /up\n      multipart:\n        note: hello\n        blob:\n          file: data.bin\n        typed:\n          file: data.bin\n          content_type: image/png\n",
+    );
+    let out = ws.run_against("t.yaml", &server.base_url(), &[]);
+    out.expect_code(0);
+    let body = server.requests_to("/up")[0].body_text();
+    // (part name, the Content-Type line of that part, or none)
+    let table = [
+        ("note", None),
+        ("blob", Some("application/octet-stream")),
+        ("typed", Some("image/png")),
+    ];
+    for (name, want) in table {
+        let part = body
+            .split(&format!("name=\"{name}\""))
+            .nth(1)
+            .and_then(|rest| rest.split("\r\n\r\n").next())
+            .unwrap_or_else(|| panic!("no part `{name}` in:\n{body}"));
+        let got = part.lines().find_map(|l| {
+            l.strip_prefix("content-type: ")
+                .or(l.strip_prefix("Content-Type: "))
+        });
+        assert_eq!(got, want, "part `{name}`:\n{body}");
+    }
+}
+
+/// The body quoted under a failure counts the whole body, not the report's excerpt
+/// it is cut from.
+#[test]
+fn the_body_excerpt_counts_the_whole_body() {
+    let server = TestServer::start(|_| Reply::text(200, &"x".repeat(40_000)));
+    let ws = Workspace::new();
+    ws.write(
+        "t.yaml",
+        "name: n\nsteps:\n  - request:\n      url: /big\n    expect:\n      status: 201\n",
+    );
+    let out = ws.run_against("t.yaml", &server.base_url(), &["--report-json", "r.json"]);
+    out.expect_code(1);
+    let all = out.all();
+    assert!(all.contains("… (40000 bytes in all)"), "{all}");
+    assert!(!all.contains("bytes in all) bytes"), "{all}");
+    assert!(ws.read("r.json").contains("… (40000 bytes in all)"));
+}

@@ -22,15 +22,15 @@ use base64::Engine as _;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use runner::events::{
-    Assertion, Event, Outcome, Phase, RequestRecord, ResponseRecord, RunInfo, ScenarioReport,
-    StepReport, excerpt,
+    Assertion, DeliveryRecord, Event, Outcome, Phase, RequestRecord, ResponseRecord, RunInfo,
+    ScenarioReport, StepReport, excerpt,
 };
 use runner::report::console::{ConsoleOptions, ConsoleReporter};
 use runner::report::html::HtmlReporter;
 use runner::report::json::JsonReporter;
 use runner::report::junit::{Granularity, JunitReporter};
-use runner::report::redact::{MASK, Redactor};
 use runner::report::{Reporter, Summary, pump};
+use runner::secrets::{MASK, Redactor};
 
 /// The seed of `cargo test`'s run.
 const SEED: u64 = 12;
@@ -456,6 +456,14 @@ fn events(carrier: &str, cut_body: Option<String>, innocent: &str) -> Vec<Event>
             body_bytes: 10,
             truncated: cut_body.is_some(),
             time_ms: 1,
+        }),
+        // A step has a response or a delivery; both here, so that both are read back.
+        delivery: Some(DeliveryRecord {
+            headers: vec![("X-Delivered".into(), carrier.to_string())],
+            body: cut_body.clone().unwrap_or_else(|| carrier.to_string()),
+            body_bytes: 10,
+            truncated: cut_body.is_some(),
+            after_ms: 1,
         }),
         redirects: Vec::new(),
         failed_attempts: vec![carrier.to_string()],

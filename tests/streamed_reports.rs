@@ -16,8 +16,8 @@ use runner::events::{
 };
 use runner::report::json::JsonReporter;
 use runner::report::junit::{Granularity, JunitReporter, render};
-use runner::report::redact::Redactor;
 use runner::report::{Reporter, Summary};
+use runner::secrets::Redactor;
 
 /// Bytes allocated and not yet freed, by the whole process.
 static LIVE: AtomicIsize = AtomicIsize::new(0);
@@ -74,6 +74,7 @@ fn scenario(index: usize) -> ScenarioReport {
         },
         passed: Vec::new(),
         redirects: Vec::new(),
+        delivery: None,
         request: Some(RequestRecord {
             method: "GET".into(),
             url: format!("http://127.0.0.1:9/v1/projects/{index}"),

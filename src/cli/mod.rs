@@ -91,13 +91,13 @@ pub fn load_checked(paths: &[PathBuf], cli_vars: &[String]) -> Result<Suite, Dia
 
 /// Print file problems on stderr, masking the secrets of the environment.
 pub fn print_diagnostics(diags: &Diagnostics) {
-    let redactor = crate::report::redact::Redactor::new();
+    let redactor = crate::secrets::Redactor::new();
     redactor.add_env_secrets();
     print_diagnostics_masked(diags, &redactor);
 }
 
 /// Print file problems on stderr: the source lines they quote may hold a secret.
-pub fn print_diagnostics_masked(diags: &Diagnostics, redactor: &crate::report::redact::Redactor) {
+pub fn print_diagnostics_masked(diags: &Diagnostics, redactor: &crate::secrets::Redactor) {
     let mut err = std::io::stderr().lock();
     let _ = write!(err, "{}", redactor.scrub(&diags.render()));
     let n = diags.len();
@@ -130,7 +130,7 @@ fn validate(a: args::ValidateArgs) -> i32 {
             let mut problems = crate::safety::guard::unknown_kinds(&scenarios, &catalog);
             // A refusal may quote a path with a `--var` rendered in: mask those named
             // like secrets, as `run` does.
-            let redactor = crate::report::redact::Redactor::new();
+            let redactor = crate::secrets::Redactor::new();
             redactor.add_env_secrets();
             vars::add_secrets(&variables, &[], &redactor);
             let known = crate::safety::guard::Known::of_process(
@@ -170,7 +170,7 @@ fn validate(a: args::ValidateArgs) -> i32 {
 /// `runner list`: one line per scenario a run with the same flags would execute,
 /// `FILE  NAME  [TAGS]`, in run order; the counts go to stderr.
 fn list(a: args::ListArgs) -> i32 {
-    let redactor = crate::report::redact::Redactor::new();
+    let redactor = crate::secrets::Redactor::new();
     redactor.add_env_secrets();
     let names = match a.variables.resolve() {
         Ok(v) => {

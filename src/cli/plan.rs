@@ -15,9 +15,9 @@ use crate::engine::RunOptions;
 use crate::exit;
 use crate::http::tls::{TlsOptions, read_ca_file};
 use crate::report::junit::Granularity;
-use crate::report::redact::Redactor;
 use crate::safety::{Catalog, RuntimeGuard, Target, guard};
 use crate::scenario::{Scenario, Suite};
+use crate::secrets::Redactor;
 
 /// A run, ready to go.
 pub(super) struct RunPlan {
@@ -489,8 +489,8 @@ fn rerun_selection(
 /// `secrets:`, are known before the first request: masked from the first line on,
 /// in every scenario.
 pub(super) fn register_literal_secret_headers(scenarios: &[Scenario], redactor: &Redactor) {
-    use crate::report::redact::SECRET_HEADERS;
     use crate::scenario::Action;
+    use crate::secrets::SECRET_HEADERS;
     let is_secret = |name: &str| SECRET_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h));
     for s in scenarios {
         for (name, value) in &s.vars {
@@ -505,9 +505,12 @@ pub(super) fn register_literal_secret_headers(scenarios: &[Scenario], redactor: 
             Action::WaitWebhook(_) => None,
         });
         for headers in std::iter::once(&s.headers).chain(steps) {
-            for (name, value) in headers {
-                if is_secret(name) && value.is_literal() {
-                    redactor.add_header(name, &value.src);
+            // Every value of a repeated header: the secret may be any of its lines.
+            for (name, values) in headers {
+                for value in values.iter() {
+                    if is_secret(name) && value.is_literal() {
+                        redactor.add_header(name, &value.src);
+                    }
                 }
             }
         }

@@ -12,9 +12,9 @@ use crate::report::console::{ConsoleOptions, ConsoleReporter};
 use crate::report::html::HtmlReporter;
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
-use crate::report::redact::Redactor;
 use crate::report::{Reporter, Summary, pump};
 use crate::safety::spend;
+use crate::secrets::Redactor;
 
 /// Where scenarios go when nothing names a server, in a dry run: the embedded mock a
 /// real run would start (on a free port, unknown until then). `.invalid` never

@@ -8,8 +8,8 @@ use indexmap::IndexMap;
 use serde_json::Value as J;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Loc};
-use crate::report::redact::Redactor;
 use crate::scenario::load;
+use crate::secrets::Redactor;
 
 /// `--var` and `--vars-file`, the same for `run`, `validate` and `list`.
 #[derive(Debug, Args, Clone, Default)]

@@ -7,7 +7,6 @@ pub mod request;
 mod scenario;
 mod schedule;
 mod step;
-pub use step::WEBHOOK_DELIVERY;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -20,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::{Event, Outcome, RunInfo, Verdict};
 use crate::http::HttpClient;
-use crate::report::redact::Redactor;
 use crate::scenario::Suite;
+use crate::secrets::Redactor;
 
 /// How a run is carried out.
 #[derive(Clone)]

@@ -74,8 +74,11 @@ pub fn prepare(
         }
         headers.push((k.clone(), templates.render_str(t, scope)?));
     }
-    for (k, t) in &req.headers {
-        headers.push((k.clone(), templates.render_str(t, scope)?));
+    // A list is sent as one header line per value, in order, never joined with ", ".
+    for (k, ts) in &req.headers {
+        for t in ts.iter() {
+            headers.push((k.clone(), templates.render_str(t, scope)?));
+        }
     }
     let has = |headers: &[(String, String)], name: &str| {
         headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -133,11 +136,17 @@ pub fn prepare(
                             "multipart part `{name}`: {why}; the request was not sent"
                         )));
                     }
+                    // What curl sends for `-F name=@file` without `;type=`: a file
+                    // part always says what it is, and bytes are all we know.
+                    let content_type = f
+                        .content_type
+                        .clone()
+                        .unwrap_or_else(|| "application/octet-stream".into());
                     out.push(Part {
                         name: name.clone(),
                         value: Bytes::from(data),
                         filename,
-                        content_type: f.content_type.clone(),
+                        content_type: Some(content_type),
                     });
                 }
             }

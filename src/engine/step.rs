@@ -10,16 +10,13 @@ use super::assert::{self, Observed};
 use super::request::{self, PrepareError};
 use super::{RunCtx, capture};
 use crate::events::{
-    Assertion, Outcome, Phase, RequestRecord, ResponseRecord, StepReport, excerpt,
+    Assertion, DeliveryRecord, Outcome, Phase, RequestRecord, ResponseRecord, StepReport, excerpt,
 };
 use crate::http::{Body, PreparedRequest, Response, TransportError};
-use crate::report::redact::SECRET_HEADERS;
 use crate::scenario::model::{RequestDoc, WaitWebhook};
 use crate::scenario::{Action, Scenario, Step};
+use crate::secrets::SECRET_HEADERS;
 use crate::template::Scope;
-
-/// The `version` of a webhook delivery recorded as a response.
-pub const WEBHOOK_DELIVERY: &str = "webhook delivery";
 
 /// How much of a body a report keeps.
 const REPORT_BODY_BYTES: usize = 16 * 1024;
@@ -52,6 +49,7 @@ pub(crate) fn blank(st: &Step, phase: Phase, number: usize) -> StepReport {
         request: None,
         response: None,
         redirects: Vec::new(),
+        delivery: None,
         failed_attempts: Vec::new(),
         attempts: 0,
         duration: Duration::ZERO,
@@ -288,17 +286,23 @@ fn record_request(cx: &StepCtx<'_>, req: &PreparedRequest) -> RequestRecord {
     }
 }
 
-fn record_response(cx: &StepCtx<'_>, resp: &Response) -> ResponseRecord {
+/// `text` is the body as decoded for the assertions (`Observed::text`): a body is
+/// decoded from its charset once per response, not again for the report.
+fn record_response(cx: &StepCtx<'_>, resp: &Response, text: &str) -> ResponseRecord {
     for (k, v) in &resp.headers {
         if SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s)) {
             cx.run.redactor.add_header(k, v);
         }
     }
+    response_record(resp, text)
+}
+
+fn response_record(resp: &Response, text: &str) -> ResponseRecord {
     ResponseRecord {
         status: resp.status,
         version: resp.version.clone(),
         headers: resp.headers.clone(),
-        body: excerpt(&resp.text(), REPORT_BODY_BYTES),
+        body: crate::events::excerpt_of(text, REPORT_BODY_BYTES, resp.body.len()),
         body_bytes: resp.body.len(),
         truncated: resp.truncated,
         time_ms: u64::try_from(resp.elapsed.as_millis()).unwrap_or(u64::MAX),
@@ -318,7 +322,7 @@ async fn request_step(
         .scenario
         .headers
         .iter()
-        .map(|(k, v)| (k.clone(), v))
+        .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v)))
         .collect();
     let scope_value = cx.scope.to_value();
     let prepared = request::prepare(
@@ -425,7 +429,7 @@ async fn request_step(
             if !until.failures.is_empty() {
                 if !pause(cx, phase, interval).await {
                     r.request = Some(record_request(cx, &sent));
-                    r.response = Some(record_response(cx, &resp));
+                    r.response = Some(record_response(cx, &resp, &obs.text));
                     interrupted(r);
                     return;
                 }
@@ -439,15 +443,9 @@ async fn request_step(
     }
     let Some((sent, resp)) = last else { return };
     r.request = Some(record_request(cx, &sent));
-    r.response = Some(record_response(cx, &resp));
-    check_and_capture(
-        cx,
-        st,
-        &resp,
-        sent.url.as_str(),
-        r,
-        poll.map(|p| (&p.until, max_polls)),
-    );
+    let obs = observe(&resp, sent.url.as_str(), r);
+    r.response = Some(record_response(cx, &resp, &obs.text));
+    check_and_capture(cx, st, &obs, r, poll.map(|p| (&p.until, max_polls)));
 }
 
 /// The most redirects one step follows.
@@ -564,7 +562,7 @@ async fn send_following(
         // A redirect followed or refused, the hop is reported either way.
         r.redirects.push(crate::events::Exchange {
             request: record_request(cx, &req),
-            response: record_response(cx, &resp),
+            response: record_response(cx, &resp, &resp.text()),
         });
         let hop = r.redirects.len();
         if hop > MAX_REDIRECTS {
@@ -675,21 +673,20 @@ fn store_cookies(cx: &StepCtx<'_>, url: &url::Url, resp: &Response) {
 fn check_and_capture(
     cx: &mut StepCtx<'_>,
     st: &Step,
-    resp: &Response,
-    url: &str,
+    obs: &Observed<'_>,
     r: &mut StepReport,
     poll: Option<(&crate::scenario::expect::Expect, u32)>,
 ) {
     let suite = cx.run.suite.clone();
     let templates = suite.templates();
-    let obs = observe(resp, url, r);
+    let resp = obs.response;
     let scope_value = cx.scope.to_value();
     let record = cx.run.options.record_passes;
     let assert::Evaluation {
         mut failures,
         mut passed,
         mut count,
-    } = assert::evaluate(&st.expect, &obs, templates, &scope_value, record);
+    } = assert::evaluate(&st.expect, obs, templates, &scope_value, record);
     // A request step that says nothing about the status still must not get an error
     // status: a suite that passes on a 500 is a suite CI cannot trust.
     let status_said =
@@ -722,7 +719,7 @@ fn check_and_capture(
         failures.extend(more);
     }
     if let Some((until, attempts)) = poll {
-        let until = assert::evaluate(until, &obs, templates, &scope_value, record);
+        let until = assert::evaluate(until, obs, templates, &scope_value, record);
         count += until.count;
         for mut f in until.failures {
             f.subject = format!("retry.until {} (after {attempts} attempts)", f.subject);
@@ -736,7 +733,7 @@ fn check_and_capture(
     drop(scope_value);
     let mut captured = Vec::new();
     for (name, c) in &st.capture {
-        match capture::take(name, c, &obs) {
+        match capture::take(name, c, obs) {
             Ok(v) => captured.push((name.clone(), v)),
             Err(f) => failures.push(f),
         }
@@ -761,6 +758,27 @@ fn is_idempotent(m: &reqwest::Method) -> bool {
     matches!(m.as_str(), "GET" | "HEAD" | "OPTIONS" | "PUT" | "DELETE")
 }
 
+/// The statuses the step expects, a `status:` template rendered in the scope the
+/// assertions will see: a 503 the step expects is its answer, not a failure to
+/// retry. A template that does not render expects nothing here (the assertion
+/// reports it once the response is in).
+fn expected_statuses(cx: &StepCtx<'_>, st: &Step) -> Vec<crate::scenario::expect::StatusPattern> {
+    let Some(status) = st.expect.status.as_ref() else {
+        return Vec::new();
+    };
+    let Some(t) = &status.template else {
+        return status.accepted.clone();
+    };
+    let value = crate::scenario::values::TValue::Str(t.clone());
+    cx.run
+        .suite
+        .templates()
+        .render_json(&value, &cx.scope.to_value())
+        .ok()
+        .and_then(|j| crate::scenario::expect::status_patterns(&j))
+        .unwrap_or_default()
+}
+
 /// Send, retrying what is safe to retry; failed attempts are recorded on `r`.
 #[allow(clippy::too_many_arguments)]
 async fn send_with_retries(
@@ -773,6 +791,7 @@ async fn send_with_retries(
     safe_to_repeat: bool,
     r: &mut StepReport,
 ) -> Result<Response, String> {
+    let expected_status = expected_statuses(cx, st);
     let mut attempt: u32 = 0;
     loop {
         attempt += 1;
@@ -798,11 +817,7 @@ async fn send_with_retries(
             }
             Err(e) => (e.never_sent() || safe_to_repeat, backoff(attempt)),
             Ok(resp) => {
-                let expected = st
-                    .expect
-                    .status
-                    .as_ref()
-                    .is_some_and(|s| s.accepted.iter().any(|p| p.matches(resp.status)));
+                let expected = expected_status.iter().any(|p| p.matches(resp.status));
                 let transient = matches!(resp.status, 429 | 500 | 502 | 503 | 504);
                 // Retry-After is how a 429 or a 503 says when to come back.
                 let wait = if matches!(resp.status, 429 | 503) {
@@ -960,8 +975,8 @@ async fn webhook_step(
     };
     let resp = Response {
         status: 200,
-        // Not a response: reports show it as the delivery it is.
-        version: WEBHOOK_DELIVERY.into(),
+        // Checked like a response; reported as the delivery it is.
+        version: String::new(),
         headers: delivery.headers.clone(),
         body: delivery.body.clone(),
         truncated: false,
@@ -969,8 +984,16 @@ async fn webhook_step(
         body_problem: None,
         wire_bytes: delivery.body.len(),
     };
-    r.response = Some(record_response(cx, &resp));
-    check_and_capture(cx, st, &resp, "", r, None);
+    let obs = observe(&resp, "", r);
+    let seen = record_response(cx, &resp, &obs.text);
+    r.delivery = Some(DeliveryRecord {
+        headers: seen.headers,
+        body: seen.body,
+        body_bytes: seen.body_bytes,
+        truncated: seen.truncated,
+        after_ms: seen.time_ms,
+    });
+    check_and_capture(cx, st, &obs, r, None);
     if let Some(secret) = secret {
         r.assertions += 1;
         let verdict = match delivery.header("x-layers-signature") {
@@ -994,6 +1017,40 @@ async fn webhook_step(
                 actual: "valid".into(),
             }),
             Ok(()) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_response_is_decoded_once_for_the_assertions_and_the_report() {
+        // (Content-Type, body bytes, the text both see)
+        let table: [(&str, &[u8], &str); 3] = [
+            ("text/plain; charset=iso-8859-1", b"caf\xe9", "café"),
+            ("application/json", b"{\"a\":1}", "{\"a\":1}"),
+            ("text/plain; charset=utf-8", b"bad \xff", "bad \u{fffd}"),
+        ];
+        for (ct, body, text) in table {
+            let resp = Response {
+                status: 200,
+                version: "HTTP/1.1".into(),
+                headers: vec![("Content-Type".into(), ct.into())],
+                body: bytes::Bytes::from(body.to_vec()),
+                truncated: false,
+                elapsed: Duration::ZERO,
+                body_problem: None,
+                wire_bytes: body.len(),
+            };
+            let before = crate::http::decode::DECODES.with(|n| n.get());
+            let obs = Observed::new(&resp);
+            let record = response_record(&resp, &obs.text);
+            let decodes = crate::http::decode::DECODES.with(|n| n.get()) - before;
+            assert_eq!(decodes, 1, "{ct}");
+            assert_eq!(obs.text, text, "{ct}");
+            assert_eq!(record.body, text, "{ct}");
         }
     }
 }

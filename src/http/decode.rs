@@ -125,9 +125,18 @@ pub fn declared_charset(content_type: Option<&str>) -> Option<&'static encoding_
     })
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many bodies this thread decoded to text: lets the engine's tests prove
+    /// a response is decoded once, however many places read its text.
+    pub static DECODES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// A body as text: in the declared charset (UTF-8 when none is declared), with a
 /// note when some bytes are not valid in it (they read as U+FFFD).
 pub fn text(body: &[u8], content_type: Option<&str>) -> (String, Option<String>) {
+    #[cfg(test)]
+    DECODES.with(|n| n.set(n.get() + 1));
     let declared = declared_charset(content_type);
     let encoding = declared.unwrap_or(encoding_rs::UTF_8);
     // A BOM is dropped when it is that of the charset in force, never taken as a

@@ -146,7 +146,7 @@ pub struct Ctx {
 /// Header names whose values are credentials.
 fn secret_header(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    crate::report::redact::SECRET_HEADERS.contains(&lower.as_str())
+    crate::secrets::SECRET_HEADERS.contains(&lower.as_str())
         || lower == "proxy-authorization"
         || secret_name(&lower)
 }
@@ -217,12 +217,12 @@ pub fn env_name(suggested: &str) -> String {
     if n.is_empty() || n.starts_with(|c: char| c.is_ascii_digit()) {
         n = format!("SECRET_{n}");
     }
-    if !crate::report::redact::SECRET_ENV_SUFFIXES
+    if !crate::secrets::SECRET_ENV_SUFFIXES
         .iter()
         .any(|s| n.ends_with(s))
     {
         // `APIKEY` -> `API_KEY`, `TOKEN` -> `API_TOKEN`: the runner masks `*_KEY` etc.
-        let bare = crate::report::redact::SECRET_ENV_SUFFIXES
+        let bare = crate::secrets::SECRET_ENV_SUFFIXES
             .iter()
             .map(|s| &s[1..])
             .find(|w| n.ends_with(w));
@@ -358,7 +358,7 @@ impl StepOut {
         }
         req.push(("url".into(), Y::str(&self.url)));
         if !self.headers.is_empty() {
-            req.push(("headers".into(), pairs(&self.headers)));
+            req.push(("headers".into(), yaml::header_lines(&self.headers)));
         }
         if !self.query.is_empty() {
             req.push((
@@ -480,7 +480,7 @@ impl ScenarioOut {
             ));
         }
         if !self.headers.is_empty() {
-            out.push(("headers".into(), pairs(&self.headers)));
+            out.push(("headers".into(), yaml::header_lines(&self.headers)));
         }
         let steps: Vec<Y> = self.steps.iter().map(StepOut::to_y).collect();
         out.push(("steps".into(), Y::Seq(steps)));
@@ -526,7 +526,7 @@ impl FileOut {
             let mut headers = self.headers.clone();
             headers.extend(s.headers.iter().cloned());
             if !headers.is_empty() {
-                file_keys.push(plain("headers", pairs(&headers)));
+                file_keys.push(plain("headers", yaml::header_lines(&headers)));
             }
             let at = at.min(entries.len());
             entries.splice(at..at, file_keys);
@@ -539,7 +539,7 @@ impl FileOut {
                 top.push(plain("vars", Y::map(self.vars.clone())));
             }
             if !self.headers.is_empty() {
-                top.push(plain("headers", pairs(&self.headers)));
+                top.push(plain("headers", yaml::header_lines(&self.headers)));
             }
             top.push(plain(
                 "scenarios",

@@ -73,6 +73,26 @@ impl Y {
     }
 }
 
+/// Request headers as a `headers:` mapping. A name given more than once (curl `-H`
+/// twice, a HAR entry with two lines of one name) becomes one key with a list, so
+/// each value is still sent as a line of its own; a YAML mapping cannot repeat a key.
+pub fn header_lines(p: &[(String, String)]) -> Y {
+    let mut grouped: Vec<(String, Vec<&str>)> = Vec::new();
+    for (k, v) in p {
+        match grouped.iter_mut().find(|(g, _)| g.eq_ignore_ascii_case(k)) {
+            Some((_, vs)) => vs.push(v),
+            None => grouped.push((k.clone(), vec![v])),
+        }
+    }
+    Y::map(grouped.into_iter().map(|(k, vs)| {
+        let value = match vs.as_slice() {
+            [one] => Y::str(*one),
+            many => Y::Seq(many.iter().map(|v| Y::str(*v)).collect()),
+        };
+        (k, value)
+    }))
+}
+
 /// JSON text in, with object keys in the order written (request bodies are shown
 /// as their authors wrote them).
 impl<'de> Deserialize<'de> for Y {
@@ -338,6 +358,21 @@ mod tests {
     use super::*;
 
     /// Whatever the writer produces, YAML reads back as the same value.
+    #[test]
+    fn repeated_headers_are_written_as_one_key_with_a_list() {
+        let h = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let cases: Vec<(Vec<(String, String)>, &str)> = vec![
+            (vec![h("Accept", "a/b")], "Accept: a/b\n"),
+            (
+                vec![h("X-Tag", "one"), h("Accept", "a/b"), h("x-tag", "two")],
+                "X-Tag:\n- one\n- two\nAccept: a/b\n",
+            ),
+        ];
+        for (headers, want) in cases {
+            assert_eq!(render(&[], &header_lines(&headers)), want, "{headers:?}");
+        }
+    }
+
     #[test]
     fn written_values_read_back_the_same() {
         let cases: Vec<Y> = vec![

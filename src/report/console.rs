@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Reporter, Summary};
-use crate::events::{Event, Outcome, Phase, ScenarioReport, StepReport, excerpt};
+use crate::events::{Event, Outcome, Phase, ScenarioReport, StepReport};
 
 /// How the console looks.
 #[derive(Debug, Clone, Copy)]
@@ -281,7 +281,8 @@ impl ConsoleReporter {
             && !resp.body.is_empty()
             && !body_shown
         {
-            let body = one_line(&excerpt(&resp.body, 300));
+            // The record's body may itself be an excerpt: count the whole body.
+            let body = one_line(&crate::events::excerpt_of(&resp.body, 300, resp.body_bytes));
             self.line(&format!("      body: {body}"));
         }
     }
@@ -329,18 +330,20 @@ impl ConsoleReporter {
                 self.line(&format!("> {}", one_line(b)));
             }
         }
-        if let Some(resp) = &st.response {
-            if resp.version == crate::engine::WEBHOOK_DELIVERY {
-                self.line(&format!(
-                    "< webhook delivery, {} bytes, after {} ms",
-                    resp.body_bytes, resp.time_ms
-                ));
-            } else {
-                self.line(&format!(
-                    "< {} {} ({} ms)",
-                    resp.version, resp.status, resp.time_ms
-                ));
+        if let Some(d) = &st.delivery {
+            self.line(&format!("< {}", d.summary()));
+            for (k, v) in &d.headers {
+                self.line(&format!("< {}: {}", escaped(k), escaped(v)));
             }
+            if bodies && !d.body.is_empty() {
+                self.line(&format!("< {}", one_line(&d.body)));
+            }
+        }
+        if let Some(resp) = &st.response {
+            self.line(&format!(
+                "< {} {} ({} ms)",
+                resp.version, resp.status, resp.time_ms
+            ));
             for (k, v) in &resp.headers {
                 self.line(&format!("< {}: {}", escaped(k), escaped(v)));
             }
@@ -358,7 +361,7 @@ impl ConsoleReporter {
             && let Some(req) = &st.request
         {
             self.line("# reproduce it (secrets show as ***: put them back):");
-            for l in super::curl::reproducer(req).lines() {
+            for l in req.reproducer().lines() {
                 self.line(&escaped(l));
             }
         }
@@ -484,7 +487,7 @@ impl Reporter for ConsoleReporter {
             format!("{} failed", summary.failed),
         ];
         if summary.errors > 0 {
-            parts.push(super::count(summary.errors as u64, "error", "errors"));
+            parts.push(crate::text::count(summary.errors as u64, "error", "errors"));
         }
         if summary.skipped > 0 {
             parts.push(format!("{} skipped", summary.skipped));
@@ -681,6 +684,7 @@ mod tests {
             failures: Vec::new(),
             passed: Vec::new(),
             redirects: Vec::new(),
+            delivery: None,
             request: Some(crate::events::RequestRecord {
                 method: "GET".into(),
                 url: "http://127.0.0.1:9/x".into(),

@@ -12,9 +12,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::redact::Redactor;
 use super::{Reporter, Summary};
 use crate::events::{Event, Outcome, ScenarioReport};
+use crate::secrets::Redactor;
 
 /// The job summary lists at most this many scenarios (GitHub caps a summary at 1 MiB).
 const SUMMARY_ROWS: usize = 100;
@@ -65,7 +65,7 @@ impl Reporter for GithubReporter {
     fn finish(&mut self, summary: &Summary) -> Result<(), String> {
         self.scenarios.sort_by_key(|s| s.index);
         for s in self.scenarios.iter_mut() {
-            super::mask_shared(s, &self.redactor);
+            crate::secrets::mask_shared(s, &self.redactor);
         }
         let commands = self.redactor.scrub(&commands(&self.scenarios, summary));
         let _ = self.out.write_all(commands.as_bytes());
@@ -167,7 +167,7 @@ pub fn job_summary(scenarios: &[Arc<ScenarioReport>], summary: &Summary) -> Stri
         "### runner: {} passed, {} failed, {}, {} skipped, {} flaky ({:.2}s)\n\n",
         summary.passed,
         summary.failed,
-        super::count(summary.errors as u64, "error", "errors"),
+        crate::text::count(summary.errors as u64, "error", "errors"),
         summary.skipped,
         summary.flaky,
         summary.duration.as_secs_f64()
@@ -265,6 +265,7 @@ mod tests {
             }],
             passed: Vec::new(),
             redirects: Vec::new(),
+            delivery: None,
             request: None,
             response: None,
             failed_attempts: Vec::new(),

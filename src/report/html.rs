@@ -31,12 +31,13 @@ use base64::Engine as _;
 use serde::Serialize;
 use sha2::Digest as _;
 
-use super::redact::Redactor;
-use super::{ReportFile, Reporter, Spool, Summary};
+use super::Summary;
+use super::pipeline::{Assembly, FileFormat, FileReporter};
 use crate::events::{
-    Assertion, Event, Outcome, Phase, RequestRecord, ResponseRecord, RunInfo, ScenarioReport,
-    StepReport,
+    Assertion, DeliveryRecord, Outcome, Phase, RequestRecord, ResponseRecord, RunInfo,
+    ScenarioReport, StepReport,
 };
+use crate::secrets::Redactor;
 
 const SCRIPT: &str = include_str!("html/report.js");
 const STYLE: &str = include_str!("html/report.css");
@@ -77,111 +78,85 @@ pub fn target_file(path: &Path) -> PathBuf {
     }
 }
 
-/// Writes the page as scenarios finish, like the JSON report: each scenario's line
-/// of the list and its line of data are made then and kept on disk ([`Spool`]),
-/// nothing of them in memory; the page is put together, in scenario order, at the end.
-pub struct HtmlReporter {
-    path: PathBuf,
-    redactor: Redactor,
-    run: Option<RunInfo>,
+/// The page, rendered as scenarios finish like the JSON report: each scenario's
+/// line of the list and its line of data are made then (kept on disk by the
+/// pipeline, two streams); the page is put together, in scenario order, at the end.
+pub struct Html {
     links: Links,
-    rows: Option<Spool>,
-    data: Option<Spool>,
     /// The earliest scenario start (RFC 3339 strings of one clock sort by time).
     started: Option<String>,
-    /// The first scenario whose data could not be serialised (refuses the report).
-    failed: Option<String>,
 }
 
-impl HtmlReporter {
+impl Html {
+    /// For a page written at `report_path`: links to scenario files are relative
+    /// to it, so they work wherever the report and the files move together.
+    pub fn new(report_path: &Path) -> Self {
+        Html {
+            links: Links::new(report_path),
+            started: None,
+        }
+    }
+}
+
+/// The HTML report file.
+pub type HtmlReporter = FileReporter<Html>;
+
+impl FileReporter<Html> {
     /// `path` as given on the command line (a folder or an `.html` file).
     pub fn new(path: &Path, redactor: Redactor) -> Self {
         let path = target_file(path);
-        let (rows, data) = (Spool::new(&path), Spool::new(&path));
-        HtmlReporter {
-            links: Links::new(&path),
-            path,
-            redactor,
-            run: None,
-            rows: Some(rows),
-            data: Some(data),
-            started: None,
-            failed: None,
-        }
+        FileReporter::with_format(path.clone(), Html::new(&path), redactor)
     }
 }
 
-impl Reporter for HtmlReporter {
-    fn event(&mut self, event: &Event) {
-        match event {
-            Event::RunStarted(info) => self.run = Some(info.clone()),
-            Event::ScenarioFinished(s) => {
-                let mut line = String::new();
-                row(&mut line, s);
-                if let Some(rows) = self.rows.as_mut() {
-                    rows.put(s.index, line.as_bytes(), s.masked_with);
-                }
-                match data_line(s, &mut self.links) {
-                    Ok(json) => {
-                        if let Some(data) = self.data.as_mut() {
-                            data.put(s.index, json.as_bytes(), s.masked_with);
-                        }
-                    }
-                    Err(e) => {
-                        self.failed.get_or_insert(e);
-                    }
-                }
-                if !s.started_at.is_empty()
-                    && self
-                        .started
-                        .as_deref()
-                        .is_none_or(|t| s.started_at.as_str() < t)
-                {
-                    self.started = Some(s.started_at.clone());
-                }
-            }
-            _ => {}
-        }
+/// The list (stream 0) and the data block (stream 1).
+const ROWS: usize = 0;
+const DATA: usize = 1;
+
+impl FileFormat for Html {
+    fn name(&self) -> &'static str {
+        "HTML"
     }
 
-    fn finish(&mut self, summary: &Summary) -> Result<(), String> {
-        if let Some(e) = self.failed.take() {
-            return Err(e);
+    fn scenario(&mut self, s: &ScenarioReport) -> Result<Vec<Vec<u8>>, String> {
+        let mut line = String::new();
+        row(&mut line, s);
+        let data = data_line(s, &mut self.links)?;
+        if !s.started_at.is_empty()
+            && self
+                .started
+                .as_deref()
+                .is_none_or(|t| s.started_at.as_str() < t)
+        {
+            self.started = Some(s.started_at.clone());
         }
-        let mut rows = self
-            .rows
-            .take()
-            .ok_or("the HTML report was already written")?
-            .into_reader()?;
-        let mut data = self
-            .data
-            .take()
-            .ok_or("the HTML report was already written")?
-            .into_reader()?;
-        if let Some(run) = self.run.as_mut() {
-            self.redactor.scrub_in_place(&mut run.target);
-        }
-        let mut file = ReportFile::create(&self.path, &self.redactor)?;
-        file.write(head(self.run.as_ref(), self.started.as_deref(), summary).as_bytes())?;
-        for i in 0..rows.len() {
-            if let Some(part) = rows.read(i, &self.redactor)? {
-                file.write(&part)?;
-            }
+        Ok(vec![line.into_bytes(), data.into_bytes()])
+    }
+
+    fn assemble(
+        &mut self,
+        run: Option<&RunInfo>,
+        summary: &Summary,
+        file: &mut Assembly<'_>,
+    ) -> Result<(), String> {
+        file.write(head(run, self.started.as_deref(), summary).as_bytes())?;
+        let n = file.scenarios();
+        for i in 0..n {
+            file.piece(ROWS, i)?;
         }
         file.write(DATA_OPEN.as_bytes())?;
         // One line per row, in the same order: the script finds a row's data by position.
         let mut any = false;
-        for i in 0..data.len() {
-            if let Some(part) = data.read(i, &self.redactor)? {
+        for i in 0..n {
+            if file.has(DATA, i) {
                 if any {
                     file.write(b"\n")?;
                 }
-                file.write(&part)?;
+                file.piece(DATA, i)?;
                 any = true;
             }
         }
-        file.write(tail().as_bytes())?;
-        file.commit()
+        file.write(tail().as_bytes())
     }
 }
 
@@ -202,33 +177,15 @@ fn data_line(s: &ScenarioReport, links: &mut Links) -> Result<String, String> {
 }
 
 /// The whole page at once (the reporter streams the same pieces). `report_path` is
-/// where it will be written: links to scenario files are relative to it, so they
-/// work wherever the report and the files move together.
+/// where it will be written: links to scenario files are relative to it.
 pub fn render<S: std::borrow::Borrow<ScenarioReport>>(
     run: Option<&RunInfo>,
     scenarios: &[S],
     summary: &Summary,
     report_path: &Path,
 ) -> Result<String, String> {
-    let mut links = Links::new(report_path);
-    let started = scenarios
-        .iter()
-        .map(|s| s.borrow().started_at.as_str())
-        .filter(|t| !t.is_empty())
-        .min();
-    let mut out = head(run, started, summary);
-    for s in scenarios {
-        row(&mut out, s.borrow());
-    }
-    out.push_str(DATA_OPEN);
-    for (i, s) in scenarios.iter().enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        out.push_str(&data_line(s.borrow(), &mut links)?);
-    }
-    out.push_str(&tail());
-    Ok(out)
+    let bytes = super::pipeline::render(&mut Html::new(report_path), run, scenarios, summary)?;
+    String::from_utf8(bytes).map_err(|e| format!("the HTML report is not UTF-8: {e}"))
 }
 
 /// Everything before the list's lines.
@@ -566,6 +523,10 @@ struct RequestData<'a> {
 
 #[derive(Serialize)]
 struct ResponseData<'a> {
+    /// A webhook delivery: its line, said as every reporter says it (it has no
+    /// status or version).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery: Option<String>,
     status: u16,
     version: &'a str,
     headers: &'a [(String, String)],
@@ -617,7 +578,7 @@ fn step_data<'a>(st: &'a StepReport, links: &mut Links) -> StepData<'a> {
             .request
             .as_ref()
             .filter(|_| matches!(st.outcome, Outcome::Failed | Outcome::Error))
-            .map(super::curl::reproducer),
+            .map(RequestRecord::reproducer),
     }
 }
 
@@ -632,7 +593,30 @@ fn exchanges(st: &StepReport) -> Vec<ExchangeData<'_>> {
     if st.request.is_some() || st.response.is_some() {
         out.push(exchange(st.request.as_ref(), st.response.as_ref(), false));
     }
+    if let Some(d) = &st.delivery {
+        out.push(delivery(d));
+    }
     out
+}
+
+fn delivery(d: &DeliveryRecord) -> ExchangeData<'_> {
+    let pretty = pretty_json(&d.body);
+    ExchangeData {
+        hop: false,
+        request: None,
+        response: Some(ResponseData {
+            delivery: Some(d.summary()),
+            status: 0,
+            version: "",
+            headers: &d.headers,
+            pretty: pretty.is_some(),
+            body: pretty.map_or(Cow::Borrowed(d.body.as_str()), Cow::Owned),
+            body_bytes: d.body_bytes,
+            truncated: d.truncated,
+            cut: is_excerpt(&d.body),
+            ms: d.after_ms,
+        }),
+    }
 }
 
 fn exchange<'a>(
@@ -654,6 +638,7 @@ fn exchange<'a>(
         response: resp.map(|r| {
             let pretty = pretty_json(&r.body);
             ResponseData {
+                delivery: None,
                 status: r.status,
                 version: &r.version,
                 headers: &r.headers,
@@ -848,6 +833,8 @@ fn push_script_safe_json(out: &mut String, json: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Event;
+    use crate::report::Reporter as _;
 
     #[test]
     fn pretty_json_keeps_every_token_as_sent() {
@@ -968,7 +955,7 @@ mod tests {
             steps: Vec::new(),
             masked_with: None,
         };
-        super::super::mask_scenario(&mut s, &r);
+        crate::secrets::mask_scenario(&mut s, &r);
         reporter.event(&Event::ScenarioFinished(std::sync::Arc::new(s)));
         r.add("tok<en>-77d0-4a1f-9c2e");
         reporter.finish(&Summary::default()).unwrap();

@@ -5,20 +5,23 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::redact::Redactor;
-use super::{ReportFile, Reporter, Spool, Summary};
-use crate::events::{Event, RunInfo, ScenarioReport};
+use super::Summary;
+use super::pipeline::{Assembly, FileFormat, FileReporter};
+use crate::events::{RunInfo, ScenarioReport};
+use crate::secrets::Redactor;
 
-/// Writes the report as scenarios finish: each scenario's object is serialised
-/// then and kept on disk ([`Spool`]), nothing of it in memory; the document is put
+/// The JSON document, rendered as scenarios finish: each scenario's object is
+/// serialised then (and kept on disk by the pipeline); the document is put
 /// together, in scenario order, at the end (the summary comes before the scenarios).
-pub struct JsonReporter {
-    path: PathBuf,
-    redactor: Redactor,
-    run: Option<RunInfo>,
-    spool: Option<Spool>,
-    /// The first scenario that could not be serialised (refuses the report).
-    failed: Option<String>,
+pub struct Json;
+
+/// The JSON report file.
+pub type JsonReporter = FileReporter<Json>;
+
+impl FileReporter<Json> {
+    pub fn new(path: PathBuf, redactor: Redactor) -> Self {
+        FileReporter::with_format(path, Json, redactor)
+    }
 }
 
 /// What the pretty printer puts before each line of an element of the top-level
@@ -33,19 +36,6 @@ struct Document<'a> {
     run: Option<&'a RunInfo>,
     summary: &'a Summary,
     scenarios: Vec<&'a ScenarioReport>,
-}
-
-impl JsonReporter {
-    pub fn new(path: PathBuf, redactor: Redactor) -> Self {
-        let spool = Some(Spool::new(&path));
-        JsonReporter {
-            path,
-            redactor,
-            run: None,
-            spool,
-            failed: None,
-        }
-    }
 }
 
 /// `s` as the pretty printer writes it as an element of the document's
@@ -67,41 +57,26 @@ fn scenario_json(s: &ScenarioReport) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-impl Reporter for JsonReporter {
-    fn event(&mut self, event: &Event) {
-        match event {
-            Event::RunStarted(info) => self.run = Some(info.clone()),
-            Event::ScenarioFinished(s) => match scenario_json(s) {
-                Ok(bytes) => {
-                    if let Some(spool) = self.spool.as_mut() {
-                        spool.put(s.index, &bytes, s.masked_with);
-                    }
-                }
-                Err(e) => {
-                    self.failed.get_or_insert(e);
-                }
-            },
-            _ => {}
-        }
+impl FileFormat for Json {
+    fn name(&self) -> &'static str {
+        "JSON"
     }
 
-    fn finish(&mut self, summary: &Summary) -> Result<(), String> {
-        if let Some(e) = self.failed.take() {
-            return Err(e);
-        }
-        let mut parts = self
-            .spool
-            .take()
-            .ok_or("the JSON report was already written")?
-            .into_reader()?;
-        if let Some(run) = self.run.as_mut() {
-            self.redactor.scrub_in_place(&mut run.target);
-        }
+    fn scenario(&mut self, s: &ScenarioReport) -> Result<Vec<Vec<u8>>, String> {
+        Ok(vec![scenario_json(s)?])
+    }
+
+    fn assemble(
+        &mut self,
+        run: Option<&RunInfo>,
+        summary: &Summary,
+        file: &mut Assembly<'_>,
+    ) -> Result<(), String> {
         // The document without its scenarios, cut where they go.
         let doc = Document {
             format_version: 1,
             runner_version: env!("CARGO_PKG_VERSION"),
-            run: self.run.as_ref(),
+            run,
             summary,
             scenarios: Vec::new(),
         };
@@ -112,21 +87,18 @@ impl Reporter for JsonReporter {
             .rfind(SLOT)
             .ok_or("cannot serialize the JSON report: no place for the scenarios")?;
         let (head, tail) = (&empty[..at + SLOT.len() - 1], &empty[at + SLOT.len() - 1..]);
-        let path = super::report_path(&self.path);
-        let mut file = ReportFile::create(&path, &self.redactor)?;
         file.write(head.as_bytes())?;
         let mut any = false;
-        for i in 0..parts.len() {
-            if let Some(part) = parts.read(i, &self.redactor)? {
+        for i in 0..file.scenarios() {
+            if file.has(0, i) {
                 file.write(if any { b",\n" } else { b"\n" })?;
-                file.write(&part)?;
+                file.piece(0, i)?;
                 any = true;
             }
         }
         if any {
             file.write(b"\n  ")?;
         }
-        file.write(tail.as_bytes())?;
-        file.commit()
+        file.write(tail.as_bytes())
     }
 }

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use super::redact::Redactor;
+use super::Summary;
+use super::pipeline::{Assembly, FileFormat, FileReporter};
 use super::xml::XmlWriter;
-use super::{ReportFile, Reporter, Spool, Summary};
-use crate::events::{Event, Outcome, ScenarioReport, StepReport};
+use crate::events::{Outcome, RunInfo, ScenarioReport, StepReport};
+use crate::secrets::Redactor;
 
 /// The step-by-step log kept in `<system-out>` is cut beyond this.
 const SYSTEM_OUT_BYTES: usize = 64 * 1024;
@@ -22,29 +23,30 @@ pub enum Granularity {
     Step,
 }
 
-/// Writes the report as scenarios finish: each scenario's testcases are rendered
-/// then and kept on disk ([`Spool`]); only each file's counts stay in memory, for
-/// the `<testsuite>` element that comes before its cases. The file is put
-/// together, in scenario order, at the end.
-pub struct JunitReporter {
-    path: PathBuf,
+/// JUnit XML, rendered as scenarios finish: each scenario's testcases then (kept
+/// on disk by the pipeline); only each file's counts stay in memory, for the
+/// `<testsuite>` element that comes before its cases.
+pub struct Junit {
     granularity: Granularity,
-    redactor: Redactor,
     /// By file, the `<testsuite>` heads so far.
     suites: IndexMap<String, SuiteHead>,
-    spool: Option<Spool>,
 }
 
-impl JunitReporter {
-    pub fn new(path: PathBuf, granularity: Granularity, redactor: Redactor) -> Self {
-        let spool = Some(Spool::new(&path));
-        JunitReporter {
-            path,
+impl Junit {
+    pub fn new(granularity: Granularity) -> Self {
+        Junit {
             granularity,
-            redactor,
             suites: IndexMap::new(),
-            spool,
         }
+    }
+}
+
+/// The JUnit report file.
+pub type JunitReporter = FileReporter<Junit>;
+
+impl FileReporter<Junit> {
+    pub fn new(path: PathBuf, granularity: Granularity, redactor: Redactor) -> Self {
+        FileReporter::with_format(path, Junit::new(granularity), redactor)
     }
 }
 
@@ -72,36 +74,36 @@ impl SuiteHead {
     }
 }
 
-impl Reporter for JunitReporter {
-    fn event(&mut self, event: &Event) {
-        if let Event::ScenarioFinished(s) = event {
-            let mut body = XmlWriter::with_depth(2);
-            let mut counts = Counts::default();
-            cases_of(&mut body, &mut counts, s, self.granularity);
-            let head = self
-                .suites
-                .entry(s.file.clone())
-                .or_insert_with(|| SuiteHead {
-                    name: s.file.clone(),
-                    first: s.index,
-                    started_at: s.started_at.clone(),
-                    counts: Counts::default(),
-                    time: Duration::ZERO,
-                    cases: Vec::new(),
-                });
-            head.add(s, counts);
-            if let Some(spool) = self.spool.as_mut() {
-                spool.put(s.index, body.take_text().as_bytes(), s.masked_with);
-            }
-        }
+impl FileFormat for Junit {
+    fn name(&self) -> &'static str {
+        "JUnit"
     }
 
-    fn finish(&mut self, summary: &Summary) -> Result<(), String> {
-        let mut parts = self
-            .spool
-            .take()
-            .ok_or("the JUnit report was already written")?
-            .into_reader()?;
+    fn scenario(&mut self, s: &ScenarioReport) -> Result<Vec<Vec<u8>>, String> {
+        let mut body = XmlWriter::with_depth(2);
+        let mut counts = Counts::default();
+        cases_of(&mut body, &mut counts, s, self.granularity);
+        let head = self
+            .suites
+            .entry(s.file.clone())
+            .or_insert_with(|| SuiteHead {
+                name: s.file.clone(),
+                first: s.index,
+                started_at: s.started_at.clone(),
+                counts: Counts::default(),
+                time: Duration::ZERO,
+                cases: Vec::new(),
+            });
+        head.add(s, counts);
+        Ok(vec![body.take_text().into_bytes()])
+    }
+
+    fn assemble(
+        &mut self,
+        _run: Option<&RunInfo>,
+        summary: &Summary,
+        file: &mut Assembly<'_>,
+    ) -> Result<(), String> {
         let mut suites: Vec<SuiteHead> = std::mem::take(&mut self.suites).into_values().collect();
         suites.sort_by_key(|h| h.first);
         let checks: Vec<RunCheck> = RunCheck::budget(summary).into_iter().collect();
@@ -110,8 +112,6 @@ impl Reporter for JunitReporter {
             acc
         });
         total.merge(check_counts(&checks));
-        let path = super::report_path(&self.path);
-        let mut file = ReportFile::create(&path, &self.redactor)?;
         let mut out = XmlWriter::with_capacity(4096);
         open_report(&mut out, total, summary.duration);
         for mut suite in suites {
@@ -119,16 +119,13 @@ impl Reporter for JunitReporter {
             open_suite(&mut out, &suite);
             file.write(out.take_text().as_bytes())?;
             for i in &suite.cases {
-                if let Some(part) = parts.read(*i, &self.redactor)? {
-                    file.write(&part)?;
-                }
+                file.piece(0, *i)?;
             }
             out.close("testsuite");
         }
         write_checks(&mut out, &checks);
         out.close("testsuites");
-        file.write(out.finish().as_bytes())?;
-        file.commit()
+        file.write(out.finish().as_bytes())
     }
 }
 
@@ -248,38 +245,12 @@ pub fn render<S: std::borrow::Borrow<ScenarioReport>>(
     granularity: Granularity,
     duration: Duration,
 ) -> Result<String, String> {
-    let mut suites: IndexMap<&str, (SuiteHead, XmlWriter)> = IndexMap::new();
-    for s in scenarios.iter().map(S::borrow) {
-        let (head, body) = suites.entry(s.file.as_str()).or_insert_with(|| {
-            let head = SuiteHead {
-                name: s.file.clone(),
-                first: s.index,
-                started_at: s.started_at.clone(),
-                counts: Counts::default(),
-                time: Duration::ZERO,
-                cases: Vec::new(),
-            };
-            (head, XmlWriter::with_depth(2))
-        });
-        let mut counts = Counts::default();
-        cases_of(body, &mut counts, s, granularity);
-        head.counts.merge(counts);
-        head.time += s.duration;
-    }
-    let total = suites.values().fold(Counts::default(), |mut acc, (s, _)| {
-        acc.merge(s.counts);
-        acc
-    });
-    let body_len: usize = suites.values().map(|(_, b)| b.len()).sum();
-    let mut out = XmlWriter::with_capacity(body_len + 512 * (suites.len() + 1));
-    open_report(&mut out, total, duration);
-    for (_, (head, body)) in suites {
-        open_suite(&mut out, &head);
-        out.raw(&body);
-        out.close("testsuite");
-    }
-    out.close("testsuites");
-    Ok(out.finish())
+    let summary = Summary {
+        duration,
+        ..Summary::default()
+    };
+    let bytes = super::pipeline::render(&mut Junit::new(granularity), None, scenarios, &summary)?;
+    String::from_utf8(bytes).map_err(|e| format!("the JUnit report is not UTF-8: {e}"))
 }
 
 /// The declaration and the opening `<testsuites>` with the run's counts.
@@ -637,18 +608,14 @@ fn step_log(steps: &[StepReport]) -> String {
         for a in &st.failed_attempts {
             out.push_str(&format!("  ! {a}\n"));
         }
+        if let Some(d) = &st.delivery {
+            out.push_str(&format!("  < {}\n", d.summary()));
+        }
         if let Some(resp) = &st.response {
-            if resp.version == crate::engine::WEBHOOK_DELIVERY {
-                out.push_str(&format!(
-                    "  < webhook delivery ({} bytes, after {} ms)\n",
-                    resp.body_bytes, resp.time_ms
-                ));
-            } else {
-                out.push_str(&format!(
-                    "  < {} ({} bytes, {} ms)\n",
-                    resp.status, resp.body_bytes, resp.time_ms
-                ));
-            }
+            out.push_str(&format!(
+                "  < {} ({} bytes, {} ms)\n",
+                resp.status, resp.body_bytes, resp.time_ms
+            ));
         }
         for f in &st.failures {
             out.push_str(&format!("  ✗ {f}\n"));

@@ -1,13 +1,14 @@
-//! Reporters: the console, JUnit XML and a JSON report, each a consumer of the
-//! engine's events. Secrets are masked once, here, before any reporter sees an event.
+//! Reporters: the console, the GitHub annotations and the report files (JUnit XML,
+//! JSON, HTML), each a consumer of the engine's events. [`pump`] masks every event
+//! (`secrets::mask_event`) before any reporter sees it; the report files are
+//! formats run by [`pipeline`], which masks, writes and scans them alike.
 
 pub mod console;
-pub mod curl;
 pub mod github;
 pub mod html;
 pub mod json;
 pub mod junit;
-pub mod redact;
+pub mod pipeline;
 pub mod xml;
 
 use std::io::Write as _;
@@ -17,8 +18,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::events::{Event, Outcome, ScenarioReport, StepReport, Verdict};
-use redact::Redactor;
+use crate::events::{Event, Outcome, Verdict};
+use crate::secrets::Redactor;
 
 /// The counts a run ends with.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -51,12 +52,6 @@ pub struct Budget {
     pub max_credits: u64,
     /// Why the run is over budget (or the ledger could not be read); `None`: within it.
     pub exceeded: Option<String>,
-}
-
-/// `1 error`, `2 errors`: a count with its noun in the right number.
-pub fn count<N: Into<u64> + Copy>(n: N, one: &str, many: &str) -> String {
-    let v: u64 = n.into();
-    format!("{v} {}", if v == 1 { one } else { many })
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -102,96 +97,12 @@ pub async fn pump(
     mut reporters: Vec<Box<dyn Reporter>>,
 ) -> Vec<Box<dyn Reporter>> {
     while let Some(mut event) = rx.recv().await {
-        scrub_event(&mut event, &redactor);
+        crate::secrets::mask_event(&mut event, &redactor);
         for r in reporters.iter_mut() {
             r.event(&event);
         }
     }
     reporters
-}
-
-fn scrub_event(e: &mut Event, r: &Redactor) {
-    match e {
-        Event::RunStarted(info) => r.scrub_in_place(&mut info.target),
-        Event::ScenarioStarted { name, .. } => r.scrub_in_place(name),
-        Event::StepFinished { step, .. } => scrub_step(step, r),
-        Event::ScenarioFinished(s) => mask_shared(s, r),
-        Event::Notice(text) => r.scrub_in_place(text),
-    }
-}
-
-/// Mask a scenario's report unless it was masked with every secret known now: a secret
-/// first seen late in the run (a header of a later step) may sit in a report kept
-/// since, and a file report must not carry it.
-pub(crate) fn mask_scenario(s: &mut ScenarioReport, r: &Redactor) {
-    // Read before masking: a secret added meanwhile makes the next call mask again.
-    let generation = r.generation();
-    if s.masked_with != Some(generation) {
-        scrub_scenario(s, r);
-        s.masked_with = Some(generation);
-    }
-}
-
-/// [`mask_scenario`] for a report that reporters share: copied only when it must change.
-pub(crate) fn mask_shared(s: &mut std::sync::Arc<ScenarioReport>, r: &Redactor) {
-    if s.masked_with != Some(r.generation()) {
-        mask_scenario(std::sync::Arc::make_mut(s), r);
-    }
-}
-
-fn scrub_scenario(s: &mut ScenarioReport, r: &Redactor) {
-    r.scrub_in_place(&mut s.name);
-    if let Some(m) = s.message.as_mut() {
-        r.scrub_in_place(m);
-    }
-    for st in s.steps.iter_mut() {
-        scrub_step(st, r);
-    }
-    // Earlier attempts quote what their steps saw, secrets included.
-    for a in s.previous_attempts.iter_mut() {
-        r.scrub_in_place(&mut a.message);
-        r.scrub_in_place(&mut a.location);
-    }
-}
-
-fn scrub_step(st: &mut StepReport, r: &Redactor) {
-    r.scrub_in_place(&mut st.name);
-    if let Some(m) = st.message.as_mut() {
-        r.scrub_in_place(m);
-    }
-    for f in st.failures.iter_mut().chain(st.passed.iter_mut()) {
-        r.scrub_in_place(&mut f.subject);
-        r.scrub_in_place(&mut f.expected);
-        r.scrub_in_place(&mut f.actual);
-    }
-    for a in st.failed_attempts.iter_mut() {
-        r.scrub_in_place(a);
-    }
-    let hops = st
-        .redirects
-        .iter_mut()
-        .map(|h| (Some(&mut h.request), Some(&mut h.response)));
-    for (req, resp) in hops.chain(std::iter::once((st.request.as_mut(), st.response.as_mut()))) {
-        if let Some(req) = req {
-            r.scrub_in_place(&mut req.url);
-            // Names too: a server may echo a secret as a header name.
-            for (k, v) in req.headers.iter_mut() {
-                r.scrub_in_place(k);
-                r.scrub_in_place(v);
-            }
-            if let Some(b) = req.body.as_mut() {
-                r.scrub_in_place(b);
-            }
-        }
-        if let Some(resp) = resp {
-            for (k, v) in resp.headers.iter_mut() {
-                r.scrub_in_place(k);
-                r.scrub_in_place(v);
-            }
-            // A body cut by --max-body may end in the first bytes of a secret.
-            r.scrub_in_place_cut(&mut resp.body, resp.truncated);
-        }
-    }
 }
 
 /// Whether a report path means standard output (`--junit -`).
@@ -307,6 +218,11 @@ impl SpoolReader {
     /// One past the highest scenario index with a part.
     pub(crate) fn len(&self) -> usize {
         self.parts.len()
+    }
+
+    /// Whether scenario `index` has a part.
+    pub(crate) fn has(&self, index: usize) -> bool {
+        matches!(self.parts.get(index), Some(Some(_)))
     }
 
     /// The part of scenario `index` (`None`: it has none), masked with every secret
@@ -564,55 +480,5 @@ mod tests {
         assert_eq!(reader.join().unwrap(), b"<testsuites/>");
         use std::os::unix::fs::FileTypeExt as _;
         assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
-    }
-
-    #[test]
-    fn a_scenario_is_masked_again_only_after_a_new_secret() {
-        let r = Redactor::new();
-        r.add("alpha-4a1f-9c2e-77d0");
-        let mut s = ScenarioReport {
-            index: 0,
-            name: "uses alpha-4a1f-9c2e-77d0 and omega-b3c5-1e08-aa42".into(),
-            file: "a.yaml".into(),
-            line: 1,
-            flaky: false,
-            previous_attempts: Vec::new(),
-            classname: "a".into(),
-            tags: Vec::new(),
-            outcome: Outcome::Passed,
-            message: None,
-            interrupted: false,
-            started_at: String::new(),
-            duration: Duration::ZERO,
-            steps: Vec::new(),
-            masked_with: None,
-        };
-        s.previous_attempts.push(crate::events::Attempt {
-            outcome: Outcome::Failed,
-            message: "step 1 \"x\": $.token: expected 1, got alpha-4a1f-9c2e-77d0".into(),
-            location: "a.yaml:3".into(),
-            duration: Duration::ZERO,
-        });
-        mask_scenario(&mut s, &r);
-        assert_eq!(s.name, "uses *** and omega-b3c5-1e08-aa42");
-        assert_eq!(
-            s.previous_attempts[0].message, "step 1 \"x\": $.token: expected 1, got ***",
-            "an earlier attempt is masked like the rest"
-        );
-        let seen = s.masked_with;
-        r.add("alpha-4a1f-9c2e-77d0");
-        assert_eq!(
-            r.generation(),
-            seen.unwrap_or(0),
-            "a known secret changes nothing"
-        );
-        // Unmasked text planted after masking shows the pass is skipped...
-        s.name.push_str(" alpha-4a1f-9c2e-77d0");
-        mask_scenario(&mut s, &r);
-        assert!(s.name.ends_with(" alpha-4a1f-9c2e-77d0"), "{}", s.name);
-        // ...until a new secret is learnt: then everything is masked again.
-        r.add("omega-b3c5-1e08-aa42");
-        mask_scenario(&mut s, &r);
-        assert_eq!(s.name, "uses *** and *** ***");
     }
 }

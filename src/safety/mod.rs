@@ -1,6 +1,6 @@
 //! Safe by default on paid APIs: the cost catalog and the guard that refuses costly
 //! steps on a real server unless a scenario declares them (`allow_cost:`) and cancels
-//! the jobs it starts (`finally:`). Secret masking lives in `report::redact`.
+//! the jobs it starts (`finally:`). Secret masking lives in `secrets`.
 
 pub mod catalog;
 pub mod guard;

@@ -57,12 +57,12 @@ impl Spend {
     pub fn line(&self) -> String {
         let mut line = format!(
             "spend (embedded mock's ledger; what the real API would have cost): {}, {}, {}, {}, {}, {}",
-            crate::report::count(self.credits, "credit", "credits"),
-            crate::report::count(self.scraper_calls, "scraper call", "scraper calls"),
-            crate::report::count(self.agent_runs, "agent run", "agent runs"),
-            crate::report::count(self.pull_requests, "pull request", "pull requests"),
-            crate::report::count(self.posts, "post", "posts"),
-            crate::report::count(
+            crate::text::count(self.credits, "credit", "credits"),
+            crate::text::count(self.scraper_calls, "scraper call", "scraper calls"),
+            crate::text::count(self.agent_runs, "agent run", "agent runs"),
+            crate::text::count(self.pull_requests, "pull request", "pull requests"),
+            crate::text::count(self.posts, "post", "posts"),
+            crate::text::count(
                 self.jobs_left_running,
                 "job left running",
                 "jobs left running"

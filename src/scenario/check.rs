@@ -51,7 +51,7 @@ pub fn check_suite(mut scenarios: Vec<Scenario>, cli_vars: &[String]) -> (Suite,
 /// secrets too, from the moment they are captured or rendered, so that no output
 /// shows them before the step that sends them.
 fn secret_flows(templates: &Templates, s: &Scenario) -> Vec<String> {
-    use crate::report::redact::SECRET_HEADERS;
+    use crate::secrets::SECRET_HEADERS;
     fn tpls<'a>(v: &'a TValue, out: &mut Vec<&'a Tpl>) {
         match v {
             TValue::Str(t) => out.push(t),
@@ -73,7 +73,11 @@ fn secret_flows(templates: &Templates, s: &Scenario) -> Vec<String> {
         Action::WaitWebhook(_) => None,
     });
     for h in std::iter::once(&s.headers).chain(headers) {
-        sinks.extend(h.iter().filter(|(n, _)| secret_header(n)).map(|(_, t)| t));
+        sinks.extend(
+            h.iter()
+                .filter(|(n, _)| secret_header(n))
+                .flat_map(|(_, ts)| ts.iter()),
+        );
     }
     for st in s.all_steps() {
         if let Action::WaitWebhook(w) = &st.action {
@@ -159,9 +163,11 @@ impl Checker {
         }
         let header_known = known.clone();
         let mut headers = std::mem::take(&mut s.headers);
-        for (k, h) in headers.iter_mut() {
-            self.tpl(&file, h, &header_known, false);
-            self.header(&file, k, h);
+        for (k, hs) in headers.iter_mut() {
+            for h in hs.iter_mut() {
+                self.tpl(&file, h, &header_known, false);
+                self.header(&file, k, h);
+            }
         }
         s.headers = headers;
         if let Some(b) = s.base_url.as_ref().filter(|b| b.is_literal())
@@ -242,9 +248,11 @@ impl Checker {
                             .hint("write an http:// or https:// URL, or a path joined onto the base URL"),
                     );
                 }
-                for (k, h) in r.headers.iter_mut() {
-                    self.tpl(&file, h, &inner, false);
-                    self.header(&file, k, h);
+                for (k, hs) in r.headers.iter_mut() {
+                    for h in hs.iter_mut() {
+                        self.tpl(&file, h, &inner, false);
+                        self.header(&file, k, h);
+                    }
                 }
                 if step.timeout.is_some_and(|t| t.is_zero()) {
                     self.push(zero_time_limit(&file, step.loc, "timeout"));

@@ -37,7 +37,7 @@ pub struct ScenarioDoc {
     /// Headers sent with every step; a step's own headers win.
     #[serde(default)]
     #[schemars(example = serde_json::json!({"X-Api-Key": "{{ env.LAYERS_API_KEY }}"}))]
-    pub headers: IndexMap<String, Tpl>,
+    pub headers: IndexMap<String, HeaderValues>,
     /// Names of variables whose values are secret: masked in every output.
     #[serde(default)]
     #[schemars(example = ["api_key", "webhook_secret"])]
@@ -163,8 +163,8 @@ pub struct RequestDoc {
     pub url: Tpl,
     /// Headers of this request; they win over the scenario's `headers`.
     #[serde(default)]
-    #[schemars(example = serde_json::json!({"Idempotency-Key": "{{ uuid() }}"}))]
-    pub headers: IndexMap<String, Tpl>,
+    #[schemars(example = serde_json::json!({"Idempotency-Key": "{{ uuid() }}", "X-Tag": ["blue", "green"]}))]
+    pub headers: IndexMap<String, HeaderValues>,
     /// Query parameters, appended to the URL (URL-encoded).
     #[serde(default)]
     #[schemars(example = serde_json::json!({"limit": 10, "cursor": "{{ next_cursor }}"}))]
@@ -200,6 +200,89 @@ pub struct RequestDoc {
     /// A binary body written in hex (sent as the bytes it decodes to).
     #[schemars(example = &"89504e470d0a1a0a")]
     pub body_hex: Option<Tpl>,
+}
+
+/// The value of one header: one text, or a list whose items are sent as separate
+/// header lines of the same name, in order.
+#[derive(Debug, Clone)]
+pub struct HeaderValues(pub Vec<Tpl>);
+
+impl HeaderValues {
+    pub fn one(t: Tpl) -> Self {
+        HeaderValues(vec![t])
+    }
+}
+
+impl std::ops::Deref for HeaderValues {
+    type Target = [Tpl];
+    fn deref(&self) -> &[Tpl] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for HeaderValues {
+    fn deref_mut(&mut self) -> &mut [Tpl] {
+        &mut self.0
+    }
+}
+
+impl JsonSchema for HeaderValues {
+    fn schema_name() -> Cow<'static, str> {
+        "HeaderValues".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let text = generator.subschema_for::<Tpl>().to_value();
+        json_schema!({
+            "description": "The header's value, or a list of values: each is sent as a header line of its own, in order.",
+            "anyOf": [text, {"type": "array", "items": text, "minItems": 1}],
+            "examples": ["application/json", ["blue", "green"]]
+        })
+    }
+}
+
+/// Written by hand: a scalar and a list of scalars are both accepted, and anything
+/// else is reported at its own line rather than as "did not match any variant".
+impl<'de> Deserialize<'de> for HeaderValues {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        fn text(v: TValue) -> Option<Tpl> {
+            match v {
+                TValue::Str(t) => Some(t),
+                TValue::Num(n, loc) => Some(Tpl::new(n.to_string(), loc)),
+                TValue::Bool(b, loc) => Some(Tpl::new(b.to_string(), loc)),
+                other => {
+                    sink::report(
+                        other.loc(),
+                        1,
+                        format!("a header value is text, not {}", other.kind_name()),
+                        Some("write `X-Tag: a`, or a list `X-Tag: [a, b]` to send the header once per value".into()),
+                    );
+                    None
+                }
+            }
+        }
+        let v = TValue::deserialize(d)?;
+        match v {
+            TValue::Seq(items, loc) => {
+                if items.is_empty() {
+                    sink::report(
+                        loc,
+                        1,
+                        "a header list needs at least one value",
+                        Some("remove the header, or write its value".into()),
+                    );
+                    return Ok(HeaderValues(vec![Tpl::new("", loc)]));
+                }
+                Ok(HeaderValues(items.into_iter().filter_map(text).collect()))
+            }
+            other => {
+                let loc = other.loc();
+                Ok(HeaderValues(vec![
+                    text(other).unwrap_or_else(|| Tpl::new("", loc)),
+                ]))
+            }
+        }
+    }
 }
 
 /// One part of a multipart body.
@@ -340,7 +423,7 @@ pub struct FilePart {
     /// The file name sent with the part (default: the file's own name).
     #[schemars(example = &"logo.png")]
     pub filename: Option<String>,
-    /// The part's Content-Type (none is sent when this is not given).
+    /// The part's Content-Type (default `application/octet-stream`, as curl sends).
     #[schemars(example = &"image/png")]
     pub content_type: Option<String>,
 }

@@ -95,7 +95,7 @@ pub struct Scenario {
     pub base_url: Option<Tpl>,
     /// File vars, then the scenario's, then matrix values, in order.
     pub vars: Vec<(String, TValue)>,
-    pub headers: IndexMap<String, Tpl>,
+    pub headers: IndexMap<String, super::model::HeaderValues>,
     pub secrets: Vec<String>,
     /// Names whose values flow into a secret header or a `secrets:` variable (found
     /// by the checks): masked from the moment they are set, when long enough to be

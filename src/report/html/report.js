@@ -101,13 +101,14 @@
         var seg = add(bar, el('span', 'seg' + (ex[i].hop ? ' hop' : '')));
         seg.style.right = right + '%';
         seg.style.width = Math.max(w, 0) + '%';
-        seg.title = (ex[i].hop ? 'redirect hop: ' : '') + 'HTTP ' + r.status + ' in ' + r.ms + ' ms';
+        seg.title = r.delivery ? r.delivery
+          : (ex[i].hop ? 'redirect hop: ' : '') + 'HTTP ' + r.status + ' in ' + r.ms + ' ms';
         right += w;
       }
       var words = [];
       var last = ex.length ? ex[ex.length - 1] : null;
       if (last && last.request) words.push(last.request.method);
-      if (last && last.response) words.push(String(last.response.status));
+      if (last && last.response) words.push(last.response.delivery ? 'webhook' : String(last.response.status));
       words.push(fmtMs(st.ms));
       var hops = ex.filter(function (x) { return x.hop; }).length;
       if (hops) words.push(hops + (hops === 1 ? ' redirect' : ' redirects'));
@@ -146,10 +147,15 @@
 
   function response(r) {
     var box = el('div', 'rs');
-    add(box, el('h5', null, 'response'));
     var size = r.body_bytes === 1 ? '1 byte' : r.body_bytes + ' bytes';
-    add(box, el('div', 'line s' + String(r.status).charAt(0),
-      r.version + ' ' + r.status + ' · ' + r.ms + ' ms · ' + size));
+    if (r.delivery) {
+      add(box, el('h5', null, 'webhook delivery'));
+      add(box, el('div', 'line', r.delivery));
+    } else {
+      add(box, el('h5', null, 'response'));
+      add(box, el('div', 'line s' + String(r.status).charAt(0),
+        r.version + ' ' + r.status + ' · ' + r.ms + ' ms · ' + size));
+    }
     if (r.headers.length) add(box, headers(r.headers));
     add(box, body(r.body, 'empty body'));
     if (r.cut) add(box, el('p', 'note', 'The report keeps the start of each body; the rest was not kept.'));

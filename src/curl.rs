@@ -6,23 +6,27 @@
 //! quoting, and the crates that export curl commands build them from a live request
 //! (unmasked), which is exactly what a report must never hold.
 
-use crate::events::RequestRecord;
-
 /// The `excerpt` marker of a body cut for the report: such a body is not what was sent.
 const CUT_MARK: &str = " bytes in all)";
 
-/// `curl` with the request's method, URL, headers and body, one option per line
-/// (joined with ` \` so that the whole text pastes as one command).
-pub fn reproducer(req: &RequestRecord) -> String {
+/// `curl` with a request's method, URL, headers and body, one option per line
+/// (joined with ` \` so that the whole text pastes as one command). Takes the
+/// parts rather than the event's record so that this stays below the events.
+pub fn reproducer(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: Option<&str>,
+) -> String {
     let mut parts: Vec<String> = vec!["curl".into()];
-    match req.method.as_str() {
+    match method {
         "GET" => {}
         "HEAD" => parts.push("--head".into()),
         m => parts.push(format!("-X {}", quote(m))),
     }
-    parts.push(quote(&req.url));
+    parts.push(quote(url));
     let mut compressed = false;
-    for (name, value) in &req.headers {
+    for (name, value) in headers {
         // curl sets these itself; an `Accept-Encoding` of ours would make it print
         // compressed bytes, where `--compressed` asks the same and decodes.
         if name.eq_ignore_ascii_case("accept-encoding") {
@@ -38,7 +42,7 @@ pub fn reproducer(req: &RequestRecord) -> String {
         parts.push("--compressed".into());
     }
     let mut note = None;
-    if let Some(body) = &req.body {
+    if let Some(body) = body {
         if body.ends_with(CUT_MARK) && body.contains("… (") {
             note = Some(
                 "# the body was shortened in the report: paste the full body in place of this one",
@@ -67,7 +71,16 @@ fn quote(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    struct RequestRecord {
+        method: String,
+        url: String,
+        headers: Vec<(String, String)>,
+        body: Option<String>,
+    }
+
+    fn reproducer(r: &RequestRecord) -> String {
+        super::reproducer(&r.method, &r.url, &r.headers, r.body.as_deref())
+    }
 
     fn req(method: &str, body: Option<&str>) -> RequestRecord {
         RequestRecord {

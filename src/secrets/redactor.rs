@@ -1,5 +1,4 @@
-//! The one place secrets are masked: every event passes here before any
-//! reporter sees it, and every report is scanned after it is written.
+//! The registry of secrets and the search that masks them.
 //!
 //! One registry derives, once per secret, the few forms that cannot be decoded
 //! back in passing (base64 at each of its three alignments, hex in both cases);
@@ -15,7 +14,6 @@
 //! counter, so each short form is compiled O(log n) times); masking a text looks
 //! at each byte of each view a bounded number of times.
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher as _;
 use std::sync::{Arc, RwLock};
@@ -23,8 +21,9 @@ use std::sync::{Arc, RwLock};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
 
-/// What replaces a secret.
-pub const MASK: &str = "***";
+use super::forms::{Kind, forms_of};
+use super::views::View;
+use super::{MASK, SECRET_ENV_SUFFIXES};
 
 /// Values the runner picks up by itself (header values, cookies) shorter than this
 /// are not masked: masking "1" would garble every report. Secrets named by the
@@ -43,11 +42,6 @@ const WINDOW: usize = 12;
 /// A form cut short (a body cut by `--max-body`, a text shortened by a report) is
 /// masked when at least this many bytes of it show before the cut.
 const MIN_CUT: usize = 4;
-
-/// Base64 and hex forms are derived when they carry at least 24 bits of the secret
-/// alone: fewer would match ordinary text by chance.
-const MIN_BASE64_CHARS: usize = 4;
-const MIN_HEX_CHARS: usize = 6;
 
 /// Short forms adding up to fewer bytes than this are searched without an
 /// automaton: building one costs more than the search it saves.
@@ -70,12 +64,6 @@ const SCAN_OVERLAP: usize = 64 << 10;
 const CUT_MARK: &[u8] = "… (".as_bytes();
 const CUT_MARK_END: &[u8] = b" bytes in all)";
 
-/// Environment variables with these endings hold secrets.
-pub const SECRET_ENV_SUFFIXES: [&str; 4] = ["_KEY", "_TOKEN", "_SECRET", "_PASSWORD"];
-
-/// Headers whose values are secrets.
-pub const SECRET_HEADERS: [&str; 4] = ["authorization", "x-api-key", "cookie", "set-cookie"];
-
 /// Words that start an `Authorization` value (RFC 9110 auth-schemes in use): a
 /// secret that starts with one of them also hides the credential after it.
 const AUTH_SCHEMES: [&str; 8] = [
@@ -91,16 +79,6 @@ const AUTH_SCHEMES: [&str; 8] = [
 
 type Key = [u8; WINDOW];
 type Hasher = foldhash::fast::RandomState;
-
-/// Which view of a text a family of forms is searched in.
-#[derive(Clone, Copy, PartialEq, Eq)]
-#[repr(usize)]
-enum Kind {
-    /// The text, with escapes undone and `+` read as a space.
-    Text,
-    /// The text with line breaks dropped and the URL-safe alphabet read as standard.
-    Base64,
-}
 
 /// Where a form came from, for the leak report.
 struct Info {
@@ -251,10 +229,10 @@ pub struct Redactor {
 
 /// Where a form of a secret shows in a text (byte offsets of the original).
 #[derive(Clone, Copy, Debug)]
-struct Hit {
-    start: usize,
-    end: usize,
-    info: u32,
+pub(super) struct Hit {
+    pub(super) start: usize,
+    pub(super) end: usize,
+    pub(super) info: u32,
 }
 
 impl Redactor {
@@ -360,8 +338,11 @@ impl Redactor {
         // every other cookie: only its `name=value` is.
         let pairs: Vec<&str> = match lower.as_str() {
             "cookie" => {
-                self.insert(value, &label, MIN_SECRET_LEN);
-                value.split(';').collect()
+                let pairs: Vec<&str> = value.split(';').collect();
+                if pairs.iter().any(|p| cookie_value_is_secret(p)) {
+                    self.insert(value, &label, MIN_SECRET_LEN);
+                }
+                pairs
             }
             "set-cookie" => value.split(';').take(1).collect(),
             "authorization" | "proxy-authorization" => {
@@ -380,12 +361,7 @@ impl Redactor {
             }
         };
         for pair in pairs {
-            // A cookie being deleted (`name=`, or `name=""`) carries no value to hide,
-            // and its bare name would mask ordinary text (a URL naming it).
-            if pair
-                .split_once('=')
-                .is_some_and(|(_, v)| v.trim().trim_matches('"').is_empty())
-            {
+            if !cookie_value_is_secret(pair) {
                 continue;
             }
             self.insert(pair, &label, MIN_SECRET_LEN);
@@ -774,184 +750,6 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// A text with its escapes undone (or some other change), each byte knowing the
-/// bytes of the original it came from.
-struct View<'a> {
-    bytes: Cow<'a, [u8]>,
-    /// `[start, end)` in the original for each byte; `None`: the original itself.
-    map: Option<Vec<(usize, usize)>>,
-}
-
-impl<'a> View<'a> {
-    fn raw(bytes: &'a [u8]) -> Self {
-        View {
-            bytes: Cow::Borrowed(bytes),
-            map: None,
-        }
-    }
-
-    fn orig(&self, i: usize) -> (usize, usize) {
-        match &self.map {
-            None => (i, i + 1),
-            Some(m) => m[i],
-        }
-    }
-
-    fn hit(&self, start: usize, end: usize, info: u32) -> Hit {
-        Hit {
-            start: self.orig(start).0,
-            end: self.orig(end.max(start + 1) - 1).1,
-            info,
-        }
-    }
-
-    /// This view with each byte changed or dropped by `f`; `None` when nothing changes.
-    fn derive(&self, f: impl Fn(u8) -> Option<u8>) -> Option<View<'static>> {
-        if self.bytes.iter().all(|&b| f(b) == Some(b)) {
-            return None;
-        }
-        let mut bytes = Vec::with_capacity(self.bytes.len());
-        let mut map = Vec::with_capacity(self.bytes.len());
-        for (i, &b) in self.bytes.iter().enumerate() {
-            if let Some(c) = f(b) {
-                bytes.push(c);
-                map.push(self.orig(i));
-            }
-        }
-        Some(View {
-            bytes: Cow::Owned(bytes),
-            map: Some(map),
-        })
-    }
-
-    /// One pass of undoing escapes, left to right: `%XX` (either case), JSON's
-    /// `\uXXXX` (surrogate pairs included) and `\"`-style escapes, `\xXX`, and XML's
-    /// entities. `None` when there is nothing to undo.
-    fn decoded(&self) -> Option<View<'static>> {
-        let b: &[u8] = &self.bytes;
-        if !b.iter().any(|c| matches!(c, b'%' | b'\\' | b'&')) {
-            return None;
-        }
-        let mut bytes = Vec::with_capacity(b.len());
-        let mut map = Vec::with_capacity(b.len());
-        let mut changed = false;
-        let mut i = 0;
-        while i < b.len() {
-            let (out, len) = match unescape_at(b, i) {
-                Some(x) => x,
-                None => {
-                    bytes.push(b[i]);
-                    map.push(self.orig(i));
-                    i += 1;
-                    continue;
-                }
-            };
-            changed = true;
-            let span = (self.orig(i).0, self.orig(i + len - 1).1);
-            for c in out.as_slice() {
-                bytes.push(*c);
-                map.push(span);
-            }
-            i += len;
-        }
-        changed.then_some(View {
-            bytes: Cow::Owned(bytes),
-            map: Some(map),
-        })
-    }
-}
-
-/// Small buffer for the bytes one escape stands for.
-struct Unescaped {
-    buf: [u8; 4],
-    len: usize,
-}
-
-impl Unescaped {
-    fn byte(b: u8) -> Self {
-        Unescaped {
-            buf: [b, 0, 0, 0],
-            len: 1,
-        }
-    }
-
-    fn char(c: char) -> Self {
-        let mut buf = [0u8; 4];
-        let len = c.encode_utf8(&mut buf).len();
-        Unescaped { buf, len }
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-fn hex_at(b: &[u8], at: usize, n: usize) -> Option<u32> {
-    let s = b.get(at..at + n)?;
-    if !s.iter().all(u8::is_ascii_hexdigit) {
-        return None;
-    }
-    u32::from_str_radix(std::str::from_utf8(s).ok()?, 16).ok()
-}
-
-/// The escape starting at `b[i]`, if one does: what it stands for and its length.
-fn unescape_at(b: &[u8], i: usize) -> Option<(Unescaped, usize)> {
-    match b[i] {
-        b'%' => {
-            let v = hex_at(b, i + 1, 2)?;
-            Some((Unescaped::byte(u8::try_from(v).ok()?), 3))
-        }
-        b'\\' => match *b.get(i + 1)? {
-            b'u' => {
-                let unit = hex_at(b, i + 2, 4)?;
-                if (0xD800..0xDC00).contains(&unit) {
-                    let low = (b.get(i + 6..i + 8) == Some(b"\\u"))
-                        .then(|| hex_at(b, i + 8, 4))
-                        .flatten()
-                        .filter(|l| (0xDC00..0xE000).contains(l))?;
-                    let c = char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))?;
-                    Some((Unescaped::char(c), 12))
-                } else {
-                    Some((Unescaped::char(char::from_u32(unit)?), 6))
-                }
-            }
-            b'x' => {
-                let v = hex_at(b, i + 2, 2)?;
-                Some((Unescaped::byte(u8::try_from(v).ok()?), 4))
-            }
-            c @ (b'"' | b'\\' | b'/' | b'\'') => Some((Unescaped::byte(c), 2)),
-            b'b' => Some((Unescaped::byte(8), 2)),
-            b'f' => Some((Unescaped::byte(12), 2)),
-            b'n' => Some((Unescaped::byte(b'\n'), 2)),
-            b'r' => Some((Unescaped::byte(b'\r'), 2)),
-            b't' => Some((Unescaped::byte(b'\t'), 2)),
-            _ => None,
-        },
-        b'&' => {
-            let rest = b.get(i + 1..(i + 12).min(b.len()))?;
-            let semi = rest.iter().position(|&c| c == b';')?;
-            let name = std::str::from_utf8(&rest[..semi]).ok()?;
-            let c = match name {
-                "amp" => '&',
-                "lt" => '<',
-                "gt" => '>',
-                "quot" => '"',
-                "apos" => '\'',
-                _ => {
-                    let num = name.strip_prefix('#')?;
-                    let code = match num.strip_prefix(['x', 'X']) {
-                        Some(h) => u32::from_str_radix(h, 16).ok()?,
-                        None => num.parse().ok()?,
-                    };
-                    char::from_u32(code)?
-                }
-            };
-            Some((Unescaped::char(c), semi + 2))
-        }
-        _ => None,
-    }
-}
-
 /// `text` with the spans of `hits` (merged, widened to whole characters) replaced
 /// by `***`.
 fn mask(text: &str, mut hits: Vec<Hit>) -> String {
@@ -983,6 +781,16 @@ fn mask(text: &str, mut hits: Vec<Hit>) -> String {
     }
     out.push_str(&text[at..]);
     out
+}
+
+/// Whether a cookie's `name=value` is worth masking. Not when its value is empty (a
+/// cookie being deleted: its bare name would mask ordinary text, a URL naming it),
+/// nor shorter than a header value the runner masks by itself: `flavour=rye` set by
+/// `GET /cookies/set?flavour=rye` would mask that step's own name and URL, and a
+/// 3-character value is no credential. A bare word (no `=`) is judged whole.
+fn cookie_value_is_secret(pair: &str) -> bool {
+    let value = pair.split_once('=').map_or(pair, |(_, v)| v);
+    value.trim().trim_matches('"').chars().count() >= MIN_SECRET_LEN
 }
 
 /// `Bearer`, `Basic`, `Token`, `Digest`...: one word of letters (RFC 9110 auth-scheme).
@@ -1019,100 +827,9 @@ fn public_parts(text: &[u8]) -> Vec<(usize, usize)> {
     out
 }
 
-/// Every form of `secret` that is searched for, and how it was made. Escaped forms
-/// are not here: escapes are undone on the text instead.
-fn forms_of(secret: &str) -> Vec<(Kind, Vec<u8>, &'static str)> {
-    let raw = secret.as_bytes();
-    let mut out = Vec::new();
-    let text: Vec<u8> = raw
-        .iter()
-        .map(|&b| if b == b'+' { b' ' } else { b })
-        .collect();
-    out.push((Kind::Text, text, ""));
-    // Base64 of the secret, and of it as a JSON or form body would carry it.
-    let quoted = serde_json::to_string(secret).unwrap_or_default();
-    let json = quoted
-        .strip_prefix('"')
-        .and_then(|j| j.strip_suffix('"'))
-        .unwrap_or(&quoted)
-        .to_string();
-    let mut sources: Vec<String> = vec![
-        secret.to_string(),
-        json.clone(),
-        html_safe_json(&json),
-        url::form_urlencoded::byte_serialize(raw).collect(),
-    ];
-    sources.sort();
-    sources.dedup();
-    for src in &sources {
-        for offset in 0..3usize {
-            let form = base64_core(src.as_bytes(), offset);
-            if form.len() >= MIN_BASE64_CHARS {
-                out.push((Kind::Base64, form, ", base64"));
-            }
-            if let Some(form) = base64_core_at_end(src.as_bytes(), offset)
-                && form.len() > MIN_BASE64_CHARS
-            {
-                out.push((Kind::Base64, form, ", base64"));
-            }
-        }
-    }
-    let hex = hex::encode(raw).into_bytes();
-    if hex.len() >= MIN_HEX_CHARS {
-        // Searched with the secret (no `+` or space in hex), in both cases.
-        out.push((Kind::Text, hex.to_ascii_uppercase(), ", hex"));
-        out.push((Kind::Text, hex, ", hex"));
-    }
-    out
-}
-
-/// The base64 characters (standard alphabet) that `bytes` alone decide when they
-/// sit `offset` bytes into the encoded data (each character holds 6 bits; those
-/// sharing bits with a neighbour depend on it).
-fn base64_core(bytes: &[u8], offset: usize) -> Vec<u8> {
-    let mut data = vec![0u8; offset];
-    data.extend_from_slice(bytes);
-    let enc = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&data);
-    let first = (8 * offset).div_ceil(6);
-    let end = (8 * data.len()) / 6;
-    if end <= first {
-        return Vec::new();
-    }
-    enc.as_bytes()[first..end].to_vec()
-}
-
-/// [`base64_core`] when `bytes` end the encoded data: the last, partial character
-/// and the `=` padding are then decided by `bytes` too.
-fn base64_core_at_end(bytes: &[u8], offset: usize) -> Option<Vec<u8>> {
-    let total = offset + bytes.len();
-    if total.is_multiple_of(3) {
-        return None;
-    }
-    let mut data = vec![0u8; offset];
-    data.extend_from_slice(bytes);
-    let enc = base64::engine::general_purpose::STANDARD.encode(&data);
-    let first = (8 * offset).div_ceil(6);
-    enc.as_bytes().get(first..).map(<[u8]>::to_vec)
-}
-
-/// JSON as template engines write it into HTML-safe output: `<`, `>`, `&`, `'` as
-/// `\u003c`... (minijinja's `tojson`).
-fn html_safe_json(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\'' => out.push_str("\\u0027"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::forms::html_safe_json;
     use super::*;
 
     const KEY: &str = "lp_test_01HX9Y6K7EJ4T2AB_4QZpNbT0w5yqL9cVf3sXo2hR8mJd6kEaUuWiZgPnBtC";
@@ -1134,6 +851,50 @@ mod tests {
         assert_eq!(r.scrub(text), text);
         r.add_header("set-cookie", "flavour=oatmeal-raisin; Path=/");
         assert!(!r.scrub("flavour=oatmeal-raisin").contains("oatmeal"));
+    }
+
+    /// A cookie with a value too short to be a credential masks neither the URL that
+    /// set it nor the name of the step; a longer one is masked, pair and value.
+    #[test]
+    fn a_short_cookie_value_does_not_mask_the_url_that_set_it() {
+        let cases: [(&str, &str, &str, &str); 5] = [
+            // (header, value, text, masked text)
+            (
+                "set-cookie",
+                "flavour=rye; Path=/",
+                "GET /cookies/set?flavour=rye",
+                "GET /cookies/set?flavour=rye",
+            ),
+            (
+                "cookie",
+                "flavour=rye",
+                "GET /cookies/set?flavour=rye",
+                "GET /cookies/set?flavour=rye",
+            ),
+            (
+                "set-cookie",
+                "theme=dark; Path=/",
+                "GET /cookies/set?theme=dark",
+                "GET /cookies/set?***",
+            ),
+            (
+                "cookie",
+                "flavour=rye; session=abc123",
+                "Cookie: flavour=rye; session=abc123",
+                "Cookie: ***",
+            ),
+            (
+                "set-cookie",
+                "sid=\"zyxwvu98765\"; HttpOnly",
+                "sid was zyxwvu98765",
+                "sid was ***",
+            ),
+        ];
+        for (name, value, text, want) in cases {
+            let r = Redactor::new();
+            r.add_header(name, value);
+            assert_eq!(r.scrub(text), want, "{name}: {value}");
+        }
     }
 
     #[test]
