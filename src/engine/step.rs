@@ -1,12 +1,14 @@
-//! One step: render once, send (with transport retries and polling), check,
-//! capture.
+//! One step's lifecycle: render once, send (through `poll.rs`, `redirect.rs` and
+//! `retry.rs`), check, capture; interrupts, the scenario's deadline and dry runs.
+//! A `wait_webhook` step is in `webhook_step.rs`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::assert::{self, Observed};
 use super::cookies::CookiePolicy;
-use super::redirect::{Sending, send_following};
+use super::poll::{Polling, send_until};
+use super::redirect::Sending;
 use super::request::{self, PrepareError};
 use super::webhook_step::webhook_step;
 use super::{RunCtx, capture};
@@ -406,51 +408,16 @@ async fn request_step(
         follow,
         cookies: &cookies,
     };
-    let poll = st.retry.as_ref();
-    let max_polls = poll.map_or(1, |p| p.attempts.unwrap_or(10).max(1));
-    let mut interval = poll
-        .and_then(|p| p.interval.map(|d| d.0))
-        .unwrap_or(Duration::from_secs(1));
-    let backoff = poll
-        .and_then(|p| p.backoff)
-        .filter(|b| b.is_finite() && *b >= 1.0)
-        .unwrap_or(1.0);
-    let mut last: Option<(PreparedRequest, Response)> = None;
-    for poll_no in 1..=max_polls {
-        let (sent, resp) = match send_following(cx, st, phase, prepared.clone(), &sending, r).await
-        {
-            Ok(done) => done,
-            Err(e) => {
-                r.outcome = Outcome::Error;
-                r.message = Some(e);
-                return;
-            }
-        };
-        if let Some(p) = poll
-            && poll_no < max_polls
-        {
-            let obs = observe(&resp, sent.url.as_str(), r);
-            let until = assert::evaluate(&p.until, &obs, templates, &cx.scope.to_value(), false);
-            if !until.failures.is_empty() {
-                if !pause(cx, phase, interval).await {
-                    r.request = Some(record_request(cx, &sent));
-                    r.response = Some(record_response(cx, &resp, &obs.text));
-                    interrupted(r);
-                    return;
-                }
-                last = Some((sent, resp));
-                interval = interval.mul_f64(backoff).min(Duration::from_secs(60));
-                continue;
-            }
-        }
-        last = Some((sent, resp));
-        break;
-    }
-    let Some((sent, resp)) = last else { return };
+    let polling = Polling::of(st);
+    let Some((sent, resp)) = send_until(cx, st, phase, &prepared, &sending, &polling, r).await
+    else {
+        return;
+    };
     r.request = Some(record_request(cx, &sent));
     let obs = observe(&resp, sent.url.as_str(), r);
     r.response = Some(record_response(cx, &resp, &obs.text));
-    check_and_capture(cx, st, &obs, r, poll.map(|p| (&p.until, max_polls)));
+    let until = st.retry.as_ref().map(|p| (&p.until, polling.attempts));
+    check_and_capture(cx, st, &obs, r, until);
 }
 
 /// What assertions see of a response: its URL and the hops that led to it too.

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use super::step::{
     StepCtx, check_and_capture, fail_prepare, interrupted, observe, record_response,
 };
+use super::webhook::Delivery;
 use crate::events::{Assertion, DeliveryRecord, Outcome, Phase, StepReport};
 use crate::http::Response;
 use crate::scenario::Step;
@@ -116,28 +117,112 @@ pub(super) async fn webhook_step(
     });
     check_and_capture(cx, st, &obs, r, None);
     if let Some(secret) = secret {
-        r.assertions += 1;
-        let verdict = match delivery.header("x-layers-signature") {
-            Some(h) => super::webhook::verify_signature(h, &delivery.body, &secret),
-            None => Err("no X-Layers-Signature header".into()),
-        };
-        let subject = "webhook signature".to_string();
-        let expected = "a valid X-Layers-Signature".to_string();
-        match verdict {
-            Err(why) => {
-                r.outcome = Outcome::Failed;
-                r.failures.push(Assertion {
-                    subject,
-                    expected,
-                    actual: why,
-                });
-            }
-            Ok(()) if cx.run.options.record_passes => r.passed.push(Assertion {
+        check_signature(&delivery, &secret, cx.run.options.record_passes, r);
+    }
+}
+
+/// The Layers signature of a delivery (`X-Layers-Signature`), checked with the
+/// step's `secret` as one more assertion of the step.
+fn check_signature(delivery: &Delivery, secret: &str, record_passes: bool, r: &mut StepReport) {
+    r.assertions += 1;
+    let verdict = match delivery.header("x-layers-signature") {
+        Some(h) => super::webhook::verify_signature(h, &delivery.body, secret),
+        None => Err("no X-Layers-Signature header".into()),
+    };
+    let subject = "webhook signature".to_string();
+    let expected = "a valid X-Layers-Signature".to_string();
+    match verdict {
+        Err(why) => {
+            r.outcome = Outcome::Failed;
+            r.failures.push(Assertion {
                 subject,
                 expected,
-                actual: "valid".into(),
-            }),
-            Ok(()) => {}
+                actual: why,
+            });
+        }
+        Ok(()) if record_passes => r.passed.push(Assertion {
+            subject,
+            expected,
+            actual: "valid".into(),
+        }),
+        Ok(()) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hmac::{KeyInit, Mac};
+
+    fn signed(secret: &str, body: &str) -> String {
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(b"1700000000.");
+        mac.update(body.as_bytes());
+        format!(
+            "t=1700000000,v1={}",
+            hex::encode(mac.finalize().into_bytes())
+        )
+    }
+
+    fn report() -> StepReport {
+        StepReport {
+            name: "wait".into(),
+            phase: Phase::Main,
+            number: 1,
+            location: "s.yaml:3".into(),
+            outcome: Outcome::Passed,
+            message: None,
+            failures: Vec::new(),
+            passed: Vec::new(),
+            request: None,
+            response: None,
+            delivery: None,
+            redirects: Vec::new(),
+            failed_attempts: Vec::new(),
+            attempts: 1,
+            duration: Duration::ZERO,
+            assertions: 0,
+        }
+    }
+
+    #[test]
+    fn the_signature_is_one_more_assertion_of_the_step() {
+        let body = r#"{"type":"job.completed"}"#;
+        // (header, record passes, failed?, passes recorded, what a failure says)
+        let table = [
+            (Some(signed("s3cret", body)), true, false, 1, ""),
+            (Some(signed("s3cret", body)), false, false, 0, ""),
+            (
+                Some(signed("other", body)),
+                true,
+                true,
+                0,
+                "no v1 signature matches",
+            ),
+            (None, true, true, 0, "no X-Layers-Signature header"),
+        ];
+        for (header, record, fails, passes, why) in table {
+            let delivery = Delivery {
+                headers: header
+                    .iter()
+                    .map(|h| ("X-Layers-Signature".to_string(), h.clone()))
+                    .collect(),
+                body: bytes::Bytes::from(body),
+            };
+            let mut r = report();
+            check_signature(&delivery, "s3cret", record, &mut r);
+            let case = format!("{header:?}, record {record}");
+            assert_eq!(r.assertions, 1, "{case}");
+            assert_eq!(r.outcome == Outcome::Failed, fails, "{case}");
+            assert_eq!(r.passed.len(), passes, "{case}");
+            match r.failures.as_slice() {
+                [] => assert!(!fails, "{case}"),
+                [f] => {
+                    assert_eq!(f.subject, "webhook signature", "{case}");
+                    assert!(f.actual.contains(why), "{case}: {}", f.actual);
+                }
+                more => panic!("{case}: {more:?}"),
+            }
         }
     }
 }
