@@ -10,12 +10,22 @@ use crate::http::{PreparedRequest, Response};
 /// jar (for the origin it was written for); otherwise the jar's cookies for the URL,
 /// with the step's `cookies:` on top (also for its own origin only).
 pub(super) struct CookiePolicy {
-    pub(super) explicit: Option<String>,
-    pub(super) extra: Vec<(String, String)>,
-    pub(super) origin: url::Origin,
+    explicit: Option<String>,
+    extra: Vec<(String, String)>,
+    origin: url::Origin,
 }
 
 impl CookiePolicy {
+    /// The policy of a step whose request is `req` (as written, before the jar is
+    /// applied), with the step's rendered `cookies:`.
+    pub(super) fn of(req: &PreparedRequest, extra: Vec<(String, String)>) -> Self {
+        CookiePolicy {
+            explicit: req.header("cookie").map(str::to_string),
+            extra,
+            origin: req.url.origin(),
+        }
+    }
+
     pub(super) fn apply(&self, jar: &reqwest::cookie::Jar, req: &mut PreparedRequest) {
         req.headers
             .retain(|(k, _)| !k.eq_ignore_ascii_case("cookie"));

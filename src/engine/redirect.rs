@@ -9,6 +9,7 @@ use super::step::{StepCtx, record_request, record_response, refusal, stopping};
 use crate::events::{Phase, StepReport};
 use crate::http::{Body, PreparedRequest, Response};
 use crate::scenario::Step;
+use crate::scenario::model::RequestDoc;
 
 /// The most redirects one step follows.
 const MAX_REDIRECTS: usize = 10;
@@ -28,10 +29,36 @@ const KEPT_ACROSS_ORIGINS: [&str; 8] = [
 
 /// How a step's requests are sent.
 pub(super) struct Sending<'a> {
-    pub(super) limit: Duration,
-    pub(super) retries: u32,
-    pub(super) follow: bool,
-    pub(super) cookies: &'a CookiePolicy,
+    limit: Duration,
+    retries: u32,
+    follow: bool,
+    cookies: &'a CookiePolicy,
+}
+
+impl<'a> Sending<'a> {
+    /// What the step says, or else its scenario, or else the command line.
+    pub(super) fn of(
+        cx: &StepCtx<'_>,
+        st: &Step,
+        req: &RequestDoc,
+        cookies: &'a CookiePolicy,
+    ) -> Self {
+        Sending {
+            limit: st
+                .timeout
+                .or(cx.scenario.step_timeout)
+                .unwrap_or(cx.run.options.default_timeout),
+            retries: st
+                .retries
+                .or(cx.scenario.retries)
+                .unwrap_or(cx.run.options.default_retries),
+            follow: req
+                .follow_redirects
+                .or(cx.scenario.follow_redirects)
+                .unwrap_or(cx.run.options.follow_redirects),
+            cookies,
+        }
+    }
 }
 
 /// Send `req`, then (when the step follows redirects) each hop the server points

@@ -361,11 +361,7 @@ async fn request_step(
         }
     }
     drop(scope_value);
-    let cookies = CookiePolicy {
-        explicit: prepared.header("cookie").map(str::to_string),
-        extra: extra_cookies,
-        origin: prepared.url.origin(),
-    };
+    let cookies = CookiePolicy::of(&prepared, extra_cookies);
     cookies.apply(&cx.jar, &mut prepared);
     r.request = Some(record_request(cx, &prepared));
     let refusal = refusal(cx, &prepared);
@@ -392,22 +388,7 @@ async fn request_step(
         interrupted(r);
         return;
     }
-    let follow = req
-        .follow_redirects
-        .or(cx.scenario.follow_redirects)
-        .unwrap_or(cx.run.options.follow_redirects);
-    let sending = Sending {
-        limit: st
-            .timeout
-            .or(cx.scenario.step_timeout)
-            .unwrap_or(cx.run.options.default_timeout),
-        retries: st
-            .retries
-            .or(cx.scenario.retries)
-            .unwrap_or(cx.run.options.default_retries),
-        follow,
-        cookies: &cookies,
-    };
+    let sending = Sending::of(cx, st, req, &cookies);
     let polling = Polling::of(st);
     let Some((sent, resp)) = send_until(cx, st, phase, &prepared, &sending, &polling, r).await
     else {
