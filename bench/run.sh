@@ -4,7 +4,8 @@
 # in `finally`) as N separate files, against nginx serving fixed JSON on
 # 127.0.0.1 with keep-alive, JUnit and JSON reports on. For N = 1, 500 and 5000
 # it reports wall time (hyperfine), requests/s, CPU time, CPU/wall (how many
-# cores were busy) and peak memory (/usr/bin/time -v); then the embedded mock's
+# cores were busy) and peak memory (/usr/bin/time -v), and the same for loading
+# alone (`runner list`: its share of the run); then the embedded mock's
 # own throughput under wrk. When `hurl` is on the PATH the same suite runs
 # through it too (as .hurl files), side by side.
 #
@@ -264,6 +265,15 @@ rps = 4 * n / mean
 print(f"| {tool} | {n} | {wall} ± {sd*1000:.1f} ms | {rps:,.0f} | {mean/n*1e3:.3f} ms | {cpu:.2f} s | {cpu/mean:.2f} | {peak/1024:.1f} MB |")
 PY
 }
+loads=()
+fmt_load() { # N mean sd peak cpu run_mean
+    python3 - "$@" <<'PY'
+import sys
+n, mean, sd, peak, cpu, run = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+wall = f"{mean*1000:.1f} ms" if mean < 1 else f"{mean:.2f} s"
+print(f"| {n} | {wall} ± {sd*1000:.1f} ms | {mean/run*100:.0f}% | {cpu:.2f} s | {cpu/mean:.2f} | {peak/1024:.1f} MB |")
+PY
+}
 for n in $sizes; do
     d="$work/suite-$n"
     runs="$(runs_for "$n")"
@@ -271,6 +281,11 @@ for n in $sizes; do
     read -r mean sd peak cpu < <(measure "runner-$n" \
         "$runner run $d/yaml --base-url $base --jobs $runner_jobs --junit $work/runner-$n.xml --report-json $work/runner-$n.json -q" "$runs")
     rows+=("$(fmt_row "runner (--jobs $runner_jobs)" "$n" "$mean" "$sd" "$peak" "$cpu")")
+    # Loading alone: `runner list` finds, parses and checks every file as a run
+    # does, then sends nothing. Its share of the run's wall time is what loading costs.
+    echo "N=$n: runner list (loading alone)..." >&2
+    read -r lmean lsd lpeak lcpu < <(measure "runner-list-$n" "$runner list $d/yaml" "$runs")
+    loads+=("$(fmt_load "$n" "$lmean" "$lsd" "$lpeak" "$lcpu" "$mean")")
     if [ -n "$hurl_bin" ]; then
         echo "N=$n: hurl..." >&2
         read -r mean sd peak cpu < <(measure "hurl-$n" \
@@ -311,6 +326,10 @@ kill "$mock_pid" 2>/dev/null || true
     echo "| tool | N | wall (mean ± sd) | requests/s | wall per scenario | CPU (user+sys) | CPU/wall | peak memory |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     printf '%s\n' "${rows[@]}"
+    echo
+    echo "| loading alone (\`runner list\`) N | wall (mean ± sd) | share of the run's wall | CPU (user+sys) | CPU/wall | peak memory |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
+    printf '%s\n' "${loads[@]}"
     echo
     echo "| wrk -t2 -c16 -d5s, GET /v1/whoami | requests/s |"
     echo "| --- | ---: |"

@@ -96,7 +96,7 @@ fn write_suite(dir: &Path, n: usize) -> PathBuf {
 }
 
 fn load(dir: &Path) -> (Vec<Scenario>, Templates) {
-    match runner::cli::load_suite(&[dir.to_path_buf()], &[]) {
+    match runner::scenario::load::load_suite(&[dir.to_path_buf()], &[]) {
         Ok(x) => x,
         Err(d) => panic!("the bench suite does not load:\n{}", d.render()),
     }

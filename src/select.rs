@@ -349,7 +349,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("suite.yaml");
         std::fs::write(&path, format!("scenarios:\n{text}")).unwrap();
-        let (scenarios, _) = crate::cli::load_suite(&[path], &[]).unwrap();
+        let (scenarios, _) = crate::scenario::load::load_suite(&[path], &[]).unwrap();
         (dir, scenarios)
     }
 

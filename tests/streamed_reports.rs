@@ -21,12 +21,15 @@ use runner::secrets::Redactor;
 
 /// Bytes allocated and not yet freed, by the whole process.
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+/// The most `LIVE` has been since it was last reset.
+static PEAK: AtomicIsize = AtomicIsize::new(0);
 
 struct Counting;
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        let now = LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        PEAK.fetch_max(now + layout.size() as isize, Ordering::Relaxed);
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -34,10 +37,9 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
+        let grow = new_size as isize - layout.size() as isize;
+        let now = LIVE.fetch_add(grow, Ordering::Relaxed);
+        PEAK.fetch_max(now + grow, Ordering::Relaxed);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -240,5 +242,92 @@ fn streamed_reports_read_as_the_run_rendered_at_once() {
     assert!(
         streamed == whole,
         "the streamed JSON report is laid out differently"
+    );
+}
+
+/// A suite of `n` scenarios of two steps each (one file, a matrix), loaded and
+/// checked as a run loads it.
+fn suite_of(dir: &std::path::Path, n: usize) -> runner::scenario::Suite {
+    let values: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    let path = dir.join(format!("suite-{n}.yaml"));
+    std::fs::write(
+        &path,
+        format!(
+            "name: \"s {{{{ i }}}}\"\nmatrix:\n  i: [{}]\nsteps:\n  - name: create\n    request:\n      method: POST\n      url: /v1/projects\n      json: {{ name: \"p {{{{ i }}}}\", tags: [a, b, c] }}\n    expect: {{ status: 201 }}\n  - name: read\n    request: {{ url: \"/v1/projects/{{{{ i }}}}\" }}\n    expect: {{ status: 200, json: {{ $.name: \"p {{{{ i }}}}\" }} }}\n",
+            values.join(", ")
+        ),
+    )
+    .unwrap();
+    let suite = runner::scenario::load::load_checked(std::slice::from_ref(&path), &[]).unwrap();
+    assert_eq!(suite.scenarios().len(), n);
+    suite
+}
+
+/// The engine's own share: while a run goes, what it keeps of each finished
+/// scenario (its verdict for the summary) is a few bytes, whatever the report
+/// was; every report goes to the reporters and is dropped there. Measured as the
+/// heap's peak above what the loaded suite takes, for a run of 200 and of 2,000
+/// scenarios (a dry run: each is rendered in full, nothing is sent).
+#[test]
+fn the_run_holds_the_same_small_amount_per_finished_scenario() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (small, large) = (200usize, 2_000usize);
+    let mut peaks = Vec::new();
+    for n in [small, large] {
+        let suite = Arc::new(suite_of(dir.path(), n));
+        let options = runner::engine::RunOptions {
+            base_url: Some("http://127.0.0.1:9".into()),
+            dry_run: true,
+            step_events: false,
+            ..Default::default()
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (peak, reports) = rt.block_on(async {
+            let before = LIVE.load(Ordering::SeqCst);
+            PEAK.store(before, Ordering::SeqCst);
+            // The reporters' side: each report is read, then dropped.
+            let drain = tokio::spawn(async move {
+                let mut reports = 0usize;
+                while let Some(e) = rx.recv().await {
+                    if let Event::ScenarioFinished(s) = &e {
+                        assert_eq!(s.steps.len(), 2);
+                        reports += 1;
+                    }
+                }
+                reports
+            });
+            let verdicts = runner::engine::run(
+                suite,
+                options,
+                Redactor::new(),
+                runner::engine::Stop::default(),
+                tx,
+                "http://127.0.0.1:9".into(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(verdicts.len(), n);
+            assert!(
+                verdicts.iter().all(|v| v.outcome != Outcome::Error),
+                "{:?}",
+                verdicts.first()
+            );
+            let reports = drain.await.unwrap();
+            (PEAK.load(Ordering::SeqCst) - before, reports)
+        });
+        assert_eq!(reports, n);
+        peaks.push(peak);
+    }
+    // A report of this scenario is over 2 KB (two requests, their bodies and
+    // headers): kept until the end, the larger run would peak 4 MB higher.
+    let per_scenario = (peaks[1] - peaks[0]) / (large - small) as isize;
+    assert!(
+        per_scenario < 256,
+        "{per_scenario} bytes held per finished scenario (peaks above the suite: {peaks:?})"
     );
 }

@@ -13,7 +13,7 @@ use clap::Parser;
 
 use crate::diagnostic::Diagnostics;
 use crate::exit;
-use crate::scenario::{Scenario, Suite, check, load};
+use crate::scenario::{Scenario, Suite};
 use crate::template::Templates;
 use args::{Cli, Command};
 
@@ -71,22 +71,12 @@ pub fn load_suite(
     paths: &[PathBuf],
     cli_vars: &[String],
 ) -> Result<(Vec<Scenario>, Templates), Diagnostics> {
-    load_checked(paths, cli_vars).map(Suite::into_parts)
+    crate::scenario::load::load_suite(paths, cli_vars)
 }
 
 /// [`load_suite`], as the checked suite the engine runs.
 pub fn load_checked(paths: &[PathBuf], cli_vars: &[String]) -> Result<Suite, Diagnostics> {
-    let files = load::discover(paths)?;
-    let (scenarios, mut diags) = load::load_files(&files);
-    let (suite, more) = check::check_suite(scenarios, cli_vars);
-    diags.extend(more);
-    diags.refine_positions();
-    diags.sort_by_file(&files);
-    if diags.is_empty() {
-        Ok(suite)
-    } else {
-        Err(diags)
-    }
+    crate::scenario::load::load_checked(paths, cli_vars)
 }
 
 /// Print file problems on stderr, masking the secrets of the environment.

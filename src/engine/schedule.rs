@@ -119,7 +119,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.yaml");
         std::fs::write(&path, format!("scenarios:\n{text}")).unwrap();
-        let (scenarios, _) = crate::cli::load_suite(&[path], &[]).unwrap();
+        let (scenarios, _) = crate::scenario::load::load_suite(&[path], &[]).unwrap();
         scenarios
     }
 

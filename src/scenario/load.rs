@@ -1,171 +1,130 @@
-//! From paths on the command line to typed scenarios: find the files, parse the
-//! YAML (with positions), inline includes, expand matrices.
+//! From scenario files to typed scenarios, on every core: each file parsed, its
+//! scenarios built (includes inlined by `include.rs`, cases expanded by
+//! `expand.rs`), then checked as one suite.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use super::discover::same_file_key;
+use super::expand::Matrix;
 use super::model::{ScenarioDoc, StepDoc};
-use super::sink;
+use super::read::parse_yaml_lenient;
 use super::suite::{Action, Params, Scenario, Step};
 use super::values::TValue;
 use crate::diagnostic::{Diagnostic, Diagnostics, Loc};
+use crate::template::Templates;
 
-/// `matrix:` values by name.
-type Matrix = IndexMap<String, Vec<TValue>>;
+// Kept at their old paths (`load::read_capped`, ...) while code outside the
+// loader still names them here; their home is `discover` and `read`.
+pub use super::discover::discover;
+pub use super::read::{MAX_NESTING, MAX_NODES, io_reason, parse_yaml, read_capped};
 
-/// Files larger than this are refused rather than parsed.
-const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
-/// Includes nested deeper than this are taken for a cycle.
-const MAX_INCLUDE_DEPTH: usize = 16;
-/// A matrix expanding into more cases than this is refused.
-const MAX_MATRIX_CASES: usize = 10_000;
-/// The matrices of one run expanding into more cases than this, all files together,
-/// are refused: each case is a copy of its scenario, and 100 files of 10 000 cases
-/// took gigabytes.
-pub const MAX_TOTAL_MATRIX_CASES: usize = 50_000;
-/// Mappings and lists nested deeper than this are refused.
-pub const MAX_NESTING: usize = 64;
-/// Files with more values (keys, scalars, lists, mappings) than this are refused.
-pub const MAX_NODES: usize = 2_000_000;
 /// Loader threads get a stack big enough for MAX_NESTING levels of a debug build.
 const LOADER_STACK_BYTES: usize = 64 * 1024 * 1024;
 
-/// Expand files and folders into the scenario files they hold, in sorted order.
-pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostics> {
-    let mut files = Vec::new();
-    let mut diags = Diagnostics::default();
-    for p in paths {
-        match std::fs::metadata(p) {
-            Ok(m) if m.is_dir() => {
-                let mut found = Vec::new();
-                walk(p, &mut found, &mut diags);
-                found.sort();
-                if found.is_empty() {
-                    diags.push(
-                        Diagnostic::new(p, Loc::UNKNOWN, "no scenario files in this folder")
-                            .hint("scenario files end in .yaml or .yml"),
-                    );
-                }
-                files.extend(found);
-            }
-            Ok(_) => files.push(p.clone()),
-            Err(e) => diags.push(
-                Diagnostic::new(p, Loc::UNKNOWN, format!("cannot read: {}", io_reason(&e)))
-                    .hint("give a scenario file or a folder of them"),
-            ),
-        }
-    }
-    // A file named twice (`suite suite/a.yaml`, `a.yaml ./a.yaml`) runs once, where first named.
-    let mut seen = std::collections::HashSet::new();
-    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
+/// Load, expand and check every scenario under `paths`: what `run`, `validate`
+/// and `list` start from. Any problem in any file comes back, and nothing is run.
+pub fn load_suite(
+    paths: &[PathBuf],
+    cli_vars: &[String],
+) -> Result<(Vec<Scenario>, Templates), Diagnostics> {
+    load_checked(paths, cli_vars).map(super::Suite::into_parts)
+}
+
+/// [`load_suite`], as the checked suite the engine runs.
+pub fn load_checked(paths: &[PathBuf], cli_vars: &[String]) -> Result<super::Suite, Diagnostics> {
+    let files = discover(paths)?;
+    let (scenarios, mut diags) = load_files(&files);
+    let (suite, more) = super::check::check_suite(scenarios, cli_vars);
+    diags.extend(more);
+    diags.refine_positions();
+    diags.sort_by_file(&files);
     if diags.is_empty() {
-        Ok(files)
+        Ok(suite)
     } else {
         Err(diags)
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            diags.push(Diagnostic::new(
-                dir,
-                Loc::UNKNOWN,
-                format!("cannot read folder: {}", io_reason(&e)),
-            ));
-            return;
-        }
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_dir() {
-            walk(&path, out, diags);
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        ) {
-            out.push(path);
-        }
-    }
-}
-
-pub fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or folder".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
+/// What loading one file gave.
+#[derive(Default)]
+struct FileLoad {
+    scenarios: Vec<Scenario>,
+    diags: Diagnostics,
+    /// The files its `include:` steps name (at any depth), other than itself, as
+    /// [`same_file_key`]s.
+    includes: Vec<PathBuf>,
 }
 
 /// Load every file; scenarios come out in file order, then order within a file.
 ///
 /// A file that another file of the run includes holds shared steps, not a
-/// scenario: it is loaded only as an include, so shared steps may live in the
-/// folder that is run (`scenarios/shared/login.yaml`).
+/// scenario: it counts only as an include, so shared steps may live in the
+/// folder that is run (`scenarios/shared/login.yaml`). Which files those are is
+/// read from the loaded steps themselves, once every file is loaded.
 pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
-    let included = included_by_others(files);
-    let files: Vec<PathBuf> = files
-        .iter()
-        .filter(|f| !included.contains(&same_file_key(f)))
-        .cloned()
-        .collect();
-    let files = files.as_slice();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len().max(1));
-    let chunk = files.len().div_ceil(threads).max(1);
     let cases = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let load_part = |part: &[PathBuf]| {
+    // Each thread takes the next file not yet taken, rather than a fixed share:
+    // files differ in size, and a share given up front left one core idle at the end.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
         let mut loader = Loader {
             cases: cases.clone(),
             ..Loader::default()
         };
-        let mut scenarios = Vec::new();
-        for f in part {
-            scenarios.extend(loader.load_file(f));
+        let mut done: Vec<(usize, FileLoad)> = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(f) = files.get(i) else { break };
+            done.push((i, loader.load_one(f)));
         }
-        (scenarios, loader.diags)
+        done
     };
-    let results: Vec<(Vec<Scenario>, Diagnostics)> = std::thread::scope(|s| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                let spawned = std::thread::Builder::new()
+    let mut loads: Vec<FileLoad> = Vec::new();
+    loads.resize_with(files.len(), FileLoad::default);
+    let parts: Vec<Vec<(usize, FileLoad)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                std::thread::Builder::new()
                     .stack_size(LOADER_STACK_BYTES)
-                    .spawn_scoped(s, move || load_part(part));
-                (part, spawned.ok())
+                    .spawn_scoped(s, work)
+                    .ok()
             })
             .collect();
+        // No thread could start: load here.
+        if handles.iter().all(Option::is_none) {
+            return vec![work()];
+        }
         handles
             .into_iter()
-            .map(|(part, h)| match h {
-                Some(h) => h.join().unwrap_or_else(|_| {
-                    let mut d = Diagnostics::default();
-                    d.push(Diagnostic::new(
-                        part.first().map_or(Path::new("?"), |p| p.as_path()),
-                        Loc::UNKNOWN,
-                        "internal error while loading this file; please report it",
-                    ));
-                    (Vec::new(), d)
-                }),
-                None => load_part(part),
-            })
+            .flatten()
+            .map(|h| h.join().unwrap_or_default())
             .collect()
     });
-    let mut all = Vec::new();
+    for (i, load) in parts.into_iter().flatten() {
+        if let Some(slot) = loads.get_mut(i) {
+            *slot = load;
+        }
+    }
+    let included: std::collections::HashSet<PathBuf> = loads
+        .iter()
+        .flat_map(|l| l.includes.iter().cloned())
+        .collect();
+    let mut all = Vec::with_capacity(loads.iter().map(|l| l.scenarios.len()).sum());
     let mut diags = Diagnostics::default();
-    for (s, d) in results {
-        all.extend(s);
-        diags.extend(d);
+    for (f, load) in files.iter().zip(loads) {
+        if !included.is_empty() && included.contains(&same_file_key(f)) {
+            continue;
+        }
+        all.extend(load.scenarios);
+        diags.extend(load.diags);
     }
     for (i, s) in all.iter_mut().enumerate() {
         s.index = i;
@@ -173,265 +132,56 @@ pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
     (all, diags)
 }
 
-/// The files that some other file of `files` includes, as [`same_file_key`]s. A
-/// quick scan of the text for `include:` values: the loader proper reports any
-/// problem with them later.
-fn included_by_others(files: &[PathBuf]) -> std::collections::HashSet<PathBuf> {
-    static INCLUDE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
-    let Some(re) = INCLUDE.get_or_init(|| {
-        regex::Regex::new(r#"(?m)(?:^|[\s{,-])include:\s*["']?([^"'\s,}#]+)"#).ok()
-    }) else {
-        return Default::default();
-    };
-    let mut out = std::collections::HashSet::new();
-    for f in files {
-        let Ok(bytes) = read_capped(f, MAX_FILE_BYTES) else {
-            continue;
-        };
-        let Ok(text) = String::from_utf8(bytes) else {
-            continue;
-        };
-        let base = f.parent().unwrap_or(Path::new("."));
-        let own = same_file_key(f);
-        for cap in re.captures_iter(&text) {
-            let target = same_file_key(&base.join(&cap[1]));
-            if target != own {
-                out.insert(target);
-            }
-        }
-    }
-    out
-}
-
-/// One key per file, however its path was written.
-fn same_file_key(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| tidy_path(p))
-}
-
-/// Steps of an included file: a list of steps, or a mapping with `steps`.
-///
-/// Deserialized by hand rather than as an untagged enum: an untagged enum buffers
-/// the document and loses the positions every diagnostic needs.
-enum IncludeDoc {
-    List(Vec<Spanned<StepDoc>>),
-    Map(IncludeMap),
-}
-
-impl<'de> Deserialize<'de> for IncludeDoc {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = IncludeDoc;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a list of steps, or a mapping with `steps:`")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<IncludeDoc, A::Error> {
-                let mut steps = Vec::new();
-                while let Some(step) = seq.next_element::<Spanned<StepDoc>>()? {
-                    steps.push(step);
-                }
-                Ok(IncludeDoc::List(steps))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<IncludeDoc, A::Error> {
-                IncludeMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(IncludeDoc::Map)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// The schema derive gives the "unknown key" hints this mapping's keys.
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct IncludeMap {
-    #[allow(dead_code)]
-    description: Option<String>,
-    #[schemars(with = "Vec<StepDoc>")]
-    steps: Vec<Spanned<StepDoc>>,
-}
-
 #[derive(Default)]
-struct Loader {
-    diags: Diagnostics,
-    includes: HashMap<PathBuf, Option<Arc<Vec<Spanned<StepDoc>>>>>,
+pub(super) struct Loader {
+    pub(super) diags: Diagnostics,
+    pub(super) includes: HashMap<PathBuf, Option<Arc<Vec<Spanned<StepDoc>>>>>,
+    /// Files named by `include:` while loading the current file.
+    pub(super) included: Vec<PathBuf>,
     /// Matrix cases expanded so far by every loader of the run.
-    cases: Arc<std::sync::atomic::AtomicUsize>,
-}
-
-/// Parse one YAML document from a file, reporting problems as diagnostics.
-/// Parse a YAML file into `T`, stopping at the first problem.
-pub fn parse_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Diagnostics> {
-    match parse_yaml_lenient(path) {
-        (Some(v), d) if d.is_empty() => Ok(v),
-        (_, d) => Err(d),
-    }
-}
-
-/// Parse a YAML file into `T`, and with leaf problems (a bad JSONPath, regex or
-/// duration: placeholders stand in for them) still hand back the value, so that
-/// the checks after loading (methods, templates) report their problems in the
-/// same run: `validate` lists every problem of a file at once.
-pub fn parse_yaml_lenient<T: for<'de> Deserialize<'de>>(path: &Path) -> (Option<T>, Diagnostics) {
-    let mut diags = Diagnostics::default();
-    let bytes = match read_limited(path) {
-        Ok(b) => b,
-        Err(d) => {
-            diags.push(d);
-            return (None, diags);
-        }
-    };
-    let text = match std::str::from_utf8(&bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            crate::diagnostic::keep_source(path, &String::from_utf8_lossy(&bytes));
-            let (line, col) = line_col(&bytes[..e.valid_up_to()]);
-            diags.push(
-                Diagnostic::new(
-                    path,
-                    Loc::new(line, col),
-                    "the file is not valid UTF-8 text",
-                )
-                .hint("save it as UTF-8; is it a scenario file at all?"),
-            );
-            return (None, diags);
-        }
-    };
-    crate::diagnostic::keep_source(path, text);
-    if text.trim().is_empty()
-        || text
-            .lines()
-            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-    {
-        diags.push(
-            Diagnostic::new(path, Loc::new(1, 1), "the file is empty")
-                .hint("a scenario needs at least `name` and `steps`"),
-        );
-        return (None, diags);
-    }
-    if let Some(pos) = text.find('\0') {
-        let (line, col) = line_col(&bytes[..pos]);
-        diags.push(
-            Diagnostic::new(
-                path,
-                Loc::new(line, col),
-                "the file holds binary data (a NUL byte)",
-            )
-            .hint("scenario files are YAML text"),
-        );
-        return (None, diags);
-    }
-    sink::drain();
-    sink::set_source(Some(text));
-    let parsed = serde_saphyr::from_str_with_options::<T>(text, yaml_options());
-    sink::set_source(None);
-    let problems = sink::drain();
-    for p in problems {
-        let mut d = Diagnostic::new(path, p.loc, p.message).width(p.width);
-        if let Some(h) = p.hint {
-            d = d.hint(h);
-        }
-        diags.push(d);
-    }
-    match parsed {
-        Ok(v) => (Some(v), diags),
-        Err(e) => {
-            // A structural error may be a consequence of an earlier leaf problem; show both.
-            // A syntax error further on may be its cause: then it is the one to fix.
-            diags.push(
-                super::yaml_error::first_syntax_error(path, text, &e)
-                    .unwrap_or_else(|| super::yaml_error::yaml_error(path, text, &e)),
-            );
-            (None, diags)
-        }
-    }
-}
-
-fn read_limited(path: &Path) -> Result<Vec<u8>, Diagnostic> {
-    read_capped(path, MAX_FILE_BYTES)
-        .map_err(|why| Diagnostic::new(path, Loc::UNKNOWN, format!("cannot read: {why}")))
-}
-
-/// Read a regular file of at most `max` bytes. A device (`/dev/zero`), a FIFO or
-/// a file that grows while it is read is refused instead of read forever.
-pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read as _;
-    let regular = |meta: &std::fs::Metadata| -> Result<(), String> {
-        if meta.is_dir() {
-            Err("it is a folder, not a file".into())
-        } else if !meta.is_file() {
-            Err("it is not a regular file (a device, a pipe or a socket)".into())
-        } else {
-            Ok(())
-        }
-    };
-    // Looked at before opening: opening a FIFO blocks until someone writes to it.
-    regular(&std::fs::metadata(path).map_err(|e| io_reason(&e))?)?;
-    let file = std::fs::File::open(path).map_err(|e| io_reason(&e))?;
-    let meta = file.metadata().map_err(|e| io_reason(&e))?;
-    regular(&meta)?;
-    let too_big = || format!("the file is over the {} MB limit", max >> 20);
-    if meta.len() > max {
-        return Err(too_big());
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(max.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| io_reason(&e))?;
-    if bytes.len() as u64 > max {
-        return Err(too_big());
-    }
-    Ok(bytes)
-}
-
-fn line_col(prefix: &[u8]) -> (u32, u32) {
-    let line = prefix.iter().filter(|b| **b == b'\n').count() + 1;
-    let start = prefix
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(0, |p| p + 1);
-    let col = String::from_utf8_lossy(&prefix[start..]).chars().count() + 1;
-    (
-        u32::try_from(line).unwrap_or(u32::MAX),
-        u32::try_from(col).unwrap_or(u32::MAX),
-    )
-}
-
-fn yaml_options() -> serde_saphyr::Options {
-    let mut o = serde_saphyr::options! {
-        strict_booleans: true,
-        leading_zero_numbers_as_strings: true,
-        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
-        budget: serde_saphyr::budget! {
-            max_documents: 1,
-            // Nesting is what overflows stacks; 64 levels is far beyond any request body.
-            max_depth: MAX_NESTING,
-            // About 80 000 ordinary steps; a flood of tiny values is refused in
-            // seconds rather than parsed into gigabytes.
-            max_nodes: MAX_NODES,
-            max_events: 2 * MAX_NODES,
-        },
-    };
-    // Alias bombs: a few hundred bytes that expand to billions of nodes.
-    o.alias_limits.max_total_replayed_events = 100_000;
-    o.alias_limits.max_replay_stack_depth = 16;
-    o.alias_limits.max_alias_expansions_per_anchor = 1_000;
-    // Diagnostics quote the source themselves; a snippet per error would copy text.
-    o.with_snippet = false;
-    o
+    pub(super) cases: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Loader {
+    /// One file, its problems and the files it includes apart from the others'.
+    fn load_one(&mut self, path: &Path) -> FileLoad {
+        let mut scenarios =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.load_file(path)))
+                .unwrap_or_else(|_| {
+                    self.diags.push(Diagnostic::new(
+                        path,
+                        Loc::UNKNOWN,
+                        "internal error while loading this file; please report it",
+                    ));
+                    Vec::new()
+                });
+        // Every file's list is kept until all are loaded: one scenario would sit
+        // in room for four.
+        scenarios.shrink_to_fit();
+        let own = std::mem::take(&mut self.included);
+        let includes = if own.is_empty() {
+            Vec::new()
+        } else {
+            let me = same_file_key(path);
+            own.iter()
+                .map(|p| same_file_key(p))
+                .filter(|k| *k != me)
+                .collect()
+        };
+        FileLoad {
+            scenarios,
+            diags: std::mem::take(&mut self.diags),
+            includes,
+        }
+    }
+
     fn load_file(&mut self, path: &Path) -> Vec<Scenario> {
         let (doc, problems) = parse_yaml_lenient::<ScenarioDoc>(path);
         self.diags.extend(problems);
         let Some(doc) = doc else {
+            // Its steps are unknown: the files it seems to include are still not
+            // loaded as scenarios, or their errors would bury this file's own.
+            self.included.extend(super::include::named_in_text(path));
             return Vec::new();
         };
         let file: Arc<Path> = Arc::from(path);
@@ -507,6 +257,9 @@ impl Loader {
         let no_params = Arc::new(Params::default());
         let mut steps = self.steps(file, doc.steps, &no_params, 0);
         let mut finally = self.steps(file, doc.finally, &no_params, 0);
+        // Kept for the whole run: a vector grown step by step has room for more.
+        steps.shrink_to_fit();
+        finally.shrink_to_fit();
         if let Some(mut o) = doc.openapi {
             // Relative to this file, whichever file a step comes from (an include).
             if let super::expect::OpenApiSource::File(rel) = &o.source {
@@ -550,80 +303,7 @@ impl Loader {
         Some((scenario, doc.matrix, doc.data))
     }
 
-    /// A scenario's cases: one per `data:` row, or per `matrix` combination.
-    fn expand_cases(
-        &mut self,
-        (base, matrix, data): (Scenario, Option<Matrix>, Option<Spanned<String>>),
-    ) -> Vec<Scenario> {
-        let Some(data) = data else {
-            return self.expand_matrix(base, matrix);
-        };
-        let loc: Loc = data.referenced.into();
-        if matrix.is_some() {
-            self.diags.push(
-                Diagnostic::new(
-                    base.file.as_ref(),
-                    loc,
-                    "a scenario takes its cases from `data` or from `matrix`, not both",
-                )
-                .hint("put the matrix values into the data file's columns"),
-            );
-            return Vec::new();
-        }
-        match super::data::read_rows(&base.file, &data.value, loc, MAX_MATRIX_CASES) {
-            Ok(rows) => self.expand_rows(base, rows),
-            Err(msg) => {
-                self.diags
-                    .push(Diagnostic::new(base.file.as_ref(), loc, msg));
-                Vec::new()
-            }
-        }
-    }
-
-    /// One scenario per data row, named by the name template or by its row number:
-    /// stable and unique, so each row is its own JUnit testcase.
-    fn expand_rows(&mut self, base: Scenario, rows: Vec<super::data::Row>) -> Vec<Scenario> {
-        let templated = super::values::has_template_syntax(&base.name);
-        let mut names = Vec::with_capacity(rows.len());
-        for (i, row) in rows.iter().enumerate() {
-            names.push(if templated {
-                match render_name(&base.name, row) {
-                    Ok(n) => n,
-                    Err(msg) => {
-                        self.diags
-                            .push(Diagnostic::new(base.file.as_ref(), base.loc, msg));
-                        return Vec::new();
-                    }
-                }
-            } else {
-                format!("{} [row {}]", base.name, i + 1)
-            });
-        }
-        // Two rows that render the same name keep their row numbers to tell them apart.
-        let dup: Vec<bool> = names
-            .iter()
-            .map(|n| names.iter().filter(|m| *m == n).count() > 1)
-            .collect();
-        let mut out = Vec::with_capacity(rows.len());
-        for (i, row) in rows.into_iter().enumerate() {
-            let mut s = base.clone();
-            s.name = if dup[i] {
-                format!("{} [row {}]", names[i], i + 1)
-            } else {
-                names[i].clone()
-            };
-            let own: Vec<(String, TValue)> = std::mem::take(&mut s.vars)
-                .into_iter()
-                .filter(|(k, _)| !row.iter().any(|(m, _)| m == k))
-                .collect();
-            s.vars = row;
-            s.vars.extend(own);
-            out.push(s);
-        }
-        out
-    }
-
-    fn steps(
+    pub(super) fn steps(
         &mut self,
         file: &Arc<Path>,
         docs: Vec<Spanned<StepDoc>>,
@@ -670,7 +350,7 @@ impl Loader {
             }
             let action = match (doc.request, doc.wait_webhook) {
                 (Some(r), _) => Action::Request(Box::new(r)),
-                (None, Some(w)) => Action::WaitWebhook(w),
+                (None, Some(w)) => Action::WaitWebhook(Box::new(w)),
                 (None, None) => continue,
             };
             let name = match (&doc.name, &action) {
@@ -693,8 +373,13 @@ impl Loader {
                 loc,
                 action,
                 expect: doc.expect.unwrap_or_default(),
-                capture: doc.capture.into_iter().collect(),
-                retry: doc.retry,
+                capture: {
+                    // Collected in place, the list would keep the mapping's room.
+                    let mut c: Vec<_> = doc.capture.into_iter().collect();
+                    c.shrink_to_fit();
+                    c
+                },
+                retry: doc.retry.map(Box::new),
                 retries: doc.retries,
                 timeout: doc.timeout.map(|d| d.0),
                 delay: doc.delay.map(|d| d.0),
@@ -703,249 +388,6 @@ impl Loader {
             });
         }
         out
-    }
-
-    fn include(
-        &mut self,
-        file: &Arc<Path>,
-        inc: Spanned<String>,
-        with: IndexMap<String, TValue>,
-        params: &Arc<Params>,
-        depth: usize,
-    ) -> Vec<Step> {
-        let loc: Loc = inc.referenced.into();
-        if depth >= MAX_INCLUDE_DEPTH {
-            self.diags.push(
-                Diagnostic::new(
-                    file.as_ref(),
-                    loc,
-                    format!("includes nested deeper than {MAX_INCLUDE_DEPTH}"),
-                )
-                .hint("does an included file include itself?"),
-            );
-            return Vec::new();
-        }
-        let base = file.parent().unwrap_or(Path::new("."));
-        let target = tidy_path(&base.join(&inc.value));
-        let docs = match self.includes.get(&target) {
-            Some(cached) => cached.clone(),
-            None => {
-                let parsed = if target.is_file() {
-                    match parse_yaml::<IncludeDoc>(&target) {
-                        Ok(IncludeDoc::List(steps))
-                        | Ok(IncludeDoc::Map(IncludeMap { steps, .. })) => Some(Arc::new(steps)),
-                        Err(d) => {
-                            self.diags.extend(d);
-                            None
-                        }
-                    }
-                } else {
-                    self.diags.push(
-                        Diagnostic::new(
-                            file.as_ref(),
-                            loc,
-                            format!("included file `{}` not found", target.display()),
-                        )
-                        .width(inc.value.chars().count())
-                        .hint("paths are relative to the file that includes them"),
-                    );
-                    None
-                };
-                self.includes.insert(target.clone(), parsed.clone());
-                parsed
-            }
-        };
-        let Some(docs) = docs else { return Vec::new() };
-        let merged = Arc::new(Params {
-            parent: Some(params.clone()),
-            file: Some(file.clone()),
-            own: with.into_iter().collect(),
-        });
-        let inc_file: Arc<Path> = Arc::from(target.as_path());
-        self.steps(&inc_file, docs.as_ref().clone(), &merged, depth + 1)
-    }
-
-    fn expand_matrix(&mut self, base: Scenario, matrix: Option<Matrix>) -> Vec<Scenario> {
-        let mut out = self.expand_matrix_cases(base, matrix);
-        for s in &mut out {
-            render_default_step_names(s);
-        }
-        out
-    }
-
-    fn expand_matrix_cases(&mut self, base: Scenario, matrix: Option<Matrix>) -> Vec<Scenario> {
-        let Some(matrix) = matrix.filter(|m| !m.is_empty()) else {
-            return vec![base];
-        };
-        let total = matrix
-            .values()
-            .map(Vec::len)
-            .try_fold(1usize, |acc, n| acc.checked_mul(n));
-        match total {
-            Some(0) => {
-                self.diags.push(Diagnostic::new(
-                    base.file.as_ref(),
-                    base.loc,
-                    "a matrix entry has no values",
-                ));
-                return Vec::new();
-            }
-            Some(n) if n <= MAX_MATRIX_CASES => {}
-            _ => {
-                self.diags.push(Diagnostic::new(
-                    base.file.as_ref(),
-                    base.loc,
-                    format!("the matrix expands to more than {MAX_MATRIX_CASES} cases"),
-                ));
-                return Vec::new();
-            }
-        }
-        let n = total.unwrap_or(0);
-        let before = self
-            .cases
-            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-        if before.saturating_add(n) > MAX_TOTAL_MATRIX_CASES {
-            self.diags.push(
-                Diagnostic::new(
-                    base.file.as_ref(),
-                    base.loc,
-                    format!(
-                        "the matrices of this run expand to more than {MAX_TOTAL_MATRIX_CASES} cases in all (this one adds {n}, after {before} from other matrices)"
-                    ),
-                )
-                .hint("run the files in smaller groups, or give fewer values per matrix"),
-            );
-            return Vec::new();
-        }
-        let keys: Vec<&String> = matrix.keys().collect();
-        let mut cases: Vec<Vec<(String, TValue)>> = vec![Vec::new()];
-        for k in &keys {
-            let mut next = Vec::new();
-            for case in &cases {
-                for v in &matrix[*k] {
-                    let mut c = case.clone();
-                    c.push(((*k).clone(), v.clone()));
-                    next.push(c);
-                }
-            }
-            cases = next;
-        }
-        let templated = super::values::has_template_syntax(&base.name);
-        let mut out = Vec::with_capacity(cases.len());
-        for case in cases {
-            let mut s = base.clone();
-            s.name = if templated {
-                match render_name(&base.name, &case) {
-                    Ok(n) => n,
-                    Err(msg) => {
-                        self.diags
-                            .push(Diagnostic::new(base.file.as_ref(), base.loc, msg));
-                        base.name.clone()
-                    }
-                }
-            } else {
-                let label: Vec<String> = case
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", display_literal(v)))
-                    .collect();
-                format!("{} [{}]", base.name, label.join(", "))
-            };
-            // Matrix values come first, so that `vars:` can build on them; a var
-            // of the same name as a matrix key would hide the case's value.
-            let own: Vec<(String, TValue)> = std::mem::take(&mut s.vars)
-                .into_iter()
-                .filter(|(k, _)| !case.iter().any(|(m, _)| m == k))
-                .collect();
-            s.vars = case;
-            s.vars.extend(own);
-            out.push(s);
-        }
-        out
-    }
-}
-
-/// `suite/orders/../shared/x.yaml` as `suite/shared/x.yaml`: shorter in messages.
-/// Lexical only; a `..` that would climb above the start is kept.
-fn tidy_path(p: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out: Vec<Component<'_>> = Vec::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => match out.last() {
-                Some(Component::Normal(_)) => {
-                    out.pop();
-                }
-                _ => out.push(c),
-            },
-            other => out.push(other),
-        }
-    }
-    if out.is_empty() {
-        return PathBuf::from(".");
-    }
-    out.iter().collect()
-}
-
-/// A step named after its request (`GET {{ path }}`) shows the URL as it will be
-/// sent when the scenario's values already say it (`GET /v1/nope`); a name that
-/// needs a capture keeps its template text.
-fn render_default_step_names(s: &mut Scenario) {
-    let literal: Vec<(String, TValue)> = s
-        .vars
-        .iter()
-        .filter(|(_, v)| v.as_literal_json().is_some())
-        .cloned()
-        .collect();
-    for step in s.steps.iter_mut().chain(s.finally.iter_mut()) {
-        let Action::Request(r) = &step.action else {
-            continue;
-        };
-        let method = r
-            .method
-            .as_ref()
-            .map_or("GET".to_string(), |m| m.value.to_uppercase());
-        let default = format!("{method} {}", r.url.src);
-        if step.name != default || !super::values::has_template_syntax(&default) {
-            continue;
-        }
-        if let Ok(rendered) = render_name(&default, &literal) {
-            step.name = rendered;
-        }
-    }
-}
-
-/// A matrix case's name: the name template rendered with the case's values.
-fn render_name(name: &str, case: &[(String, TValue)]) -> Result<String, String> {
-    let mut ctx = serde_json::Map::new();
-    for (k, v) in case {
-        match v.as_literal_json() {
-            Some(j) => {
-                ctx.insert(k.clone(), j);
-            }
-            None => return Err(format!("matrix value `{k}` cannot hold a template")),
-        }
-    }
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.set_formatter(crate::template::format_value);
-    env.render_str(
-        name,
-        crate::template::to_value(serde_json::Value::Object(ctx)),
-    )
-    .map_err(|e| {
-        format!(
-            "the scenario name `{name}` cannot be rendered from the matrix: {}",
-            e.detail().unwrap_or("undefined value")
-        )
-    })
-}
-
-fn display_literal(v: &TValue) -> String {
-    match v.as_literal_json() {
-        Some(serde_json::Value::String(s)) => s,
-        Some(j) => j.to_string(),
-        None => "?".into(),
     }
 }
 
@@ -993,5 +435,132 @@ fn merge_parent(parent: &ScenarioDoc, sub: &mut ScenarioDoc) {
     }
     if sub.openapi.is_none() {
         sub.openapi = parent.openapi.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which files of a folder are scenarios: a file included by another is not;
+    /// a file whose name only shows up in text (a body, a comment) still is.
+    #[test]
+    fn included_files_are_found_from_the_loaded_steps() {
+        let step = "  - request: { url: /x }\n";
+        // What the case shows, its files (path, text), the scenarios expected.
+        type Case = (
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            &'static [&'static str],
+        );
+        let cases: &[Case] = &[
+            (
+                "included as a list and as a mapping, nested",
+                &[
+                    (
+                        "a.yaml",
+                        "name: a\nsteps:\n  - include: shared/list.yaml\n  - { include: map.yaml }\n",
+                    ),
+                    ("shared/list.yaml", "- include: ../deep.yaml\n"),
+                    (
+                        "map.yaml",
+                        "description: d\nsteps:\n  - request: { url: /m }\n",
+                    ),
+                    ("deep.yaml", "- request: { url: /d }\n"),
+                ],
+                &["a"],
+            ),
+            (
+                "named in a request body",
+                &[
+                    (
+                        "a.yaml",
+                        "name: a\nsteps:\n  - request:\n      url: /x\n      json: { note: \"see include: b.yaml\" }\n",
+                    ),
+                    ("b.yaml", "name: b\nsteps:\n"),
+                ],
+                &["a", "b"],
+            ),
+            (
+                "named in a comment",
+                &[
+                    ("a.yaml", "name: a\n# include: b.yaml\nsteps:\n"),
+                    ("b.yaml", "name: b\nsteps:\n"),
+                ],
+                &["a", "b"],
+            ),
+            (
+                "a file including itself is still a scenario (and an error)",
+                &[("a.yaml", "name: a\nsteps:\n  - include: a.yaml\n")],
+                &["a"],
+            ),
+        ];
+        for (what, files, want) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            for (name, text) in *files {
+                let path = dir.path().join(name);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                let text = if text.ends_with("steps:\n") {
+                    format!("{text}{step}")
+                } else {
+                    text.to_string()
+                };
+                std::fs::write(path, text).unwrap();
+            }
+            let found = discover(&[dir.path().to_path_buf()]).unwrap();
+            let (scenarios, _) = load_files(&found);
+            let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!(names, *want, "{what}");
+            let indexes: Vec<usize> = scenarios.iter().map(|s| s.index).collect();
+            assert_eq!(indexes, (0..want.len()).collect::<Vec<_>>(), "{what}");
+        }
+    }
+
+    /// A file that cannot be parsed still keeps the files it names in `include:`
+    /// from being loaded as scenarios: only its own error shows.
+    #[test]
+    fn an_unparsable_file_still_hides_what_it_includes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("shared")).unwrap();
+        std::fs::write(
+            dir.path().join("a.yaml"),
+            "name: a\nsteps:\n  - include: shared/login.yaml\n  - [broken\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("shared/login.yaml"),
+            "- request: { url: /login }\n",
+        )
+        .unwrap();
+        let found = discover(&[dir.path().to_path_buf()]).unwrap();
+        let (scenarios, diags) = load_files(&found);
+        assert!(scenarios.is_empty());
+        let text = diags.render();
+        assert!(!diags.is_empty());
+        assert!(!text.contains("login.yaml:"), "{text}");
+    }
+
+    /// Loading on several threads gives the scenarios in file order, each problem
+    /// once, whatever thread loaded which file.
+    #[test]
+    fn files_load_in_order_whatever_thread_took_them() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..40 {
+            let text = if i % 9 == 4 {
+                format!("name: s{i}\nsteps: [\n")
+            } else {
+                format!("name: s{i}\nsteps:\n  - request: {{ url: /x }}\n")
+            };
+            std::fs::write(dir.path().join(format!("f{i:02}.yaml")), text).unwrap();
+        }
+        let found = discover(&[dir.path().to_path_buf()]).unwrap();
+        let (scenarios, diags) = load_files(&found);
+        let want: Vec<String> = (0..40)
+            .filter(|i| i % 9 != 4)
+            .map(|i| format!("s{i}"))
+            .collect();
+        let names: Vec<String> = scenarios.iter().map(|s| s.name.clone()).collect();
+        assert_eq!(names, want);
+        assert_eq!(diags.len(), 4, "{}", diags.render());
     }
 }

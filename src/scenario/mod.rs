@@ -3,9 +3,13 @@
 
 pub mod check;
 pub mod data;
+mod discover;
+mod expand;
 pub mod expect;
+mod include;
 pub mod load;
 pub mod model;
+pub mod read;
 pub mod sink;
 pub mod suite;
 pub mod values;

@@ -136,7 +136,9 @@ impl Scenario {
 #[derive(Debug, Clone)]
 pub enum Action {
     Request(Box<RequestDoc>),
-    WaitWebhook(WaitWebhook),
+    // Boxed like the request: inline, it made every step of every loaded scenario
+    // as large as a webhook wait (1.4 KB a step), and a run keeps every step.
+    WaitWebhook(Box<WaitWebhook>),
 }
 
 /// One step, ready to run.
@@ -149,7 +151,8 @@ pub struct Step {
     pub action: Action,
     pub expect: Expect,
     pub capture: Vec<(String, Capture)>,
-    pub retry: Option<Retry>,
+    /// Boxed: its condition is a whole `expect` (half a kilobyte), and few steps poll.
+    pub retry: Option<Box<Retry>>,
     pub retries: Option<u32>,
     pub timeout: Option<Duration>,
     pub delay: Option<Duration>,

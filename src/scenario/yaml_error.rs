@@ -51,7 +51,7 @@ pub fn sections() -> &'static [Section] {
             crate::schema::object_keys(&crate::schema::scenario_schema(), "ScenarioDoc");
         found.extend(
             crate::schema::object_keys(
-                &crate::schema::schema_of::<super::load::IncludeMap>(),
+                &crate::schema::schema_of::<super::include::IncludeMap>(),
                 "IncludeMap",
             )
             .into_iter()
