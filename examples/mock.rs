@@ -1,7 +1,7 @@
 //! Dev binary to try the mock by hand: `cargo run --example mock -- --port 0 --tier standard`.
 
 use clap::Parser;
-use runner::mock::{MockArgs, serve_foreground};
+use layers_mock::{MockArgs, serve_foreground};
 
 #[derive(Parser)]
 struct Cli {

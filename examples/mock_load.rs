@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use runner::mock::{DEMO_KEY, MockConfig, MockServer, Tier};
+use layers_mock::{DEMO_KEY, MockConfig, MockServer, Tier};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -173,6 +173,21 @@ pub struct StepReport {
 }
 
 impl StepReport {
+    /// What the step received, for a failure's excerpt: the response to its request, or
+    /// the webhook delivery it waited for, as (how to name it, body, the body's whole size).
+    pub fn received(&self) -> Option<(String, &str, usize)> {
+        if let Some(resp) = &self.response {
+            return Some((
+                format!("response {}", resp.status),
+                &resp.body,
+                resp.body_bytes,
+            ));
+        }
+        self.delivery
+            .as_ref()
+            .map(|d| (d.summary(), d.body.as_str(), d.body_bytes))
+    }
+
     /// `step 2 "read it back"` or `finally step 1 "archive it"`.
     pub fn label(&self) -> String {
         let phase = if self.phase == Phase::Finally {

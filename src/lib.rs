@@ -10,7 +10,6 @@ pub mod exit;
 pub mod http;
 pub mod import;
 pub mod jsonyaml;
-pub mod mock;
 pub mod number;
 pub mod report;
 pub mod safety;

@@ -153,6 +153,13 @@ fn violations(deps: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<(String, St
         }
     }
     for (from, used) in deps {
+        if from != "cli" && from != "main" && from != "lib" && used.contains("mock") {
+            broken.insert((
+                from.clone(),
+                "mock".into(),
+                "the mock is a crate apart: only the command line starts it".into(),
+            ));
+        }
         if from != "cli" && from != "main" && from != "lib" && used.contains("cli") {
             broken.insert((
                 from.clone(),

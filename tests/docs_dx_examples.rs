@@ -214,7 +214,7 @@ fn the_validate_steps_of_the_ci_recipes_pass() {
 /// The Layers mock on 127.0.0.1, standing in for the live API.
 struct StandIn {
     base: String,
-    _server: runner::mock::MockServer,
+    _server: layers_mock::MockServer,
     _rt: tokio::runtime::Runtime,
 }
 
@@ -225,8 +225,8 @@ fn stand_in() -> StandIn {
         .build()
         .expect("a runtime");
     let server = rt
-        .block_on(runner::mock::MockServer::start(
-            runner::mock::MockConfig::default(),
+        .block_on(layers_mock::MockServer::start(
+            layers_mock::MockConfig::default(),
             ([127, 0, 0, 1], 0).into(),
         ))
         .expect("the mock starts");
@@ -258,7 +258,7 @@ fn shell_commands(doc: &str) -> Vec<String> {
 #[test]
 fn the_live_api_procedure_works_against_a_stand_in() {
     let api = stand_in();
-    let key = runner::mock::DEMO_KEY;
+    let key = layers_mock::DEMO_KEY;
     let tmp = tempfile::tempdir().expect("tmp");
     copy_suite(tmp.path());
     let commands = shell_commands("docs/live-api.md");

@@ -235,7 +235,7 @@ fn run(ex: &Example, files: &[FileBlock], base: &str) -> Result<(), String> {
     cmd.current_dir(dir.path())
         .arg(&ex.path)
         .env_remove("RUNNER_BASE_URL")
-        .env("LAYERS_API_KEY", runner::mock::DEMO_KEY)
+        .env("LAYERS_API_KEY", layers_mock::DEMO_KEY)
         .env("NO_COLOR", "1")
         .env("CI", "1");
     if ex.test_server {
@@ -379,8 +379,8 @@ fn every_feature_of_the_language_has_a_running_example() {
     }
     let filters = runner::template::functions::FILTERS
         .iter()
-        .map(|(n, _)| *n)
-        .chain(["urlencode", "default"]);
+        .map(|f| f.name)
+        .chain(["urlencode", "default", "tojson"]);
     for f in filters {
         if !regex::Regex::new(&format!(r"\|\s*{f}\b"))
             .unwrap()
@@ -435,6 +435,38 @@ fn the_templates_doc_lists_exactly_the_functions() {
     let mut table: Vec<&str> = runner::template::functions::FUNCTIONS
         .iter()
         .map(|f| f.name)
+        .collect();
+    table.sort_unstable();
+    assert_eq!(documented, table);
+}
+
+/// docs/templates.md's table of this project's filters names exactly the filters
+/// of `FILTERS`, each written `name` or `name(args)` as a call is.
+#[test]
+fn the_templates_doc_lists_exactly_the_filters() {
+    let doc = std::fs::read_to_string(root().join("docs/templates.md")).unwrap();
+    let section = doc
+        .split("\n## Filters\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("docs/templates.md has a `## Filters` section");
+    // The first table of the section is this project's; minijinja's follows.
+    let ours = section
+        .split("\nminijinja's")
+        .next()
+        .expect("split gives at least one piece");
+    let mut documented: Vec<(&str, usize)> = ours
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `")?.split_once('`'))
+        .map(|(call, _)| match call.split_once('(') {
+            Some((name, args)) => (name, args.trim_end_matches(')').split(',').count()),
+            None => (call, 0),
+        })
+        .collect();
+    documented.sort_unstable();
+    let mut table: Vec<(&str, usize)> = runner::template::functions::FILTERS
+        .iter()
+        .map(|f| (f.name, f.max_args))
         .collect();
     table.sort_unstable();
     assert_eq!(documented, table);

@@ -252,7 +252,7 @@ steps:
     let text = std::fs::read_to_string(tmp.path().join("out/report.json")).expect("a report");
     assert!(!text.contains(KEY), "the key leaked into the report");
     let r: Value = serde_json::from_str(&text).expect("JSON");
-    assert_eq!(r["format_version"], 1);
+    assert_eq!(r["format_version"], 2);
     assert!(r["runner_version"].is_string());
     assert_eq!(r["run"]["total"], 4);
     assert!(

@@ -622,6 +622,30 @@ fn the_shipped_webhook_scenario_passes_against_the_mock() {
 }
 
 #[test]
+fn a_failed_webhook_step_quotes_what_arrived() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let shipped = std::fs::read_to_string(format!("{root}/scenarios/webhooks.yaml")).unwrap();
+    let changed = shipped.replacen("$.type: test.ping", "$.type: test.pong", 1);
+    assert_ne!(shipped, changed, "the shipped scenario checks $.type");
+    let ws = Workspace::new();
+    let file = ws.write("webhooks.yaml", &changed);
+    let out = ws.run(&[file.to_str().unwrap()]);
+    out.expect_code(1);
+    // The console and JUnit quote the delivery's body, as they quote a response's.
+    assert!(
+        out.stdout.contains("body: ") && out.stdout.contains("\"type\":\"test.ping\""),
+        "{}",
+        out.stdout
+    );
+    let case = out.case("webhook test ping arrives signed");
+    let text = format!("{:?}", case.status);
+    assert!(
+        text.contains("webhook delivery (") && text.contains("test.ping"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_dry_run_renders_the_webhook_url_without_sending() {
     let root = env!("CARGO_MANIFEST_DIR");
     let ws = Workspace::new();

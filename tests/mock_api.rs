@@ -4,8 +4,8 @@ mod support;
 
 use std::collections::HashSet;
 
+use layers_mock::{DEMO_KEY, MockConfig, Plan};
 use reqwest::Method;
-use runner::mock::{DEMO_KEY, MockConfig, Plan};
 use serde_json::{Value, json};
 use support::{Mock, OTHER_KEY, assert_request_id, fast_config, reply};
 
@@ -75,8 +75,7 @@ async fn auth_rejects_missing_and_malformed_keys() {
 
 #[tokio::test]
 async fn keys_file_restricts_who_authenticates() {
-    let keys =
-        runner::mock::parse_keys_file(&format!("# only the demo key\n{DEMO_KEY}\n")).unwrap();
+    let keys = layers_mock::parse_keys_file(&format!("# only the demo key\n{DEMO_KEY}\n")).unwrap();
     let mock = Mock::start(MockConfig {
         keys: Some(keys),
         ..fast_config()
@@ -1083,7 +1082,7 @@ async fn project_patch_keeps_external_ids_unique() {
 #[derive(clap::Parser)]
 struct Cli {
     #[command(flatten)]
-    mock: runner::mock::MockArgs,
+    mock: layers_mock::MockArgs,
 }
 
 #[test]
@@ -1115,7 +1114,7 @@ fn mock_args_parse_into_a_config() {
     ])
     .unwrap();
     let config = cli.mock.to_config().unwrap();
-    assert_eq!(config.tier, runner::mock::Tier::Standard);
+    assert_eq!(config.tier, layers_mock::Tier::Standard);
     assert_eq!(config.plan, Plan::None);
     assert_eq!(config.job_duration, std::time::Duration::from_millis(250));
     assert_eq!(config.scrape_after, std::time::Duration::from_secs(60));

@@ -5,8 +5,8 @@ mod support;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use layers_mock::{DEMO_KEY, MockConfig, Throttle, Tier};
 use reqwest::Method;
-use runner::mock::{DEMO_KEY, MockConfig, Throttle, Tier};
 use serde_json::json;
 use support::{Mock, OTHER_KEY, fast_config, reply};
 

@@ -480,7 +480,7 @@ async fn a_rotated_secret_signs_beside_the_previous_one() {
 
 #[tokio::test]
 async fn a_failed_job_says_why() {
-    let mock = Mock::start(runner::mock::MockConfig {
+    let mock = Mock::start(layers_mock::MockConfig {
         job_fail_rate: 1.0,
         ..fast_config()
     })

@@ -6,7 +6,7 @@ mod safety;
 
 use std::time::Duration;
 
-use runner::mock::{MockConfig, MockServer};
+use layers_mock::{MockConfig, MockServer};
 use safety::{count, ledger, run, write};
 
 const FILE: &str = r#"headers:

@@ -109,8 +109,8 @@ async fn the_library_is_safe_to_point_at_a_real_server() {
     let validated = run(&["validate", "scenarios/"], &[]).await;
     validated.expect_code(0);
 
-    let mock = runner::mock::MockServer::start(
-        runner::mock::MockConfig::default(),
+    let mock = layers_mock::MockServer::start(
+        layers_mock::MockConfig::default(),
         ([127, 0, 0, 1], 0).into(),
     )
     .await
@@ -133,7 +133,7 @@ async fn the_library_is_safe_to_point_at_a_real_server() {
             "{}/v1/projects?status=active&limit=200",
             mock.base_url()
         ))
-        .header("X-Api-Key", runner::mock::DEMO_KEY)
+        .header("X-Api-Key", layers_mock::DEMO_KEY)
         .send()
         .await
         .unwrap()

@@ -137,7 +137,7 @@ fn rerunning_with_the_same_run_id_hits_the_existing_project() {
                 "{}/v1/projects?customerExternalId=ci-4242",
                 mock.base_url
             ))
-            .header("X-Api-Key", runner::mock::DEMO_KEY)
+            .header("X-Api-Key", layers_mock::DEMO_KEY)
             .send()
             .await
             .expect("list answers")

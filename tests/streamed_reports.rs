@@ -212,7 +212,7 @@ fn streamed_reports_read_as_the_run_rendered_at_once() {
     let streamed = std::fs::read_to_string(&path).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&streamed).unwrap();
     let expected = serde_json::json!({
-        "format_version": 1,
+        "format_version": 2,
         "runner_version": env!("CARGO_PKG_VERSION"),
         "run": null,
         "summary": summary(n),
@@ -232,7 +232,7 @@ fn streamed_reports_read_as_the_run_rendered_at_once() {
         scenarios: &'a [ScenarioReport],
     }
     let whole = serde_json::to_string_pretty(&Whole {
-        format_version: 1,
+        format_version: 2,
         runner_version: env!("CARGO_PKG_VERSION"),
         run: None,
         summary: &summary(n),

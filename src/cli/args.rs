@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use super::vars::Variables;
-use crate::mock::MockArgs;
 use crate::report::junit::Granularity;
 use crate::scenario::values::parse_duration;
+use layers_mock::MockArgs;
 
 /// Run YAML API scenarios against a base URL or the embedded Layers mock, and report to CI.
 #[derive(Debug, Parser)]

@@ -7,7 +7,6 @@ use super::plan::{self, Fallback, Reports, RunPlan};
 use crate::engine::{self, Stop};
 use crate::events::Event;
 use crate::exit;
-use crate::mock::{MockConfig, MockServer};
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
 use crate::report::html::HtmlReporter;
 use crate::report::json::JsonReporter;
@@ -15,6 +14,7 @@ use crate::report::junit::JunitReporter;
 use crate::report::{Reporter, Summary, pump};
 use crate::safety::spend;
 use crate::secrets::Redactor;
+use layers_mock::{MockConfig, MockServer};
 
 /// Where scenarios go when nothing names a server, in a dry run: the embedded mock a
 /// real run would start (on a free port, unknown until then). `.invalid` never

@@ -276,13 +276,13 @@ impl ConsoleReporter {
         }
         // A capture that found nothing already quotes the body in its `actual`.
         let body_shown = st.failures.iter().any(|f| f.actual.contains("body: "));
-        if let Some(resp) = &st.response
+        if let Some((_, received, total)) = st.received()
             && st.outcome == Outcome::Failed
-            && !resp.body.is_empty()
+            && !received.is_empty()
             && !body_shown
         {
             // The record's body may itself be an excerpt: count the whole body.
-            let body = one_line(&crate::events::excerpt_of(&resp.body, 300, resp.body_bytes));
+            let body = one_line(&crate::events::excerpt_of(received, 300, total));
             self.line(&format!("      body: {body}"));
         }
     }

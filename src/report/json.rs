@@ -74,7 +74,7 @@ impl FileFormat for Json {
     ) -> Result<(), String> {
         // The document without its scenarios, cut where they go.
         let doc = Document {
-            format_version: 1,
+            format_version: 2,
             runner_version: env!("CARGO_PKG_VERSION"),
             run,
             summary,

@@ -556,13 +556,12 @@ fn step_details(st: &StepReport) -> String {
     for a in &st.failed_attempts {
         out.push_str(&format!("  {a}\n"));
     }
-    if let Some(resp) = &st.response
+    if let Some((what, received, _)) = st.received()
         && st.outcome == Outcome::Failed
     {
         out.push_str(&format!(
-            "  response {}: {}\n",
-            resp.status,
-            crate::events::excerpt(&resp.body, 1024)
+            "  {what}: {}\n",
+            crate::events::excerpt(received, 1024)
         ));
     }
     out

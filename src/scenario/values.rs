@@ -149,32 +149,13 @@ fn inexact_literal(n: &serde_json::Number, at: &serde_saphyr::Location, loc: Loc
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DurationSpec(pub Duration);
 
-/// Parse `250ms`, `2s`, `1.5s`, `1m`, `1h`.
+/// Parse `250ms`, `2s`, `1.5s`, `1m`, `1h`: the one grammar of the `duration-text` crate,
+/// which the mock's flags share.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration"))?;
-    let factor_ms = match unit.trim() {
-        "ms" => 1.0,
-        "s" => 1000.0,
-        "m" => 60_000.0,
-        "h" => 3_600_000.0,
-        "" => return Err(format!("`{text}` has no unit")),
-        other => return Err(format!("unknown unit `{other}` in `{text}`")),
-    };
-    let ms = value * factor_ms;
-    if !ms.is_finite() || !(0.0..=1e12).contains(&ms) {
-        return Err(format!("`{text}` is out of range"));
-    }
-    Ok(Duration::from_micros((ms * 1000.0) as u64))
+    duration_text::parse(text).map_err(|e| e.to_string())
 }
 
-pub const DURATION_HINT: &str = "write durations like 250ms, 2s or 1m";
+pub const DURATION_HINT: &str = duration_text::HINT;
 
 impl<'de> Deserialize<'de> for DurationSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -580,7 +561,7 @@ impl schemars::JsonSchema for TValue {
 }
 
 /// What `parse_duration` accepts.
-pub const DURATION_PATTERN: &str = r"^\s*([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*(ms|s|m|h)\s*$";
+pub const DURATION_PATTERN: &str = duration_text::PATTERN;
 
 impl schemars::JsonSchema for DurationSpec {
     fn schema_name() -> Cow<'static, str> {

@@ -52,16 +52,21 @@ impl Function {
         if (self.min_args..=self.max_args).contains(&given) {
             return None;
         }
-        let takes = match (self.min_args, self.max_args) {
-            (0, 0) => "no arguments".to_string(),
-            (1, 1) => "1 argument".to_string(),
-            (a, b) if a == b => format!("{a} arguments"),
-            (a, b) => format!("{a} to {b} arguments"),
-        };
         Some(format!(
-            "`{}()` takes {takes}, but this call passes {given}",
-            self.name
+            "`{}()` takes {}, but this call passes {given}",
+            self.name,
+            takes(self.min_args, self.max_args)
         ))
+    }
+}
+
+/// How many arguments `min..=max` is, in words.
+fn takes(min: usize, max: usize) -> String {
+    match (min, max) {
+        (0, 0) => "no arguments".to_string(),
+        (1, 1) => "1 argument".to_string(),
+        (a, b) if a == b => format!("{a} arguments"),
+        (a, b) => format!("{a} to {b} arguments"),
     }
 }
 
@@ -70,7 +75,7 @@ pub fn function(name: &str) -> Option<&'static Function> {
     FUNCTIONS.iter().find(|f| f.name == name)
 }
 
-/// A call of one of [`FUNCTIONS`] with the wrong number of arguments.
+/// A call of one of [`FUNCTIONS`] or [`FILTERS`] with the wrong number of arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArityError {
     pub name: String,
@@ -78,22 +83,43 @@ pub struct ArityError {
     pub hint: String,
 }
 
-/// The calls in `src` of this project's functions that pass the wrong number of
-/// arguments; names in `own` (the template's own macros) are not ours and are skipped.
+/// The calls in `src` of this project's functions and filters that pass the wrong
+/// number of arguments; function names in `own` (the template's own macros) are
+/// not ours and are skipped.
 pub fn arity_errors(src: &str, own: &std::collections::HashSet<String>) -> Vec<ArityError> {
-    calls_with_arity(src)
+    scan_calls(src)
         .into_iter()
-        .filter(|(name, _)| !own.contains(name))
-        .filter_map(|(name, given)| {
-            let f = function(&name)?;
-            let message = f.arity_error(given)?;
-            let hint = if f.max_args == 0 {
-                format!("write `{}()`: it gives {}", f.name, f.doc)
+        .filter_map(|c| {
+            let (message, hint) = if c.filter {
+                let f = filter(&c.name)?;
+                let message = f.arity_error(c.args)?;
+                let hint = if f.max_args == 0 {
+                    format!(
+                        "write `| {}` with no parentheses: it gives {}",
+                        f.name, f.doc
+                    )
+                } else {
+                    format!(
+                        "see docs/templates.md for what the filter `{}` takes",
+                        f.name
+                    )
+                };
+                (message, hint)
             } else {
-                format!("see docs/templates.md for what `{}()` takes", f.name)
+                if own.contains(&c.name) {
+                    return None;
+                }
+                let f = function(&c.name)?;
+                let message = f.arity_error(c.args)?;
+                let hint = if f.max_args == 0 {
+                    format!("write `{}()`: it gives {}", f.name, f.doc)
+                } else {
+                    format!("see docs/templates.md for what `{}()` takes", f.name)
+                };
+                (message, hint)
             };
             Some(ArityError {
-                name,
+                name: c.name,
                 message,
                 hint,
             })
@@ -101,19 +127,46 @@ pub fn arity_errors(src: &str, own: &std::collections::HashSet<String>) -> Vec<A
         .collect()
 }
 
+/// A call found in a template: a global function `name(...)` or a filter
+/// `| name` / `| name(...)`, with how many arguments it passes (for a filter,
+/// not counting the piped value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub name: String,
+    pub args: usize,
+    pub filter: bool,
+}
+
 /// Every call `name(...)` in a template's `{{ }}` and `{% %}` blocks, with how many
 /// arguments it passes (keyword arguments count). Methods (`x.name(`) and filters
 /// (`| name(`) are not calls of a global function and are left out.
+pub fn calls_with_arity(src: &str) -> Vec<(String, usize)> {
+    scan_calls(src)
+        .into_iter()
+        .filter(|c| !c.filter)
+        .map(|c| (c.name, c.args))
+        .collect()
+}
+
+/// Every global function call and every filter in a template's `{{ }}` and
+/// `{% %}` blocks, in order. Methods (`x.name(`) are left out.
 ///
 /// Written by hand: minijinja exposes its parser only behind its unstable
 /// `unstable_machinery` feature, and a call's argument list is all that is needed.
-pub fn calls_with_arity(src: &str) -> Vec<(String, usize)> {
+pub fn scan_calls(src: &str) -> Vec<Call> {
     let b = src.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     while i + 1 < b.len() {
         let close: &[u8] = match &b[i..i + 2] {
             b"{{" => b"}}",
+            // A raw block's text is not template code: nothing in it is called.
+            b"{%" if is_raw_tag(&b[i + 2..]) => {
+                i = find(b, i + 2, b"endraw")
+                    .and_then(|e| find(b, e, b"%}"))
+                    .map_or(b.len(), |e| e + 2);
+                continue;
+            }
             b"{%" => b"%}",
             b"{#" => {
                 i = find(b, i + 2, b"#}").map_or(b.len(), |e| e + 2);
@@ -157,8 +210,22 @@ pub fn calls_with_arity(src: &str) -> Vec<(String, usize)> {
                 while j < b.len() && b[j].is_ascii_whitespace() {
                     j += 1;
                 }
-                if prev != b'.' && prev != b'|' && b.get(j) == Some(&b'(') {
-                    out.push((src[start..i].to_string(), count_args(b, j)));
+                let open = b.get(j) == Some(&b'(');
+                let name = src[start..i].to_string();
+                if prev == b'|' {
+                    // A filter without parentheses passes nothing besides the piped value.
+                    let args = if open { count_args(b, j) } else { 0 };
+                    out.push(Call {
+                        name,
+                        args,
+                        filter: true,
+                    });
+                } else if prev != b'.' && open {
+                    out.push(Call {
+                        name,
+                        args: count_args(b, j),
+                        filter: false,
+                    });
                 }
                 prev = b'a';
                 continue;
@@ -170,6 +237,19 @@ pub fn calls_with_arity(src: &str) -> Vec<(String, usize)> {
         }
     }
     out
+}
+
+/// Whether a `{%` tag whose text follows is `{% raw %}` (with any whitespace control).
+fn is_raw_tag(after_open: &[u8]) -> bool {
+    let start = after_open
+        .iter()
+        .position(|c| !(c.is_ascii_whitespace() || *c == b'-' || *c == b'+'))
+        .unwrap_or(after_open.len());
+    let rest = &after_open[start..];
+    rest.starts_with(b"raw")
+        && !rest
+            .get(3)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
 }
 
 fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
@@ -226,20 +306,86 @@ fn count_args(b: &[u8], open: usize) -> usize {
     args + usize::from(piece)
 }
 
-/// Filters this project adds to minijinja's built-in ones.
-pub const FILTERS: [(&str, &str); 5] = [
-    (
-        "b64encode",
-        "base64 of the text (standard alphabet, padded)",
-    ),
-    ("b64decode", "the text of a base64 string"),
-    ("sha256", "hex SHA-256 of the text"),
-    (
-        "hmac_sha256",
-        "hex HMAC-SHA256 of the text with the given key",
-    ),
-    ("tojson", "the value as JSON text"),
+/// A filter this project adds: everything about it in one row, so the
+/// registration, the checks before a run and the docs cannot disagree.
+pub struct Filter {
+    pub name: &'static str,
+    /// Fewest and most arguments a call may pass, not counting the piped value.
+    pub min_args: usize,
+    pub max_args: usize,
+    /// What it gives, in one line (docs/templates.md says the same).
+    pub doc: &'static str,
+    /// Called with the piped value as text and arguments already counted
+    /// against `min_args..=max_args`.
+    pub call: fn(&str, &[String]) -> Result<String, Error>,
+}
+
+/// Filters this project adds to minijinja's built-in ones (`tojson` is
+/// minijinja's own and stays in [`BUILTIN_FILTERS`]).
+pub const FILTERS: &[Filter] = &[
+    Filter {
+        name: "b64encode",
+        min_args: 0,
+        max_args: 0,
+        doc: "base64 of the text (standard alphabet, padded)",
+        call: |s, _| Ok(base64::engine::general_purpose::STANDARD.encode(s.as_bytes())),
+    },
+    Filter {
+        name: "b64decode",
+        min_args: 0,
+        max_args: 0,
+        doc: "the text of a base64 string",
+        call: |s, _| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(s.trim().as_bytes())
+                .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(s.trim().as_bytes()))
+                .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("b64decode: {e}")))?;
+            String::from_utf8(bytes)
+                .map_err(|_| Error::new(ErrorKind::InvalidOperation, "b64decode: not UTF-8 text"))
+        },
+    },
+    Filter {
+        name: "sha256",
+        min_args: 0,
+        max_args: 0,
+        doc: "hex SHA-256 of the text",
+        call: |s, _| Ok(hex::encode(Sha256::digest(s.as_bytes()))),
+    },
+    Filter {
+        name: "hmac_sha256",
+        min_args: 1,
+        max_args: 1,
+        doc: "hex HMAC-SHA256 of the text with the given key",
+        call: |s, args| {
+            let key = args.first().map_or("", String::as_str);
+            let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key.as_bytes()).map_err(|e| {
+                Error::new(ErrorKind::InvalidOperation, format!("hmac_sha256: {e}"))
+            })?;
+            mac.update(s.as_bytes());
+            Ok(hex::encode(mac.finalize().into_bytes()))
+        },
+    },
 ];
+
+impl Filter {
+    /// What a call with `given` arguments (after the piped value) gets wrong, or
+    /// `None` when the count is right.
+    pub fn arity_error(&self, given: usize) -> Option<String> {
+        if (self.min_args..=self.max_args).contains(&given) {
+            return None;
+        }
+        Some(format!(
+            "the filter `{}` takes {} besides the value piped into it, but this call passes {given}",
+            self.name,
+            takes(self.min_args, self.max_args)
+        ))
+    }
+}
+
+/// The filter of this project named `name`.
+pub fn filter(name: &str) -> Option<&'static Filter> {
+    FILTERS.iter().find(|f| f.name == name)
+}
 
 /// minijinja's built-in filters (those most likely used); used to tell a
 /// misspelt filter from a real one before anything runs.
@@ -307,30 +453,16 @@ pub fn register(env: &mut Environment<'static>) {
             }
         });
     }
-    env.add_filter("b64encode", |s: String| {
-        base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
-    });
-    env.add_filter("b64decode", |s: String| -> Result<String, Error> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(s.trim().as_bytes())
-            .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(s.trim().as_bytes()))
-            .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("b64decode: {e}")))?;
-        String::from_utf8(bytes)
-            .map_err(|_| Error::new(ErrorKind::InvalidOperation, "b64decode: not UTF-8 text"))
-    });
-    env.add_filter("sha256", |s: String| {
-        hex::encode(Sha256::digest(s.as_bytes()))
-    });
-    env.add_filter(
-        "hmac_sha256",
-        |s: String, key: String| -> Result<String, Error> {
-            let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key.as_bytes()).map_err(|e| {
-                Error::new(ErrorKind::InvalidOperation, format!("hmac_sha256: {e}"))
-            })?;
-            mac.update(s.as_bytes());
-            Ok(hex::encode(mac.finalize().into_bytes()))
-        },
-    );
+    for f in FILTERS {
+        // As for functions: the checker refuses a wrong count first, this is the
+        // last line for a template that reached rendering some other way.
+        env.add_filter(f.name, move |s: String, args: Rest<String>| {
+            match f.arity_error(args.len()) {
+                Some(why) => Err(Error::new(ErrorKind::InvalidOperation, why)),
+                None => (f.call)(&s, &args),
+            }
+        });
+    }
 }
 
 /// Whether `name` is a function known to templates.
@@ -340,7 +472,7 @@ pub fn is_function(name: &str) -> bool {
 
 /// Whether `name` is a filter known to templates.
 pub fn is_filter(name: &str) -> bool {
-    FILTERS.iter().any(|(n, _)| *n == name) || BUILTIN_FILTERS.contains(&name)
+    filter(name).is_some() || BUILTIN_FILTERS.contains(&name)
 }
 
 pub fn all_function_names() -> impl Iterator<Item = &'static str> {
@@ -353,7 +485,7 @@ pub fn all_function_names() -> impl Iterator<Item = &'static str> {
 pub fn all_filter_names() -> impl Iterator<Item = &'static str> {
     FILTERS
         .iter()
-        .map(|(n, _)| *n)
+        .map(|f| f.name)
         .chain(BUILTIN_FILTERS.iter().copied())
 }
 
@@ -414,6 +546,88 @@ mod tests {
                 assert_eq!(arity_errors(&src, &none), vec![], "{src}");
                 assert!(!render(&src).starts_with("ERR"), "{src}: {}", render(&src));
             }
+        }
+    }
+
+    /// `| name` for no arguments, `| name(0, 1, ...)` otherwise.
+    fn filter_call(name: &str, n: usize, parens: bool) -> String {
+        if n == 0 && !parens {
+            format!("{{{{ 'abc' | {name} }}}}")
+        } else {
+            format!("{{{{ 'abc' | {name}({}) }}}}", args(n))
+        }
+    }
+
+    #[test]
+    fn every_filter_refuses_a_wrong_count_before_and_while_rendering() {
+        let none = std::collections::HashSet::new();
+        for f in FILTERS {
+            let mut wrong = vec![f.max_args + 1, f.max_args + 3];
+            wrong.extend(f.min_args.checked_sub(1));
+            for n in wrong {
+                for src in [filter_call(f.name, n, false), filter_call(f.name, n, true)] {
+                    let errors = arity_errors(&src, &none);
+                    assert_eq!(errors.len(), 1, "{src}: {errors:?}");
+                    assert_eq!(errors[0].name, f.name);
+                    assert!(
+                        errors[0].message.contains(&format!("passes {n}"))
+                            && errors[0].message.contains("filter"),
+                        "{src}: {}",
+                        errors[0].message
+                    );
+                    assert!(render(&src).starts_with("ERR"), "{src} rendered");
+                }
+            }
+            for n in f.min_args..=f.max_args {
+                for src in [filter_call(f.name, n, false), filter_call(f.name, n, true)] {
+                    assert_eq!(arity_errors(&src, &none), vec![], "{src}");
+                    // b64decode of 'abc' is not valid base64: only the count is at stake.
+                    let out = render(&src);
+                    assert!(
+                        !out.contains("takes") && !out.contains("argument"),
+                        "{src}: {out}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn filters_are_found_with_their_argument_counts() {
+        let call = |name: &str, args: usize, filter: bool| Call {
+            name: name.to_string(),
+            args,
+            filter,
+        };
+        let table: [(&str, Vec<Call>); 9] = [
+            ("{{ x | sha256 }}", vec![call("sha256", 0, true)]),
+            ("{{ x | sha256() }}", vec![call("sha256", 0, true)]),
+            (
+                "{{ x|hmac_sha256 ( 'a, b' ) }}",
+                vec![call("hmac_sha256", 1, true)],
+            ),
+            (
+                "{{ x | tojson | hmac_sha256(k, 2) | upper }}",
+                vec![
+                    call("tojson", 0, true),
+                    call("hmac_sha256", 2, true),
+                    call("upper", 0, true),
+                ],
+            ),
+            (
+                "{% set s = uuid() | b64encode %}",
+                vec![call("uuid", 0, false), call("b64encode", 0, true)],
+            ),
+            ("{{ '| sha256(1)' }}{# x | sha256(1) #}", vec![]),
+            ("{% filter upper %}a{% endfilter %}", vec![]),
+            (
+                "{%- raw %}{{ x | sha256(1) }}{{ uuid(1) }}{% endraw -%}{{ x | sha256(1, 2) }}",
+                vec![call("sha256", 2, true)],
+            ),
+            ("{% rawish | sha256 %}", vec![call("sha256", 0, true)]),
+        ];
+        for (src, want) in table {
+            assert_eq!(scan_calls(src), want, "{src}");
         }
     }
 

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use layers_mock::{DEMO_KEY, MockConfig, MockServer};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
-use runner::mock::{DEMO_KEY, MockConfig, MockServer};
 use serde_json::Value;
 
 /// A second well-formed key (distinct key id) for per-key bucket tests.

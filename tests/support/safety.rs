@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
-use runner::mock::{MockConfig, MockServer};
+use layers_mock::{MockConfig, MockServer};
 
 // Each helper brings the cores it is built on, so a test can take any helper alone.
 #[allow(clippy::duplicate_mod)]

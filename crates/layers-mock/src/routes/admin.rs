@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use crate::mock::ledger::LedgerView;
-use crate::mock::state::AppState;
+use crate::ledger::LedgerView;
+use crate::state::AppState;
 
 /// `GET /_mock/ledger`: side effects so far; `jobs.running` counted at read time.
 pub async fn ledger(State(state): State<AppState>) -> Json<LedgerView> {

@@ -9,13 +9,13 @@ use uuid::Uuid;
 
 use super::extract::{PathParams, RawBody};
 use super::projects::project_id;
-use crate::mock::error::{ApiError, ApiResult};
-use crate::mock::ids::prefixed;
-use crate::mock::input::json_object;
-use crate::mock::jobs::{Effect, Job, JobKind, JobPlan};
-use crate::mock::state::AppState;
-use crate::mock::store::{IngestRecord, IngestSource};
-use crate::mock::validate::Issues;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::prefixed;
+use crate::input::json_object;
+use crate::jobs::{Effect, Job, JobKind, JobPlan};
+use crate::state::AppState;
+use crate::store::{IngestRecord, IngestSource};
+use crate::validate::Issues;
 
 /// What an ingest request resolved to, before the job starts.
 struct IngestSpec {
@@ -205,7 +205,7 @@ fn start(
     }
     let job = Job::start(job_id.clone(), spec.kind, pointers, plan, &mut store.ledger);
     let envelope = job.envelope();
-    crate::mock::webhooks::watch_job(state, store.insert_job(job));
+    crate::webhooks::watch_job(state, store.insert_job(job));
     if let Some(p) = store.project_mut(&project) {
         p.set_ingest(
             spec.source,

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Store;
-use crate::mock::jobs::JobStatus;
-use crate::mock::timestamp::iso;
+use crate::jobs::JobStatus;
+use crate::timestamp::iso;
 
 /// One generated media asset.
 #[derive(Debug, Clone)]
@@ -168,7 +168,7 @@ impl Store {
             "stage": job.stage(now),
             "stageProgress": job.stage_progress(now),
             "etaSeconds": job.eta_seconds(now),
-            "updatedAt": crate::mock::timestamp::now_iso(),
+            "updatedAt": crate::timestamp::now_iso(),
         }))
     }
 }

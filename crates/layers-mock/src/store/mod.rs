@@ -87,7 +87,7 @@ impl Store {
     // --- jobs ---------------------------------------------------------------------------
 
     /// Registers an accepted job; returns its id and how long it runs, for
-    /// [`crate::mock::webhooks::watch_job`].
+    /// [`crate::webhooks::watch_job`].
     pub fn insert_job(&mut self, job: Job) -> (String, std::time::Duration) {
         let watch = (job.id.clone(), job.duration());
         self.running.insert(job.id.clone());

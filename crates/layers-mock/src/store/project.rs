@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Store;
-use crate::mock::jobs::JobStatus;
-use crate::mock::timestamp::iso;
+use crate::jobs::JobStatus;
+use crate::timestamp::iso;
 
 /// Which ingest produced an [`IngestRecord`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::extract::PathParams;
-use crate::mock::error::{ApiError, ApiResult};
-use crate::mock::input::uuid_id;
-use crate::mock::state::{AppState, ORG_ID};
-use crate::mock::store::{ApiKey, ApiKeys};
-use crate::mock::timestamp::now_iso;
+use crate::error::{ApiError, ApiResult};
+use crate::input::uuid_id;
+use crate::state::{AppState, ORG_ID};
+use crate::store::{ApiKey, ApiKeys};
+use crate::timestamp::now_iso;
 
 fn key_id(raw: &str) -> ApiResult<Uuid> {
     uuid_id(raw, "key_", "keyId")

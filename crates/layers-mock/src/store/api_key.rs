@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::mock::auth::{KeyEnv, ParsedKey, api_key_id};
+use crate::auth::{KeyEnv, ParsedKey, api_key_id};
 
 /// One key row.
 #[derive(Debug, Clone)]
@@ -170,7 +170,7 @@ impl ApiKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::auth::parse_key;
+    use crate::auth::parse_key;
 
     const KEY: &str = "lp_test_01JMOCKDEM0KEY00_bW9jay1vbmx5LWRlbW8ta2V5LW5vdC1hLXNlY3JldDA";
 

@@ -11,15 +11,15 @@ use serde_json::{Map, Value, json};
 use super::extract::{PathParams, RawBody};
 use super::ingest::roll_failure;
 use super::projects::project_id;
-use crate::mock::error::{ApiError, ApiResult};
-use crate::mock::ids::prefixed;
-use crate::mock::input::{QueryParams, json_object};
-use crate::mock::jobs::{Effect, Job, JobKind, JobPlan};
-use crate::mock::pagination::Page;
-use crate::mock::state::AppState;
-use crate::mock::store::Influencer;
-use crate::mock::timestamp::iso;
-use crate::mock::validate::Issues;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::prefixed;
+use crate::input::{QueryParams, json_object};
+use crate::jobs::{Effect, Job, JobKind, JobPlan};
+use crate::pagination::Page;
+use crate::state::AppState;
+use crate::store::Influencer;
+use crate::timestamp::iso;
+use crate::validate::Issues;
 
 const GENDERS: &[&str] = &["male", "female", "nonbinary", "unspecified"];
 const STATUSES: &[&str] = &["draft", "pending", "training", "ready", "failed"];
@@ -161,7 +161,7 @@ pub async fn create(
         &mut store.ledger,
     );
     let envelope = job.envelope();
-    crate::mock::webhooks::watch_job(&state, store.insert_job(job));
+    crate::webhooks::watch_job(&state, store.insert_job(job));
     store.insert_influencer(Influencer {
         id: influencer_id,
         project_id: project,

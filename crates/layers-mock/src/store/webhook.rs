@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::mock::timestamp::iso;
+use crate::timestamp::iso;
 
 /// A registered webhook endpoint.
 #[derive(Debug, Clone)]

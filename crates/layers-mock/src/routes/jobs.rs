@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::extract::PathParams;
-use crate::mock::error::{ApiError, ApiResult};
-use crate::mock::state::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
 /// `GET /v1/jobs/:id`: 304 when `If-None-Match` names the current ETag.
 pub async fn get(
@@ -52,7 +52,7 @@ pub async fn cancel(
     match outcome {
         None => Err(ApiError::not_found("Job", &id)),
         Some(Ok(())) => {
-            crate::mock::webhooks::job_ended(&state, &id);
+            crate::webhooks::job_ended(&state, &id);
             Ok((
                 StatusCode::ACCEPTED,
                 Json(json!({ "jobId": id, "accepted": true })),

@@ -6,9 +6,9 @@ use axum::extract::State;
 use chrono::{Datelike, TimeZone, Utc};
 use serde_json::{Value, json};
 
-use crate::mock::auth::Principal;
-use crate::mock::state::{AppState, ORG_ID, ORG_NAME};
-use crate::mock::timestamp::iso;
+use crate::auth::Principal;
+use crate::state::{AppState, ORG_ID, ORG_NAME};
+use crate::timestamp::iso;
 
 /// Estimated credits per generated container, by format (the pricing page's numbers).
 pub fn credits_per_format(format: &str) -> i64 {

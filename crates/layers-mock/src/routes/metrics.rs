@@ -8,11 +8,11 @@ use serde_json::{Map, Value, json};
 
 use super::extract::PathParams;
 use super::projects::require_project;
-use crate::mock::error::{ApiError, ApiResult};
-use crate::mock::input::QueryParams;
-use crate::mock::pagination::Page;
-use crate::mock::state::AppState;
-use crate::mock::timestamp::{iso, parse};
+use crate::error::{ApiError, ApiResult};
+use crate::input::QueryParams;
+use crate::pagination::Page;
+use crate::state::AppState;
+use crate::timestamp::{iso, parse};
 
 const METRICS: &[&str] = &[
     "views",

@@ -44,6 +44,8 @@ pub use auth::{KeyEnv, ParsedKey, Principal, parse_key};
 pub use config::{
     MockArgs, MockConfig, Plan, Throttle, Tier, parse_duration, parse_keys_file, parse_throttle,
 };
+pub use rate_limit::EndpointClass;
+pub use routes::{RouteSpec, Verb, route_of, route_table};
 pub use server::{MockServer, router, serve_foreground};
 pub use webhooks::{sign as webhook_signature, signature_header};
 

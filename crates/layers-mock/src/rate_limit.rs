@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::auth::Principal;
 use super::config::Tier;
 use super::error::ApiError;
+use super::routes::route_of;
 use super::state::AppState;
 
 const WINDOW: Duration = Duration::from_secs(60);
@@ -38,30 +39,14 @@ impl EndpointClass {
         }
     }
 
-    /// Classifies a `/v1` request by method and path (path without the `/v1` prefix is fine).
+    /// Classifies a `/v1` request by method and path (path without the `/v1` prefix is
+    /// fine) from the route table; a request no route serves (a 404) is read-light when
+    /// it reads and write-light otherwise.
     pub fn of(method: &Method, path: &str) -> EndpointClass {
-        if method == Method::GET || method == Method::HEAD {
-            return EndpointClass::ReadLight;
-        }
-        if method != Method::POST {
-            return EndpointClass::WriteLight;
-        }
-        let segments: Vec<&str> = path
-            .trim_start_matches("/v1")
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .collect();
-        let starts_job = matches!(
-            segments.as_slice(),
-            ["projects", _, "ingest", _]
-                | ["projects", _, "content"]
-                | ["projects", _, "influencers"]
-                | ["content", _, "regenerate"]
-        );
-        if starts_job {
-            EndpointClass::LongRunning
-        } else {
-            EndpointClass::WriteLight
+        match route_of(method, path) {
+            Some(route) => route.class,
+            None if method == Method::GET || method == Method::HEAD => EndpointClass::ReadLight,
+            None => EndpointClass::WriteLight,
         }
     }
 

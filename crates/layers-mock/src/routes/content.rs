@@ -14,16 +14,16 @@ use super::account::credits_per_format;
 use super::extract::{PathParams, RawBody};
 use super::ingest::roll_failure;
 use super::projects::project_id;
-use crate::mock::auth::Principal;
-use crate::mock::error::{ApiError, ApiResult};
-use crate::mock::ids::prefixed;
-use crate::mock::input::{QueryParams, json_object};
-use crate::mock::jobs::{Effect, Job, JobKind, JobPlan};
-use crate::mock::pagination::Page;
-use crate::mock::state::AppState;
-use crate::mock::store::{Asset, Container, ScheduledPost, Store};
-use crate::mock::timestamp::{iso, parse};
-use crate::mock::validate::Issues;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::prefixed;
+use crate::input::{QueryParams, json_object};
+use crate::jobs::{Effect, Job, JobKind, JobPlan};
+use crate::pagination::Page;
+use crate::state::AppState;
+use crate::store::{Asset, Container, ScheduledPost, Store};
+use crate::timestamp::{iso, parse};
+use crate::validate::Issues;
 
 const FORMATS: &[&str] = &["video_remix", "slideshow_remix", "ugc_remix", "auto"];
 const MAX_TARGETS: usize = 50;
@@ -76,7 +76,7 @@ pub async fn create(
         container.job_id = job.id.clone();
         store.insert_container(container);
     }
-    crate::mock::webhooks::watch_job(&state, store.insert_job(job));
+    crate::webhooks::watch_job(&state, store.insert_job(job));
     Ok((StatusCode::ACCEPTED, Json(envelope)))
 }
 
@@ -298,7 +298,7 @@ pub async fn regenerate(
             container.approval_status = "pending".into();
         }
     }
-    crate::mock::webhooks::watch_job(&state, store.insert_job(job));
+    crate::webhooks::watch_job(&state, store.insert_job(job));
     Ok((StatusCode::ACCEPTED, Json(envelope)))
 }
 

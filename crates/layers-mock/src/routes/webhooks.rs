@@ -10,14 +10,14 @@ use uuid::Uuid;
 
 use super::extract::{PathParams, RawBody};
 use super::projects::project_id;
-use crate::mock::error::{ApiError, ApiResult};
-use crate::mock::input::{QueryParams, json_object, uuid_id};
-use crate::mock::pagination::Page;
-use crate::mock::state::{AppState, ORG_ID};
-use crate::mock::store::{Delivery, WebhookEndpoint};
-use crate::mock::timestamp::iso;
-use crate::mock::validate::Issues;
-use crate::mock::webhooks::{EVENT_CATALOG, is_registrable, queue_delivery, spawn_delivery};
+use crate::error::{ApiError, ApiResult};
+use crate::input::{QueryParams, json_object, uuid_id};
+use crate::pagination::Page;
+use crate::state::{AppState, ORG_ID};
+use crate::store::{Delivery, WebhookEndpoint};
+use crate::timestamp::iso;
+use crate::validate::Issues;
+use crate::webhooks::{EVENT_CATALOG, is_registrable, queue_delivery, spawn_delivery};
 
 fn check_events(issues: &mut Issues, events: &[String]) {
     if events.is_empty() || events.len() > 50 {

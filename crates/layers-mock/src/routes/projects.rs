@@ -10,13 +10,13 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::extract::{PathParams, RawBody};
-use crate::mock::error::{ApiError, ApiResult};
-use crate::mock::input::{QueryParams, json_object, uuid_id};
-use crate::mock::pagination::Page;
-use crate::mock::state::{AppState, ORG_ID};
-use crate::mock::store::Project;
-use crate::mock::timestamp::iso;
-use crate::mock::validate::Issues;
+use crate::error::{ApiError, ApiResult};
+use crate::input::{QueryParams, json_object, uuid_id};
+use crate::pagination::Page;
+use crate::state::{AppState, ORG_ID};
+use crate::store::Project;
+use crate::timestamp::iso;
+use crate::validate::Issues;
 
 const METADATA_MAX_BYTES: usize = 8 * 1024;
 const DEFAULT_OWNER: &str = "owner@mock-org.example";

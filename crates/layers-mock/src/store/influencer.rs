@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::Store;
-use crate::mock::jobs::JobStatus;
-use crate::mock::timestamp::iso;
+use crate::jobs::JobStatus;
+use crate::timestamp::iso;
 
 /// An influencer; `deleted_at` marks a soft delete.
 #[derive(Debug, Clone)]

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::mock::error::ApiError;
-use crate::mock::idempotency::too_large;
+use crate::error::ApiError;
+use crate::idempotency::too_large;
 
 /// Path parameters; a parameter that cannot be decoded names no resource: 404.
 pub struct PathParams<T>(pub T);

@@ -108,7 +108,8 @@ pub struct MockArgs {
     /// Credits in the org wallet at start.
     #[arg(long, default_value_t = 6000)]
     pub credits: i64,
-    /// How long a job runs before it finishes (e.g. `5s`, `250ms`).
+    /// How long a job runs before it finishes (e.g. `5s`, `250ms`; durations always need a
+    /// unit, ms, s, m or h, as in scenario files).
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub job_duration: Duration,
     /// When a job's outbound scrape / agent run starts after the 202; a cancel before
@@ -251,27 +252,10 @@ pub fn parse_keys_file(text: &str) -> Result<HashSet<String>, String> {
     Ok(keys)
 }
 
-/// Parses durations like `250ms`, `2s`, `1m`, `1h` (also `1.5s`; a bare number is seconds).
+/// Parses a duration flag: the grammar of the scenario files (`250ms`, `2s`, `1.5m`, `1h`;
+/// a bare number is refused), from the `duration-text` crate.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?} (expected e.g. 250ms, 2s, 1m)"))?;
-    let seconds = match unit.trim() {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        other => return Err(format!("unknown duration unit {other:?} in {text:?}")),
-    };
-    if !seconds.is_finite() || seconds < 0.0 {
-        return Err(format!("invalid duration {text:?}"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
+    duration_text::parse(text).map_err(|e| format!("{e} ({})", duration_text::HINT))
 }
 
 /// Parses a probability between 0.0 and 1.0.
@@ -296,7 +280,10 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        // The file format's grammar: a bare number has no unit, and a huge value is an
+        // error rather than a panic.
+        assert!(parse_duration("3").is_err());
+        assert!(parse_duration("99999999999999999999s").is_err());
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("2d").is_err());

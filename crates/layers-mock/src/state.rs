@@ -92,8 +92,8 @@ impl AppState {
         self.0
             .http
             .get_or_init(|| {
-                crate::http::client_builder(&Default::default())
-                    .ok()?
+                reqwest::Client::builder()
+                    .user_agent(concat!("layers-mock/", env!("CARGO_PKG_VERSION")))
                     .no_proxy()
                     .redirect(reqwest::redirect::Policy::none())
                     .timeout(std::time::Duration::from_secs(10))

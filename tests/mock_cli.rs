@@ -1,0 +1,59 @@
+//! `runner mock` exit codes, as docs/exit-codes.md gives them: a mock that cannot
+//! start (its port taken) exits 3, a keys file the user got wrong exits 2.
+
+#[path = "support/runner_cli.rs"]
+mod runner_cli;
+
+use runner_cli::Workspace;
+
+#[test]
+fn a_port_already_in_use_exits_3_naming_the_port() {
+    // Held for the whole test, so the mock cannot bind it.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let ws = Workspace::new();
+    let out = ws
+        .runner()
+        .args(["mock", "--host", "127.0.0.1", "--port", &port.to_string()])
+        .run();
+    out.expect_code(3);
+    assert!(
+        out.stderr
+            .contains(&format!("cannot bind 127.0.0.1:{port}")),
+        "{}",
+        out.all()
+    );
+}
+
+#[test]
+fn a_bad_keys_file_exits_2_naming_the_file() {
+    let ws = Workspace::new();
+    let keys = ws.write("keys.txt", "lp_test_not-a-key\n");
+    // Port 0 would bind anywhere: only the keys file can stop this mock.
+    let out = ws
+        .runner()
+        .args(["mock", "--host", "127.0.0.1", "--port", "0", "--keys"])
+        .arg(&keys)
+        .run();
+    out.expect_code(2);
+    assert!(out.stderr.contains("keys.txt"), "{}", out.all());
+    assert!(out.stderr.contains("line 1"), "{}", out.all());
+    assert!(
+        !out.stdout.contains("mock listening"),
+        "the mock did not start: {}",
+        out.all()
+    );
+
+    let missing = ws.path("no-such-keys.txt");
+    let out = ws
+        .runner()
+        .args(["mock", "--host", "127.0.0.1", "--port", "0", "--keys"])
+        .arg(&missing)
+        .run();
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("cannot read keys file"),
+        "{}",
+        out.all()
+    );
+}
