@@ -126,16 +126,40 @@ async fn execute(mut plan: RunPlan) -> i32 {
         signal.abort();
         None
     };
-    if let Some(c) = signal_code {
+    exit_code(RunEnd {
+        signal: signal_code,
+        report_failed,
+        failed: !summary.all_passed() || (plan.flaky_fails && summary.flaky > 0),
+        budget: ledger.code,
+    })
+}
+
+/// What the exit code of a run is decided from.
+#[derive(Clone, Copy, Debug)]
+struct RunEnd {
+    /// The exit code of the signal that interrupted the run.
+    signal: Option<i32>,
+    /// A report could not be written.
+    report_failed: bool,
+    /// A scenario failed or errored (or was flaky, with `--flaky-fails`).
+    failed: bool,
+    /// What the mock's ledger calls for (`--max-credits` exceeded or unread).
+    budget: Option<i32>,
+}
+
+/// The first that applies: interrupted, a report not written, a scenario failed,
+/// over budget; else passed. A CI reading the code learns the most urgent.
+fn exit_code(o: RunEnd) -> i32 {
+    if let Some(c) = o.signal {
         return c;
     }
-    if report_failed {
+    if o.report_failed {
         return exit::INTERNAL;
     }
-    if !summary.all_passed() || (plan.flaky_fails && summary.flaky > 0) {
+    if o.failed {
         return exit::FAILED;
     }
-    ledger.code.unwrap_or(exit::OK)
+    o.budget.unwrap_or(exit::OK)
 }
 
 /// The embedded mock when the plan sends to it, and the base URL of the scenarios
@@ -354,5 +378,59 @@ impl Signals {
     #[cfg(not(unix))]
     async fn next(&mut self) -> Option<i32> {
         tokio::signal::ctrl_c().await.ok().map(|_| exit::SIGINT)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exit_code_says_the_most_urgent_outcome() {
+        let ok = RunEnd {
+            signal: None,
+            report_failed: false,
+            failed: false,
+            budget: None,
+        };
+        let table = [
+            (ok, exit::OK),
+            (RunEnd { failed: true, ..ok }, exit::FAILED),
+            (
+                RunEnd {
+                    budget: Some(exit::INTERNAL),
+                    ..ok
+                },
+                exit::INTERNAL,
+            ),
+            (
+                RunEnd {
+                    failed: true,
+                    budget: Some(exit::INTERNAL),
+                    ..ok
+                },
+                exit::FAILED,
+            ),
+            (
+                RunEnd {
+                    report_failed: true,
+                    failed: true,
+                    ..ok
+                },
+                exit::INTERNAL,
+            ),
+            (
+                RunEnd {
+                    signal: Some(exit::SIGTERM),
+                    report_failed: true,
+                    failed: true,
+                    budget: Some(exit::INTERNAL),
+                },
+                exit::SIGTERM,
+            ),
+        ];
+        for (outcome, want) in table {
+            assert_eq!(exit_code(outcome), want, "{outcome:?}");
+        }
     }
 }
