@@ -413,7 +413,18 @@ impl Spec {
                         } else {
                             String::new()
                         };
-                        for err in v.iter_errors(&value) {
+                        let (listed, more) = crate::text::first_listed(v.iter_errors(&value));
+                        if more > 0 {
+                            failures.push(fail(
+                                format!("{label} {key}: header {}{line}", h.name),
+                                "to satisfy the header schema".into(),
+                                format!(
+                                    "{more} more places do not (only the first {} are listed)",
+                                    crate::text::MAX_LISTED
+                                ),
+                            ));
+                        }
+                        for err in listed {
                             let at = err.instance_path().to_string();
                             failures.push(fail(
                                 format!("{label} {key}: header {}{at}{line}", h.name),
@@ -516,7 +527,18 @@ impl Spec {
         let validator = cell.get_or_init(|| self.validator(pointer));
         match validator {
             Ok(v) => {
-                for err in v.iter_errors(body) {
+                let (listed, more) = crate::text::first_listed(v.iter_errors(body));
+                if more > 0 {
+                    failures.push(fail(
+                        format!("{label} {key}: body"),
+                        "to satisfy the response schema".into(),
+                        format!(
+                            "{more} more places do not (only the first {} are listed)",
+                            crate::text::MAX_LISTED
+                        ),
+                    ));
+                }
+                for err in listed {
                     let at = err.instance_path().to_string();
                     failures.push(fail(
                         format!(
@@ -1214,6 +1236,18 @@ mod header_tests {
                 assert!(g.contains(w), "{headers:?}: `{g}` lacks `{w}`");
             }
         }
+    }
+
+    #[test]
+    fn a_header_that_breaks_its_schema_everywhere_lists_the_first_places_only() {
+        let doc = spec(
+            "3.0.3",
+            json!({"X-Flags": {"schema": {"type": "array", "items": {"type": "integer"}}}}),
+        );
+        let value = vec!["x"; 1000].join(",");
+        let got = failures(&doc, &[("x-flags", &value)]);
+        assert_eq!(got.len(), crate::text::MAX_LISTED + 1, "{:?}", &got[..3]);
+        assert!(got.iter().any(|g| g.contains("980 more places")), "{got:?}");
     }
 }
 

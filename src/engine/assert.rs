@@ -269,9 +269,20 @@ pub fn evaluate(
         match &obs.json {
             Ok(j) => {
                 let before = ev.failures.len();
-                for err in validator.iter_errors(j) {
+                let (listed, more) = crate::text::first_listed(validator.iter_errors(j));
+                for err in listed {
                     ev.failures
                         .push(schema_failure(&err, schema.document.as_deref()));
+                }
+                if more > 0 {
+                    ev.fail(
+                        "schema",
+                        "the body to match the schema".into(),
+                        format!(
+                            "{more} more places do not (only the first {} are listed)",
+                            crate::text::MAX_LISTED
+                        ),
+                    );
                 }
                 if ev.failures.len() == before {
                     ev.pass(
