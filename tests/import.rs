@@ -759,3 +759,51 @@ fn imported_costly_endpoints_are_left_commented_out() {
         .run();
     assert!(!listed.all().contains("/content"), "{}", listed.all());
 }
+
+/// A HAR request that sent a header on two lines (two `cookie` lines, as HTTP/2
+/// browsers record them) is imported with both: the cookies arrive as one line,
+/// the other header as two.
+#[test]
+fn a_har_header_on_two_lines_keeps_both() {
+    let ws = Workspace::new();
+    let har = json!({"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [{
+        "startedDateTime": "2026-01-01T00:00:00Z", "time": 1,
+        "request": {"method": "GET", "url": "https://api.example.com/v1/me", "httpVersion": "h2",
+            "headers": [
+                {"name": "cookie", "value": "theme=dark"},
+                {"name": "x-tag", "value": "a"},
+                {"name": "cookie", "value": "lang=en"},
+                {"name": "x-tag", "value": "b"}
+            ],
+            "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},
+        "response": {"status": 200, "statusText": "OK", "httpVersion": "h2", "headers": [],
+            "content": {"size": 2, "mimeType": "application/json", "text": "{}"},
+            "redirectURL": "", "headersSize": -1, "bodySize": 2},
+        "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}
+    }]}});
+    ws.write("h.har", &har.to_string());
+    let out = import(&ws, "har", &[ws.path("h.har")]);
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    let (_, text) = &written(&ws)[0];
+    assert!(text.contains("COOKIE_LANG_TOKEN"), "{text}");
+    assert_no_secret(&ws, &["dark", "=en"]);
+
+    let server = TestServer::start(|_| Reply::json(200, json!({})));
+    let run = ws
+        .runner()
+        .arg(ws.path("out"))
+        .arg("--base-url")
+        .arg(server.base_url())
+        .env("COOKIE_THEME_TOKEN", "dark")
+        .env("COOKIE_LANG_TOKEN", "en")
+        .run();
+    assert_eq!(run.code, Some(0), "{}\n{text}", run.all());
+    let sent = server.requests_to("/v1/me");
+    assert_eq!(sent.len(), 1, "{text}");
+    assert_eq!(
+        sent[0].header("cookie"),
+        Some("theme=dark; lang=en"),
+        "{text}"
+    );
+    assert_eq!(sent[0].header_values("x-tag"), ["a", "b"], "{text}");
+}

@@ -647,16 +647,19 @@ fn an_expected_status_is_not_retried_even_from_a_template() {
     }
 }
 
-/// A file part without `content_type` says `application/octet-stream` (what curl
-/// sends); a text field says nothing, as in curl.
+/// A file part without `content_type` says the type its name's extension tells
+/// (what curl sends: `b.png` is `image/png`), `application/octet-stream` for an
+/// extension that says nothing; a text field says nothing, as in curl.
 #[test]
-fn a_file_part_without_a_content_type_is_sent_as_octet_stream() {
+fn a_file_part_without_a_content_type_is_typed_by_its_extension() {
     let server = TestServer::echo();
     let ws = Workspace::new();
-    ws.write("data.bin", "\u{1}\u{2}bytes");
+    for file in ["data.bin", "b.png", "a.txt", "c.zzunknown", "noext"] {
+        ws.write(file, "\u{1}\u{2}bytes");
+    }
     ws.write(
         "t.yaml",
-        "name: n\nsteps:\n  - request:\n      method: POST\n      url: /up\n      multipart:\n        note: hello\n        blob:\n          file: data.bin\n        typed:\n          file: data.bin\n          content_type: image/png\n",
+        "name: n\nsteps:\n  - request:\n      method: POST\n      url: /up\n      multipart:\n        note: hello\n        blob:\n          file: data.bin\n        png:\n          file: b.png\n        txt:\n          file: a.txt\n        odd:\n          file: c.zzunknown\n        bare:\n          file: noext\n        renamed:\n          file: a.txt\n          filename: shot.png\n        typed:\n          file: b.png\n          content_type: text/csv\n",
     );
     let out = ws.run_against("t.yaml", &server.base_url(), &[]);
     out.expect_code(0);
@@ -665,7 +668,12 @@ fn a_file_part_without_a_content_type_is_sent_as_octet_stream() {
     let table = [
         ("note", None),
         ("blob", Some("application/octet-stream")),
-        ("typed", Some("image/png")),
+        ("png", Some("image/png")),
+        ("txt", Some("text/plain")),
+        ("odd", Some("application/octet-stream")),
+        ("bare", Some("application/octet-stream")),
+        ("renamed", Some("image/png")),
+        ("typed", Some("text/csv")),
     ];
     for (name, want) in table {
         let part = body

@@ -211,6 +211,9 @@ fn a_bad_header_list_is_a_file_error_and_nothing_is_sent() {
         ("X-Tag: [a, \"b\\nc\"]", "header"),
         ("\"X Tag\": [a, b]", "header"),
         ("X-Tag: [a, \"{{ nope }}\"]", "nope"),
+        // Not a number a header could send as written: quoting it is asked for.
+        ("X-Tag: .inf", "quote `.nan` or `.inf`"),
+        ("X-Tag: [a, 1e999]", "quote `.nan` or `.inf`"),
     ];
     for (headers, says) in table {
         let server = RawServer::start();
@@ -254,4 +257,72 @@ fn an_imported_curl_command_with_a_header_twice_sends_it_twice() {
     let heads = server.heads();
     assert_eq!(heads.len(), 1, "{heads:?}\n{text}");
     assert_eq!(lines_of(&heads[0], "X-Tag"), ["a", "b"], "{text}");
+}
+
+#[test]
+fn a_header_written_as_a_yaml_number_or_boolean_is_sent_as_written() {
+    let server = RawServer::start();
+    let ws = Workspace::new();
+    ws.write(
+        "t.yaml",
+        r#"name: as written
+steps:
+  - request:
+      url: /x
+      headers:
+        X-Dec: 2.10
+        X-Exp: 1e3
+        X-Oct: 0o17
+        X-Bool: True
+        X-Big: 123456789012345678901234567890
+        X-List: [2.10, False, 007]
+        X-Alias: &v 3.50
+        X-Again: *v
+"#,
+    );
+    let out = ws.run_against("t.yaml", &server.url, &[]);
+    out.expect_code(0);
+    let heads = server.heads();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    // (header, the lines expected)
+    let table: [(&str, &[&str]); 8] = [
+        ("X-Dec", &["2.10"]),
+        ("X-Exp", &["1e3"]),
+        ("X-Oct", &["0o17"]),
+        ("X-Bool", &["True"]),
+        ("X-Big", &["123456789012345678901234567890"]),
+        ("X-List", &["2.10", "False", "007"]),
+        ("X-Alias", &["3.50"]),
+        ("X-Again", &["3.50"]),
+    ];
+    for (name, want) in table {
+        assert_eq!(lines_of(&heads[0], name), want, "{name} in:\n{}", heads[0]);
+    }
+}
+
+#[test]
+fn a_cookie_list_is_sent_as_one_cookie_line_with_every_value() {
+    let server = RawServer::start();
+    let ws = Workspace::new();
+    ws.write(
+        "t.yaml",
+        r#"name: cookies
+steps:
+  - request:
+      url: /x
+      headers:
+        Cookie: ["a=1", "b=2"]
+  - request:
+      url: /y
+      headers:
+        cookie: one=1
+"#,
+    );
+    let out = ws.run_against("t.yaml", &server.url, &["-vv"]);
+    out.expect_code(0);
+    let heads = server.heads();
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    assert_eq!(lines_of(&heads[0], "Cookie"), ["a=1; b=2"], "{}", heads[0]);
+    assert_eq!(lines_of(&heads[1], "Cookie"), ["one=1"], "{}", heads[1]);
+    assert!(out.all().contains("Cookie: a=1; b=2"), "{}", out.all());
 }

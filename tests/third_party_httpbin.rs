@@ -5,104 +5,44 @@
 //!
 //! Needs `python3 -m pip install httpbin gunicorn` (`.ci/run` installs pinned versions).
 
+#[path = "support/external_server.rs"]
+mod external_server;
 #[path = "support/runner_cli.rs"]
 mod runner_cli;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use external_server::{External, free_port};
+
+use std::process::Command;
 
 use runner_cli::Workspace;
 use serde_json::Value;
 
 const INSTALL: &str = "python3 -m pip install httpbin gunicorn";
 
-/// A gunicorn serving httpbin; its process group is ended when dropped.
-struct Httpbin {
-    child: Child,
-    port: u16,
-}
-
-impl Httpbin {
-    fn start() -> Httpbin {
-        let probe = Command::new("python3")
-            .args(["-c", "import httpbin, gunicorn"])
-            .output();
-        match probe {
-            Ok(o) if o.status.success() => {}
-            Ok(o) => panic!(
-                "httpbin or gunicorn is missing ({}); install them with\n\n    {INSTALL}\n",
-                String::from_utf8_lossy(&o.stderr).trim()
-            ),
-            Err(e) => panic!("python3 cannot be run ({e}); install it, then\n\n    {INSTALL}\n"),
-        }
-        let port = free_port();
-        let mut cmd = Command::new("python3");
-        cmd.args(["-m", "gunicorn", "httpbin:app", "-b"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["--workers", "2", "--log-level", "warning"]);
-        // gunicorn 23+ opens a control socket in the home folder; two test runs at once
-        // would share it. Older versions do not know the flag.
-        if gunicorn_help().contains("--no-control-socket") {
-            cmd.arg("--no-control-socket");
-        }
-        {
-            use std::os::unix::process::CommandExt;
-            // Its own process group, so that its workers end with it.
-            cmd.process_group(0);
-        }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start gunicorn ({e}); {INSTALL}"));
-        let mut server = Httpbin { child, port };
-        server.wait_ready();
-        server
+/// httpbin under gunicorn with two workers.
+fn start_httpbin() -> External {
+    let probe = Command::new("python3")
+        .args(["-c", "import httpbin, gunicorn"])
+        .output();
+    match probe {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => panic!(
+            "httpbin or gunicorn is missing ({}); install them with\n\n    {INSTALL}\n",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Err(e) => panic!("python3 cannot be run ({e}); install it, then\n\n    {INSTALL}\n"),
     }
-
-    fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+    let port = free_port();
+    let mut cmd = Command::new("python3");
+    cmd.args(["-m", "gunicorn", "httpbin:app", "-b"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["--workers", "2", "--log-level", "warning"]);
+    // gunicorn 23+ opens a control socket in the home folder; two test runs at once
+    // would share it. Older versions do not know the flag.
+    if gunicorn_help().contains("--no-control-socket") {
+        cmd.arg("--no-control-socket");
     }
-
-    /// Until `GET /status/200` answers 200; gunicorn imports Flask first, which takes
-    /// a moment on a busy machine.
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("gunicorn exited before it served ({status}); {INSTALL}");
-            }
-            if status_line(self.port).is_some_and(|l| l.contains(" 200 ")) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "httpbin did not answer on 127.0.0.1:{} within 60s",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Httpbin {
-    fn drop(&mut self) {
-        // SIGTERM to the group (gunicorn stops its workers), then SIGKILL if needed.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.child.wait();
-    }
+    External::start("httpbin", INSTALL, cmd, port, "/status/200")
 }
 
 fn gunicorn_help() -> String {
@@ -111,25 +51,6 @@ fn gunicorn_help() -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default()
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
-}
-
-/// The status line of `GET /status/200`, or None when nothing answers yet.
-fn status_line(port: u16) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(b"GET /status/200 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).ok()?;
-    String::from_utf8_lossy(&buf)
-        .lines()
-        .next()
-        .map(str::to_string)
 }
 
 /// The scenarios, one per behaviour; `{{ base }}` is httpbin's origin.
@@ -282,7 +203,7 @@ scenarios:
         expect: { body: { equals: HTTPBIN is awesome } }
 "#;
 
-fn run(ws: &Workspace, server: &Httpbin, file: &str) -> (runner_cli::Output, Value) {
+fn run(ws: &Workspace, server: &External, file: &str) -> (runner_cli::Output, Value) {
     let out = ws
         .runner()
         .arg(file)
@@ -323,7 +244,7 @@ fn failures(report: &Value) -> Vec<String> {
 
 #[test]
 fn httpbin_answers_as_the_scenarios_expect() {
-    let server = Httpbin::start();
+    let server = start_httpbin();
     let ws = Workspace::new();
     ws.write("upload.txt", "Hello from a file\n");
     ws.write("httpbin.yaml", SCENARIOS);

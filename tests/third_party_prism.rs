@@ -7,14 +7,15 @@
 //! Needs Prism: `npm install -g @stoplight/prism-cli` (`.ci/run` installs a pinned
 //! version under `~/.cache/runner-ci/prism` and puts it on PATH).
 
+#[path = "support/external_server.rs"]
+mod external_server;
 #[path = "support/runner_cli.rs"]
 mod runner_cli;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use external_server::{External, free_port};
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use runner_cli::{Output, Workspace};
 
@@ -42,92 +43,14 @@ fn prism_binary() -> PathBuf {
     );
 }
 
-/// `prism mock` serving one document; its process group is ended when dropped.
-struct Prism {
-    child: Child,
-    port: u16,
-}
-
-impl Prism {
-    fn start(document: &Path) -> Prism {
-        let binary = prism_binary();
-        let port = free_port();
-        let mut cmd = Command::new(&binary);
-        cmd.args(["mock", "--host", "127.0.0.1", "--port"])
-            .arg(port.to_string())
-            .arg(document);
-        {
-            use std::os::unix::process::CommandExt;
-            // Its own process group, so that node's children end with it.
-            cmd.process_group(0);
-        }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {} ({e}); {INSTALL}", binary.display()));
-        let mut server = Prism { child, port };
-        server.wait_ready();
-        server
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Until `GET /pets?limit=1` answers 200; node takes a moment to start.
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("prism exited before it served ({status}); {INSTALL}");
-            }
-            if status_line(self.port).is_some_and(|l| l.contains(" 200 ")) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "prism did not answer on 127.0.0.1:{} within 60s",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
-}
-
-fn status_line(port: u16) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(b"GET /pets?limit=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).ok()?;
-    String::from_utf8_lossy(&buf)
-        .lines()
-        .next()
-        .map(str::to_string)
+/// `prism mock` serving one document.
+fn start_prism(document: &Path) -> External {
+    let port = free_port();
+    let mut cmd = Command::new(prism_binary());
+    cmd.args(["mock", "--host", "127.0.0.1", "--port"])
+        .arg(port.to_string())
+        .arg(document);
+    External::start("prism", INSTALL, cmd, port, "/pets?limit=1")
 }
 
 /// A workspace with the Petstore imported from `specs/petstore.yaml` into `out/`.
@@ -150,7 +73,7 @@ fn imported() -> Workspace {
 
 /// The imported files against `prism`, each response checked against
 /// `specs/petstore.yaml` (the steps' `expect.openapi`, and `--openapi`).
-fn run(ws: &Workspace, prism: &Prism) -> Output {
+fn run(ws: &Workspace, prism: &External) -> Output {
     ws.runner()
         .arg(ws.path("out"))
         .arg("--base-url")
@@ -166,7 +89,7 @@ fn run(ws: &Workspace, prism: &Prism) -> Output {
 #[test]
 fn the_imported_petstore_runs_green_against_prism() {
     let ws = imported();
-    let prism = Prism::start(&ws.path("specs/petstore.yaml"));
+    let prism = start_prism(&ws.path("specs/petstore.yaml"));
     let out = run(&ws, &prism);
     assert_eq!(out.code, Some(0), "{}", out.all());
     for name in ["listPets", "createPets", "showPetById"] {
@@ -216,7 +139,7 @@ fn a_document_prism_does_not_follow_fails_the_run() {
         let ws = imported();
         // Prism serves the document as it is...
         let served = ws.write("served/petstore.yaml", &petstore());
-        let prism = Prism::start(&served);
+        let prism = start_prism(&served);
         // ...and the runner checks against the changed one.
         let original = petstore();
         assert_eq!(original.matches(from).count(), 1, "{from}");

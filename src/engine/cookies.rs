@@ -15,12 +15,24 @@ pub(super) struct CookiePolicy {
     origin: url::Origin,
 }
 
+/// The `Cookie` lines a step wrote, as the one line a request carries (RFC 6265
+/// §5.4: a user agent sends one `Cookie` header), so a list loses no value.
+fn explicit_cookie(req: &PreparedRequest) -> Option<String> {
+    let values: Vec<&str> = req
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    (!values.is_empty()).then(|| values.join("; "))
+}
+
 impl CookiePolicy {
     /// The policy of a step whose request is `req` (as written, before the jar is
     /// applied), with the step's rendered `cookies:`.
     pub(super) fn of(req: &PreparedRequest, extra: Vec<(String, String)>) -> Self {
         CookiePolicy {
-            explicit: req.header("cookie").map(str::to_string),
+            explicit: explicit_cookie(req),
             extra,
             origin: req.url.origin(),
         }

@@ -136,12 +136,16 @@ pub fn prepare(
                             "multipart part `{name}`: {why}; the request was not sent"
                         )));
                     }
-                    // What curl sends for `-F name=@file` without `;type=`: a file
-                    // part always says what it is, and bytes are all we know.
-                    let content_type = f
-                        .content_type
-                        .clone()
-                        .unwrap_or_else(|| "application/octet-stream".into());
+                    // What curl sends for `-F name=@file` without `;type=`: a type
+                    // guessed from the extension of the name the part is sent under,
+                    // and bytes when the extension says nothing.
+                    let content_type = f.content_type.clone().unwrap_or_else(|| {
+                        filename
+                            .as_deref()
+                            .and_then(|n| mime_guess::from_path(n).first_raw())
+                            .unwrap_or("application/octet-stream")
+                            .to_string()
+                    });
                     out.push(Part {
                         name: name.clone(),
                         value: Bytes::from(data),

@@ -281,14 +281,9 @@ fn entry_step(
                 continue;
             }
         }
+        // Every line is kept: a header sent twice is written as a list.
         let v = ctx.header(name, value, at);
-        if !step
-            .headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
-            step.headers.push((name.to_string(), v));
-        }
+        step.headers.push((name.to_string(), v));
     }
     if let Some(post) = req.get("postData") {
         let mime = post

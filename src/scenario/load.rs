@@ -241,6 +241,12 @@ impl Loader {
                     )
                     .hint("add `name: what this scenario checks`"),
                 );
+                // Its steps are still read: the files they include are shared
+                // steps, not scenarios, and loaded as scenarios they would bury
+                // this error under theirs.
+                let no_params = Arc::new(Params::default());
+                self.steps(file, doc.steps, &no_params, 0);
+                self.steps(file, doc.finally, &no_params, 0);
                 return None;
             }
         };
@@ -538,6 +544,40 @@ mod tests {
         let text = diags.render();
         assert!(!diags.is_empty());
         assert!(!text.contains("login.yaml:"), "{text}");
+    }
+
+    /// A scenario without `name` still keeps the files its steps include from
+    /// being loaded as scenarios: only its own error shows.
+    #[test]
+    fn a_scenario_without_a_name_still_hides_what_it_includes() {
+        // (what the case shows, the including file's text)
+        let cases = [
+            ("no name", "steps:\n  - include: shared/login.yaml\n"),
+            (
+                "no name, include in finally",
+                "steps:\n  - request: { url: /x }\nfinally:\n  - include: shared/login.yaml\n",
+            ),
+            (
+                "an entry of scenarios: without name",
+                "scenarios:\n  - steps:\n      - include: shared/login.yaml\n",
+            ),
+        ];
+        for (what, text) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("shared")).unwrap();
+            std::fs::write(dir.path().join("a.yaml"), text).unwrap();
+            std::fs::write(
+                dir.path().join("shared/login.yaml"),
+                "- request: { url: /login }\n",
+            )
+            .unwrap();
+            let found = discover(&[dir.path().to_path_buf()]).unwrap();
+            let (scenarios, diags) = load_files(&found);
+            assert!(scenarios.is_empty(), "{what}");
+            let text = diags.render();
+            assert!(text.contains("has no `name`"), "{what}: {text}");
+            assert!(!text.contains("login.yaml:"), "{what}: {text}");
+        }
     }
 
     /// Loading on several threads gives the scenarios in file order, each problem

@@ -241,29 +241,108 @@ impl JsonSchema for HeaderValues {
     }
 }
 
-/// Written by hand: a scalar and a list of scalars are both accepted, and anything
-/// else is reported at its own line rather than as "did not match any variant".
-impl<'de> Deserialize<'de> for HeaderValues {
+/// A header value as YAML read it, before its text is taken.
+enum HeaderNode {
+    Text(String),
+    /// A number or a boolean (`2.10`, `0o17`, `True`): sent as written in the file,
+    /// never as the value YAML reads (`2.1`, `15`, `true`). Holds that value's text
+    /// only for when the file's text cannot be had.
+    Written(String),
+    Seq(Vec<Spanned<HeaderNode>>),
+    Other(&'static str),
+}
+
+impl<'de> Deserialize<'de> for HeaderNode {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        fn text(v: TValue) -> Option<Tpl> {
-            match v {
-                TValue::Str(t) => Some(t),
-                TValue::Num(n, loc) => Some(Tpl::new(n.to_string(), loc)),
-                TValue::Bool(b, loc) => Some(Tpl::new(b.to_string(), loc)),
-                other => {
-                    sink::report(
-                        other.loc(),
-                        1,
-                        format!("a header value is text, not {}", other.kind_name()),
-                        Some("write `X-Tag: a`, or a list `X-Tag: [a, b]` to send the header once per value".into()),
-                    );
-                    None
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = HeaderNode;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a header value")
+            }
+            fn visit_str<E>(self, s: &str) -> Result<HeaderNode, E> {
+                Ok(HeaderNode::Text(s.to_owned()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<HeaderNode, E> {
+                Ok(HeaderNode::Text(s))
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<HeaderNode, E> {
+                Ok(HeaderNode::Written(b.to_string()))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<HeaderNode, E> {
+                Ok(HeaderNode::Written(n.to_string()))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<HeaderNode, E> {
+                Ok(HeaderNode::Written(n.to_string()))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<HeaderNode, E> {
+                Ok(HeaderNode::Written(n.to_string()))
+            }
+            fn visit_unit<E>(self) -> Result<HeaderNode, E> {
+                Ok(HeaderNode::Other("null"))
+            }
+            fn visit_none<E>(self) -> Result<HeaderNode, E> {
+                Ok(HeaderNode::Other("null"))
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<HeaderNode, D::Error> {
+                HeaderNode::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<HeaderNode, A::Error> {
+                let mut items = Vec::new();
+                while let Some(v) = seq.next_element::<Spanned<HeaderNode>>()? {
+                    items.push(v);
                 }
+                Ok(HeaderNode::Seq(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeaderNode, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(HeaderNode::Other("a mapping"))
             }
         }
-        let v = TValue::deserialize(d)?;
-        match v {
-            TValue::Seq(items, loc) => {
+        d.deserialize_any(V)
+    }
+}
+
+/// The text of one header value, as a template; `None` (reported) when it is not text.
+fn header_text(node: Spanned<HeaderNode>) -> Option<Tpl> {
+    let loc = node.referenced.into();
+    let kind = match node.value {
+        HeaderNode::Text(s) => return Some(Tpl::new(s, loc)),
+        HeaderNode::Written(fallback) => {
+            // `defined`: an alias (`*v`) points at the scalar it names.
+            let span = node.defined.span();
+            let written = span
+                .byte_offset()
+                .zip(span.byte_len())
+                .and_then(|(offset, len)| sink::source_slice(offset, len))
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty());
+            return Some(Tpl::new(written.unwrap_or(fallback), loc));
+        }
+        HeaderNode::Seq(_) => "a list",
+        HeaderNode::Other(kind) => kind,
+    };
+    sink::report(
+        loc,
+        1,
+        format!("a header value is text, not {kind}"),
+        Some(
+            "write `X-Tag: a`, or a list `X-Tag: [a, b]` to send the header once per value".into(),
+        ),
+    );
+    None
+}
+
+/// Written by hand: a scalar and a list of scalars are both accepted, each taken as
+/// the text written in the file (like every other template), and anything else is
+/// reported at its own line rather than as "did not match any variant".
+impl<'de> Deserialize<'de> for HeaderValues {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let node = Spanned::<HeaderNode>::deserialize(d)?;
+        let loc = node.referenced.into();
+        match node.value {
+            HeaderNode::Seq(items) => {
                 if items.is_empty() {
                     sink::report(
                         loc,
@@ -273,14 +352,13 @@ impl<'de> Deserialize<'de> for HeaderValues {
                     );
                     return Ok(HeaderValues(vec![Tpl::new("", loc)]));
                 }
-                Ok(HeaderValues(items.into_iter().filter_map(text).collect()))
+                Ok(HeaderValues(
+                    items.into_iter().filter_map(header_text).collect(),
+                ))
             }
-            other => {
-                let loc = other.loc();
-                Ok(HeaderValues(vec![
-                    text(other).unwrap_or_else(|| Tpl::new("", loc)),
-                ]))
-            }
+            _ => Ok(HeaderValues(vec![
+                header_text(node).unwrap_or_else(|| Tpl::new("", loc)),
+            ])),
         }
     }
 }
@@ -423,7 +501,8 @@ pub struct FilePart {
     /// The file name sent with the part (default: the file's own name).
     #[schemars(example = &"logo.png")]
     pub filename: Option<String>,
-    /// The part's Content-Type (default `application/octet-stream`, as curl sends).
+    /// The part's Content-Type (default: guessed from the file name's extension, as
+    /// curl does; `application/octet-stream` when the extension says nothing).
     #[schemars(example = &"image/png")]
     pub content_type: Option<String>,
 }
