@@ -2,6 +2,7 @@
 //! report, and turn the outcome into an exit code.
 
 pub mod args;
+mod plan;
 mod run;
 pub mod vars;
 
@@ -182,7 +183,7 @@ fn list(a: args::ListArgs) -> i32 {
     let selected = crate::select::select_counted(scenarios, &selection);
     // A name may hold a secret (a matrix value listed under `secrets:`, say): the
     // list is an output like any other.
-    run::register_literal_secret_headers(&selected.scenarios, &redactor);
+    plan::register_literal_secret_headers(&selected.scenarios, &redactor);
     let mut out = std::io::stdout().lock();
     for s in &selected.scenarios {
         let tags = if s.tags.is_empty() {

@@ -3,11 +3,16 @@
 
 pub mod assert;
 pub mod capture;
+mod cookies;
+mod poll;
+mod redirect;
 pub mod request;
+mod retry;
 mod scenario;
 mod schedule;
 mod step;
 pub mod webhook;
+mod webhook_step;
 
 use std::sync::Arc;
 use std::time::Duration;
