@@ -14,6 +14,7 @@
 #   BENCH_SIZES="5000 50000" bench/run.sh   # memory at scale (50000: one timed run, ~1 GB of files)
 #   BENCH_QUICK=1 bench/run.sh   # fewer hyperfine runs
 #   BENCH_RUNNER_BASELINE=/path/to/old/runner bench/run.sh   # an older build side by side
+#   BENCH_RUNNER=/path/to/runner bench/run.sh   # a binary built already: no build
 #
 # It installs nothing: a missing tool is named with the command that installs it.
 # Results: a Markdown table on stdout and in target/bench/results.md; raw
@@ -62,9 +63,13 @@ fi
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- build -----------------------------------------------------------------
-echo "building the runner (release)..." >&2
-(cd "$root" && cargo build --release --quiet)
-runner="$root/target/release/runner"
+# BENCH_RUNNER: a runner binary built already (nothing is built then).
+runner="${BENCH_RUNNER:-}"
+if [ -z "$runner" ]; then
+    echo "building the runner (release)..." >&2
+    (cd "$root" && cargo build --release --quiet)
+    runner="$root/target/release/runner"
+fi
 
 mkdir -p "$out" "$work"
 rm -rf "${work:?}"/*
