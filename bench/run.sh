@@ -13,6 +13,8 @@
 #   BENCH_SIZES="1 500" bench/run.sh
 #   BENCH_SIZES="5000 50000" bench/run.sh   # memory at scale (50000: one timed run, ~1 GB of files)
 #   BENCH_QUICK=1 bench/run.sh   # fewer hyperfine runs
+#   BENCH_RUNNER_BASELINE=/path/to/old/runner bench/run.sh   # an older build side by side
+#   BENCH_RUNNER=/path/to/runner bench/run.sh   # a binary built already: no build
 #
 # It installs nothing: a missing tool is named with the command that installs it.
 # Results: a Markdown table on stdout and in target/bench/results.md; raw
@@ -27,6 +29,14 @@ sizes="${BENCH_SIZES:-1 500 5000}"
 runner_jobs="${BENCH_RUNNER_JOBS:-8}"
 hurl_jobs="${BENCH_HURL_JOBS:-2}"
 port="${BENCH_PORT:-18080}"
+# Another runner binary (an older commit's build) measured on the same suites in
+# the same run, to see whether a change made the runner slower.
+baseline="${BENCH_RUNNER_BASELINE:-}"
+baseline_label="${BENCH_RUNNER_BASELINE_LABEL:-runner baseline}"
+if [ -n "$baseline" ] && [ ! -x "$baseline" ]; then
+    echo "BENCH_RUNNER_BASELINE=$baseline is not an executable file" >&2
+    exit 2
+fi
 mock_port="${BENCH_MOCK_PORT:-18081}"
 
 # --- tools -----------------------------------------------------------------
@@ -53,9 +63,13 @@ fi
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- build -----------------------------------------------------------------
-echo "building the runner (release)..." >&2
-(cd "$root" && cargo build --release --quiet)
-runner="$root/target/release/runner"
+# BENCH_RUNNER: a runner binary built already (nothing is built then).
+runner="${BENCH_RUNNER:-}"
+if [ -z "$runner" ]; then
+    echo "building the runner (release)..." >&2
+    (cd "$root" && cargo build --release --quiet)
+    runner="$root/target/release/runner"
+fi
 
 mkdir -p "$out" "$work"
 rm -rf "${work:?}"/*
@@ -286,6 +300,12 @@ for n in $sizes; do
     echo "N=$n: runner list (loading alone)..." >&2
     read -r lmean lsd lpeak lcpu < <(measure "runner-list-$n" "$runner list $d/yaml" "$runs")
     loads+=("$(fmt_load "$n" "$lmean" "$lsd" "$lpeak" "$lcpu" "$mean")")
+    if [ -n "$baseline" ]; then
+        echo "N=$n: $baseline_label..." >&2
+        read -r mean sd peak cpu < <(measure "baseline-$n" \
+            "$baseline run $d/yaml --base-url $base --jobs $runner_jobs --junit $work/baseline-$n.xml --report-json $work/baseline-$n.json -q" "$runs")
+        rows+=("$(fmt_row "$baseline_label (--jobs $runner_jobs)" "$n" "$mean" "$sd" "$peak" "$cpu")")
+    fi
     if [ -n "$hurl_bin" ]; then
         echo "N=$n: hurl..." >&2
         read -r mean sd peak cpu < <(measure "hurl-$n" \
@@ -298,6 +318,10 @@ done
 for n in $sizes; do
     grep -q 'failures="0"' "$work/runner-$n.xml" && grep -q 'errors="0"' "$work/runner-$n.xml" ||
         { echo "the runner's N=$n run did not pass; see $work/runner-$n.xml" >&2; exit 3; }
+    if [ -n "$baseline" ]; then
+        grep -q 'failures="0"' "$work/baseline-$n.xml" && grep -q 'errors="0"' "$work/baseline-$n.xml" ||
+            { echo "the baseline runner's N=$n run did not pass; see $work/baseline-$n.xml" >&2; exit 3; }
+    fi
     if [ -n "$hurl_bin" ]; then
         grep -q 'failures="0"' "$work/hurl-$n.xml" && grep -q 'errors="0"' "$work/hurl-$n.xml" ||
             { echo "hurl's N=$n run did not pass; see $work/hurl-$n.xml" >&2; exit 3; }

@@ -326,7 +326,7 @@ impl HttpClient {
         }
         let mut resp = builder.send().await.map_err(|e| classify(&e, &req.url))?;
         let status = resp.status().as_u16();
-        let version = format!("{:?}", resp.version());
+        let version = version_name(resp.version());
         let headers: Vec<(String, String)> = resp
             .headers()
             .iter()
@@ -340,31 +340,51 @@ impl HttpClient {
         let expected_len = resp.content_length();
         progress.status = Some(status);
         progress.expected = expected_len;
-        let mut body = Vec::new();
+        // Most bodies come in one chunk: that chunk is kept as it is, and bytes are
+        // copied into `more` only once a second chunk comes.
+        let mut first: Option<Bytes> = None;
+        let mut more: Vec<u8> = Vec::new();
+        let mut read = 0usize;
         let mut truncated = false;
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
-                    let room = self.body_cap.saturating_sub(body.len());
-                    if chunk.len() > room {
-                        body.extend_from_slice(&chunk[..room]);
+                    let room = self.body_cap.saturating_sub(read);
+                    let chunk = if chunk.len() > room {
                         truncated = true;
+                        chunk.slice(..room)
+                    } else {
+                        chunk
+                    };
+                    read += chunk.len();
+                    progress.body = read;
+                    match first.take() {
+                        None if more.is_empty() => first = Some(chunk),
+                        None => more.extend_from_slice(&chunk),
+                        Some(f) => {
+                            more.reserve(f.len() + chunk.len());
+                            more.extend_from_slice(&f);
+                            more.extend_from_slice(&chunk);
+                        }
+                    }
+                    if truncated {
                         break;
                     }
-                    body.extend_from_slice(&chunk);
-                    progress.body = body.len();
                 }
                 Ok(None) => break,
                 Err(e) => {
                     let of = expected_len.map_or_else(String::new, |n| format!(" of {n}"));
                     return Err(TransportError::Broken(format!(
-                        "the connection broke while reading the response body (HTTP {status}, {}{of} bytes read): {}",
-                        body.len(),
+                        "the connection broke while reading the response body (HTTP {status}, {read}{of} bytes read): {}",
                         body_failure(&root_cause(&e))
                     )));
                 }
             }
         }
+        let body = match first {
+            Some(f) => f,
+            None => Bytes::from(more),
+        };
         let wire_bytes = body.len();
         let codings: Vec<&str> = headers
             .iter()
@@ -376,7 +396,7 @@ impl HttpClient {
             (body, truncated, None)
         } else {
             match decode::decode_body(&codings, &body, self.body_cap, truncated) {
-                Ok(d) => (d.body, truncated || d.truncated, None),
+                Ok(d) => (Bytes::from(d.body), truncated || d.truncated, None),
                 Err(why) => (body, truncated, Some(why)),
             }
         };
@@ -384,12 +404,27 @@ impl HttpClient {
             status,
             version,
             headers,
-            body: Bytes::from(body),
+            body,
             truncated,
             elapsed: started.elapsed(),
             body_problem,
             wire_bytes,
         })
+    }
+}
+
+/// `HTTP/1.1`: as `Debug` prints it, without a formatter per response.
+fn version_name(v: reqwest::Version) -> String {
+    let known = [
+        (reqwest::Version::HTTP_09, "HTTP/0.9"),
+        (reqwest::Version::HTTP_10, "HTTP/1.0"),
+        (reqwest::Version::HTTP_11, "HTTP/1.1"),
+        (reqwest::Version::HTTP_2, "HTTP/2.0"),
+        (reqwest::Version::HTTP_3, "HTTP/3.0"),
+    ];
+    match known.iter().find(|(k, _)| *k == v) {
+        Some((_, name)) => (*name).to_string(),
+        None => format!("{v:?}"),
     }
 }
 
