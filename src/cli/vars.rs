@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use serde_json::Value as J;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Loc};
-use crate::scenario::load;
+use crate::scenario::read;
 use crate::secrets::Redactor;
 
 /// `--var` and `--vars-file`, the same for `run`, `validate` and `list`.
@@ -92,7 +92,7 @@ pub fn add_secrets(vars: &IndexMap<String, Variable>, secret_names: &[String], r
 }
 
 fn read_file(path: &Path) -> Result<IndexMap<String, J>, Diagnostics> {
-    let vars: IndexMap<String, J> = match load::parse_yaml(path) {
+    let vars: IndexMap<String, J> = match read::parse_yaml(path) {
         Ok(v) => v,
         // An empty file (all comments, say) sets nothing; that is no mistake.
         Err(_) if is_blank(path) => return Ok(IndexMap::new()),
@@ -120,7 +120,7 @@ fn read_file(path: &Path) -> Result<IndexMap<String, J>, Diagnostics> {
 }
 
 fn is_blank(path: &Path) -> bool {
-    load::read_capped(path, 1 << 20).is_ok_and(|bytes| {
+    read::read_capped(path, 1 << 20).is_ok_and(|bytes| {
         String::from_utf8_lossy(&bytes)
             .lines()
             .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))

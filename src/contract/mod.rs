@@ -107,7 +107,7 @@ pub fn loaded() -> Vec<Arc<Spec>> {
 }
 
 pub fn load(path: &Path) -> Result<Spec, String> {
-    let bytes = crate::scenario::load::read_capped(path, MAX_SPEC_BYTES)
+    let bytes = crate::scenario::read::read_capped(path, MAX_SPEC_BYTES)
         .map_err(|why| format!("cannot read OpenAPI document `{}`: {why}", path.display()))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| format!("OpenAPI document `{}` is not UTF-8 text", path.display()))?;

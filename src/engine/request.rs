@@ -197,7 +197,7 @@ pub fn prepare(
 const MAX_BODY_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
 fn read_body_file(path: &Path) -> Result<Vec<u8>, String> {
-    crate::scenario::load::read_capped(path, MAX_BODY_FILE_BYTES)
+    crate::scenario::read::read_capped(path, MAX_BODY_FILE_BYTES)
 }
 
 fn query_text(v: &J) -> String {

@@ -25,7 +25,7 @@ pub struct TlsOptions {
 /// The certificates of a PEM file (`-----BEGIN CERTIFICATE-----` blocks).
 pub fn read_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
     use rustls::pki_types::pem::PemObject as _;
-    let bytes = crate::scenario::load::read_capped(path, 16 << 20)
+    let bytes = crate::scenario::read::read_capped(path, 16 << 20)
         .map_err(|why| format!("cannot read {}: {why}", path.display()))?;
     let certs = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()

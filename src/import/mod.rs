@@ -663,7 +663,7 @@ pub fn query_entries(pairs: &[(String, String)], ctx: &mut Ctx, at: &str) -> Vec
 /// Read a source file, bounded.
 pub fn read_source(path: &Path) -> Result<String, String> {
     const MAX: u64 = 64 * 1024 * 1024;
-    let bytes = crate::scenario::load::read_capped(path, MAX)
+    let bytes = crate::scenario::read::read_capped(path, MAX)
         .map_err(|why| format!("cannot read {}: {why}", path.display()))?;
     String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))
 }

@@ -82,7 +82,7 @@ impl Catalog {
         let mut c = Catalog::builtin();
         let mut diags = Diagnostics::default();
         for path in extra {
-            match crate::scenario::load::parse_yaml::<CatalogDoc>(path) {
+            match crate::scenario::read::parse_yaml::<CatalogDoc>(path) {
                 Ok(doc) => c.add(doc, path, &mut diags),
                 Err(d) => diags.extend(d),
             }

@@ -453,7 +453,7 @@ impl Checker {
             }
             if let Some(f) = b.file.as_mut() {
                 let path = file.parent().unwrap_or(Path::new(".")).join(&f.path);
-                match super::load::read_capped(&path, MAX_EXPECTED_FILE_BYTES) {
+                match super::read::read_capped(&path, MAX_EXPECTED_FILE_BYTES) {
                     Ok(data) => f.data = Some(Arc::new(data)),
                     Err(why) => self.push(
                         Diagnostic::new(
@@ -822,7 +822,7 @@ const SCHEMA_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 fn load_schema_file(file: &Path, rel: &str) -> Result<serde_json::Value, String> {
     let path = file.parent().unwrap_or(Path::new(".")).join(rel);
-    let bytes = super::load::read_capped(&path, SCHEMA_FILE_BYTES)
+    let bytes = super::read::read_capped(&path, SCHEMA_FILE_BYTES)
         .map_err(|why| format!("cannot read schema `{}`: {why}", path.display()))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| format!("schema `{}` is not UTF-8 text", path.display()))?;

@@ -18,7 +18,7 @@ pub type Row = Vec<(String, TValue)>;
 /// never templates: a `{{` in the data is text.
 pub fn read_rows(file: &Path, rel: &str, loc: Loc, max_rows: usize) -> Result<Vec<Row>, String> {
     let path = file.parent().unwrap_or(Path::new(".")).join(rel);
-    let bytes = super::load::read_capped(&path, MAX_DATA_BYTES)
+    let bytes = super::read::read_capped(&path, MAX_DATA_BYTES)
         .map_err(|why| format!("cannot read data file `{}`: {why}", path.display()))?;
     let lower = rel.to_ascii_lowercase();
     let rows = if lower.ends_with(".csv") {

@@ -21,7 +21,6 @@ use crate::template::Templates;
 // Kept at their old paths (`load::read_capped`, ...) while code outside the
 // loader still names them here; their home is `discover` and `read`.
 pub use super::discover::discover;
-pub use super::read::{MAX_NESTING, MAX_NODES, io_reason, parse_yaml, read_capped};
 
 /// Loader threads get a stack big enough for MAX_NESTING levels of a debug build.
 const LOADER_STACK_BYTES: usize = 64 * 1024 * 1024;

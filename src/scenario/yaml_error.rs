@@ -207,7 +207,7 @@ pub fn yaml_error(path: &Path, text: &str, e: &E) -> Diagnostic {
             loc,
             format!(
                 "the file holds more than {} values (keys, items, texts), more than the loader accepts",
-                super::load::MAX_NODES
+                super::read::MAX_NODES
             ),
         )
         .width(src.token_width())
@@ -538,7 +538,7 @@ fn too_deep(path: &Path, src: &Source) -> Diagnostic {
         src.loc,
         format!(
             "mappings and lists nested more than {} levels deep",
-            super::load::MAX_NESTING
+            super::read::MAX_NESTING
         ),
     )
     .width(src.token_width())
