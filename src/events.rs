@@ -172,6 +172,39 @@ pub struct StepReport {
     pub assertions: usize,
 }
 
+impl ScenarioReport {
+    /// A report of scenario `index` of `file` with the given outcome and nothing else
+    /// yet: steps, message, timings and the rest are filled in by whoever has them.
+    pub fn new(
+        index: usize,
+        name: impl Into<String>,
+        file: impl Into<String>,
+        outcome: Outcome,
+    ) -> Self {
+        let file = file.into();
+        ScenarioReport {
+            index,
+            name: name.into(),
+            classname: file
+                .trim_end_matches(".yaml")
+                .trim_end_matches(".yml")
+                .replace('/', "."),
+            file,
+            line: 1,
+            tags: Vec::new(),
+            outcome,
+            flaky: false,
+            previous_attempts: Vec::new(),
+            message: None,
+            interrupted: false,
+            started_at: String::new(),
+            duration: Duration::ZERO,
+            steps: Vec::new(),
+            masked_with: None,
+        }
+    }
+}
+
 impl StepReport {
     /// What the step received, for a failure's excerpt: the response to its request, or
     /// the webhook delivery it waited for, as (how to name it, body, the body's whole size).

@@ -939,21 +939,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut reporter = HtmlReporter::new(&dir.path().join("out"), r.clone());
         let mut s = ScenarioReport {
-            index: 0,
-            name: "uses tok<en>-77d0-4a1f-9c2e".into(),
-            file: "a.yaml".into(),
-            line: 1,
-            flaky: false,
-            previous_attempts: Vec::new(),
-            classname: "a".into(),
-            tags: Vec::new(),
-            outcome: Outcome::Failed,
             message: Some("the server said tok<en>-77d0-4a1f-9c2e".into()),
-            interrupted: false,
-            started_at: String::new(),
-            duration: Duration::ZERO,
-            steps: Vec::new(),
-            masked_with: None,
+            ..ScenarioReport::new(0, "uses tok<en>-77d0-4a1f-9c2e", "a.yaml", Outcome::Failed)
         };
         crate::secrets::mask_scenario(&mut s, &r);
         reporter.event(&Event::ScenarioFinished(std::sync::Arc::new(s)));

@@ -231,7 +231,6 @@ pub fn render<F: FileFormat, S: Borrow<ScenarioReport>>(
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::time::Duration;
 
     use base64::Engine as _;
 
@@ -271,21 +270,8 @@ mod tests {
 
     fn scenario(index: usize, name: &str) -> Arc<ScenarioReport> {
         Arc::new(ScenarioReport {
-            index,
-            name: name.into(),
-            file: "a.yaml".into(),
-            line: 1,
-            flaky: false,
-            previous_attempts: Vec::new(),
-            classname: "a".into(),
-            tags: Vec::new(),
-            outcome: Outcome::Failed,
             message: Some(format!("said {name}")),
-            interrupted: false,
-            started_at: String::new(),
-            duration: Duration::ZERO,
-            steps: Vec::new(),
-            masked_with: None,
+            ..ScenarioReport::new(index, name, "a.yaml", Outcome::Failed)
         })
     }
 

@@ -110,23 +110,12 @@ mod tests {
     fn a_scenario_is_masked_again_only_after_a_new_secret() {
         let r = Redactor::new();
         r.add("alpha-4a1f-9c2e-77d0");
-        let mut s = ScenarioReport {
-            index: 0,
-            name: "uses alpha-4a1f-9c2e-77d0 and omega-b3c5-1e08-aa42".into(),
-            file: "a.yaml".into(),
-            line: 1,
-            flaky: false,
-            previous_attempts: Vec::new(),
-            classname: "a".into(),
-            tags: Vec::new(),
-            outcome: Outcome::Passed,
-            message: None,
-            interrupted: false,
-            started_at: String::new(),
-            duration: Duration::ZERO,
-            steps: Vec::new(),
-            masked_with: None,
-        };
+        let mut s = ScenarioReport::new(
+            0,
+            "uses alpha-4a1f-9c2e-77d0 and omega-b3c5-1e08-aa42",
+            "a.yaml",
+            Outcome::Passed,
+        );
         s.previous_attempts.push(crate::events::Attempt {
             outcome: Outcome::Failed,
             message: "step 1 \"x\": $.token: expected 1, got alpha-4a1f-9c2e-77d0".into(),

@@ -32,7 +32,8 @@ pub fn load(data: &[u8]) {
     if std::fs::write(&path, data).is_err() {
         return;
     }
-    match runner::scenario::load::load_suite(std::slice::from_ref(&path), &["cli_var".to_string()]) {
+    match runner::scenario::load::load_suite(std::slice::from_ref(&path), &["cli_var".to_string()])
+    {
         Ok((scenarios, templates)) => {
             // Whatever loaded must be usable: every step's templates render or
             // fail with an error value.
