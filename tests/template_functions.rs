@@ -49,16 +49,7 @@ fn a_wrong_argument_count_is_a_file_error_and_nothing_is_sent() {
         "{{ env() }}".into(),
         "unknown template function `env`".into(),
     ));
-    for (template, words) in cases {
-        let (validated, ran, sent) = validate_and_run(&scenario(&template));
-        for out in [&validated, &ran] {
-            out.expect_code(2);
-            assert!(out.all().contains(&words), "{template}: {}", out.all());
-            // The header line of the scenario is its 6th.
-            assert!(out.all().contains("t.yaml:6:"), "{template}: {}", out.all());
-        }
-        assert_eq!(sent, 0, "{template}: nothing is sent");
-    }
+    each_is_a_file_error_and_nothing_is_sent(cases);
 }
 
 #[test]
@@ -111,15 +102,7 @@ fn a_wrong_filter_argument_count_is_a_file_error_and_nothing_is_sent() {
         "{{ 'x' | b64encode(1) }}".into(),
         "the filter `b64encode` takes no arguments besides the value piped into it, but this call passes 1".into(),
     ));
-    for (template, words) in cases {
-        let (validated, ran, sent) = validate_and_run(&scenario(&template));
-        for out in [&validated, &ran] {
-            out.expect_code(2);
-            assert!(out.all().contains(&words), "{template}: {}", out.all());
-            assert!(out.all().contains("t.yaml:6:"), "{template}: {}", out.all());
-        }
-        assert_eq!(sent, 0, "{template}: nothing is sent");
-    }
+    each_is_a_file_error_and_nothing_is_sent(cases);
 }
 
 #[test]
@@ -137,5 +120,19 @@ fn a_right_filter_argument_count_is_sent() {
             ran.expect_code(0);
             assert_eq!(sent, 1, "{template}");
         }
+    }
+}
+
+/// Each (template, words) is refused by `validate` and by a run (exit 2) at the
+/// template's line (the scenario's 6th) with those words, and nothing is sent.
+fn each_is_a_file_error_and_nothing_is_sent(cases: Vec<(String, String)>) {
+    for (template, words) in cases {
+        let (validated, ran, sent) = validate_and_run(&scenario(&template));
+        for out in [&validated, &ran] {
+            out.expect_code(2);
+            assert!(out.all().contains(&words), "{template}: {}", out.all());
+            assert!(out.all().contains("t.yaml:6:"), "{template}: {}", out.all());
+        }
+        assert_eq!(sent, 0, "{template}: nothing is sent");
     }
 }
