@@ -7,14 +7,11 @@ mod run;
 pub mod vars;
 
 use std::io::Write as _;
-use std::path::PathBuf;
 
 use clap::Parser;
 
 use crate::diagnostic::Diagnostics;
 use crate::exit;
-use crate::scenario::{Scenario, Suite};
-use crate::template::Templates;
 use args::{Cli, Command};
 
 /// Run the program; returns the process exit code.
@@ -66,19 +63,6 @@ pub fn main() -> i32 {
     }
 }
 
-/// Load, expand and check every scenario under `paths`.
-pub fn load_suite(
-    paths: &[PathBuf],
-    cli_vars: &[String],
-) -> Result<(Vec<Scenario>, Templates), Diagnostics> {
-    crate::scenario::load::load_suite(paths, cli_vars)
-}
-
-/// [`load_suite`], as the checked suite the engine runs.
-pub fn load_checked(paths: &[PathBuf], cli_vars: &[String]) -> Result<Suite, Diagnostics> {
-    crate::scenario::load::load_checked(paths, cli_vars)
-}
-
 /// Print file problems on stderr, masking the secrets of the environment.
 pub fn print_diagnostics(diags: &Diagnostics) {
     let redactor = crate::secrets::Redactor::new();
@@ -107,7 +91,7 @@ fn validate(a: args::ValidateArgs) -> i32 {
         }
     };
     let names = vars::names(&variables);
-    match load_suite(&a.paths, &names) {
+    match crate::scenario::load::load_suite(&a.paths, &names) {
         Ok((scenarios, templates)) => {
             // Without a target, every scenario is checked as if aimed at the live API.
             let catalog = match crate::safety::Catalog::load(&a.cost_catalogs) {
@@ -172,7 +156,7 @@ fn list(a: args::ListArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let (scenarios, _) = match load_suite(&a.paths, &names) {
+    let (scenarios, _) = match crate::scenario::load::load_suite(&a.paths, &names) {
         Ok(x) => x,
         Err(d) => {
             print_diagnostics(&d);

@@ -10,12 +10,13 @@ use std::time::Duration;
 use indexmap::IndexMap;
 
 use super::args::RunArgs;
-use super::{load_checked, print_diagnostics_masked, vars};
+use super::{print_diagnostics_masked, vars};
 use crate::engine::RunOptions;
 use crate::exit;
 use crate::http::tls::{TlsOptions, read_ca_file};
 use crate::report::junit::Granularity;
 use crate::safety::{Catalog, RuntimeGuard, Target, guard};
+use crate::scenario::load::load_checked;
 use crate::scenario::{Scenario, Suite};
 use crate::secrets::Redactor;
 
