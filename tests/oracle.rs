@@ -279,12 +279,7 @@ fn repeated_headers_can_be_asserted_one_all_or_counted() {
             "name: n\nsteps:\n  - request:\n      url: /h\n    expect:\n      headers:\n        {matcher}\n"
         );
         let (_ws, out) = run(&server, &yaml, &[]);
-        assert_eq!(
-            out.code,
-            Some(if passes { 0 } else { 1 }),
-            "{matcher}\n{}",
-            out.all()
-        );
+        expect_verdict(&out, passes, matcher);
     }
 }
 
@@ -334,12 +329,7 @@ fn the_body_bytes_can_be_asserted() {
             .arg("--base-url")
             .arg(server.base_url())
             .run();
-        assert_eq!(
-            out.code,
-            Some(if passes { 0 } else { 1 }),
-            "{check}\n{}",
-            out.all()
-        );
+        expect_verdict(&out, passes, &check);
         if check == "file: other.png" {
             assert!(
                 out.all()
@@ -421,12 +411,7 @@ fn cookies_are_asserted_with_their_attributes() {
             "name: n\nsteps:\n  - request:\n      url: /h\n    expect:\n      cookies:\n        {check}\n"
         );
         let (_ws, out) = run(&server, &yaml, &[]);
-        assert_eq!(
-            out.code,
-            Some(if passes { 0 } else { 1 }),
-            "{check}\n{}",
-            out.all()
-        );
+        expect_verdict(&out, passes, check);
     }
     let out = validate(
         "name: n\nsteps:\n  - request:\n      url: /h\n    expect:\n      cookies:\n        sid: { value: a, httponly: true }\n",
@@ -591,12 +576,7 @@ fn regexes_and_jsonpaths_may_hold_templates() {
             "name: n\nvars:\n  {vars}\nsteps:\n  - request:\n      url: /raw\n    expect:\n      json:\n        {asserts}\n"
         );
         let (_ws, out) = run(&server, &yaml, &[]);
-        assert_eq!(
-            out.code,
-            Some(if passes { 0 } else { 1 }),
-            "{vars} / {asserts}\n{}",
-            out.all()
-        );
+        expect_verdict(&out, passes, &format!("{vars} / {asserts}"));
     }
     // validate still checks the template itself.
     let out = validate(
@@ -733,4 +713,15 @@ fn the_body_excerpt_counts_the_whole_body() {
     assert!(all.contains("… (40000 bytes in all)"), "{all}");
     assert!(!all.contains("bytes in all) bytes"), "{all}");
     assert!(ws.read("r.json").contains("… (40000 bytes in all)"));
+}
+
+/// A run exits 0 when the scenario should pass and 1 when it should fail; `what`
+/// names the case in the failure message.
+fn expect_verdict(out: &Output, passes: bool, what: &str) {
+    assert_eq!(
+        out.code,
+        Some(if passes { 0 } else { 1 }),
+        "{what}\n{}",
+        out.all()
+    );
 }
