@@ -780,3 +780,92 @@ fn cases_the_property_found() {
         }
     }
 }
+
+// ---- The scan of written reports ----
+
+/// Report text around a planted secret: the escapes, line breaks and URL-safe
+/// characters a JSON report is full of, so that every view of the scan has work.
+const REPORT_TEXT: &str = "    {\n      \"name\": \"step \\\"a\\\"\",\n      \"body\": \"{\\\"id\\\":\\\"p_01-x+y\\\",\\\"q\\\":\\\"a%20b&amp;c\\u00e9\\\"}\"\n    },\n";
+
+/// Whether the report scan must see this form: it looks for secrets of 8 bytes
+/// or more, whole forms only (a cut form is masked, not scanned for).
+fn scanned_for(secret: &str, enc: &Encoding, planted: &Planted) -> bool {
+    secret.len() >= 8 && !matches!(enc, Encoding::Cut { .. }) && !planted.forbidden.is_empty()
+}
+
+/// The scan finds a planted form, and says where it starts, whatever lies around it.
+fn check_scan(secret: &str, enc: &Encoding, before: usize) -> Result<(), TestCaseError> {
+    let planted = plant(secret, enc);
+    if !scanned_for(secret, enc, &planted) {
+        return Ok(());
+    }
+    let redactor = Redactor::new();
+    redactor.add_labeled(secret, "the property's secret");
+    let filler = |n: usize| REPORT_TEXT.repeat(n / REPORT_TEXT.len() + 1);
+    let head = filler(before);
+    let tail = filler(300);
+    prop_assume!(
+        redactor
+            .find_leak(format!("{head}{tail}").as_bytes())
+            .is_none()
+    );
+    let text = format!("{head}{}{tail}", planted.text);
+    let Some(leak) = redactor.find_leak(text.as_bytes()) else {
+        return Err(TestCaseError::fail(format!(
+            "the scan missed the secret {secret:?} as {enc:?} after {} bytes",
+            head.len()
+        )));
+    };
+    let at: usize = leak
+        .rsplit("at byte ")
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(usize::MAX);
+    // An escape may start a little before the planted text (its last bytes can join
+    // the text before); a slice of a big report counted from the wrong place is
+    // off by far more.
+    let start = head.len();
+    prop_assert!(
+        at + 200 >= start && at < start + planted.text.len(),
+        "{leak}: the form starts at byte {start}"
+    );
+    Ok(())
+}
+
+fn scan_config(cases: u32) -> Config {
+    let mut config = Config {
+        failure_persistence: None,
+        cases,
+        ..Config::default()
+    };
+    if matches!(config.rng_seed, RngSeed::Random) {
+        config.rng_seed = RngSeed::Fixed(SEED);
+    }
+    config
+}
+
+#[test]
+fn the_report_scan_finds_every_encoding_of_a_secret() {
+    let mut runner = TestRunner::new(scan_config(256));
+    let result = runner.run(&(secret(), encoding(), 0..4000usize), |(s, e, before)| {
+        check_scan(&s, &e, before)
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+/// Reports of megabytes are scanned in overlapping slices, on every core: a secret
+/// on either side of a slice's edge is found, at its place.
+#[test]
+fn the_report_scan_finds_a_secret_anywhere_in_a_big_report() {
+    const MB: usize = 1 << 20;
+    let mut runner = TestRunner::new(scan_config(8));
+    let before = prop_oneof![MB - 70_000..MB + 1000, 2 * MB..3 * MB];
+    let result = runner.run(&(secret(), encoding(), before), |(s, e, before)| {
+        check_scan(&s, &e, before)
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}

@@ -152,6 +152,9 @@ struct Part {
     offset: u64,
     len: usize,
     generation: Option<u64>,
+    /// The redactor's generation when the part was scanned for leaks and found
+    /// clean, if it was.
+    scanned: Option<u64>,
 }
 
 impl Spool {
@@ -175,8 +178,15 @@ impl Spool {
         }
     }
 
-    /// Keep `bytes` as the part of scenario `index`, masked at `generation`.
-    pub(crate) fn put(&mut self, index: usize, bytes: &[u8], generation: Option<u64>) {
+    /// Keep `bytes` as the part of scenario `index`, masked at `generation` (and
+    /// found clean by a leak scan at `scanned`, if scanned).
+    pub(crate) fn put(
+        &mut self,
+        index: usize,
+        bytes: &[u8],
+        generation: Option<u64>,
+        scanned: Option<u64>,
+    ) {
         let Ok(out) = self.out.as_mut() else { return };
         if let Err(e) = out.write_all(bytes) {
             self.out = Err(format!("cannot write a temporary file for the report: {e}"));
@@ -189,6 +199,7 @@ impl Spool {
             offset: self.end,
             len: bytes.len(),
             generation,
+            scanned,
         });
         self.end += bytes.len() as u64;
     }
@@ -206,6 +217,9 @@ impl Spool {
         })
     }
 }
+
+/// A part read back, and whether it is known clean (see [`SpoolReader::read`]).
+pub(crate) type ReadPart<'a> = (std::borrow::Cow<'a, [u8]>, bool);
 
 /// A [`Spool`]'s parts, read back one at a time.
 pub(crate) struct SpoolReader {
@@ -227,11 +241,13 @@ impl SpoolReader {
 
     /// The part of scenario `index` (`None`: it has none), masked with every secret
     /// known now: a secret learnt after the part was written is masked in its text.
+    /// With it, whether it is known clean: scanned for leaks with every secret known
+    /// now, and not changed since.
     pub(crate) fn read(
         &mut self,
         index: usize,
         redactor: &Redactor,
-    ) -> Result<Option<std::borrow::Cow<'_, [u8]>>, String> {
+    ) -> Result<Option<ReadPart<'_>>, String> {
         use std::io::{Read as _, Seek as _, SeekFrom};
         let Some(Some(part)) = self.parts.get(index).copied() else {
             return Ok(None);
@@ -241,11 +257,13 @@ impl SpoolReader {
             .seek(SeekFrom::Start(part.offset))
             .and_then(|_| self.file.read_exact(&mut self.buf))
             .map_err(|e| format!("cannot read back a temporary file of the report: {e}"))?;
-        if part.generation == Some(redactor.generation()) {
-            return Ok(Some(std::borrow::Cow::Borrowed(&self.buf)));
+        let now = redactor.generation();
+        if part.generation == Some(now) {
+            let clean = part.scanned == Some(now);
+            return Ok(Some((std::borrow::Cow::Borrowed(&self.buf), clean)));
         }
         let masked = redactor.scrub(&String::from_utf8_lossy(&self.buf));
-        Ok(Some(std::borrow::Cow::Owned(masked.into_bytes())))
+        Ok(Some((std::borrow::Cow::Owned(masked.into_bytes()), false)))
     }
 }
 
@@ -325,11 +343,13 @@ impl<'a> ReportFile<'a> {
 
     pub(crate) fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
         if let Some(leak) = self.redactor.find_leak(bytes) {
-            return Err(format!(
-                "refusing to write {}: it would contain {leak}; this is a bug in the runner, please report it",
-                self.path.display()
-            ));
+            return Err(refusal(self.path, &leak));
         }
+        self.write_clean(bytes)
+    }
+
+    /// Write bytes a leak scan with every secret known now found clean already.
+    pub(crate) fn write_clean(&mut self, bytes: &[u8]) -> Result<(), String> {
         let written = match &mut self.sink {
             Sink::InPlace(f) => f.write_all(bytes),
             Sink::Atomic { tmp, .. } => tmp.write_all(bytes),
@@ -380,6 +400,14 @@ impl<'a> ReportFile<'a> {
         }
         Ok(())
     }
+}
+
+/// Why a report holding `leak` is not written.
+pub(crate) fn refusal(path: &Path, leak: &str) -> String {
+    format!(
+        "refusing to write {}: it would contain {leak}; this is a bug in the runner, please report it",
+        path.display()
+    )
 }
 
 /// The file a chain of symbolic links ends at (which may not exist yet); `path`

@@ -1,7 +1,8 @@
 //! The one path every file report takes (JUnit, JSON, HTML, and any added later):
 //! mask each finished scenario, keep its rendered pieces on disk in scenario order
-//! ([`Spool`]), mask again at the end what a secret learnt since would show in, write
-//! the file atomically with each piece checked, and scan the written file for leaks
+//! ([`Spool`]) scanned for leaks as they are kept, mask again at the end what a
+//! secret learnt since would show in, write the file atomically with each piece not
+//! yet scanned with every secret checked, and scan the written file for leaks
 //! ([`ReportFile`]). A format only renders: it implements [`FileFormat`] and gets all
 //! of this without a line of its own.
 
@@ -76,7 +77,16 @@ impl<F: FileFormat> Reporter for FileReporter<F> {
                             while self.spools.len() <= k {
                                 self.spools.push(Spool::new(&self.path));
                             }
-                            self.spools[k].put(s.index, bytes, s.masked_with);
+                            // Scanned now, while the run goes, rather than all at
+                            // the end; at the end only what changed since is scanned.
+                            let generation = self.redactor.generation();
+                            if let Some(leak) = self.redactor.find_leak(bytes) {
+                                self.failed.get_or_insert_with(|| {
+                                    super::refusal(&super::report_path(&self.path), &leak)
+                                });
+                                continue;
+                            }
+                            self.spools[k].put(s.index, bytes, s.masked_with, Some(generation));
                         }
                     }
                     Err(e) => {
@@ -173,7 +183,7 @@ impl Assembly<'_> {
 
     /// Write scenario `index`'s piece of `stream`; whether it had one.
     pub fn piece(&mut self, stream: usize, index: usize) -> Result<bool, String> {
-        let bytes: std::borrow::Cow<'_, [u8]> = match &mut self.pieces {
+        let (bytes, clean): (std::borrow::Cow<'_, [u8]>, bool) = match &mut self.pieces {
             Pieces::Spooled(readers, redactor) => {
                 let Some(reader) = readers.get_mut(stream) else {
                     return Ok(false);
@@ -184,11 +194,12 @@ impl Assembly<'_> {
                 }
             }
             Pieces::Kept(streams) => match streams.get(stream).and_then(|s| s.get(index)) {
-                Some(Some(b)) => std::borrow::Cow::Borrowed(b.as_slice()),
+                Some(Some(b)) => (std::borrow::Cow::Borrowed(b.as_slice()), false),
                 _ => return Ok(false),
             },
         };
         match &mut self.sink {
+            Out::File(f) if clean => f.write_clean(&bytes)?,
             Out::File(f) => f.write(&bytes)?,
             Out::Memory(m) => m.extend_from_slice(&bytes),
         }
@@ -273,6 +284,76 @@ mod tests {
             message: Some(format!("said {name}")),
             ..ScenarioReport::new(index, name, "a.yaml", Outcome::Failed)
         })
+    }
+
+    /// A format that adds text of its own to each scenario's piece: masking the
+    /// report before rendering cannot help there, only the scan can.
+    struct Encoded {
+        extra: String,
+    }
+
+    impl FileFormat for Encoded {
+        fn name(&self) -> &'static str {
+            "encoded"
+        }
+
+        fn scenario(&mut self, s: &ScenarioReport) -> Result<Vec<Vec<u8>>, String> {
+            Ok(vec![format!("{}: {}\n", s.name, self.extra).into_bytes()])
+        }
+
+        fn assemble(
+            &mut self,
+            _run: Option<&RunInfo>,
+            _summary: &Summary,
+            out: &mut Assembly<'_>,
+        ) -> Result<(), String> {
+            for i in 0..out.scenarios() {
+                out.piece(0, i)?;
+            }
+            Ok(())
+        }
+    }
+
+    /// Pieces are scanned as the scenarios finish (not all at the end): one that
+    /// would leak refuses the report, and the report from an earlier run is left as
+    /// it was rather than half replaced.
+    #[test]
+    fn a_piece_that_would_leak_refuses_the_report_and_keeps_the_old_one() {
+        let r = Redactor::new();
+        r.add_labeled("piece-7c1e-44aa-b0d3", "env PIECE_TOKEN");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("encoded.txt");
+        std::fs::write(&path, "the earlier run's report\n").unwrap();
+        let extra = base64::engine::general_purpose::STANDARD.encode("piece-7c1e-44aa-b0d3");
+        let mut rep = FileReporter::with_format(path.clone(), Encoded { extra }, r.clone());
+        rep.event(&Event::ScenarioFinished(scenario(0, "plain name")));
+        let err = rep.finish(&Summary::default()).unwrap_err();
+        assert!(err.contains("env PIECE_TOKEN"), "{err}");
+        assert!(err.contains("refusing to write"), "{err}");
+        assert!(!err.contains("piece-7c1e"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "the earlier run's report\n"
+        );
+    }
+
+    /// A piece scanned clean before a secret was learnt is scanned again when the
+    /// report is put together: the secret learnt late is found in it.
+    #[test]
+    fn a_piece_scanned_before_a_secret_was_learnt_is_scanned_again() {
+        let r = Redactor::new();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("encoded.txt");
+        let extra = base64::engine::general_purpose::STANDARD.encode("late-4b9d-11c2-a7e0");
+        let mut rep = FileReporter::with_format(path.clone(), Encoded { extra }, r.clone());
+        rep.event(&Event::ScenarioFinished(scenario(0, "plain name")));
+        r.add_labeled("late-4b9d-11c2-a7e0", "captured later");
+        // Masked again at the end, the base64 of the secret is hidden: the report is
+        // written, and holds no form of the secret.
+        rep.finish(&Summary::default()).unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(r.find_leak(written.as_bytes()).is_none(), "{written}");
+        assert!(written.contains("***"), "{written}");
     }
 
     /// Secrets known when a scenario finishes, learnt after, or held by the run's

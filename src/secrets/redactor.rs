@@ -22,7 +22,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
 
 use super::forms::{Kind, forms_of};
-use super::views::View;
+use super::views::{ByteChange, View};
 use super::{MASK, SECRET_ENV_SUFFIXES};
 
 /// Values the runner picks up by itself (header values, cookies) shorter than this
@@ -78,6 +78,25 @@ const AUTH_SCHEMES: [&str; 8] = [
 ];
 
 type Key = [u8; WINDOW];
+
+/// How the text family reads a view: `+` is a space (form encoding).
+const PLUS_AS_SPACE: ByteChange = ByteChange {
+    replace: &[(b'+', b' ')],
+    drop: &[],
+};
+/// How the base64 family reads a view: line breaks skipped, the URL-safe alphabet
+/// read as the standard one.
+const BASE64_STANDARD: ByteChange = ByteChange {
+    replace: &[(b'-', b'+'), (b'_', b'/')],
+    drop: b"\r\n",
+};
+
+/// Every pair of bytes.
+const PAIRS: usize = 1 << 16;
+
+fn pair_at(bytes: &[u8], i: usize) -> usize {
+    (usize::from(bytes[i]) << 8) | usize::from(bytes[i + 1])
+}
 type Hasher = foldhash::fast::RandomState;
 
 /// Where a form came from, for the leak report.
@@ -130,8 +149,11 @@ struct Family {
     tiers: Vec<Tier>,
     /// Every `WINDOW`-byte run of the longer forms.
     windows: HashMap<Key, u32, Hasher>,
-    /// A bit per rolling hash of the windows: most positions of a text are ruled
-    /// out without a lookup.
+    /// A bit for each pair of bytes a window starts with: most positions of a
+    /// text are ruled out by one lookup here.
+    pairs: Vec<u64>,
+    /// A bit per hash of the windows: most positions left are ruled out without
+    /// a lookup.
     bloom: Vec<u64>,
     bloom_shift: u32,
     /// Each form's starts (`MIN_CUT` bytes up to a window), and how many of their
@@ -146,6 +168,7 @@ impl Family {
             kind,
             tiers: Vec::new(),
             windows: HashMap::default(),
+            pairs: vec![0; PAIRS / 64],
             bloom: Vec::new(),
             bloom_shift: 64,
             prefixes: HashMap::default(),
@@ -158,31 +181,23 @@ impl Family {
     }
 }
 
-/// The rolling hash of windows, with a base chosen per process.
+/// The hash of windows for the bloom filter, with a base chosen per process.
 #[derive(Clone, Copy)]
 struct Roll {
     base: u64,
-    /// `base ^ (WINDOW - 1)`.
-    top: u64,
 }
 
 impl Roll {
     fn new() -> Self {
-        let base = Hasher::default().hash_one(0x5eed_u64) | 1;
-        let top = (1..WINDOW).fold(1u64, |acc, _| acc.wrapping_mul(base));
-        Roll { base, top }
+        Roll {
+            base: Hasher::default().hash_one(0x5eed_u64) | 1,
+        }
     }
 
     fn hash(&self, w: &[u8]) -> u64 {
         w.iter().fold(0u64, |h, &b| {
             h.wrapping_mul(self.base).wrapping_add(u64::from(b))
         })
-    }
-
-    fn next(&self, h: u64, out: u8, inn: u8) -> u64 {
-        h.wrapping_sub(u64::from(out).wrapping_mul(self.top))
-            .wrapping_mul(self.base)
-            .wrapping_add(u64::from(inn))
     }
 }
 
@@ -475,76 +490,138 @@ impl Redactor {
     }
 
     /// The first secret form found in `bytes`, described without revealing it.
+    /// A large text is scanned on every core, in overlapping slices.
     pub fn find_leak(&self, bytes: &[u8]) -> Option<String> {
-        let mut at = 0;
-        loop {
-            let end = (at + SCAN_CHUNK).min(bytes.len());
-            let chunk = &bytes[at..end];
-            let hits = self.hits(chunk, false, false);
-            let first = {
-                let st = self.read();
-                hits.into_iter()
-                    .filter(|h| {
-                        st.infos
-                            .get(h.info as usize)
-                            .is_some_and(|i| i.secret_len >= MIN_SCAN_LEN)
-                    })
-                    .min_by_key(|h| h.start)
+        let slices: Vec<(usize, usize)> = {
+            let mut out = Vec::new();
+            let mut at = 0;
+            loop {
+                let end = (at + SCAN_CHUNK).min(bytes.len());
+                out.push((at, end));
+                if end == bytes.len() {
+                    break out;
+                }
+                at = end.saturating_sub(SCAN_OVERLAP).max(at + 1);
+            }
+        };
+        let scan = |&(at, end): &(usize, usize)| {
+            let st = self.read();
+            let long_enough = |info: u32| {
+                st.infos
+                    .get(info as usize)
+                    .is_some_and(|i| i.secret_len >= MIN_SCAN_LEN)
             };
-            if let Some(h) = first {
-                let st = self.read();
-                let info = st.infos.get(h.info as usize);
-                let label = info
-                    .and_then(|i| st.labels.get(i.label as usize))
-                    .map_or("a secret", String::as_str);
-                let how = info.map_or("", |i| i.how);
-                return Some(format!(
-                    "{label}{how} ({} bytes) at byte {}",
-                    h.end - h.start,
-                    at + h.start
-                ));
-            }
-            if end == bytes.len() {
-                return None;
-            }
-            at = end.saturating_sub(SCAN_OVERLAP).max(at + 1);
-        }
+            self.hits_where(&st, &bytes[at..end], false, false, &long_enough)
+                .into_iter()
+                .min_by_key(|h| h.start)
+                .map(|h| Hit {
+                    start: at + h.start,
+                    end: at + h.end,
+                    info: h.info,
+                })
+        };
+        let first = if slices.len() < 2 {
+            slices.iter().find_map(scan)
+        } else {
+            let threads = std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(slices.len());
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let work = || {
+                let mut found: Vec<Hit> = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(slice) = slices.get(i) else { break };
+                    found.extend(scan(slice));
+                }
+                found
+            };
+            std::thread::scope(|s| {
+                let helpers: Vec<_> = (1..threads)
+                    .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
+                    .collect();
+                let mut found = work();
+                for h in helpers {
+                    // A scan that panicked found nothing it could report; the
+                    // slices it did not finish are scanned here.
+                    found.extend(h.join().unwrap_or_default());
+                }
+                found.into_iter().min_by_key(|h| h.start)
+            })
+        }?;
+        let st = self.read();
+        let info = st.infos.get(first.info as usize);
+        let label = info
+            .and_then(|i| st.labels.get(i.label as usize))
+            .map_or("a secret", String::as_str);
+        let how = info.map_or("", |i| i.how);
+        Some(format!(
+            "{label}{how} ({} bytes) at byte {}",
+            first.end - first.start,
+            first.start
+        ))
     }
 
     /// Every place a form of a known secret shows in `bytes`.
     fn hits(&self, bytes: &[u8], cuts: bool, cut_at_end: bool) -> Vec<Hit> {
         let st = self.read();
-        let mut out = Vec::new();
-        if st.seen.is_empty() {
-            return out;
-        }
-        let mut views = vec![View::raw(bytes)];
-        while views.len() <= DECODE_PASSES {
-            match views.last().and_then(View::decoded) {
-                Some(v) => views.push(v),
-                None => break,
-            }
-        }
-        for v in &views {
-            for fam in &st.families {
-                if fam.is_empty() {
-                    continue;
-                }
-                let derived = match fam.kind {
-                    Kind::Text => v.derive(|b| Some(if b == b'+' { b' ' } else { b })),
-                    Kind::Base64 => v.derive(|b| match b {
-                        b'\r' | b'\n' => None,
-                        b'-' => Some(b'+'),
-                        b'_' => Some(b'/'),
-                        b => Some(b),
-                    }),
-                };
-                let view = derived.as_ref().unwrap_or(v);
-                search(fam, st.roll, view, cuts, cut_at_end, &mut out);
-            }
-        }
-        out
+        self.hits_where(&st, bytes, cuts, cut_at_end, &|_| true)
     }
+
+    /// The hits of the forms `keep` accepts. Most texts hold no secret: they are
+    /// searched first without the views' maps back to the original, which are
+    /// built only when something shows.
+    fn hits_where(
+        &self,
+        st: &State,
+        bytes: &[u8],
+        cuts: bool,
+        cut_at_end: bool,
+        keep: &dyn Fn(u32) -> bool,
+    ) -> Vec<Hit> {
+        if st.seen.is_empty() {
+            return Vec::new();
+        }
+        if search_views(st, bytes, cuts, cut_at_end, false, keep).is_empty() {
+            return Vec::new();
+        }
+        search_views(st, bytes, cuts, cut_at_end, true, keep)
+    }
+}
+
+/// Search every view of `bytes` for every family; with `mapped`, the hits are
+/// placed in `bytes`, else only their number counts.
+fn search_views(
+    st: &State,
+    bytes: &[u8],
+    cuts: bool,
+    cut_at_end: bool,
+    mapped: bool,
+    keep: &dyn Fn(u32) -> bool,
+) -> Vec<Hit> {
+    let mut out = Vec::new();
+    let mut views = vec![View::raw(bytes)];
+    while views.len() <= DECODE_PASSES {
+        match views.last().and_then(|v| v.decoded(mapped)) {
+            Some(v) => views.push(v),
+            None => break,
+        }
+    }
+    for v in &views {
+        for fam in &st.families {
+            if fam.is_empty() {
+                continue;
+            }
+            let derived = match fam.kind {
+                Kind::Text => v.derive(&PLUS_AS_SPACE, mapped),
+                Kind::Base64 => v.derive(&BASE64_STANDARD, mapped),
+            };
+            let view = derived.as_ref().unwrap_or(v);
+            search(fam, st.roll, view, cuts, cut_at_end, &mut out);
+        }
+    }
+    out.retain(|h| keep(h.info));
+    out
 }
 
 /// Put one form into its family: whole when short, as its windows when long, and
@@ -587,6 +664,8 @@ fn add_form(
         let mut key = [0u8; WINDOW];
         key.copy_from_slice(&form[start..start + WINDOW]);
         if fam.windows.insert(key, info).is_none() {
+            let pair = pair_at(&key, 0);
+            fam.pairs[pair / 64] |= 1 << (pair % 64);
             let slots = fam.windows.len() * 16;
             if slots > fam.bloom.len() * 64 {
                 rebuild_bloom(fam, roll, slots);
@@ -668,17 +747,19 @@ fn search(
         }
     }
     if !fam.windows.is_empty() && bytes.len() >= WINDOW {
-        let mut h = roll.hash(&bytes[..WINDOW]);
+        // The pair of bytes a window starts with rules out most positions; only
+        // there is the window hashed for the bloom filter, and looked up.
         for i in 0..=bytes.len() - WINDOW {
-            if i > 0 {
-                h = roll.next(h, bytes[i - 1], bytes[i + WINDOW - 1]);
-            }
-            let slot = bloom_slot(h, fam.bloom_shift);
-            if fam.bloom[slot / 64] & (1 << (slot % 64)) == 0 {
+            let pair = pair_at(bytes, i);
+            if fam.pairs[pair / 64] & (1 << (pair % 64)) == 0 {
                 continue;
             }
             let mut key = [0u8; WINDOW];
             key.copy_from_slice(&bytes[i..i + WINDOW]);
+            let slot = bloom_slot(roll.hash(&key), fam.bloom_shift);
+            if fam.bloom[slot / 64] & (1 << (slot % 64)) == 0 {
+                continue;
+            }
             if let Some(&info) = fam.windows.get(&key) {
                 out.push(v.hit(i, i + WINDOW, info));
             }

@@ -10,23 +10,41 @@ use super::redactor::Hit;
 /// bytes of the original it came from.
 pub(super) struct View<'a> {
     pub(super) bytes: Cow<'a, [u8]>,
-    /// `[start, end)` in the original for each byte; `None`: the original itself.
-    map: Option<Vec<(usize, usize)>>,
+    origin: Origin,
+}
+
+/// Where the bytes of a view came from in the original.
+enum Origin {
+    /// The view is the original.
+    Itself,
+    /// `[start, end)` in the original for each byte.
+    Spans(Vec<(usize, usize)>),
+    /// Not kept: the view is only searched for whether any secret shows. Its map
+    /// would be 16 bytes for each byte of text, and most texts hold no secret.
+    Unmapped,
 }
 
 impl<'a> View<'a> {
     pub(super) fn raw(bytes: &'a [u8]) -> Self {
         View {
             bytes: Cow::Borrowed(bytes),
-            map: None,
+            origin: Origin::Itself,
         }
     }
 
+    /// Where byte `i` came from. A view made without its map answers "the whole
+    /// text": were such a view ever used to mask, it would hide too much, never
+    /// too little.
     pub(super) fn orig(&self, i: usize) -> (usize, usize) {
-        match &self.map {
-            None => (i, i + 1),
-            Some(m) => m[i],
+        match &self.origin {
+            Origin::Itself => (i, i + 1),
+            Origin::Spans(m) => m.get(i).copied().unwrap_or((0, usize::MAX)),
+            Origin::Unmapped => (0, usize::MAX),
         }
+    }
+
+    fn mapped(&self) -> bool {
+        !matches!(self.origin, Origin::Unmapped)
     }
 
     pub(super) fn hit(&self, start: usize, end: usize, info: u32) -> Hit {
@@ -37,59 +55,134 @@ impl<'a> View<'a> {
         }
     }
 
-    /// This view with each byte changed or dropped by `f`; `None` when nothing changes.
-    pub(super) fn derive(&self, f: impl Fn(u8) -> Option<u8>) -> Option<View<'static>> {
-        if self.bytes.iter().all(|&b| f(b) == Some(b)) {
+    /// This view with each byte changed or dropped as `change` says; `None` when
+    /// nothing changes. With `mapped`, each byte remembers where it came from.
+    pub(super) fn derive(&self, change: &ByteChange, mapped: bool) -> Option<View<'static>> {
+        let b: &[u8] = &self.bytes;
+        let drops_some = change.next_drop(b).is_some();
+        if !drops_some
+            && !change
+                .replace
+                .iter()
+                .any(|&(f, _)| memchr::memchr(f, b).is_some())
+        {
             return None;
         }
-        let mut bytes = Vec::with_capacity(self.bytes.len());
-        let mut map = Vec::with_capacity(self.bytes.len());
-        for (i, &b) in self.bytes.iter().enumerate() {
-            if let Some(c) = f(b) {
-                bytes.push(c);
-                map.push(self.orig(i));
+        let mapped = mapped && self.mapped();
+        let mut bytes = Vec::with_capacity(b.len());
+        if !mapped {
+            // Whole runs between dropped bytes, then each replacement over all: the
+            // same bytes as below, without a branch a byte.
+            let mut from = 0;
+            while from < b.len() {
+                let end = change.next_drop(&b[from..]).map_or(b.len(), |p| from + p);
+                bytes.extend_from_slice(&b[from..end]);
+                from = end + 1;
             }
+            for &(f, t) in change.replace {
+                for c in bytes.iter_mut() {
+                    if *c == f {
+                        *c = t;
+                    }
+                }
+            }
+            return Some(View {
+                bytes: Cow::Owned(bytes),
+                origin: Origin::Unmapped,
+            });
+        }
+        let mut map = Vec::with_capacity(b.len());
+        for (i, &c) in b.iter().enumerate() {
+            if change.drop.contains(&c) {
+                continue;
+            }
+            let c = change
+                .replace
+                .iter()
+                .find(|(f, _)| *f == c)
+                .map_or(c, |&(_, t)| t);
+            bytes.push(c);
+            map.push(self.orig(i));
         }
         Some(View {
             bytes: Cow::Owned(bytes),
-            map: Some(map),
+            origin: Origin::Spans(map),
         })
     }
 
     /// One pass of undoing escapes, left to right: `%XX` (either case), JSON's
     /// `\uXXXX` (surrogate pairs included) and `\"`-style escapes, `\xXX`, and XML's
-    /// entities. `None` when there is nothing to undo.
-    pub(super) fn decoded(&self) -> Option<View<'static>> {
+    /// entities. `None` when there is nothing to undo. With `mapped`, each byte
+    /// remembers where it came from.
+    pub(super) fn decoded(&self, mapped: bool) -> Option<View<'static>> {
         let b: &[u8] = &self.bytes;
         if !b.iter().any(|c| matches!(c, b'%' | b'\\' | b'&')) {
             return None;
         }
+        let mapped = mapped && self.mapped();
         let mut bytes = Vec::with_capacity(b.len());
-        let mut map = Vec::with_capacity(b.len());
+        let mut map = Vec::with_capacity(if mapped { b.len() } else { 0 });
         let mut changed = false;
         let mut i = 0;
         while i < b.len() {
+            if !mapped {
+                // Copy up to the next byte that may start an escape in one go.
+                let next = memchr::memchr3(b'%', b'\\', b'&', &b[i..]).map_or(b.len(), |p| i + p);
+                bytes.extend_from_slice(&b[i..next]);
+                i = next;
+                if i == b.len() {
+                    break;
+                }
+            }
             let (out, len) = match unescape_at(b, i) {
                 Some(x) => x,
                 None => {
                     bytes.push(b[i]);
-                    map.push(self.orig(i));
+                    if mapped {
+                        map.push(self.orig(i));
+                    }
                     i += 1;
                     continue;
                 }
             };
             changed = true;
-            let span = (self.orig(i).0, self.orig(i + len - 1).1);
-            for c in out.as_slice() {
-                bytes.push(*c);
-                map.push(span);
+            bytes.extend_from_slice(out.as_slice());
+            if mapped {
+                let span = (self.orig(i).0, self.orig(i + len - 1).1);
+                map.extend(std::iter::repeat_n(span, out.as_slice().len()));
             }
             i += len;
         }
         changed.then_some(View {
             bytes: Cow::Owned(bytes),
-            map: Some(map),
+            origin: if mapped {
+                Origin::Spans(map)
+            } else {
+                Origin::Unmapped
+            },
         })
+    }
+}
+
+/// A change of single bytes, for a view that reads some bytes as others (`+` as a
+/// space) or skips them (line breaks in base64).
+pub(super) struct ByteChange {
+    /// Each byte read as another.
+    pub(super) replace: &'static [(u8, u8)],
+    /// Bytes skipped.
+    pub(super) drop: &'static [u8],
+}
+
+impl ByteChange {
+    /// Where the first byte to skip is in `b`.
+    fn next_drop(&self, b: &[u8]) -> Option<usize> {
+        match *self.drop {
+            [] => None,
+            [x] => memchr::memchr(x, b),
+            [x, y] => memchr::memchr2(x, y, b),
+            [x, y, z] => memchr::memchr3(x, y, z, b),
+            _ => b.iter().position(|c| self.drop.contains(c)),
+        }
     }
 }
 
