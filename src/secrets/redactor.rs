@@ -582,10 +582,96 @@ impl Redactor {
         if st.seen.is_empty() {
             return Vec::new();
         }
-        if search_views(st, bytes, cuts, cut_at_end, false, keep).is_empty() {
+        let any = if cuts {
+            !search_views(st, bytes, cuts, cut_at_end, false, keep).is_empty()
+        } else {
+            shows_whole(st, bytes, keep)
+        };
+        if !any {
             return Vec::new();
         }
         search_views(st, bytes, cuts, cut_at_end, true, keep)
+    }
+}
+
+/// Whether a whole form `keep` accepts shows in any view of `bytes`: the same
+/// answer as searching every view whole, for less. The text itself is searched
+/// whole; a view with escapes undone only near the bytes the escapes stood for,
+/// because a match anywhere else in it is a match in the view it was made from,
+/// byte for byte, and was found there.
+fn shows_whole(st: &State, bytes: &[u8], keep: &dyn Fn(u32) -> bool) -> bool {
+    let mut out = Vec::new();
+    let found = |view: &View<'_>, out: &mut Vec<Hit>| {
+        out.clear();
+        search_families(st, view, false, false, false, out);
+        out.iter().any(|h| keep(h.info))
+    };
+    let raw = View::raw(bytes);
+    if found(&raw, &mut out) {
+        return true;
+    }
+    let mut view = raw;
+    for _ in 0..DECODE_PASSES {
+        let Some(next) = view.decoded(false) else {
+            break;
+        };
+        for (s, e) in near(&next.bytes, &next.changed) {
+            if found(&View::raw(&next.bytes[s..e]), &mut out) {
+                return true;
+            }
+        }
+        view = next;
+    }
+    false
+}
+
+/// The stretches of `bytes` a form can show in while touching one of the
+/// `changed` ranges: each range and a window less one byte on either side. Line
+/// breaks do not count towards that margin, since the base64 family skips them.
+fn near(bytes: &[u8], changed: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let margin = WINDOW - 1;
+    let counts = |b: u8| !matches!(b, b'\r' | b'\n');
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for &(a, b) in changed {
+        let mut s = a;
+        let mut kept = 0;
+        while s > 0 && kept < margin {
+            s -= 1;
+            kept += usize::from(counts(bytes[s]));
+        }
+        let mut e = b.min(bytes.len());
+        kept = 0;
+        while e < bytes.len() && kept < margin {
+            kept += usize::from(counts(bytes[e]));
+            e += 1;
+        }
+        match out.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+/// Search one view for every family, each in the view as that family reads it.
+fn search_families(
+    st: &State,
+    v: &View<'_>,
+    cuts: bool,
+    cut_at_end: bool,
+    mapped: bool,
+    out: &mut Vec<Hit>,
+) {
+    for fam in &st.families {
+        if fam.is_empty() {
+            continue;
+        }
+        let derived = match fam.kind {
+            Kind::Text => v.derive(&PLUS_AS_SPACE, mapped),
+            Kind::Base64 => v.derive(&BASE64_STANDARD, mapped),
+        };
+        let view = derived.as_ref().unwrap_or(v);
+        search(fam, st.roll, view, cuts, cut_at_end, out);
     }
 }
 
@@ -608,17 +694,7 @@ fn search_views(
         }
     }
     for v in &views {
-        for fam in &st.families {
-            if fam.is_empty() {
-                continue;
-            }
-            let derived = match fam.kind {
-                Kind::Text => v.derive(&PLUS_AS_SPACE, mapped),
-                Kind::Base64 => v.derive(&BASE64_STANDARD, mapped),
-            };
-            let view = derived.as_ref().unwrap_or(v);
-            search(fam, st.roll, view, cuts, cut_at_end, &mut out);
-        }
+        search_families(st, v, cuts, cut_at_end, mapped, &mut out);
     }
     out.retain(|h| keep(h.info));
     out
@@ -914,6 +990,77 @@ mod tests {
     use super::*;
 
     const KEY: &str = "lp_test_01HX9Y6K7EJ4T2AB_4QZpNbT0w5yqL9cVf3sXo2hR8mJd6kEaUuWiZgPnBtC";
+
+    /// The scan that looks near the escapes only answers as searching every view
+    /// whole does, on texts dense with escapes, line breaks and pieces of secrets.
+    #[test]
+    fn searching_near_escapes_answers_as_searching_everything() {
+        use proptest::prelude::*;
+        // One window long: a form found only through an escape at its very edge.
+        let secret = "k3y+Val/ue_9";
+        let r = Redactor::new();
+        r.add(secret);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+        // Each character of a form written as itself or as one of the escapes the
+        // views undo (some needing two passes), line breaks anywhere in base64,
+        // between noise that looks like escapes.
+        fn escaped(c: char, how: u8) -> String {
+            let n = c as u32;
+            match how {
+                1 => format!("%{n:02X}"),
+                2 => format!("\\u{n:04x}"),
+                3 => format!("%25{n:02x}"),
+                4 => format!("&#x{n:X};"),
+                5 => format!("\\\\u{n:04X}"),
+                _ => c.to_string(),
+            }
+        }
+        let noise = prop::sample::select(vec![
+            "%", "\\", "&", "&amp;", "\\n", "\r\n", " ", "+", "x", "%4",
+        ]);
+        let form = (
+            any::<bool>(),
+            prop::collection::vec((0u8..9, 0usize..4), 64),
+        )
+            .prop_map(move |(text, choices)| {
+                let (chars, breaks): (Vec<char>, bool) = if text {
+                    (secret.chars().collect(), false)
+                } else {
+                    (b64.chars().collect(), true)
+                };
+                let mut out = String::new();
+                for (c, (how, crlf)) in chars.into_iter().zip(choices) {
+                    out.push_str(&escaped(c, how));
+                    if breaks {
+                        out.push_str(&"\r\n".repeat(crlf / 2));
+                    }
+                }
+                out
+            });
+        let text = (
+            prop::collection::vec(noise.clone(), 0..6),
+            form,
+            prop::collection::vec(noise, 0..6),
+        )
+            .prop_map(|(a, f, b)| format!("{}{f}{}", a.concat(), b.concat()));
+        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+            cases: 2000,
+            failure_persistence: None,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(5),
+            ..Default::default()
+        });
+        let result = runner.run(&text, |text| {
+            let st = r.read();
+            let whole =
+                !search_views(&st, text.as_bytes(), false, false, false, &|_| true).is_empty();
+            let near = shows_whole(&st, text.as_bytes(), &|_| true);
+            prop_assert_eq!(whole, near, "{:?}", text);
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+    }
 
     fn b64(s: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(s)

@@ -11,6 +11,9 @@ use super::redactor::Hit;
 pub(super) struct View<'a> {
     pub(super) bytes: Cow<'a, [u8]>,
     origin: Origin,
+    /// For a view with escapes undone: the ranges of its bytes that escapes stood
+    /// for (every other byte is a byte of the view it was made from).
+    pub(super) changed: Vec<(usize, usize)>,
 }
 
 /// Where the bytes of a view came from in the original.
@@ -29,6 +32,7 @@ impl<'a> View<'a> {
         View {
             bytes: Cow::Borrowed(bytes),
             origin: Origin::Itself,
+            changed: Vec::new(),
         }
     }
 
@@ -89,6 +93,7 @@ impl<'a> View<'a> {
             return Some(View {
                 bytes: Cow::Owned(bytes),
                 origin: Origin::Unmapped,
+                changed: Vec::new(),
             });
         }
         let mut map = Vec::with_capacity(b.len());
@@ -107,6 +112,7 @@ impl<'a> View<'a> {
         Some(View {
             bytes: Cow::Owned(bytes),
             origin: Origin::Spans(map),
+            changed: Vec::new(),
         })
     }
 
@@ -122,7 +128,7 @@ impl<'a> View<'a> {
         let mapped = mapped && self.mapped();
         let mut bytes = Vec::with_capacity(b.len());
         let mut map = Vec::with_capacity(if mapped { b.len() } else { 0 });
-        let mut changed = false;
+        let mut changed: Vec<(usize, usize)> = Vec::new();
         let mut i = 0;
         while i < b.len() {
             if !mapped {
@@ -145,21 +151,26 @@ impl<'a> View<'a> {
                     continue;
                 }
             };
-            changed = true;
+            let at = bytes.len();
             bytes.extend_from_slice(out.as_slice());
+            match changed.last_mut() {
+                Some(last) if last.1 == at => last.1 = bytes.len(),
+                _ => changed.push((at, bytes.len())),
+            }
             if mapped {
                 let span = (self.orig(i).0, self.orig(i + len - 1).1);
                 map.extend(std::iter::repeat_n(span, out.as_slice().len()));
             }
             i += len;
         }
-        changed.then_some(View {
+        (!changed.is_empty()).then_some(View {
             bytes: Cow::Owned(bytes),
             origin: if mapped {
                 Origin::Spans(map)
             } else {
                 Origin::Unmapped
             },
+            changed,
         })
     }
 }
