@@ -152,9 +152,6 @@ struct Part {
     offset: u64,
     len: usize,
     generation: Option<u64>,
-    /// The redactor's generation when the part was scanned for leaks and found
-    /// clean, if it was.
-    scanned: Option<u64>,
 }
 
 impl Spool {
@@ -178,15 +175,8 @@ impl Spool {
         }
     }
 
-    /// Keep `bytes` as the part of scenario `index`, masked at `generation` (and
-    /// found clean by a leak scan at `scanned`, if scanned).
-    pub(crate) fn put(
-        &mut self,
-        index: usize,
-        bytes: &[u8],
-        generation: Option<u64>,
-        scanned: Option<u64>,
-    ) {
+    /// Keep `bytes` as the part of scenario `index`, masked at `generation`.
+    pub(crate) fn put(&mut self, index: usize, bytes: &[u8], generation: Option<u64>) {
         let Ok(out) = self.out.as_mut() else { return };
         if let Err(e) = out.write_all(bytes) {
             self.out = Err(format!("cannot write a temporary file for the report: {e}"));
@@ -199,7 +189,6 @@ impl Spool {
             offset: self.end,
             len: bytes.len(),
             generation,
-            scanned,
         });
         self.end += bytes.len() as u64;
     }
@@ -217,9 +206,6 @@ impl Spool {
         })
     }
 }
-
-/// A part read back, and whether it is known clean (see [`SpoolReader::read`]).
-pub(crate) type ReadPart<'a> = (std::borrow::Cow<'a, [u8]>, bool);
 
 /// A [`Spool`]'s parts, read back one at a time.
 pub(crate) struct SpoolReader {
@@ -241,13 +227,11 @@ impl SpoolReader {
 
     /// The part of scenario `index` (`None`: it has none), masked with every secret
     /// known now: a secret learnt after the part was written is masked in its text.
-    /// With it, whether it is known clean: scanned for leaks with every secret known
-    /// now, and not changed since.
     pub(crate) fn read(
         &mut self,
         index: usize,
         redactor: &Redactor,
-    ) -> Result<Option<ReadPart<'_>>, String> {
+    ) -> Result<Option<std::borrow::Cow<'_, [u8]>>, String> {
         use std::io::{Read as _, Seek as _, SeekFrom};
         let Some(Some(part)) = self.parts.get(index).copied() else {
             return Ok(None);
@@ -257,13 +241,11 @@ impl SpoolReader {
             .seek(SeekFrom::Start(part.offset))
             .and_then(|_| self.file.read_exact(&mut self.buf))
             .map_err(|e| format!("cannot read back a temporary file of the report: {e}"))?;
-        let now = redactor.generation();
-        if part.generation == Some(now) {
-            let clean = part.scanned == Some(now);
-            return Ok(Some((std::borrow::Cow::Borrowed(&self.buf), clean)));
+        if part.generation == Some(redactor.generation()) {
+            return Ok(Some(std::borrow::Cow::Borrowed(&self.buf)));
         }
         let masked = redactor.scrub(&String::from_utf8_lossy(&self.buf));
-        Ok(Some((std::borrow::Cow::Owned(masked.into_bytes()), false)))
+        Ok(Some(std::borrow::Cow::Owned(masked.into_bytes())))
     }
 }
 
@@ -341,23 +323,25 @@ impl<'a> ReportFile<'a> {
         })
     }
 
+    /// Write `bytes`. A regular file is scanned whole before it is put in place
+    /// ([`ReportFile::commit`]); what goes to a device or pipe cannot be read back,
+    /// so it is scanned here, before it goes out.
     pub(crate) fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
-        if let Some(leak) = self.redactor.find_leak(bytes) {
-            return Err(refusal(self.path, &leak));
-        }
-        self.write_clean(bytes)
-    }
-
-    /// Write bytes a leak scan with every secret known now found clean already.
-    pub(crate) fn write_clean(&mut self, bytes: &[u8]) -> Result<(), String> {
         let written = match &mut self.sink {
-            Sink::InPlace(f) => f.write_all(bytes),
+            Sink::InPlace(f) => {
+                if let Some(leak) = self.redactor.find_leak(bytes) {
+                    return Err(refusal(self.path, &leak));
+                }
+                f.write_all(bytes)
+            }
             Sink::Atomic { tmp, .. } => tmp.write_all(bytes),
         };
         written.map_err(|e| format!("cannot write {}: {e}", self.path.display()))
     }
 
-    /// Put the file in place, then make sure no secret slipped into it.
+    /// Read the written file back and scan it for every secret; put it in place
+    /// only when none shows. A report that would leak is not written at all, and
+    /// a report of an earlier run at the same path is left as it was.
     pub(crate) fn commit(self) -> Result<(), String> {
         use std::io::Read as _;
         let path = self.path;
@@ -372,9 +356,8 @@ impl<'a> ReportFile<'a> {
         let tmp = tmp
             .into_inner()
             .map_err(|e| format!("cannot write {}: {}", path.display(), e.error()))?;
-        tmp.persist(&target)
-            .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
-        let mut file = std::fs::File::open(&target)
+        let mut file = tmp
+            .reopen()
             .map_err(|e| format!("cannot read back {}: {e}", path.display()))?;
         let mut buf = vec![0u8; SCAN_CHUNK];
         let mut kept = 0;
@@ -388,16 +371,18 @@ impl<'a> ReportFile<'a> {
             }
             let filled = kept + n;
             if let Some(leak) = self.redactor.find_leak(&buf[..filled]) {
-                let _ = std::fs::remove_file(&target);
-                return Err(format!(
-                    "removed {}: it contained {leak} (counting from byte {start})",
-                    path.display()
+                // Dropping the temporary file removes it.
+                return Err(refusal(
+                    path,
+                    &format!("{leak} (counting from byte {start})"),
                 ));
             }
             kept = SCAN_OVERLAP.min(filled);
             buf.copy_within(filled - kept..filled, 0);
             start += (filled - kept) as u64;
         }
+        tmp.persist(&target)
+            .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
         Ok(())
     }
 }
@@ -452,6 +437,16 @@ mod tests {
         assert!(!path.exists());
         write_report(&path, b"{\"pw\":\"***\"}", &r).unwrap();
         assert!(path.exists());
+        // A later report that would leak leaves this one as it was, and leaves no
+        // temporary file behind.
+        let err = write_report(&path, encoded.as_bytes(), &r).unwrap_err();
+        assert!(err.contains("refusing to write"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"pw\":\"***\"}");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("report.json")]);
     }
 
     #[cfg(unix)]

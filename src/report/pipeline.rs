@@ -1,8 +1,7 @@
 //! The one path every file report takes (JUnit, JSON, HTML, and any added later):
 //! mask each finished scenario, keep its rendered pieces on disk in scenario order
-//! ([`Spool`]) scanned for leaks as they are kept, mask again at the end what a
-//! secret learnt since would show in, write the file atomically with each piece not
-//! yet scanned with every secret checked, and scan the written file for leaks
+//! ([`Spool`]), mask again at the end what a secret learnt since would show in, and
+//! write the file atomically, scanned for leaks before it is put in place
 //! ([`ReportFile`]). A format only renders: it implements [`FileFormat`] and gets all
 //! of this without a line of its own.
 
@@ -77,16 +76,7 @@ impl<F: FileFormat> Reporter for FileReporter<F> {
                             while self.spools.len() <= k {
                                 self.spools.push(Spool::new(&self.path));
                             }
-                            // Scanned now, while the run goes, rather than all at
-                            // the end; at the end only what changed since is scanned.
-                            let generation = self.redactor.generation();
-                            if let Some(leak) = self.redactor.find_leak(bytes) {
-                                self.failed.get_or_insert_with(|| {
-                                    super::refusal(&super::report_path(&self.path), &leak)
-                                });
-                                continue;
-                            }
-                            self.spools[k].put(s.index, bytes, s.masked_with, Some(generation));
+                            self.spools[k].put(s.index, bytes, s.masked_with);
                         }
                     }
                     Err(e) => {
@@ -136,7 +126,7 @@ pub struct Assembly<'a> {
 }
 
 enum Out<'a> {
-    /// Each write checked for secrets; scanned again once written.
+    /// Scanned for secrets before it is put in place (a device or pipe: each write).
     File(ReportFile<'a>),
     /// [`render`]: the caller's scenarios, as given.
     Memory(Vec<u8>),
@@ -183,7 +173,7 @@ impl Assembly<'_> {
 
     /// Write scenario `index`'s piece of `stream`; whether it had one.
     pub fn piece(&mut self, stream: usize, index: usize) -> Result<bool, String> {
-        let (bytes, clean): (std::borrow::Cow<'_, [u8]>, bool) = match &mut self.pieces {
+        let bytes: std::borrow::Cow<'_, [u8]> = match &mut self.pieces {
             Pieces::Spooled(readers, redactor) => {
                 let Some(reader) = readers.get_mut(stream) else {
                     return Ok(false);
@@ -194,12 +184,11 @@ impl Assembly<'_> {
                 }
             }
             Pieces::Kept(streams) => match streams.get(stream).and_then(|s| s.get(index)) {
-                Some(Some(b)) => (std::borrow::Cow::Borrowed(b.as_slice()), false),
+                Some(Some(b)) => std::borrow::Cow::Borrowed(b.as_slice()),
                 _ => return Ok(false),
             },
         };
         match &mut self.sink {
-            Out::File(f) if clean => f.write_clean(&bytes)?,
             Out::File(f) => f.write(&bytes)?,
             Out::Memory(m) => m.extend_from_slice(&bytes),
         }
@@ -314,9 +303,8 @@ mod tests {
         }
     }
 
-    /// Pieces are scanned as the scenarios finish (not all at the end): one that
-    /// would leak refuses the report, and the report from an earlier run is left as
-    /// it was rather than half replaced.
+    /// A piece that would leak refuses the report, and the report from an earlier
+    /// run is left as it was rather than replaced.
     #[test]
     fn a_piece_that_would_leak_refuses_the_report_and_keeps_the_old_one() {
         let r = Redactor::new();
@@ -337,10 +325,10 @@ mod tests {
         );
     }
 
-    /// A piece scanned clean before a secret was learnt is scanned again when the
-    /// report is put together: the secret learnt late is found in it.
+    /// A piece rendered before a secret was learnt is masked again when the report
+    /// is put together: the secret learnt late does not show in it.
     #[test]
-    fn a_piece_scanned_before_a_secret_was_learnt_is_scanned_again() {
+    fn a_piece_rendered_before_a_secret_was_learnt_is_masked_again() {
         let r = Redactor::new();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("encoded.txt");
