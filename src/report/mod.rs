@@ -359,7 +359,10 @@ impl<'a> ReportFile<'a> {
         let mut file = tmp
             .reopen()
             .map_err(|e| format!("cannot read back {}: {e}", path.display()))?;
-        let mut buf = vec![0u8; SCAN_CHUNK];
+        // A small report needs no buffer of the full slice: it is zeroed memory.
+        let len = file.metadata().map_or(SCAN_CHUNK as u64, |m| m.len());
+        let mut buf =
+            vec![0u8; usize::try_from(len).map_or(SCAN_CHUNK, |l| l.clamp(1, SCAN_CHUNK))];
         let mut kept = 0;
         let mut start: u64 = 0;
         loop {
