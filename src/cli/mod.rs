@@ -167,7 +167,7 @@ fn list(a: args::ListArgs) -> i32 {
     let selected = crate::select::select_counted(scenarios, &selection);
     // A name may hold a secret (a matrix value listed under `secrets:`, say): the
     // list is an output like any other.
-    plan::register_literal_secret_headers(&selected.scenarios, &redactor);
+    plan::register_literal_secret_headers(&selected.scenarios, &[], &redactor);
     let mut out = std::io::stdout().lock();
     for s in &selected.scenarios {
         let tags = if s.tags.is_empty() {
