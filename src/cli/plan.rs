@@ -543,8 +543,8 @@ fn rerun_selection(
         )));
     }
     suite.retain(|_, s| failed.contains(&(s.file.display().to_string().as_str(), s.name)));
-    let kept = suite.scenarios();
-    if kept.is_empty() {
+    let kept = suite.len();
+    if kept == 0 {
         return Err(format!(
             "none of the {} scenario{} that failed in {shown} is among the scenarios given (renamed, moved, or filtered out?)",
             failed.len(),
@@ -553,8 +553,8 @@ fn rerun_selection(
     }
     eprintln!(
         "runner: --rerun-failed: running the {} scenario{} that failed or errored in {shown}",
-        kept.len(),
-        if kept.len() == 1 { "" } else { "s" }
+        kept,
+        if kept == 1 { "" } else { "s" }
     );
     Ok(Rerun::Run)
 }
