@@ -8,6 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
+#[path = "support/runner_cli.rs"]
+mod runner_cli;
+
 use runner::events::{Event, Outcome, ScenarioReport};
 use runner::scenario::Suite;
 use runner::scenario::load::{Loading, load_planned};
@@ -379,5 +382,93 @@ fn a_lazy_suite_runs_what_a_held_one_runs() {
         }
         assert_eq!(outcomes[0], outcomes[1], "{sel:?}");
         assert!(!outcomes[0].is_empty(), "{sel:?}");
+    }
+}
+
+/// The command line's run plan reads a lazy suite's notes: what the cost guard,
+/// the `allow_cost` kinds and `openapi: true` need is found as each file loads,
+/// and refuses the run (exit 2, nothing sent) as it does for a held suite.
+/// `RUNNER_LOADING=lazy` makes a small suite lazy.
+#[test]
+fn the_run_plan_refuses_a_lazy_suite_as_a_held_one() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start();
+    let plain = "name: plain\nsteps:\n  - request: { url: /p }\n    expect: { status: 200 }\n";
+    let costly = "name: costly\nsteps:\n  - name: start a website ingest\n    request:\n      method: POST\n      url: /v1/projects/p1/ingest/website\n      json: { url: \"https://example.com\" }\n";
+    let typo = "name: typo\nallow_cost: [scrap]\nsteps:\n  - request: { url: /p }\n";
+    let openapi =
+        "name: contract\nsteps:\n  - request: { url: /p }\n    expect: { openapi: true }\n";
+    // (what, the second file, RUNNER_LOADING, exit code, what stderr says)
+    let cases = [
+        (
+            "all pass",
+            plain.replace("plain", "other"),
+            "lazy",
+            0,
+            "2 passed",
+        ),
+        (
+            "a costly step",
+            costly.to_string(),
+            "lazy",
+            2,
+            "costs scrape",
+        ),
+        (
+            "a costly step, held",
+            costly.to_string(),
+            "held",
+            2,
+            "costs scrape",
+        ),
+        (
+            "an unknown cost kind",
+            typo.to_string(),
+            "lazy",
+            2,
+            "unknown cost kind `scrap`",
+        ),
+        (
+            "openapi: true without --openapi",
+            openapi.to_string(),
+            "lazy",
+            2,
+            "says `openapi: true`",
+        ),
+        (
+            "a wrong RUNNER_LOADING",
+            plain.replace("plain", "other"),
+            "sometimes",
+            2,
+            "RUNNER_LOADING=sometimes",
+        ),
+    ];
+    for (what, second, loading, code, says) in cases {
+        let ws = runner_cli::Workspace::new();
+        ws.write("a.yaml", plain);
+        ws.write("b.yaml", &second);
+        let out = ws
+            .runner()
+            .env("RUNNER_LOADING", loading)
+            .args(["run", ".", "--junit", "junit.xml"])
+            .base_url(&server.url())
+            .run();
+        out.expect_code(code);
+        assert!(
+            out.stderr.contains(says) || out.stdout.contains(says),
+            "{what}: {out:?}"
+        );
+        if code == 0 {
+            let junit = ws.read("junit.xml");
+            assert!(
+                junit.contains("name=\"plain\"") && junit.contains("name=\"other\""),
+                "{what}: {junit}"
+            );
+        } else {
+            assert!(
+                !ws.path("junit.xml").exists(),
+                "{what}: a refused run writes no report"
+            );
+        }
     }
 }
