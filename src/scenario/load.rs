@@ -153,10 +153,11 @@ pub enum Loading {
 }
 
 /// From this many files on, a run loads lazily. Held, a scenario of the
-/// benchmark's 4-step flow costs about 11.5 KB for the whole run, so 1,000 files
-/// hold about 12 MB; below that, parsing every file a second time would cost more
-/// than the memory it saves (see docs/performance.md).
-pub const LAZY_FROM_FILES: usize = 1000;
+/// benchmark's 4-step flow costs about 12 KB for the whole run, so 2,000 files
+/// hold about 24 MB, well under half of what a run takes anyway; loading lazily
+/// costs about a quarter more CPU (each file parsed and checked a second time), a
+/// price worth paying only beyond that (measured in docs/performance.md).
+pub const LAZY_FROM_FILES: usize = 2000;
 
 /// Load and check every scenario under `paths` as [`load_checked`] does, and give
 /// what `inspect` says of each checked scenario (with the templates it compiled
