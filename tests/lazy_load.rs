@@ -472,3 +472,77 @@ fn the_run_plan_refuses_a_lazy_suite_as_a_held_one() {
         }
     }
 }
+
+/// A scenario that will not start (`--fail-fast` after a failure) is not loaded
+/// again: its file, removed since the run checked it, makes it skipped, not an
+/// error (after Ctrl-C, thousands of files would otherwise be read before the
+/// run could end).
+#[test]
+fn a_scenario_that_will_not_start_is_not_loaded_again() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start();
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    three(dir.path());
+    // The server answers 200: `a` fails.
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        "name: a\nsteps:\n  - request: { url: /a }\n    expect: { status: 500 }\n",
+    )
+    .unwrap();
+    let (suite, _) =
+        load_planned(&[dir.path().to_path_buf()], &[], Loading::Lazy, |_, _| ()).unwrap();
+    for name in ["b", "c"] {
+        std::fs::remove_file(dir.path().join(format!("{name}.yaml"))).unwrap();
+    }
+    let options = runner::engine::RunOptions {
+        base_url: Some(server.url()),
+        step_events: false,
+        default_retries: 0,
+        jobs: 1,
+        fail_fast: true,
+        ..Default::default()
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut reports = rt.block_on(async {
+        let drain = tokio::spawn(async move {
+            let mut reports = Vec::new();
+            while let Some(e) = rx.recv().await {
+                if let Event::ScenarioFinished(s) = e {
+                    reports.push(Arc::unwrap_or_clone(s));
+                }
+            }
+            reports
+        });
+        runner::engine::run(
+            Arc::new(suite),
+            options,
+            Redactor::new(),
+            runner::engine::Stop::default(),
+            tx,
+            server.url(),
+        )
+        .await
+        .unwrap();
+        drain.await.unwrap()
+    });
+    reports.sort_by_key(|r| r.index);
+    let got: Vec<(&str, Outcome, bool)> = reports
+        .iter()
+        .map(|r| {
+            let fail_fast = r
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("--fail-fast"));
+            (r.name.as_str(), r.outcome, fail_fast)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a", Outcome::Failed, false),
+            ("b", Outcome::Skipped, true),
+            ("c", Outcome::Skipped, true)
+        ]
+    );
+}

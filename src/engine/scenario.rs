@@ -14,6 +14,22 @@ use crate::template::Scope;
 pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
     // A lazily loaded suite loads and checks the scenario's file again here: once
     // for every attempt, so that a retry runs what the first attempt ran.
+    // Not loaded again only to be skipped: after Ctrl-C, thousands of files would
+    // be read before the run could end.
+    if ctx.suite.is_lazy() {
+        let why = if ctx.stop.soft.is_cancelled() {
+            Some("not started: the run was interrupted")
+        } else if ctx.halted.is_cancelled() {
+            Some("not started: an earlier scenario did not pass (--fail-fast)")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            let mut r = not_opened(&ctx, index, why.to_string());
+            r.outcome = Outcome::Skipped;
+            return r;
+        }
+    }
     let opened = match ctx.suite.open(index) {
         Ok(o) => o,
         Err(why) => return not_opened(&ctx, index, why),
@@ -56,7 +72,8 @@ pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
 }
 
 /// The report of a scenario whose file, loaded again as it starts, no longer
-/// holds it as checked: an error, named as the scenario was when checked.
+/// holds it as checked: an error, named as the scenario was when checked (and
+/// the report of one not loaded because it will not start).
 fn not_opened(ctx: &RunCtx, index: usize, why: String) -> ScenarioReport {
     let _ = ctx.events.send(Event::ScenarioStarted {
         index,
