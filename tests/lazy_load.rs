@@ -546,3 +546,78 @@ fn a_scenario_that_will_not_start_is_not_loaded_again() {
         ]
     );
 }
+
+/// `--max-rendered` bounds the whole run whether its scenarios are held or each
+/// compiled again as it starts: the registries of files loaded again count
+/// against one total.
+#[test]
+fn the_render_limit_is_the_run_s_held_or_lazy() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start();
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    // Each scenario renders about 2.9 KB of text in its body.
+    for name in ["a", "b", "c"] {
+        std::fs::write(
+            dir.path().join(format!("{name}.yaml")),
+            format!(
+                "name: {name}\nsteps:\n  - request:\n      method: POST\n      url: /{name}\n      body: \"{{{{ range(800) | join(',') }}}}\"\n    expect: {{ status: 200 }}\n"
+            ),
+        )
+        .unwrap();
+    }
+    for loading in [Loading::Held, Loading::Lazy] {
+        let (mut suite, _) =
+            load_planned(&[dir.path().to_path_buf()], &[], loading, |_, _| ()).unwrap();
+        suite.set_render_limit(7_000);
+        let options = runner::engine::RunOptions {
+            base_url: Some(server.url()),
+            step_events: false,
+            default_retries: 0,
+            jobs: 1,
+            ..Default::default()
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut reports = rt.block_on(async {
+            let drain = tokio::spawn(async move {
+                let mut reports = Vec::new();
+                while let Some(e) = rx.recv().await {
+                    if let Event::ScenarioFinished(s) = e {
+                        reports.push(Arc::unwrap_or_clone(s));
+                    }
+                }
+                reports
+            });
+            runner::engine::run(
+                Arc::new(suite),
+                options,
+                Redactor::new(),
+                runner::engine::Stop::default(),
+                tx,
+                server.url(),
+            )
+            .await
+            .unwrap();
+            drain.await.unwrap()
+        });
+        reports.sort_by_key(|r| r.index);
+        let got: Vec<(&str, Outcome)> = reports
+            .iter()
+            .map(|r| (r.name.as_str(), r.outcome))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", Outcome::Passed),
+                ("b", Outcome::Passed),
+                ("c", Outcome::Error)
+            ],
+            "{loading:?}"
+        );
+        assert!(
+            reports[2].reason().contains("--max-rendered"),
+            "{loading:?}: {}",
+            reports[2].reason()
+        );
+    }
+}
