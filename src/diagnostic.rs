@@ -332,6 +332,16 @@ pub fn keep_source(path: &Path, text: &str) {
     }
 }
 
+/// Stop keeping the text of `path`: a large suite loaded lazily drops the text of
+/// each file that loaded without a problem, or every file's text would stay in
+/// memory for the whole run.
+pub fn forget_source(path: &Path) {
+    SOURCES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(path);
+}
+
 /// The text of `path` as it was parsed, if it was.
 pub fn source_of(path: &Path) -> Option<Arc<str>> {
     SOURCES

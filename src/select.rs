@@ -1,12 +1,11 @@
 //! Choosing which scenarios run: tags, a text filter, and a stable shard (dealt by
 //! name, or balanced by the durations of an earlier run).
 
-use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::scenario::{Scenario, Suite};
+use crate::scenario::{Entry, Scenario, Suite};
 
 /// Which scenarios to take (the command line's `--tag`, `--skip-tag`, `--filter`,
 /// `--shard`, `--shard-timings`).
@@ -108,7 +107,8 @@ pub fn select(scenarios: Vec<Scenario>, sel: &Selection) -> Vec<Scenario> {
 
 /// [`select`], with the counts before each stage.
 pub fn select_counted(scenarios: Vec<Scenario>, sel: &Selection) -> Selected {
-    let (keep, counts) = choose(&scenarios, sel);
+    let entries: Vec<Listed<'_>> = scenarios.iter().map(Listed::of).collect();
+    let (keep, counts) = choose(&entries, sel);
     let mut kept: Vec<Scenario> = scenarios
         .into_iter()
         .enumerate()
@@ -129,16 +129,45 @@ pub fn select_counted(scenarios: Vec<Scenario>, sel: &Selection) -> Selected {
 /// Narrow a checked suite to the scenarios `sel` asks for (numbered again from 0):
 /// the suite can only lose scenarios, so what runs is still what was checked.
 pub fn select_suite(suite: &mut Suite, sel: &Selection) -> Counts {
-    let (keep, counts) = choose(suite.scenarios(), sel);
+    let entries: Vec<Listed<'_>> = suite.entries().map(Listed::from).collect();
+    let (keep, counts) = choose(&entries, sel);
     suite.retain(|i, _| keep.contains(&i));
     counts
 }
 
+/// What selection reads of a scenario, held or loaded lazily.
+#[derive(Clone, Copy)]
+struct Listed<'a> {
+    file: &'a std::path::Path,
+    name: &'a str,
+    tags: &'a [String],
+}
+
+impl<'a> Listed<'a> {
+    fn of(s: &'a Scenario) -> Self {
+        Listed {
+            file: &s.file,
+            name: &s.name,
+            tags: &s.tags,
+        }
+    }
+}
+
+impl<'a> From<Entry<'a>> for Listed<'a> {
+    fn from(e: Entry<'a>) -> Self {
+        Listed {
+            file: e.file,
+            name: e.name,
+            tags: e.tags,
+        }
+    }
+}
+
 /// The positions in `scenarios` that `sel` keeps, and the counts.
-fn choose(scenarios: &[Scenario], sel: &Selection) -> (HashSet<usize>, Counts) {
+fn choose(scenarios: &[Listed<'_>], sel: &Selection) -> (HashSet<usize>, Counts) {
     let total = scenarios.len();
     let filter = sel.filter.as_ref().map(|f| f.to_lowercase());
-    let matched: Vec<(usize, &Scenario)> = scenarios
+    let matched: Vec<(usize, &Listed<'_>)> = scenarios
         .iter()
         .enumerate()
         .filter(|(_, s)| sel.tags.is_empty() || s.tags.iter().any(|t| sel.tags.contains(t)))
@@ -156,7 +185,7 @@ fn choose(scenarios: &[Scenario], sel: &Selection) -> (HashSet<usize>, Counts) {
         .map(|t| matched.iter().filter(|(_, s)| t.of(s).is_some()).count());
     let mut keep: Vec<usize> = matched.iter().map(|(i, _)| *i).collect();
     if let Some((k, n)) = sel.shard {
-        let members: Vec<&Scenario> = matched.iter().map(|(_, s)| *s).collect();
+        let members: Vec<Listed<'_>> = matched.iter().map(|(_, s)| **s).collect();
         let mine = shard_members(&members, k, n, timings.as_ref());
         keep = keep
             .into_iter()
@@ -182,16 +211,16 @@ fn choose(scenarios: &[Scenario], sel: &Selection) -> (HashSet<usize>, Counts) {
 /// With timings, the scenarios they know go first, longest first, each to the
 /// shard with the least time so far (the lowest-numbered on a tie); those they do
 /// not know are then dealt round-robin as without timings.
-fn shard_members<S: Borrow<Scenario>>(
-    scenarios: &[S],
+fn shard_members(
+    scenarios: &[Listed<'_>],
     k: usize,
     n: usize,
     timings: Option<&Timings>,
 ) -> std::collections::HashSet<usize> {
     let mut order: Vec<usize> = (0..scenarios.len()).collect();
     order.sort_by(|a, b| {
-        let (x, y) = (scenarios[*a].borrow(), scenarios[*b].borrow());
-        (x.file.as_ref(), &x.name).cmp(&(y.file.as_ref(), &y.name))
+        let (x, y) = (&scenarios[*a], &scenarios[*b]);
+        (x.file, x.name).cmp(&(y.file, y.name))
     });
     let Some(t) = timings else {
         return order
@@ -204,7 +233,7 @@ fn shard_members<S: Borrow<Scenario>>(
     let mut known: Vec<(usize, f64)> = Vec::new();
     let mut unknown: Vec<usize> = Vec::new();
     for i in order {
-        match t.of(scenarios[i].borrow()) {
+        match t.of(&scenarios[i]) {
             Some(d) => known.push((i, d)),
             None => unknown.push(i),
         }
@@ -330,9 +359,9 @@ impl Timings {
     }
 
     /// The duration of `s` in the earlier run, when it ran there.
-    fn of(&self, s: &Scenario) -> Option<f64> {
+    fn of(&self, s: &Listed<'_>) -> Option<f64> {
         self.seconds
-            .get(&(s.file.display().to_string(), s.name.clone()))
+            .get(&(s.file.display().to_string(), s.name.to_string()))
             .copied()
     }
 }
@@ -422,7 +451,8 @@ mod tests {
     fn shards(scenarios: &[Scenario], n: usize, t: Option<&Timings>) -> Vec<Vec<String>> {
         (1..=n)
             .map(|k| {
-                let mut names: Vec<String> = shard_members(scenarios, k, n, t)
+                let listed: Vec<Listed<'_>> = scenarios.iter().map(Listed::of).collect();
+                let mut names: Vec<String> = shard_members(&listed, k, n, t)
                     .into_iter()
                     .map(|i| scenarios[i].name.clone())
                     .collect();

@@ -156,20 +156,26 @@ fn list(a: args::ListArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let (scenarios, _) = match crate::scenario::load::load_suite(&a.paths, &names) {
-        Ok(x) => x,
+    // Loaded as a run loads (lazily for a large suite), so that listing shows what
+    // loading a run costs. A name may hold a secret (a matrix value listed under
+    // `secrets:`, say): the list is an output like any other.
+    let loaded = crate::scenario::load::load_planned(
+        &a.paths,
+        &names,
+        crate::scenario::load::Loading::Auto,
+        |s, _| plan::register_literal_secret_headers(std::slice::from_ref(s), &[], &redactor),
+    );
+    let mut suite = match loaded {
+        Ok((suite, _)) => suite,
         Err(d) => {
             print_diagnostics(&d);
             return exit::USAGE;
         }
     };
     let selection = crate::select::Selection::from(&a.selection);
-    let selected = crate::select::select_counted(scenarios, &selection);
-    // A name may hold a secret (a matrix value listed under `secrets:`, say): the
-    // list is an output like any other.
-    plan::register_literal_secret_headers(&selected.scenarios, &redactor);
+    let selected = crate::select::select_suite(&mut suite, &selection);
     let mut out = std::io::stdout().lock();
-    for s in &selected.scenarios {
+    for s in suite.entries() {
         let tags = if s.tags.is_empty() {
             String::new()
         } else {
@@ -180,7 +186,7 @@ fn list(a: args::ListArgs) -> i32 {
     }
     let _ = out.flush();
     let summary = selected.describe(&selection);
-    if selected.scenarios.is_empty() && !selected.is_empty_shard(&selection) {
+    if suite.is_empty() && !selected.is_empty_shard(&selection) {
         eprintln!(
             "error: no scenario matches the selection (--tag, --skip-tag, --filter): {summary}"
         );

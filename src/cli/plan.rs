@@ -16,7 +16,7 @@ use crate::exit;
 use crate::http::tls::{TlsOptions, read_ca_file};
 use crate::report::junit::Granularity;
 use crate::safety::{Catalog, RuntimeGuard, Target, guard};
-use crate::scenario::load::load_checked;
+use crate::scenario::load::{Loading, load_planned};
 use crate::scenario::{Scenario, Suite};
 use crate::secrets::Redactor;
 
@@ -109,17 +109,8 @@ pub(super) fn build(a: RunArgs, redactor: Redactor) -> Result<RunPlan, i32> {
     vars::add_secrets(&variables, &a.secrets, &redactor);
     let tls = tls_options(&a)?;
     let var_names = vars::names(&variables);
-    let mut suite = match load_checked(&a.paths, &var_names) {
-        Ok(x) => x,
-        Err(d) => {
-            print_diagnostics_masked(&d, &redactor);
-            return Err(exit::USAGE);
-        }
-    };
-    select(&a, &mut suite, &redactor)?;
-    if let Some(base) = &a.base_url {
-        check_base_url(base, &redactor)?;
-    }
+    // Loaded before the files: a large suite is inspected file by file as it loads
+    // (the cost guard included), and its scenarios are not held afterwards.
     let catalog = match Catalog::load(&a.cost_catalogs) {
         Ok(c) => c,
         Err(d) => {
@@ -127,16 +118,43 @@ pub(super) fn build(a: RunArgs, redactor: Redactor) -> Result<RunPlan, i32> {
             return Err(exit::USAGE);
         }
     };
-    let kinds = guard::unknown_kinds(suite.scenarios(), &catalog);
+    let loading = loading_mode()?;
+    let no_templates = crate::template::Templates::new();
+    let known = guard::Known::of_process(
+        &no_templates,
+        variables.iter().map(|(k, v)| (k.clone(), v.value.clone())),
+        a.base_url.clone(),
+    );
+    let loaded = load_planned(&a.paths, &var_names, loading, |s, templates| {
+        inspect(&a, s, templates, &catalog, &known, &redactor)
+    });
+    drop(known);
+    let (mut suite, notes) = match loaded {
+        Ok(x) => x,
+        Err(d) => {
+            print_diagnostics_masked(&d, &redactor);
+            return Err(exit::USAGE);
+        }
+    };
+    select(&a, &mut suite, &redactor)?;
+    // What was noted of each scenario, for those selected.
+    let mut notes: Vec<Option<Notes>> = notes.into_iter().map(Some).collect();
+    let notes: Vec<Notes> = (0..suite.len())
+        .filter_map(|i| suite.loaded_position(i))
+        .filter_map(|p| notes.get_mut(p).and_then(Option::take))
+        .collect();
+    if let Some(base) = &a.base_url {
+        check_base_url(base, &redactor)?;
+    }
+    let kinds = once(notes.iter().map(|n| &n.unknown_kinds));
     if !kinds.is_empty() {
         print_diagnostics_masked(&kinds, &redactor);
         return Err(exit::USAGE);
     }
-    let openapi = openapi_spec(&a, &suite)?;
-    let uses_mock = guard_costs(&a, &suite, &catalog, &variables, &redactor)?;
+    let openapi = openapi_spec(&a, &notes)?;
+    let uses_mock = guard_costs(&a, &notes, &redactor)?;
     suite.set_render_limit(a.max_rendered);
     suite.add_secrets(&a.secrets);
-    register_literal_secret_headers(suite.scenarios(), &redactor);
     let cli_vars: IndexMap<String, serde_json::Value> = variables
         .into_iter()
         .map(|(name, v)| (name, v.value))
@@ -320,30 +338,103 @@ fn check_base_url(base: &str, redactor: &Redactor) -> Result<(), i32> {
     }
 }
 
-/// The cost guard's decision before anything is sent: a step it refuses stops a real
-/// run (a dry run shows it and goes on). Returns whether a scenario goes to the
-/// embedded mock.
-fn guard_costs(
+/// What the run plan needs of each scenario, noted as it is loaded and checked (a
+/// large suite does not keep its scenarios): small, and mostly empty.
+struct Notes {
+    /// `allow_cost` entries that name no cost kind of the catalog.
+    unknown_kinds: crate::diagnostic::Diagnostics,
+    /// Steps the cost guard refuses before anything is sent.
+    refusals: crate::diagnostic::Diagnostics,
+    /// A step says `openapi: true`: what to say when no `--openapi` is given.
+    openapi_run: Option<String>,
+    /// The scenario goes to the embedded mock (no base URL anywhere).
+    to_mock: bool,
+}
+
+/// What the plan needs of one loaded, checked scenario; its written-out secrets
+/// are registered on the way, masked from the first line on.
+fn inspect(
     a: &RunArgs,
-    suite: &Suite,
+    s: &Scenario,
+    templates: &crate::template::Templates,
     catalog: &Catalog,
-    variables: &IndexMap<String, vars::Variable>,
+    known: &guard::Known<'_>,
     redactor: &Redactor,
-) -> Result<bool, i32> {
-    let target_of = |s: &Scenario| {
-        if a.base_url.is_none() && s.base_url.is_none() {
+) -> Notes {
+    let to_mock = a.base_url.is_none() && s.base_url.is_none();
+    let known = guard::Known {
+        templates,
+        cli_vars: known.cli_vars.clone(),
+        env: known.env.clone(),
+        base_url: known.base_url.clone(),
+    };
+    let target = |_: &Scenario| {
+        if to_mock {
             Target::EmbeddedMock
         } else {
             Target::Real
         }
     };
-    let known = guard::Known::of_process(
-        suite.templates(),
-        variables.iter().map(|(k, v)| (k.clone(), v.value.clone())),
-        a.base_url.clone(),
-    );
-    let refused = guard::refusals(suite.scenarios(), catalog, target_of, &known);
-    drop(known);
+    let one = std::slice::from_ref(s);
+    register_literal_secret_headers(one, &a.secrets, redactor);
+    let openapi_run = s
+        .all_steps()
+        .find(|st| {
+            st.expect
+                .openapi
+                .as_ref()
+                .is_some_and(|o| o.source == crate::scenario::expect::OpenApiSource::Run)
+        })
+        .map(|st| {
+            format!(
+                "error: {}: scenario \"{}\", step \"{}\" says `openapi: true`, which checks against the run's --openapi SPEC, and none is given",
+                s.file.display(),
+                s.name,
+                st.name
+            )
+        });
+    Notes {
+        unknown_kinds: guard::unknown_kinds(one, catalog),
+        refusals: guard::refusals(one, catalog, target, &known),
+        openapi_run,
+        to_mock,
+    }
+}
+
+/// The diagnostics of every scenario, each problem once (a shared include's
+/// problem is noted for every scenario that includes it).
+fn once<'a>(
+    parts: impl Iterator<Item = &'a crate::diagnostic::Diagnostics>,
+) -> crate::diagnostic::Diagnostics {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = crate::diagnostic::Diagnostics::default();
+    for d in parts.flat_map(|p| p.items.iter()) {
+        if seen.insert((d.file.clone(), d.loc, d.message.clone())) {
+            out.push(d.clone());
+        }
+    }
+    out
+}
+
+/// `RUNNER_LOADING`: `held` or `lazy` overrides the choice by the number of files
+/// (for measuring the two ways on one suite).
+fn loading_mode() -> Result<Loading, i32> {
+    match std::env::var("RUNNER_LOADING").ok().as_deref() {
+        None | Some("" | "auto") => Ok(Loading::Auto),
+        Some("held") => Ok(Loading::Held),
+        Some("lazy") => Ok(Loading::Lazy),
+        Some(other) => {
+            eprintln!("error: RUNNER_LOADING={other}: give auto, held or lazy");
+            Err(exit::USAGE)
+        }
+    }
+}
+
+/// The cost guard's decision before anything is sent: a step it refuses stops a real
+/// run (a dry run shows it and goes on). Returns whether a scenario goes to the
+/// embedded mock.
+fn guard_costs(a: &RunArgs, notes: &[Notes], redactor: &Redactor) -> Result<bool, i32> {
+    let refused = once(notes.iter().map(|n| &n.refusals));
     if !refused.is_empty() {
         if a.dry_run {
             eprintln!(
@@ -357,10 +448,7 @@ fn guard_costs(
             return Err(exit::USAGE);
         }
     }
-    let uses_mock = suite
-        .scenarios()
-        .iter()
-        .any(|s| target_of(s) == Target::EmbeddedMock);
+    let uses_mock = notes.iter().any(|n| n.to_mock);
     if let Some(max) = a.max_credits
         && !uses_mock
         && !a.dry_run
@@ -375,7 +463,7 @@ fn guard_costs(
 }
 
 /// `--openapi SPEC`, loaded; a step saying `openapi: true` needs it.
-fn openapi_spec(a: &RunArgs, suite: &Suite) -> Result<Option<Arc<crate::contract::Spec>>, i32> {
+fn openapi_spec(a: &RunArgs, notes: &[Notes]) -> Result<Option<Arc<crate::contract::Spec>>, i32> {
     let openapi = match &a.openapi {
         Some(p) => match crate::contract::load_cached(p) {
             Ok(s) => Some(s),
@@ -387,23 +475,9 @@ fn openapi_spec(a: &RunArgs, suite: &Suite) -> Result<Option<Arc<crate::contract
         None => None,
     };
     if openapi.is_none()
-        && let Some((s, st)) = suite.scenarios().iter().find_map(|s| {
-            s.all_steps()
-                .find(|st| {
-                    st.expect
-                        .openapi
-                        .as_ref()
-                        .is_some_and(|o| o.source == crate::scenario::expect::OpenApiSource::Run)
-                })
-                .map(|st| (s, st))
-        })
+        && let Some(message) = notes.iter().find_map(|n| n.openapi_run.as_ref())
     {
-        eprintln!(
-            "error: {}: scenario \"{}\", step \"{}\" says `openapi: true`, which checks against the run's --openapi SPEC, and none is given",
-            s.file.display(),
-            s.name,
-            st.name
-        );
+        eprintln!("{message}");
         return Err(exit::USAGE);
     }
     Ok(openapi)
@@ -468,9 +542,9 @@ fn rerun_selection(
             "no scenario failed or errored in {shown}"
         )));
     }
-    suite.retain(|_, s| failed.contains(&(s.file.display().to_string().as_str(), s.name.as_str())));
-    let kept = suite.scenarios();
-    if kept.is_empty() {
+    suite.retain(|_, s| failed.contains(&(s.file.display().to_string().as_str(), s.name)));
+    let kept = suite.len();
+    if kept == 0 {
         return Err(format!(
             "none of the {} scenario{} that failed in {shown} is among the scenarios given (renamed, moved, or filtered out?)",
             failed.len(),
@@ -479,8 +553,8 @@ fn rerun_selection(
     }
     eprintln!(
         "runner: --rerun-failed: running the {} scenario{} that failed or errored in {shown}",
-        kept.len(),
-        if kept.len() == 1 { "" } else { "s" }
+        kept,
+        if kept == 1 { "" } else { "s" }
     );
     Ok(Rerun::Run)
 }
@@ -489,13 +563,17 @@ fn rerun_selection(
 /// written-out values of variables (matrix values included) listed under
 /// `secrets:`, are known before the first request: masked from the first line on,
 /// in every scenario.
-pub(super) fn register_literal_secret_headers(scenarios: &[Scenario], redactor: &Redactor) {
+pub(super) fn register_literal_secret_headers(
+    scenarios: &[Scenario],
+    secret_names: &[String],
+    redactor: &Redactor,
+) {
     use crate::scenario::Action;
     use crate::secrets::SECRET_HEADERS;
     let is_secret = |name: &str| SECRET_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h));
     for s in scenarios {
         for (name, value) in &s.vars {
-            if s.secrets.contains(name)
+            if (s.secrets.contains(name) || secret_names.contains(name))
                 && let Some(v) = value.as_literal_json()
             {
                 redactor.add_value(&v, &format!("secret `{name}`"));

@@ -147,7 +147,7 @@ pub async fn run(
         .map(|(k, v)| (k.clone(), crate::template::to_value(v)))
         .collect();
     // Started in a dry run too: `{{ webhook.url }}` renders to a real loopback address.
-    let webhooks = if uses_webhooks(&suite) {
+    let webhooks = if suite.uses_webhooks() {
         Some(
             webhook::Receiver::start()
                 .await
@@ -156,7 +156,7 @@ pub async fn run(
     } else {
         None
     };
-    let total = suite.scenarios().len();
+    let total = suite.len();
     let jobs = options.jobs.max(1);
     let _ = events.send(Event::RunStarted(RunInfo {
         total,
@@ -176,7 +176,7 @@ pub async fn run(
         halted: CancellationToken::new(),
     });
     let mut verdicts: Vec<Option<Verdict>> = vec![None; total];
-    let mut schedule = schedule::Scheduler::new(suite.scenarios());
+    let mut schedule = schedule::Scheduler::new(suite.entries().map(|e| e.locks));
     let mut running = futures::stream::FuturesUnordered::new();
     loop {
         while running.len() < jobs {
@@ -211,11 +211,4 @@ pub async fn run(
         let _ = events.send(Event::ScenarioFinished(Arc::new(report)));
     }
     Ok(verdicts.into_iter().flatten().collect())
-}
-
-fn uses_webhooks(suite: &Suite) -> bool {
-    suite.scenarios().iter().any(|s| {
-        s.all_steps()
-            .any(|st| matches!(st.action, crate::scenario::Action::WaitWebhook(_)))
-    }) || suite.templates().any_reads("webhook")
 }

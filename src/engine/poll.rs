@@ -60,8 +60,7 @@ pub(super) async fn send_until(
     polling: &Polling,
     r: &mut StepReport,
 ) -> Option<(PreparedRequest, Response)> {
-    let suite = cx.run.suite.clone();
-    let templates = suite.templates();
+    let templates = cx.templates;
     let mut interval = polling.interval;
     let mut last = None;
     for poll_no in 1..=polling.attempts {

@@ -26,9 +26,7 @@ fn expected_statuses(cx: &StepCtx<'_>, st: &Step) -> Vec<crate::scenario::expect
         return status.accepted.clone();
     };
     let value = crate::scenario::values::TValue::Str(t.clone());
-    cx.run
-        .suite
-        .templates()
+    cx.templates
         .render_json(&value, &cx.scope.to_value())
         .ok()
         .and_then(|j| crate::scenario::expect::status_patterns(&j))

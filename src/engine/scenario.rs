@@ -12,16 +12,35 @@ use crate::template::Scope;
 /// Run a scenario, and run it again from its first step while it fails and
 /// `scenario_retries` allows; one that passes on a later attempt is flaky.
 pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
-    let allowed = ctx
-        .suite
-        .scenarios()
-        .get(index)
-        .and_then(|s| s.scenario_retries)
-        .unwrap_or(ctx.options.scenario_retries) as usize;
+    // A lazily loaded suite loads and checks the scenario's file again here: once
+    // for every attempt, so that a retry runs what the first attempt ran.
+    // Not loaded again only to be skipped: after Ctrl-C, thousands of files would
+    // be read before the run could end.
+    if ctx.suite.is_lazy() {
+        let why = if ctx.stop.soft.is_cancelled() {
+            Some("not started: the run was interrupted")
+        } else if ctx.halted.is_cancelled() {
+            Some("not started: an earlier scenario did not pass (--fail-fast)")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            let mut r = not_opened(&ctx, index, why.to_string());
+            r.outcome = Outcome::Skipped;
+            return r;
+        }
+    }
+    let opened = match ctx.suite.open(index) {
+        Ok(o) => o,
+        Err(why) => return not_opened(&ctx, index, why),
+    };
+    let s = opened.scenario();
+    let templates = opened.templates();
+    let allowed = s.scenario_retries.unwrap_or(ctx.options.scenario_retries) as usize;
     let started = Instant::now();
     let mut previous: Vec<Attempt> = Vec::new();
     loop {
-        let mut report = run_once(ctx.clone(), index).await;
+        let mut report = run_once(ctx.clone(), index, s, templates).await;
         let again = matches!(report.outcome, Outcome::Failed | Outcome::Error)
             && previous.len() < allowed
             && !report.interrupted
@@ -52,12 +71,30 @@ pub(crate) async fn run(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
     }
 }
 
-async fn run_once(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
-    let Some(s) = ctx.suite.scenarios().get(index) else {
-        return crashed(&ctx, index, "no such scenario");
-    };
+/// The report of a scenario whose file, loaded again as it starts, no longer
+/// holds it as checked: an error, named as the scenario was when checked (and
+/// the report of one not loaded because it will not start).
+fn not_opened(ctx: &RunCtx, index: usize, why: String) -> ScenarioReport {
+    let _ = ctx.events.send(Event::ScenarioStarted {
+        index,
+        name: ctx
+            .suite
+            .entry(index)
+            .map_or_else(|| format!("scenario {index}"), |e| e.name.to_string()),
+    });
+    let mut r = crashed(ctx, index, "");
+    r.message = Some(why);
+    r
+}
+
+async fn run_once(
+    ctx: Arc<RunCtx>,
+    index: usize,
+    s: &Scenario,
+    templates: &crate::template::Templates,
+) -> ScenarioReport {
     let started = Instant::now();
-    let mut report = blank(s, chrono::Utc::now());
+    let mut report = blank(index, s, chrono::Utc::now());
     let _ = ctx.events.send(Event::ScenarioStarted {
         index,
         name: s.name.clone(),
@@ -89,7 +126,7 @@ async fn run_once(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
     });
     // Vars render in order, each seeing the ones before it.
     for (name, value) in &s.vars {
-        let rendered = ctx.suite.templates().render_json(value, &scope.to_value());
+        let rendered = templates.render_json(value, &scope.to_value());
         match rendered {
             Ok(v) => {
                 ctx.redactor
@@ -112,7 +149,7 @@ async fn run_once(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
             }
         }
     }
-    let base = match base_url(&ctx, s, &scope) {
+    let base = match base_url(&ctx, s, templates, &scope) {
         Ok(b) => b,
         Err(msg) => {
             report.outcome = Outcome::Error;
@@ -125,6 +162,8 @@ async fn run_once(ctx: Arc<RunCtx>, index: usize) -> ScenarioReport {
     let mut sctx = StepCtx {
         run: &ctx,
         scenario: s,
+        templates,
+        index,
         base: base.as_deref(),
         scope,
         jar: Arc::new(reqwest::cookie::Jar::default()),
@@ -207,14 +246,17 @@ fn overall(steps: &[StepReport]) -> Outcome {
         .map_or(Outcome::Passed, |s| s.outcome)
 }
 
-fn base_url(ctx: &RunCtx, s: &Scenario, scope: &Arc<Scope>) -> Result<Option<String>, String> {
+fn base_url(
+    ctx: &RunCtx,
+    s: &Scenario,
+    templates: &crate::template::Templates,
+    scope: &Arc<Scope>,
+) -> Result<Option<String>, String> {
     if let Some(b) = &ctx.options.base_url {
         return Ok(Some(b.clone()));
     }
     if let Some(t) = &s.base_url {
-        return ctx
-            .suite
-            .templates()
+        return templates
             .render_str(t, &scope.to_value())
             .map(Some)
             .map_err(|e| {
@@ -230,9 +272,9 @@ fn base_url(ctx: &RunCtx, s: &Scenario, scope: &Arc<Scope>) -> Result<Option<Str
     Ok(ctx.options.fallback_base_url.clone())
 }
 
-fn blank(s: &Scenario, started_at: chrono::DateTime<chrono::Utc>) -> ScenarioReport {
+fn blank(index: usize, s: &Scenario, started_at: chrono::DateTime<chrono::Utc>) -> ScenarioReport {
     ScenarioReport {
-        index: s.index,
+        index,
         name: s.name.clone(),
         file: s.file.display().to_string(),
         line: s.loc.line as usize,
@@ -264,13 +306,24 @@ pub(crate) fn skipped(
 
 /// The report of a scenario whose task died (a bug: reported, never hidden).
 pub(crate) fn crashed(ctx: &RunCtx, index: usize, why: &str) -> ScenarioReport {
-    match ctx.suite.scenarios().get(index) {
-        Some(s) => {
-            let mut r = blank(s, chrono::Utc::now());
-            r.outcome = Outcome::Error;
-            r.message = Some(format!("internal error while running the scenario: {why}"));
-            r
-        }
+    match ctx.suite.entry(index) {
+        Some(e) => ScenarioReport {
+            index,
+            name: e.name.to_string(),
+            file: e.file.display().to_string(),
+            line: e.line as usize,
+            flaky: false,
+            previous_attempts: Vec::new(),
+            classname: e.classname(),
+            tags: e.tags.to_vec(),
+            outcome: Outcome::Error,
+            message: Some(format!("internal error while running the scenario: {why}")),
+            interrupted: false,
+            started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            duration: std::time::Duration::ZERO,
+            steps: Vec::new(),
+            masked_with: None,
+        },
         None => ScenarioReport {
             index,
             name: format!("scenario {index}"),

@@ -4,8 +4,6 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use crate::scenario::Scenario;
-
 pub(crate) struct Scheduler<'a> {
     /// Each scenario's locks, without repeats.
     locks: Vec<Vec<&'a str>>,
@@ -20,16 +18,18 @@ pub(crate) struct Scheduler<'a> {
 }
 
 impl<'a> Scheduler<'a> {
-    pub(crate) fn new(scenarios: &'a [Scenario]) -> Self {
+    /// Each scenario's `locks:`, in run order.
+    pub(crate) fn new(scenarios: impl IntoIterator<Item = &'a [String]>) -> Self {
+        let scenarios = scenarios.into_iter();
         let mut s = Scheduler {
-            locks: Vec::with_capacity(scenarios.len()),
+            locks: Vec::with_capacity(scenarios.size_hint().0),
             free: VecDeque::new(),
             locked: BTreeSet::new(),
             held: HashSet::new(),
             waiting: HashMap::new(),
         };
-        for (i, sc) in scenarios.iter().enumerate() {
-            let mut names: Vec<&str> = sc.locks.iter().map(String::as_str).collect();
+        for (i, locks) in scenarios.enumerate() {
+            let mut names: Vec<&str> = locks.iter().map(String::as_str).collect();
             names.sort_unstable();
             names.dedup();
             if names.is_empty() {
@@ -105,7 +105,7 @@ impl<'a> Scheduler<'a> {
 mod tests {
     use super::*;
 
-    fn suite(locks: &[&[&str]]) -> Vec<Scenario> {
+    fn suite(locks: &[&[&str]]) -> Vec<crate::scenario::Scenario> {
         let text: String = locks
             .iter()
             .enumerate()
@@ -127,7 +127,7 @@ mod tests {
     /// each time; returns the batches of scenarios running together.
     fn simulate(locks: &[&[&str]], jobs: usize) -> Vec<Vec<usize>> {
         let scenarios = suite(locks);
-        let mut s = Scheduler::new(&scenarios);
+        let mut s = Scheduler::new(scenarios.iter().map(|s| s.locks.as_slice()));
         let mut running: VecDeque<usize> = VecDeque::new();
         let mut seen = Vec::new();
         while !s.is_empty() || !running.is_empty() {

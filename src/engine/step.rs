@@ -28,6 +28,10 @@ const REPORT_BODY_BYTES: usize = 16 * 1024;
 pub(crate) struct StepCtx<'a> {
     pub run: &'a RunCtx,
     pub scenario: &'a Scenario,
+    /// The templates the scenario's steps were compiled into.
+    pub templates: &'a crate::template::Templates,
+    /// The scenario's position in the run.
+    pub index: usize,
     pub base: Option<&'a str>,
     pub scope: Arc<Scope>,
     pub jar: Arc<reqwest::cookie::Jar>,
@@ -189,11 +193,7 @@ fn set_params(cx: &mut StepCtx<'_>, st: &Step) -> Result<(), PrepareError> {
         }
         let mut rendered = Vec::with_capacity(level.own.len());
         for (name, value) in &level.own {
-            let v = cx
-                .run
-                .suite
-                .templates()
-                .render_json(value, &cx.scope.to_value())?;
+            let v = cx.templates.render_json(value, &cx.scope.to_value())?;
             let s = cx.scenario;
             cx.run
                 .redactor
@@ -323,8 +323,7 @@ async fn request_step(
     req: &RequestDoc,
     r: &mut StepReport,
 ) {
-    let suite = cx.run.suite.clone();
-    let templates = suite.templates();
+    let templates = cx.templates;
     let scenario_headers: Vec<(String, &crate::scenario::values::Tpl)> = cx
         .scenario
         .headers
@@ -427,8 +426,7 @@ pub(super) fn check_and_capture(
     r: &mut StepReport,
     poll: Option<(&crate::scenario::expect::Expect, u32)>,
 ) {
-    let suite = cx.run.suite.clone();
-    let templates = suite.templates();
+    let templates = cx.templates;
     let resp = obs.response;
     let scope_value = cx.scope.to_value();
     let record = cx.run.options.record_passes;

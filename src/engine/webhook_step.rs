@@ -19,8 +19,7 @@ pub(super) async fn webhook_step(
     w: &WaitWebhook,
     r: &mut StepReport,
 ) {
-    let suite = cx.run.suite.clone();
-    let templates = suite.templates();
+    let templates = cx.templates;
     let scope_value = cx.scope.to_value();
     let event = match w
         .event
@@ -66,7 +65,7 @@ pub(super) async fn webhook_step(
     r.attempts = 1;
     let started = Instant::now();
     let soft = cx.run.stop.soft.clone();
-    let wait = receiver.wait(cx.scenario.index, event.as_deref(), within);
+    let wait = receiver.wait(cx.index, event.as_deref(), within);
     let delivery = if phase == Phase::Main {
         tokio::select! {
             biased;

@@ -66,52 +66,7 @@ struct FileLoad {
 /// folder that is run (`scenarios/shared/login.yaml`). Which files those are is
 /// read from the loaded steps themselves, once every file is loaded.
 pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len().max(1));
-    let cases = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    // Each thread takes the next file not yet taken, rather than a fixed share:
-    // files differ in size, and a share given up front left one core idle at the end.
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut loader = Loader {
-            cases: cases.clone(),
-            ..Loader::default()
-        };
-        let mut done: Vec<(usize, FileLoad)> = Vec::new();
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(f) = files.get(i) else { break };
-            done.push((i, loader.load_one(f)));
-        }
-        done
-    };
-    let mut loads: Vec<FileLoad> = Vec::new();
-    loads.resize_with(files.len(), FileLoad::default);
-    let parts: Vec<Vec<(usize, FileLoad)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                std::thread::Builder::new()
-                    .stack_size(LOADER_STACK_BYTES)
-                    .spawn_scoped(s, work)
-                    .ok()
-            })
-            .collect();
-        // No thread could start: load here.
-        if handles.iter().all(Option::is_none) {
-            return vec![work()];
-        }
-        handles
-            .into_iter()
-            .flatten()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    for (i, load) in parts.into_iter().flatten() {
-        if let Some(slot) = loads.get_mut(i) {
-            *slot = load;
-        }
-    }
+    let loads = in_parallel(files, |loader, f| loader.load_one(f));
     let included: std::collections::HashSet<PathBuf> = loads
         .iter()
         .flat_map(|l| l.includes.iter().cloned())
@@ -129,6 +84,229 @@ pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
         s.index = i;
     }
     (all, diags)
+}
+
+/// `work` on every file, on every core, each with its loader; the results in the
+/// order of `files`.
+fn in_parallel<R: Send + Default>(
+    files: &[PathBuf],
+    work: impl Fn(&mut Loader, &Path) -> R + Sync,
+) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len().max(1));
+    let cases = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Each thread takes the next file not yet taken, rather than a fixed share:
+    // files differ in size, and a share given up front left one core idle at the end.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let thread = || {
+        let mut loader = Loader {
+            cases: cases.clone(),
+            ..Loader::default()
+        };
+        let mut done: Vec<(usize, R)> = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(f) = files.get(i) else { break };
+            done.push((i, work(&mut loader, f)));
+        }
+        done
+    };
+    let mut out: Vec<R> = Vec::new();
+    out.resize_with(files.len(), R::default);
+    let parts: Vec<Vec<(usize, R)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                std::thread::Builder::new()
+                    .stack_size(LOADER_STACK_BYTES)
+                    .spawn_scoped(s, thread)
+                    .ok()
+            })
+            .collect();
+        // No thread could start: load here.
+        if handles.iter().all(Option::is_none) {
+            return vec![thread()];
+        }
+        handles
+            .into_iter()
+            .flatten()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    for (i, r) in parts.into_iter().flatten() {
+        if let Some(slot) = out.get_mut(i) {
+            *slot = r;
+        }
+    }
+    out
+}
+
+/// Whether a run holds every loaded scenario or loads each again as it starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loading {
+    /// Lazy from [`LAZY_FROM_FILES`] files on.
+    Auto,
+    /// Hold every scenario (one parse of each file).
+    Held,
+    /// Keep a small record of each scenario; load its file again as it starts.
+    Lazy,
+}
+
+/// From this many files on, a run loads lazily. Held, a scenario of the
+/// benchmark's 4-step flow costs about 12 KB for the whole run, so 2,000 files
+/// hold about 24 MB, well under half of what a run takes anyway; loading lazily
+/// costs about a quarter more CPU (each file parsed and checked a second time), a
+/// price worth paying only beyond that (measured in docs/performance.md).
+pub const LAZY_FROM_FILES: usize = 2000;
+
+/// Load and check every scenario under `paths` as [`load_checked`] does, and give
+/// what `inspect` says of each checked scenario (with the templates it compiled
+/// into), in load order. A large suite (see [`Loading`]) is loaded lazily: each
+/// file is loaded and checked on a loader thread, inspected, and dropped, so that
+/// no more than a few files' models are held at once; the suite keeps a record of
+/// each scenario and loads its file again when it starts ([`Suite::open`](super::Suite::open)).
+/// Any problem in any file still comes back before anything runs.
+pub fn load_planned<T: Send>(
+    paths: &[PathBuf],
+    cli_vars: &[String],
+    loading: Loading,
+    inspect: impl Fn(&Scenario, &Templates) -> T + Sync,
+) -> Result<(super::Suite, Vec<T>), Diagnostics> {
+    let files = discover(paths)?;
+    let lazy = match loading {
+        Loading::Auto => files.len() >= LAZY_FROM_FILES,
+        Loading::Held => false,
+        Loading::Lazy => true,
+    };
+    if !lazy {
+        let (scenarios, mut diags) = load_files(&files);
+        let (suite, more) = super::check::check_suite(scenarios, cli_vars);
+        diags.extend(more);
+        diags.refine_positions();
+        diags.sort_by_file(&files);
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+        let notes = suite
+            .scenarios()
+            .iter()
+            .map(|s| inspect(s, suite.templates()))
+            .collect();
+        return Ok((suite, notes));
+    }
+    let loads = in_parallel(&files, |loader, f| {
+        let mut load = loader.load_one(f);
+        let (templates, more) = super::check::check(&mut load.scenarios, cli_vars);
+        load.diags.extend(more);
+        let webhooks = templates.any_reads("webhook")
+            || load.scenarios.iter().any(|s| {
+                s.all_steps()
+                    .any(|st| matches!(st.action, Action::WaitWebhook(_)))
+            });
+        let clean = load.diags.is_empty();
+        let notes: Vec<T> = if clean {
+            load.scenarios
+                .iter()
+                .map(|s| inspect(s, &templates))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut records: Vec<super::suite::Record> = load
+            .scenarios
+            .iter()
+            .enumerate()
+            .map(|(within, s)| super::suite::Record {
+                file: s.file.clone(),
+                within,
+                name: s.name.clone(),
+                line: s.loc.line,
+                tags: s.tags.clone(),
+                locks: s.locks.clone(),
+            })
+            .collect();
+        records.shrink_to_fit();
+        if clean {
+            // Its text is only quoted by a problem, and it has none.
+            crate::diagnostic::forget_source(f);
+        }
+        // Boxed: each thread's list of results, and the list of all of them, then
+        // hold a pointer a file rather than the whole record (50,000 files: 10 MB).
+        Some(Box::new(LazyFile {
+            records,
+            notes,
+            diags: load.diags,
+            includes: load.includes,
+            webhooks,
+        }))
+    });
+    let included: std::collections::HashSet<PathBuf> = loads
+        .iter()
+        .flatten()
+        .flat_map(|l| l.includes.iter().cloned())
+        .collect();
+    let mut records = Vec::with_capacity(loads.iter().flatten().map(|l| l.records.len()).sum());
+    let mut notes = Vec::with_capacity(loads.iter().flatten().map(|l| l.notes.len()).sum());
+    let mut diags = Diagnostics::default();
+    // A problem in an include shared by several files is found once for each.
+    let mut seen = std::collections::HashSet::new();
+    let mut webhooks = false;
+    for (f, load) in files.iter().zip(loads) {
+        if !included.is_empty() && included.contains(&same_file_key(f)) {
+            continue;
+        }
+        let Some(load) = load else {
+            // Its loader thread died: nothing of the file is known, so nothing runs.
+            diags.push(Diagnostic::new(
+                f,
+                Loc::UNKNOWN,
+                "internal error while loading this file; please report it",
+            ));
+            continue;
+        };
+        records.extend(load.records);
+        notes.extend(load.notes);
+        webhooks |= load.webhooks;
+        for d in load.diags.items {
+            if seen.insert((d.file.clone(), d.loc, d.message.clone())) {
+                diags.push(d);
+            }
+        }
+    }
+    diags.refine_positions();
+    diags.sort_by_file(&files);
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok((super::Suite::lazy(records, cli_vars, webhooks), notes))
+}
+
+/// What loading one file lazily keeps.
+struct LazyFile<T> {
+    records: Vec<super::suite::Record>,
+    notes: Vec<T>,
+    diags: Diagnostics,
+    includes: Vec<PathBuf>,
+    webhooks: bool,
+}
+
+/// One file of a lazy suite loaded and checked again as its scenario starts: its
+/// scenarios and the templates they compiled into, or what is wrong with it now.
+pub(super) fn reload(
+    file: &Path,
+    cli_vars: &[String],
+) -> Result<(Vec<Scenario>, Templates), Diagnostics> {
+    let mut loader = Loader::default();
+    let mut load = loader.load_one(file);
+    let (templates, more) = super::check::check(&mut load.scenarios, cli_vars);
+    load.diags.extend(more);
+    if load.diags.is_empty() {
+        crate::diagnostic::forget_source(file);
+        Ok((load.scenarios, templates))
+    } else {
+        load.diags.refine_positions();
+        Err(load.diags)
+    }
 }
 
 #[derive(Default)]

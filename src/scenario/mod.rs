@@ -15,4 +15,4 @@ pub mod suite;
 pub mod values;
 pub mod yaml_error;
 
-pub use suite::{Action, Params, Scenario, Step, Suite};
+pub use suite::{Action, Entry, Opened, Params, Scenario, Step, Suite};

@@ -2,7 +2,7 @@
 //! expanded, templates compiled.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indexmap::IndexMap;
@@ -14,9 +14,14 @@ use crate::diagnostic::Loc;
 use crate::template::Templates;
 
 /// Everything a run needs from the files, checked. Only the checks
-/// ([`check_suite`](super::check::check_suite)) make one, and it can only lose
-/// scenarios afterwards: the engine, which takes a `Suite`, cannot be handed a
-/// scenario whose templates were never compiled or whose names were never checked.
+/// ([`check_suite`](super::check::check_suite), or the lazy loader, which checks
+/// every file the same way) make one, and it can only lose scenarios afterwards:
+/// the engine, which takes a `Suite`, cannot be handed a scenario whose templates
+/// were never compiled or whose names were never checked.
+///
+/// A suite holds its scenarios, or (a large suite, see
+/// [`load_planned`](super::load::load_planned)) only a small record of each, its
+/// file loaded and checked again when the scenario starts ([`Suite::open`]).
 ///
 /// Nothing outside the checks can build one, nor put a scenario into one:
 ///
@@ -28,24 +33,170 @@ use crate::template::Templates;
 /// ```
 pub struct Suite {
     scenarios: Vec<Scenario>,
+    /// The compiled templates of the held scenarios; for a lazy suite, none, but the
+    /// run's render budget every reloaded file's registry counts against.
     templates: Templates,
+    /// Each scenario's position when loaded, before any selection.
+    positions: Vec<usize>,
+    lazy: Option<Lazy>,
+}
+
+/// What a lazily loaded suite keeps of each scenario until it starts: what the
+/// selection, the scheduler and the reports of a scenario that cannot start need.
+pub(super) struct Record {
+    pub(super) file: Arc<Path>,
+    /// Its position among the scenarios of its file (matrix cases expanded).
+    pub(super) within: usize,
+    pub(super) name: String,
+    pub(super) line: u32,
+    pub(super) tags: Vec<String>,
+    pub(super) locks: Vec<String>,
+}
+
+pub(super) struct Lazy {
+    pub(super) records: Vec<Record>,
+    pub(super) cli_vars: Vec<String>,
+    /// `--secret` names, added to every scenario as it is loaded again.
+    pub(super) secrets: Vec<String>,
+    /// A scenario of the suite waits for a webhook or reads `webhook`.
+    pub(super) webhooks: bool,
+    /// The file loaded last: the scenarios of one file (a matrix's cases) start one
+    /// after another, and each would otherwise load and check the whole file again.
+    pub(super) last: Mutex<Option<Arc<Reloaded>>>,
+}
+
+/// A file loaded and checked again as one of its scenarios starts.
+pub(super) struct Reloaded {
+    file: Arc<Path>,
+    scenarios: Vec<Scenario>,
+    templates: Templates,
+}
+
+/// What selection and the scheduler read of a scenario, held or not.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry<'a> {
+    /// Its position in the suite (the engine's index).
+    pub index: usize,
+    pub file: &'a Arc<Path>,
+    pub name: &'a str,
+    pub line: u32,
+    pub tags: &'a [String],
+    pub locks: &'a [String],
+}
+
+impl Entry<'_> {
+    /// JUnit classname: the path without extension, `/` as `.`.
+    pub fn classname(&self) -> String {
+        classname(self.file)
+    }
+}
+
+/// A scenario ready to start, and the templates it renders with.
+pub struct Opened<'a>(OpenedInner<'a>);
+
+enum OpenedInner<'a> {
+    Held(&'a Scenario, &'a Templates),
+    Loaded(Arc<Reloaded>, usize),
+}
+
+impl Opened<'_> {
+    pub fn scenario(&self) -> &Scenario {
+        match &self.0 {
+            OpenedInner::Held(s, _) => s,
+            OpenedInner::Loaded(r, i) => &r.scenarios[*i],
+        }
+    }
+
+    pub fn templates(&self) -> &Templates {
+        match &self.0 {
+            OpenedInner::Held(_, t) => t,
+            OpenedInner::Loaded(r, _) => &r.templates,
+        }
+    }
 }
 
 impl Suite {
     /// The checks' result (see [`check_suite`](super::check::check_suite)).
     pub(super) fn checked(scenarios: Vec<Scenario>, templates: Templates) -> Suite {
         Suite {
+            positions: (0..scenarios.len()).collect(),
             scenarios,
             templates,
+            lazy: None,
         }
     }
 
-    /// The scenarios, in run order (each one's `index` is its position).
+    /// A suite of records whose files were every one loaded and checked.
+    pub(super) fn lazy(records: Vec<Record>, cli_vars: &[String], webhooks: bool) -> Suite {
+        Suite {
+            scenarios: Vec::new(),
+            templates: Templates::new(),
+            positions: (0..records.len()).collect(),
+            lazy: Some(Lazy {
+                records,
+                cli_vars: cli_vars.to_vec(),
+                secrets: Vec::new(),
+                webhooks,
+                last: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The held scenarios, in run order (each one's `index` is its position).
+    /// Empty when the suite is lazy: [`Suite::entries`] and [`Suite::open`] serve
+    /// both kinds.
     pub fn scenarios(&self) -> &[Scenario] {
         &self.scenarios
     }
 
-    /// The compiled templates of every scenario.
+    /// Whether scenarios are loaded again as they start.
+    pub fn is_lazy(&self) -> bool {
+        self.lazy.is_some()
+    }
+
+    /// How many scenarios the suite has.
+    pub fn len(&self) -> usize {
+        self.positions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.positions.is_empty()
+    }
+
+    /// Scenario `i`'s position when loaded, before any selection.
+    pub fn loaded_position(&self, i: usize) -> Option<usize> {
+        self.positions.get(i).copied()
+    }
+
+    /// What selection and the scheduler read of scenario `i`.
+    pub fn entry(&self, i: usize) -> Option<Entry<'_>> {
+        match &self.lazy {
+            None => self.scenarios.get(i).map(|s| Entry {
+                index: i,
+                file: &s.file,
+                name: &s.name,
+                line: s.loc.line,
+                tags: &s.tags,
+                locks: &s.locks,
+            }),
+            Some(l) => l.records.get(i).map(|r| Entry {
+                index: i,
+                file: &r.file,
+                name: &r.name,
+                line: r.line,
+                tags: &r.tags,
+                locks: &r.locks,
+            }),
+        }
+    }
+
+    /// Every scenario's [`Entry`], in run order.
+    pub fn entries(&self) -> impl Iterator<Item = Entry<'_>> {
+        (0..self.len()).filter_map(|i| self.entry(i))
+    }
+
+    /// The compiled templates of the held scenarios (none when lazy: each opened
+    /// scenario has its own, see [`Opened::templates`]).
     pub fn templates(&self) -> &Templates {
         &self.templates
     }
@@ -55,17 +206,40 @@ impl Suite {
         (self.scenarios, self.templates)
     }
 
+    /// A scenario waits for a webhook or a template reads `webhook`: the run
+    /// starts the receiver.
+    pub fn uses_webhooks(&self) -> bool {
+        match &self.lazy {
+            Some(l) => l.webhooks,
+            None => {
+                self.scenarios.iter().any(|s| {
+                    s.all_steps()
+                        .any(|st| matches!(st.action, Action::WaitWebhook(_)))
+                }) || self.templates.any_reads("webhook")
+            }
+        }
+    }
+
     /// Keep the scenarios `keep` says yes to (given each one's position), numbered
     /// again from 0: the engine finds a scenario by its index.
-    pub fn retain(&mut self, mut keep: impl FnMut(usize, &Scenario) -> bool) {
-        let mut position = 0;
-        self.scenarios.retain(|s| {
-            let kept = keep(position, s);
-            position += 1;
-            kept
-        });
-        for (i, s) in self.scenarios.iter_mut().enumerate() {
-            s.index = i;
+    pub fn retain(&mut self, mut keep: impl FnMut(usize, Entry<'_>) -> bool) {
+        let kept: Vec<bool> = self.entries().map(|e| keep(e.index, e)).collect();
+        let mut flags = kept.iter();
+        self.positions
+            .retain(|_| flags.next().copied().unwrap_or(false));
+        match &mut self.lazy {
+            None => {
+                let mut flags = kept.iter();
+                self.scenarios
+                    .retain(|_| flags.next().copied().unwrap_or(false));
+                for (i, s) in self.scenarios.iter_mut().enumerate() {
+                    s.index = i;
+                }
+            }
+            Some(l) => {
+                let mut flags = kept.iter();
+                l.records.retain(|_| flags.next().copied().unwrap_or(false));
+            }
         }
     }
 
@@ -74,12 +248,84 @@ impl Suite {
         for s in &mut self.scenarios {
             s.secrets.extend(names.iter().cloned());
         }
+        if let Some(l) = &mut self.lazy {
+            l.secrets.extend(names.iter().cloned());
+        }
     }
 
     /// How many bytes the run's templates may render in all (`--max-rendered`).
     pub fn set_render_limit(&mut self, bytes: usize) {
         self.templates.set_render_limit(bytes);
     }
+
+    /// Scenario `i`, ready to start. A lazy suite loads and checks its file again:
+    /// a file changed since the run checked it so that the scenario is no longer
+    /// there (same place, name, tags and locks) or no longer checks gives `Err`,
+    /// the reason, and the scenario is an error, never a different test.
+    pub fn open(&self, i: usize) -> Result<Opened<'_>, String> {
+        let Some(lazy) = &self.lazy else {
+            return self
+                .scenarios
+                .get(i)
+                .map(|s| Opened(OpenedInner::Held(s, &self.templates)))
+                .ok_or_else(|| format!("no scenario number {i}"));
+        };
+        let r = lazy
+            .records
+            .get(i)
+            .ok_or_else(|| format!("no scenario number {i}"))?;
+        let cached = lazy
+            .last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|f| f.file == r.file)
+            .cloned();
+        let file = match cached {
+            Some(f) => f,
+            None => {
+                let (mut scenarios, mut templates) =
+                    super::load::reload(&r.file, &lazy.cli_vars).map_err(|d| {
+                        format!(
+                            "{}: the file changed since the run checked it, and no longer loads or checks:\n{}",
+                            r.file.display(),
+                            d.render().trim_end()
+                        )
+                    })?;
+                templates.share_render_budget(&self.templates);
+                for s in &mut scenarios {
+                    s.secrets.extend(lazy.secrets.iter().cloned());
+                }
+                let f = Arc::new(Reloaded {
+                    file: r.file.clone(),
+                    scenarios,
+                    templates,
+                });
+                *lazy.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(f.clone());
+                f
+            }
+        };
+        match file.scenarios.get(r.within) {
+            Some(s) if s.name == r.name && s.tags == r.tags && s.locks == r.locks => {
+                Ok(Opened(OpenedInner::Loaded(file, r.within)))
+            }
+            _ => Err(format!(
+                "{}: the file changed since the run checked it: scenario `{}` is no longer its scenario number {} (with the same tags and locks)",
+                r.file.display(),
+                r.name,
+                r.within + 1
+            )),
+        }
+    }
+}
+
+/// JUnit classname of a file: the path without extension, `/` as `.`.
+fn classname(file: &Path) -> String {
+    let p = file.with_extension("");
+    let s = p.to_string_lossy().replace(['/', '\\'], ".");
+    s.trim_start_matches("./")
+        .trim_start_matches('.')
+        .to_string()
 }
 
 /// One scenario, ready to run.
@@ -119,11 +365,7 @@ pub struct Scenario {
 impl Scenario {
     /// JUnit classname: the path without extension, `/` as `.`.
     pub fn classname(&self) -> String {
-        let p = self.file.with_extension("");
-        let s = p.to_string_lossy().replace(['/', '\\'], ".");
-        s.trim_start_matches("./")
-            .trim_start_matches('.')
-            .to_string()
+        classname(&self.file)
     }
 
     /// Every step, main ones first.

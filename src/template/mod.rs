@@ -34,8 +34,9 @@ pub struct Templates {
     /// (`{{ uuid() }}`, `{{ project_id }}`) is compiled once, which keeps suites of
     /// thousands of steps fast to check and small in memory.
     by_source: HashMap<String, Arc<str>>,
-    /// Bytes of text every template of the run has rendered so far.
-    rendered: AtomicUsize,
+    /// Bytes of text every template of the run has rendered so far (shared with
+    /// the registries of scenarios loaded again as they start: the limit is the run's).
+    rendered: Arc<AtomicUsize>,
     /// Rendering stops (the template errors) beyond this many bytes in all.
     render_limit: usize,
 }
@@ -116,7 +117,7 @@ impl Templates {
         Templates {
             env,
             by_source: HashMap::new(),
-            rendered: AtomicUsize::new(0),
+            rendered: Arc::new(AtomicUsize::new(0)),
             render_limit: DEFAULT_RENDER_LIMIT,
         }
     }
@@ -125,7 +126,14 @@ impl Templates {
     /// counted from now: what the checks before the run rendered does not count.
     pub fn set_render_limit(&mut self, bytes: usize) {
         self.render_limit = bytes;
-        *self.rendered.get_mut() = 0;
+        self.rendered.store(0, Ordering::Relaxed);
+    }
+
+    /// Count what this registry renders against `run`'s limit and total, so that
+    /// `--max-rendered` bounds the run whichever registry a scenario renders with.
+    pub fn share_render_budget(&mut self, run: &Templates) {
+        self.rendered = run.rendered.clone();
+        self.render_limit = run.render_limit;
     }
 
     /// Compile `tpl` under a name derived from its place; `typed` also compiles
