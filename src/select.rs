@@ -424,14 +424,14 @@ mod tests {
                 all.iter().map(|s| (s.index, s.name.clone())).collect()
             };
             assert_eq!(
-                names(checked.scenarios()),
+                names(checked.held_scenarios()),
                 names(&listed.scenarios),
                 "{sel:?}"
             );
             assert_eq!(counts.describe(&sel), listed.describe(&sel), "{sel:?}");
             assert_eq!(counts.is_empty_shard(&sel), listed.is_empty_shard(&sel));
             let expected: Vec<usize> = (0..counts.kept).collect();
-            let indexes: Vec<usize> = checked.scenarios().iter().map(|s| s.index).collect();
+            let indexes: Vec<usize> = checked.held_scenarios().iter().map(|s| s.index).collect();
             assert_eq!(indexes, expected, "renumbered from 0: {sel:?}");
         }
     }

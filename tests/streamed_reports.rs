@@ -259,7 +259,7 @@ fn suite_of(dir: &std::path::Path, n: usize) -> runner::scenario::Suite {
     )
     .unwrap();
     let suite = runner::scenario::load::load_checked(std::slice::from_ref(&path), &[]).unwrap();
-    assert_eq!(suite.scenarios().len(), n);
+    assert_eq!(suite.held_scenarios().len(), n);
     suite
 }
 

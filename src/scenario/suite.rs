@@ -145,7 +145,7 @@ impl Suite {
     /// The held scenarios, in run order (each one's `index` is its position).
     /// Empty when the suite is lazy: [`Suite::entries`] and [`Suite::open`] serve
     /// both kinds.
-    pub fn scenarios(&self) -> &[Scenario] {
+    pub fn held_scenarios(&self) -> &[Scenario] {
         &self.scenarios
     }
 
