@@ -287,6 +287,14 @@ fn a_file_changed_after_loading_makes_its_scenario_an_error() {
             "no longer loads or checks",
         ),
         ("removed", None, "no longer loads or checks"),
+        (
+            "only what it sends changed, in place",
+            Some(format!(
+                "name: b\ntags: [t]\n{}",
+                step.replace("/b", "/b-edited")
+            )),
+            "the file changed since the run checked it (it, or a file it includes)",
+        ),
     ];
     for (what, text, says) in cases {
         let dir = tempfile::tempdir().unwrap();

@@ -214,6 +214,7 @@ pub fn load_planned<T: Send>(
         } else {
             Vec::new()
         };
+        let fingerprint = fingerprint(f, &load.includes);
         let mut records: Vec<super::suite::Record> = load
             .scenarios
             .iter()
@@ -225,6 +226,7 @@ pub fn load_planned<T: Send>(
                 line: s.loc.line,
                 tags: s.tags.clone(),
                 locks: s.locks.clone(),
+                fingerprint,
             })
             .collect();
         records.shrink_to_fit();
@@ -294,17 +296,34 @@ struct LazyFile<T> {
 
 /// One file of a lazy suite loaded and checked again as its scenario starts: its
 /// scenarios and the templates they compiled into, or what is wrong with it now.
+/// What a scenario file and the files it includes hold, as one number: a lazy
+/// run runs a scenario only from a file that still holds what was checked.
+/// (Read a second time rather than hashed as it is parsed: a change in the
+/// instant between the two reads is the one this cannot see.)
+pub(super) fn fingerprint(file: &Path, includes: &[PathBuf]) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut others: Vec<&PathBuf> = includes.iter().collect();
+    others.sort();
+    for p in std::iter::once(file).chain(others.into_iter().map(PathBuf::as_path)) {
+        p.hash(&mut h);
+        super::read::read_limited(p).ok().hash(&mut h);
+    }
+    h.finish()
+}
+
 pub(super) fn reload(
     file: &Path,
     cli_vars: &[String],
-) -> Result<(Vec<Scenario>, Templates), Diagnostics> {
+) -> Result<(Vec<Scenario>, Templates, u64), Diagnostics> {
     let mut loader = Loader::default();
     let mut load = loader.load_one(file);
     let (templates, more) = super::check::check(&mut load.scenarios, cli_vars);
     load.diags.extend(more);
     if load.diags.is_empty() {
         crate::diagnostic::forget_source(file);
-        Ok((load.scenarios, templates))
+        let fingerprint = fingerprint(file, &load.includes);
+        Ok((load.scenarios, templates, fingerprint))
     } else {
         load.diags.refine_positions();
         Err(load.diags)

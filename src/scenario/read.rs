@@ -111,7 +111,7 @@ pub fn parse_yaml_lenient<T: for<'de> Deserialize<'de>>(path: &Path) -> (Option<
     }
 }
 
-fn read_limited(path: &Path) -> Result<Vec<u8>, Diagnostic> {
+pub(super) fn read_limited(path: &Path) -> Result<Vec<u8>, Diagnostic> {
     read_capped(path, MAX_FILE_BYTES)
         .map_err(|why| Diagnostic::new(path, Loc::UNKNOWN, format!("cannot read: {why}")))
 }

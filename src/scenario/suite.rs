@@ -51,6 +51,9 @@ pub(super) struct Record {
     pub(super) line: u32,
     pub(super) tags: Vec<String>,
     pub(super) locks: Vec<String>,
+    /// What its file and the files that file includes held when they were
+    /// checked ([`super::load::fingerprint`]).
+    pub(super) fingerprint: u64,
 }
 
 pub(super) struct Lazy {
@@ -70,6 +73,7 @@ pub(super) struct Reloaded {
     file: Arc<Path>,
     scenarios: Vec<Scenario>,
     templates: Templates,
+    fingerprint: u64,
 }
 
 /// What selection and the scheduler read of a scenario, held or not.
@@ -259,9 +263,9 @@ impl Suite {
     }
 
     /// Scenario `i`, ready to start. A lazy suite loads and checks its file again:
-    /// a file changed since the run checked it so that the scenario is no longer
-    /// there (same place, name, tags and locks) or no longer checks gives `Err`,
-    /// the reason, and the scenario is an error, never a different test.
+    /// a file (or a file it includes) changed in any way since the run checked
+    /// it gives `Err`, the reason, and the scenario is an error, never a
+    /// different test.
     pub fn open(&self, i: usize) -> Result<Opened<'_>, String> {
         let Some(lazy) = &self.lazy else {
             return self
@@ -284,7 +288,7 @@ impl Suite {
         let file = match cached {
             Some(f) => f,
             None => {
-                let (mut scenarios, mut templates) =
+                let (mut scenarios, mut templates, fingerprint) =
                     super::load::reload(&r.file, &lazy.cli_vars).map_err(|d| {
                         format!(
                             "{}: the file changed since the run checked it, and no longer loads or checks:\n{}",
@@ -300,22 +304,33 @@ impl Suite {
                     file: r.file.clone(),
                     scenarios,
                     templates,
+                    fingerprint,
                 });
                 *lazy.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(f.clone());
                 f
             }
         };
         match file.scenarios.get(r.within) {
-            Some(s) if s.name == r.name && s.tags == r.tags && s.locks == r.locks => {
-                Ok(Opened(OpenedInner::Loaded(file, r.within)))
+            Some(s) if s.name == r.name && s.tags == r.tags && s.locks == r.locks => {}
+            _ => {
+                return Err(format!(
+                    "{}: the file changed since the run checked it: scenario `{}` is no longer its scenario number {} (with the same tags and locks)",
+                    r.file.display(),
+                    r.name,
+                    r.within + 1
+                ));
             }
-            _ => Err(format!(
-                "{}: the file changed since the run checked it: scenario `{}` is no longer its scenario number {} (with the same tags and locks)",
-                r.file.display(),
-                r.name,
-                r.within + 1
-            )),
         }
+        // Any change at all, even one that keeps the scenario where it was: the
+        // run's checks before the first request (the cost guard, the secrets
+        // written in the file) were made on what it held then.
+        if file.fingerprint != r.fingerprint {
+            return Err(format!(
+                "{}: the file changed since the run checked it (it, or a file it includes); the scenario is not run as it is now",
+                r.file.display()
+            ));
+        }
+        Ok(Opened(OpenedInner::Loaded(file, r.within)))
     }
 }
 

@@ -536,18 +536,24 @@ impl Redactor {
                 }
                 found
             };
-            std::thread::scope(|s| {
+            let scanned = std::thread::scope(|s| {
                 let helpers: Vec<_> = (1..threads)
                     .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
                     .collect();
                 let mut found = work();
                 for h in helpers {
-                    // A scan that panicked found nothing it could report; the
-                    // slices it did not finish are scanned here.
-                    found.extend(h.join().unwrap_or_default());
+                    // A slice taken by a thread that panicked was not scanned:
+                    // the text cannot be called clean.
+                    found.extend(h.join().map_err(|_| ())?);
                 }
-                found.into_iter().min_by_key(|h| h.start)
-            })
+                Ok(found.into_iter().min_by_key(|h| h.start))
+            });
+            match scanned {
+                Ok(first) => first,
+                Err(()) => {
+                    return Some("a secret, maybe: the scan of part of the text failed".into());
+                }
+            }
         }?;
         let st = self.read();
         let info = st.infos.get(first.info as usize);
