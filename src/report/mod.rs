@@ -267,6 +267,8 @@ enum Sink {
     Atomic {
         tmp: std::io::BufWriter<tempfile::NamedTempFile>,
         target: std::path::PathBuf,
+        /// The permissions to give it once scanned.
+        mode: Option<std::fs::Permissions>,
     },
 }
 
@@ -310,9 +312,20 @@ impl<'a> ReportFile<'a> {
                 let tmp = builder
                     .tempfile_in(&dir)
                     .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+                // The mode the report will have; until it is scanned (a run killed
+                // while writing leaves the temporary file), only its owner reads it.
+                let mode = tmp.as_file().metadata().map(|m| m.permissions()).ok();
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt as _;
+                    tmp.as_file()
+                        .set_permissions(std::fs::Permissions::from_mode(0o600))
+                        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+                }
                 Sink::Atomic {
                     tmp: std::io::BufWriter::with_capacity(256 * 1024, tmp),
                     target,
+                    mode,
                 }
             }
         };
@@ -345,13 +358,13 @@ impl<'a> ReportFile<'a> {
     pub(crate) fn commit(self) -> Result<(), String> {
         use std::io::Read as _;
         let path = self.path;
-        let (tmp, target) = match self.sink {
+        let (tmp, target, mode) = match self.sink {
             Sink::InPlace(mut f) => {
                 return f
                     .flush()
                     .map_err(|e| format!("cannot write {}: {e}", path.display()));
             }
-            Sink::Atomic { tmp, target } => (tmp, target),
+            Sink::Atomic { tmp, target, mode } => (tmp, target, mode),
         };
         let tmp = tmp
             .into_inner()
@@ -383,6 +396,11 @@ impl<'a> ReportFile<'a> {
             kept = SCAN_OVERLAP.min(filled);
             buf.copy_within(filled - kept..filled, 0);
             start += (filled - kept) as u64;
+        }
+        if let Some(mode) = mode {
+            tmp.as_file()
+                .set_permissions(mode)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         }
         tmp.persist(&target)
             .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
@@ -426,6 +444,31 @@ fn link_target(path: &Path) -> Result<std::path::PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Until a report is scanned, its temporary file is readable by its owner
+    /// only (a run killed while writing leaves it behind); the report then gets
+    /// the mode any new file gets.
+    #[cfg(unix)]
+    #[test]
+    fn an_unscanned_report_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let r = Redactor::new();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.xml");
+        let mut file = ReportFile::create(&path, &r).unwrap();
+        file.write(b"<testsuites/>").unwrap();
+        let temps: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(temps.len(), 1);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&temps[0]), 0o600);
+        file.commit().unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        assert_eq!(mode(&path), mode(&plain));
+    }
 
     #[test]
     fn a_report_holding_a_secret_is_not_written() {
