@@ -3,10 +3,9 @@
 //! is loaded again as it starts. Measured with a counting allocator, like
 //! `streamed_reports.rs`; each run goes to a server on 127.0.0.1.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::Ordering;
 
 #[path = "support/runner_cli.rs"]
 mod runner_cli;
@@ -16,33 +15,13 @@ use runner::scenario::Suite;
 use runner::scenario::load::{Loading, load_planned};
 use runner::secrets::Redactor;
 
-/// Bytes allocated and not yet freed, by the whole process.
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-/// The most `LIVE` has been since it was last reset.
-static PEAK: AtomicIsize = AtomicIsize::new(0);
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
-struct Counting;
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        PEAK.fetch_max(now + layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let grow = new_size as isize - layout.size() as isize;
-        let now = LIVE.fetch_add(grow, Ordering::Relaxed);
-        PEAK.fetch_max(now + grow, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use counting_alloc::{LIVE, PEAK};
 
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: counting_alloc::Counting = counting_alloc::Counting;
 
 /// The tests of this file run one at a time: the allocator's counts are the process's.
 static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -129,8 +108,8 @@ finally:
     )
 }
 
-/// Run `suite` against `base`: how many scenarios passed, and the reports (without
-/// their steps) of the others, or of all with `keep_passed`.
+/// Run `suite` against `base`, with the engine's defaults for a test (no retries,
+/// no step events); see [`run_with`].
 fn run(
     rt: &tokio::runtime::Runtime,
     suite: Suite,
@@ -143,24 +122,36 @@ fn run(
         default_retries: 0,
         ..Default::default()
     };
+    // A passed scenario's report is counted and dropped, as the file reporters
+    // do: the larger run must not hold more for the test's sake.
+    run_with(rt, suite, options, move |mut s| {
+        (s.outcome != Outcome::Passed || keep_passed).then(|| {
+            s.steps.clear();
+            s
+        })
+    })
+}
+
+/// Run `suite` with `options`; how many scenarios passed, and the reports `keep`
+/// keeps (what it returns for each finished scenario).
+fn run_with(
+    rt: &tokio::runtime::Runtime,
+    suite: Suite,
+    options: runner::engine::RunOptions,
+    keep: impl Fn(ScenarioReport) -> Option<ScenarioReport> + Send + 'static,
+) -> (usize, Vec<ScenarioReport>) {
+    let target = options.base_url.clone().unwrap_or_default();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     rt.block_on(async {
-        // The reporters' side: what a report keeps is its outcome and message.
         let drain = tokio::spawn(async move {
             let mut reports = Vec::new();
             let mut passed = 0usize;
             while let Some(e) = rx.recv().await {
-                // A passed scenario's report is counted and dropped, as the file
-                // reporters do: the larger run must not hold more for the test's sake.
                 if let Event::ScenarioFinished(s) = e {
                     if s.outcome == Outcome::Passed {
                         passed += 1;
                     }
-                    if s.outcome != Outcome::Passed || keep_passed {
-                        let mut s = Arc::unwrap_or_clone(s);
-                        s.steps.clear();
-                        reports.push(s);
-                    }
+                    reports.extend(keep(Arc::unwrap_or_clone(s)));
                 }
             }
             (passed, reports)
@@ -171,7 +162,7 @@ fn run(
             Redactor::new(),
             runner::engine::Stop::default(),
             tx,
-            base.to_string(),
+            target,
         )
         .await
         .unwrap();
@@ -511,29 +502,7 @@ fn a_scenario_that_will_not_start_is_not_loaded_again() {
         fail_fast: true,
         ..Default::default()
     };
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut reports = rt.block_on(async {
-        let drain = tokio::spawn(async move {
-            let mut reports = Vec::new();
-            while let Some(e) = rx.recv().await {
-                if let Event::ScenarioFinished(s) = e {
-                    reports.push(Arc::unwrap_or_clone(s));
-                }
-            }
-            reports
-        });
-        runner::engine::run(
-            Arc::new(suite),
-            options,
-            Redactor::new(),
-            runner::engine::Stop::default(),
-            tx,
-            server.url(),
-        )
-        .await
-        .unwrap();
-        drain.await.unwrap()
-    });
+    let (_, mut reports) = run_with(&rt, suite, options, Some);
     reports.sort_by_key(|r| r.index);
     let got: Vec<(&str, Outcome, bool)> = reports
         .iter()
@@ -585,29 +554,7 @@ fn the_render_limit_is_the_run_s_held_or_lazy() {
             jobs: 1,
             ..Default::default()
         };
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut reports = rt.block_on(async {
-            let drain = tokio::spawn(async move {
-                let mut reports = Vec::new();
-                while let Some(e) = rx.recv().await {
-                    if let Event::ScenarioFinished(s) = e {
-                        reports.push(Arc::unwrap_or_clone(s));
-                    }
-                }
-                reports
-            });
-            runner::engine::run(
-                Arc::new(suite),
-                options,
-                Redactor::new(),
-                runner::engine::Stop::default(),
-                tx,
-                server.url(),
-            )
-            .await
-            .unwrap();
-            drain.await.unwrap()
-        });
+        let (_, mut reports) = run_with(&rt, suite, options, Some);
         reports.sort_by_key(|r| r.index);
         let got: Vec<(&str, Outcome)> = reports
             .iter()

@@ -5,9 +5,8 @@
 //! In a binary of their own: the heap is measured by a counting allocator, which
 //! other tests running beside it would disturb (the two here take turns).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use runner::events::{
@@ -19,33 +18,13 @@ use runner::report::junit::{Granularity, JunitReporter, render};
 use runner::report::{Reporter, Summary};
 use runner::secrets::Redactor;
 
-/// Bytes allocated and not yet freed, by the whole process.
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-/// The most `LIVE` has been since it was last reset.
-static PEAK: AtomicIsize = AtomicIsize::new(0);
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
-struct Counting;
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        PEAK.fetch_max(now + layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let grow = new_size as isize - layout.size() as isize;
-        let now = LIVE.fetch_add(grow, Ordering::Relaxed);
-        PEAK.fetch_max(now + grow, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use counting_alloc::{LIVE, PEAK};
 
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: counting_alloc::Counting = counting_alloc::Counting;
 
 /// The tests of this file run one at a time.
 static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
