@@ -728,13 +728,7 @@ fn check(secret: &str, enc: &Encoding, rt: &tokio::runtime::Runtime) -> Result<(
 
 #[test]
 fn no_encoding_of_a_secret_shows_in_any_sink() {
-    let mut config = Config {
-        failure_persistence: None,
-        ..Config::default()
-    };
-    if matches!(config.rng_seed, RngSeed::Random) {
-        config.rng_seed = RngSeed::Fixed(SEED);
-    }
+    let config = config(None);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -832,12 +826,16 @@ fn check_scan(secret: &str, enc: &Encoding, before: usize) -> Result<(), TestCas
     Ok(())
 }
 
-fn scan_config(cases: u32) -> Config {
+/// The properties' settings: the fixed seed unless one is asked for, and
+/// `cases` runs (or proptest's own count, `PROPTEST_CASES`).
+fn config(cases: Option<u32>) -> Config {
     let mut config = Config {
         failure_persistence: None,
-        cases,
         ..Config::default()
     };
+    if let Some(cases) = cases {
+        config.cases = cases;
+    }
     if matches!(config.rng_seed, RngSeed::Random) {
         config.rng_seed = RngSeed::Fixed(SEED);
     }
@@ -846,7 +844,7 @@ fn scan_config(cases: u32) -> Config {
 
 #[test]
 fn the_report_scan_finds_every_encoding_of_a_secret() {
-    let mut runner = TestRunner::new(scan_config(256));
+    let mut runner = TestRunner::new(config(Some(256)));
     let result = runner.run(&(secret(), encoding(), 0..4000usize), |(s, e, before)| {
         check_scan(&s, &e, before)
     });
@@ -860,7 +858,7 @@ fn the_report_scan_finds_every_encoding_of_a_secret() {
 #[test]
 fn the_report_scan_finds_a_secret_anywhere_in_a_big_report() {
     const MB: usize = 1 << 20;
-    let mut runner = TestRunner::new(scan_config(8));
+    let mut runner = TestRunner::new(config(Some(8)));
     let before = prop_oneof![MB - 70_000..MB + 1000, 2 * MB..3 * MB];
     let result = runner.run(&(secret(), encoding(), before), |(s, e, before)| {
         check_scan(&s, &e, before)
