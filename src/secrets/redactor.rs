@@ -511,7 +511,7 @@ impl Redactor {
                     .get(info as usize)
                     .is_some_and(|i| i.secret_len >= MIN_SCAN_LEN)
             };
-            self.hits_where(&st, &bytes[at..end], false, false, &long_enough)
+            hits_where(&st, &bytes[at..end], false, false, &long_enough)
                 .into_iter()
                 .min_by_key(|h| h.start)
                 .map(|h| Hit {
@@ -571,33 +571,32 @@ impl Redactor {
     /// Every place a form of a known secret shows in `bytes`.
     fn hits(&self, bytes: &[u8], cuts: bool, cut_at_end: bool) -> Vec<Hit> {
         let st = self.read();
-        self.hits_where(&st, bytes, cuts, cut_at_end, &|_| true)
+        hits_where(&st, bytes, cuts, cut_at_end, &|_| true)
     }
+}
 
-    /// The hits of the forms `keep` accepts. Most texts hold no secret: they are
-    /// searched first without the views' maps back to the original, which are
-    /// built only when something shows.
-    fn hits_where(
-        &self,
-        st: &State,
-        bytes: &[u8],
-        cuts: bool,
-        cut_at_end: bool,
-        keep: &dyn Fn(u32) -> bool,
-    ) -> Vec<Hit> {
-        if st.seen.is_empty() {
-            return Vec::new();
-        }
-        let any = if cuts {
-            !search_views(st, bytes, cuts, cut_at_end, false, keep).is_empty()
-        } else {
-            shows_whole(st, bytes, keep)
-        };
-        if !any {
-            return Vec::new();
-        }
-        search_views(st, bytes, cuts, cut_at_end, true, keep)
+/// The hits of the forms `keep` accepts. Most texts hold no secret: they are
+/// searched first without the views' maps back to the original, which are
+/// built only when something shows.
+fn hits_where(
+    st: &State,
+    bytes: &[u8],
+    cuts: bool,
+    cut_at_end: bool,
+    keep: &dyn Fn(u32) -> bool,
+) -> Vec<Hit> {
+    if st.seen.is_empty() {
+        return Vec::new();
     }
+    let any = if cuts {
+        !search_views(st, bytes, cuts, cut_at_end, false, keep).is_empty()
+    } else {
+        shows_whole(st, bytes, keep)
+    };
+    if !any {
+        return Vec::new();
+    }
+    search_views(st, bytes, cuts, cut_at_end, true, keep)
 }
 
 /// Whether a whole form `keep` accepts shows in any view of `bytes`: the same
