@@ -387,7 +387,8 @@ mod tests {
         let files = [dir.path().join("suite.yaml")];
         let (scenarios, diags) = crate::scenario::load::load_files(&files);
         assert!(diags.is_empty(), "{}", diags.render());
-        let (suite, diags) = crate::scenario::check::check_suite(scenarios, &[]);
+        let (suite, diags, ()) =
+            crate::scenario::load::check_suite(scenarios, &[], true, |_, _| ());
         assert!(diags.is_empty(), "{}", diags.render());
         suite
     }

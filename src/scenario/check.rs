@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::expect::{Expect, Matcher, SchemaSource};
 use super::model::{METHODS, MultipartPart};
-use super::suite::{Action, Params, Scenario, Step, Suite};
+use super::suite::{Action, Params, Scenario, Step};
 use super::values::{TValue, Tpl};
 use crate::diagnostic::{Diagnostic, Diagnostics, Loc, did_you_mean};
 use crate::template::{Templates, functions, scope::RESERVED};
@@ -37,13 +37,6 @@ pub fn check(scenarios: &mut [Scenario], cli_vars: &[String]) -> (Templates, Dia
         s.inferred_secrets = secret_flows(&c.templates, s);
     }
     (c.templates, c.diags)
-}
-
-/// [`check`] for a suite to run: the checked scenarios and their compiled
-/// templates come back as the one value the engine accepts.
-pub fn check_suite(mut scenarios: Vec<Scenario>, cli_vars: &[String]) -> (Suite, Diagnostics) {
-    let (templates, diags) = check(&mut scenarios, cli_vars);
-    (Suite::checked(scenarios, templates), diags)
 }
 
 /// Names whose values flow into a secret header, a webhook secret or a variable

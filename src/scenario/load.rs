@@ -31,22 +31,138 @@ pub fn load_suite(
     paths: &[PathBuf],
     cli_vars: &[String],
 ) -> Result<(Vec<Scenario>, Templates), Diagnostics> {
-    load_checked(paths, cli_vars).map(super::Suite::into_parts)
+    let files = discover(paths)?;
+    let (mut scenarios, diags) = load_files(&files);
+    let (templates, more) = super::check::check(&mut scenarios, cli_vars);
+    settled(diags, more, &files).map(|()| (scenarios, templates))
 }
 
 /// [`load_suite`], as the checked suite the engine runs.
 pub fn load_checked(paths: &[PathBuf], cli_vars: &[String]) -> Result<super::Suite, Diagnostics> {
     let files = discover(paths)?;
-    let (scenarios, mut diags) = load_files(&files);
-    let (suite, more) = super::check::check_suite(scenarios, cli_vars);
+    let (scenarios, diags) = load_files(&files);
+    let (suite, more, ()) = check_suite(scenarios, cli_vars, diags.is_empty(), |_, _| ());
+    settled(diags, more, &files).map(|()| suite)
+}
+
+/// The problems of loading and of checking, in the order of the files, or none.
+fn settled(
+    mut diags: Diagnostics,
+    more: Diagnostics,
+    files: &[PathBuf],
+) -> Result<(), Diagnostics> {
     diags.extend(more);
     diags.refine_positions();
-    diags.sort_by_file(&files);
-    if diags.is_empty() {
-        Ok(suite)
+    diags.sort_by_file(files);
+    if diags.is_empty() { Ok(()) } else { Err(diags) }
+}
+
+/// Below this many scenarios a suite is checked on the thread that loaded it: a
+/// thread costs more than checking a few files.
+const CHECK_ALONE_BELOW: usize = 256;
+
+/// Check the loaded `scenarios` as one suite, on every core: in parts of whole
+/// files (the checks within a file, two scenarios of one name say, see all of
+/// it), each part with a registry of its own. When `clean` (loading found no
+/// problem), what `inspect` says of each scenario of a part the checks found no
+/// problem in comes back too, in order (`R` collects it: `()` to ignore it).
+pub fn check_suite<T: Send, R: FromIterator<T>>(
+    scenarios: Vec<Scenario>,
+    cli_vars: &[String],
+    clean: bool,
+    inspect: impl Fn(&Scenario, &Templates) -> T + Sync,
+) -> (super::Suite, Diagnostics, R) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts = if scenarios.len() < CHECK_ALONE_BELOW {
+        1
     } else {
-        Err(diags)
+        cores
+    };
+    check_in_parts(scenarios, cli_vars, clean, inspect, parts)
+}
+
+/// [`check_suite`] in about `parts` parts.
+fn check_in_parts<T: Send, R: FromIterator<T>>(
+    mut scenarios: Vec<Scenario>,
+    cli_vars: &[String],
+    clean: bool,
+    inspect: impl Fn(&Scenario, &Templates) -> T + Sync,
+    parts: usize,
+) -> (super::Suite, Diagnostics, R) {
+    let part = |part: &mut [Scenario]| {
+        let (templates, diags) = super::check::check(part, cli_vars);
+        let notes: Vec<T> = if clean && diags.is_empty() {
+            part.iter().map(|s| inspect(s, &templates)).collect()
+        } else {
+            Vec::new()
+        };
+        (templates, diags, notes)
+    };
+    let starts = part_starts(&scenarios, parts);
+    let mut pieces: Vec<&mut [Scenario]> = Vec::with_capacity(starts.len());
+    let mut rest: &mut [Scenario] = &mut scenarios;
+    let mut at = 0;
+    for next in starts.iter().skip(1) {
+        let (head, tail) = rest.split_at_mut(next - at);
+        pieces.push(head);
+        rest = tail;
+        at = *next;
     }
+    pieces.push(rest);
+    let done = on_every_core(pieces, || (), |(), p| part(p));
+    let mut diags = Diagnostics::default();
+    // A problem in an include that files of two parts share is found by each.
+    let mut seen = std::collections::HashSet::new();
+    let mut notes = Vec::new();
+    let mut parts = Vec::new();
+    for (i, part) in done.into_iter().enumerate() {
+        let Some((templates, d, n)) = part else {
+            // Its thread died: its scenarios were never checked, so nothing runs.
+            diags.push(Diagnostic::new(
+                "",
+                Loc::UNKNOWN,
+                "internal error while checking the scenarios; please report it",
+            ));
+            continue;
+        };
+        diags.items.extend(
+            d.items
+                .into_iter()
+                .filter(|d| seen.insert((d.file.clone(), d.loc, d.message.clone()))),
+        );
+        notes.extend(n);
+        parts.push((starts.get(i).copied().unwrap_or(0), templates));
+    }
+    let first = if parts.is_empty() {
+        Templates::new()
+    } else {
+        parts.remove(0).1
+    };
+    let notes = if clean && diags.is_empty() {
+        notes.into_iter().collect()
+    } else {
+        std::iter::empty().collect()
+    };
+    (super::Suite::checked(scenarios, first, parts), diags, notes)
+}
+
+/// Where each of about `parts` parts of a suite to check starts (as many
+/// scenarios in each, a part ending where a file does).
+fn part_starts(scenarios: &[Scenario], parts: usize) -> Vec<usize> {
+    let size = scenarios.len().div_ceil(parts.max(1)).max(1);
+    let mut starts = vec![0];
+    let mut at = size;
+    while at < scenarios.len() {
+        // Move on to the first scenario of the next file.
+        while at < scenarios.len() && scenarios[at].file == scenarios[at - 1].file {
+            at += 1;
+        }
+        if at < scenarios.len() {
+            starts.push(at);
+        }
+        at += size;
+    }
+    starts
 }
 
 /// What loading one file gave.
@@ -69,14 +185,19 @@ pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
     let loads = in_parallel(files, |loader, f| loader.load_one(f));
     let included: std::collections::HashSet<PathBuf> = loads
         .iter()
+        .flatten()
         .flat_map(|l| l.includes.iter().cloned())
         .collect();
-    let mut all = Vec::with_capacity(loads.iter().map(|l| l.scenarios.len()).sum());
+    let mut all = Vec::with_capacity(loads.iter().flatten().map(|l| l.scenarios.len()).sum());
     let mut diags = Diagnostics::default();
     for (f, load) in files.iter().zip(loads) {
         if !included.is_empty() && included.contains(&same_file_key(f)) {
             continue;
         }
+        let Some(load) = load else {
+            diags.push(thread_died(f));
+            continue;
+        };
         all.extend(load.scenarios);
         diags.extend(load.diags);
     }
@@ -86,56 +207,76 @@ pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
     (all, diags)
 }
 
-/// `work` on every file, on every core, each with its loader; the results in the
-/// order of `files`.
-fn in_parallel<R: Send + Default>(
+/// `work` on every file, on every core, each thread with its loader; the
+/// results in the order of `files` (`None` for a file whose thread died).
+fn in_parallel<R: Send>(
     files: &[PathBuf],
     work: impl Fn(&mut Loader, &Path) -> R + Sync,
-) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len().max(1));
+) -> Vec<Option<R>> {
     let cases = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    // Each thread takes the next file not yet taken, rather than a fixed share:
-    // files differ in size, and a share given up front left one core idle at the end.
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let thread = || {
-        let mut loader = Loader {
+    on_every_core(
+        files.iter().map(PathBuf::as_path).collect(),
+        || Loader {
             cases: cases.clone(),
             ..Loader::default()
-        };
+        },
+        work,
+    )
+}
+
+/// What stands for a file whose loader thread died: nothing of it is known, so
+/// nothing runs.
+fn thread_died(file: &Path) -> Diagnostic {
+    Diagnostic::new(
+        file,
+        Loc::UNKNOWN,
+        "internal error while loading this file; please report it",
+    )
+}
+
+/// `work` on every item, on every core (this thread too), each thread with the
+/// `state` it makes; the results in the order of `items`, `None` for an item
+/// whose thread died.
+fn on_every_core<I: Send, S, R: Send>(
+    items: Vec<I>,
+    state: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, I) -> R + Sync,
+) -> Vec<Option<R>> {
+    let len = items.len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(len.max(1));
+    // Each thread takes the next item not yet taken, rather than a fixed share:
+    // files differ in size, and a share given up front left one core idle at the end.
+    let queue = std::sync::Mutex::new(items.into_iter().enumerate());
+    let worker = || {
+        let mut state = state();
         let mut done: Vec<(usize, R)> = Vec::new();
         loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(f) = files.get(i) else { break };
-            done.push((i, work(&mut loader, f)));
+            let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+            let Some((i, item)) = next else { break };
+            done.push((i, work(&mut state, item)));
         }
         done
     };
-    let mut out: Vec<R> = Vec::new();
-    out.resize_with(files.len(), R::default);
     let parts: Vec<Vec<(usize, R)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
+        let handles: Vec<_> = (1..threads)
+            .filter_map(|_| {
                 std::thread::Builder::new()
                     .stack_size(LOADER_STACK_BYTES)
-                    .spawn_scoped(s, thread)
+                    .spawn_scoped(s, worker)
                     .ok()
             })
             .collect();
-        // No thread could start: load here.
-        if handles.iter().all(Option::is_none) {
-            return vec![thread()];
-        }
-        handles
-            .into_iter()
-            .flatten()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
+        let mut parts = vec![worker()];
+        parts.extend(handles.into_iter().filter_map(|h| h.join().ok()));
+        parts
     });
+    let mut out: Vec<Option<R>> = Vec::new();
+    out.resize_with(len, || None);
     for (i, r) in parts.into_iter().flatten() {
         if let Some(slot) = out.get_mut(i) {
-            *slot = r;
+            *slot = Some(r);
         }
     }
     out
@@ -181,20 +322,9 @@ pub fn load_planned<T: Send>(
         Loading::Lazy => true,
     };
     if !lazy {
-        let (scenarios, mut diags) = load_files(&files);
-        let (suite, more) = super::check::check_suite(scenarios, cli_vars);
-        diags.extend(more);
-        diags.refine_positions();
-        diags.sort_by_file(&files);
-        if !diags.is_empty() {
-            return Err(diags);
-        }
-        let notes = suite
-            .held_scenarios()
-            .iter()
-            .map(|s| inspect(s, suite.templates()))
-            .collect();
-        return Ok((suite, notes));
+        let (scenarios, diags) = load_files(&files);
+        let (suite, more, notes) = check_suite(scenarios, cli_vars, diags.is_empty(), inspect);
+        return settled(diags, more, &files).map(|()| (suite, notes));
     }
     let loads = in_parallel(&files, |loader, f| {
         let mut load = loader.load_one(f);
@@ -236,13 +366,13 @@ pub fn load_planned<T: Send>(
         }
         // Boxed: each thread's list of results, and the list of all of them, then
         // hold a pointer a file rather than the whole record (50,000 files: 10 MB).
-        Some(Box::new(LazyFile {
+        Box::new(LazyFile {
             records,
             notes,
             diags: load.diags,
             includes: load.includes,
             webhooks,
-        }))
+        })
     });
     let included: std::collections::HashSet<PathBuf> = loads
         .iter()
@@ -260,12 +390,7 @@ pub fn load_planned<T: Send>(
             continue;
         }
         let Some(load) = load else {
-            // Its loader thread died: nothing of the file is known, so nothing runs.
-            diags.push(Diagnostic::new(
-                f,
-                Loc::UNKNOWN,
-                "internal error while loading this file; please report it",
-            ));
+            diags.push(thread_died(f));
             continue;
         };
         records.extend(load.records);
@@ -800,5 +925,138 @@ mod tests {
         let names: Vec<String> = scenarios.iter().map(|s| s.name.clone()).collect();
         assert_eq!(names, want);
         assert_eq!(diags.len(), 4, "{}", diags.render());
+    }
+
+    /// Files (name, text) in a fresh folder, loaded as a run loads them.
+    fn loaded(files: &[(String, String)]) -> (tempfile::TempDir, Vec<Scenario>) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let found = discover(&[dir.path().to_path_buf()]).unwrap();
+        let (scenarios, diags) = load_files(&found);
+        assert!(diags.is_empty(), "{}", diags.render());
+        (dir, scenarios)
+    }
+
+    /// Every file's templates sit at the same lines and columns, so each part's
+    /// registry names them alike: a scenario rendered with another part's
+    /// registry would send another file's URL (or none), before and after a
+    /// selection renumbers the suite.
+    #[test]
+    fn a_suite_checked_in_parts_renders_each_scenario_with_its_own_templates() {
+        let files: Vec<(String, String)> = (0..12)
+            .map(|k| {
+                let text = format!(
+                    "scenarios:\n  - name: a\n    steps:\n      - request: {{ url: \"/{{{{ 'f{k:02}a' }}}}\" }}\n  - name: b\n    steps:\n      - request: {{ url: \"/{{{{ 'f{k:02}b' }}}}\" }}\n"
+                );
+                (format!("f{k:02}.yaml"), text)
+            })
+            .collect();
+        let (_dir, scenarios) = loaded(&files);
+        assert_eq!(scenarios.len(), 24);
+        assert!(part_starts(&scenarios, 4).len() >= 3);
+        let (mut suite, diags, ()) = check_in_parts(scenarios, &[], true, |_, _| (), 4);
+        assert!(diags.is_empty(), "{}", diags.render());
+        let urls = |suite: &super::super::Suite| -> Vec<String> {
+            (0..suite.len())
+                .map(|i| {
+                    let opened = suite.open(i).unwrap();
+                    let Some(Action::Request(r)) =
+                        opened.scenario().steps.first().map(|st| &st.action)
+                    else {
+                        panic!("scenario {i} has no request");
+                    };
+                    opened
+                        .templates()
+                        .render_str(&r.url, &minijinja::Value::from(()))
+                        .unwrap()
+                })
+                .collect()
+        };
+        let want: Vec<String> = (0..12)
+            .flat_map(|k| [format!("/f{k:02}a"), format!("/f{k:02}b")])
+            .collect();
+        assert_eq!(urls(&suite), want);
+        suite.retain(|i, _| i % 3 != 0);
+        let kept: Vec<String> = want
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 3 != 0)
+            .map(|(_, u)| u.clone())
+            .collect();
+        assert_eq!(urls(&suite), kept);
+    }
+
+    /// A part never splits a file: the checks within one (two scenarios of one
+    /// name) see all of it, and a problem of an include that files of two parts
+    /// share is reported once.
+    #[test]
+    fn the_parts_of_a_suite_end_where_files_do() {
+        let mut files: Vec<(String, String)> = vec![(
+            "shared/bad.yaml".into(),
+            "- request: { url: \"/{{ nowhere }}\" }\n".into(),
+        )];
+        for k in 0..6 {
+            let mut text = String::from("scenarios:\n");
+            for j in 0..5 {
+                // File 3 names two of its scenarios alike.
+                let name = if k == 3 && j == 4 { 0 } else { j };
+                text.push_str(&format!(
+                    "  - name: s{name}\n    steps:\n      - include: shared/bad.yaml\n"
+                ));
+            }
+            files.push((format!("f{k}.yaml"), text));
+        }
+        let (_dir, scenarios) = loaded(&files);
+        assert_eq!(scenarios.len(), 30);
+        for parts in [1, 2, 4, 7, 30, 100] {
+            let starts = part_starts(&scenarios, parts);
+            assert_eq!(starts.first(), Some(&0));
+            assert!(starts.windows(2).all(|w| w[0] < w[1]), "{starts:?}");
+            for s in starts.iter().skip(1) {
+                assert_ne!(
+                    scenarios[*s].file,
+                    scenarios[s - 1].file,
+                    "{parts}: {starts:?}"
+                );
+            }
+            assert!(starts.len() <= parts.max(1), "{parts}: {starts:?}");
+        }
+        assert!(part_starts(&scenarios, 4).len() > 1);
+        let (_again, same) = loaded(&files);
+        let (_, whole, ()) = check_in_parts(same, &[], true, |_, _| (), 1);
+        let (_, parted, ()) = check_in_parts(scenarios, &[], true, |_, _| (), 4);
+        let messages = |d: &Diagnostics| -> Vec<String> {
+            let mut m: Vec<String> = d
+                .items
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{}:{}: {}",
+                        d.file.file_name().unwrap().to_string_lossy(),
+                        d.loc.line,
+                        d.message
+                    )
+                })
+                .collect();
+            m.sort();
+            m
+        };
+        assert_eq!(messages(&parted), messages(&whole));
+        let named_twice = parted
+            .items
+            .iter()
+            .filter(|d| d.message.contains("two scenarios are named `s0`"))
+            .count();
+        assert_eq!(named_twice, 1, "{}", parted.render());
+        let undefined = parted
+            .items
+            .iter()
+            .filter(|d| d.file.ends_with("shared/bad.yaml"))
+            .count();
+        assert_eq!(undefined, 1, "{}", parted.render());
     }
 }

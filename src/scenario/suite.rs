@@ -14,7 +14,7 @@ use crate::diagnostic::Loc;
 use crate::template::Templates;
 
 /// Everything a run needs from the files, checked. Only the checks
-/// ([`check_suite`](super::check::check_suite), or the lazy loader, which checks
+/// ([`check_suite`](super::load::check_suite), or the lazy loader, which checks
 /// every file the same way) make one, and it can only lose scenarios afterwards:
 /// the engine, which takes a `Suite`, cannot be handed a scenario whose templates
 /// were never compiled or whose names were never checked.
@@ -33,9 +33,13 @@ use crate::template::Templates;
 /// ```
 pub struct Suite {
     scenarios: Vec<Scenario>,
-    /// The compiled templates of the held scenarios; for a lazy suite, none, but the
-    /// run's render budget every reloaded file's registry counts against.
+    /// The compiled templates of the held scenarios of the suite's first part (see
+    /// `parts`); for a lazy suite, none. Its render budget is the run's: every
+    /// other registry, and each lazily reloaded file's, counts against it.
     templates: Templates,
+    /// The compiled templates of each further part of the suite checked on a core
+    /// of its own, with the loaded position of the part's first scenario, in order.
+    parts: Vec<(usize, Templates)>,
     /// Each scenario's position when loaded, before any selection.
     positions: Vec<usize>,
     lazy: Option<Lazy>,
@@ -120,13 +124,39 @@ impl Opened<'_> {
 }
 
 impl Suite {
-    /// The checks' result (see [`check_suite`](super::check::check_suite)).
-    pub(super) fn checked(scenarios: Vec<Scenario>, templates: Templates) -> Suite {
-        Suite {
+    /// The checks' result (see [`check_suite`](super::load::check_suite)): the
+    /// scenarios, the registry of the first part, and those of the parts after
+    /// it with the position of each one's first scenario.
+    pub(super) fn checked(
+        scenarios: Vec<Scenario>,
+        templates: Templates,
+        parts: Vec<(usize, Templates)>,
+    ) -> Suite {
+        let mut suite = Suite {
             positions: (0..scenarios.len()).collect(),
             scenarios,
             templates,
+            parts,
             lazy: None,
+        };
+        suite.share_render_budget();
+        suite
+    }
+
+    /// Every part's registry counts against the run's budget.
+    fn share_render_budget(&mut self) {
+        for (_, t) in &mut self.parts {
+            t.share_render_budget(&self.templates);
+        }
+    }
+
+    /// The registry scenario `i`'s templates were compiled into.
+    fn registry_of(&self, i: usize) -> &Templates {
+        let at = self.positions.get(i).copied().unwrap_or(0);
+        let after = self.parts.partition_point(|(start, _)| *start <= at);
+        match after.checked_sub(1).and_then(|p| self.parts.get(p)) {
+            Some((_, t)) => t,
+            None => &self.templates,
         }
     }
 
@@ -135,6 +165,7 @@ impl Suite {
         Suite {
             scenarios: Vec::new(),
             templates: Templates::new(),
+            parts: Vec::new(),
             positions: (0..records.len()).collect(),
             lazy: Some(Lazy {
                 records,
@@ -199,17 +230,6 @@ impl Suite {
         (0..self.len()).filter_map(|i| self.entry(i))
     }
 
-    /// The compiled templates of the held scenarios (none when lazy: each opened
-    /// scenario has its own, see [`Opened::templates`]).
-    pub fn templates(&self) -> &Templates {
-        &self.templates
-    }
-
-    /// The parts, for what does not run them (listing, validating, benchmarks).
-    pub fn into_parts(self) -> (Vec<Scenario>, Templates) {
-        (self.scenarios, self.templates)
-    }
-
     /// A scenario waits for a webhook or a template reads `webhook`: the run
     /// starts the receiver.
     pub fn uses_webhooks(&self) -> bool {
@@ -219,7 +239,9 @@ impl Suite {
                 self.scenarios.iter().any(|s| {
                     s.all_steps()
                         .any(|st| matches!(st.action, Action::WaitWebhook(_)))
-                }) || self.templates.any_reads("webhook")
+                }) || std::iter::once(&self.templates)
+                    .chain(self.parts.iter().map(|(_, t)| t))
+                    .any(|t| t.any_reads("webhook"))
             }
         }
     }
@@ -260,6 +282,7 @@ impl Suite {
     /// How many bytes the run's templates may render in all (`--max-rendered`).
     pub fn set_render_limit(&mut self, bytes: usize) {
         self.templates.set_render_limit(bytes);
+        self.share_render_budget();
     }
 
     /// Scenario `i`, ready to start. A lazy suite loads and checks its file again:
@@ -271,7 +294,7 @@ impl Suite {
             return self
                 .scenarios
                 .get(i)
-                .map(|s| Opened(OpenedInner::Held(s, &self.templates)))
+                .map(|s| Opened(OpenedInner::Held(s, self.registry_of(i))))
                 .ok_or_else(|| format!("no scenario number {i}"));
         };
         let r = lazy
