@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod contract;
+pub mod cores;
 pub mod curl;
 pub mod diagnostic;
 pub mod engine;

@@ -29,6 +29,7 @@ pub fn run(a: RunArgs) -> i32 {
         Err(code) => return code,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(crate::cores::cores())
         .enable_all()
         .build()
     {

@@ -780,6 +780,12 @@ fn own_callables(src: &str) -> HashSet<String> {
     static RECURSIVE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     static CALL: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let mut out = HashSet::new();
+    // Each of them takes a block tag; most templates have none, and the patterns
+    // (Unicode word classes) cost about a millisecond to compile: a run of one
+    // file need not pay it.
+    if !src.contains("{%") {
+        return out;
+    }
     if let Some(re) =
         MACRO.get_or_init(|| regex::Regex::new(r"\{%[-+]?\s*macro\s+([A-Za-z_]\w*)\s*\(").ok())
     {

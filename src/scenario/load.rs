@@ -72,11 +72,10 @@ pub fn check_suite<T: Send, R: FromIterator<T>>(
     clean: bool,
     inspect: impl Fn(&Scenario, &Templates) -> T + Sync,
 ) -> (super::Suite, Diagnostics, R) {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let parts = if scenarios.len() < CHECK_ALONE_BELOW {
         1
     } else {
-        cores
+        crate::cores::cores()
     };
     check_in_parts(scenarios, cli_vars, clean, inspect, parts)
 }
@@ -243,9 +242,7 @@ fn on_every_core<I: Send, S, R: Send>(
     work: impl Fn(&mut S, I) -> R + Sync,
 ) -> Vec<Option<R>> {
     let len = items.len();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(len.max(1));
+    let threads = crate::cores::cores().min(len.max(1));
     // Each thread takes the next item not yet taken, rather than a fixed share:
     // files differ in size, and a share given up front left one core idle at the end.
     let queue = std::sync::Mutex::new(items.into_iter().enumerate());

@@ -523,9 +523,7 @@ impl Redactor {
         let first = if slices.len() < 2 {
             slices.iter().find_map(scan)
         } else {
-            let threads = std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(slices.len());
+            let threads = crate::cores::cores().min(slices.len());
             let next = std::sync::atomic::AtomicUsize::new(0);
             let work = || {
                 let mut found: Vec<Hit> = Vec::new();
