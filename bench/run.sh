@@ -4,7 +4,9 @@
 # in `finally`) as N separate files, against nginx serving fixed JSON on
 # 127.0.0.1 with keep-alive, JUnit and JSON reports on. For N = 1, 500 and 5000
 # it reports wall time (hyperfine), requests/s, CPU time, CPU/wall (how many
-# cores were busy) and peak memory (/usr/bin/time -v), and the same for loading
+# cores the tool kept busy), the server's CPU/wall and the machine's idle cores
+# over the same run (the tool and nginx share the cores), and peak memory
+# (/usr/bin/time -v), and the same for loading
 # alone (`runner list`: its share of the run); then the embedded mock's
 # own throughput under wrk. When `hurl` is on the PATH the same suite runs
 # through it too (as .hurl files), side by side.
@@ -249,35 +251,52 @@ runs_for() { # $1 N -> hyperfine runs
     if [ -n "${BENCH_QUICK:-}" ]; then echo 3; return; fi
     case "$1" in 1) echo 30 ;; 500) echo 10 ;; 5000) echo 5 ;; *) echo 1 ;; esac
 }
-# Prints "mean_s stddev_s peak_kb cpu_s" (cpu: user + system of the time -v run).
+# The machine's idle and total CPU ticks so far (all cores; iowait counts as idle).
+cpu_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t}' /proc/stat; }
+# CPU ticks the server (nginx's worker) has used so far.
+server_ticks() { for p in $(pgrep -P "$nginx_pid"); do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk '{s += $1} END {print s + 0}'; }
+# Prints "mean_s stddev_s peak_kb cpu_s server_cpu_s idle_cores" (cpu: user +
+# system of the time -v run; over the same run, the server's CPU time, and how
+# many of the machine's cores sat idle on average: the tool, the server and
+# anything else on the machine share the cores).
 measure() { # $1 label, rest: the command (one string)
     local label="$1" cmd="$2" runs="$3" warmup=1
     # One run of the largest suites is long enough to need no warm-up.
     [ "$runs" -eq 1 ] && warmup=0
     hyperfine -N --style none --warmup "$warmup" --runs "$runs" --export-json "$out/$label.json" "$cmd" >/dev/null 2>&1 ||
         hyperfine --style none --warmup "$warmup" --runs "$runs" --export-json "$out/$label.json" "$cmd" >/dev/null
-    local peak
+    local peak idle0 total0 idle1 total1 server0 server1
+    read -r idle0 total0 < <(cpu_ticks)
+    server0="$(server_ticks)"
     # shellcheck disable=SC2086 # the command is words on purpose
     /usr/bin/time -v -o "$out/$label.time" $cmd >/dev/null 2>&1 || true
+    read -r idle1 total1 < <(cpu_ticks)
+    server1="$(server_ticks)"
     peak="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$out/$label.time")"
     cpu="$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$out/$label.time")"
-    python3 - "$out/$label.json" "$peak" "$cpu" <<'PY'
+    python3 - "$out/$label.json" "$peak" "$cpu" "$((server1 - server0))" "$(getconf CLK_TCK)" \
+        "$((idle1 - idle0))" "$((total1 - total0))" "$(nproc)" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"][0]
-print(f'{r["mean"]:.6f} {r["stddev"] or 0:.6f} {sys.argv[2]} {sys.argv[3]}')
+server = int(sys.argv[4]) / int(sys.argv[5])
+idle, total, cores = int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
+idle_cores = idle / total * cores if total else 0
+print(f'{r["mean"]:.6f} {r["stddev"] or 0:.6f} {sys.argv[2]} {sys.argv[3]} {server:.2f} {idle_cores:.2f}')
 PY
 }
 
 rows=()
-fmt_row() { # tool N mean sd peak cpu
+fmt_row() { # tool N mean sd peak cpu server_cpu idle_cores
     python3 - "$@" <<'PY'
 import sys
 tool, n, mean, sd, peak, cpu = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+server, idle = float(sys.argv[7]), float(sys.argv[8])
 wall = f"{mean*1000:.1f} ms" if mean < 1 else f"{mean:.2f} s"
 rps = 4 * n / mean
 # CPU/wall: how many cores the tool kept busy on average (the wall time is the
 # hyperfine mean; the CPU time is from the `time -v` run).
-print(f"| {tool} | {n} | {wall} ± {sd*1000:.1f} ms | {rps:,.0f} | {mean/n*1e3:.3f} ms | {cpu:.2f} s | {cpu/mean:.2f} | {peak/1024:.1f} MB |")
+# The server's CPU/wall and the machine's idle cores are over the `time -v` run.
+print(f"| {tool} | {n} | {wall} ± {sd*1000:.1f} ms | {rps:,.0f} | {mean/n*1e3:.3f} ms | {cpu:.2f} s | {cpu/mean:.2f} | {server/mean:.2f} | {idle:.2f} | {peak/1024:.1f} MB |")
 PY
 }
 loads=()
@@ -293,25 +312,25 @@ for n in $sizes; do
     d="$work/suite-$n"
     runs="$(runs_for "$n")"
     echo "N=$n: runner..." >&2
-    read -r mean sd peak cpu < <(measure "runner-$n" \
+    read -r mean sd peak cpu server idle < <(measure "runner-$n" \
         "$runner run $d/yaml --base-url $base --jobs $runner_jobs --junit $work/runner-$n.xml --report-json $work/runner-$n.json -q" "$runs")
-    rows+=("$(fmt_row "runner (--jobs $runner_jobs)" "$n" "$mean" "$sd" "$peak" "$cpu")")
+    rows+=("$(fmt_row "runner (--jobs $runner_jobs)" "$n" "$mean" "$sd" "$peak" "$cpu" "$server" "$idle")")
     # Loading alone: `runner list` finds, parses and checks every file as a run
     # does, then sends nothing. Its share of the run's wall time is what loading costs.
     echo "N=$n: runner list (loading alone)..." >&2
-    read -r lmean lsd lpeak lcpu < <(measure "runner-list-$n" "$runner list $d/yaml" "$runs")
+    read -r lmean lsd lpeak lcpu _ _ < <(measure "runner-list-$n" "$runner list $d/yaml" "$runs")
     loads+=("$(fmt_load "$n" "$lmean" "$lsd" "$lpeak" "$lcpu" "$mean")")
     if [ -n "$baseline" ]; then
         echo "N=$n: $baseline_label..." >&2
-        read -r mean sd peak cpu < <(measure "baseline-$n" \
+        read -r mean sd peak cpu server idle < <(measure "baseline-$n" \
             "$baseline run $d/yaml --base-url $base --jobs $runner_jobs --junit $work/baseline-$n.xml --report-json $work/baseline-$n.json -q" "$runs")
-        rows+=("$(fmt_row "$baseline_label (--jobs $runner_jobs)" "$n" "$mean" "$sd" "$peak" "$cpu")")
+        rows+=("$(fmt_row "$baseline_label (--jobs $runner_jobs)" "$n" "$mean" "$sd" "$peak" "$cpu" "$server" "$idle")")
     fi
     if [ -n "$hurl_bin" ]; then
         echo "N=$n: hurl..." >&2
-        read -r mean sd peak cpu < <(measure "hurl-$n" \
+        read -r mean sd peak cpu server idle < <(measure "hurl-$n" \
             "$hurl_bin --test --jobs $hurl_jobs --variable base=$base --report-junit $work/hurl-$n.xml --report-json $work/hurl-$n-json $d/hurl" "$runs")
-        rows+=("$(fmt_row "Hurl $("$hurl_bin" --version | head -1 | awk '{print $2}') (--test --jobs $hurl_jobs)" "$n" "$mean" "$sd" "$peak" "$cpu")")
+        rows+=("$(fmt_row "Hurl $("$hurl_bin" --version | head -1 | awk '{print $2}') (--test --jobs $hurl_jobs)" "$n" "$mean" "$sd" "$peak" "$cpu" "$server" "$idle")")
     fi
 done
 
@@ -348,8 +367,8 @@ kill "$mock_pid" 2>/dev/null || true
 {
     echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) CPUs ($(lscpu | awk -F': +' '/Model name/ {print $2; exit}')), $(free -g | awk '/Mem:/ {print $2}') GB, Linux $(uname -r); nginx $("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///'), 1 worker, keep-alive. Load average at the start: $load_before; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
-    echo "| tool | N | wall (mean ± sd) | requests/s | wall per scenario | CPU (user+sys) | CPU/wall | peak memory |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    echo "| tool | N | wall (mean ± sd) | requests/s | wall per scenario | CPU (user+sys) | CPU/wall | nginx CPU/wall | idle cores | peak memory |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     printf '%s\n' "${rows[@]}"
     echo
     echo "| loading alone (\`runner list\`) N | wall (mean ± sd) | share of the run's wall | CPU (user+sys) | CPU/wall | peak memory |"
