@@ -541,6 +541,9 @@ fn a_file_named_twice_runs_once() {
     let ws = Workspace::new();
     ws.write("suite/a.yaml", "name: a\nsteps:\n  - request: {url: /a}\n");
     ws.write("suite/b.yaml", "name: b\nsteps:\n  - request: {url: /b}\n");
+    // A link to a file of the folder is that file again.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("a.yaml", ws.path("suite/c.yaml")).unwrap();
     let out = ws.run_at(
         &server.base_url(),
         [
