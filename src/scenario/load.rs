@@ -110,8 +110,7 @@ fn check_in_parts<T: Send, R: FromIterator<T>>(
     pieces.push(rest);
     let done = on_every_core(pieces, || (), |(), p| part(p));
     let mut diags = Diagnostics::default();
-    // A problem in an include that files of two parts share is found by each.
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = Places::default();
     let mut notes = Vec::new();
     let mut parts = Vec::new();
     for (i, part) in done.into_iter().enumerate() {
@@ -124,11 +123,9 @@ fn check_in_parts<T: Send, R: FromIterator<T>>(
             ));
             continue;
         };
-        diags.items.extend(
-            d.items
-                .into_iter()
-                .filter(|d| seen.insert((d.file.clone(), d.loc, d.message.clone()))),
-        );
+        diags
+            .items
+            .extend(d.items.into_iter().filter(|d| seen.first(d)));
         notes.extend(n);
         parts.push((starts.get(i).copied().unwrap_or(0), templates));
     }
@@ -143,6 +140,21 @@ fn check_in_parts<T: Send, R: FromIterator<T>>(
         std::iter::empty().collect()
     };
     (super::Suite::checked(scenarios, first, parts), diags, notes)
+}
+
+/// The places (file and position) problems were found at. A problem in an
+/// include that files checked apart share (in two parts, or in a lazy suite
+/// two files) is found by each; it is kept once per place, as the checks of one
+/// part keep it, so that what is shown does not depend on how the suite was
+/// split.
+#[derive(Default)]
+struct Places(std::collections::HashSet<(PathBuf, Loc)>);
+
+impl Places {
+    /// Whether `d` is the first problem at its place.
+    fn first(&mut self, d: &Diagnostic) -> bool {
+        self.0.insert((d.file.clone(), d.loc))
+    }
 }
 
 /// Where each of about `parts` parts of a suite to check starts (as many
@@ -233,9 +245,10 @@ fn thread_died(file: &Path) -> Diagnostic {
     )
 }
 
-/// `work` on every item, on every core (this thread too), each thread with the
-/// `state` it makes; the results in the order of `items`, `None` for an item
-/// whose thread died.
+/// `work` on every item, on every core, each thread with the `state` it makes;
+/// the results in the order of `items`, `None` for an item whose thread died.
+/// The work runs on threads of [`LOADER_STACK_BYTES`] (this thread only when
+/// none could start): loading and checking recurse as deep as a file nests.
 fn on_every_core<I: Send, S, R: Send>(
     items: Vec<I>,
     state: impl Fn() -> S + Sync,
@@ -257,7 +270,7 @@ fn on_every_core<I: Send, S, R: Send>(
         done
     };
     let parts: Vec<Vec<(usize, R)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (1..threads)
+        let handles: Vec<_> = (0..threads)
             .filter_map(|_| {
                 std::thread::Builder::new()
                     .stack_size(LOADER_STACK_BYTES)
@@ -265,9 +278,10 @@ fn on_every_core<I: Send, S, R: Send>(
                     .ok()
             })
             .collect();
-        let mut parts = vec![worker()];
-        parts.extend(handles.into_iter().filter_map(|h| h.join().ok()));
-        parts
+        if handles.is_empty() {
+            return vec![worker()];
+        }
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
     let mut out: Vec<Option<R>> = Vec::new();
     out.resize_with(len, || None);
@@ -379,8 +393,7 @@ pub fn load_planned<T: Send>(
     let mut records = Vec::with_capacity(loads.iter().flatten().map(|l| l.records.len()).sum());
     let mut notes = Vec::with_capacity(loads.iter().flatten().map(|l| l.notes.len()).sum());
     let mut diags = Diagnostics::default();
-    // A problem in an include shared by several files is found once for each.
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = Places::default();
     let mut webhooks = false;
     for (f, load) in files.iter().zip(loads) {
         if !included.is_empty() && included.contains(&same_file_key(f)) {
@@ -393,11 +406,9 @@ pub fn load_planned<T: Send>(
         records.extend(load.records);
         notes.extend(load.notes);
         webhooks |= load.webhooks;
-        for d in load.diags.items {
-            if seen.insert((d.file.clone(), d.loc, d.message.clone())) {
-                diags.push(d);
-            }
-        }
+        diags
+            .items
+            .extend(load.diags.items.into_iter().filter(|d| seen.first(d)));
     }
     diags.refine_positions();
     diags.sort_by_file(&files);
@@ -938,10 +949,10 @@ mod tests {
         (dir, scenarios)
     }
 
-    /// Every file's templates sit at the same lines and columns, so each part's
-    /// registry names them alike: a scenario rendered with another part's
-    /// registry would send another file's URL (or none), before and after a
-    /// selection renumbers the suite.
+    /// Each scenario renders with the registry of its own part, before and after a
+    /// selection renumbers the suite: rendered with another part's, it finds no
+    /// template (names hold the file's path), and were two files' templates ever
+    /// named alike, it would send another file's URL, which the test also sees.
     #[test]
     fn a_suite_checked_in_parts_renders_each_scenario_with_its_own_templates() {
         let files: Vec<(String, String)> = (0..12)
@@ -988,16 +999,19 @@ mod tests {
     }
 
     /// A part never splits a file: the checks within one (two scenarios of one
-    /// name) see all of it, and a problem of an include that files of two parts
-    /// share is reported once.
+    /// name) see all of it; and a problem of an include that files of two parts
+    /// share is reported once, the same one however many parts (the files
+    /// before the middle define `b`, those after it `a`: one part reports `a`
+    /// undefined at the include, another `b`, at the same place).
     #[test]
     fn the_parts_of_a_suite_end_where_files_do() {
         let mut files: Vec<(String, String)> = vec![(
             "shared/bad.yaml".into(),
-            "- request: { url: \"/{{ nowhere }}\" }\n".into(),
+            "- request: { url: \"/{{ a }}/{{ b }}\" }\n".into(),
         )];
         for k in 0..6 {
-            let mut text = String::from("scenarios:\n");
+            let defined = if k < 3 { "b" } else { "a" };
+            let mut text = format!("vars: {{ {defined}: 1 }}\nscenarios:\n");
             for j in 0..5 {
                 // File 3 names two of its scenarios alike.
                 let name = if k == 3 && j == 4 { 0 } else { j };
