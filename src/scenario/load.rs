@@ -57,7 +57,7 @@ fn settled(
     if diags.is_empty() { Ok(()) } else { Err(diags) }
 }
 
-/// Below this many scenarios a suite is checked on the thread that loaded it: a
+/// Below this many scenarios a suite is checked as one part, on one thread: a
 /// thread costs more than checking a few files.
 const CHECK_ALONE_BELOW: usize = 256;
 
