@@ -576,3 +576,34 @@ fn the_render_limit_is_the_run_s_held_or_lazy() {
         );
     }
 }
+
+/// A file nested as deep as the format allows is loaded again, as its scenario
+/// starts, on a thread whose stack holds it: the command line's runtime threads
+/// had tokio's 2 MB, and reloading the file overflowed it in a debug build (the
+/// process aborted, its reports unwritten).
+#[test]
+fn a_deeply_nested_file_is_loaded_again_on_a_loader_s_stack() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start();
+    let mut body = String::from("x");
+    for _ in 0..58 {
+        body = format!("{{a: {body}}}");
+    }
+    let ws = runner_cli::Workspace::new();
+    ws.write(
+        "deep.yaml",
+        &format!(
+            "name: deep\nsteps:\n  - request:\n      url: /deep\n      method: POST\n      json: {body}\n    expect: {{ status: 200 }}\n"
+        ),
+    );
+    for loading in ["held", "lazy"] {
+        let out = ws
+            .runner()
+            .env("RUNNER_LOADING", loading)
+            .args(["run", ".", "--junit", "junit.xml"])
+            .base_url(&server.url())
+            .run();
+        out.expect_code(0);
+        assert!(out.stdout.contains("1 passed"), "{loading}: {out:?}");
+    }
+}

@@ -22,8 +22,10 @@ use crate::template::Templates;
 // loader still names them here; their home is `discover` and `read`.
 pub use super::discover::discover;
 
-/// Loader threads get a stack big enough for MAX_NESTING levels of a debug build.
-const LOADER_STACK_BYTES: usize = 64 * 1024 * 1024;
+/// Loader threads get a stack big enough for MAX_NESTING levels of a debug build;
+/// so do the threads of the command line's runtime when the suite is lazy: they
+/// load its files again as their scenarios start.
+pub const LOADER_STACK_BYTES: usize = 64 * 1024 * 1024;
 
 /// Load, expand and check every scenario under `paths`: what `run`, `validate`
 /// and `list` start from. Any problem in any file comes back, and nothing is run.
@@ -445,6 +447,10 @@ pub(super) fn fingerprint(file: &Path, includes: &[PathBuf]) -> u64 {
     h.finish()
 }
 
+/// Load and check `file` again as one of its scenarios starts, on the thread
+/// that starts it: loading and checking recurse as deep as the file nests, so
+/// that thread needs a loader's stack ([`LOADER_STACK_BYTES`]; the command
+/// line's runtime gives its threads one).
 pub(super) fn reload(
     file: &Path,
     cli_vars: &[String],
