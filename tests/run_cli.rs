@@ -495,6 +495,8 @@ fn bad_scenario_files_exit_2_naming_the_file_and_never_panic() {
         ("huge number", b"name: s\nsteps:\n  - request: {url: /x, json: {a: 1e999}}\n".to_vec()),
         ("negative timeout", b"name: s\nsteps:\n  - request: {url: /x}\n    timeout: -5s\n".to_vec()),
         ("zero attempts", b"name: s\nsteps:\n  - request: {url: /x}\n    retry: {until: {status: 200}, attempts: 0}\n".to_vec()),
+        ("shrinking backoff", b"name: s\nsteps:\n  - request: {url: /x}\n    retry: {until: {status: 200}, backoff: 0.5}\n".to_vec()),
+        ("nan backoff", b"name: s\nsteps:\n  - request: {url: /x}\n    retry: {until: {status: 200}, backoff: .nan}\n".to_vec()),
         ("template syntax", b"name: s\nsteps:\n  - request: {url: \"/{{ unclosed\"}\n".to_vec()),
         ("unknown filter", b"name: s\nsteps:\n  - request: {url: \"/{{ 'a' | nope }}\"}\n".to_vec()),
         ("unknown function", b"name: s\nsteps:\n  - request: {url: \"/{{ nope() }}\"}\n".to_vec()),

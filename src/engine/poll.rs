@@ -31,6 +31,8 @@ impl Polling {
             interval: poll
                 .and_then(|p| p.interval.map(|d| d.0))
                 .unwrap_or(Duration::from_secs(1)),
+            // The checks refuse any other backoff; 1 keeps a step built without
+            // them (a test's) from shrinking its pauses.
             backoff: poll
                 .and_then(|p| p.backoff)
                 .filter(|b| b.is_finite() && *b >= 1.0)

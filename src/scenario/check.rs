@@ -330,6 +330,18 @@ impl Checker {
                     "`retry.attempts` must be at least 1",
                 ));
             }
+            // Below 1 (or not a number) the pauses would shrink or make no sense;
+            // it used to be taken as 1 without a word.
+            if let Some(b) = r.backoff.filter(|b| !(b.is_finite() && *b >= 1.0)) {
+                self.push(
+                    Diagnostic::new(
+                        file.as_ref(),
+                        step.loc,
+                        format!("`retry.backoff` must be a number of at least 1, not {b}"),
+                    )
+                    .hint("each pause is the one before times `backoff`: 1 keeps them equal, 1.5 grows them by half"),
+                );
+            }
         }
         for (name, _) in &step.capture {
             known.names.insert(name.clone());

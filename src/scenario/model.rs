@@ -533,8 +533,8 @@ pub struct Retry {
     /// Pause between attempts (default 1s).
     #[schemars(example = &"2s")]
     pub interval: Option<DurationSpec>,
-    /// Multiply the pause by this after each attempt (default 1).
-    #[schemars(example = 1.5)]
+    /// Multiply the pause by this after each attempt (default 1; at least 1).
+    #[schemars(example = 1.5, range(min = 1))]
     pub backoff: Option<f64>,
 }
 
