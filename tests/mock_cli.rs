@@ -57,3 +57,33 @@ fn a_bad_keys_file_exits_2_naming_the_file() {
         out.all()
     );
 }
+
+/// A keys file is read with a limit, once: a device or a pipe named by mistake
+/// is refused at once (`/dev/zero` was read until memory ran out), and so is a
+/// file over the size limit.
+#[test]
+fn a_keys_file_that_is_not_a_small_regular_file_exits_2() {
+    let ws = Workspace::new();
+    let big = ws.write(
+        "big-keys.txt",
+        &"#".repeat(usize::try_from(layers_mock::MAX_KEYS_FILE_BYTES).unwrap() + 1),
+    );
+    for (keys, says) in [
+        (std::path::PathBuf::from("/dev/zero"), "not a regular file"),
+        (big, "over the 4 MB limit"),
+    ] {
+        let out = ws
+            .runner()
+            .args(["mock", "--host", "127.0.0.1", "--port", "0", "--keys"])
+            .arg(&keys)
+            .run();
+        out.expect_code(2);
+        assert!(
+            out.stderr.contains("cannot read keys file"),
+            "{}",
+            out.all()
+        );
+        assert!(out.stderr.contains(says), "{}", out.all());
+        assert!(!out.stdout.contains("mock listening"), "{}", out.all());
+    }
+}

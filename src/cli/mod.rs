@@ -199,10 +199,13 @@ fn list(a: args::ListArgs) -> i32 {
 fn mock(a: layers_mock::MockArgs) -> i32 {
     // A keys file the user got wrong is bad input (2); everything that goes wrong
     // after it (a port in use, the server stopping) is the mock failing (3).
-    if let Err(e) = a.to_config() {
-        eprintln!("error: {e}");
-        return exit::USAGE;
-    }
+    let config = match a.to_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -210,7 +213,7 @@ fn mock(a: layers_mock::MockArgs) -> i32 {
             return exit::INTERNAL;
         }
     };
-    match rt.block_on(layers_mock::serve_foreground(&a)) {
+    match rt.block_on(layers_mock::serve_config_foreground(a.addr(), config)) {
         Ok(()) => exit::OK,
         Err(e) => {
             eprintln!("error: {e}");

@@ -170,7 +170,7 @@ impl MockArgs {
         let keys = match &self.keys {
             None => None,
             Some(path) => {
-                let text = std::fs::read_to_string(path)
+                let text = read_keys_file(path)
                     .map_err(|e| format!("cannot read keys file {}: {e}", path.display()))?;
                 Some(parse_keys_file(&text).map_err(|e| format!("{}: {e}", path.display()))?)
             }
@@ -234,6 +234,33 @@ pub fn parse_throttle(text: &str) -> Result<Throttle, String> {
 
 /// Parses a keys file: one key per line, blank lines and `#` comments ignored.
 /// Every key must be well-formed, so a typo fails loudly instead of locking everyone out.
+/// A keys file larger than this is refused: a key is under 100 bytes, so this is
+/// tens of thousands of keys.
+pub const MAX_KEYS_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The text of a keys file: a regular file of at most [`MAX_KEYS_FILE_BYTES`]
+/// (`/dev/zero` or a FIFO was read forever).
+fn read_keys_file(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read as _;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .map_err(|e| e.to_string())?
+        .take(MAX_KEYS_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_KEYS_FILE_BYTES {
+        return Err(format!(
+            "it is over the {} MB limit",
+            MAX_KEYS_FILE_BYTES >> 20
+        ));
+    }
+    Ok(text)
+}
+
 pub fn parse_keys_file(text: &str) -> Result<HashSet<String>, String> {
     let mut keys = HashSet::new();
     for (n, line) in text.lines().enumerate() {

@@ -42,11 +42,12 @@ mod webhooks;
 
 pub use auth::{KeyEnv, ParsedKey, Principal, parse_key};
 pub use config::{
-    MockArgs, MockConfig, Plan, Throttle, Tier, parse_duration, parse_keys_file, parse_throttle,
+    MAX_KEYS_FILE_BYTES, MockArgs, MockConfig, Plan, Throttle, Tier, parse_duration,
+    parse_keys_file, parse_throttle,
 };
 pub use rate_limit::EndpointClass;
 pub use routes::{RouteSpec, Verb, route_of, route_table};
-pub use server::{MockServer, router, serve_foreground};
+pub use server::{MockServer, router, serve_config_foreground, serve_foreground};
 pub use webhooks::{sign as webhook_signature, signature_header};
 
 /// A well-formed demo key (`lp_test_`, 16-char id, 43-char secret) for docs and the

@@ -87,10 +87,14 @@ impl Drop for MockServer {
 /// `runner mock`: binds, prints `mock listening on http://HOST:PORT`, serves until
 /// Ctrl-C or SIGTERM (how CI and process managers stop a service).
 pub async fn serve_foreground(args: &MockArgs) -> Result<(), String> {
-    let config = args.to_config()?;
-    let listener = TcpListener::bind(args.addr())
+    serve_config_foreground(args.addr(), args.to_config()?).await
+}
+
+/// [`serve_foreground`] with the config built already (its keys file read once).
+pub async fn serve_config_foreground(addr: SocketAddr, config: MockConfig) -> Result<(), String> {
+    let listener = TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("cannot bind {}: {e}", args.addr()))?;
+        .map_err(|e| format!("cannot bind {addr}: {e}"))?;
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
