@@ -195,22 +195,15 @@ struct FileLoad {
 /// folder that is run (`scenarios/shared/login.yaml`). Which files those are is
 /// read from the loaded steps themselves, once every file is loaded.
 pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
-    let loads = in_parallel(files, |loader, f| loader.load_one(f));
-    let included: std::collections::HashSet<PathBuf> = loads
-        .iter()
-        .flatten()
-        .flat_map(|l| l.includes.iter().cloned())
-        .collect();
-    let mut all = Vec::with_capacity(loads.iter().flatten().map(|l| l.scenarios.len()).sum());
     let mut diags = Diagnostics::default();
-    for (f, load) in files.iter().zip(loads) {
-        if !included.is_empty() && included.contains(&same_file_key(f)) {
-            continue;
-        }
-        let Some(load) = load else {
-            diags.push(thread_died(f));
-            continue;
-        };
+    let loads = scenario_files(
+        files,
+        in_parallel(files, |loader, f| loader.load_one(f)),
+        |l| &l.includes,
+        &mut diags,
+    );
+    let mut all = Vec::with_capacity(loads.iter().map(|l| l.scenarios.len()).sum());
+    for load in loads {
         all.extend(load.scenarios);
         diags.extend(load.diags);
     }
@@ -218,6 +211,33 @@ pub fn load_files(files: &[PathBuf]) -> (Vec<Scenario>, Diagnostics) {
         s.index = i;
     }
     (all, diags)
+}
+
+/// The loads of the files that hold scenarios, in file order: a file that another
+/// file of the run includes holds shared steps (`includes` gives the files a
+/// load includes), and a file whose loader thread died is an error in `diags`.
+fn scenario_files<L>(
+    files: &[PathBuf],
+    loads: Vec<Option<L>>,
+    includes: impl Fn(&L) -> &[PathBuf],
+    diags: &mut Diagnostics,
+) -> Vec<L> {
+    let included: std::collections::HashSet<PathBuf> = loads
+        .iter()
+        .flatten()
+        .flat_map(|l| includes(l).iter().cloned())
+        .collect();
+    let mut kept = Vec::with_capacity(loads.len());
+    for (f, load) in files.iter().zip(loads) {
+        if !included.is_empty() && included.contains(&same_file_key(f)) {
+            continue;
+        }
+        match load {
+            Some(l) => kept.push(l),
+            None => diags.push(thread_died(f)),
+        }
+    }
+    kept
 }
 
 /// `work` on every file, on every core, each thread with its loader; the
@@ -387,24 +407,13 @@ pub fn load_planned<T: Send>(
             webhooks,
         })
     });
-    let included: std::collections::HashSet<PathBuf> = loads
-        .iter()
-        .flatten()
-        .flat_map(|l| l.includes.iter().cloned())
-        .collect();
-    let mut records = Vec::with_capacity(loads.iter().flatten().map(|l| l.records.len()).sum());
-    let mut notes = Vec::with_capacity(loads.iter().flatten().map(|l| l.notes.len()).sum());
     let mut diags = Diagnostics::default();
+    let loads = scenario_files(&files, loads, |l| &l.includes, &mut diags);
+    let mut records = Vec::with_capacity(loads.iter().map(|l| l.records.len()).sum());
+    let mut notes = Vec::with_capacity(loads.iter().map(|l| l.notes.len()).sum());
     let mut seen = Places::default();
     let mut webhooks = false;
-    for (f, load) in files.iter().zip(loads) {
-        if !included.is_empty() && included.contains(&same_file_key(f)) {
-            continue;
-        }
-        let Some(load) = load else {
-            diags.push(thread_died(f));
-            continue;
-        };
+    for load in loads {
         records.extend(load.records);
         notes.extend(load.notes);
         webhooks |= load.webhooks;
