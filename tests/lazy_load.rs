@@ -133,7 +133,7 @@ fn run(
 }
 
 /// Run `suite` with `options`; how many scenarios passed, and the reports `keep`
-/// keeps (what it returns for each finished scenario).
+/// keeps (what it returns for each finished scenario), in the suite's order.
 fn run_with(
     rt: &tokio::runtime::Runtime,
     suite: Suite,
@@ -166,8 +166,18 @@ fn run_with(
         )
         .await
         .unwrap();
-        drain.await.unwrap()
+        let (passed, mut reports) = drain.await.unwrap();
+        reports.sort_by_key(|r| r.index);
+        (passed, reports)
     })
+}
+
+/// Each report's scenario name and outcome.
+fn outcomes(reports: &[ScenarioReport]) -> Vec<(&str, Outcome)> {
+    reports
+        .iter()
+        .map(|r| (r.name.as_str(), r.outcome))
+        .collect()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -297,14 +307,9 @@ fn a_file_changed_after_loading_makes_its_scenario_an_error() {
             Some(t) => std::fs::write(&b, t).unwrap(),
             None => std::fs::remove_file(&b).unwrap(),
         }
-        let (_, mut reports) = run(&rt, suite, &server.url(), true);
-        reports.sort_by_key(|r| r.index);
-        let got: Vec<(&str, Outcome)> = reports
-            .iter()
-            .map(|r| (r.name.as_str(), r.outcome))
-            .collect();
+        let (_, reports) = run(&rt, suite, &server.url(), true);
         assert_eq!(
-            got,
+            outcomes(&reports),
             [
                 ("a", Outcome::Passed),
                 ("b", Outcome::Error),
@@ -371,8 +376,7 @@ fn a_lazy_suite_runs_what_a_held_one_runs() {
             })
             .unwrap();
             runner::select::select_suite(&mut suite, sel);
-            let (_, mut reports) = run(&rt, suite, &server.url(), true);
-            reports.sort_by_key(|r| r.index);
+            let (_, reports) = run(&rt, suite, &server.url(), true);
             let got: Vec<(String, Outcome, Option<String>)> = reports
                 .into_iter()
                 .map(|r| (r.name, r.outcome, r.message))
@@ -502,8 +506,7 @@ fn a_scenario_that_will_not_start_is_not_loaded_again() {
         fail_fast: true,
         ..Default::default()
     };
-    let (_, mut reports) = run_with(&rt, suite, options, Some);
-    reports.sort_by_key(|r| r.index);
+    let (_, reports) = run_with(&rt, suite, options, Some);
     let got: Vec<(&str, Outcome, bool)> = reports
         .iter()
         .map(|r| {
@@ -554,14 +557,9 @@ fn the_render_limit_is_the_run_s_held_or_lazy() {
             jobs: 1,
             ..Default::default()
         };
-        let (_, mut reports) = run_with(&rt, suite, options, Some);
-        reports.sort_by_key(|r| r.index);
-        let got: Vec<(&str, Outcome)> = reports
-            .iter()
-            .map(|r| (r.name.as_str(), r.outcome))
-            .collect();
+        let (_, reports) = run_with(&rt, suite, options, Some);
         assert_eq!(
-            got,
+            outcomes(&reports),
             [
                 ("a", Outcome::Passed),
                 ("b", Outcome::Passed),

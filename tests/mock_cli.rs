@@ -25,16 +25,19 @@ fn a_port_already_in_use_exits_3_naming_the_port() {
     );
 }
 
+/// `runner mock --keys KEYS` on any free port: only the keys file can stop it.
+fn mock_with_keys(ws: &Workspace, keys: &std::path::Path) -> runner_cli::Output {
+    ws.runner()
+        .args(["mock", "--host", "127.0.0.1", "--port", "0", "--keys"])
+        .arg(keys)
+        .run()
+}
+
 #[test]
 fn a_bad_keys_file_exits_2_naming_the_file() {
     let ws = Workspace::new();
     let keys = ws.write("keys.txt", "lp_test_not-a-key\n");
-    // Port 0 would bind anywhere: only the keys file can stop this mock.
-    let out = ws
-        .runner()
-        .args(["mock", "--host", "127.0.0.1", "--port", "0", "--keys"])
-        .arg(&keys)
-        .run();
+    let out = mock_with_keys(&ws, &keys);
     out.expect_code(2);
     assert!(out.stderr.contains("keys.txt"), "{}", out.all());
     assert!(out.stderr.contains("line 1"), "{}", out.all());
@@ -45,11 +48,7 @@ fn a_bad_keys_file_exits_2_naming_the_file() {
     );
 
     let missing = ws.path("no-such-keys.txt");
-    let out = ws
-        .runner()
-        .args(["mock", "--host", "127.0.0.1", "--port", "0", "--keys"])
-        .arg(&missing)
-        .run();
+    let out = mock_with_keys(&ws, &missing);
     out.expect_code(2);
     assert!(
         out.stderr.contains("cannot read keys file"),
@@ -72,11 +71,7 @@ fn a_keys_file_that_is_not_a_small_regular_file_exits_2() {
         (std::path::PathBuf::from("/dev/zero"), "not a regular file"),
         (big, "over the 4 MB limit"),
     ] {
-        let out = ws
-            .runner()
-            .args(["mock", "--host", "127.0.0.1", "--port", "0", "--keys"])
-            .arg(&keys)
-            .run();
+        let out = mock_with_keys(&ws, &keys);
         out.expect_code(2);
         assert!(
             out.stderr.contains("cannot read keys file"),
