@@ -128,58 +128,8 @@ done
 curl -fsS "$base/v1/whoami" >/dev/null || { echo "nginx did not start; see $ngx/logs/error.log" >&2; exit 3; }
 
 # --- suites ----------------------------------------------------------------
-key='lp_test_01JMOCKDEM0KEY00_bW9jay1vbmx5LWRlbW8ta2V5LW5vdC1hLXNlY3JldDA'
-gen_yaml() { # $1 index
-    cat <<EOF
-name: smoke $1
-allow_cost: [scrape]
-headers:
-  X-Api-Key: "$key"
-steps:
-  - name: whoami
-    request:
-      method: GET
-      url: /v1/whoami
-    expect:
-      status: 200
-  - name: create throwaway project
-    request:
-      method: POST
-      url: /v1/projects
-      headers:
-        Idempotency-Key: "{{ uuid() }}"
-      json:
-        name: ci-smoke
-        customerExternalId: "ci-$1"
-        timezone: UTC
-        primaryLanguage: en
-    expect:
-      status: [200, 201]
-    capture:
-      project_id: \$.id
-  - name: start App Store ingest
-    request:
-      method: POST
-      url: "/v1/projects/{{ project_id }}/ingest/appstore"
-      headers:
-        Idempotency-Key: "{{ uuid() }}"
-      json:
-        iosBundleId: com.example.doesnotexist
-    expect:
-      status: 202
-    capture:
-      job_id: \$.jobId
-finally:
-  - name: cancel the ingest
-    request:
-      method: POST
-      url: "/v1/jobs/{{ job_id }}/cancel"
-      headers:
-        Idempotency-Key: "{{ uuid() }}"
-    expect:
-      status: [200, 202, 409]
-EOF
-}
+# The mock's demo key, as bench/smoke.yaml sends it.
+key="$(sed -n 's/^ *X-Api-Key: "\(.*\)"$/\1/p' "$here/smoke.yaml")"
 # Hurl has no `finally`; the cancel is its 4th entry, which runs when the 3 before pass.
 gen_hurl() { # $1 index
     cat <<EOF
@@ -217,7 +167,9 @@ EOF
 }
 # One template per tool, copied N times by one process (a shell loop forking per
 # file takes minutes at N=50000).
-gen_yaml @I@ >"$work/template.yaml"
+# The flow itself is bench/smoke.yaml (tests/lazy_load.rs runs the same file);
+# `@I@` stands for the file's number.
+cp "$here/smoke.yaml" "$work/template.yaml"
 [ -n "$hurl_bin" ] && gen_hurl @I@ >"$work/template.hurl"
 # Suite 1 is always made: the sanity check below runs it.
 for n in $(printf '%s\n' 1 $sizes | sort -nu); do

@@ -19,7 +19,9 @@ use runner::scenario::values::JsonPathSpec;
 use runner::scenario::{Action, Scenario};
 use runner::template::{Scope, Templates};
 
-/// The 4-request smoke flow of bench/run.sh, as one file.
+/// The 4-request smoke flow of bench/smoke.yaml, with more to check (the JSON,
+/// regex and header assertions the `assert` group measures) and a templated
+/// variable; a file of its own for that reason.
 fn smoke_yaml(i: usize) -> String {
     format!(
         r#"name: smoke {i}

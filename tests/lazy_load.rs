@@ -26,8 +26,9 @@ static ALLOC: counting_alloc::Counting = counting_alloc::Counting;
 /// The tests of this file run one at a time: the allocator's counts are the process's.
 static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// A server on 127.0.0.1 that answers every request 200 with
-/// `{"id":"id-1","jobId":"job-1","ok":true}`, and keeps nothing of it (the test
+/// A server on 127.0.0.1 that answers every request with
+/// `{"id":"id-1","jobId":"job-1","ok":true}`, 202 to an App Store ingest as the
+/// Layers API does and 200 to anything else, and keeps nothing of it (the test
 /// servers of `support/` record every request, which would count here).
 struct Server {
     url: String,
@@ -42,8 +43,14 @@ impl Server {
             let rt = runtime();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let app = axum::Router::new().fallback(|| async {
-                    axum::Json(serde_json::json!({"id": "id-1", "jobId": "job-1", "ok": true}))
+                let app = axum::Router::new().fallback(|uri: axum::http::Uri| async move {
+                    let status = if uri.path().ends_with("/ingest/appstore") {
+                        axum::http::StatusCode::ACCEPTED
+                    } else {
+                        axum::http::StatusCode::OK
+                    };
+                    let body = serde_json::json!({"id": "id-1", "jobId": "job-1", "ok": true});
+                    (status, axum::Json(body))
                 });
                 let _ = axum::serve(listener, app).await;
             });
@@ -56,56 +63,10 @@ impl Server {
     }
 }
 
-/// The benchmark's smoke flow (bench/run.sh), answered by a server that says 200
-/// with `{"id":..,"jobId":..,"ok":true}` to everything: four steps, two captures.
+/// The benchmark's smoke flow (bench/smoke.yaml, which bench/run.sh runs), as
+/// file number `i`: four steps, two captures.
 fn smoke(i: usize) -> String {
-    format!(
-        r#"name: smoke {i:05}
-tags: [smoke]
-headers:
-  X-Api-Key: "lp_test_01JMOCKDEM0KEY00_bW9jay1vbmx5LWRlbW8ta2V5LW5vdC1hLXNlY3JldDA"
-steps:
-  - name: whoami
-    request:
-      method: GET
-      url: /v1/whoami
-    expect:
-      status: 200
-  - name: create throwaway project
-    request:
-      method: POST
-      url: /v1/projects
-      headers:
-        Idempotency-Key: "{{{{ uuid() }}}}"
-      json:
-        name: ci-smoke
-        customerExternalId: "ci-{i:05}"
-        timezone: UTC
-    expect:
-      status: [200, 201]
-      json:
-        $.ok: true
-    capture:
-      project_id: $.id
-  - name: start App Store ingest
-    request:
-      method: POST
-      url: "/v1/projects/{{{{ project_id }}}}/ingest/appstore"
-      json:
-        iosBundleId: com.example.doesnotexist
-    expect:
-      status: 200
-    capture:
-      job_id: $.jobId
-finally:
-  - name: cancel the ingest
-    request:
-      method: POST
-      url: "/v1/jobs/{{{{ job_id }}}}/cancel"
-    expect:
-      status: [200, 202, 409]
-"#
-    )
+    include_str!("../bench/smoke.yaml").replace("@I@", &format!("{i:05}"))
 }
 
 /// Run `suite` against `base`, with the engine's defaults for a test (no retries,
