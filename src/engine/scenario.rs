@@ -273,15 +273,31 @@ fn base_url(
 }
 
 fn blank(index: usize, s: &Scenario, started_at: chrono::DateTime<chrono::Utc>) -> ScenarioReport {
-    ScenarioReport {
+    let entry = crate::scenario::suite::Entry {
         index,
-        name: s.name.clone(),
-        file: s.file.display().to_string(),
-        line: s.loc.line as usize,
+        file: &s.file,
+        name: &s.name,
+        line: s.loc.line,
+        tags: &s.tags,
+        locks: &s.locks,
+    };
+    blank_of(entry, started_at)
+}
+
+/// A passed report with no steps yet, of the scenario `e` says.
+fn blank_of(
+    e: crate::scenario::suite::Entry<'_>,
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> ScenarioReport {
+    ScenarioReport {
+        index: e.index,
+        name: e.name.to_string(),
+        file: e.file.display().to_string(),
+        line: e.line as usize,
         flaky: false,
         previous_attempts: Vec::new(),
-        classname: s.classname(),
-        tags: s.tags.clone(),
+        classname: e.classname(),
+        tags: e.tags.to_vec(),
         outcome: Outcome::Passed,
         message: None,
         interrupted: false,
@@ -308,21 +324,9 @@ pub(crate) fn skipped(
 pub(crate) fn crashed(ctx: &RunCtx, index: usize, why: &str) -> ScenarioReport {
     match ctx.suite.entry(index) {
         Some(e) => ScenarioReport {
-            index,
-            name: e.name.to_string(),
-            file: e.file.display().to_string(),
-            line: e.line as usize,
-            flaky: false,
-            previous_attempts: Vec::new(),
-            classname: e.classname(),
-            tags: e.tags.to_vec(),
             outcome: Outcome::Error,
             message: Some(format!("internal error while running the scenario: {why}")),
-            interrupted: false,
-            started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            duration: std::time::Duration::ZERO,
-            steps: Vec::new(),
-            masked_with: None,
+            ..blank_of(e, chrono::Utc::now())
         },
         None => ScenarioReport {
             index,
