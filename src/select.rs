@@ -107,7 +107,11 @@ pub fn select(scenarios: Vec<Scenario>, sel: &Selection) -> Vec<Scenario> {
 
 /// [`select`], with the counts before each stage.
 pub fn select_counted(scenarios: Vec<Scenario>, sel: &Selection) -> Selected {
-    let entries: Vec<Listed<'_>> = scenarios.iter().map(Listed::of).collect();
+    let entries: Vec<Entry<'_>> = scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, s)| s.entry(i))
+        .collect();
     let (keep, counts) = choose(&entries, sel);
     let mut kept: Vec<Scenario> = scenarios
         .into_iter()
@@ -129,45 +133,16 @@ pub fn select_counted(scenarios: Vec<Scenario>, sel: &Selection) -> Selected {
 /// Narrow a checked suite to the scenarios `sel` asks for (numbered again from 0):
 /// the suite can only lose scenarios, so what runs is still what was checked.
 pub fn select_suite(suite: &mut Suite, sel: &Selection) -> Counts {
-    let entries: Vec<Listed<'_>> = suite.entries().map(Listed::from).collect();
+    let entries: Vec<Entry<'_>> = suite.entries().collect();
     let (keep, counts) = choose(&entries, sel);
     suite.retain(|i, _| keep.contains(&i));
     counts
 }
 
-/// What selection reads of a scenario, held or loaded lazily.
-#[derive(Clone, Copy)]
-struct Listed<'a> {
-    file: &'a std::path::Path,
-    name: &'a str,
-    tags: &'a [String],
-}
-
-impl<'a> Listed<'a> {
-    fn of(s: &'a Scenario) -> Self {
-        Listed {
-            file: &s.file,
-            name: &s.name,
-            tags: &s.tags,
-        }
-    }
-}
-
-impl<'a> From<Entry<'a>> for Listed<'a> {
-    fn from(e: Entry<'a>) -> Self {
-        Listed {
-            file: e.file,
-            name: e.name,
-            tags: e.tags,
-        }
-    }
-}
-
-/// The positions in `scenarios` that `sel` keeps, and the counts.
-fn choose(scenarios: &[Listed<'_>], sel: &Selection) -> (HashSet<usize>, Counts) {
+fn choose(scenarios: &[Entry<'_>], sel: &Selection) -> (HashSet<usize>, Counts) {
     let total = scenarios.len();
     let filter = sel.filter.as_ref().map(|f| f.to_lowercase());
-    let matched: Vec<(usize, &Listed<'_>)> = scenarios
+    let matched: Vec<(usize, &Entry<'_>)> = scenarios
         .iter()
         .enumerate()
         .filter(|(_, s)| sel.tags.is_empty() || s.tags.iter().any(|t| sel.tags.contains(t)))
@@ -185,7 +160,7 @@ fn choose(scenarios: &[Listed<'_>], sel: &Selection) -> (HashSet<usize>, Counts)
         .map(|t| matched.iter().filter(|(_, s)| t.of(s).is_some()).count());
     let mut keep: Vec<usize> = matched.iter().map(|(i, _)| *i).collect();
     if let Some((k, n)) = sel.shard {
-        let members: Vec<Listed<'_>> = matched.iter().map(|(_, s)| **s).collect();
+        let members: Vec<Entry<'_>> = matched.iter().map(|(_, s)| **s).collect();
         let mine = shard_members(&members, k, n, timings.as_ref());
         keep = keep
             .into_iter()
@@ -212,7 +187,7 @@ fn choose(scenarios: &[Listed<'_>], sel: &Selection) -> (HashSet<usize>, Counts)
 /// shard with the least time so far (the lowest-numbered on a tie); those they do
 /// not know are then dealt round-robin as without timings.
 fn shard_members(
-    scenarios: &[Listed<'_>],
+    scenarios: &[Entry<'_>],
     k: usize,
     n: usize,
     timings: Option<&Timings>,
@@ -359,7 +334,7 @@ impl Timings {
     }
 
     /// The duration of `s` in the earlier run, when it ran there.
-    fn of(&self, s: &Listed<'_>) -> Option<f64> {
+    fn of(&self, s: &Entry<'_>) -> Option<f64> {
         self.seconds
             .get(&(s.file.display().to_string(), s.name.to_string()))
             .copied()
@@ -452,7 +427,11 @@ mod tests {
     fn shards(scenarios: &[Scenario], n: usize, t: Option<&Timings>) -> Vec<Vec<String>> {
         (1..=n)
             .map(|k| {
-                let listed: Vec<Listed<'_>> = scenarios.iter().map(Listed::of).collect();
+                let listed: Vec<Entry<'_>> = scenarios
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| s.entry(i))
+                    .collect();
                 let mut names: Vec<String> = shard_members(&listed, k, n, t)
                     .into_iter()
                     .map(|i| scenarios[i].name.clone())

@@ -273,15 +273,7 @@ fn base_url(
 }
 
 fn blank(index: usize, s: &Scenario, started_at: chrono::DateTime<chrono::Utc>) -> ScenarioReport {
-    let entry = crate::scenario::suite::Entry {
-        index,
-        file: &s.file,
-        name: &s.name,
-        line: s.loc.line,
-        tags: &s.tags,
-        locks: &s.locks,
-    };
-    blank_of(entry, started_at)
+    blank_of(s.entry(index), started_at)
 }
 
 /// A passed report with no steps yet, of the scenario `e` says.

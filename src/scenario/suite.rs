@@ -206,14 +206,7 @@ impl Suite {
     /// What selection and the scheduler read of scenario `i`.
     pub fn entry(&self, i: usize) -> Option<Entry<'_>> {
         match &self.lazy {
-            None => self.scenarios.get(i).map(|s| Entry {
-                index: i,
-                file: &s.file,
-                name: &s.name,
-                line: s.loc.line,
-                tags: &s.tags,
-                locks: &s.locks,
-            }),
+            None => self.scenarios.get(i).map(|s| s.entry(i)),
             Some(l) => l.records.get(i).map(|r| Entry {
                 index: i,
                 file: &r.file,
@@ -407,6 +400,19 @@ impl Scenario {
     }
 
     /// Every step, main ones first.
+    /// What selection, the scheduler and the reports read of it, as the suite's
+    /// scenario number `index`.
+    pub fn entry(&self, index: usize) -> Entry<'_> {
+        Entry {
+            index,
+            file: &self.file,
+            name: &self.name,
+            line: self.loc.line,
+            tags: &self.tags,
+            locks: &self.locks,
+        }
+    }
+
     pub fn all_steps(&self) -> impl Iterator<Item = &Step> {
         self.steps.iter().chain(self.finally.iter())
     }
