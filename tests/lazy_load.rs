@@ -255,7 +255,7 @@ fn a_file_changed_after_loading_makes_its_scenario_an_error() {
                 "name: b\ntags: [t]\n{}",
                 step.replace("/b", "/b-edited")
             )),
-            "the file changed since the run checked it (it, or a file it includes)",
+            "the file changed since the run checked it (it, or a file it",
         ),
     ];
     for (what, text, says) in cases {
@@ -287,6 +287,82 @@ fn a_file_changed_after_loading_makes_its_scenario_an_error() {
             reports[1].file.ends_with("b.yaml") && reports[1].line == 1,
             "{what}"
         );
+    }
+}
+
+/// A file that a scenario file does not hold but reads to load and check (an
+/// include, its `data:` rows, an expected body, a schema) changed between
+/// loading and the scenario's start makes that scenario an error, like a change
+/// to the file itself: the checks before the first request (the cost guard
+/// among them) were made on what it held then. Unchanged, every scenario runs
+/// and passes: the number that says what a file held is the same at both
+/// loads, also when the loader had parsed a shared include for another file.
+#[test]
+fn a_file_it_reads_changed_after_loading_makes_its_scenario_an_error() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start();
+    let rt = runtime();
+    let body = r#"{"id":"id-1","jobId":"job-1","ok":true}"#;
+    let write = |dir: &Path| {
+        let put = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+        put("shared.yaml", "- request: { url: /shared }\n");
+        put("rows.csv", "path\n/one\n");
+        put("expected.json", body);
+        put("schema.json", r#"{"type": "object", "required": ["ok"]}"#);
+        // Many files include shared.yaml: each loader thread parses it once and
+        // then takes it from its cache.
+        for i in 0..24 {
+            put(
+                &format!("inc{i:02}.yaml"),
+                &format!("name: inc{i:02}\nsteps:\n  - include: shared.yaml\n"),
+            );
+        }
+        put(
+            "reads.yaml",
+            "name: reads\ndata: rows.csv\nsteps:\n  - include: shared.yaml\n  - request: { url: \"{{ path }}\" }\n    expect:\n      status: 200\n      bytes: { file: expected.json }\n      schema: schema.json\n",
+        );
+    };
+    // (what changed, the file, its new text)
+    let cases: &[(&str, &str, &str)] = &[
+        ("nothing", "", ""),
+        ("the include", "shared.yaml", "- request: { url: /other }\n"),
+        ("a data row", "rows.csv", "path\n/two\n"),
+        ("the expected body", "expected.json", "{}"),
+        ("the schema", "schema.json", r#"{"type": "object"}"#),
+    ];
+    for (what, file, text) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path());
+        let (suite, _) =
+            load_planned(&[dir.path().to_path_buf()], &[], Loading::Lazy, |_, _| ()).unwrap();
+        if !file.is_empty() {
+            std::fs::write(dir.path().join(file), text).unwrap();
+        }
+        let (_, reports) = run(&rt, suite, &server.url(), true);
+        assert_eq!(reports.len(), 25, "{what}");
+        for r in &reports {
+            let reads_it = match *file {
+                "" => false,
+                "shared.yaml" => true,
+                _ => r.name.starts_with("reads"),
+            };
+            if reads_it {
+                let message = r.message.clone().unwrap_or_default();
+                assert_eq!(r.outcome, Outcome::Error, "{what}: {}", r.name);
+                assert!(
+                    message.contains("changed since the run checked it"),
+                    "{what}: {message}"
+                );
+            } else {
+                assert_eq!(
+                    r.outcome,
+                    Outcome::Passed,
+                    "{what}: {} {:?}",
+                    r.name,
+                    r.message
+                );
+            }
+        }
     }
 }
 

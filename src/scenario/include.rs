@@ -68,6 +68,14 @@ pub(crate) struct IncludeMap {
     steps: Vec<Spanned<StepDoc>>,
 }
 
+/// An included file as a loader keeps it for the next file that includes it.
+pub(super) struct Parsed {
+    /// Its steps; `None` when it could not be read or parsed (said once).
+    steps: Option<Arc<Vec<Spanned<StepDoc>>>>,
+    /// What reading it noted ([`super::read::fingerprinted`]).
+    read: Vec<u64>,
+}
+
 impl Loader {
     pub(super) fn include(
         &mut self,
@@ -93,8 +101,14 @@ impl Loader {
         let target = tidy_path(&base.join(&inc.value));
         self.included.push(target.clone());
         let docs = match self.includes.get(&target) {
-            Some(cached) => cached.clone(),
+            Some(cached) => {
+                // What parsing it read, as if it were read again here: a file's
+                // fingerprint cannot depend on which file of the loader's came first.
+                super::read::note(&cached.read);
+                cached.steps.clone()
+            }
             None => {
+                let mark = super::read::noted_mark();
                 let parsed = if target.is_file() {
                     match parse_yaml::<IncludeDoc>(&target) {
                         Ok(IncludeDoc::List(steps))
@@ -116,7 +130,9 @@ impl Loader {
                     );
                     None
                 };
-                self.includes.insert(target.clone(), parsed.clone());
+                let read = super::read::noted_since(mark);
+                let steps = parsed.clone();
+                self.includes.insert(target.clone(), Parsed { steps, read });
                 parsed
             }
         };

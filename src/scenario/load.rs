@@ -360,9 +360,8 @@ pub fn load_planned<T: Send>(
         return settled(diags, more, &files).map(|()| (suite, notes));
     }
     let loads = in_parallel(&files, |loader, f| {
-        let mut load = loader.load_one(f);
-        let (templates, more) = super::check::check(&mut load.scenarios, cli_vars);
-        load.diags.extend(more);
+        let ((load, templates), fingerprint) =
+            super::read::fingerprinted(|| load_and_check(loader, f, cli_vars));
         let webhooks = templates.any_reads("webhook")
             || load.scenarios.iter().any(|s| {
                 s.all_steps()
@@ -377,7 +376,6 @@ pub fn load_planned<T: Send>(
         } else {
             Vec::new()
         };
-        let fingerprint = fingerprint(f, &load.includes);
         let mut records: Vec<super::suite::Record> = load
             .scenarios
             .iter()
@@ -438,25 +436,18 @@ struct LazyFile<T> {
     webhooks: bool,
 }
 
-/// One file of a lazy suite loaded and checked again as its scenario starts: its
-/// scenarios and the templates they compiled into, or what is wrong with it now.
-/// What a scenario file and the files it includes hold, as one number: a lazy
-/// run runs a scenario only from a file that still holds what was checked.
-/// (Read a second time rather than hashed as it is parsed: a change in the
-/// instant between the two reads is the one this cannot see.)
-pub(super) fn fingerprint(file: &Path, includes: &[PathBuf]) -> u64 {
-    use std::hash::{Hash as _, Hasher as _};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    let mut others: Vec<&PathBuf> = includes.iter().collect();
-    others.sort();
-    for p in std::iter::once(file).chain(others.into_iter().map(PathBuf::as_path)) {
-        p.hash(&mut h);
-        super::read::read_limited(p).ok().hash(&mut h);
-    }
-    h.finish()
+/// One file of a lazy suite loaded and checked alone, as it is the first time
+/// and again as its scenario starts: the same work, so that both read the same
+/// files in the same order ([`super::read::fingerprinted`]).
+fn load_and_check(loader: &mut Loader, file: &Path, cli_vars: &[String]) -> (FileLoad, Templates) {
+    let mut load = loader.load_one(file);
+    let (templates, more) = super::check::check(&mut load.scenarios, cli_vars);
+    load.diags.extend(more);
+    (load, templates)
 }
 
-/// Load and check `file` again as one of its scenarios starts, on the thread
+/// Load and check `file` again as one of its scenarios starts (its scenarios and
+/// the templates they compiled into, or what is wrong with it now), on the thread
 /// that starts it: loading and checking recurse as deep as the file nests, so
 /// that thread needs a loader's stack ([`LOADER_STACK_BYTES`]; the command
 /// line's runtime gives its threads one).
@@ -465,12 +456,10 @@ pub(super) fn reload(
     cli_vars: &[String],
 ) -> Result<(Vec<Scenario>, Templates, u64), Diagnostics> {
     let mut loader = Loader::default();
-    let mut load = loader.load_one(file);
-    let (templates, more) = super::check::check(&mut load.scenarios, cli_vars);
-    load.diags.extend(more);
+    let ((mut load, templates), fingerprint) =
+        super::read::fingerprinted(|| load_and_check(&mut loader, file, cli_vars));
     if load.diags.is_empty() {
         crate::diagnostic::forget_source(file);
-        let fingerprint = fingerprint(file, &load.includes);
         Ok((load.scenarios, templates, fingerprint))
     } else {
         load.diags.refine_positions();
@@ -481,7 +470,7 @@ pub(super) fn reload(
 #[derive(Default)]
 pub(super) struct Loader {
     pub(super) diags: Diagnostics,
-    pub(super) includes: HashMap<PathBuf, Option<Arc<Vec<Spanned<StepDoc>>>>>,
+    pub(super) includes: HashMap<PathBuf, super::include::Parsed>,
     /// Files named by `include:` while loading the current file.
     pub(super) included: Vec<PathBuf>,
     /// Matrix cases expanded so far by every loader of the run.

@@ -118,7 +118,85 @@ pub(super) fn read_limited(path: &Path) -> Result<Vec<u8>, Diagnostic> {
 
 /// Read a regular file of at most `max` bytes. A device (`/dev/zero`), a FIFO or
 /// a file that grows while it is read is refused instead of read forever.
+/// While [`fingerprinted`] runs on this thread, what was read is noted.
 pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    let read = read_capped_unnoted(path, max);
+    if noting() {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        path.hash(&mut h);
+        read.hash(&mut h);
+        note(&[h.finish()]);
+    }
+    read
+}
+
+thread_local! {
+    /// One number per file read while a [`fingerprinted`] call runs on this
+    /// thread, in the order they were read; `None` when none runs.
+    static NOTED: std::cell::RefCell<Option<Vec<u64>>> = const { std::cell::RefCell::new(None) };
+}
+
+fn noting() -> bool {
+    NOTED.with(|n| n.borrow().is_some())
+}
+
+/// Notes `digests` as reads of this thread's [`fingerprinted`] call, if one
+/// runs: how a cache that skips a read repeats what that read noted.
+pub(super) fn note(digests: &[u64]) {
+    NOTED.with(|n| {
+        if let Some(noted) = n.borrow_mut().as_mut() {
+            noted.extend_from_slice(digests);
+        }
+    });
+}
+
+/// How many reads this thread's [`fingerprinted`] call has noted so far; with
+/// [`noted_since`], what one part of the work read.
+pub(super) fn noted_mark() -> usize {
+    NOTED.with(|n| n.borrow().as_ref().map_or(0, Vec::len))
+}
+
+pub(super) fn noted_since(mark: usize) -> Vec<u64> {
+    NOTED.with(|n| {
+        n.borrow()
+            .as_ref()
+            .and_then(|v| v.get(mark..))
+            .map(<[u64]>::to_vec)
+            .unwrap_or_default()
+    })
+}
+
+/// Runs `work` and says, as one number, what every file it read on this thread
+/// held, in order: the bytes it parsed and checked, not a second read of them.
+/// Two runs of the same work on the same files give the same number; a change
+/// to any byte of any of them (the scenario file, an include, a `data:` file,
+/// an expected body, a schema), or a file that appeared or went, another.
+pub(super) fn fingerprinted<R>(work: impl FnOnce() -> R) -> (R, u64) {
+    struct Stop(Option<Vec<u64>>);
+    impl Drop for Stop {
+        // Put back what ran before, also when `work` panics.
+        fn drop(&mut self) {
+            let before = self.0.take();
+            NOTED.with(|n| *n.borrow_mut() = before);
+        }
+    }
+    let before = NOTED.with(|n| n.borrow_mut().replace(Vec::new()));
+    let mut stop = Stop(before);
+    let out = work();
+    let noted = NOTED.with(|n| n.borrow_mut().take()).unwrap_or_default();
+    // A call within another: the outer one read these files too.
+    if let Some(outer) = stop.0.as_mut() {
+        outer.extend_from_slice(&noted);
+    }
+    drop(stop);
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    noted.hash(&mut h);
+    (out, h.finish())
+}
+
+fn read_capped_unnoted(path: &Path, max: u64) -> Result<Vec<u8>, String> {
     use std::io::Read as _;
     let regular = |meta: &std::fs::Metadata| -> Result<(), String> {
         if meta.is_dir() {
@@ -183,4 +261,43 @@ fn yaml_options() -> serde_saphyr::Options {
     // Diagnostics quote the source themselves; a snippet per error would copy text.
     o.with_snippet = false;
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The number says what was read, in order, and nothing else; a call within
+    /// another counts for both; a panic in the work ends the noting.
+    #[test]
+    fn a_fingerprint_is_what_the_work_read_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&a, "one").unwrap();
+        std::fs::write(&b, "two").unwrap();
+        let both = || {
+            let _ = read_capped(&a, 16);
+            let _ = read_capped(&b, 16);
+        };
+        let ((), first) = fingerprinted(both);
+        let ((), again) = fingerprinted(both);
+        assert_eq!(first, again);
+        let ((), other_order) = fingerprinted(|| {
+            let _ = read_capped(&b, 16);
+            let _ = read_capped(&a, 16);
+        });
+        assert_ne!(first, other_order);
+        let ((), nested) = fingerprinted(|| {
+            let _ = read_capped(&a, 16);
+            let ((), inner) = fingerprinted(|| read_capped(&b, 16).map(|_| ()).unwrap());
+            assert_ne!(inner, first);
+        });
+        assert_eq!(nested, first, "the inner call's read counts for the outer");
+        std::fs::write(&b, "tw0").unwrap();
+        assert_ne!(fingerprinted(both).1, first);
+        std::fs::remove_file(&b).unwrap();
+        assert_ne!(fingerprinted(both).1, first);
+        let _ = std::panic::catch_unwind(|| fingerprinted(|| panic!("in the work")));
+        assert!(!noting(), "a panic leaves nothing noting");
+    }
 }

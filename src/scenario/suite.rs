@@ -55,8 +55,9 @@ pub(super) struct Record {
     pub(super) line: u32,
     pub(super) tags: Vec<String>,
     pub(super) locks: Vec<String>,
-    /// What its file and the files that file includes held when they were
-    /// checked ([`super::load::fingerprint`]).
+    /// What its file and every file read to load and check it (includes, `data:`
+    /// files, expected bodies, schemas) held when they were checked
+    /// ([`super::read::fingerprinted`]).
     pub(super) fingerprint: u64,
 }
 
@@ -342,7 +343,7 @@ impl Suite {
         // written in the file) were made on what it held then.
         if file.fingerprint != r.fingerprint {
             return Err(format!(
-                "{}: the file changed since the run checked it (it, or a file it includes); the scenario is not run as it is now",
+                "{}: the file changed since the run checked it (it, or a file it includes or reads: `data:` rows, an expected body, a schema); the scenario is not run as it is now",
                 r.file.display()
             ));
         }
