@@ -83,13 +83,29 @@ pub struct ArityError {
     pub hint: String,
 }
 
-/// The calls in `src` of this project's functions and filters that pass the wrong
-/// number of arguments; function names in `own` (the template's own macros) are
-/// not ours and are skipped.
+/// The calls in `src` of functions and filters (this project's and minijinja's)
+/// that pass what they do not take: the wrong number of arguments, or a keyword
+/// argument they do not know. Function names in `own` (the template's own
+/// macros) are not ours and are skipped.
 pub fn arity_errors(src: &str, own: &std::collections::HashSet<String>) -> Vec<ArityError> {
     scan_calls(src)
         .into_iter()
         .filter_map(|c| {
+            let table = if c.filter {
+                BUILTIN_FILTERS
+            } else {
+                BUILTIN_FUNCTIONS
+            };
+            if let Some(b) = builtin_of(table, &c.name)
+                && (c.filter || !own.contains(&c.name))
+            {
+                let (message, hint) = b.call_error(c.filter, c.args, &c.keywords)?;
+                return Some(ArityError {
+                    name: c.name,
+                    message,
+                    hint,
+                });
+            }
             let (message, hint) = if c.filter {
                 let f = filter(&c.name)?;
                 let message = f.arity_error(c.args)?;
@@ -133,7 +149,10 @@ pub fn arity_errors(src: &str, own: &std::collections::HashSet<String>) -> Vec<A
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     pub name: String,
+    /// Every argument, positional or keyword.
     pub args: usize,
+    /// The names of the arguments passed by keyword, in order.
+    pub keywords: Vec<String>,
     pub filter: bool,
 }
 
@@ -214,16 +233,23 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
                 let name = src[start..i].to_string();
                 if prev == b'|' {
                     // A filter without parentheses passes nothing besides the piped value.
-                    let args = if open { count_args(b, j) } else { 0 };
+                    let (args, keywords) = if open {
+                        call_args(b, j)
+                    } else {
+                        (0, Vec::new())
+                    };
                     out.push(Call {
                         name,
                         args,
+                        keywords,
                         filter: true,
                     });
                 } else if prev != b'.' && open {
+                    let (args, keywords) = call_args(b, j);
                     out.push(Call {
                         name,
-                        args: count_args(b, j),
+                        args,
+                        keywords,
                         filter: false,
                     });
                 }
@@ -259,16 +285,32 @@ fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
         .map(|p| p + from)
 }
 
-/// The arguments of the call whose `(` is at `open`: the non-empty pieces between
-/// commas at its own bracket depth.
-fn count_args(b: &[u8], open: usize) -> usize {
+/// The arguments of the call whose `(` is at `open`: how many (the non-empty
+/// pieces between commas at its own bracket depth), and the names of those
+/// passed by keyword (`name=value`).
+fn call_args(b: &[u8], open: usize) -> (usize, Vec<String>) {
     let mut depth = 0usize;
     let mut quote: Option<u8> = None;
     let mut args = 0;
     let mut piece = false;
+    let mut keywords = Vec::new();
     let mut i = open;
     while i < b.len() {
         let c = b[i];
+        if depth == 1 && !piece && quote.is_none() && (c.is_ascii_alphabetic() || c == b'_') {
+            let start = i;
+            let mut end = i;
+            while end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] == b'_') {
+                end += 1;
+            }
+            let mut eq = end;
+            while eq < b.len() && b[eq].is_ascii_whitespace() {
+                eq += 1;
+            }
+            if b.get(eq) == Some(&b'=') && b.get(eq + 1) != Some(&b'=') {
+                keywords.push(String::from_utf8_lossy(&b[start..end]).into_owned());
+            }
+        }
         i += 1;
         if let Some(q) = quote {
             if c == b'\\' {
@@ -303,7 +345,7 @@ fn count_args(b: &[u8], open: usize) -> usize {
             piece = true;
         }
     }
-    args + usize::from(piece)
+    (args + usize::from(piece), keywords)
 }
 
 /// A filter this project adds: everything about it in one row, so the
@@ -387,60 +429,193 @@ pub fn filter(name: &str) -> Option<&'static Filter> {
     FILTERS.iter().find(|f| f.name == name)
 }
 
-/// minijinja's built-in filters (those most likely used); used to tell a
-/// misspelt filter from a real one before anything runs.
-pub const BUILTIN_FILTERS: &[&str] = &[
-    "abs",
-    "attr",
-    "batch",
-    "bool",
-    "capitalize",
-    "count",
-    "d",
-    "default",
-    "dictsort",
-    "e",
-    "escape",
-    "first",
-    "float",
-    "format",
-    "groupby",
-    "indent",
-    "int",
-    "items",
-    "join",
-    "last",
-    "length",
-    "lines",
-    "list",
-    "lower",
-    "map",
-    "max",
-    "min",
-    "pprint",
-    "reject",
-    "rejectattr",
-    "replace",
-    "reverse",
-    "round",
-    "safe",
-    "select",
-    "selectattr",
-    "slice",
-    "sort",
-    "split",
-    "string",
-    "sum",
-    "title",
-    "tojson",
-    "trim",
-    "unique",
-    "upper",
-    "urlencode",
-];
+/// Which keyword arguments (`name=value`) a built-in takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keywords {
+    /// None: minijinja refuses a call with one ("too many arguments"), or, for
+    /// `default`, takes the keywords as its positional value, a silently
+    /// different template.
+    None,
+    /// These, and no other (minijinja refuses an unknown one while rendering).
+    Only(&'static [&'static str]),
+    /// Any: they are passed on (to a test, to a format string, into a map).
+    Any,
+}
+
+/// A filter or function of minijinja's own, with what a call may pass: the
+/// checks before a run refuse what minijinja would refuse while rendering (or
+/// read in a way the writer did not mean). The test
+/// `builtins_take_what_their_rows_say` holds each row against minijinja itself.
+#[derive(Debug)]
+pub struct Builtin {
+    pub name: &'static str,
+    /// Most positional arguments (for a filter, besides the piped value);
+    /// `None` when any number may follow.
+    pub max_args: Option<usize>,
+    pub keywords: Keywords,
+}
+
+const fn builtin(name: &'static str, max_args: Option<usize>, keywords: Keywords) -> Builtin {
+    Builtin {
+        name,
+        max_args,
+        keywords,
+    }
+}
+
+/// minijinja's built-in filters; used to tell a misspelt filter from a real one,
+/// and a call it would refuse from one it runs, before anything runs.
+pub const BUILTIN_FILTERS: &[Builtin] = {
+    use Keywords::{Any, None as No, Only};
+    const SORT: Keywords = Only(&["attribute", "case_sensitive", "reverse"]);
+    const MIN_MAX: Keywords = Only(&["attribute", "case_sensitive"]);
+    &[
+        builtin("abs", Some(0), No),
+        builtin("attr", Some(1), No),
+        builtin("batch", Some(2), No),
+        builtin("bool", Some(0), No),
+        builtin("capitalize", Some(0), No),
+        builtin("chain", None, No),
+        builtin("count", Some(0), No),
+        builtin("d", Some(2), No),
+        builtin("default", Some(2), No),
+        builtin(
+            "dictsort",
+            Some(0),
+            Only(&["by", "case_sensitive", "reverse"]),
+        ),
+        builtin("e", Some(0), No),
+        builtin("escape", Some(0), No),
+        builtin("first", Some(0), No),
+        builtin("float", Some(1), Only(&["default"])),
+        builtin("format", None, Any),
+        builtin(
+            "groupby",
+            Some(1),
+            Only(&["attribute", "case_sensitive", "default"]),
+        ),
+        builtin("indent", Some(3), Only(&["blank", "first", "width"])),
+        builtin("int", Some(2), Only(&["base", "default"])),
+        builtin("items", Some(0), No),
+        builtin("join", Some(2), Only(&["attribute", "d"])),
+        builtin("last", Some(0), No),
+        builtin("length", Some(0), No),
+        builtin("lines", Some(0), No),
+        builtin("list", Some(0), No),
+        builtin("lower", Some(0), No),
+        builtin("map", None, Only(&["attribute", "default"])),
+        builtin("max", Some(0), MIN_MAX),
+        builtin("min", Some(0), MIN_MAX),
+        builtin("pprint", Some(0), No),
+        builtin("reject", None, No),
+        builtin("rejectattr", None, No),
+        builtin("replace", Some(3), Only(&["count"])),
+        builtin("reverse", Some(0), No),
+        builtin("round", Some(2), Only(&["method", "precision"])),
+        builtin("safe", Some(0), No),
+        builtin("select", None, No),
+        builtin("selectattr", None, No),
+        builtin("slice", Some(2), No),
+        builtin("sort", Some(0), SORT),
+        builtin("split", Some(2), No),
+        builtin("string", Some(0), No),
+        builtin("sum", Some(2), Only(&["attribute", "start"])),
+        builtin("title", Some(0), No),
+        builtin("tojson", Some(1), Only(&["indent"])),
+        builtin("trim", Some(1), No),
+        builtin("unique", Some(0), MIN_MAX),
+        builtin("upper", Some(0), No),
+        builtin("urlencode", Some(0), No),
+        builtin("zip", None, No),
+    ]
+};
 
 /// minijinja's built-in global functions.
-pub const BUILTIN_FUNCTIONS: &[&str] = &["range", "dict", "debug", "namespace"];
+pub const BUILTIN_FUNCTIONS: &[Builtin] = &[
+    builtin("range", Some(3), Keywords::None),
+    builtin("dict", Some(1), Keywords::Any),
+    builtin("debug", None, Keywords::None),
+    builtin("namespace", Some(1), Keywords::Any),
+];
+
+impl Builtin {
+    /// What a call passing `args` arguments, `keywords` of them by keyword,
+    /// gets wrong (the message and a hint), or `None`.
+    fn call_error(
+        &self,
+        filter: bool,
+        args: usize,
+        keywords: &[String],
+    ) -> Option<(String, String)> {
+        let (what, call) = if filter {
+            (
+                format!("the filter `{}`", self.name),
+                format!("| {}(...)", self.name),
+            )
+        } else {
+            (format!("`{}()`", self.name), format!("{}(...)", self.name))
+        };
+        let docs = "see docs/templates.md and minijinja's documentation of its built-ins";
+        let unknown = keywords.iter().find(|k| match self.keywords {
+            Keywords::None => true,
+            Keywords::Only(known) => !known.contains(&k.as_str()),
+            Keywords::Any => false,
+        });
+        if let Some(k) = unknown {
+            let hint = match self.keywords {
+                Keywords::Only(known) => format!(
+                    "it takes the keyword arguments {}{}",
+                    known
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    // minijinja drops them rather than give them to the named filter.
+                    if self.name == "map" {
+                        "; pass the named filter's own arguments by position: `| map('round', 1)`"
+                    } else {
+                        ""
+                    }
+                ),
+                _ if self.max_args == Some(0) && filter => {
+                    format!("write `| {}` with no parentheses", self.name)
+                }
+                _ => format!("pass its arguments by position: `{call}`; {docs}"),
+            };
+            let message = match self.keywords {
+                Keywords::None => {
+                    format!("{what} takes no keyword arguments, but this call passes `{k}=`")
+                }
+                _ => format!("{what} has no keyword argument `{k}`"),
+            };
+            return Some((message, hint));
+        }
+        let positional = args.saturating_sub(keywords.len());
+        let max = self.max_args?;
+        if positional <= max {
+            return None;
+        }
+        let besides = if filter {
+            " besides the value piped into it"
+        } else {
+            ""
+        };
+        let takes = match max {
+            0 => "no arguments".to_string(),
+            1 => "at most 1 argument".to_string(),
+            n => format!("at most {n} arguments"),
+        };
+        let hint = if filter && max == 0 {
+            format!("write `| {}` with no parentheses", self.name)
+        } else {
+            docs.to_string()
+        };
+        Some((
+            format!("{what} takes {takes}{besides}, but this call passes {positional}"),
+            hint,
+        ))
+    }
+}
 
 pub fn register(env: &mut Environment<'static>) {
     for f in FUNCTIONS {
@@ -467,26 +642,30 @@ pub fn register(env: &mut Environment<'static>) {
 
 /// Whether `name` is a function known to templates.
 pub fn is_function(name: &str) -> bool {
-    function(name).is_some() || BUILTIN_FUNCTIONS.contains(&name)
+    all_function_names().any(|n| n == name)
 }
 
 /// Whether `name` is a filter known to templates.
 pub fn is_filter(name: &str) -> bool {
-    filter(name).is_some() || BUILTIN_FILTERS.contains(&name)
+    all_filter_names().any(|n| n == name)
 }
 
 pub fn all_function_names() -> impl Iterator<Item = &'static str> {
     FUNCTIONS
         .iter()
         .map(|f| f.name)
-        .chain(BUILTIN_FUNCTIONS.iter().copied())
+        .chain(BUILTIN_FUNCTIONS.iter().map(|b| b.name))
 }
 
 pub fn all_filter_names() -> impl Iterator<Item = &'static str> {
     FILTERS
         .iter()
         .map(|f| f.name)
-        .chain(BUILTIN_FILTERS.iter().copied())
+        .chain(BUILTIN_FILTERS.iter().map(|b| b.name))
+}
+
+fn builtin_of(table: &'static [Builtin], name: &str) -> Option<&'static Builtin> {
+    table.iter().find(|b| b.name == name)
 }
 
 #[cfg(test)]
@@ -597,6 +776,7 @@ mod tests {
         let call = |name: &str, args: usize, filter: bool| Call {
             name: name.to_string(),
             args,
+            keywords: Vec::new(),
             filter,
         };
         let table: [(&str, Vec<Call>); 9] = [
@@ -655,6 +835,286 @@ mod tests {
                 want.iter().map(|(n, a)| (n.to_string(), *a)).collect();
             assert_eq!(got, want, "{src}");
         }
+    }
+
+    /// For each of minijinja's filters: a piped value and the most positional
+    /// arguments it takes, which render; then a piped value and every keyword
+    /// argument of its row, which render too.
+    const FILTER_EXAMPLES: &[(&str, &str, &str, &str, &str)] = &[
+        ("abs", "-1", "", "", ""),
+        ("attr", "{'a': 1}", "'a'", "", ""),
+        ("batch", "[1, 2, 3]", "2, 0", "", ""),
+        ("bool", "1", "", "", ""),
+        ("capitalize", "'ab'", "", "", ""),
+        ("chain", "[1]", "[2], [3]", "", ""),
+        ("count", "[1]", "", "", ""),
+        ("d", "none", "1, true", "", ""),
+        ("default", "none", "1, true", "", ""),
+        (
+            "dictsort",
+            "{'b': 1}",
+            "",
+            "{'b': 1, 'A': 2}",
+            "by='value', case_sensitive=true, reverse=true",
+        ),
+        ("e", "'<'", "", "", ""),
+        ("escape", "'<'", "", "", ""),
+        ("first", "[1]", "", "", ""),
+        ("float", "'1.5'", "0.0", "'x'", "default=0.5"),
+        ("format", "'%s'", "1", "'%(x)s'", "x=1"),
+        (
+            "groupby",
+            "[{'a': 1}]",
+            "'a'",
+            "[{'a': 'x'}]",
+            "attribute='a', case_sensitive=true, default='z'",
+        ),
+        (
+            "indent",
+            "'a\\nb'",
+            "2, true, true",
+            "'a\\nb'",
+            "width=2, first=true, blank=true",
+        ),
+        ("int", "'10'", "0, 16", "'ff'", "default=0, base=16"),
+        ("items", "{'a': 1}", "", "", ""),
+        (
+            "join",
+            "[{'a': 1}]",
+            "',', 'a'",
+            "[{'a': 1}]",
+            "attribute='a', d=','",
+        ),
+        ("last", "[1]", "", "", ""),
+        ("length", "[1]", "", "", ""),
+        ("lines", "'a\\nb'", "", "", ""),
+        ("list", "'ab'", "", "", ""),
+        ("lower", "'A'", "", "", ""),
+        (
+            "map",
+            "['a']",
+            "'upper'",
+            "[{'a': 1}, {}]",
+            "attribute='a', default=0",
+        ),
+        (
+            "max",
+            "[1, 2]",
+            "",
+            "[{'a': 'x'}]",
+            "attribute='a', case_sensitive=true",
+        ),
+        (
+            "min",
+            "[1, 2]",
+            "",
+            "[{'a': 'x'}]",
+            "attribute='a', case_sensitive=true",
+        ),
+        ("pprint", "[1]", "", "", ""),
+        ("reject", "[1, 2]", "'odd'", "", ""),
+        ("rejectattr", "[{'a': 1}]", "'a'", "", ""),
+        (
+            "replace",
+            "'aaa'",
+            "'a', 'b', 1",
+            "'aaa'",
+            "'a', 'b', count=1",
+        ),
+        ("reverse", "[1, 2]", "", "", ""),
+        (
+            "round",
+            "2.567",
+            "1, 'floor'",
+            "2.567",
+            "precision=1, method='ceil'",
+        ),
+        ("safe", "'a'", "", "", ""),
+        ("select", "[1, 2]", "'odd'", "", ""),
+        ("selectattr", "[{'a': 1}]", "'a'", "", ""),
+        ("slice", "[1, 2, 3]", "2, 0", "", ""),
+        (
+            "sort",
+            "[2, 1]",
+            "",
+            "[{'a': 'x'}, {'a': 'Y'}]",
+            "attribute='a', case_sensitive=true, reverse=true",
+        ),
+        ("split", "'a b c'", "' ', 1", "", ""),
+        ("string", "1", "", "", ""),
+        (
+            "sum",
+            "[{'a': 1}]",
+            "'a', 0",
+            "[{'a': 1}]",
+            "attribute='a', start=1",
+        ),
+        ("title", "'ab'", "", "", ""),
+        ("tojson", "{'a': 1}", "2", "{'a': 1}", "indent=2"),
+        ("trim", "'xax'", "'x'", "", ""),
+        (
+            "unique",
+            "[1, 1]",
+            "",
+            "[{'a': 'x'}, {'a': 'X'}]",
+            "attribute='a', case_sensitive=true",
+        ),
+        ("upper", "'a'", "", "", ""),
+        ("urlencode", "'a b'", "", "", ""),
+        ("zip", "[1]", "[2]", "", ""),
+    ];
+
+    fn with(args: &str, more: &str) -> String {
+        [args, more]
+            .into_iter()
+            .filter(|a| !a.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Each row of [`BUILTIN_FILTERS`] held against minijinja: what it takes
+    /// renders, and what the checks refuse, minijinja refuses too (or, for
+    /// `default`, reads as something else), so that a file the checks pass never
+    /// fails for it while running, and one they refuse could not have run.
+    #[test]
+    fn builtins_take_what_their_rows_say() {
+        let none = std::collections::HashSet::new();
+        let names: Vec<&str> = FILTER_EXAMPLES.iter().map(|e| e.0).collect();
+        let rows: Vec<&str> = BUILTIN_FILTERS.iter().map(|b| b.name).collect();
+        assert_eq!(names, rows, "one example for each row, in the same order");
+        let env = {
+            let mut env = Environment::new();
+            register(&mut env);
+            env
+        };
+        let render = |src: &str| env.render_str(src, ()).map_err(|e| format!("{e:#}"));
+        for (b, (name, piped, full, kw_piped, kw_args)) in
+            BUILTIN_FILTERS.iter().zip(FILTER_EXAMPLES)
+        {
+            let call = |piped: &str, args: &str| format!("{{{{ {piped} | {name}({args}) }}}}");
+            let ok = call(piped, full);
+            assert!(render(&ok).is_ok(), "{ok}: {:?}", render(&ok));
+            assert_eq!(arity_errors(&ok, &none), vec![], "{ok}");
+            if let Some(max) = b.max_args {
+                let given = if full.is_empty() {
+                    0
+                } else {
+                    full.split(", ").count()
+                };
+                assert_eq!(given, max, "{name}: the example passes its most arguments");
+                let over = call(piped, &with(full, "1"));
+                let why = render(&over).expect_err(&over);
+                assert!(why.contains("too many arguments"), "{over}: {why}");
+                assert_eq!(arity_errors(&over, &none).len(), 1, "{over}");
+            }
+            if let Keywords::Only(known) = b.keywords {
+                let src = call(kw_piped, kw_args);
+                assert!(render(&src).is_ok(), "{src}: {:?}", render(&src));
+                assert_eq!(arity_errors(&src, &none), vec![], "{src}");
+                let mut passed: Vec<&str> = kw_args
+                    .split(", ")
+                    .filter(|a| a.contains('='))
+                    .filter_map(|a| a.split('=').next())
+                    .collect();
+                passed.sort_unstable();
+                assert_eq!(
+                    passed, known,
+                    "{name}: the example passes every keyword of its row"
+                );
+            }
+            let (base_piped, base_args) = if kw_args.is_empty() {
+                (piped, full)
+            } else {
+                (kw_piped, kw_args)
+            };
+            let unknown = call(base_piped, &with(base_args, "zz_nope=1"));
+            let flagged = arity_errors(&unknown, &none);
+            match b.keywords {
+                Keywords::Any => {
+                    assert_eq!(flagged, vec![], "{unknown}");
+                    // Any name: what it names is the writer's (`%(name)s`).
+                    let src = call(kw_piped, kw_args);
+                    assert!(
+                        !kw_args.is_empty() && render(&src).is_ok(),
+                        "{src}: {:?}",
+                        render(&src)
+                    );
+                    assert_eq!(arity_errors(&src, &none), vec![], "{src}");
+                }
+                Keywords::None | Keywords::Only(_) => {
+                    assert_eq!(flagged.len(), 1, "{unknown}");
+                    assert!(
+                        flagged[0].message.contains("keyword"),
+                        "{unknown}: {flagged:?}"
+                    );
+                    // Refused while rendering, or (`default`) taken as a value.
+                    let out = render(&unknown);
+                    assert!(
+                        out.is_err()
+                            || out.as_deref() != render(&call(base_piped, base_args)).as_deref(),
+                        "{unknown}: {out:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_misspelt_keyword_argument_is_named_with_the_ones_there_are() {
+        let none = std::collections::HashSet::new();
+        let errors = arity_errors("{{ [3, 1] | sort(revers=true) | join(',') }}", &none);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            errors[0].message,
+            "the filter `sort` has no keyword argument `revers`"
+        );
+        assert!(errors[0].hint.contains("`reverse`"), "{}", errors[0].hint);
+        let errors = arity_errors("{{ 'a' | upper(x=1) }}{{ range(1, step=2) }}", &none);
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "the filter `upper` takes no keyword arguments, but this call passes `x=`",
+                "`range()` takes no keyword arguments, but this call passes `step=`"
+            ]
+        );
+        assert_eq!(
+            arity_errors("{{ 'a' | upper(1) }}", &none)[0].message,
+            "the filter `upper` takes no arguments besides the value piped into it, but this call passes 1"
+        );
+        // minijinja's `map` with a filter's name drops keyword arguments: it would
+        // round to 0 places here, not 1.
+        let errors = arity_errors("{{ [2.567] | map('round', precision=1) }}", &none);
+        assert_eq!(
+            errors[0].message,
+            "the filter `map` has no keyword argument `precision`"
+        );
+        assert!(
+            render("{{ [2.567] | map('round', precision=1) }}") == "[3.0]"
+                && render("{{ [2.567] | map('round', 1) }}") == "[2.6]"
+        );
+        for (src, refused) in [
+            ("{{ range(1, 2, 1, 4) }}", true),
+            ("{{ range(1, step=2) }}", true),
+            ("{{ dict(a=1) }}", false),
+            ("{{ namespace(a=1).a }}", false),
+            ("{{ debug(a=1) }}", true),
+        ] {
+            assert_eq!(
+                arity_errors(src, &none).len(),
+                usize::from(refused),
+                "{src}"
+            );
+            assert_eq!(render(src).starts_with("ERR"), refused, "{src}");
+        }
+        // Comparisons and nested calls are not keyword arguments of the call.
+        assert_eq!(
+            arity_errors(
+                "{{ [1] | select('eq', a == 1) | sort(attribute=dict(x=1)) }}",
+                &none
+            ),
+            vec![]
+        );
     }
 
     #[test]
