@@ -67,6 +67,53 @@ async fn validate_reports_the_same_without_a_target() {
     ran.stderr_has("costs scrape");
 }
 
+/// A suite large enough to be checked in parts, one per core: `validate` still
+/// finds every problem, each once, in the order `run` gives them (unknown cost
+/// kinds, then refusals, each in file order), and a refusal's URL is rendered
+/// with its own file's template macro, whichever part it was checked in.
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_checks_a_large_suite_in_parts_and_misses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..300 {
+        let text = match i {
+            10 => INGEST_WITHOUT_ALLOW.to_string(),
+            150 => INGEST_WITHOUT_ALLOW.replace(
+                "\"/v1/projects/{{ project_id }}/ingest/website\"",
+                "\"{% macro p() %}/v1/projects/{{ project_id }}/ingest/website{% endmacro %}{{ p() }}\"",
+            ),
+            290 => format!("name: s{i}\nallow_cost: [scrpe]\nsteps:\n  - request: {{ url: /v1/whoami }}\n"),
+            _ => format!("name: s{i}\nsteps:\n  - request: {{ url: /v1/whoami }}\n"),
+        };
+        write(dir.path(), &format!("s{i:03}.yaml"), &text);
+    }
+    let ran = run(&["validate", dir.path().to_str().unwrap()], &[]).await;
+    ran.expect_code(2);
+    let at = |needle: &str| {
+        ran.stderr
+            .find(needle)
+            .unwrap_or_else(|| panic!("no `{needle}` in:\n{}", ran.stderr))
+    };
+    let kinds = at("s290.yaml:2:");
+    let first = at("s010.yaml:7:");
+    let second = at("s150.yaml:7:");
+    assert!(kinds < first && first < second, "{}", ran.stderr);
+    assert_eq!(
+        ran.stderr.matches("costs scrape").count(),
+        2,
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(
+        ran.stderr.matches("s010.yaml:7:").count(),
+        1,
+        "{}",
+        ran.stderr
+    );
+    ran.stderr_has(
+        "{{ p() }}, path /v1/projects/00000000-0000-4000-8000-000000000000/ingest/website)",
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_job_without_a_cancelling_finally_is_refused() {
     let server = Recorder::ok().await;

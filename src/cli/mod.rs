@@ -91,54 +91,69 @@ fn validate(a: args::ValidateArgs) -> i32 {
         }
     };
     let names = vars::names(&variables);
-    match crate::scenario::load::load_suite(&a.paths, &names) {
-        Ok((scenarios, templates)) => {
-            // Without a target, every scenario is checked as if aimed at the live API.
-            let catalog = match crate::safety::Catalog::load(&a.cost_catalogs) {
-                Ok(c) => c,
-                Err(d) => {
-                    print_diagnostics(&d);
-                    return exit::USAGE;
-                }
-            };
-            let mut problems = crate::safety::guard::unknown_kinds(&scenarios, &catalog);
-            // A refusal may quote a path with a `--var` rendered in: mask those named
-            // like secrets, as `run` does.
-            let redactor = crate::secrets::Redactor::new();
-            redactor.add_env_secrets();
-            vars::add_secrets(&variables, &[], &redactor);
-            let known = crate::safety::guard::Known::of_process(
-                &templates,
-                variables.into_iter().map(|(k, v)| (k, v.value)),
-                None,
-            );
-            problems.extend(crate::safety::guard::refusals(
-                &scenarios,
-                &catalog,
-                |_| crate::safety::Target::Real,
-                &known,
-            ));
-            if !problems.is_empty() {
-                print_diagnostics_masked(&problems, &redactor);
-                return exit::USAGE;
-            }
-            let files: std::collections::BTreeSet<_> =
-                scenarios.iter().map(|s| s.file.clone()).collect();
-            let _ = writeln!(
-                std::io::stdout().lock(),
-                "ok: {} scenario{} in {} file{}",
-                scenarios.len(),
-                if scenarios.len() == 1 { "" } else { "s" },
-                files.len(),
-                if files.len() == 1 { "" } else { "s" }
-            );
-            exit::OK
-        }
+    let catalog = match crate::safety::Catalog::load(&a.cost_catalogs) {
+        Ok(c) => c,
         Err(d) => {
             print_diagnostics(&d);
-            exit::USAGE
+            return exit::USAGE;
         }
+    };
+    let no_templates = crate::template::Templates::new();
+    let known = crate::safety::guard::Known::of_process(
+        &no_templates,
+        variables.iter().map(|(k, v)| (k.clone(), v.value.clone())),
+        None,
+    );
+    // Loaded as a run loads (on every core, lazily for a large suite), and each
+    // scenario checked by the cost guard as it loads. Without a target, every
+    // scenario is checked as if aimed at the live API.
+    let loaded = crate::scenario::load::load_planned(
+        &a.paths,
+        &names,
+        crate::scenario::load::Loading::Auto,
+        |s, templates| {
+            let one = std::slice::from_ref(s);
+            let known = known.with_templates(templates);
+            (
+                crate::safety::guard::unknown_kinds(one, &catalog),
+                crate::safety::guard::refusals(
+                    one,
+                    &catalog,
+                    |_| crate::safety::Target::Real,
+                    &known,
+                ),
+            )
+        },
+    );
+    drop(known);
+    let (suite, notes) = match loaded {
+        Ok(x) => x,
+        Err(d) => {
+            print_diagnostics(&d);
+            return exit::USAGE;
+        }
+    };
+    let mut problems = plan::once(notes.iter().map(|(kinds, _)| kinds));
+    problems.extend(plan::once(notes.iter().map(|(_, refusals)| refusals)));
+    if !problems.is_empty() {
+        // A refusal may quote a path with a `--var` rendered in: mask those named
+        // like secrets, as `run` does.
+        let redactor = crate::secrets::Redactor::new();
+        redactor.add_env_secrets();
+        vars::add_secrets(&variables, &[], &redactor);
+        print_diagnostics_masked(&problems, &redactor);
+        return exit::USAGE;
     }
+    let files: std::collections::HashSet<_> = suite.entries().map(|s| s.file.clone()).collect();
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "ok: {} scenario{} in {} file{}",
+        suite.len(),
+        if suite.len() == 1 { "" } else { "s" },
+        files.len(),
+        if files.len() == 1 { "" } else { "s" }
+    );
+    exit::OK
 }
 
 /// `runner list`: one line per scenario a run with the same flags would execute,

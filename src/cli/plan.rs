@@ -362,12 +362,7 @@ fn inspect(
     redactor: &Redactor,
 ) -> Notes {
     let to_mock = a.base_url.is_none() && s.base_url.is_none();
-    let known = guard::Known {
-        templates,
-        cli_vars: known.cli_vars.clone(),
-        env: known.env.clone(),
-        base_url: known.base_url.clone(),
-    };
+    let known = known.with_templates(templates);
     let target = |_: &Scenario| {
         if to_mock {
             Target::EmbeddedMock
@@ -403,7 +398,7 @@ fn inspect(
 
 /// The diagnostics of every scenario, each problem once (a shared include's
 /// problem is noted for every scenario that includes it).
-fn once<'a>(
+pub(super) fn once<'a>(
     parts: impl Iterator<Item = &'a crate::diagnostic::Diagnostics>,
 ) -> crate::diagnostic::Diagnostics {
     let mut seen = std::collections::HashSet::new();

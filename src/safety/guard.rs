@@ -83,6 +83,17 @@ pub struct Known<'a> {
 }
 
 impl<'a> Known<'a> {
+    /// The same values, with the templates a scenario was checked into (each part
+    /// of a suite checked on its own core has its own).
+    pub fn with_templates<'b>(&self, templates: &'b Templates) -> Known<'b> {
+        Known {
+            templates,
+            cli_vars: self.cli_vars.clone(),
+            env: self.env.clone(),
+            base_url: self.base_url.clone(),
+        }
+    }
+
     /// The values of this process: its environment and the command line's variables.
     pub fn of_process(
         templates: &'a Templates,
