@@ -305,7 +305,17 @@ fn a_file_it_reads_changed_after_loading_makes_its_scenario_an_error() {
     let body = r#"{"id":"id-1","jobId":"job-1","ok":true}"#;
     let write = |dir: &Path| {
         let put = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
-        put("shared.yaml", "- request: { url: /shared }\n");
+        // The OpenAPI document is loaded once per process and then taken from a
+        // cache: each scenario's file must still come to the same number.
+        put(
+            "shared.yaml",
+            "- request: { url: /shared }\n  expect: { openapi: spec.json }\n",
+        );
+        put(
+            "spec.json",
+            r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+                "paths": {"/shared": {"get": {"responses": {"200": {"description": "ok"}}}}}}"#,
+        );
         put("rows.csv", "path\n/one\n");
         put("expected.json", body);
         put("schema.json", r#"{"type": "object", "required": ["ok"]}"#);

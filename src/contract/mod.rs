@@ -80,19 +80,26 @@ struct HeaderDoc {
     validator: LazyValidator,
 }
 
-static CACHE: LazyLock<Mutex<BTreeMap<PathBuf, Arc<Spec>>>> =
+/// Each document loaded, with what reading it noted
+/// ([`crate::scenario::read::fingerprinted`]).
+static CACHE: LazyLock<Mutex<BTreeMap<PathBuf, (Arc<Spec>, Vec<u64>)>>> =
     LazyLock::new(|| Mutex::new(BTreeMap::new()));
 
 /// Load a document once per run: the same file named by several steps (and by
 /// `--openapi`) is one spec, with one coverage.
 pub fn load_cached(path: &Path) -> Result<Arc<Spec>, String> {
+    use crate::scenario::read;
     let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(s) = cache.get(&key) {
-        return Ok(s.clone());
+    if let Some((spec, noted)) = cache.get(&key) {
+        // As if read again: a lazy suite's file checked first on one thread and
+        // again as its scenario starts must come to the same fingerprint.
+        read::note(noted);
+        return Ok(spec.clone());
     }
+    let mark = read::noted_mark();
     let spec = Arc::new(load(path)?);
-    cache.insert(key, spec.clone());
+    cache.insert(key, (spec.clone(), read::noted_since(mark)));
     Ok(spec)
 }
 
@@ -102,7 +109,7 @@ pub fn loaded() -> Vec<Arc<Spec>> {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .values()
-        .cloned()
+        .map(|(spec, _)| spec.clone())
         .collect()
 }
 

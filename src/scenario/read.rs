@@ -143,7 +143,7 @@ fn noting() -> bool {
 
 /// Notes `digests` as reads of this thread's [`fingerprinted`] call, if one
 /// runs: how a cache that skips a read repeats what that read noted.
-pub(super) fn note(digests: &[u64]) {
+pub(crate) fn note(digests: &[u64]) {
     NOTED.with(|n| {
         if let Some(noted) = n.borrow_mut().as_mut() {
             noted.extend_from_slice(digests);
@@ -153,11 +153,11 @@ pub(super) fn note(digests: &[u64]) {
 
 /// How many reads this thread's [`fingerprinted`] call has noted so far; with
 /// [`noted_since`], what one part of the work read.
-pub(super) fn noted_mark() -> usize {
+pub(crate) fn noted_mark() -> usize {
     NOTED.with(|n| n.borrow().as_ref().map_or(0, Vec::len))
 }
 
-pub(super) fn noted_since(mark: usize) -> Vec<u64> {
+pub(crate) fn noted_since(mark: usize) -> Vec<u64> {
     NOTED.with(|n| {
         n.borrow()
             .as_ref()
