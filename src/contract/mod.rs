@@ -80,9 +80,11 @@ struct HeaderDoc {
     validator: LazyValidator,
 }
 
-/// Each document loaded, with what reading it noted
+/// A document loaded, with what reading it noted
 /// ([`crate::scenario::read::fingerprinted`]).
-static CACHE: LazyLock<Mutex<BTreeMap<PathBuf, (Arc<Spec>, Vec<u64>)>>> =
+type Loaded = (Arc<Spec>, Vec<u64>);
+
+static CACHE: LazyLock<Mutex<BTreeMap<PathBuf, Loaded>>> =
     LazyLock::new(|| Mutex::new(BTreeMap::new()));
 
 /// Load a document once per run: the same file named by several steps (and by
