@@ -99,12 +99,16 @@ pub fn arity_errors(src: &str, own: &std::collections::HashSet<String>) -> Vec<A
             if let Some(b) = builtin_of(table, &c.name)
                 && (c.filter || !own.contains(&c.name))
             {
-                let (message, hint) = b.call_error(c.filter, c.args, &c.keywords)?;
+                let (message, hint) = b.call_error(&c)?;
                 return Some(ArityError {
                     name: c.name,
                     message,
                     hint,
                 });
+            }
+            if c.spread_args {
+                // How many it passes is known only while rendering.
+                return None;
             }
             let (message, hint) = if c.filter {
                 let f = filter(&c.name)?;
@@ -149,11 +153,36 @@ pub fn arity_errors(src: &str, own: &std::collections::HashSet<String>) -> Vec<A
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     pub name: String,
-    /// Every argument, positional or keyword.
+    /// Every argument, positional or keyword (a `*list` or `**map` counts one).
     pub args: usize,
     /// The names of the arguments passed by keyword, in order.
     pub keywords: Vec<String>,
+    /// A `*list` among them: how many positional arguments it passes is not
+    /// known before rendering.
+    pub spread_args: bool,
+    /// A `**map` among them: which keywords it passes is not known.
+    pub spread_keywords: bool,
     pub filter: bool,
+}
+
+impl Call {
+    fn new(name: String, a: CallArgs, filter: bool) -> Call {
+        Call {
+            name,
+            args: a.count,
+            keywords: a.keywords,
+            spread_args: a.spread_args,
+            spread_keywords: a.spread_keywords,
+            filter,
+        }
+    }
+
+    /// The arguments passed by position, the spread ones not counted.
+    fn positional(&self) -> usize {
+        self.args
+            .saturating_sub(self.keywords.len())
+            .saturating_sub(usize::from(self.spread_args) + usize::from(self.spread_keywords))
+    }
 }
 
 /// Every call `name(...)` in a template's `{{ }}` and `{% %}` blocks, with how many
@@ -233,25 +262,14 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
                 let name = src[start..i].to_string();
                 if prev == b'|' {
                     // A filter without parentheses passes nothing besides the piped value.
-                    let (args, keywords) = if open {
+                    let args = if open {
                         call_args(b, j)
                     } else {
-                        (0, Vec::new())
+                        CallArgs::default()
                     };
-                    out.push(Call {
-                        name,
-                        args,
-                        keywords,
-                        filter: true,
-                    });
+                    out.push(Call::new(name, args, true));
                 } else if prev != b'.' && open {
-                    let (args, keywords) = call_args(b, j);
-                    out.push(Call {
-                        name,
-                        args,
-                        keywords,
-                        filter: false,
-                    });
+                    out.push(Call::new(name, call_args(b, j), false));
                 }
                 prev = b'a';
                 continue;
@@ -288,15 +306,23 @@ fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 /// The arguments of the call whose `(` is at `open`: how many (the non-empty
 /// pieces between commas at its own bracket depth), and the names of those
 /// passed by keyword (`name=value`).
-fn call_args(b: &[u8], open: usize) -> (usize, Vec<String>) {
+fn call_args(b: &[u8], open: usize) -> CallArgs {
     let mut depth = 0usize;
     let mut quote: Option<u8> = None;
     let mut args = 0;
     let mut piece = false;
-    let mut keywords = Vec::new();
+    let mut out = CallArgs::default();
+    let keywords = &mut out.keywords;
     let mut i = open;
     while i < b.len() {
         let c = b[i];
+        if depth == 1 && !piece && quote.is_none() && c == b'*' {
+            if b.get(i + 1) == Some(&b'*') {
+                out.spread_keywords = true;
+            } else {
+                out.spread_args = true;
+            }
+        }
         if depth == 1 && !piece && quote.is_none() && (c.is_ascii_alphabetic() || c == b'_') {
             let start = i;
             let mut end = i;
@@ -345,7 +371,17 @@ fn call_args(b: &[u8], open: usize) -> (usize, Vec<String>) {
             piece = true;
         }
     }
-    (args + usize::from(piece), keywords)
+    out.count = args + usize::from(piece);
+    out
+}
+
+/// What [`call_args`] finds of a call's arguments.
+#[derive(Default)]
+struct CallArgs {
+    count: usize,
+    keywords: Vec<String>,
+    spread_args: bool,
+    spread_keywords: bool,
 }
 
 /// A filter this project adds: everything about it in one row, so the
@@ -453,6 +489,12 @@ pub struct Builtin {
     /// `None` when any number may follow.
     pub max_args: Option<usize>,
     pub keywords: Keywords,
+    /// The positional parameters a keyword may also name, in order: that
+    /// keyword after as many positional arguments names one given already.
+    pub by_position: &'static [&'static str],
+    /// Keywords only in a call without positional arguments: `map` (with a
+    /// filter's name it drops them) and `namespace`.
+    pub keywords_alone: bool,
 }
 
 const fn builtin(name: &'static str, max_args: Option<usize>, keywords: Keywords) -> Builtin {
@@ -460,6 +502,24 @@ const fn builtin(name: &'static str, max_args: Option<usize>, keywords: Keywords
         name,
         max_args,
         keywords,
+        by_position: &[],
+        keywords_alone: false,
+    }
+}
+
+impl Builtin {
+    const fn by_position(self, names: &'static [&'static str]) -> Builtin {
+        Builtin {
+            by_position: names,
+            ..self
+        }
+    }
+
+    const fn keywords_alone(self) -> Builtin {
+        Builtin {
+            keywords_alone: true,
+            ..self
+        }
     }
 }
 
@@ -487,31 +547,34 @@ pub const BUILTIN_FILTERS: &[Builtin] = {
         builtin("e", Some(0), No),
         builtin("escape", Some(0), No),
         builtin("first", Some(0), No),
-        builtin("float", Some(1), Only(&["default"])),
+        builtin("float", Some(1), Only(&["default"])).by_position(&["default"]),
         builtin("format", None, Any),
         builtin(
             "groupby",
             Some(1),
             Only(&["attribute", "case_sensitive", "default"]),
-        ),
-        builtin("indent", Some(3), Only(&["blank", "first", "width"])),
-        builtin("int", Some(2), Only(&["base", "default"])),
+        )
+        .by_position(&["attribute"]),
+        builtin("indent", Some(3), Only(&["blank", "first", "width"]))
+            .by_position(&["width", "first", "blank"]),
+        builtin("int", Some(2), Only(&["base", "default"])).by_position(&["default", "base"]),
         builtin("items", Some(0), No),
-        builtin("join", Some(2), Only(&["attribute", "d"])),
+        builtin("join", Some(2), Only(&["attribute", "d"])).by_position(&["d", "attribute"]),
         builtin("last", Some(0), No),
         builtin("length", Some(0), No),
         builtin("lines", Some(0), No),
         builtin("list", Some(0), No),
         builtin("lower", Some(0), No),
-        builtin("map", None, Only(&["attribute", "default"])),
+        builtin("map", None, Only(&["attribute", "default"])).keywords_alone(),
         builtin("max", Some(0), MIN_MAX),
         builtin("min", Some(0), MIN_MAX),
         builtin("pprint", Some(0), No),
         builtin("reject", None, No),
         builtin("rejectattr", None, No),
-        builtin("replace", Some(3), Only(&["count"])),
+        builtin("replace", Some(3), Only(&["count"])).by_position(&["from", "to", "count"]),
         builtin("reverse", Some(0), No),
-        builtin("round", Some(2), Only(&["method", "precision"])),
+        builtin("round", Some(2), Only(&["method", "precision"]))
+            .by_position(&["precision", "method"]),
         builtin("safe", Some(0), No),
         builtin("select", None, No),
         builtin("selectattr", None, No),
@@ -519,9 +582,9 @@ pub const BUILTIN_FILTERS: &[Builtin] = {
         builtin("sort", Some(0), SORT),
         builtin("split", Some(2), No),
         builtin("string", Some(0), No),
-        builtin("sum", Some(2), Only(&["attribute", "start"])),
+        builtin("sum", Some(2), Only(&["attribute", "start"])).by_position(&["attribute", "start"]),
         builtin("title", Some(0), No),
-        builtin("tojson", Some(1), Only(&["indent"])),
+        builtin("tojson", Some(1), Only(&["indent"])).by_position(&["indent"]),
         builtin("trim", Some(1), No),
         builtin("unique", Some(0), MIN_MAX),
         builtin("upper", Some(0), No),
@@ -535,67 +598,96 @@ pub const BUILTIN_FUNCTIONS: &[Builtin] = &[
     builtin("range", Some(3), Keywords::None),
     builtin("dict", Some(1), Keywords::Any),
     builtin("debug", None, Keywords::None),
-    builtin("namespace", Some(1), Keywords::Any),
+    builtin("namespace", Some(1), Keywords::Any).keywords_alone(),
 ];
 
 impl Builtin {
-    /// What a call passing `args` arguments, `keywords` of them by keyword,
-    /// gets wrong (the message and a hint), or `None`.
-    fn call_error(
-        &self,
-        filter: bool,
-        args: usize,
-        keywords: &[String],
-    ) -> Option<(String, String)> {
-        let (what, call) = if filter {
-            (
-                format!("the filter `{}`", self.name),
-                format!("| {}(...)", self.name),
-            )
+    /// What `call` of this built-in gets wrong (the message and a hint), or
+    /// `None`. Arguments spread from a list or a map (`*args`, `**kwargs`) are
+    /// known only while rendering: what they could pass is not judged.
+    fn call_error(&self, call: &Call) -> Option<(String, String)> {
+        let name = self.name;
+        let (what, form) = if call.filter {
+            (format!("the filter `{name}`"), format!("| {name}(...)"))
         } else {
-            (format!("`{}()`", self.name), format!("{}(...)", self.name))
+            (format!("`{name}()`"), format!("{name}(...)"))
         };
         let docs = "see docs/templates.md and minijinja's documentation of its built-ins";
-        let unknown = keywords.iter().find(|k| match self.keywords {
-            Keywords::None => true,
-            Keywords::Only(known) => !known.contains(&k.as_str()),
-            Keywords::Any => false,
-        });
-        if let Some(k) = unknown {
-            let hint = match self.keywords {
-                Keywords::Only(known) => format!(
-                    "it takes the keyword arguments {}{}",
-                    known
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    // minijinja drops them rather than give them to the named filter.
-                    if self.name == "map" {
+        let positional = call.positional();
+        let known_list = |known: &[&str]| {
+            known
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let refuse = |message: String, hint: String| Some((message, hint));
+        if self.keywords == Keywords::None && call.spread_keywords {
+            return refuse(
+                format!("{what} takes no keyword arguments, but this call passes `**`"),
+                format!("pass its arguments by position: `{form}`; {docs}"),
+            );
+        }
+        for k in &call.keywords {
+            match self.keywords {
+                Keywords::Any => {}
+                Keywords::None => {
+                    let hint = if self.max_args == Some(0) && call.filter {
+                        format!("write `| {name}` with no parentheses")
+                    } else {
+                        format!("pass its arguments by position: `{form}`; {docs}")
+                    };
+                    return refuse(
+                        format!("{what} takes no keyword arguments, but this call passes `{k}=`"),
+                        hint,
+                    );
+                }
+                Keywords::Only(known) if !known.contains(&k.as_str()) => {
+                    // minijinja's `map` drops them rather than give them to the filter it names.
+                    let map = if name == "map" {
                         "; pass the named filter's own arguments by position: `| map('round', 1)`"
                     } else {
                         ""
-                    }
-                ),
-                _ if self.max_args == Some(0) && filter => {
-                    format!("write `| {}` with no parentheses", self.name)
+                    };
+                    return refuse(
+                        format!("{what} has no keyword argument `{k}`"),
+                        format!("it takes the keyword arguments {}{map}", known_list(known)),
+                    );
                 }
-                _ => format!("pass its arguments by position: `{call}`; {docs}"),
-            };
-            let message = match self.keywords {
-                Keywords::None => {
-                    format!("{what} takes no keyword arguments, but this call passes `{k}=`")
-                }
-                _ => format!("{what} has no keyword argument `{k}`"),
-            };
-            return Some((message, hint));
+                Keywords::Only(_) => {}
+            }
+            if let Some(at) = self.by_position.iter().position(|p| p == k)
+                && positional > at
+                && !call.spread_args
+            {
+                return refuse(
+                    format!(
+                        "{what} is passed `{k}` twice: as its argument number {} and as `{k}=`",
+                        at + 1
+                    ),
+                    format!("pass `{k}` one way: by position or by keyword"),
+                );
+            }
         }
-        let positional = args.saturating_sub(keywords.len());
+        if self.keywords_alone
+            && (positional > 0 || call.spread_args)
+            && (!call.keywords.is_empty() || call.spread_keywords)
+        {
+            let hint = if name == "map" {
+                "`| map(attribute='a', default=0)` takes an attribute; `| map('round', 1)` applies a filter, with its arguments by position".to_string()
+            } else {
+                format!("pass either values by keyword or one value by position; {docs}")
+            };
+            return refuse(
+                format!("{what} takes keyword arguments only without positional ones"),
+                hint,
+            );
+        }
         let max = self.max_args?;
-        if positional <= max {
+        if call.spread_args || positional <= max {
             return None;
         }
-        let besides = if filter {
+        let besides = if call.filter {
             " besides the value piped into it"
         } else {
             ""
@@ -605,15 +697,15 @@ impl Builtin {
             1 => "at most 1 argument".to_string(),
             n => format!("at most {n} arguments"),
         };
-        let hint = if filter && max == 0 {
-            format!("write `| {}` with no parentheses", self.name)
+        let hint = if call.filter && max == 0 {
+            format!("write `| {name}` with no parentheses")
         } else {
             docs.to_string()
         };
-        Some((
+        refuse(
             format!("{what} takes {takes}{besides}, but this call passes {positional}"),
             hint,
-        ))
+        )
     }
 }
 
@@ -777,6 +869,8 @@ mod tests {
             name: name.to_string(),
             args,
             keywords: Vec::new(),
+            spread_args: false,
+            spread_keywords: false,
             filter,
         };
         let table: [(&str, Vec<Call>); 9] = [
@@ -1022,6 +1116,47 @@ mod tests {
                     "{name}: the example passes every keyword of its row"
                 );
             }
+            // A keyword that names a positional parameter given already.
+            for (at, k) in b.by_position.iter().enumerate() {
+                let Some(kw) = kw_args
+                    .split(", ")
+                    .find(|a| a.starts_with(&format!("{k}=")))
+                else {
+                    continue;
+                };
+                let before: Vec<&str> = full.split(", ").take(at + 1).collect();
+                let twice = call(piped, &with(&before.join(", "), kw));
+                assert!(render(&twice).is_err(), "{twice}: {:?}", render(&twice));
+                let flagged = arity_errors(&twice, &none);
+                assert!(
+                    flagged.len() == 1 && flagged[0].message.contains("twice"),
+                    "{twice}: {flagged:?}"
+                );
+            }
+            // Every other keyword goes with every positional argument.
+            if let (Keywords::Only(known), false) = (b.keywords, b.keywords_alone) {
+                for k in known.iter().filter(|k| !b.by_position.contains(k)) {
+                    let Some(kw) = kw_args
+                        .split(", ")
+                        .find(|a| a.starts_with(&format!("{k}=")))
+                    else {
+                        continue;
+                    };
+                    let both = call(piped, &with(full, kw));
+                    assert!(render(&both).is_ok(), "{both}: {:?}", render(&both));
+                    assert_eq!(arity_errors(&both, &none), vec![], "{both}");
+                }
+            }
+            if b.keywords_alone {
+                let mixed = call(piped, &with(full, kw_args));
+                assert_eq!(arity_errors(&mixed, &none).len(), 1, "{mixed}");
+                // Refused while rendering, or the keywords dropped.
+                let out = render(&mixed);
+                assert!(
+                    out.is_err() || out == render(&call(piped, full)),
+                    "{mixed}: {out:?}"
+                );
+            }
             let (base_piped, base_args) = if kw_args.is_empty() {
                 (piped, full)
             } else {
@@ -1106,6 +1241,42 @@ mod tests {
                 "{src}"
             );
             assert_eq!(render(src).starts_with("ERR"), refused, "{src}");
+        }
+        // (template, refused before the run, refused while rendering)
+        for (src, refused, fails) in [
+            (
+                "{% set o = {'reverse': true} %}{{ [3, 1, 2] | sort(**o) | list }}",
+                false,
+                false,
+            ),
+            ("{% set l = [1] %}{{ 2.567 | round(*l) }}", false, false),
+            ("{% set l = [1, 2] %}{{ 'a' | upper(*l) }}", false, true),
+            (
+                "{% set o = {'x': 1} %}{{ none | default(**o) }}",
+                true,
+                true,
+            ),
+            ("{{ 2.567 | round(1, precision=2) }}", true, true),
+            ("{{ [1] | join(',', d=';') }}", true, true),
+            ("{{ namespace({'a': 1}, b=2) }}", true, true),
+            ("{{ namespace(b=2).b }}", false, false),
+            (
+                "{{ ['a'] | map('upper', default='x') | list }}",
+                true,
+                false,
+            ),
+        ] {
+            assert_eq!(
+                arity_errors(src, &none).len(),
+                usize::from(refused),
+                "{src}"
+            );
+            assert_eq!(
+                render(src).starts_with("ERR"),
+                fails,
+                "{src}: {}",
+                render(src)
+            );
         }
         // Comparisons and nested calls are not keyword arguments of the call.
         assert_eq!(
