@@ -228,6 +228,9 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
         i += 2;
         let mut quote: Option<u8> = None;
         let mut prev = b' ';
+        // The words just before, when only spaces separate them from here:
+        // `is` / `is not` make the next name a test, the tag `filter` a filter.
+        let mut words: [&str; 2] = ["", ""];
         while i < b.len() {
             let c = b[i];
             if let Some(q) = quote {
@@ -259,8 +262,16 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
                     j += 1;
                 }
                 let open = b.get(j) == Some(&b'(');
-                let name = src[start..i].to_string();
-                if prev == b'|' {
+                let word = &src[start..i];
+                let name = word.to_string();
+                let before = if prev == b'a' { words } else { ["", ""] };
+                words = [word, before[0]];
+                let test = before[0] == "is" || before == ["not", "is"];
+                let filter = prev == b'|' || (before[0] == "filter" && close == b"%}");
+                if !filter && (JINJA_KEYWORDS.contains(&word) || test) {
+                    // An operator or a tag (`and(`, `if(`), or a test
+                    // (`is divisibleby(3)`): not a call of a function.
+                } else if filter {
                     // A filter without parentheses passes nothing besides the piped value.
                     let args = if open {
                         call_args(b, j)
@@ -282,6 +293,36 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
     }
     out
 }
+
+/// Words of the template language that a `(` may follow without making a call.
+const JINJA_KEYWORDS: &[&str] = &[
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "if",
+    "elif",
+    "else",
+    "for",
+    "set",
+    "with",
+    "filter",
+    "macro",
+    "call",
+    "import",
+    "from",
+    "as",
+    "include",
+    "recursive",
+    "do",
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
+];
 
 /// Whether a `{%` tag whose text follows is `{% raw %}` (with any whitespace control).
 fn is_raw_tag(after_open: &[u8]) -> bool {
@@ -873,7 +914,7 @@ mod tests {
             spread_keywords: false,
             filter,
         };
-        let table: [(&str, Vec<Call>); 9] = [
+        let table: [(&str, Vec<Call>); 12] = [
             ("{{ x | sha256 }}", vec![call("sha256", 0, true)]),
             ("{{ x | sha256() }}", vec![call("sha256", 0, true)]),
             (
@@ -893,7 +934,23 @@ mod tests {
                 vec![call("uuid", 0, false), call("b64encode", 0, true)],
             ),
             ("{{ '| sha256(1)' }}{# x | sha256(1) #}", vec![]),
-            ("{% filter upper %}a{% endfilter %}", vec![]),
+            (
+                "{% filter upper %}a{% endfilter %}{% filter indent(2) %}b{% endfilter %}",
+                vec![call("upper", 0, true), call("indent", 1, true)],
+            ),
+            // Tests, operators and tags before `(` are not calls.
+            (
+                "{% if x is divisibleby(3) and(y) or not(z) %}{% elif(w) %}{% endif %}",
+                vec![],
+            ),
+            (
+                "{{ x is not sameas(none) }}{{ 1 if(a) else 2 }}{{ 1 in([1]) }}",
+                vec![],
+            ),
+            (
+                "{{ is_ok(1) }}{{ x | filter(1) }}",
+                vec![call("is_ok", 1, false), call("filter", 1, true)],
+            ),
             (
                 "{%- raw %}{{ x | sha256(1) }}{{ uuid(1) }}{% endraw -%}{{ x | sha256(1, 2) }}",
                 vec![call("sha256", 2, true)],
