@@ -10,6 +10,7 @@ use super::model::{METHODS, MultipartPart};
 use super::suite::{Action, Params, Scenario, Step};
 use super::values::{TValue, Tpl};
 use crate::diagnostic::{Diagnostic, Diagnostics, Loc, did_you_mean};
+use crate::template::functions::Kind;
 use crate::template::{Templates, functions, scope::RESERVED};
 
 /// Compile every template of `scenarios` into a registry and report what is wrong.
@@ -600,23 +601,26 @@ impl Checker {
             return;
         }
         let own = own_callables(&t.src);
-        for (name, is_filter) in calls(&t.src) {
-            if !is_filter && own.contains(&name) {
+        for (name, used_as) in calls(&t.src) {
+            if used_as == Kind::Function && own.contains(&name) {
                 continue;
             }
-            let ok = if is_filter {
-                functions::is_filter(&name)
-            } else {
-                functions::is_function(&name)
+            let ok = match used_as {
+                Kind::Filter => functions::is_filter(&name),
+                Kind::Function => functions::is_function(&name),
+                Kind::Test => functions::BUILTIN_TESTS.contains(&name.as_str()),
             };
             if !ok {
-                let (kind, suggestion) = if is_filter {
-                    ("filter", did_you_mean(&name, functions::all_filter_names()))
-                } else {
-                    (
+                let (kind, suggestion) = match used_as {
+                    Kind::Filter => ("filter", did_you_mean(&name, functions::all_filter_names())),
+                    Kind::Function => (
                         "function",
                         did_you_mean(&name, functions::all_function_names()),
-                    )
+                    ),
+                    Kind::Test => (
+                        "test",
+                        did_you_mean(&name, functions::BUILTIN_TESTS.iter().copied()),
+                    ),
                 };
                 let hint = suggestion
                     .map(|s| format!("did you mean `{s}`?"))
@@ -820,11 +824,12 @@ fn own_callables(src: &str) -> HashSet<String> {
     out
 }
 
-/// Function calls (`name(`) and filters (`| name`) in a template's source.
-fn calls(src: &str) -> Vec<(String, bool)> {
+/// Function calls (`name(`), filters (`| name`) and tests (`is name`) in a
+/// template's source.
+fn calls(src: &str) -> Vec<(String, Kind)> {
     functions::scan_calls(src)
         .into_iter()
-        .map(|c| (c.name, c.filter))
+        .map(|c| (c.name, c.kind))
         .collect()
 }
 
@@ -856,10 +861,10 @@ mod tests {
     #[test]
     fn finds_function_calls_and_filters() {
         let found = calls("{{ env.X | default(timestamp()) }}-{{ uuid() }}{{ 'a' | b64encode }}");
-        assert!(found.contains(&("default".to_string(), true)));
-        assert!(found.contains(&("timestamp".to_string(), false)));
-        assert!(found.contains(&("uuid".to_string(), false)));
-        assert!(found.contains(&("b64encode".to_string(), true)));
+        assert!(found.contains(&("default".to_string(), Kind::Filter)));
+        assert!(found.contains(&("timestamp".to_string(), Kind::Function)));
+        assert!(found.contains(&("uuid".to_string(), Kind::Function)));
+        assert!(found.contains(&("b64encode".to_string(), Kind::Filter)));
         assert!(!found.iter().any(|(n, _)| n == "env" || n == "X"));
     }
 
@@ -867,7 +872,7 @@ mod tests {
     fn a_raw_block_is_text_not_calls() {
         // Sent as written, so no name in it can be an unknown function or filter.
         let found = calls("{% raw %}{{ nosuch(1) | nofilter }}{% endraw %}{{ uuid() }}");
-        assert_eq!(found, [("uuid".to_string(), false)]);
+        assert_eq!(found, [("uuid".to_string(), Kind::Function)]);
     }
 
     #[test]

@@ -91,13 +91,17 @@ pub fn arity_errors(src: &str, own: &std::collections::HashSet<String>) -> Vec<A
     scan_calls(src)
         .into_iter()
         .filter_map(|c| {
-            let table = if c.filter {
+            if c.kind == Kind::Test {
+                return None;
+            }
+            let is_filter = c.kind == Kind::Filter;
+            let table = if is_filter {
                 BUILTIN_FILTERS
             } else {
                 BUILTIN_FUNCTIONS
             };
             if let Some(b) = builtin_of(table, &c.name)
-                && (c.filter || !own.contains(&c.name))
+                && (is_filter || !own.contains(&c.name))
             {
                 let (message, hint) = b.call_error(&c)?;
                 return Some(ArityError {
@@ -110,7 +114,7 @@ pub fn arity_errors(src: &str, own: &std::collections::HashSet<String>) -> Vec<A
                 // How many it passes is known only while rendering.
                 return None;
             }
-            let (message, hint) = if c.filter {
+            let (message, hint) = if is_filter {
                 let f = filter(&c.name)?;
                 let message = f.arity_error(c.args)?;
                 let hint = if f.max_args == 0 {
@@ -162,18 +166,29 @@ pub struct Call {
     pub spread_args: bool,
     /// A `**map` among them: which keywords it passes is not known.
     pub spread_keywords: bool,
-    pub filter: bool,
+    pub kind: Kind,
+}
+
+/// What a name in a template is used as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `name(...)`
+    Function,
+    /// `| name`, `| name(...)`, `{% filter name %}`
+    Filter,
+    /// `is name`, `is not name(...)`
+    Test,
 }
 
 impl Call {
-    fn new(name: String, a: CallArgs, filter: bool) -> Call {
+    fn new(name: String, a: CallArgs, kind: Kind) -> Call {
         Call {
             name,
             args: a.count,
             keywords: a.keywords,
             spread_args: a.spread_args,
             spread_keywords: a.spread_keywords,
-            filter,
+            kind,
         }
     }
 
@@ -191,7 +206,7 @@ impl Call {
 pub fn calls_with_arity(src: &str) -> Vec<(String, usize)> {
     scan_calls(src)
         .into_iter()
-        .filter(|c| !c.filter)
+        .filter(|c| c.kind == Kind::Function)
         .map(|c| (c.name, c.args))
         .collect()
 }
@@ -266,11 +281,17 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
                 let name = word.to_string();
                 let before = if prev == b'a' { words } else { ["", ""] };
                 words = [word, before[0]];
-                let test = before[0] == "is" || before == ["not", "is"];
+                let test = (before[0] == "is" && word != "not") || before == ["not", "is"];
                 let filter = prev == b'|' || (before[0] == "filter" && close == b"%}");
-                if !filter && (JINJA_KEYWORDS.contains(&word) || test) {
-                    // An operator or a tag (`and(`, `if(`), or a test
-                    // (`is divisibleby(3)`): not a call of a function.
+                if test {
+                    let args = if open {
+                        call_args(b, j)
+                    } else {
+                        CallArgs::default()
+                    };
+                    out.push(Call::new(name, args, Kind::Test));
+                } else if !filter && JINJA_KEYWORDS.contains(&word) {
+                    // An operator or a tag (`and(`, `if(`): not a call of a function.
                 } else if filter {
                     // A filter without parentheses passes nothing besides the piped value.
                     let args = if open {
@@ -278,9 +299,9 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
                     } else {
                         CallArgs::default()
                     };
-                    out.push(Call::new(name, args, true));
+                    out.push(Call::new(name, args, Kind::Filter));
                 } else if prev != b'.' && open {
-                    out.push(Call::new(name, call_args(b, j), false));
+                    out.push(Call::new(name, call_args(b, j), Kind::Function));
                 }
                 prev = b'a';
                 continue;
@@ -648,7 +669,8 @@ impl Builtin {
     /// known only while rendering: what they could pass is not judged.
     fn call_error(&self, call: &Call) -> Option<(String, String)> {
         let name = self.name;
-        let (what, form) = if call.filter {
+        let filter = call.kind == Kind::Filter;
+        let (what, form) = if filter {
             (format!("the filter `{name}`"), format!("| {name}(...)"))
         } else {
             (format!("`{name}()`"), format!("{name}(...)"))
@@ -673,7 +695,7 @@ impl Builtin {
             match self.keywords {
                 Keywords::Any => {}
                 Keywords::None => {
-                    let hint = if self.max_args == Some(0) && call.filter {
+                    let hint = if self.max_args == Some(0) && filter {
                         format!("write `| {name}` with no parentheses")
                     } else {
                         format!("pass its arguments by position: `{form}`; {docs}")
@@ -728,7 +750,7 @@ impl Builtin {
         if call.spread_args || positional <= max {
             return None;
         }
-        let besides = if call.filter {
+        let besides = if filter {
             " besides the value piped into it"
         } else {
             ""
@@ -738,7 +760,7 @@ impl Builtin {
             1 => "at most 1 argument".to_string(),
             n => format!("at most {n} arguments"),
         };
-        let hint = if call.filter && max == 0 {
+        let hint = if filter && max == 0 {
             format!("write `| {name}` with no parentheses")
         } else {
             docs.to_string()
@@ -772,6 +794,46 @@ pub fn register(env: &mut Environment<'static>) {
         });
     }
 }
+
+/// minijinja's tests (`x is odd`, `x is divisibleby(3)`).
+pub const BUILTIN_TESTS: &[&str] = &[
+    "boolean",
+    "defined",
+    "divisibleby",
+    "endingwith",
+    "eq",
+    "equalto",
+    "escaped",
+    "even",
+    "false",
+    "filter",
+    "float",
+    "ge",
+    "greaterthan",
+    "gt",
+    "in",
+    "int",
+    "integer",
+    "iterable",
+    "le",
+    "lessthan",
+    "lower",
+    "lt",
+    "mapping",
+    "ne",
+    "none",
+    "number",
+    "odd",
+    "safe",
+    "sameas",
+    "sequence",
+    "startingwith",
+    "string",
+    "test",
+    "true",
+    "undefined",
+    "upper",
+];
 
 /// Whether `name` is a function known to templates.
 pub fn is_function(name: &str) -> bool {
@@ -912,7 +974,11 @@ mod tests {
             keywords: Vec::new(),
             spread_args: false,
             spread_keywords: false,
-            filter,
+            kind: if filter { Kind::Filter } else { Kind::Function },
+        };
+        let test = |name: &str, args: usize| Call {
+            kind: Kind::Test,
+            ..call(name, args, false)
         };
         let table: [(&str, Vec<Call>); 12] = [
             ("{{ x | sha256 }}", vec![call("sha256", 0, true)]),
@@ -938,14 +1004,14 @@ mod tests {
                 "{% filter upper %}a{% endfilter %}{% filter indent(2) %}b{% endfilter %}",
                 vec![call("upper", 0, true), call("indent", 1, true)],
             ),
-            // Tests, operators and tags before `(` are not calls.
+            // Operators and tags before `(` are not calls; tests are tests.
             (
                 "{% if x is divisibleby(3) and(y) or not(z) %}{% elif(w) %}{% endif %}",
-                vec![],
+                vec![test("divisibleby", 1)],
             ),
             (
-                "{{ x is not sameas(none) }}{{ 1 if(a) else 2 }}{{ 1 in([1]) }}",
-                vec![],
+                "{{ x is not sameas(none) }}{{ 1 if(a) else 2 }}{{ 1 in([1]) }}{{ x is in [1] }}",
+                vec![test("sameas", 1), test("in", 0)],
             ),
             (
                 "{{ is_ok(1) }}{{ x | filter(1) }}",
@@ -1249,6 +1315,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Every test the checks know, minijinja knows; a name it does not know is
+    /// an error while rendering, as it is before the run.
+    #[test]
+    fn the_known_tests_are_minijinja_s() {
+        for name in BUILTIN_TESTS {
+            let args = match *name {
+                "divisibleby" | "eq" | "equalto" | "ne" | "lt" | "lessthan" | "le" | "gt"
+                | "greaterthan" | "ge" | "sameas" => "(1)",
+                "startingwith" | "endingwith" => "('a')",
+                "in" => "([1])",
+                _ => "",
+            };
+            let value = match *name {
+                "filter" => "'upper'",
+                "test" => "'odd'",
+                _ => "1",
+            };
+            let src = format!("{{{{ {value} is {name}{args} }}}}");
+            assert!(!render(&src).starts_with("ERR"), "{src}: {}", render(&src));
+        }
+        assert!(render("{{ 1 is oddd }}").starts_with("ERR"));
     }
 
     #[test]
