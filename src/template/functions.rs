@@ -243,9 +243,14 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
         i += 2;
         let mut quote: Option<u8> = None;
         let mut prev = b' ';
-        // The words just before, when only spaces separate them from here:
-        // `is` / `is not` make the next name a test, the tag `filter` a filter.
-        let mut words: [&str; 2] = ["", ""];
+        // What the two words just before were (when only spaces separate them
+        // from here): the operator `is` or `not` (the next name is a test), or
+        // the tag `filter` (the next name is a filter); "" for anything else.
+        let mut roles: [&str; 2] = ["", ""];
+        // Whether the word before was a value (a name, an attribute, a constant),
+        // after which `is` is the test operator rather than a name.
+        let mut last_operand = false;
+        let mut block_words = 0usize;
         while i < b.len() {
             let c = b[i];
             if let Some(q) = quote {
@@ -279,10 +284,25 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
                 let open = b.get(j) == Some(&b'(');
                 let word = &src[start..i];
                 let name = word.to_string();
-                let before = if prev == b'a' { words } else { ["", ""] };
-                words = [word, before[0]];
+                let attribute = prev == b'.';
+                let before = if prev == b'a' { roles } else { ["", ""] };
+                let operand_before = match prev {
+                    b'a' => last_operand,
+                    b')' | b']' | b'}' | b'"' | b'\'' => true,
+                    d => d.is_ascii_digit(),
+                };
+                let role = match word {
+                    _ if attribute => "",
+                    "is" if operand_before => "is",
+                    "not" => "not",
+                    "filter" if close == b"%}" && block_words == 0 => "filter",
+                    _ => "",
+                };
+                roles = [role, before[0]];
+                last_operand = attribute || !OPERATORS.contains(&word);
+                block_words += 1;
                 let test = (before[0] == "is" && word != "not") || before == ["not", "is"];
-                let filter = prev == b'|' || (before[0] == "filter" && close == b"%}");
+                let filter = prev == b'|' || before[0] == "filter";
                 if test {
                     let args = if open {
                         call_args(b, j)
@@ -290,7 +310,7 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
                         CallArgs::default()
                     };
                     out.push(Call::new(name, args, Kind::Test));
-                } else if !filter && JINJA_KEYWORDS.contains(&word) {
+                } else if !filter && (OPERATORS.contains(&word) || CONSTANTS.contains(&word)) {
                     // An operator or a tag (`and(`, `if(`): not a call of a function.
                 } else if filter {
                     // A filter without parentheses passes nothing besides the piped value.
@@ -315,8 +335,8 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
     out
 }
 
-/// Words of the template language that a `(` may follow without making a call.
-const JINJA_KEYWORDS: &[&str] = &[
+/// Words of the template language that stand between values, not for one.
+const OPERATORS: &[&str] = &[
     "and",
     "or",
     "not",
@@ -337,13 +357,10 @@ const JINJA_KEYWORDS: &[&str] = &[
     "include",
     "recursive",
     "do",
-    "true",
-    "false",
-    "none",
-    "True",
-    "False",
-    "None",
 ];
+
+/// Constants of the template language: values, though a `(` after one is no call.
+const CONSTANTS: &[&str] = &["true", "false", "none", "True", "False", "None"];
 
 /// Whether a `{%` tag whose text follows is `{% raw %}` (with any whitespace control).
 fn is_raw_tag(after_open: &[u8]) -> bool {
@@ -980,7 +997,7 @@ mod tests {
             kind: Kind::Test,
             ..call(name, args, false)
         };
-        let table: [(&str, Vec<Call>); 12] = [
+        let table: [(&str, Vec<Call>); 15] = [
             ("{{ x | sha256 }}", vec![call("sha256", 0, true)]),
             ("{{ x | sha256() }}", vec![call("sha256", 0, true)]),
             (
@@ -1016,6 +1033,20 @@ mod tests {
             (
                 "{{ is_ok(1) }}{{ x | filter(1) }}",
                 vec![call("is_ok", 1, false), call("filter", 1, true)],
+            ),
+            // `filter` is the tag only as a block's first word; `is` is the test
+            // operator only after a value, and never as an attribute.
+            (
+                "{% for filter in ['a'] %}{% endfor %}{% if params.filter is defined or x.filter not in [1] %}{% endif %}",
+                vec![test("defined", 0)],
+            ),
+            (
+                "{% if 'upper' is filter and true %}{% endif %}",
+                vec![test("filter", 0)],
+            ),
+            (
+                "{% if x.is is number %}{% endif %}{{ x.is and 1 }}{% set is = 1 %}{{ is and 2 }}",
+                vec![test("number", 0)],
             ),
             (
                 "{%- raw %}{{ x | sha256(1) }}{{ uuid(1) }}{% endraw -%}{{ x | sha256(1, 2) }}",
