@@ -87,7 +87,17 @@ async fn validate_checks_a_large_suite_in_parts_and_misses_nothing() {
         write(dir.path(), &format!("s{i:03}.yaml"), &text);
     }
     let ran = run(&["validate", dir.path().to_str().unwrap()], &[]).await;
+    let lazy = run(
+        &["validate", dir.path().to_str().unwrap()],
+        &[("RUNNER_LOADING", "lazy")],
+    )
+    .await;
+    // Loaded lazily, a file's text is dropped once it checked clean, but not
+    // while the guard has a problem that quotes it.
+    assert_eq!(lazy.stderr, ran.stderr, "held and lazy say the same");
+    lazy.expect_code(2);
     ran.expect_code(2);
+    ran.stderr_has(" 7 |   - name: start a website ingest");
     let at = |needle: &str| {
         ran.stderr
             .find(needle)

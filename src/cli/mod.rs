@@ -83,6 +83,10 @@ pub fn print_diagnostics_masked(diags: &Diagnostics, redactor: &crate::secrets::
 }
 
 fn validate(a: args::ValidateArgs) -> i32 {
+    let loading = match plan::loading_mode() {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
     let variables = match a.variables.resolve() {
         Ok(v) => v,
         Err(d) => {
@@ -107,24 +111,10 @@ fn validate(a: args::ValidateArgs) -> i32 {
     // Loaded as a run loads (on every core, lazily for a large suite), and each
     // scenario checked by the cost guard as it loads. Without a target, every
     // scenario is checked as if aimed at the live API.
-    let loaded = crate::scenario::load::load_planned(
-        &a.paths,
-        &names,
-        crate::scenario::load::Loading::Auto,
-        |s, templates| {
-            let one = std::slice::from_ref(s);
-            let known = known.with_templates(templates);
-            (
-                crate::safety::guard::unknown_kinds(one, &catalog),
-                crate::safety::guard::refusals(
-                    one,
-                    &catalog,
-                    |_| crate::safety::Target::Real,
-                    &known,
-                ),
-            )
-        },
-    );
+    let loaded = crate::scenario::load::load_planned(&a.paths, &names, loading, |s, templates| {
+        let known = known.with_templates(templates);
+        plan::GuardNotes::of(s, &catalog, crate::safety::Target::Real, &known)
+    });
     drop(known);
     let (suite, notes) = match loaded {
         Ok(x) => x,
@@ -133,8 +123,8 @@ fn validate(a: args::ValidateArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let mut problems = plan::once(notes.iter().map(|(kinds, _)| kinds));
-    problems.extend(plan::once(notes.iter().map(|(_, refusals)| refusals)));
+    let mut problems = plan::once(notes.iter().map(|n| &n.unknown_kinds));
+    problems.extend(plan::once(notes.iter().map(|n| &n.refusals)));
     if !problems.is_empty() {
         // A refusal may quote a path with a `--var` rendered in: mask those named
         // like secrets, as `run` does.
@@ -159,6 +149,10 @@ fn validate(a: args::ValidateArgs) -> i32 {
 /// `runner list`: one line per scenario a run with the same flags would execute,
 /// `FILE  NAME  [TAGS]`, in run order; the counts go to stderr.
 fn list(a: args::ListArgs) -> i32 {
+    let loading = match plan::loading_mode() {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
     let redactor = crate::secrets::Redactor::new();
     redactor.add_env_secrets();
     let names = match a.variables.resolve() {
@@ -174,12 +168,9 @@ fn list(a: args::ListArgs) -> i32 {
     // Loaded as a run loads (lazily for a large suite), so that listing shows what
     // loading a run costs. A name may hold a secret (a matrix value listed under
     // `secrets:`, say): the list is an output like any other.
-    let loaded = crate::scenario::load::load_planned(
-        &a.paths,
-        &names,
-        crate::scenario::load::Loading::Auto,
-        |s, _| plan::register_literal_secret_headers(std::slice::from_ref(s), &[], &redactor),
-    );
+    let loaded = crate::scenario::load::load_planned(&a.paths, &names, loading, |s, _| {
+        plan::register_literal_secret_headers(std::slice::from_ref(s), &[], &redactor)
+    });
     let mut suite = match loaded {
         Ok((suite, _)) => suite,
         Err(d) => {

@@ -146,7 +146,7 @@ pub(super) fn build(a: RunArgs, redactor: Redactor) -> Result<RunPlan, i32> {
     if let Some(base) = &a.base_url {
         check_base_url(base, &redactor)?;
     }
-    let kinds = once(notes.iter().map(|n| &n.unknown_kinds));
+    let kinds = once(notes.iter().map(|n| &n.guard.unknown_kinds));
     if !kinds.is_empty() {
         print_diagnostics_masked(&kinds, &redactor);
         return Err(exit::USAGE);
@@ -338,17 +338,50 @@ fn check_base_url(base: &str, redactor: &Redactor) -> Result<(), i32> {
     }
 }
 
+/// What the cost guard finds of one scenario before anything is sent (`run` and
+/// `validate` note it as each scenario is loaded and checked).
+pub(super) struct GuardNotes {
+    /// `allow_cost` entries that name no cost kind of the catalog.
+    pub(super) unknown_kinds: crate::diagnostic::Diagnostics,
+    /// Steps the cost guard refuses before anything is sent.
+    pub(super) refusals: crate::diagnostic::Diagnostics,
+}
+
+impl GuardNotes {
+    pub(super) fn of(
+        s: &Scenario,
+        catalog: &Catalog,
+        target: Target,
+        known: &guard::Known<'_>,
+    ) -> GuardNotes {
+        let one = std::slice::from_ref(s);
+        GuardNotes {
+            unknown_kinds: guard::unknown_kinds(one, catalog),
+            refusals: guard::refusals(one, catalog, |_| target, known),
+        }
+    }
+}
+
+impl crate::scenario::load::Inspection for GuardNotes {
+    fn quotes_source(&self) -> bool {
+        !self.unknown_kinds.is_empty() || !self.refusals.is_empty()
+    }
+}
+
 /// What the run plan needs of each scenario, noted as it is loaded and checked (a
 /// large suite does not keep its scenarios): small, and mostly empty.
 struct Notes {
-    /// `allow_cost` entries that name no cost kind of the catalog.
-    unknown_kinds: crate::diagnostic::Diagnostics,
-    /// Steps the cost guard refuses before anything is sent.
-    refusals: crate::diagnostic::Diagnostics,
+    guard: GuardNotes,
     /// A step says `openapi: true`: what to say when no `--openapi` is given.
     openapi_run: Option<String>,
     /// The scenario goes to the embedded mock (no base URL anywhere).
     to_mock: bool,
+}
+
+impl crate::scenario::load::Inspection for Notes {
+    fn quotes_source(&self) -> bool {
+        self.guard.quotes_source()
+    }
 }
 
 /// What the plan needs of one loaded, checked scenario; its written-out secrets
@@ -363,15 +396,12 @@ fn inspect(
 ) -> Notes {
     let to_mock = a.base_url.is_none() && s.base_url.is_none();
     let known = known.with_templates(templates);
-    let target = |_: &Scenario| {
-        if to_mock {
-            Target::EmbeddedMock
-        } else {
-            Target::Real
-        }
+    let target = if to_mock {
+        Target::EmbeddedMock
+    } else {
+        Target::Real
     };
-    let one = std::slice::from_ref(s);
-    register_literal_secret_headers(one, &a.secrets, redactor);
+    register_literal_secret_headers(std::slice::from_ref(s), &a.secrets, redactor);
     let openapi_run = s
         .all_steps()
         .find(|st| {
@@ -389,8 +419,7 @@ fn inspect(
             )
         });
     Notes {
-        unknown_kinds: guard::unknown_kinds(one, catalog),
-        refusals: guard::refusals(one, catalog, target, &known),
+        guard: GuardNotes::of(s, catalog, target, &known),
         openapi_run,
         to_mock,
     }
@@ -413,7 +442,7 @@ pub(super) fn once<'a>(
 
 /// `RUNNER_LOADING`: `held` or `lazy` overrides the choice by the number of files
 /// (for measuring the two ways on one suite).
-fn loading_mode() -> Result<Loading, i32> {
+pub(super) fn loading_mode() -> Result<Loading, i32> {
     match std::env::var("RUNNER_LOADING").ok().as_deref() {
         None | Some("" | "auto") => Ok(Loading::Auto),
         Some("held") => Ok(Loading::Held),
@@ -429,7 +458,7 @@ fn loading_mode() -> Result<Loading, i32> {
 /// run (a dry run shows it and goes on). Returns whether a scenario goes to the
 /// embedded mock.
 fn guard_costs(a: &RunArgs, notes: &[Notes], redactor: &Redactor) -> Result<bool, i32> {
-    let refused = once(notes.iter().map(|n| &n.refusals));
+    let refused = once(notes.iter().map(|n| &n.guard.refusals));
     if !refused.is_empty() {
         if a.dry_run {
             eprintln!(

@@ -342,7 +342,7 @@ pub const LAZY_FROM_FILES: usize = 10_000;
 /// no more than a few files' models are held at once; the suite keeps a record of
 /// each scenario and loads its file again when it starts ([`Suite::open`](super::Suite::open)).
 /// Any problem in any file still comes back before anything runs.
-pub fn load_planned<T: Send>(
+pub fn load_planned<T: Inspection>(
     paths: &[PathBuf],
     cli_vars: &[String],
     loading: Loading,
@@ -391,7 +391,7 @@ pub fn load_planned<T: Send>(
             })
             .collect();
         records.shrink_to_fit();
-        if clean {
+        if clean && !notes.iter().any(Inspection::quotes_source) {
             // Its text is only quoted by a problem, and it has none.
             crate::diagnostic::forget_source(f);
         }
@@ -426,6 +426,17 @@ pub fn load_planned<T: Send>(
     }
     Ok((super::Suite::lazy(records, cli_vars, webhooks), notes))
 }
+
+/// What [`load_planned`]'s inspection of a scenario gives back.
+pub trait Inspection: Send {
+    /// Whether it holds a problem that quotes the scenario's file (a step the
+    /// cost guard refuses): a lazy suite then keeps that file's text for it.
+    fn quotes_source(&self) -> bool {
+        false
+    }
+}
+
+impl Inspection for () {}
 
 /// What loading one file lazily keeps.
 struct LazyFile<T> {
