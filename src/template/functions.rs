@@ -319,7 +319,9 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
                     } else {
                         CallArgs::default()
                     };
+                    let named = named_by(src, word, &args);
                     out.push(Call::new(name, args, Kind::Filter));
+                    out.extend(named);
                 } else if prev != b'.' && open {
                     out.push(Call::new(name, call_args(b, j), Kind::Function));
                 }
@@ -362,6 +364,45 @@ const OPERATORS: &[&str] = &[
 /// Constants of the template language: values, though a `(` after one is no call.
 const CONSTANTS: &[&str] = &["true", "false", "none", "True", "False", "None"];
 
+/// The test or filter that a call of `select`, `reject`, `selectattr`,
+/// `rejectattr` or `map` names by a string (`select('odd')`,
+/// `map('round', 1)`), as a call of its own with the arguments passed on to
+/// it, so that the checks find a misspelt name or a wrong count there too.
+fn named_by(src: &str, filter: &str, args: &CallArgs) -> Option<Call> {
+    let (at, kind) = match filter {
+        "select" | "reject" => (0, Kind::Test),
+        "selectattr" | "rejectattr" => (1, Kind::Test),
+        "map" if !args.keywords.iter().any(|k| k == "attribute") => (0, Kind::Filter),
+        _ => return None,
+    };
+    if args.spread_args {
+        return None;
+    }
+    let (from, to) = *args.pieces.get(at)?;
+    let text = src.get(from..to)?.trim();
+    let quote = text.chars().next().filter(|q| *q == '\'' || *q == '"')?;
+    let name = text.strip_prefix(quote)?.strip_suffix(quote)?;
+    let plain = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    // `'=='`-like names and escapes are left to minijinja.
+    if !plain {
+        return None;
+    }
+    // Keywords are `map`'s own (it refuses or drops them), not the named one's.
+    let passed = args
+        .pieces
+        .len()
+        .saturating_sub(at + 1)
+        .saturating_sub(args.keywords.len() + usize::from(args.spread_keywords));
+    Some(Call {
+        name: name.to_string(),
+        args: passed,
+        keywords: Vec::new(),
+        spread_args: false,
+        spread_keywords: false,
+        kind,
+    })
+}
+
 /// Whether a `{%` tag whose text follows is `{% raw %}` (with any whitespace control).
 fn is_raw_tag(after_open: &[u8]) -> bool {
     let start = after_open
@@ -392,9 +433,15 @@ fn call_args(b: &[u8], open: usize) -> CallArgs {
     let mut piece = false;
     let mut out = CallArgs::default();
     let keywords = &mut out.keywords;
+    let pieces = &mut out.pieces;
+    let mut piece_start = open;
     let mut i = open;
     while i < b.len() {
         let c = b[i];
+        let at = i;
+        if depth == 1 && !piece && quote.is_none() && !c.is_ascii_whitespace() {
+            piece_start = at;
+        }
         if depth == 1 && !piece && quote.is_none() && c == b'*' {
             if b.get(i + 1) == Some(&b'*') {
                 out.spread_keywords = true;
@@ -435,10 +482,16 @@ fn call_args(b: &[u8], open: usize) -> CallArgs {
             b')' | b']' | b'}' => {
                 depth = depth.saturating_sub(1);
                 if depth == 0 {
+                    if piece {
+                        pieces.push((piece_start, at));
+                    }
                     break;
                 }
             }
             b',' if depth == 1 => {
+                if piece {
+                    pieces.push((piece_start, at));
+                }
                 args += usize::from(piece);
                 piece = false;
                 continue;
@@ -458,6 +511,9 @@ fn call_args(b: &[u8], open: usize) -> CallArgs {
 #[derive(Default)]
 struct CallArgs {
     count: usize,
+    /// Where each argument's text is (byte offsets, from its first character
+    /// to the `,` or `)` after it).
+    pieces: Vec<(usize, usize)>,
     keywords: Vec<String>,
     spread_args: bool,
     spread_keywords: bool,
@@ -997,7 +1053,7 @@ mod tests {
             kind: Kind::Test,
             ..call(name, args, false)
         };
-        let table: [(&str, Vec<Call>); 15] = [
+        let table: [(&str, Vec<Call>); 16] = [
             ("{{ x | sha256 }}", vec![call("sha256", 0, true)]),
             ("{{ x | sha256() }}", vec![call("sha256", 0, true)]),
             (
@@ -1043,6 +1099,23 @@ mod tests {
             (
                 "{% if 'upper' is filter and true %}{% endif %}",
                 vec![test("filter", 0)],
+            ),
+            // A test or filter named by a string is checked as one.
+            (
+                "{{ x | select('odd') | selectattr('a', \"eq\", 1) | map('round', 1) | map(attribute='upper') | reject('==', 1) }}",
+                vec![
+                    call("select", 1, true),
+                    test("odd", 0),
+                    call("selectattr", 3, true),
+                    test("eq", 1),
+                    call("map", 2, true),
+                    call("round", 1, true),
+                    Call {
+                        keywords: vec!["attribute".into()],
+                        ..call("map", 1, true)
+                    },
+                    call("reject", 2, true),
+                ],
             ),
             (
                 "{% if x.is is number %}{% endif %}{{ x.is and 1 }}{% set is = 1 %}{{ is and 2 }}",
