@@ -114,8 +114,24 @@ pub fn arity_errors(src: &str, own: &std::collections::HashSet<String>) -> Vec<A
                 // How many it passes is known only while rendering.
                 return None;
             }
+            let keyword = c
+                .keywords
+                .first()
+                .map(|k| format!("`{k}=`"))
+                .or_else(|| c.spread_keywords.then(|| "`**`".to_string()));
             let (message, hint) = if is_filter {
                 let f = filter(&c.name)?;
+                // Its arguments are read as text: a keyword one cannot be.
+                if let Some(k) = keyword {
+                    return Some(ArityError {
+                        message: format!(
+                            "the filter `{}` takes no keyword arguments, but this call passes {k}",
+                            f.name
+                        ),
+                        hint: format!("pass its arguments by position: `| {}(...)`", f.name),
+                        name: c.name,
+                    });
+                }
                 let message = f.arity_error(c.args)?;
                 let hint = if f.max_args == 0 {
                     format!(
@@ -1536,6 +1552,23 @@ mod tests {
             ),
             vec![]
         );
+    }
+
+    #[test]
+    fn this_project_s_filters_take_no_keyword_arguments() {
+        let none = std::collections::HashSet::new();
+        for src in [
+            "{{ 'a' | hmac_sha256(key='k') }}",
+            "{% set o = {'key': 'k'} %}{{ 'a' | hmac_sha256(**o) }}",
+        ] {
+            let errors = arity_errors(src, &none);
+            assert_eq!(errors.len(), 1, "{src}: {errors:?}");
+            assert!(
+                errors[0].message.contains("no keyword arguments"),
+                "{src}: {errors:?}"
+            );
+            assert!(render(src).starts_with("ERR"), "{src}: {}", render(src));
+        }
     }
 
     #[test]
