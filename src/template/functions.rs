@@ -646,6 +646,8 @@ pub struct Builtin {
     /// Keywords only in a call without positional arguments: `map` (with a
     /// filter's name it drops them) and `namespace`.
     pub keywords_alone: bool,
+    /// Fewest positional arguments.
+    pub min_args: usize,
 }
 
 const fn builtin(name: &'static str, max_args: Option<usize>, keywords: Keywords) -> Builtin {
@@ -655,6 +657,7 @@ const fn builtin(name: &'static str, max_args: Option<usize>, keywords: Keywords
         keywords,
         by_position: &[],
         keywords_alone: false,
+        min_args: 0,
     }
 }
 
@@ -664,6 +667,10 @@ impl Builtin {
             by_position: names,
             ..self
         }
+    }
+
+    const fn min(self, min_args: usize) -> Builtin {
+        Builtin { min_args, ..self }
     }
 
     const fn keywords_alone(self) -> Builtin {
@@ -682,8 +689,8 @@ pub const BUILTIN_FILTERS: &[Builtin] = {
     const MIN_MAX: Keywords = Only(&["attribute", "case_sensitive"]);
     &[
         builtin("abs", Some(0), No),
-        builtin("attr", Some(1), No),
-        builtin("batch", Some(2), No),
+        builtin("attr", Some(1), No).min(1),
+        builtin("batch", Some(2), No).min(1),
         builtin("bool", Some(0), No),
         builtin("capitalize", Some(0), No),
         builtin("chain", None, No),
@@ -721,15 +728,17 @@ pub const BUILTIN_FILTERS: &[Builtin] = {
         builtin("min", Some(0), MIN_MAX),
         builtin("pprint", Some(0), No),
         builtin("reject", None, No),
-        builtin("rejectattr", None, No),
-        builtin("replace", Some(3), Only(&["count"])).by_position(&["from", "to", "count"]),
+        builtin("rejectattr", None, No).min(1),
+        builtin("replace", Some(3), Only(&["count"]))
+            .by_position(&["from", "to", "count"])
+            .min(2),
         builtin("reverse", Some(0), No),
         builtin("round", Some(2), Only(&["method", "precision"]))
             .by_position(&["precision", "method"]),
         builtin("safe", Some(0), No),
         builtin("select", None, No),
-        builtin("selectattr", None, No),
-        builtin("slice", Some(2), No),
+        builtin("selectattr", None, No).min(1),
+        builtin("slice", Some(2), No).min(1),
         builtin("sort", Some(0), SORT),
         builtin("split", Some(2), No),
         builtin("string", Some(0), No),
@@ -746,7 +755,7 @@ pub const BUILTIN_FILTERS: &[Builtin] = {
 
 /// minijinja's built-in global functions.
 pub const BUILTIN_FUNCTIONS: &[Builtin] = &[
-    builtin("range", Some(3), Keywords::None),
+    builtin("range", Some(3), Keywords::None).min(1),
     builtin("dict", Some(1), Keywords::Any),
     builtin("debug", None, Keywords::None),
     builtin("namespace", Some(1), Keywords::Any).keywords_alone(),
@@ -833,6 +842,21 @@ impl Builtin {
             return refuse(
                 format!("{what} takes keyword arguments only without positional ones"),
                 hint,
+            );
+        }
+        if positional < self.min_args && !call.spread_args && !call.spread_keywords {
+            let takes = match self.min_args {
+                1 => "at least 1 argument".to_string(),
+                n => format!("at least {n} arguments"),
+            };
+            let besides = if filter {
+                " besides the value piped into it"
+            } else {
+                ""
+            };
+            return refuse(
+                format!("{what} takes {takes}{besides}, but this call passes {positional}"),
+                docs.to_string(),
             );
         }
         let max = self.max_args?;
@@ -1332,6 +1356,26 @@ mod tests {
             let ok = call(piped, full);
             assert!(render(&ok).is_ok(), "{ok}: {:?}", render(&ok));
             assert_eq!(arity_errors(&ok, &none), vec![], "{ok}");
+            if b.min_args == 0 {
+                // No positional argument at all (with the row's keywords, if any).
+                let keywords: Vec<&str> = kw_args.split(", ").filter(|a| a.contains('=')).collect();
+                let bare = if keywords.is_empty() {
+                    call(piped, "")
+                } else {
+                    call(kw_piped, &keywords.join(", "))
+                };
+                assert!(render(&bare).is_ok(), "{bare}: {:?}", render(&bare));
+            }
+            if b.min_args > 0 {
+                let at_least: Vec<&str> = full.split(", ").take(b.min_args).collect();
+                let fewer = call(piped, &at_least[..b.min_args - 1].join(", "));
+                let why = render(&fewer).expect_err(&fewer);
+                assert!(why.contains("missing argument"), "{fewer}: {why}");
+                assert_eq!(arity_errors(&fewer, &none).len(), 1, "{fewer}");
+                let enough = call(piped, &at_least.join(", "));
+                assert!(render(&enough).is_ok(), "{enough}: {:?}", render(&enough));
+                assert_eq!(arity_errors(&enough, &none), vec![], "{enough}");
+            }
             if let Some(max) = b.max_args {
                 let given = if full.is_empty() {
                     0
