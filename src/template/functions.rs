@@ -110,10 +110,6 @@ pub fn arity_errors(src: &str, own: &std::collections::HashSet<String>) -> Vec<A
                     hint,
                 });
             }
-            if c.spread_args {
-                // How many it passes is known only while rendering.
-                return None;
-            }
             let keyword = c
                 .keywords
                 .first()
@@ -131,6 +127,10 @@ pub fn arity_errors(src: &str, own: &std::collections::HashSet<String>) -> Vec<A
                         hint: format!("pass its arguments by position: `| {}(...)`", f.name),
                         name: c.name,
                     });
+                }
+                if c.spread_args {
+                    // How many it passes is known only while rendering.
+                    return None;
                 }
                 let message = f.arity_error(c.args)?;
                 let hint = if f.max_args == 0 {
@@ -150,6 +150,9 @@ pub fn arity_errors(src: &str, own: &std::collections::HashSet<String>) -> Vec<A
                     return None;
                 }
                 let f = function(&c.name)?;
+                if c.spread_args {
+                    return None;
+                }
                 let message = f.arity_error(c.args)?;
                 let hint = if f.max_args == 0 {
                     format!("write `{}()`: it gives {}", f.name, f.doc)
@@ -315,7 +318,9 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
                     _ => "",
                 };
                 roles = [role, before[0]];
-                last_operand = attribute || !OPERATORS.contains(&word);
+                last_operand = attribute
+                    || !(OPERATORS.contains(&word)
+                        || (TAG_WORDS.contains(&word) && block_words == 0 && close == b"%}"));
                 block_words += 1;
                 let test = (before[0] == "is" && word != "not") || before == ["not", "is"];
                 let filter = prev == b'|' || before[0] == "filter";
@@ -326,7 +331,11 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
                         CallArgs::default()
                     };
                     out.push(Call::new(name, args, Kind::Test));
-                } else if !filter && (OPERATORS.contains(&word) || CONSTANTS.contains(&word)) {
+                } else if !filter
+                    && (OPERATORS.contains(&word)
+                        || TAG_WORDS.contains(&word)
+                        || CONSTANTS.contains(&word))
+                {
                     // An operator or a tag (`and(`, `if(`): not a call of a function.
                 } else if filter {
                     // A filter without parentheses passes nothing besides the piped value.
@@ -353,16 +362,14 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
     out
 }
 
-/// Words of the template language that stand between values, not for one.
-const OPERATORS: &[&str] = &[
-    "and",
-    "or",
-    "not",
-    "in",
-    "is",
-    "if",
-    "elif",
-    "else",
+/// Operators of the template language's expressions: they stand between
+/// values, never for one.
+const OPERATORS: &[&str] = &["and", "or", "not", "in", "is", "if", "elif", "else"];
+
+/// Words of the template language's tags (`{% for %}`, `{% set %}`, `as` in an
+/// import). Only as a block's first word are they surely the tag; elsewhere
+/// they may name a variable (`{% for filter in ... %}{{ filter is odd }}`).
+const TAG_WORDS: &[&str] = &[
     "for",
     "set",
     "with",
@@ -1093,7 +1100,7 @@ mod tests {
             kind: Kind::Test,
             ..call(name, args, false)
         };
-        let table: [(&str, Vec<Call>); 16] = [
+        let table: [(&str, Vec<Call>); 17] = [
             ("{{ x | sha256 }}", vec![call("sha256", 0, true)]),
             ("{{ x | sha256() }}", vec![call("sha256", 0, true)]),
             (
@@ -1160,6 +1167,14 @@ mod tests {
             (
                 "{% if x.is is number %}{% endif %}{{ x.is and 1 }}{% set is = 1 %}{{ is and 2 }}",
                 vec![test("number", 0)],
+            ),
+            (
+                "{% for filter in ['a'] %}{{ filter is startingwith('a') }}{% endfor %}{{ from is divisibleby(2) }}{% set with = 4 %}{{ with is odd }}",
+                vec![
+                    test("startingwith", 1),
+                    test("divisibleby", 1),
+                    test("odd", 0),
+                ],
             ),
             (
                 "{%- raw %}{{ x | sha256(1) }}{{ uuid(1) }}{% endraw -%}{{ x | sha256(1, 2) }}",
@@ -1604,6 +1619,7 @@ mod tests {
         for src in [
             "{{ 'a' | hmac_sha256(key='k') }}",
             "{% set o = {'key': 'k'} %}{{ 'a' | hmac_sha256(**o) }}",
+            "{{ 'a' | hmac_sha256(*['k'], key='x') }}",
         ] {
             let errors = arity_errors(src, &none);
             assert_eq!(errors.len(), 1, "{src}: {errors:?}");
