@@ -18,6 +18,7 @@ use serde_json::Value as J;
 
 use crate::events::Assertion;
 use crate::http::Response;
+use crate::scenario::read::Noted;
 
 /// The largest OpenAPI document read.
 const MAX_SPEC_BYTES: u64 = 32 * 1024 * 1024;
@@ -80,28 +81,22 @@ struct HeaderDoc {
     validator: LazyValidator,
 }
 
-/// A document loaded, with what reading it noted
+/// Each document loaded, with what reading it noted
 /// ([`crate::scenario::read::fingerprinted`]).
-type Loaded = (Arc<Spec>, Vec<u64>);
-
-static CACHE: LazyLock<Mutex<BTreeMap<PathBuf, Loaded>>> =
+static CACHE: LazyLock<Mutex<BTreeMap<PathBuf, Noted<Arc<Spec>>>>> =
     LazyLock::new(|| Mutex::new(BTreeMap::new()));
 
 /// Load a document once per run: the same file named by several steps (and by
 /// `--openapi`) is one spec, with one coverage.
 pub fn load_cached(path: &Path) -> Result<Arc<Spec>, String> {
-    use crate::scenario::read;
     let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((spec, noted)) = cache.get(&key) {
-        // As if read again: a lazy suite's file checked first on one thread and
-        // again as its scenario starts must come to the same fingerprint.
-        read::note(noted);
-        return Ok(spec.clone());
+    if let Some(spec) = cache.get(&key) {
+        return Ok(spec.replay().clone());
     }
-    let mark = read::noted_mark();
-    let spec = Arc::new(load(path)?);
-    cache.insert(key, (spec.clone(), read::noted_since(mark)));
+    let loaded = Noted::try_record(|| load(path).map(Arc::new))?;
+    let spec = loaded.replay().clone();
+    cache.insert(key, loaded);
     Ok(spec)
 }
 
@@ -111,7 +106,7 @@ pub fn loaded() -> Vec<Arc<Spec>> {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .values()
-        .map(|(spec, _)| spec.clone())
+        .map(|spec| spec.unnoted().clone())
         .collect()
 }
 

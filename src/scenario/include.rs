@@ -68,13 +68,9 @@ pub(crate) struct IncludeMap {
     steps: Vec<Spanned<StepDoc>>,
 }
 
-/// An included file as a loader keeps it for the next file that includes it.
-pub(super) struct Parsed {
-    /// Its steps; `None` when it could not be read or parsed (said once).
-    steps: Option<Arc<Vec<Spanned<StepDoc>>>>,
-    /// What reading it noted ([`super::read::fingerprinted`]).
-    read: Vec<u64>,
-}
+/// An included file as a loader keeps it for the next file that includes it:
+/// its steps, or `None` when it could not be read or parsed (said once).
+pub(super) type Parsed = super::read::Noted<Option<Arc<Vec<Spanned<StepDoc>>>>>;
 
 impl Loader {
     pub(super) fn include(
@@ -100,25 +96,9 @@ impl Loader {
         let base = file.parent().unwrap_or(Path::new("."));
         let target = tidy_path(&base.join(&inc.value));
         self.included.push(target.clone());
-        let docs = match self.includes.get(&target) {
-            Some(cached) => {
-                // What parsing it read, as if it were read again here: a file's
-                // fingerprint cannot depend on which file of the loader's came first.
-                super::read::note(&cached.read);
-                cached.steps.clone()
-            }
-            None => {
-                let mark = super::read::noted_mark();
-                let parsed = if target.is_file() {
-                    match parse_yaml::<IncludeDoc>(&target) {
-                        Ok(IncludeDoc::List(steps))
-                        | Ok(IncludeDoc::Map(IncludeMap { steps, .. })) => Some(Arc::new(steps)),
-                        Err(d) => {
-                            self.diags.extend(d);
-                            None
-                        }
-                    }
-                } else {
+        if !self.includes.contains_key(&target) {
+            let parsed = super::read::Noted::record(|| {
+                if !target.is_file() {
                     self.diags.push(
                         Diagnostic::new(
                             file.as_ref(),
@@ -128,14 +108,23 @@ impl Loader {
                         .width(inc.value.chars().count())
                         .hint("paths are relative to the file that includes them"),
                     );
-                    None
-                };
-                let read = super::read::noted_since(mark);
-                let steps = parsed.clone();
-                self.includes.insert(target.clone(), Parsed { steps, read });
-                parsed
-            }
-        };
+                    return None;
+                }
+                match parse_yaml::<IncludeDoc>(&target) {
+                    Ok(IncludeDoc::List(steps)) | Ok(IncludeDoc::Map(IncludeMap { steps, .. })) => {
+                        Some(Arc::new(steps))
+                    }
+                    Err(d) => {
+                        self.diags.extend(d);
+                        None
+                    }
+                }
+            });
+            self.includes.insert(target.clone(), parsed);
+        }
+        // Each use notes what parsing it read, so that a file's fingerprint does
+        // not depend on which file of the loader's came first.
+        let docs = self.includes.get(&target).and_then(|p| p.replay().clone());
         let Some(docs) = docs else { return Vec::new() };
         let merged = Arc::new(Params {
             parent: Some(params.clone()),

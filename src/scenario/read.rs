@@ -141,9 +141,7 @@ fn noting() -> bool {
     NOTED.with(|n| n.borrow().is_some())
 }
 
-/// Notes `digests` as reads of this thread's [`fingerprinted`] call, if one
-/// runs: how a cache that skips a read repeats what that read noted.
-pub(crate) fn note(digests: &[u64]) {
+fn note(digests: &[u64]) {
     NOTED.with(|n| {
         if let Some(noted) = n.borrow_mut().as_mut() {
             noted.extend_from_slice(digests);
@@ -151,20 +149,54 @@ pub(crate) fn note(digests: &[u64]) {
     });
 }
 
-/// How many reads this thread's [`fingerprinted`] call has noted so far; with
-/// [`noted_since`], what one part of the work read.
-pub(crate) fn noted_mark() -> usize {
-    NOTED.with(|n| n.borrow().as_ref().map_or(0, Vec::len))
+/// A value made from files read (a parsed include, an OpenAPI document) as a
+/// cache keeps it, with what reading them noted: a file's fingerprint cannot
+/// depend on whether the cache had the value already. Every cache of what
+/// loading and checking read keeps its values this way.
+pub(crate) struct Noted<T> {
+    value: T,
+    read: Vec<u64>,
 }
 
-pub(crate) fn noted_since(mark: usize) -> Vec<u64> {
-    NOTED.with(|n| {
-        n.borrow()
-            .as_ref()
-            .and_then(|v| v.get(mark..))
-            .map(<[u64]>::to_vec)
-            .unwrap_or_default()
-    })
+impl<T> Noted<T> {
+    /// Makes the value, keeping what `make` reads aside: it is noted by each
+    /// [`Noted::replay`], the first use as much as the next ones.
+    pub(crate) fn record(make: impl FnOnce() -> T) -> Noted<T> {
+        let mark = NOTED.with(|n| n.borrow().as_ref().map_or(0, Vec::len));
+        let value = make();
+        let read = NOTED.with(|n| {
+            n.borrow_mut()
+                .as_mut()
+                .map(|v| v.split_off(mark.min(v.len())))
+                .unwrap_or_default()
+        });
+        Noted { value, read }
+    }
+
+    /// As [`Noted::record`], for a value that may fail to be made: a failure
+    /// is not kept (its reads are noted here, once).
+    pub(crate) fn try_record<E>(make: impl FnOnce() -> Result<T, E>) -> Result<Noted<T>, E> {
+        let Noted { value, read } = Noted::record(make);
+        match value {
+            Ok(value) => Ok(Noted { value, read }),
+            Err(e) => {
+                note(&read);
+                Err(e)
+            }
+        }
+    }
+
+    /// The value, not for loading or checking (a summary after the run): nothing
+    /// is noted.
+    pub(crate) fn unnoted(&self) -> &T {
+        &self.value
+    }
+
+    /// The value, for one use: what making it read is noted as read here.
+    pub(crate) fn replay(&self) -> &T {
+        note(&self.read);
+        &self.value
+    }
 }
 
 /// Runs `work` and says, as one number, what every file it read on this thread
