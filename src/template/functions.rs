@@ -47,6 +47,21 @@ pub const FUNCTIONS: &[Function] = &[
 ];
 
 impl Function {
+    /// What `call` of this function gets wrong (the message and a hint), or `None`.
+    fn call_error(&self, call: &Call) -> Option<(String, String)> {
+        if call.spread_args {
+            // How many it passes is known only while rendering.
+            return None;
+        }
+        let message = self.arity_error(call.args)?;
+        let hint = if self.max_args == 0 {
+            format!("write `{}()`: it gives {}", self.name, self.doc)
+        } else {
+            format!("see docs/templates.md for what `{}()` takes", self.name)
+        };
+        Some((message, hint))
+    }
+
     /// What a call with `given` arguments gets wrong, or `None` when the count is right.
     pub fn arity_error(&self, given: usize) -> Option<String> {
         if (self.min_args..=self.max_args).contains(&given) {
@@ -91,76 +106,18 @@ pub fn arity_errors(src: &str, own: &std::collections::HashSet<String>) -> Vec<A
     scan_calls(src)
         .into_iter()
         .filter_map(|c| {
-            if c.kind == Kind::Test {
-                return None;
-            }
-            let is_filter = c.kind == Kind::Filter;
-            let table = if is_filter {
-                BUILTIN_FILTERS
-            } else {
-                BUILTIN_FUNCTIONS
+            let wrong = match c.kind {
+                Kind::Test => None,
+                Kind::Filter => builtin_of(BUILTIN_FILTERS, &c.name)
+                    .map(|b| b.call_error(&c))
+                    .or_else(|| filter(&c.name).map(|f| f.call_error(&c))),
+                // The template's own macro of that name.
+                Kind::Function if own.contains(&c.name) => None,
+                Kind::Function => builtin_of(BUILTIN_FUNCTIONS, &c.name)
+                    .map(|b| b.call_error(&c))
+                    .or_else(|| function(&c.name).map(|f| f.call_error(&c))),
             };
-            if let Some(b) = builtin_of(table, &c.name)
-                && (is_filter || !own.contains(&c.name))
-            {
-                let (message, hint) = b.call_error(&c)?;
-                return Some(ArityError {
-                    name: c.name,
-                    message,
-                    hint,
-                });
-            }
-            let keyword = c
-                .keywords
-                .first()
-                .map(|k| format!("`{k}=`"))
-                .or_else(|| c.spread_keywords.then(|| "`**`".to_string()));
-            let (message, hint) = if is_filter {
-                let f = filter(&c.name)?;
-                // Its arguments are read as text: a keyword one cannot be.
-                if let Some(k) = keyword {
-                    return Some(ArityError {
-                        message: format!(
-                            "the filter `{}` takes no keyword arguments, but this call passes {k}",
-                            f.name
-                        ),
-                        hint: format!("pass its arguments by position: `| {}(...)`", f.name),
-                        name: c.name,
-                    });
-                }
-                if c.spread_args {
-                    // How many it passes is known only while rendering.
-                    return None;
-                }
-                let message = f.arity_error(c.args)?;
-                let hint = if f.max_args == 0 {
-                    format!(
-                        "write `| {}` with no parentheses: it gives {}",
-                        f.name, f.doc
-                    )
-                } else {
-                    format!(
-                        "see docs/templates.md for what the filter `{}` takes",
-                        f.name
-                    )
-                };
-                (message, hint)
-            } else {
-                if own.contains(&c.name) {
-                    return None;
-                }
-                let f = function(&c.name)?;
-                if c.spread_args {
-                    return None;
-                }
-                let message = f.arity_error(c.args)?;
-                let hint = if f.max_args == 0 {
-                    format!("write `{}()`: it gives {}", f.name, f.doc)
-                } else {
-                    format!("see docs/templates.md for what `{}()` takes", f.name)
-                };
-                (message, hint)
-            };
+            let (message, hint) = wrong.flatten()?;
             Some(ArityError {
                 name: c.name,
                 message,
@@ -604,6 +561,42 @@ pub const FILTERS: &[Filter] = &[
 ];
 
 impl Filter {
+    /// What `call` of this filter gets wrong (the message and a hint), or `None`.
+    fn call_error(&self, call: &Call) -> Option<(String, String)> {
+        let keyword = call
+            .keywords
+            .first()
+            .map(|k| format!("`{k}=`"))
+            .or_else(|| call.spread_keywords.then(|| "`**`".to_string()));
+        // Its arguments are read as text: a keyword one cannot be.
+        if let Some(k) = keyword {
+            return Some((
+                format!(
+                    "the filter `{}` takes no keyword arguments, but this call passes {k}",
+                    self.name
+                ),
+                format!("pass its arguments by position: `| {}(...)`", self.name),
+            ));
+        }
+        if call.spread_args {
+            // How many it passes is known only while rendering.
+            return None;
+        }
+        let message = self.arity_error(call.args)?;
+        let hint = if self.max_args == 0 {
+            format!(
+                "write `| {}` with no parentheses: it gives {}",
+                self.name, self.doc
+            )
+        } else {
+            format!(
+                "see docs/templates.md for what the filter `{}` takes",
+                self.name
+            )
+        };
+        Some((message, hint))
+    }
+
     /// What a call with `given` arguments (after the piped value) gets wrong, or
     /// `None` when the count is right.
     pub fn arity_error(&self, given: usize) -> Option<String> {
