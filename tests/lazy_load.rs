@@ -141,6 +141,15 @@ fn outcomes(reports: &[ScenarioReport]) -> Vec<(&str, Outcome)> {
         .collect()
 }
 
+/// The binary's `run .` in `ws` against `server`, with `RUNNER_LOADING=loading`.
+fn run_loading(ws: &runner_cli::Workspace, loading: &str, server: &Server) -> runner_cli::Output {
+    ws.runner()
+        .env("RUNNER_LOADING", loading)
+        .args(["run", ".", "--junit", "junit.xml"])
+        .base_url(&server.url())
+        .run()
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -495,12 +504,7 @@ fn the_run_plan_refuses_a_lazy_suite_as_a_held_one() {
         let ws = runner_cli::Workspace::new();
         ws.write("a.yaml", plain);
         ws.write("b.yaml", &second);
-        let out = ws
-            .runner()
-            .env("RUNNER_LOADING", loading)
-            .args(["run", ".", "--junit", "junit.xml"])
-            .base_url(&server.url())
-            .run();
+        let out = run_loading(&ws, loading, &server);
         out.expect_code(code);
         assert!(
             out.stderr.contains(says) || out.stdout.contains(says),
@@ -640,12 +644,7 @@ fn a_deeply_nested_file_is_loaded_again_on_a_loader_s_stack() {
         ),
     );
     for loading in ["held", "lazy"] {
-        let out = ws
-            .runner()
-            .env("RUNNER_LOADING", loading)
-            .args(["run", ".", "--junit", "junit.xml"])
-            .base_url(&server.url())
-            .run();
+        let out = run_loading(&ws, loading, &server);
         out.expect_code(0);
         assert!(out.stdout.contains("1 passed"), "{loading}: {out:?}");
     }
