@@ -608,7 +608,7 @@ impl Checker {
             let ok = match used_as {
                 Kind::Filter => functions::is_filter(&name),
                 Kind::Function => functions::is_function(&name),
-                Kind::Test => functions::BUILTIN_TESTS.contains(&name.as_str()),
+                Kind::Test => functions::is_test(&name),
             };
             if !ok {
                 let (kind, suggestion) = match used_as {
@@ -617,10 +617,7 @@ impl Checker {
                         "function",
                         did_you_mean(&name, functions::all_function_names()),
                     ),
-                    Kind::Test => (
-                        "test",
-                        did_you_mean(&name, functions::BUILTIN_TESTS.iter().copied()),
-                    ),
+                    Kind::Test => ("test", did_you_mean(&name, functions::all_test_names())),
                 };
                 let hint = suggestion
                     .map(|s| format!("did you mean `{s}`?"))

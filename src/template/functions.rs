@@ -107,7 +107,7 @@ pub fn arity_errors(src: &str, own: &std::collections::HashSet<String>) -> Vec<A
         .into_iter()
         .filter_map(|c| {
             let wrong = match c.kind {
-                Kind::Test => None,
+                Kind::Test => builtin_of(BUILTIN_TESTS, &c.name).map(|b| b.call_error(&c)),
                 Kind::Filter => builtin_of(BUILTIN_FILTERS, &c.name)
                     .map(|b| b.call_error(&c))
                     .or_else(|| filter(&c.name).map(|f| f.call_error(&c))),
@@ -284,6 +284,11 @@ pub fn scan_calls(src: &str) -> Vec<Call> {
                 if test {
                     let args = if open {
                         call_args(b, j)
+                    } else if bare_test_argument(b, j) {
+                        CallArgs {
+                            count: 1,
+                            ..CallArgs::default()
+                        }
                     } else {
                         CallArgs::default()
                     };
@@ -340,6 +345,30 @@ const TAG_WORDS: &[&str] = &[
     "recursive",
     "do",
 ];
+
+/// Whether a test's name is followed, at `at`, by one argument without
+/// parentheses (`x is divisibleby 3`, `x is sameas none`): what minijinja's
+/// parser takes for one is a name other than `and`, `or`, `else` and `is`, a
+/// string, a number, a sign, or a list or map.
+fn bare_test_argument(b: &[u8], at: usize) -> bool {
+    let rest = &b[at.min(b.len())..];
+    let Some(&c) = rest.first() else {
+        return false;
+    };
+    if c.is_ascii_alphabetic() || c == b'_' {
+        let word_end = rest
+            .iter()
+            .position(|x| !(x.is_ascii_alphanumeric() || *x == b'_'))
+            .unwrap_or(rest.len());
+        return !matches!(&rest[..word_end], b"and" | b"or" | b"else" | b"is");
+    }
+    if c == b'-' || c == b'+' {
+        // `-}}` and `-%}` end the block (trimming the whitespace after it).
+        let after = &rest[1..];
+        return !(after.starts_with(b"}}") || after.starts_with(b"%}"));
+    }
+    c.is_ascii_digit() || matches!(c, b'"' | b'\'' | b'[' | b'{')
+}
 
 /// Constants of the template language: values, though a `(` after one is no call.
 const CONSTANTS: &[&str] = &["true", "false", "none", "True", "False", "None"];
@@ -767,11 +796,24 @@ impl Builtin {
     /// known only while rendering: what they could pass is not judged.
     fn call_error(&self, call: &Call) -> Option<(String, String)> {
         let name = self.name;
-        let filter = call.kind == Kind::Filter;
-        let (what, form) = if filter {
-            (format!("the filter `{name}`"), format!("| {name}(...)"))
-        } else {
-            (format!("`{name}()`"), format!("{name}(...)"))
+        // How to write a call that passes nothing, when it needs no parentheses.
+        let bare = match call.kind {
+            Kind::Filter => Some(format!("write `| {name}` with no parentheses")),
+            Kind::Test => Some(format!("write `is {name}` with no parentheses")),
+            Kind::Function => None,
+        };
+        let (what, form, besides) = match call.kind {
+            Kind::Filter => (
+                format!("the filter `{name}`"),
+                format!("| {name}(...)"),
+                " besides the value piped into it",
+            ),
+            Kind::Test => (
+                format!("the test `{name}`"),
+                format!("is {name}(...)"),
+                " besides the value it tests",
+            ),
+            Kind::Function => (format!("`{name}()`"), format!("{name}(...)"), ""),
         };
         let docs = "see docs/templates.md and minijinja's documentation of its built-ins";
         let positional = call.positional();
@@ -793,10 +835,9 @@ impl Builtin {
             match self.keywords {
                 Keywords::Any => {}
                 Keywords::None => {
-                    let hint = if self.max_args == Some(0) && filter {
-                        format!("write `| {name}` with no parentheses")
-                    } else {
-                        format!("pass its arguments by position: `{form}`; {docs}")
+                    let hint = match (self.max_args, &bare) {
+                        (Some(0), Some(bare)) => bare.clone(),
+                        _ => format!("pass its arguments by position: `{form}`; {docs}"),
                     };
                     return refuse(
                         format!("{what} takes no keyword arguments, but this call passes `{k}=`"),
@@ -845,14 +886,10 @@ impl Builtin {
             );
         }
         if positional < self.min_args && !call.spread_args && !call.spread_keywords {
-            let takes = match self.min_args {
-                1 => "at least 1 argument".to_string(),
-                n => format!("at least {n} arguments"),
-            };
-            let besides = if filter {
-                " besides the value piped into it"
-            } else {
-                ""
+            let takes = match (self.min_args, self.max_args) {
+                (n, Some(max)) if n == max => takes(n, n),
+                (1, _) => "at least 1 argument".to_string(),
+                (n, _) => format!("at least {n} arguments"),
             };
             return refuse(
                 format!("{what} takes {takes}{besides}, but this call passes {positional}"),
@@ -863,20 +900,14 @@ impl Builtin {
         if call.spread_args || positional <= max {
             return None;
         }
-        let besides = if filter {
-            " besides the value piped into it"
-        } else {
-            ""
-        };
         let takes = match max {
             0 => "no arguments".to_string(),
             1 => "at most 1 argument".to_string(),
             n => format!("at most {n} arguments"),
         };
-        let hint = if filter && max == 0 {
-            format!("write `| {name}` with no parentheses")
-        } else {
-            docs.to_string()
+        let hint = match bare {
+            Some(bare) if max == 0 => bare,
+            _ => docs.to_string(),
         };
         refuse(
             format!("{what} takes {takes}{besides}, but this call passes {positional}"),
@@ -908,44 +939,51 @@ pub fn register(env: &mut Environment<'static>) {
     }
 }
 
-/// minijinja's tests (`x is odd`, `x is divisibleby(3)`).
-pub const BUILTIN_TESTS: &[&str] = &[
-    "boolean",
-    "defined",
-    "divisibleby",
-    "endingwith",
-    "eq",
-    "equalto",
-    "escaped",
-    "even",
-    "false",
-    "filter",
-    "float",
-    "ge",
-    "greaterthan",
-    "gt",
-    "in",
-    "int",
-    "integer",
-    "iterable",
-    "le",
-    "lessthan",
-    "lower",
-    "lt",
-    "mapping",
-    "ne",
-    "none",
-    "number",
-    "odd",
-    "safe",
-    "sameas",
-    "sequence",
-    "startingwith",
-    "string",
-    "test",
-    "true",
-    "undefined",
-    "upper",
+/// A test of minijinja's (`x is odd`, `x is divisibleby(3)`) takes exactly this
+/// many arguments besides the tested value: none has optional ones, and none
+/// takes keywords.
+const fn test(name: &'static str, args: usize) -> Builtin {
+    builtin(name, Some(args), Keywords::None).min(args)
+}
+
+/// minijinja's tests (`x is odd`, `x is divisibleby(3)`, `x is divisibleby 3`).
+pub const BUILTIN_TESTS: &[Builtin] = &[
+    test("boolean", 0),
+    test("defined", 0),
+    test("divisibleby", 1),
+    test("endingwith", 1),
+    test("eq", 1),
+    test("equalto", 1),
+    test("escaped", 0),
+    test("even", 0),
+    test("false", 0),
+    test("filter", 0),
+    test("float", 0),
+    test("ge", 1),
+    test("greaterthan", 1),
+    test("gt", 1),
+    test("in", 1),
+    test("int", 0),
+    test("integer", 0),
+    test("iterable", 0),
+    test("le", 1),
+    test("lessthan", 1),
+    test("lower", 0),
+    test("lt", 1),
+    test("mapping", 0),
+    test("ne", 1),
+    test("none", 0),
+    test("number", 0),
+    test("odd", 0),
+    test("safe", 0),
+    test("sameas", 1),
+    test("sequence", 0),
+    test("startingwith", 1),
+    test("string", 0),
+    test("test", 0),
+    test("true", 0),
+    test("undefined", 0),
+    test("upper", 0),
 ];
 
 /// Whether `name` is a function known to templates.
@@ -963,6 +1001,15 @@ pub fn all_function_names() -> impl Iterator<Item = &'static str> {
         .iter()
         .map(|f| f.name)
         .chain(BUILTIN_FUNCTIONS.iter().map(|b| b.name))
+}
+
+/// Whether `name` is a test known to templates.
+pub fn is_test(name: &str) -> bool {
+    all_test_names().any(|n| n == name)
+}
+
+pub fn all_test_names() -> impl Iterator<Item = &'static str> {
+    BUILTIN_TESTS.iter().map(|b| b.name)
 }
 
 pub fn all_filter_names() -> impl Iterator<Item = &'static str> {
@@ -1124,7 +1171,7 @@ mod tests {
             ),
             (
                 "{{ x is not sameas(none) }}{{ 1 if(a) else 2 }}{{ 1 in([1]) }}{{ x is in [1] }}",
-                vec![test("sameas", 1), test("in", 0)],
+                vec![test("sameas", 1), test("in", 1)],
             ),
             (
                 "{{ is_ok(1) }}{{ x | filter(1) }}",
@@ -1489,27 +1536,97 @@ mod tests {
         }
     }
 
-    /// Every test the checks know, minijinja knows; a name it does not know is
-    /// an error while rendering, as it is before the run.
+    /// Every test the checks know, minijinja knows, and takes exactly the
+    /// arguments its row says (in parentheses or, for one, without): one fewer
+    /// or one more fails while rendering, and the checks refuse it before. A
+    /// name minijinja does not know is an error while rendering, as it is
+    /// before the run.
     #[test]
     fn the_known_tests_are_minijinja_s() {
-        for name in BUILTIN_TESTS {
-            let args = match *name {
-                "divisibleby" | "eq" | "equalto" | "ne" | "lt" | "lessthan" | "le" | "gt"
-                | "greaterthan" | "ge" | "sameas" => "(1)",
-                "startingwith" | "endingwith" => "('a')",
-                "in" => "([1])",
-                _ => "",
+        let none = std::collections::HashSet::new();
+        for b in BUILTIN_TESTS {
+            let name = b.name;
+            // A value and an argument of the types the test reads.
+            let (value, arg) = match name {
+                "filter" => ("'upper'", "1"),
+                "test" => ("'odd'", "1"),
+                "startingwith" | "endingwith" => ("'abc'", "'a'"),
+                "in" => ("1", "[1]"),
+                _ => ("1", "1"),
             };
-            let value = match *name {
-                "filter" => "'upper'",
-                "test" => "'odd'",
-                _ => "1",
+            let n = b.max_args.unwrap_or(usize::MAX);
+            assert_eq!(
+                Some(b.min_args),
+                b.max_args,
+                "{name}: a test's count is exact"
+            );
+            let with_args = |k: usize| {
+                let args = vec![arg; k].join(", ");
+                format!("{{{{ {value} is {name}({args}) }}}}")
             };
-            let src = format!("{{{{ {value} is {name}{args} }}}}");
-            assert!(!render(&src).starts_with("ERR"), "{src}: {}", render(&src));
+            let right = if n == 0 {
+                format!("{{{{ {value} is {name} }}}}")
+            } else {
+                with_args(n)
+            };
+            for ok in [right, with_args(n)] {
+                assert!(!render(&ok).starts_with("ERR"), "{ok}: {}", render(&ok));
+                assert_eq!(arity_errors(&ok, &none), vec![], "{ok}");
+            }
+            let mut wrong = vec![with_args(n + 1)];
+            if n == 1 {
+                let bare = format!("{{{{ {value} is {name} {arg} }}}}");
+                assert!(
+                    !render(&bare).starts_with("ERR"),
+                    "{bare}: {}",
+                    render(&bare)
+                );
+                assert_eq!(arity_errors(&bare, &none), vec![], "{bare}");
+                wrong.push(with_args(0));
+                wrong.push(format!("{{{{ {value} is {name} }}}}"));
+            }
+            for bad in wrong {
+                assert!(render(&bad).starts_with("ERR"), "{bad}: {}", render(&bad));
+                assert_eq!(arity_errors(&bad, &none).len(), 1, "{bad}");
+            }
         }
         assert!(render("{{ 1 is oddd }}").starts_with("ERR"));
+    }
+
+    /// A test's one argument may come without parentheses; what ends the
+    /// test instead (`and`, `or`, `else`, the block's end) is no argument.
+    #[test]
+    fn a_test_s_argument_without_parentheses_is_counted() {
+        let none = std::collections::HashSet::new();
+        for (src, errors) in [
+            ("{{ 6 is divisibleby 3 }}", 0),
+            ("{{ 6 is divisibleby -3 }}", 0),
+            ("{{ 6 is divisibleby x }}", 0),
+            ("{{ 6 is sameas none }}", 0),
+            ("{{ 'ab' is startingwith 'a' }}", 0),
+            ("{{ 1 is in [1] }}", 0),
+            ("{{ 6 is divisibleby }}", 1),
+            ("{{ 6 is divisibleby -}}", 1),
+            ("{% if 6 is divisibleby and true %}{% endif %}", 1),
+            ("{{ 1 if 6 is divisibleby else 2 }}", 1),
+            ("{{ 1 is odd and 2 is even }}", 0),
+            ("{{ 1 if 1 is odd else 2 }}", 0),
+            ("{{ 1 is odd -}}", 0),
+            ("{{ 1 is odd 2 }}", 1),
+            ("{{ 1 is not divisibleby 2 }}", 0),
+            ("{{ [1, 2] | select('divisibleby', 2) | list }}", 0),
+            ("{{ [1, 2] | select('divisibleby') | list }}", 1),
+            ("{{ [1, 2] | select('odd', 2) | list }}", 1),
+            ("{{ 6 is divisibleby(num=3) }}", 1),
+        ] {
+            assert_eq!(arity_errors(src, &none).len(), errors, "{src}");
+            assert_eq!(
+                render(src).starts_with("ERR"),
+                errors > 0,
+                "{src}: {}",
+                render(src)
+            );
+        }
     }
 
     #[test]
