@@ -344,11 +344,15 @@ pub fn set_cookies(response: &Response) -> Vec<(String, serde_json::Map<String, 
 /// `bytes:` checks over the body as received.
 fn bytes_checks(ev: &mut Evaluator<'_>, b: &BytesExpect, response: &Response) {
     let body: &[u8] = &response.body;
-    let cut = response.truncated.then(|| {
-        format!(
-            "the body was cut at the {} cap (--max-body); raise the cap to check its bytes",
-            crate::http::fmt_size(body.len())
-        )
+    // The bytes asserted are the body after its coding is undone: a coding that
+    // could not be undone leaves other bytes, which must not pass for them.
+    let cut = response.body_problem.clone().or_else(|| {
+        response.truncated.then(|| {
+            format!(
+                "the body was cut at the {} cap (--max-body); raise the cap to check its bytes",
+                crate::http::fmt_size(body.len())
+            )
+        })
     });
     if let Some(m) = &b.length {
         if let Some(why) = &cut {

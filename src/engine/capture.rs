@@ -65,6 +65,9 @@ pub fn take(name: &str, capture: &Capture, obs: &Observed<'_>) -> Result<J, Asse
                 .regex
                 .as_ref()
                 .ok_or_else(|| missing(format!("a match of /{}/", r.src)))?;
+            if let Some(problem) = &obs.text_problem {
+                return Err(unreadable(name, format!("a match of /{}/", r.src), problem));
+            }
             let caps = re
                 .captures(&obs.text)
                 .ok_or_else(|| missing(format!("a match of /{}/", r.src)))?;
@@ -86,9 +89,20 @@ pub fn take(name: &str, capture: &Capture, obs: &Observed<'_>) -> Result<J, Asse
                 actual: "no Set-Cookie for it".into(),
             }),
         CaptureSource::Status => Ok(J::from(obs.response.status)),
-        CaptureSource::Body => Ok(obs
-            .json
-            .clone()
-            .unwrap_or_else(|_| J::String(obs.text.clone()))),
+        CaptureSource::Body => match (&obs.json, &obs.text_problem) {
+            (Ok(json), _) => Ok(json.clone()),
+            (Err(_), Some(problem)) => Err(unreadable(name, "the body".to_string(), problem)),
+            (Err(_), None) => Ok(J::String(obs.text.clone())),
+        },
+    }
+}
+
+/// A capture from a body whose text is not what the server meant (a coding not
+/// undone, bytes not valid in its charset): refused rather than taken from it.
+fn unreadable(name: &str, expected: String, problem: &str) -> Assertion {
+    Assertion {
+        subject: format!("capture {name}"),
+        expected,
+        actual: problem.to_string(),
     }
 }

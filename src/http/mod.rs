@@ -391,8 +391,23 @@ impl HttpClient {
             .filter(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
             .map(|(_, v)| v.as_str())
             .collect();
+        // Only `chunked` is undone on the way in; any other transfer coding
+        // (`gzip, chunked`) leaves bytes that are not the body.
+        let transfer_codings: Vec<&str> = headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("transfer-encoding"))
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|c| !c.eq_ignore_ascii_case("chunked") && !c.is_empty())
+            .collect();
         // A HEAD, a 204 or a 304 names the coding of a body it does not carry.
-        let (body, truncated, body_problem) = if codings.is_empty() || body.is_empty() {
+        let (body, truncated, body_problem) = if !transfer_codings.is_empty() && !body.is_empty() {
+            let problem = format!(
+                "the body has Transfer-Encoding `{}`, which the runner does not undo (it undoes chunked)",
+                transfer_codings.join(", ")
+            );
+            (body, truncated, Some(problem))
+        } else if codings.is_empty() || body.is_empty() {
             (body, truncated, None)
         } else {
             match decode::decode_body(&codings, &body, self.body_cap, truncated) {
