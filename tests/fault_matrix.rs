@@ -598,9 +598,16 @@ fn rows() -> Vec<Row> {
         .expect("      status: 200\n      body:\n        contains: goodbye\n")
         .capture("      greeting:\n        regex: \"h(e)llo\"\n")
         .also(|s| {
-            assert_eq!(
-                s.probe["failures"].as_array().unwrap().len(),
-                1,
+            // The capture reads the same text as the body assertion: a text in
+            // which some bytes became U+FFFD is not taken from either.
+            let failures = s.probe["failures"].as_array().unwrap();
+            assert_eq!(failures.len(), 2, "{:#}", s.probe);
+            assert_eq!(failures[1]["subject"], "capture greeting", "{:#}", s.probe);
+            assert!(
+                failures[1]["actual"]
+                    .as_str()
+                    .unwrap()
+                    .contains("not valid UTF-8"),
                 "{:#}",
                 s.probe
             );

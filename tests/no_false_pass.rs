@@ -51,6 +51,14 @@ fn answer(path: &str) -> (String, Vec<u8>) {
             chunked(&gzip(b"fatal error")),
         ),
         "/utf32" => sized("text/plain; charset=utf-32", utf32("error here")),
+        "/json" => {
+            let body = br#"{"items":[],"list":[{"s":"active"},{"s":"archived"}],"n":5,"nul":null}"#;
+            let (head, body) = sized("application/json", body.to_vec());
+            (
+                format!("{head}X-Real: a\r\nSet-Cookie: session=1; Path=/\r\n"),
+                body,
+            )
+        }
         _ => sized("text/plain", b"not found".to_vec()),
     }
 }
@@ -74,13 +82,31 @@ fn server() -> RawServer {
     })
 }
 
-/// One case: the step (`request` and `expect`/`capture`), what the run must say,
-/// and, where one exists, a step the same answer does pass.
+/// One case: the step (`request` and `expect`/`capture`), how the run must end
+/// (1: the step fails; 2: the file is refused) and what it must say, and, where
+/// one exists, a step the same answer does pass.
 struct Case {
     what: &'static str,
     step: &'static str,
     says: &'static str,
     passing: Option<&'static str>,
+}
+
+impl Case {
+    const fn code(&self) -> i32 {
+        if self.what.as_bytes()[0] == b'!' {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// A step checking the body of `/json` with `expect` (flow YAML).
+macro_rules! on_json {
+    ($expect:literal) => {
+        concat!("request: { url: /json }\n    expect: ", $expect)
+    };
 }
 
 const CASES: &[Case] = &[
@@ -120,6 +146,100 @@ const CASES: &[Case] = &[
         says: "`utf-32`",
         passing: Some("request: { url: /utf32 }\n    expect: { status: 200 }"),
     },
+    Case {
+        what: "`exists` on a filter that selects nothing",
+        step: on_json!("{ json: { \"$.list[?@.s=='deleted']\": { exists: true } } }"),
+        says: "to exist",
+        passing: Some(on_json!(
+            "{ json: { \"$.list[?@.s=='deleted']\": { exists: false } } }"
+        )),
+    },
+    Case {
+        what: "`exists` on a wildcard over a misspelt key",
+        step: on_json!("{ json: { \"$.itmes[*]\": { exists: true } } }"),
+        says: "to exist",
+        passing: Some(on_json!("{ json: { \"$.list[*]\": { exists: true } } }")),
+    },
+    Case {
+        what: "`exists` on a descendant search that finds nothing",
+        step: on_json!("{ json: { \"$..nosuchkey\": { exists: true } } }"),
+        says: "to exist",
+        passing: Some(on_json!("{ json: { \"$..s\": { exists: true } } }")),
+    },
+    Case {
+        what: "`not` on a misspelt JSON key",
+        step: on_json!("{ json: { $.nmae: { not: Acme } } }"),
+        says: "not found",
+        passing: Some(on_json!("{ json: { $.n: { not: 6 } } }")),
+    },
+    Case {
+        what: "`not` twice on a misspelt JSON key",
+        step: on_json!("{ json: { $.nmae: { not: { not: Acme } } } }"),
+        says: "not found",
+        passing: Some(on_json!("{ json: { $.n: { not: { not: 5 } } } }")),
+    },
+    Case {
+        what: "`not` on a missing header",
+        step: on_json!("{ headers: { X-Tpyo: { not: a } } }"),
+        says: "not found",
+        passing: Some(on_json!("{ headers: { X-Real: { not: b } } }")),
+    },
+    Case {
+        what: "`not` on a missing cookie",
+        step: on_json!("{ cookies: { sesion: { not: \"2\" } } }"),
+        says: "not",
+        passing: Some(on_json!("{ cookies: { session: { not: \"2\" } } }")),
+    },
+    Case {
+        what: "`not: {length: 0}` on null",
+        step: on_json!("{ json: { $.nul: { not: { length: 0 } } } }"),
+        says: "has no length",
+        passing: Some(on_json!("{ json: { $.list: { not: { length: 0 } } } }")),
+    },
+    Case {
+        what: "`each` over a wildcard on a misspelt key",
+        step: on_json!("{ json: { \"$.itmes[*].s\": { each: { equals: active } } } }"),
+        says: "at least one item",
+        passing: Some(on_json!(
+            "{ json: { \"$.list[*].s\": { each: { matches: ^a } } } }"
+        )),
+    },
+    Case {
+        what: "`each` over an empty list",
+        step: on_json!("{ json: { $.items: { each: { equals: active } } } }"),
+        says: "at least one item",
+        passing: Some(on_json!("{ json: { $.items: { length: 0 } } }")),
+    },
+    Case {
+        what: "`each` over a missing header",
+        step: on_json!("{ headers: { X-Taag: { each: { equals: zzz } } } }"),
+        says: "no such header",
+        passing: Some(on_json!("{ headers: { X-Real: { each: { equals: a } } } }")),
+    },
+    Case {
+        what: "a regex capture whose group took no part in the match",
+        step: "request: { url: /json }\n    capture: { t: { regex: \"nomatch=(\\\\w+)|items\" } }",
+        says: "capture t",
+        passing: Some("request: { url: /json }\n    capture: { t: { regex: \"(act)ive|zzz\" } }"),
+    },
+    Case {
+        what: "! an empty list of statuses",
+        step: on_json!("{ status: [] }"),
+        says: "accepts none",
+        passing: None,
+    },
+    Case {
+        what: "! a null body expectation",
+        step: on_json!("{ body: ~ }"),
+        says: "would check nothing",
+        passing: None,
+    },
+    Case {
+        what: "! a null status expectation",
+        step: on_json!("{ status: ~ }"),
+        says: "would check nothing",
+        passing: None,
+    },
 ];
 
 #[test]
@@ -135,10 +255,11 @@ fn answers_that_differ_from_the_scenario_fail_it() {
             &format!("name: case {i}\nsteps:\n  - {}\n", case.step),
         );
         let out = ws.run_against(&file, &base, &[]);
-        if out.code != Some(1) || !out.all().contains(case.says) {
+        if out.code != Some(case.code()) || !out.all().contains(case.says) {
             wrong.push(format!(
-                "{}: must fail (exit 1) saying {:?}; exit {:?}\n{}",
+                "{}: must end with exit {} saying {:?}; exit {:?}\n{}",
                 case.what,
+                case.code(),
                 case.says,
                 out.code,
                 out.all()

@@ -110,7 +110,8 @@ pub fn evaluate(
         element_paths: None,
         raw_text: false,
         header_values: None,
-        unrenderable: false,
+        unjudged: None,
+        nothing_selected: false,
     };
     if let Some(st) = &expect.status {
         status_check(&mut ev, st, obs);
@@ -180,7 +181,9 @@ pub fn evaluate(
                         .collect(),
                 )
             });
+            ev.nothing_selected = nodes.is_empty();
             ev.matcher(&subject, matcher, Some(&list), raws.as_ref(), false);
+            ev.nothing_selected = false;
         }
         ev.element_paths = None;
     }
@@ -561,8 +564,13 @@ struct Evaluator<'t> {
     raw_text: bool,
     /// Every value of the header being checked, for `each`, `any` and `count`.
     header_values: Option<Vec<String>>,
-    /// A value of a matcher failed to render (so `not` cannot judge it).
-    unrenderable: bool,
+    /// Why a check could not be judged (a value of the matcher that did not
+    /// render, nothing where a value was looked for, a value without a length):
+    /// `not` must not turn such a failure into a pass.
+    unjudged: Option<String>,
+    /// The wildcard or filter path being checked selected nothing: its list is
+    /// empty, and nothing exists there.
+    nothing_selected: bool,
 }
 
 impl Evaluator<'_> {
@@ -592,7 +600,7 @@ impl Evaluator<'_> {
         match self.templates.render_json(v, self.scope) {
             Ok(j) => Some(j),
             Err(RenderError { message, .. }) => {
-                self.unrenderable = true;
+                self.unjudged = Some("a value of the matcher could not be rendered".into());
                 self.fail(subject, "a value to compare with".into(), message);
                 None
             }
@@ -706,6 +714,16 @@ impl Evaluator<'_> {
                     .then(|| (format!("count {}", describe_matcher(inner)), shown()))
             }
             Check::Each(inner) => {
+                if values.is_empty() {
+                    self.unjudged.get_or_insert_with(|| "no such header".into());
+                    return Some((
+                        format!(
+                            "each value {} (at least one value)",
+                            describe_matcher(inner)
+                        ),
+                        "no such header".into(),
+                    ));
+                }
                 for v in &values {
                     self.matcher(subject, inner, Some(&J::String(v.clone())), None, true);
                 }
@@ -781,8 +799,8 @@ impl Evaluator<'_> {
             (Some(a), _) => show_actual(a, raw_view),
             (None, _) => "nothing (not found)".to_string(),
         };
-        let present =
-            actual.is_some() || self.header_values.as_ref().is_some_and(|v| !v.is_empty());
+        let present = (actual.is_some() && !self.nothing_selected)
+            || self.header_values.as_ref().is_some_and(|v| !v.is_empty());
         match check {
             Check::Exists(want) => (present != *want).then(|| {
                 (
@@ -796,21 +814,23 @@ impl Evaluator<'_> {
             }),
             Check::Not(inner) => {
                 let expected = || format!("not {}", describe_matcher(inner));
-                // A value that did not render cannot be judged: `not` must not
-                // turn that into a pass.
-                let broken_before = std::mem::take(&mut self.unrenderable);
+                // What could not be judged fails under `not` too (and under a
+                // `not` around this one).
+                let outer = self.unjudged.take();
                 let held = self.holds(subject, inner, actual, raw, textual);
-                let broken = std::mem::replace(&mut self.unrenderable, broken_before);
-                if broken {
-                    return Some((
-                        expected(),
-                        "a value of the matcher could not be rendered".into(),
-                    ));
+                let unjudged = std::mem::replace(&mut self.unjudged, outer);
+                if let Some(why) = unjudged {
+                    self.unjudged.get_or_insert_with(|| why.clone());
+                    return Some((expected(), why));
                 }
                 held.then(|| (expected(), shown()))
             }
             Check::Count(_) => Some(("`count` (it counts the values of a header)".into(), shown())),
-            _ if actual.is_none() => Some((self.describe_rendered(subject, check)?, shown())),
+            _ if actual.is_none() => {
+                self.unjudged
+                    .get_or_insert_with(|| "nothing (not found)".into());
+                Some((self.describe_rendered(subject, check)?, shown()))
+            }
             Check::Equals(v) => {
                 let expected = self.render(subject, v)?;
                 let a = actual?;
@@ -831,7 +851,11 @@ impl Evaluator<'_> {
                     J::String(s) => s.chars().count(),
                     J::Array(v) => v.len(),
                     J::Object(m) => m.len(),
-                    other => return Some(("something with a length".into(), show(other))),
+                    other => {
+                        self.unjudged
+                            .get_or_insert_with(|| format!("{} (it has no length)", show(other)));
+                        return Some(("something with a length".into(), show(other)));
+                    }
                 };
                 // The inner matcher judges the length; its failures are told as lengths.
                 let before = self.failures.len();
@@ -899,14 +923,14 @@ impl Evaluator<'_> {
                         let rendered = match self.templates.render_str(t, self.scope) {
                             Ok(s) => s,
                             Err(e) => {
-                                self.unrenderable = true;
+                                self.unjudged = Some("the regex could not be rendered".into());
                                 return Some(("a regex to match".into(), e.message));
                             }
                         };
                         match crate::scenario::values::regex_rendered(&rendered) {
                             Ok(r) => (r, rendered),
                             Err(why) => {
-                                self.unrenderable = true;
+                                self.unjudged = Some("the regex could not be rendered".into());
                                 return Some((
                                     format!("to match /{rendered}/"),
                                     format!("the template gave an invalid regex: {why}"),
@@ -939,8 +963,19 @@ impl Evaluator<'_> {
             Check::Each(inner) => {
                 let a = actual?;
                 let J::Array(items) = a else {
+                    self.unjudged
+                        .get_or_insert_with(|| format!("{} (not a list)", show(a)));
                     return Some(("a list (for `each`)".into(), show(a)));
                 };
+                if items.is_empty() {
+                    // Over nothing, every item holds: a misspelt path would pass.
+                    self.unjudged
+                        .get_or_insert_with(|| "an empty list (no item to judge)".into());
+                    return Some((
+                        format!("each item {} (at least one item)", describe_matcher(inner)),
+                        shown(),
+                    ));
+                }
                 let paths = self.element_paths.take().filter(|p| p.len() == items.len());
                 for (i, item) in items.iter().enumerate() {
                     let at = match &paths {

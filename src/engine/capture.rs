@@ -71,10 +71,14 @@ pub fn take(name: &str, capture: &Capture, obs: &Observed<'_>) -> Result<J, Asse
             let caps = re
                 .captures(&obs.text)
                 .ok_or_else(|| missing(format!("a match of /{}/", r.src)))?;
-            let m = caps
-                .get(1)
-                .or_else(|| caps.get(0))
-                .map(|m| m.as_str().to_string());
+            // With a group, its match or nothing: a group that took no part
+            // (`token=(\w+)|list`) must not hand over the whole match instead.
+            let m = if re.captures_len() > 1 {
+                caps.get(1)
+            } else {
+                caps.get(0)
+            }
+            .map(|m| m.as_str().to_string());
             m.map(J::String)
                 .ok_or_else(|| missing(format!("a match of /{}/", r.src)))
         }

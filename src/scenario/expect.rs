@@ -16,6 +16,7 @@ use crate::diagnostic::{Loc, did_you_mean};
 pub struct Expect {
     /// A code (`200`), a list (`[200, 201]`) or a class (`2xx`).
     #[schemars(example = 200, example = [200, 201], example = &"2xx")]
+    #[serde(default, deserialize_with = "not_null")]
     pub status: Option<StatusExpect>,
     /// JSONPath -> a value (equality) or a matcher map.
     #[serde(default)]
@@ -33,26 +34,44 @@ pub struct Expect {
     pub cookies: CookieAssertions,
     /// A matcher over the body as text.
     #[schemars(example = serde_json::json!({"contains": "ok"}))]
+    #[serde(default, deserialize_with = "not_null")]
     pub body: Option<Matcher>,
     /// A matcher over the response time in milliseconds.
     #[schemars(example = serde_json::json!({"lt": 2000}))]
+    #[serde(default, deserialize_with = "not_null")]
     pub time_ms: Option<Matcher>,
     /// Checks over the body's bytes: length, sha256, md5, equality with a file.
     #[schemars(example = serde_json::json!({"length": 1024, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}))]
+    #[serde(default, deserialize_with = "not_null")]
     pub bytes: Option<BytesExpect>,
     /// A JSON Schema (a file path relative to the scenario, or inline).
     #[schemars(example = &"schemas/project.json", example = serde_json::json!({"type": "object", "required": ["id"]}))]
+    #[serde(default, deserialize_with = "not_null")]
     pub schema: Option<SchemaSpec>,
     /// A matcher over the URL of the final response (after redirects were followed).
     #[schemars(example = serde_json::json!({"matches": "/login$"}))]
+    #[serde(default, deserialize_with = "not_null")]
     pub url: Option<Matcher>,
     /// A matcher over how many redirects were followed to reach the final response.
     #[schemars(example = 0, example = serde_json::json!({"lte": 2}))]
+    #[serde(default, deserialize_with = "not_null")]
     pub redirects: Option<Matcher>,
     /// The response must match the OpenAPI operation the request calls: a document
     /// (relative to the scenario file), `true` for the run's `--openapi`, `false` for none.
     #[schemars(example = &"openapi/petstore.yaml", example = true)]
+    #[serde(default, deserialize_with = "not_null")]
     pub openapi: Option<OpenApiExpect>,
+}
+
+/// An expectation written as null (`body: ~`, `status:` with nothing) would
+/// check nothing: a file error, not a check left out.
+fn not_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    match Option::<T>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(serde::de::Error::custom(
+            "this expectation is null (`~` or nothing after the colon), so it would check nothing: give it a value, or leave the key out",
+        )),
+    }
 }
 
 impl Expect {
@@ -178,6 +197,14 @@ impl<'de> Deserialize<'de> for StatusExpect {
             TValue::Seq(items, _) => items.iter().collect(),
             other => vec![other],
         };
+        if items.is_empty() {
+            sink::report(
+                loc,
+                2,
+                "an empty list of statuses accepts none, and would check nothing".to_string(),
+                Some(STATUS_HINT.into()),
+            );
+        }
         let mut accepted = Vec::new();
         for item in items {
             match status_pattern(item) {
