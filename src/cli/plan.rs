@@ -593,8 +593,7 @@ pub(super) fn register_literal_secret_headers(
     redactor: &Redactor,
 ) {
     use crate::scenario::Action;
-    use crate::secrets::SECRET_HEADERS;
-    let is_secret = |name: &str| SECRET_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h));
+    let is_secret = crate::secrets::is_secret_header;
     for s in scenarios {
         for (name, value) in &s.vars {
             if (s.secrets.contains(name) || secret_names.contains(name))

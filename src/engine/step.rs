@@ -18,7 +18,6 @@ use crate::events::{
 use crate::http::{Body, PreparedRequest, Response};
 use crate::scenario::model::RequestDoc;
 use crate::scenario::{Action, Scenario, Step};
-use crate::secrets::SECRET_HEADERS;
 use crate::template::Scope;
 
 /// How much of a body a report keeps.
@@ -256,7 +255,7 @@ pub(super) fn fail_prepare(
 
 pub(super) fn record_request(cx: &StepCtx<'_>, req: &PreparedRequest) -> RequestRecord {
     for (k, v) in &req.headers {
-        if SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s)) {
+        if crate::secrets::is_secret_header(k) {
             cx.run.redactor.add_header(k, v);
         }
     }
@@ -297,9 +296,19 @@ pub(super) fn record_request(cx: &StepCtx<'_>, req: &PreparedRequest) -> Request
 /// decoded from its charset once per response, not again for the report.
 pub(super) fn record_response(cx: &StepCtx<'_>, resp: &Response, text: &str) -> ResponseRecord {
     for (k, v) in &resp.headers {
-        if SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s)) {
+        if crate::secrets::is_secret_header(k) {
             cx.run.redactor.add_header(k, v);
         }
+        for key in crate::secrets::credentials_in(v) {
+            cx.run
+                .redactor
+                .add_labeled(key, "a credential in a response");
+        }
+    }
+    for key in crate::secrets::credentials_in(text) {
+        cx.run
+            .redactor
+            .add_labeled(key, "a credential in a response");
     }
     response_record(resp, text)
 }

@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod postman;
 pub mod yaml;
 
+use crate::secrets::{secret_name, secret_value};
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -143,61 +144,6 @@ pub struct Ctx {
     pub extra: Vec<(String, String)>,
 }
 
-/// Header names whose values are credentials.
-fn secret_header(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    crate::secrets::SECRET_HEADERS.contains(&lower.as_str())
-        || lower == "proxy-authorization"
-        || secret_name(&lower)
-}
-
-/// A name (header, variable, field, parameter) that says it holds a credential.
-pub fn secret_name(name: &str) -> bool {
-    let l: String = name
-        .to_ascii_lowercase()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    // Names that say no credential (`Idempotency-Key`, an `author` field).
-    let innocent = l.contains("idempotency")
-        || l.contains("public")
-        || l.contains("author") && !l.contains("authoriz");
-    let words = [
-        "token",
-        "secret",
-        "password",
-        "passwd",
-        "apikey",
-        "accesskey",
-        "privatekey",
-        "credential",
-        "sessionid",
-        "auth",
-    ];
-    !innocent && (words.iter().any(|w| l.contains(w)) || l.ends_with("key") && l.len() > 3)
-}
-
-/// A value that reads like a credential whatever its name says: a JWT, a bearer
-/// credential, or a key with a well-known vendor prefix.
-pub fn secret_value(v: &str) -> bool {
-    let t = v.trim();
-    let jwt = t.starts_with("eyJ") && t.matches('.').count() == 2 && t.len() > 20;
-    let prefixed = [
-        "lp_test_",
-        "lp_live_",
-        "sk_live_",
-        "sk_test_",
-        "ghp_",
-        "github_pat_",
-        "xoxb-",
-        "xoxp-",
-        "AKIA",
-    ]
-    .iter()
-    .any(|p| t.starts_with(p) && t.len() >= 16);
-    jwt || prefixed
-}
-
 /// `X-Api-Key` -> `X_API_KEY`; the name ends in a suffix the runner masks.
 pub fn env_name(suggested: &str) -> String {
     let mut n: String = suggested
@@ -273,7 +219,7 @@ impl Ctx {
         if lower == "cookie" {
             return self.cookie(value, at);
         }
-        if !secret_header(name) && !secret_value(value) {
+        if !crate::secrets::is_secret_header(name) && !secret_value(value) {
             return value.to_string();
         }
         let what = format!("the {name} header ({at})");

@@ -45,7 +45,6 @@ pub fn check(scenarios: &mut [Scenario], cli_vars: &[String]) -> (Templates, Dia
 /// secrets too, from the moment they are captured or rendered, so that no output
 /// shows them before the step that sends them.
 fn secret_flows(templates: &Templates, s: &Scenario) -> Vec<String> {
-    use crate::secrets::SECRET_HEADERS;
     fn tpls<'a>(v: &'a TValue, out: &mut Vec<&'a Tpl>) {
         match v {
             TValue::Str(t) => out.push(t),
@@ -54,12 +53,7 @@ fn secret_flows(templates: &Templates, s: &Scenario) -> Vec<String> {
             _ => {}
         }
     }
-    let secret_header = |name: &str| {
-        SECRET_HEADERS
-            .iter()
-            .chain(&["proxy-authorization"])
-            .any(|h| name.eq_ignore_ascii_case(h))
-    };
+    let secret_header = crate::secrets::is_secret_header;
     let mut sinks: Vec<&Tpl> = Vec::new();
     let mut definitions: Vec<(&String, &TValue)> = s.vars.iter().map(|(n, v)| (n, v)).collect();
     let headers = s.all_steps().filter_map(|st| match &st.action {

@@ -10,10 +10,12 @@
 
 mod forms;
 mod mask;
+mod names;
 mod redactor;
 mod views;
 
 pub use mask::{mask_event, mask_scenario, mask_shared};
+pub use names::{credentials_in, is_secret_header, secret_name, secret_value};
 pub use redactor::Redactor;
 
 /// What replaces a secret.
@@ -21,6 +23,3 @@ pub const MASK: &str = "***";
 
 /// Environment variables with these endings hold secrets.
 pub const SECRET_ENV_SUFFIXES: [&str; 4] = ["_KEY", "_TOKEN", "_SECRET", "_PASSWORD"];
-
-/// Headers whose values are secrets.
-pub const SECRET_HEADERS: [&str; 4] = ["authorization", "x-api-key", "cookie", "set-cookie"];

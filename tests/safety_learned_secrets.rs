@@ -1,0 +1,139 @@
+//! Secrets the runner learns on its own: a credential a server hands out (the
+//! Layers API's key rotation answers with the new key), and the values of headers
+//! whose names say they carry one (`Proxy-Authorization`, `X-Auth-Token`), are
+//! masked in every output, in a run that passes and in one that fails.
+
+#[path = "support/http_server.rs"]
+mod http_server;
+#[path = "support/runner_cli.rs"]
+mod runner_cli;
+
+use http_server::{Reply, TestServer};
+use runner_cli::{Output, Workspace};
+
+const REPORTS: [&str; 3] = ["junit.xml", "report.json", "report/index.html"];
+
+fn run_all(ws: &Workspace, file: &str, base: Option<&str>) -> (Output, String) {
+    let mut r = ws
+        .runner()
+        .arg(file)
+        .args([
+            "-vv",
+            "--junit",
+            "junit.xml",
+            "--report-json",
+            "report.json",
+        ])
+        .args(["--report-html", "report"]);
+    if let Some(b) = base {
+        r = r.base_url(b);
+    }
+    let out = r.run();
+    let mut all = out.all();
+    for f in REPORTS {
+        all.push_str(&ws.read(f));
+    }
+    (out, all)
+}
+
+/// The secret parts of Layers keys in `text` (`lp_test_<id>_<secret>`), unmasked.
+fn layers_secrets(text: &str) -> Vec<String> {
+    let re = regex::Regex::new(r"lp_(test|live)_[0-9A-Z]{16}_([A-Za-z0-9_-]{8,})")
+        .unwrap_or_else(|e| panic!("{e}"));
+    re.captures_iter(text).map(|c| c[2].to_string()).collect()
+}
+
+#[test]
+fn a_key_the_mock_hands_out_on_rotation_is_masked_everywhere() {
+    let ws = Workspace::new();
+    for (file, last) in [("pass.yaml", "200"), ("fail.yaml", "418")] {
+        ws.write(
+            file,
+            &format!(
+                r#"name: rotate a key ({file})
+allow_cost: [api_keys]
+headers:
+  X-Api-Key: "{{{{ env.LAYERS_API_KEY }}}}"
+steps:
+  - request: {{ url: /v1/whoami }}
+    capture: {{ kid: $.apiKeyId }}
+  - request:
+      method: POST
+      url: "/v1/api-keys/{{{{ kid }}}}/rotate"
+      json: {{}}
+    expect: {{ status: {last} }}
+"#
+            ),
+        );
+        let out = ws
+            .runner()
+            .env("LAYERS_API_KEY", layers_mock::DEMO_KEY)
+            .arg(file)
+            .args([
+                "-vv",
+                "--junit",
+                "junit.xml",
+                "--report-json",
+                "report.json",
+            ])
+            .args(["--report-html", "report"])
+            .run();
+        let mut all = out.all();
+        for f in REPORTS {
+            all.push_str(&ws.read(f));
+        }
+        let want = if last == "200" { 0 } else { 1 };
+        assert_eq!(out.code, Some(want), "{file}\n{}", out.all());
+        // The new key was in the rotation's response: its public part shows.
+        assert!(
+            all.matches("_***").count() >= 2,
+            "{file}: the keys show as their public parts\n{all}"
+        );
+        assert_eq!(layers_secrets(&all), Vec::<String>::new(), "{file}\n{all}");
+    }
+}
+
+#[test]
+fn credential_headers_named_as_such_and_shaped_values_in_bodies_are_masked() {
+    const PROXY_PASSWORD: &str = "ProxyPwLiteral99";
+    const TOKEN: &str = "XAuthTokenLiteral4242";
+    const PRIVATE: &str = "glpat-PrivateTokenLit77";
+    const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJydW5uZXIifQ.c2lnbmF0dXJlLXZhbHVlLTEyMw";
+    let server = TestServer::start(|_| {
+        Reply::json(
+            200,
+            serde_json::json!({ "issued": { "access_token": JWT, "note": "keep it" } }),
+        )
+    });
+    let basic = base64_of(&format!("dave:{PROXY_PASSWORD}"));
+    let ws = Workspace::new();
+    ws.write(
+        "h.yaml",
+        &format!(
+            r#"name: credential headers
+steps:
+  - request:
+      url: /anything
+      headers:
+        Proxy-Authorization: "Basic {basic}"
+        X-Auth-Token: "{TOKEN}"
+        Private-Token: "{PRIVATE}"
+    expect: {{ json: {{ $.issued.note: "not what it says" }} }}
+"#
+        ),
+    );
+    let (out, all) = run_all(&ws, "h.yaml", Some(&server.base_url()));
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    assert!(
+        all.contains("keep it"),
+        "the text beside the secrets shows:\n{all}"
+    );
+    for secret in [PROXY_PASSWORD, basic.as_str(), TOKEN, PRIVATE, JWT] {
+        assert!(!all.contains(secret), "{secret} shows:\n{all}");
+    }
+}
+
+fn base64_of(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
