@@ -16,8 +16,8 @@ use std::net::Shutdown;
 use raw_server::{Incoming, RawServer};
 use runner_cli::Workspace;
 
-/// A response: its head lines (without the status line) and its body as sent.
-fn answer(path: &str) -> (String, Vec<u8>) {
+/// A response: its status line, its head lines and its body as sent.
+fn answer(path: &str) -> (&'static str, String, Vec<u8>) {
     let gzip = |d: &[u8]| {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         let _ = e.write_all(d);
@@ -36,7 +36,15 @@ fn answer(path: &str) -> (String, Vec<u8>) {
             body,
         )
     };
-    match path {
+    if path == "/two-locations" {
+        let (head, body) = sized("text/plain", b"moved".to_vec());
+        return (
+            "HTTP/1.1 302 Found",
+            format!("{head}Location: /json\r\nLocation: /utf32\r\n"),
+            body,
+        );
+    }
+    let (head, body) = match path {
         "/compress" => {
             let (head, body) = sized("text/plain", b"hello world".to_vec());
             (format!("{head}Content-Encoding: compress\r\n"), body)
@@ -60,7 +68,8 @@ fn answer(path: &str) -> (String, Vec<u8>) {
             )
         }
         _ => sized("text/plain", b"not found".to_vec()),
-    }
+    };
+    ("HTTP/1.1 200 OK", head, body)
 }
 
 fn server() -> RawServer {
@@ -74,8 +83,8 @@ fn server() -> RawServer {
             .nth(1)
             .unwrap_or("/")
             .to_string();
-        let (head, body) = answer(&path);
-        let mut out = format!("HTTP/1.1 200 OK\r\nConnection: close\r\n{head}\r\n").into_bytes();
+        let (status, head, body) = answer(&path);
+        let mut out = format!("{status}\r\nConnection: close\r\n{head}\r\n").into_bytes();
         out.extend_from_slice(&body);
         let _ = conn.stream.write_all(&out);
         let _ = conn.stream.shutdown(Shutdown::Both);
@@ -221,6 +230,18 @@ const CASES: &[Case] = &[
         step: "request: { url: /json }\n    capture: { t: { regex: \"nomatch=(\\\\w+)|items\" } }",
         says: "capture t",
         passing: Some("request: { url: /json }\n    capture: { t: { regex: \"(act)ive|zzz\" } }"),
+    },
+    Case {
+        what: "a redirect naming two different targets",
+        step: "request: { url: /two-locations, follow_redirects: true }\n    expect: { status: 200 }",
+        says: "2 different redirect targets",
+        passing: Some("request: { url: /two-locations }\n    expect: { status: 302 }"),
+    },
+    Case {
+        what: "! a Content-Length of the scenario's (it cut the body sent)",
+        step: "request: { method: POST, url: /json, body: hello, headers: { Content-Length: \"3\" } }",
+        says: "written by the runner",
+        passing: None,
     },
     Case {
         what: "! an empty list of statuses",

@@ -92,7 +92,13 @@ pub(super) async fn send_following(
         if !how.follow || !matches!(resp.status, 301 | 302 | 303 | 307 | 308) {
             return Ok((req, resp));
         }
-        let Some(location) = resp.header("location") else {
+        let targets: Vec<String> = resp
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("location"))
+            .map(|(_, v)| v.trim().to_string())
+            .collect();
+        let Some(location) = targets.first().cloned() else {
             return Ok((req, resp));
         };
         // A redirect followed or refused, the hop is reported either way.
@@ -104,6 +110,16 @@ pub(super) async fn send_following(
         if hop > MAX_REDIRECTS {
             return Err(format!(
                 "too many redirects: more than {MAX_REDIRECTS} starting at {first_url}"
+            ));
+        }
+        if targets.iter().any(|t| *t != location) {
+            // Joined, they name no page the server meant; either one is a guess.
+            return Err(format!(
+                "HTTP {} from {} names {} different redirect targets (Location: {}): the runner follows one or none",
+                resp.status,
+                req.url,
+                targets.len(),
+                targets.join(" | ")
             ));
         }
         let mut next = redirect_target(&req, &resp, &location)?;

@@ -73,6 +73,20 @@ pub fn bad_content_type(ct: &str) -> Option<String> {
 /// Why a header cannot go on the wire as written, if it cannot: a name that is no
 /// HTTP token, or a value holding a line break or another control character (which
 /// would forge a header of its own).
+/// A header the runner writes itself from the body it sends: one written in a
+/// scenario would go out as well, or cut the body short, or leave the request
+/// waiting for bytes that never come, while the report showed the whole body.
+pub fn framing_header(name: &str) -> Option<String> {
+    ["content-length", "transfer-encoding"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
+        .then(|| {
+            format!(
+                "`{name}` is written by the runner from the body it sends; a value of the scenario's could cut the body or stall the request"
+            )
+        })
+}
+
 pub fn bad_header(name: &str, value: &str) -> Option<String> {
     if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
         return Some(format!(
@@ -135,5 +149,8 @@ mod tests {
         assert!(bad_header("X-Bad", "a\r\nX-Forged: 1").is_some());
         assert!(bad_header("X Bad", "v").is_some());
         assert!(bad_header("X-Bad", "nul\0").is_some());
+        assert!(framing_header("content-LENGTH").is_some());
+        assert!(framing_header("Transfer-Encoding").is_some());
+        assert!(framing_header("Content-Type").is_none());
     }
 }

@@ -347,6 +347,14 @@ impl Checker {
     /// A header that cannot go on the wire: a bad name, or a literal value with a
     /// line break (a rendered one is checked before it is sent).
     fn header(&mut self, file: &Arc<Path>, name: &str, value: &Tpl) {
+        if let Some(why) = crate::http::wire::framing_header(name) {
+            self.push(
+                Diagnostic::new(file.as_ref(), value.loc, why).hint(
+                    "leave it out: the runner sends the length of the body the step describes",
+                ),
+            );
+            return;
+        }
         let probe = if value.is_literal() {
             value.src.as_str()
         } else {
