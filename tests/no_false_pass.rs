@@ -244,6 +244,16 @@ const CASES: &[Case] = &[
         passing: None,
     },
     Case {
+        what: "a schema's `format` (draft 2020-12, where it is an annotation by default)",
+        step: on_json!(
+            "{ schema: { type: object, properties: { list: { type: array, items: { properties: { s: { type: string, format: uuid } } } } } } }"
+        ),
+        says: "uuid",
+        passing: Some(on_json!(
+            "{ schema: { type: object, properties: { list: { type: array, items: { properties: { s: { type: string, format: hostname } } } } } } }"
+        )),
+    },
+    Case {
         what: "! an empty list of statuses",
         step: on_json!("{ status: [] }"),
         says: "accepts none",

@@ -481,7 +481,11 @@ impl Checker {
                 SchemaSource::File(p) => load_schema_file(file, p),
             };
             match loaded.and_then(|v| {
-                jsonschema::validator_for(&v)
+                // `format` is only an annotation by default from draft 2019-09 on: a
+                // `format: uuid` that checked nothing would pass any string.
+                jsonschema::options()
+                    .should_validate_formats(true)
+                    .build(&v)
                     .map(|validator| (validator, v))
                     .map_err(|e| format!("not a valid JSON Schema: {e}"))
             }) {
