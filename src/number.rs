@@ -233,6 +233,25 @@ impl<'de> Deserialize<'de> for Entries {
     }
 }
 
+/// The first number in `v` (as the server wrote it, from `raw`) that the float
+/// serde_json keeps for it does not hold exactly: `12345678901234567890123`
+/// would go on as `1.2345678901234568e22`.
+pub fn first_inexact<'r>(v: &J, raw: Option<&'r RawTree>) -> Option<&'r str> {
+    match (v, raw?) {
+        (J::Number(n), RawTree::Num(text)) if n.is_f64() => {
+            (Decimal::parse(text)? != Decimal::of_number(n)?).then_some(text.as_str())
+        }
+        (J::Array(items), r) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| first_inexact(item, r.child_index(i))),
+        (J::Object(m), r) => m
+            .iter()
+            .find_map(|(k, item)| first_inexact(item, r.child_key(k))),
+        _ => None,
+    }
+}
+
 /// A number's exact value: its text in the body when it has one there.
 pub fn decimal_of(n: &serde_json::Number, raw: Option<&RawTree>) -> Option<Decimal> {
     match raw {

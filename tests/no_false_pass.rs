@@ -60,10 +60,12 @@ fn answer(path: &str) -> (&'static str, String, Vec<u8>) {
         ),
         "/utf32" => sized("text/plain; charset=utf-32", utf32("error here")),
         "/json" => {
-            let body = br#"{"items":[],"list":[{"s":"active"},{"s":"archived"}],"n":5,"nul":null}"#;
+            let body = br#"{"items":[],"list":[{"s":"active"},{"s":"archived"}],"n":5,"nul":null,"price":"0.5 EUR","big":12345678901234567890123,"f":0.1}"#;
             let (head, body) = sized("application/json", body.to_vec());
             (
-                format!("{head}X-Real: a\r\nSet-Cookie: session=1; Path=/\r\n"),
+                format!(
+                    "{head}X-Real: a\r\nSet-Cookie: session=1; Path=/\r\nX-Version: 1.15\r\nX-Exact: 1.10\r\nX-E: 1e3\r\n"
+                ),
                 body,
             )
         }
@@ -252,6 +254,36 @@ const CASES: &[Case] = &[
         passing: Some(on_json!(
             "{ schema: { type: object, properties: { list: { type: array, items: { properties: { s: { type: string, format: hostname } } } } } } }"
         )),
+    },
+    Case {
+        what: "a number the file writes `1.10`, in a header's `contains`",
+        step: on_json!("{ headers: { X-Version: { contains: 1.10 } } }"),
+        says: "1.10",
+        passing: Some(on_json!("{ headers: { X-Version: { contains: 1.15 } } }")),
+    },
+    Case {
+        what: "a number the file writes `1.10`, under `not` on a header that is `1.10`",
+        step: on_json!("{ headers: { X-Exact: { not: 1.10 } } }"),
+        says: "1.10",
+        passing: Some(on_json!("{ headers: { X-Exact: 1.10 } }")),
+    },
+    Case {
+        what: "a number the file writes `1e3`, under `not` on a header that is `1e3`",
+        step: on_json!("{ headers: { X-E: { not: { one_of: [1e3, 2] } } } }"),
+        says: "1e3",
+        passing: Some(on_json!("{ headers: { X-E: { one_of: [1e3, 2] } } }")),
+    },
+    Case {
+        what: "a number the file writes `0.50`, in the body's `contains`",
+        step: on_json!("{ body: { contains: 0.50 } }"),
+        says: "0.50",
+        passing: Some(on_json!("{ json: { $.n: 5.00 } }")),
+    },
+    Case {
+        what: "a capture of a number a float cannot hold (it went on rounded)",
+        step: on_json!("{ status: 200 }\n    capture: { id: $.big }"),
+        says: "12345678901234567890123",
+        passing: Some(on_json!("{ status: 200 }\n    capture: { f: $.f, n: $.n }")),
     },
     Case {
         what: "! an empty list of statuses",

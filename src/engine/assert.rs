@@ -596,6 +596,15 @@ impl Evaluator<'_> {
         self.passed.as_ref().map_or(0, Vec::len)
     }
 
+    /// `v` rendered to compare with text (a header, the body, a string): a number
+    /// is the text the file wrote (`1.10`, not `1.1`).
+    fn render_for(&mut self, subject: &str, v: &TValue, text: bool) -> Option<J> {
+        match v {
+            TValue::Num(_, _, Some(written)) if text => Some(J::String(written.to_string())),
+            _ => self.render(subject, v),
+        }
+    }
+
     fn render(&mut self, subject: &str, v: &crate::scenario::values::TValue) -> Option<J> {
         match self.templates.render_json(v, self.scope) {
             Ok(j) => Some(j),
@@ -832,7 +841,7 @@ impl Evaluator<'_> {
                 Some((self.describe_rendered(subject, check)?, shown()))
             }
             Check::Equals(v) => {
-                let expected = self.render(subject, v)?;
+                let expected = self.render_for(subject, v, textual)?;
                 let a = actual?;
                 (!equal(a, raw, &expected, textual)).then(|| (show(&expected), shown()))
             }
@@ -872,7 +881,7 @@ impl Evaluator<'_> {
                 None
             }
             Check::Contains(v) => {
-                let needle = self.render(subject, v)?;
+                let needle = self.render_for(subject, v, matches!(actual, Some(J::String(_))))?;
                 let a = actual?;
                 let ok = match (a, &needle) {
                     (J::String(s), J::String(n)) => s.contains(n.as_str()),
@@ -887,7 +896,18 @@ impl Evaluator<'_> {
                 (!ok).then(|| (format!("to contain {}", show(&needle)), shown()))
             }
             Check::OneOf(options) => {
-                let rendered = match self.render(subject, options)? {
+                let listed = match options {
+                    TValue::Seq(items, _) if textual => Some(
+                        items
+                            .iter()
+                            .map(|o| self.render_for(subject, o, true))
+                            .collect::<Option<Vec<J>>>()?,
+                    ),
+                    _ => None,
+                };
+                let rendered = match listed
+                    .map_or_else(|| self.render(subject, options), |l| Some(J::Array(l)))?
+                {
                     J::Array(items) => items,
                     other => {
                         return Some((

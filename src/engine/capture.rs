@@ -24,7 +24,26 @@ pub fn take(name: &str, capture: &Capture, obs: &Observed<'_>) -> Result<J, Asse
                 .path
                 .as_ref()
                 .ok_or_else(|| missing(format!("a value at {}", p.src)))?;
-            let nodes = path.query(json).all();
+            let located = path.query_located(json).all();
+            // A number the float does not hold would be captured as another one,
+            // and then sent or compared as that: refused, not rounded.
+            for n in located
+                .iter()
+                .filter(|n| crate::number::has_float(n.node()))
+            {
+                let raw = obs.raw().and_then(|t| t.at(n.location()));
+                if let Some(text) = crate::number::first_inexact(n.node(), raw) {
+                    return Err(Assertion {
+                        subject: format!("capture {name}"),
+                        expected: format!("a value at {} that a capture holds exactly", p.src),
+                        actual: format!(
+                            "the number {} has more digits than a capture can hold exactly (a 64-bit float); capture it as text with `regex`",
+                            crate::events::excerpt(text, 60)
+                        ),
+                    });
+                }
+            }
+            let nodes: Vec<&J> = located.iter().map(|n| n.node()).collect();
             match nodes.as_slice() {
                 [] => Err(missing(format!("a value at {}", p.src))),
                 [one] if !p.src.contains('*') && !p.src.contains("..") => Ok((*one).clone()),

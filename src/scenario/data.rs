@@ -109,7 +109,7 @@ fn value(v: J, loc: Loc) -> TValue {
     match v {
         J::Null => TValue::Null(loc),
         J::Bool(b) => TValue::Bool(b, loc),
-        J::Number(n) => TValue::Num(n, loc),
+        J::Number(n) => TValue::Num(n, loc, None),
         J::String(s) => text(s, loc),
         J::Array(a) => TValue::Seq(a.into_iter().map(|x| value(x, loc)).collect(), loc),
         J::Object(o) => TValue::Map(

@@ -130,7 +130,7 @@ pub fn status_patterns(v: &serde_json::Value) -> Option<Vec<StatusPattern>> {
     use serde_json::Value as J;
     let one = |v: &J| -> Option<StatusPattern> {
         let t = match v {
-            J::Number(n) => TValue::Num(n.clone(), Loc::UNKNOWN),
+            J::Number(n) => TValue::Num(n.clone(), Loc::UNKNOWN, None),
             J::String(s) => TValue::Str(Tpl::new(s.clone(), Loc::UNKNOWN)),
             _ => return None,
         };
@@ -160,7 +160,7 @@ const STATUS_HINT: &str = "write a code (200), a list ([200, 201]) or a class (2
 
 fn status_pattern(v: &TValue) -> Option<StatusPattern> {
     match v {
-        TValue::Num(n, _) => n
+        TValue::Num(n, ..) => n
             .as_u64()
             .filter(|c| (100..=599).contains(c))
             .map(|c| StatusPattern::Code(c as u16)),
@@ -228,7 +228,7 @@ impl<'de> Deserialize<'de> for StatusExpect {
 fn short(v: &TValue) -> String {
     match v {
         TValue::Str(t) => t.src.clone(),
-        TValue::Num(n, _) => n.to_string(),
+        TValue::Num(n, ..) => n.to_string(),
         TValue::Bool(b, _) => b.to_string(),
         other => other.kind_name().to_string(),
     }

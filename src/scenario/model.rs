@@ -12,7 +12,7 @@ use serde_saphyr::Spanned;
 
 use super::expect::{Capture, Expect};
 use super::sink;
-use super::values::{DurationSpec, TEntry, TValue, Tpl};
+use super::values::{DurationSpec, TEntry, TValue, Tpl, written_text};
 use crate::diagnostic::did_you_mean;
 
 /// A scenario file. It holds one scenario (`name`, `steps`, ...) or several under
@@ -304,20 +304,6 @@ impl<'de> Deserialize<'de> for HeaderNode {
     }
 }
 
-/// A number or boolean scalar as written in the file (`2.10`, `0o17`, `True`), not as
-/// YAML reads it (`2.1`, `15`, `true`): what a text field sends must be what the file
-/// says. `defined`: an alias (`*v`) points at the scalar it names. `fallback` is the
-/// value's own text, for when the file's text cannot be had.
-fn written_text(defined: &serde_saphyr::Location, fallback: String) -> String {
-    let span = defined.span();
-    span.byte_offset()
-        .zip(span.byte_len())
-        .and_then(|(offset, len)| sink::source_slice(offset, len))
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .unwrap_or(fallback)
-}
-
 /// The text of one header value, as a template; `None` (reported) when it is not text.
 fn header_text(node: Spanned<HeaderNode>) -> Option<Tpl> {
     let loc = node.referenced.into();
@@ -424,7 +410,7 @@ impl<'de> Deserialize<'de> for MultipartPart {
         let defined = node.defined;
         let entries = match node.value {
             TValue::Str(t) => return Ok(MultipartPart::Text(t)),
-            TValue::Num(n, loc) => {
+            TValue::Num(n, loc, _) => {
                 let text = written_text(&defined, n.to_string());
                 return Ok(MultipartPart::Text(Tpl::new(text, loc)));
             }

@@ -104,13 +104,36 @@ impl<'de> Deserialize<'de> for TValue {
                 if n.is_f64() {
                     inexact_literal(&n, &s.referenced, loc);
                 }
-                TValue::Num(n, loc)
+                let written = written_number(&s.defined, &n);
+                TValue::Num(n, loc, written)
             }
             RawValue::Str(st) => TValue::Str(Tpl::new(st, loc)),
             RawValue::Seq(v) => TValue::Seq(v, loc),
             RawValue::Map(m) => TValue::Map(m, loc),
         })
     }
+}
+
+/// A number or boolean scalar as written in the file (`2.10`, `0o17`, `True`), not as
+/// YAML reads it (`2.1`, `15`, `true`): what a text field sends must be what the file
+/// says. `defined`: an alias (`*v`) points at the scalar it names. `fallback` is the
+/// value's own text, for when the file's text cannot be had.
+pub(super) fn written_text(defined: &serde_saphyr::Location, fallback: String) -> String {
+    let span = defined.span();
+    span.byte_offset()
+        .zip(span.byte_len())
+        .and_then(|(offset, len)| sink::source_slice(offset, len))
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .unwrap_or(fallback)
+}
+
+/// How the file wrote a number, when that is not how the number prints (`1.10`
+/// for 1.1, `1e3` for 1000.0): kept for text comparisons.
+fn written_number(defined: &serde_saphyr::Location, n: &serde_json::Number) -> Option<Arc<str>> {
+    let shown = n.to_string();
+    let written = written_text(defined, shown.clone());
+    (written != shown).then(|| Arc::from(written))
 }
 
 /// A number literal that a 64-bit float cannot hold exactly

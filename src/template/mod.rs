@@ -266,7 +266,7 @@ impl Templates {
         Ok(match v {
             TValue::Null(_) => J::Null,
             TValue::Bool(b, _) => J::Bool(*b),
-            TValue::Num(n, _) => J::Number(n.clone()),
+            TValue::Num(n, ..) => J::Number(n.clone()),
             TValue::Str(t) => match &t.compiled {
                 Compiled::Template {
                     typed: Some(typed), ..

@@ -75,7 +75,10 @@ pub struct TEntry {
 pub enum TValue {
     Null(Loc),
     Bool(bool, Loc),
-    Num(serde_json::Number, Loc),
+    /// A number, and how the file wrote it when that is not how the number prints
+    /// (`1.10`, `1e3`): a text comparison (a header, the body, `contains` on a
+    /// string) compares the text the file shows, not `1.1` or `1000.0`.
+    Num(serde_json::Number, Loc, Option<std::sync::Arc<str>>),
     Str(Tpl),
     Seq(Vec<TValue>, Loc),
     Map(Vec<TEntry>, Loc),
@@ -84,7 +87,7 @@ pub enum TValue {
 impl TValue {
     pub fn loc(&self) -> Loc {
         match self {
-            TValue::Null(l) | TValue::Bool(_, l) | TValue::Num(_, l) => *l,
+            TValue::Null(l) | TValue::Bool(_, l) | TValue::Num(_, l, _) => *l,
             TValue::Str(t) => t.loc,
             TValue::Seq(_, l) | TValue::Map(_, l) => *l,
         }
@@ -96,7 +99,7 @@ impl TValue {
         Some(match self {
             TValue::Null(_) => J::Null,
             TValue::Bool(b, _) => J::Bool(*b),
-            TValue::Num(n, _) => J::Number(n.clone()),
+            TValue::Num(n, ..) => J::Number(n.clone()),
             TValue::Str(t) if t.is_literal() => J::String(t.src.clone()),
             TValue::Str(_) => return None,
             TValue::Seq(items, _) => J::Array(
