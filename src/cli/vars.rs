@@ -92,6 +92,14 @@ pub fn add_secrets(vars: &IndexMap<String, Variable>, secret_names: &[String], r
 }
 
 fn read_file(path: &Path) -> Result<IndexMap<String, J>, Diagnostics> {
+    let read = read_vars(path);
+    // A vars file holds what stays out of the scenarios, credentials first: a
+    // problem in it names the place, never quotes the line.
+    crate::diagnostic::forget_source(path);
+    read
+}
+
+fn read_vars(path: &Path) -> Result<IndexMap<String, J>, Diagnostics> {
     let vars: IndexMap<String, J> = match read::parse_yaml(path) {
         Ok(v) => v,
         // An empty file (all comments, say) sets nothing; that is no mistake.
@@ -225,6 +233,29 @@ mod tests {
             text.contains("`not-a-name` is not a variable name"),
             "{text}"
         );
+    }
+
+    /// A vars file holds credentials: its problems never quote its lines.
+    #[test]
+    fn a_problem_in_a_vars_file_does_not_quote_it() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            ("unclosed.yaml", "API_KEY: \"SuperSecretVarsFile1\n"),
+            (
+                "twice.yaml",
+                "DB_PASSWORD: a\nDB_PASSWORD: SuperSecretVarsFile2\n",
+            ),
+            ("badname.yaml", "not-a-name: SuperSecretVarsFile3\n"),
+        ] {
+            let f = write(dir.path(), name, text);
+            let v = Variables {
+                vars: vec![],
+                files: vec![f],
+            };
+            let shown = v.resolve().unwrap_err().render();
+            assert!(shown.contains(name), "{shown}");
+            assert!(!shown.contains("SuperSecretVarsFile"), "{shown}");
+        }
     }
 
     #[test]
