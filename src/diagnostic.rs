@@ -90,16 +90,22 @@ impl Diagnostic {
 
     /// Render with the offending source line when `source` is available.
     pub fn render(&self, source: Option<&str>) -> String {
+        self.render_with(source, &|line| line.to_string())
+    }
+
+    /// [`Diagnostic::render`], the quoted line passed through `mask` first (whole,
+    /// before it is cut to fit).
+    pub fn render_with(&self, source: Option<&str>, mask: &dyn Fn(&str) -> String) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "error: {}", self.message);
         let _ = writeln!(out, "  --> {}", self.position());
-        let line_text = source.and_then(|s| nth_line(s, self.loc.line));
+        let line_text = source.and_then(|s| nth_line(s, self.loc.line)).map(mask);
         match line_text {
             Some(text) if self.loc.is_known() => {
                 let number = self.loc.line.to_string();
                 let pad = " ".repeat(number.len());
                 let col = usize::try_from(self.loc.col.saturating_sub(1)).unwrap_or(0);
-                let (shown, col) = window(&printable(text), col);
+                let (shown, col) = window(&printable(&text), col);
                 let _ = writeln!(out, " {pad} |");
                 let _ = writeln!(out, " {number} | {shown}");
                 // Pad and underline by display width, so a caret stays under its
@@ -275,10 +281,15 @@ impl Diagnostics {
 
     /// Render every diagnostic, quoting the lines from the files' text as parsed.
     pub fn render(&self) -> String {
+        self.render_with(&|line| line.to_string())
+    }
+
+    /// [`Diagnostics::render`], each quoted line passed through `mask` first.
+    pub fn render_with(&self, mask: &dyn Fn(&str) -> String) -> String {
         let mut out = String::new();
         for d in &self.items {
             let source = source_of(&d.file);
-            out.push_str(&d.render(source.as_deref()));
+            out.push_str(&d.render_with(source.as_deref(), mask));
             out.push('\n');
         }
         out

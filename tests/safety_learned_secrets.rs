@@ -137,3 +137,37 @@ fn base64_of(s: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(s)
 }
+
+/// A long line quoted by a file problem is cut to fit: the cut must not leave a
+/// piece of a secret too short to be known for one (it is masked whole first).
+#[test]
+fn a_quoted_line_cut_to_fit_shows_no_piece_of_a_secret() {
+    const SECRET: &str = "Qz7xWv3kPm9sTb2LrY5n";
+    let ws = Workspace::new();
+    for pad in [12, 20, 24, 28, 40] {
+        let dashes = "-".repeat(pad);
+        ws.write(
+            "s.yaml",
+            &format!(
+                "name: cut\nsteps:\n  - request:\n      url: \"/a/very/long/path/that/goes/on/and/on/{SECRET}{dashes}{{{{ nope }}}}\"\n"
+            ),
+        );
+        let out = ws
+            .runner()
+            .env("MY_TOKEN", SECRET)
+            .args(["validate", "s.yaml"])
+            .run();
+        assert_eq!(out.code, Some(2), "{}", out.all());
+        assert!(out.all().contains("nope"), "{}", out.all());
+        let shown = out.all();
+        for len in 4..=SECRET.len() {
+            for piece in SECRET.as_bytes().windows(len) {
+                let piece = std::str::from_utf8(piece).unwrap_or_default();
+                assert!(
+                    !shown.contains(piece),
+                    "pad {pad}: `{piece}` shows:\n{shown}"
+                );
+            }
+        }
+    }
+}

@@ -70,10 +70,16 @@ pub fn print_diagnostics(diags: &Diagnostics) {
     print_diagnostics_masked(diags, &redactor);
 }
 
+/// File problems as text with every secret masked: each quoted line whole, before
+/// it is cut to fit (same width, so the caret stays under its spot), then the rest.
+pub fn masked_diagnostics(diags: &Diagnostics, redactor: &crate::secrets::Redactor) -> String {
+    redactor.scrub(&diags.render_with(&|line| redactor.scrub_same_width(line)))
+}
+
 /// Print file problems on stderr: the source lines they quote may hold a secret.
 pub fn print_diagnostics_masked(diags: &Diagnostics, redactor: &crate::secrets::Redactor) {
     let mut err = std::io::stderr().lock();
-    let _ = write!(err, "{}", redactor.scrub(&diags.render()));
+    let _ = write!(err, "{}", masked_diagnostics(diags, redactor));
     let n = diags.len();
     let _ = writeln!(
         err,

@@ -466,7 +466,7 @@ fn guard_costs(a: &RunArgs, notes: &[Notes], redactor: &Redactor) -> Result<bool
                 refused.len(),
                 if refused.len() == 1 { "" } else { "s" }
             );
-            eprint!("{}", redactor.scrub(&refused.render()));
+            eprint!("{}", super::masked_diagnostics(&refused, redactor));
         } else {
             print_diagnostics_masked(&refused, redactor);
             return Err(exit::USAGE);

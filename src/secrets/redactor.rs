@@ -477,6 +477,18 @@ impl Redactor {
         mask(text, hits)
     }
 
+    /// [`Redactor::scrub`], each secret replaced by as many `*` as it has
+    /// characters: a line quoted under a caret keeps its columns, and is masked
+    /// whole before it is cut to fit the terminal (a cut could leave a piece of a
+    /// secret too short to be known for one).
+    pub fn scrub_same_width(&self, text: &str) -> String {
+        let hits = self.hits(text.as_bytes(), true, false);
+        if hits.is_empty() {
+            return text.to_string();
+        }
+        mask_with(text, hits, true)
+    }
+
     pub fn scrub_in_place(&self, text: &mut String) {
         self.scrub_in_place_cut(text, false);
     }
@@ -912,7 +924,13 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// `text` with the spans of `hits` (merged, widened to whole characters) replaced
 /// by `***`.
-fn mask(text: &str, mut hits: Vec<Hit>) -> String {
+fn mask(text: &str, hits: Vec<Hit>) -> String {
+    mask_with(text, hits, false)
+}
+
+/// `text` with the spans of `hits` replaced by [`MASK`], or, `same_width`, by as
+/// many `*` as the span has characters.
+fn mask_with(text: &str, mut hits: Vec<Hit>, same_width: bool) -> String {
     hits.sort_unstable_by_key(|h| (h.start, h.end));
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for h in hits {
@@ -936,7 +954,11 @@ fn mask(text: &str, mut hits: Vec<Hit>) -> String {
     let mut at = 0;
     for (s, e) in spans {
         out.push_str(&text[at..s]);
-        out.push_str(MASK);
+        if same_width {
+            out.extend(std::iter::repeat_n('*', text[s..e].chars().count()));
+        } else {
+            out.push_str(MASK);
+        }
         at = e;
     }
     out.push_str(&text[at..]);
