@@ -171,3 +171,29 @@ fn a_quoted_line_cut_to_fit_shows_no_piece_of_a_secret() {
         }
     }
 }
+
+/// A body with a NUL between each byte of a secret: JUnit cannot hold a NUL, and
+/// dropping them joined the secret back together, so the leak scan refused the
+/// report (exit 3, no report). They are replaced instead: the report is written,
+/// and holds no secret.
+#[test]
+fn characters_junit_cannot_hold_do_not_join_a_secret_back_together() {
+    const SECRET: &str = "NulSplitSecret77";
+    let spread: Vec<u8> = SECRET.bytes().flat_map(|b| [b, 0]).collect();
+    let server = TestServer::start(move |_| Reply::bytes(200, "text/plain", spread.clone()));
+    let ws = Workspace::new();
+    ws.write(
+        "n.yaml",
+        "name: nuls\nsteps:\n  - request: { url: /x }\n    expect: { status: 201 }\n",
+    );
+    let out = ws
+        .runner()
+        .env("MY_TOKEN", SECRET)
+        .args(["n.yaml", "-vv", "--junit", "junit.xml"])
+        .base_url(&server.base_url())
+        .run();
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    let junit = ws.read("junit.xml");
+    assert!(junit.contains("status"), "{junit}");
+    assert!(!junit.contains(SECRET), "{junit}");
+}

@@ -1,5 +1,5 @@
 //! A small XML writer for the JUnit report: elements indented by four spaces,
-//! text and attributes escaped, characters XML 1.0 forbids dropped, straight
+//! text and attributes escaped, characters XML 1.0 forbids replaced, straight
 //! into one growing buffer.
 
 use std::fmt::Write as _;
@@ -13,9 +13,16 @@ fn allowed(c: char) -> bool {
         || c >= '\u{10000}'
 }
 
-/// Only characters XML 1.0 allows.
+/// What stands for a character XML 1.0 forbids. Replaced, not dropped: dropping
+/// would join what it separated (a secret the server sent with NULs between its
+/// bytes would come back whole, past the masking of each piece).
+const FORBIDDEN: char = '\u{FFFD}';
+
+/// Only characters XML 1.0 allows; the others become U+FFFD.
 pub fn clean(text: &str) -> String {
-    text.chars().filter(|&c| allowed(c)).collect()
+    text.chars()
+        .map(|c| if allowed(c) { c } else { FORBIDDEN })
+        .collect()
 }
 
 /// Append `text` escaped for element content or an attribute value.
@@ -36,7 +43,7 @@ fn escape_into(out: &mut String, text: &str) {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             c if allowed(c) => out.push(c),
-            _ => {}
+            _ => out.push(FORBIDDEN),
         }
     }
 }
@@ -157,7 +164,7 @@ mod tests {
     fn clean_keeps_text_and_drops_what_xml_forbids() {
         assert_eq!(
             clean("a\u{1b}[31mb\u{0}c\u{FFFE}d\u{FFFF}é\n"),
-            "a[31mbcdé\n"
+            "a\u{FFFD}[31mb\u{FFFD}c\u{FFFD}d\u{FFFD}é\n"
         );
     }
 
@@ -170,7 +177,7 @@ mod tests {
         w.close("a");
         assert_eq!(
             w.finish(),
-            "\n<a m=\"x&lt;&quot;y&quot;&gt;&amp;&apos;z\">\n    <b>]]&gt; &lt;&amp;&gt; [0m é </b>\n    <c/>\n</a>\n"
+            "\n<a m=\"x&lt;&quot;y&quot;&gt;&amp;&apos;z\u{FFFD}\">\n    <b>]]&gt; &lt;&amp;&gt; \u{FFFD}[0m é \u{FFFD}</b>\n    <c/>\n</a>\n"
         );
     }
 }
