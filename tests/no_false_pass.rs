@@ -286,6 +286,24 @@ const CASES: &[Case] = &[
         passing: Some(on_json!("{ status: 200 }\n    capture: { f: $.f, n: $.n }")),
     },
     Case {
+        what: "! a bound that compares with nothing, under `not`",
+        step: on_json!("{ json: { $.n: { not: { lt: ~ } } } }"),
+        says: "`lt` takes a number or a text",
+        passing: None,
+    },
+    Case {
+        what: "! a bound that is a list, under `not`",
+        step: on_json!("{ json: { $.n: { not: { gte: [0, 5] } } } }"),
+        says: "`gte` takes a number or a text",
+        passing: None,
+    },
+    Case {
+        what: "! an empty `one_of`, under `not`",
+        step: on_json!("{ json: { $.n: { not: { one_of: [] } } } }"),
+        says: "empty `one_of`",
+        passing: None,
+    },
+    Case {
         what: "! an empty list of statuses",
         step: on_json!("{ status: [] }"),
         says: "accepts none",

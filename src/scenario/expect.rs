@@ -555,6 +555,15 @@ impl Matcher {
                 "length" => Check::Length(Box::new(Matcher::from_value(value))),
                 "contains" => Check::Contains(value),
                 "one_of" => match value {
+                    TValue::Seq(ref items, _) if items.is_empty() => {
+                        sink::report(
+                            value.loc(),
+                            2,
+                            "an empty `one_of` accepts nothing: it always fails, and under `not:` always holds".to_string(),
+                            Some("list the values it may be, e.g. `one_of: [active, archived]`".into()),
+                        );
+                        continue;
+                    }
                     TValue::Seq(..) => Check::OneOf(value),
                     TValue::Str(ref t) if !t.is_literal() => Check::OneOf(value),
                     other => {
@@ -577,6 +586,14 @@ impl Matcher {
                         continue;
                     }
                 },
+                "lt" | "lte" | "gt" | "gte" if !is_bound(&value) => {
+                    bad(
+                        &value,
+                        &format!("`{key}` takes a number or a text to compare with"),
+                        "e.g. `gte: 1`, `lt: \"2026-01-01\"`: anything else compares with nothing, and under `not:` always holds",
+                    );
+                    continue;
+                }
                 "lt" => Check::Lt(value),
                 "lte" => Check::Lte(value),
                 "gt" => Check::Gt(value),
@@ -624,6 +641,12 @@ impl Matcher {
             }
         }
     }
+}
+
+/// What `lt`, `lte`, `gt` and `gte` can compare with: a number or a text (a
+/// template may give either).
+fn is_bound(v: &TValue) -> bool {
+    matches!(v, TValue::Num(..) | TValue::Str(_))
 }
 
 /// What to write instead of an unknown matcher name: a near miss of one of ours,
