@@ -304,6 +304,12 @@ const CASES: &[Case] = &[
         passing: None,
     },
     Case {
+        what: "! a header name no response can carry (`exists: false` held for ever)",
+        step: on_json!("{ headers: { \"Content-Type: application/json\": { exists: false } } }"),
+        says: "is not a valid header name",
+        passing: None,
+    },
+    Case {
         what: "! an empty list of statuses",
         step: on_json!("{ status: [] }"),
         says: "accepts none",

@@ -87,12 +87,21 @@ pub fn framing_header(name: &str) -> Option<String> {
         })
 }
 
+/// Why `name` cannot be a header's name (it can be neither sent nor received).
+pub fn bad_header_name(name: &str) -> Option<String> {
+    reqwest::header::HeaderName::from_bytes(name.as_bytes())
+        .is_err()
+        .then(|| {
+            format!(
+                "`{}` is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)",
+                name.escape_debug()
+            )
+        })
+}
+
 pub fn bad_header(name: &str, value: &str) -> Option<String> {
-    if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-        return Some(format!(
-            "`{}` is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)",
-            name.escape_debug()
-        ));
+    if let Some(why) = bad_header_name(name) {
+        return Some(why);
     }
     if reqwest::header::HeaderValue::from_str(value).is_err() {
         return Some(format!(

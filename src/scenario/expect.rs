@@ -276,6 +276,18 @@ impl<'de> Deserialize<'de> for HeaderAssertions {
         match v {
             TValue::Map(entries, _) => {
                 for TEntry { key, loc, value } in entries {
+                    // No response can carry it: `exists: false` would hold for ever.
+                    if let Some(why) = crate::http::wire::bad_header_name(&key) {
+                        sink::report(
+                            loc,
+                            key.chars().count().max(1),
+                            why,
+                            Some(
+                                "name the header alone: `Content-Type: { contains: json }`".into(),
+                            ),
+                        );
+                        continue;
+                    }
                     out.push((key, loc, Matcher::from_value(value)));
                 }
             }
