@@ -326,3 +326,34 @@ steps:
     assert_eq!(lines_of(&heads[1], "Cookie"), ["one=1"], "{}", heads[1]);
     assert!(out.all().contains("Cookie: a=1; b=2"), "{}", out.all());
 }
+
+/// A multipart body goes out with one Content-Type, the one naming its boundary:
+/// the scenario's own Content-Type (for its JSON steps) does not go with it, and a
+/// step's own is a file error (both went out, and the report showed the wrong one).
+#[test]
+fn a_multipart_request_carries_one_content_type_with_its_boundary() {
+    let server = RawServer::start();
+    let ws = Workspace::new();
+    ws.write(
+        "m.yaml",
+        "name: multipart\nheaders:\n  Content-Type: application/json\nsteps:\n  - request:\n      method: POST\n      url: /upload\n      multipart: { title: logo }\n",
+    );
+    let _ = ws.run_against("m.yaml", &server.url, &[]);
+    let heads = server.heads();
+    let head = heads.first().unwrap_or_else(|| panic!("no request came"));
+    let types = lines_of(head, "content-type");
+    assert_eq!(types.len(), 1, "{head}");
+    assert!(
+        types[0].starts_with("multipart/form-data; boundary="),
+        "{head}"
+    );
+
+    ws.write(
+        "own.yaml",
+        "name: multipart\nsteps:\n  - request:\n      method: POST\n      url: /upload\n      headers: { Content-Type: \"multipart/form-data; boundary=XYZ\" }\n      multipart: { title: logo }\n",
+    );
+    let out = ws.run_against("own.yaml", &server.url, &[]);
+    out.expect_code(2);
+    assert!(out.all().contains("written by the runner"), "{}", out.all());
+    assert_eq!(server.heads().len(), 1, "nothing more was sent");
+}

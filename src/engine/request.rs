@@ -72,6 +72,10 @@ pub fn prepare(
         if req.headers.keys().any(|own| own.eq_ignore_ascii_case(k)) {
             continue;
         }
+        // A multipart body's Content-Type is the one with its boundary.
+        if req.multipart.is_some() && k.eq_ignore_ascii_case("content-type") {
+            continue;
+        }
         headers.push((k.clone(), templates.render_str(t, scope)?));
     }
     // A list is sent as one header line per value, in order, never joined with ", ".

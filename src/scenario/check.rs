@@ -240,6 +240,18 @@ impl Checker {
                     for h in hs.iter_mut() {
                         self.tpl(&file, h, &inner, false);
                         self.header(&file, k, h);
+                        if r.multipart.is_some() && k.eq_ignore_ascii_case("content-type") {
+                            // The HTTP library writes its own, with the boundary its
+                            // body uses: both went out, and the report showed this one.
+                            self.push(
+                                Diagnostic::new(
+                                    file.as_ref(),
+                                    h.loc,
+                                    "a `multipart` request's Content-Type is written by the runner, with the boundary of the body it sends",
+                                )
+                                .hint("leave the Content-Type out of this step"),
+                            );
+                        }
                     }
                 }
                 if step.timeout.is_some_and(|t| t.is_zero()) {
