@@ -188,10 +188,15 @@ fn bench_templates(c: &mut Criterion) {
     let req = request_of(&s, 1);
     g.bench_function("whole request (prepare)", |b| {
         b.iter(|| {
+            let mut render = runner::engine::request::Render {
+                templates: &templates,
+                scope: &scope_value,
+                reads_secret: &|_| false,
+                derived: Vec::new(),
+            };
             black_box(
                 runner::engine::request::prepare(
-                    &templates,
-                    &scope_value,
+                    &mut render,
                     Some("http://127.0.0.1:8080"),
                     &headers,
                     req,

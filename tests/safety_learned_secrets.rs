@@ -197,3 +197,66 @@ fn characters_junit_cannot_hold_do_not_join_a_secret_back_together() {
     assert!(junit.contains("status"), "{junit}");
     assert!(!junit.contains(SECRET), "{junit}");
 }
+
+/// A template that makes something of a secret (upper case, a slice, reversed,
+/// spelled out letter by letter) makes a secret: it is masked in every output. A
+/// count or a flag made of one (`| length`, `is defined`) is no secret.
+#[test]
+fn what_a_template_makes_of_a_secret_is_masked_everywhere() {
+    const KEY: &str = "k3yMaterialQz7xWv3kPm9sTb2L";
+    let server = TestServer::start(|r| Reply::json(200, r.body_json()));
+    let ws = Workspace::new();
+    ws.write(
+        "t.yaml",
+        r#"name: transforms
+steps:
+  - request:
+      method: POST
+      url: /echo
+      headers:
+        X-Upper: "{{ env.MY_API_KEY | upper }}"
+        X-Slice: "{{ env.MY_API_KEY[3:15] }}"
+      json:
+        reversed: "{{ env.MY_API_KEY | reverse }}"
+        spelled: "{{ env.MY_API_KEY | list | join(' ') }}"
+        length: "{{ env.MY_API_KEY | length }}"
+        flag: "{{ env.MY_API_KEY is defined }}"
+    expect: { status: 201 }
+"#,
+    );
+    let out = ws
+        .runner()
+        .env("MY_API_KEY", KEY)
+        .args([
+            "t.yaml",
+            "-vv",
+            "--junit",
+            "junit.xml",
+            "--report-json",
+            "report.json",
+        ])
+        .args(["--report-html", "report"])
+        .base_url(&server.base_url())
+        .run();
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    let mut all = out.all();
+    for f in REPORTS {
+        all.push_str(&ws.read(f));
+    }
+    let upper = KEY.to_uppercase();
+    let reversed: String = KEY.chars().rev().collect();
+    let spelled = KEY.chars().map(String::from).collect::<Vec<_>>().join(" ");
+    for form in [
+        KEY,
+        upper.as_str(),
+        &KEY[3..15],
+        reversed.as_str(),
+        spelled.as_str(),
+    ] {
+        assert!(!all.contains(form), "`{form}` shows:\n{all}");
+    }
+    assert!(
+        all.contains(&KEY.len().to_string()),
+        "the length is no secret:\n{all}"
+    );
+}

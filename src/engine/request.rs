@@ -10,7 +10,7 @@ use serde_json::Value as J;
 use crate::http::wire::{bad_content_type, bad_header, decode_base64, decode_hex, resolve_url};
 use crate::http::{Body, Part, PreparedRequest};
 use crate::scenario::model::{MultipartPart, RequestDoc};
-use crate::scenario::values::Tpl;
+use crate::scenario::values::{TValue, Tpl};
 use crate::template::{RenderError, Templates};
 
 /// Why a request could not be prepared.
@@ -36,10 +36,41 @@ fn plain(message: String) -> PrepareError {
     }
 }
 
-/// Render `req` in `scope`; `headers` are the scenario's, which the step's override.
+/// Renders a request's templates, keeping what those that read a secret made
+/// of it: a secret transformed (`{{ key | upper }}`) is a secret too.
+pub struct Render<'a> {
+    pub templates: &'a Templates,
+    pub scope: &'a Value,
+    /// Whether a template reads a secret.
+    pub reads_secret: &'a dyn Fn(&Tpl) -> bool,
+    /// What templates that read a secret rendered to.
+    pub derived: Vec<String>,
+}
+
+impl Render<'_> {
+    fn text(&mut self, t: &Tpl) -> Result<String, RenderError> {
+        let out = self.templates.render_str(t, self.scope)?;
+        if !t.is_literal() && (self.reads_secret)(t) {
+            self.derived.push(out.clone());
+        }
+        Ok(out)
+    }
+
+    fn json(&mut self, v: &TValue) -> Result<J, RenderError> {
+        let out = self.templates.render_json(v, self.scope)?;
+        for t in v.strings() {
+            if !t.is_literal() && (self.reads_secret)(t) {
+                // Rendered again alone: the JSON holds it typed, inside the rest.
+                self.derived.push(self.templates.render_str(t, self.scope)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Render `req`; `headers` are the scenario's, which the step's override.
 pub fn prepare(
-    templates: &Templates,
-    scope: &Value,
+    r: &mut Render<'_>,
     base: Option<&str>,
     scenario_headers: &[(String, &Tpl)],
     req: &RequestDoc,
@@ -51,12 +82,12 @@ pub fn prepare(
         .map_or("GET".to_string(), |m| m.value.to_uppercase());
     let method = reqwest::Method::from_bytes(method_text.as_bytes())
         .map_err(|_| plain(format!("`{method_text}` is not an HTTP method")))?;
-    let url_text = templates.render_str(&req.url, scope)?;
+    let url_text = r.text(&req.url)?;
     let mut url = resolve_url(base, &url_text).map_err(plain)?;
     if !req.query.is_empty() {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for (k, v) in &req.query {
-            match templates.render_json(v, scope)? {
+            match r.json(v)? {
                 J::Array(items) => pairs.extend(items.iter().map(|i| (k.clone(), query_text(i)))),
                 other => pairs.push((k.clone(), query_text(&other))),
             }
@@ -76,12 +107,12 @@ pub fn prepare(
         if req.multipart.is_some() && k.eq_ignore_ascii_case("content-type") {
             continue;
         }
-        headers.push((k.clone(), templates.render_str(t, scope)?));
+        headers.push((k.clone(), r.text(t)?));
     }
     // A list is sent as one header line per value, in order, never joined with ", ".
     for (k, ts) in &req.headers {
         for t in ts.iter() {
-            headers.push((k.clone(), templates.render_str(t, scope)?));
+            headers.push((k.clone(), r.text(t)?));
         }
     }
     let has = |headers: &[(String, String)], name: &str| {
@@ -89,7 +120,7 @@ pub fn prepare(
     };
     let base_dir = step_file.parent().unwrap_or(Path::new("."));
     let body = if let Some(j) = &req.json {
-        let value = templates.render_json(j, scope)?;
+        let value = r.json(j)?;
         if !has(&headers, "content-type") {
             headers.push(("Content-Type".into(), "application/json".into()));
         }
@@ -98,11 +129,11 @@ pub fn prepare(
                 .map_err(|e| plain(format!("cannot encode JSON body: {e}")))?,
         ))
     } else if let Some(b) = &req.body {
-        Body::Bytes(Bytes::from(templates.render_str(b, scope)?))
+        Body::Bytes(Bytes::from(r.text(b)?))
     } else if let Some(form) = &req.form {
         let mut ser = url::form_urlencoded::Serializer::new(String::new());
         for (k, t) in form {
-            ser.append_pair(k, &templates.render_str(t, scope)?);
+            ser.append_pair(k, &r.text(t)?);
         }
         if !has(&headers, "content-type") {
             headers.push((
@@ -117,12 +148,12 @@ pub fn prepare(
             match part {
                 MultipartPart::Text(t) => out.push(Part {
                     name: name.clone(),
-                    value: Bytes::from(templates.render_str(t, scope)?),
+                    value: Bytes::from(r.text(t)?),
                     filename: None,
                     content_type: None,
                 }),
                 MultipartPart::File(f) => {
-                    let rel = templates.render_str(&f.file, scope)?;
+                    let rel = r.text(&f.file)?;
                     let path = base_dir.join(&rel);
                     let data = read_body_file(&path).map_err(|why| {
                         plain(format!(
@@ -162,16 +193,14 @@ pub fn prepare(
         Body::Multipart(out)
     } else if let Some(t) = &req.body_base64 {
         Body::Bytes(Bytes::from(
-            decode_base64(&templates.render_str(t, scope)?)
-                .map_err(|why| plain(format!("`body_base64` {why}")))?,
+            decode_base64(&r.text(t)?).map_err(|why| plain(format!("`body_base64` {why}")))?,
         ))
     } else if let Some(t) = &req.body_hex {
         Body::Bytes(Bytes::from(
-            decode_hex(&templates.render_str(t, scope)?)
-                .map_err(|why| plain(format!("`body_hex` {why}")))?,
+            decode_hex(&r.text(t)?).map_err(|why| plain(format!("`body_hex` {why}")))?,
         ))
     } else if let Some(bf) = &req.body_file {
-        let rel = templates.render_str(bf, scope)?;
+        let rel = r.text(bf)?;
         let path = base_dir.join(&rel);
         let data = read_body_file(&path)
             .map_err(|why| plain(format!("cannot read body_file `{}`: {why}", path.display())))?;

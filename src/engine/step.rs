@@ -253,6 +253,28 @@ pub(super) fn fail_prepare(
     ));
 }
 
+/// Whether template `t` reads a secret: a variable listed under `secrets:` or
+/// found to flow into one, or one (an environment variable too) whose name says
+/// it is one (`*_KEY`, `*_TOKEN`, `*_SECRET`, `*_PASSWORD`).
+fn reads_a_secret(
+    templates: &crate::template::Templates,
+    t: &crate::scenario::values::Tpl,
+    s: &crate::scenario::Scenario,
+) -> bool {
+    templates.nested_names_used(t).iter().any(|n| {
+        let mut parts = n.split('.');
+        let top = parts.next().unwrap_or_default();
+        if top == "env" {
+            return parts.next().is_some_and(crate::secrets::is_secret_var_name);
+        }
+        s.secrets
+            .iter()
+            .chain(&s.inferred_secrets)
+            .any(|x| x == top)
+            || crate::secrets::is_secret_var_name(top)
+    })
+}
+
 pub(super) fn record_request(cx: &StepCtx<'_>, req: &PreparedRequest) -> RequestRecord {
     for (k, v) in &req.headers {
         if crate::secrets::is_secret_header(k) {
@@ -340,14 +362,24 @@ async fn request_step(
         .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v)))
         .collect();
     let scope_value = cx.scope.to_value();
-    let prepared = request::prepare(
-        templates,
-        &scope_value,
-        cx.base,
-        &scenario_headers,
-        req,
-        &st.file,
-    );
+    let scenario = cx.scenario;
+    let (prepared, derived) = {
+        let reads_secret =
+            |t: &crate::scenario::values::Tpl| reads_a_secret(templates, t, scenario);
+        let mut render = request::Render {
+            templates,
+            scope: &scope_value,
+            reads_secret: &reads_secret,
+            derived: Vec::new(),
+        };
+        let prepared = request::prepare(&mut render, cx.base, &scenario_headers, req, &st.file);
+        (prepared, render.derived)
+    };
+    for d in derived {
+        cx.run
+            .redactor
+            .add_derived(&d, "a value rendered from a secret");
+    }
     drop(scope_value);
     let mut prepared = match prepared {
         Ok(p) => p,

@@ -45,14 +45,6 @@ pub fn check(scenarios: &mut [Scenario], cli_vars: &[String]) -> (Templates, Dia
 /// secrets too, from the moment they are captured or rendered, so that no output
 /// shows them before the step that sends them.
 fn secret_flows(templates: &Templates, s: &Scenario) -> Vec<String> {
-    fn tpls<'a>(v: &'a TValue, out: &mut Vec<&'a Tpl>) {
-        match v {
-            TValue::Str(t) => out.push(t),
-            TValue::Seq(items, _) => items.iter().for_each(|i| tpls(i, out)),
-            TValue::Map(entries, _) => entries.iter().for_each(|e| tpls(&e.value, out)),
-            _ => {}
-        }
-    }
     let secret_header = crate::secrets::is_secret_header;
     let mut sinks: Vec<&Tpl> = Vec::new();
     let mut definitions: Vec<(&String, &TValue)> = s.vars.iter().map(|(n, v)| (n, v)).collect();
@@ -82,9 +74,7 @@ fn secret_flows(templates: &Templates, s: &Scenario) -> Vec<String> {
         let before = secret.len();
         for (name, value) in &definitions {
             if secret.contains(*name) {
-                let mut ts = Vec::new();
-                tpls(value, &mut ts);
-                for t in ts {
+                for t in value.strings() {
                     secret.extend(templates.names_used(t));
                 }
             }

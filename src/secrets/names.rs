@@ -74,3 +74,12 @@ pub fn credentials_in(text: &str) -> impl Iterator<Item = &str> {
         .map(|w| w.trim_end_matches(['.', '-']))
         .filter(|w| secret_value(w))
 }
+
+/// A variable whose name says it holds a secret (`LAYERS_API_KEY`, `db_password`):
+/// it ends in one of [`super::SECRET_ENV_SUFFIXES`], in any case.
+pub fn is_secret_var_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    super::SECRET_ENV_SUFFIXES
+        .iter()
+        .any(|s| upper.ends_with(s))
+}

@@ -21,9 +21,9 @@ use std::sync::{Arc, RwLock};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
 
+use super::MASK;
 use super::forms::{Kind, forms_of};
 use super::views::{ByteChange, View};
-use super::{MASK, SECRET_ENV_SUFFIXES};
 
 /// Values the runner picks up by itself (header values, cookies) shorter than this
 /// are not masked: masking "1" would garble every report. Secrets named by the
@@ -400,9 +400,21 @@ impl Redactor {
     /// Add `value` when `name` reads like a secret's (`*_KEY`, `*_TOKEN`, `*_SECRET`,
     /// `*_PASSWORD`) and the value looks like one (not a flag or a number).
     pub fn add_if_secret_name(&self, name: &str, value: &str, label: &str) {
-        let upper = name.to_ascii_uppercase();
-        if SECRET_ENV_SUFFIXES.iter().any(|s| upper.ends_with(s)) && looks_secret(value) {
+        if super::is_secret_var_name(name) && looks_secret(value) {
             self.add_labeled(value, label);
+        }
+    }
+
+    /// Add what a template made of a secret (`{{ key | upper }}`, `{{ key[8:20] }}`),
+    /// when it looks like one: long enough, and not a flag or a number (`{{ key |
+    /// length }}` gives no secret).
+    ///
+    /// A value that holds a known secret as it is (`Bearer {{ token }}`,
+    /// `/items?pin={{ pin }}`) is masked where that secret shows already, the rest
+    /// of it readable: it is not added whole.
+    pub fn add_derived(&self, value: &str, label: &str) {
+        if looks_secret(value) && self.hits(value.as_bytes(), false, false).is_empty() {
+            self.insert(value, label, MIN_ENV_SECRET_LEN);
         }
     }
 

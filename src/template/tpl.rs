@@ -119,6 +119,16 @@ impl TValue {
     }
 
     /// Every string inside, depth first.
+    pub fn strings(&self) -> Vec<&Tpl> {
+        match self {
+            TValue::Str(t) => vec![t],
+            TValue::Seq(items, _) => items.iter().flat_map(TValue::strings).collect(),
+            TValue::Map(entries, _) => entries.iter().flat_map(|e| e.value.strings()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every string inside, depth first.
     pub fn strings_mut<'a>(&'a mut self, out: &mut Vec<&'a mut Tpl>) {
         match self {
             TValue::Str(t) => out.push(t),
