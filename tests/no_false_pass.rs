@@ -286,6 +286,16 @@ const CASES: &[Case] = &[
         passing: Some(on_json!("{ status: 200 }\n    capture: { f: $.f, n: $.n }")),
     },
     Case {
+        what: "a filter's capture is a list, even of one (as assertions read it)",
+        step: on_json!(
+            "{ status: 200 }\n    capture: { s: \"$.list[?@.s=='active'].s\" }\n  - request: { url: /json }\n    expect: { json: { \"$.list[0].s\": \"{{ s }}\" } }"
+        ),
+        says: "[\"active\"]",
+        passing: Some(on_json!(
+            "{ status: 200 }\n    capture: { s: \"$.list[?@.s=='active'].s\" }\n  - request: { url: /json }\n    expect: { json: { \"$.list[0].s\": \"{{ s[0] }}\" } }"
+        )),
+    },
+    Case {
         what: "! a bound that compares with nothing, under `not`",
         step: on_json!("{ json: { $.n: { not: { lt: ~ } } } }"),
         says: "`lt` takes a number or a text",

@@ -46,7 +46,9 @@ pub fn take(name: &str, capture: &Capture, obs: &Observed<'_>) -> Result<J, Asse
             let nodes: Vec<&J> = located.iter().map(|n| n.node()).collect();
             match nodes.as_slice() {
                 [] => Err(missing(format!("a value at {}", p.src))),
-                [one] if !p.src.contains('*') && !p.src.contains("..") => Ok((*one).clone()),
+                // The same rule as assertions': a wildcard, a filter, a slice, a
+                // union or `..` selects a list, even of one.
+                [one] if super::assert::is_singular(&p.src) => Ok((*one).clone()),
                 many => Ok(J::Array(many.iter().map(|v| (*v).clone()).collect())),
             }
         }
