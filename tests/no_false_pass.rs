@@ -36,6 +36,17 @@ fn answer(path: &str) -> (&'static str, String, Vec<u8>) {
             body,
         )
     };
+    if path == "/latin1-location" {
+        return (
+            "HTTP/1.1 302 Found",
+            "Location: /caf\u{e9}\r\nX-Name: caf\u{e9}\r\nContent-Length: 0\r\n".to_string(),
+            Vec::new(),
+        );
+    }
+    if path == "/caf%E9" {
+        let (head, body) = sized("text/plain", b"the right page".to_vec());
+        return ("HTTP/1.1 200 OK", head, body);
+    }
     if path == "/two-locations" {
         let (head, body) = sized("text/plain", b"moved".to_vec());
         return (
@@ -86,7 +97,12 @@ fn server() -> RawServer {
             .unwrap_or("/")
             .to_string();
         let (status, head, body) = answer(&path);
-        let mut out = format!("{status}\r\nConnection: close\r\n{head}\r\n").into_bytes();
+        // The head as bytes: a char below U+0100 stands for the byte of its value
+        // (`\u{e9}` is the byte 0xE9, not UTF-8), so a test can send any byte.
+        let mut out: Vec<u8> = format!("{status}\r\nConnection: close\r\n{head}\r\n")
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+            .collect();
         out.extend_from_slice(&body);
         let _ = conn.stream.write_all(&out);
         let _ = conn.stream.shutdown(Shutdown::Both);
@@ -379,4 +395,26 @@ fn answers_that_differ_from_the_scenario_fail_it() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+}
+
+/// A `Location` with a byte that is not UTF-8 (`/caf\xE9`) is followed as curl and
+/// browsers follow it (`/caf%E9`), not to the URL of a U+FFFD, and a header with
+/// such a byte reads as its ISO-8859-1 character, not as a U+FFFD.
+#[test]
+fn header_bytes_that_are_not_utf8_are_kept() {
+    let server = server();
+    let base = format!("http://{}", server.addr);
+    let ws = Workspace::new();
+    ws.write(
+        "l.yaml",
+        "name: latin1\nsteps:\n  - request: { url: /latin1-location }\n    expect: { status: 302, headers: { X-Name: caf\u{e9}, Location: /caf%E9 } }\n  - request: { url: /latin1-location, follow_redirects: true }\n    expect: { body: { equals: the right page } }\n",
+    );
+    let out = ws.run_against("l.yaml", &base, &[]);
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    let asked: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.method_and_target())
+        .collect();
+    assert!(asked.contains(&"GET /caf%E9".to_string()), "{asked:?}");
 }

@@ -132,7 +132,7 @@ async fn receive(
         .map(|(k, v)| {
             (
                 k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                crate::http::header_text(k.as_str(), v.as_bytes()),
             )
         })
         .collect();

@@ -333,7 +333,7 @@ impl HttpClient {
             .map(|(k, v)| {
                 (
                     k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    header_text(k.as_str(), v.as_bytes()),
                 )
             })
             .collect();
@@ -426,6 +426,30 @@ impl HttpClient {
             wire_bytes,
         })
     }
+}
+
+/// A header value as text, losing no byte: UTF-8 when it is UTF-8; else each
+/// byte is the ISO-8859-1 character of that value (as browsers read such headers),
+/// so that an assertion never compares a U+FFFD that stood for any byte. In a
+/// `Location`, such bytes are percent-encoded instead, as curl and browsers send
+/// them on: `/caf\xE9` is followed to `/caf%E9`.
+pub fn header_text(name: &str, bytes: &[u8]) -> String {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return text.to_string();
+    }
+    if name.eq_ignore_ascii_case("location") {
+        return bytes
+            .iter()
+            .map(|&b| {
+                if b.is_ascii() {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+    }
+    bytes.iter().map(|&b| char::from(b)).collect()
 }
 
 /// `HTTP/1.1`: as `Debug` prints it, without a formatter per response.
