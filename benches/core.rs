@@ -191,7 +191,7 @@ fn bench_templates(c: &mut Criterion) {
             let mut render = runner::engine::request::Render {
                 templates: &templates,
                 scope: &scope_value,
-                reads_secret: &|_| false,
+                scenario: None,
                 derived: Vec::new(),
             };
             black_box(

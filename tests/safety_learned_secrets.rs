@@ -260,3 +260,68 @@ steps:
         "the length is no secret:\n{all}"
     );
 }
+
+/// The learning stays narrow: a transformed secret in `vars:` or beside the
+/// secret itself is masked, while the text around it, the values a secret only
+/// chooses between, a variable whose name merely ends in `_key`, and response
+/// headers that only talk about credentials stay readable.
+#[test]
+fn what_is_learnt_is_the_secret_s_own_pieces_and_nothing_around_them() {
+    const KEY: &str = "abcdefghij0123xyz";
+    let server = TestServer::start(|r| {
+        Reply::json(200, serde_json::json!({ "path": r.path, "active": true }))
+            .header("Access-Control-Allow-Credentials", "true")
+            .header("X-OAuth-Scopes", "repo")
+            .header("X-Token-Expires-In", "3600")
+    });
+    let ws = Workspace::new();
+    ws.write(
+        "n.yaml",
+        r#"name: narrow learning
+vars:
+  up: "{{ env.MY_API_KEY | upper }}"
+  sort_key: created_at
+steps:
+  - name: first
+    request:
+      url: "/items?order={{ sort_key }}&mode={{ 'production' if env.MY_API_KEY else 'sandbox' }}&k={{ env.MY_API_KEY }}&r={{ env.MY_API_KEY | reverse }}&u={{ up }}"
+    expect: { status: 200 }
+  - name: second repo 3600 true
+    request: { url: /anything/repo/created_at/production }
+    expect: { json: { $.active: false } }
+"#,
+    );
+    let out = ws
+        .runner()
+        .env("MY_API_KEY", KEY)
+        .args([
+            "n.yaml",
+            "-vv",
+            "--junit",
+            "junit.xml",
+            "--report-json",
+            "report.json",
+        ])
+        .args(["--report-html", "report"])
+        .base_url(&server.base_url())
+        .run();
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    let mut all = out.all();
+    for f in REPORTS {
+        all.push_str(&ws.read(f));
+    }
+    let upper = KEY.to_uppercase();
+    let reversed: String = KEY.chars().rev().collect();
+    for form in [KEY, upper.as_str(), reversed.as_str()] {
+        assert!(!all.contains(form), "`{form}` shows:\n{all}");
+    }
+    for readable in [
+        "order=created_at",
+        "mode=production",
+        "second repo 3600 true",
+        "/anything/repo/created_at/production",
+        "expected false, got true",
+    ] {
+        assert!(all.contains(readable), "`{readable}` is masked:\n{all}");
+    }
+}

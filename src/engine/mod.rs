@@ -4,6 +4,7 @@
 pub mod assert;
 pub mod capture;
 mod cookies;
+mod derived;
 mod poll;
 mod redirect;
 pub mod request;

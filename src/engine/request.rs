@@ -41,28 +41,32 @@ fn plain(message: String) -> PrepareError {
 pub struct Render<'a> {
     pub templates: &'a Templates,
     pub scope: &'a Value,
-    /// Whether a template reads a secret.
-    pub reads_secret: &'a dyn Fn(&Tpl) -> bool,
-    /// What templates that read a secret rendered to.
+    /// Whose secrets to look for (none: nothing is learnt).
+    pub scenario: Option<&'a crate::scenario::Scenario>,
+    /// What templates that read a secret made of it (see `derived::pieces`).
     pub derived: Vec<String>,
 }
 
 impl Render<'_> {
+    fn learn(&mut self, t: &Tpl) {
+        if let Some(s) = self.scenario
+            && super::derived::reads_a_secret(self.templates, t, s)
+        {
+            let pieces = super::derived::pieces(self.templates, t, self.scope, s);
+            self.derived.extend(pieces);
+        }
+    }
+
     fn text(&mut self, t: &Tpl) -> Result<String, RenderError> {
         let out = self.templates.render_str(t, self.scope)?;
-        if !t.is_literal() && (self.reads_secret)(t) {
-            self.derived.push(out.clone());
-        }
+        self.learn(t);
         Ok(out)
     }
 
     fn json(&mut self, v: &TValue) -> Result<J, RenderError> {
         let out = self.templates.render_json(v, self.scope)?;
         for t in v.strings() {
-            if !t.is_literal() && (self.reads_secret)(t) {
-                // Rendered again alone: the JSON holds it typed, inside the rest.
-                self.derived.push(self.templates.render_str(t, self.scope)?);
-            }
+            self.learn(t);
         }
         Ok(out)
     }

@@ -126,7 +126,10 @@ async fn run_once(
     });
     // Vars render in order, each seeing the ones before it.
     for (name, value) in &s.vars {
-        let rendered = templates.render_json(value, &scope.to_value());
+        let scope_value = scope.to_value();
+        let rendered = templates.render_json(value, &scope_value);
+        super::step::learn_derived(templates, value, &scope_value, s, &ctx.redactor);
+        drop(scope_value);
         match rendered {
             Ok(v) => {
                 ctx.redactor

@@ -192,8 +192,10 @@ fn set_params(cx: &mut StepCtx<'_>, st: &Step) -> Result<(), PrepareError> {
         }
         let mut rendered = Vec::with_capacity(level.own.len());
         for (name, value) in &level.own {
-            let v = cx.templates.render_json(value, &cx.scope.to_value())?;
+            let scope_value = cx.scope.to_value();
+            let v = cx.templates.render_json(value, &scope_value)?;
             let s = cx.scenario;
+            learn_derived(cx.templates, value, &scope_value, s, &cx.run.redactor);
             cx.run
                 .redactor
                 .add_named(name, &v, &s.secrets, &s.inferred_secrets);
@@ -253,26 +255,21 @@ pub(super) fn fail_prepare(
     ));
 }
 
-/// Whether template `t` reads a secret: a variable listed under `secrets:` or
-/// found to flow into one, or one (an environment variable too) whose name says
-/// it is one (`*_KEY`, `*_TOKEN`, `*_SECRET`, `*_PASSWORD`).
-fn reads_a_secret(
+/// Learn what the templates of `value` make of a secret (`derived::pieces`).
+pub(super) fn learn_derived(
     templates: &crate::template::Templates,
-    t: &crate::scenario::values::Tpl,
+    value: &crate::scenario::values::TValue,
+    scope: &minijinja::Value,
     s: &crate::scenario::Scenario,
-) -> bool {
-    templates.nested_names_used(t).iter().any(|n| {
-        let mut parts = n.split('.');
-        let top = parts.next().unwrap_or_default();
-        if top == "env" {
-            return parts.next().is_some_and(crate::secrets::is_secret_var_name);
+    redactor: &crate::secrets::Redactor,
+) {
+    for t in value.strings() {
+        if super::derived::reads_a_secret(templates, t, s) {
+            for piece in super::derived::pieces(templates, t, scope, s) {
+                redactor.add_derived(&piece, "a value rendered from a secret");
+            }
         }
-        s.secrets
-            .iter()
-            .chain(&s.inferred_secrets)
-            .any(|x| x == top)
-            || crate::secrets::is_secret_var_name(top)
-    })
+    }
 }
 
 pub(super) fn record_request(cx: &StepCtx<'_>, req: &PreparedRequest) -> RequestRecord {
@@ -321,16 +318,16 @@ pub(super) fn record_response(cx: &StepCtx<'_>, resp: &Response, text: &str) -> 
         if crate::secrets::is_secret_header(k) {
             cx.run.redactor.add_header(k, v);
         }
-        for key in crate::secrets::credentials_in(v) {
+        for key in crate::secrets::credentials_of_response(v) {
             cx.run
                 .redactor
-                .add_labeled(key, "a credential in a response");
+                .add_labeled(&key, "a credential in a response");
         }
     }
-    for key in crate::secrets::credentials_in(text) {
+    for key in crate::secrets::credentials_of_response(text) {
         cx.run
             .redactor
-            .add_labeled(key, "a credential in a response");
+            .add_labeled(&key, "a credential in a response");
     }
     response_record(resp, text)
 }
@@ -364,12 +361,10 @@ async fn request_step(
     let scope_value = cx.scope.to_value();
     let scenario = cx.scenario;
     let (prepared, derived) = {
-        let reads_secret =
-            |t: &crate::scenario::values::Tpl| reads_a_secret(templates, t, scenario);
         let mut render = request::Render {
             templates,
             scope: &scope_value,
-            reads_secret: &reads_secret,
+            scenario: Some(scenario),
             derived: Vec::new(),
         };
         let prepared = request::prepare(&mut render, cx.base, &scenario_headers, req, &st.file);

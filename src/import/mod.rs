@@ -219,7 +219,7 @@ impl Ctx {
         if lower == "cookie" {
             return self.cookie(value, at);
         }
-        if !crate::secrets::is_secret_header(name) && !secret_value(value) {
+        if !crate::secrets::is_secret_header(name) && !secret_name(name) && !secret_value(value) {
             return value.to_string();
         }
         let what = format!("the {name} header ({at})");

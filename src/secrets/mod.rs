@@ -15,7 +15,9 @@ mod redactor;
 mod views;
 
 pub use mask::{mask_event, mask_scenario, mask_shared};
-pub use names::{credentials_in, is_secret_header, is_secret_var_name, secret_name, secret_value};
+pub use names::{
+    credentials_of_response, is_secret_header, is_secret_var_name, secret_name, secret_value,
+};
 pub use redactor::Redactor;
 
 /// What replaces a secret.

@@ -11,11 +11,41 @@ const SECRET_HEADERS: [&str; 5] = [
     "set-cookie",
 ];
 
+/// What a header name ends with when it names a credential (`X-Auth-Token`,
+/// `Private-Token`, `X-Vault-Token`, `Api-Key`, `Client-Secret`), letters and
+/// digits only. Ending with it, not holding it: `X-Token-Expires-In`,
+/// `X-OAuth-Scopes`, `Cache-Key` and `Sec-WebSocket-Key` carry none, and a
+/// header's value is masked wherever it shows, so a wrong guess hides ordinary
+/// text in every report.
+const CREDENTIAL_ENDINGS: [&str; 8] = [
+    "token",
+    "apikey",
+    "secret",
+    "password",
+    "passwd",
+    "accesskey",
+    "privatekey",
+    "sessionid",
+];
+
 /// Whether a header's value is a credential: one of [`SECRET_HEADERS`], or a
-/// name that says it holds one (`X-Auth-Token`, `Private-Token`, `Api-Key`).
-/// The one answer for the run's masking, the checks and the importers.
+/// name ending like one ([`CREDENTIAL_ENDINGS`]). The run's masking and the
+/// checker's flow analysis use it; the importers, which only move a value into
+/// an environment variable, also take the looser [`secret_name`].
 pub fn is_secret_header(name: &str) -> bool {
-    SECRET_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h)) || secret_name(name)
+    let lower = name.to_ascii_lowercase();
+    if SECRET_HEADERS.contains(&lower.as_str()) {
+        return true;
+    }
+    // `Access-Control-Allow-Credentials: true` says what the server accepts.
+    if lower.starts_with("access-control-") {
+        return false;
+    }
+    let folded: String = lower
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    CREDENTIAL_ENDINGS.iter().any(|e| folded.ends_with(e)) && !folded.contains("idempotency")
 }
 
 /// A name (header, variable, field, parameter) that says it holds a credential.
@@ -73,6 +103,91 @@ pub fn credentials_in(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
         .map(|w| w.trim_end_matches(['.', '-']))
         .filter(|w| secret_value(w))
+}
+
+/// Most credentials learnt from one response: each one learnt makes the masking
+/// search larger, and a body listing thousands of key-shaped words (a test
+/// fixture, a log) would make every later output slow to mask.
+pub const MAX_LEARNT_PER_RESPONSE: usize = 64;
+
+/// The distinct credentials of a response's text ([`credentials_in`]), at most
+/// [`MAX_LEARNT_PER_RESPONSE`]; JSON escapes are undone first when the text has
+/// any (`sk\u005flive_...` is `sk_live_...`).
+pub fn credentials_of_response(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut learn = |t: &str| {
+        for c in credentials_in(t) {
+            if out.len() < MAX_LEARNT_PER_RESPONSE && !out.iter().any(|o| o == c) {
+                out.push(c.to_string());
+            }
+        }
+    };
+    learn(text);
+    if text.contains('\\')
+        && let Ok(json) = serde_json::from_str::<serde_json::Value>(text)
+    {
+        fn strings<'a>(v: &'a serde_json::Value, f: &mut dyn FnMut(&'a str)) {
+            match v {
+                serde_json::Value::String(s) => f(s),
+                serde_json::Value::Array(items) => items.iter().for_each(|i| strings(i, f)),
+                serde_json::Value::Object(m) => m.iter().for_each(|(k, v)| {
+                    f(k);
+                    strings(v, f);
+                }),
+                _ => {}
+            }
+        }
+        strings(&json, &mut |s| learn(s));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_secret_by_their_name_s_ending() {
+        for (name, secret) in [
+            ("Authorization", true),
+            ("proxy-authorization", true),
+            ("X-Api-Key", true),
+            ("X-Auth-Token", true),
+            ("Private-Token", true),
+            ("X-Vault-Token", true),
+            ("Api-Key", true),
+            ("Client-Secret", true),
+            ("X-Goog-Api-Key", true),
+            ("Access-Control-Allow-Credentials", false),
+            ("WWW-Authenticate", false),
+            ("X-OAuth-Scopes", false),
+            ("X-Authenticated-User", false),
+            ("X-Token-Expires-In", false),
+            ("Cache-Key", false),
+            ("Sec-WebSocket-Key", false),
+            ("Idempotency-Key", false),
+            ("X-Idempotency-Token", false),
+            ("Content-Type", false),
+        ] {
+            assert_eq!(is_secret_header(name), secret, "{name}");
+        }
+    }
+
+    #[test]
+    fn credentials_of_a_response_are_found_through_json_escapes_and_capped() {
+        let text = r#"{"k":"sk\u005flive_ESCAPEDSPLIT1234","j":"lp_test_01HX9Y6K7EJ4T2AB_x1y2z3"}"#;
+        let found = credentials_of_response(text);
+        assert!(
+            found.contains(&"sk_live_ESCAPEDSPLIT1234".to_string()),
+            "{found:?}"
+        );
+        assert!(found.iter().any(|f| f.starts_with("lp_test_")), "{found:?}");
+        let many: String = (0..1000).map(|i| format!("AKIA{i:016} ")).collect();
+        assert_eq!(
+            credentials_of_response(&many).len(),
+            MAX_LEARNT_PER_RESPONSE
+        );
+    }
 }
 
 /// A variable whose name says it holds a secret (`LAYERS_API_KEY`, `db_password`):

@@ -370,8 +370,16 @@ impl Redactor {
                 }
                 Vec::new()
             }
-            _ => {
+            "x-api-key" => {
                 self.insert(value, &label, MIN_SECRET_LEN);
+                Vec::new()
+            }
+            // A header secret by its name only (`X-Auth-Token`): its value when it
+            // looks like a credential, not a flag or a number (`1`, `true`).
+            _ => {
+                if looks_secret(value) {
+                    self.insert(value, &label, MIN_SECRET_LEN);
+                }
                 Vec::new()
             }
         };

@@ -217,6 +217,23 @@ impl Templates {
         }
     }
 
+    /// One expression (`key | upper`) rendered alone, as `{{ expression }}`;
+    /// `None` when it does not render by itself (it needs a `{% set %}` or a loop
+    /// of its template, say).
+    pub fn render_expression(&self, expr: &str, scope: &Value) -> Option<String> {
+        self.env
+            .render_str(&format!("{{{{ {expr} }}}}"), scope)
+            .ok()
+    }
+
+    /// Dotted names (`env.HOME`) one expression reads.
+    pub fn expression_names(&self, expr: &str) -> HashSet<String> {
+        self.env
+            .template_from_str(&format!("{{{{ {expr} }}}}"))
+            .map(|t| t.undeclared_variables(true))
+            .unwrap_or_default()
+    }
+
     /// Render to text.
     pub fn render_str(&self, tpl: &Tpl, scope: &Value) -> Result<String, RenderError> {
         match &tpl.compiled {

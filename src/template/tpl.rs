@@ -58,6 +58,46 @@ impl Tpl {
     }
 }
 
+impl Tpl {
+    /// The expressions of its `{{ ... }}` blocks, in order (quotes inside one
+    /// are skipped, so a `}}` in a string does not end it).
+    pub fn expressions(&self) -> Vec<&str> {
+        let src = self.src.as_str();
+        let b = src.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while let Some(open) = src[i..].find("{{").map(|o| o + i) {
+            let start = open + 2;
+            let mut j = start;
+            let mut quote: Option<u8> = None;
+            let mut end = None;
+            while j < b.len() {
+                match (quote, b[j]) {
+                    (Some(_), b'\\') => j += 1,
+                    (Some(q), c) if c == q => quote = None,
+                    (None, b'"' | b'\'') => quote = Some(b[j]),
+                    (None, b'}') if b.get(j + 1) == Some(&b'}') => {
+                        end = Some(j);
+                        break;
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            let Some(end) = end else { break };
+            let inner = src[start..end]
+                .trim_start_matches('-')
+                .trim_end_matches('-')
+                .trim();
+            if !inner.is_empty() {
+                out.push(inner);
+            }
+            i = end + 2;
+        }
+        out
+    }
+}
+
 pub fn has_template_syntax(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
