@@ -142,6 +142,15 @@ pub fn credentials_of_response(text: &str) -> Vec<String> {
     out
 }
 
+/// A variable whose name says it holds a secret (`LAYERS_API_KEY`, `db_password`):
+/// it ends in one of [`super::SECRET_ENV_SUFFIXES`], in any case.
+pub fn is_secret_var_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    super::SECRET_ENV_SUFFIXES
+        .iter()
+        .any(|s| upper.ends_with(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,13 +197,4 @@ mod tests {
             MAX_LEARNT_PER_RESPONSE
         );
     }
-}
-
-/// A variable whose name says it holds a secret (`LAYERS_API_KEY`, `db_password`):
-/// it ends in one of [`super::SECRET_ENV_SUFFIXES`], in any case.
-pub fn is_secret_var_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    super::SECRET_ENV_SUFFIXES
-        .iter()
-        .any(|s| upper.ends_with(s))
 }
