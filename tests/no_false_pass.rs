@@ -70,6 +70,15 @@ fn answer(path: &str) -> (&'static str, String, Vec<u8>) {
             chunked(&gzip(b"fatal error")),
         ),
         "/utf32" => sized("text/plain; charset=utf-32", utf32("error here")),
+        "/binary-charset" => sized("text/plain; charset=binary", b"hello token=abc123".to_vec()),
+        "/csrf" => sized(
+            "text/html",
+            b"<p>\xa9 2020</p><input name=\"csrf\" value=\"abc123\">".to_vec(),
+        ),
+        "/te-identity" => (
+            "Content-Type: application/json\r\nTransfer-Encoding: identity\r\n".to_string(),
+            br#"{"a":1}"#.to_vec(),
+        ),
         "/json" => {
             let body = br#"{"items":[],"list":[{"s":"active"},{"s":"archived"}],"n":5,"nul":null,"price":"0.5 EUR","big":12345678901234567890123,"f":0.1}"#;
             let (head, body) = sized("application/json", body.to_vec());
@@ -96,7 +105,7 @@ fn server() -> RawServer {
             .nth(1)
             .unwrap_or("/")
             .to_string();
-        let (status, head, body) = answer(&path);
+        let (status, head, body) = answer(path.split('?').next().unwrap_or("/"));
         // The head as bytes: a char below U+0100 stands for the byte of its value
         // (`\u{e9}` is the byte 0xE9, not UTF-8), so a test can send any byte.
         let mut out: Vec<u8> = format!("{status}\r\nConnection: close\r\n{head}\r\n")
@@ -417,4 +426,34 @@ fn header_bytes_that_are_not_utf8_are_kept() {
         .map(|r| r.method_and_target())
         .collect();
     assert!(asked.contains(&"GET /caf%E9".to_string()), "{asked:?}");
+}
+
+/// What the fixes above must not refuse: ordinary answers pass as before.
+#[test]
+fn ordinary_answers_still_pass() {
+    let server = server();
+    let base = format!("http://{}", server.addr);
+    let ws = Workspace::new();
+    ws.write(
+        "o.yaml",
+        r#"name: ordinary
+steps:
+  - request: { url: /te-identity }
+    expect: { json: { $.a: 1 } }
+  - request: { url: /binary-charset }
+    expect: { body: { contains: hello } }
+    capture: { t: { regex: "token=(\\w+)" } }
+  - request: { url: /csrf }
+    capture: { csrf: { regex: 'name="csrf" value="(\w+)"' } }
+  - request: { url: "/json?t={{ t }}&c={{ csrf }}" }
+    expect: { json: { $.n: 5 } }
+"#,
+    );
+    let out = ws.run_against("o.yaml", &base, &["-v"]);
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    assert!(
+        out.all().contains("/json?t=abc123&c=abc123"),
+        "{}",
+        out.all()
+    );
 }

@@ -86,7 +86,7 @@ pub fn take(name: &str, capture: &Capture, obs: &Observed<'_>) -> Result<J, Asse
                 .regex
                 .as_ref()
                 .ok_or_else(|| missing(format!("a match of /{}/", r.src)))?;
-            if let Some(problem) = &obs.text_problem {
+            if let Some(problem) = &obs.response.body_problem {
                 return Err(unreadable(name, format!("a match of /{}/", r.src), problem));
             }
             let caps = re
@@ -100,6 +100,13 @@ pub fn take(name: &str, capture: &Capture, obs: &Observed<'_>) -> Result<J, Asse
                 caps.get(0)
             }
             .map(|m| m.as_str().to_string());
+            // Where some bytes of the body could not be read, a match of what was
+            // read is taken, unless it holds what stands for them.
+            if let (Some(problem), Some(text)) = (&obs.text_problem, &m)
+                && (text.contains('\u{FFFD}') || text.contains('\0'))
+            {
+                return Err(unreadable(name, format!("a match of /{}/", r.src), problem));
+            }
             m.map(J::String)
                 .ok_or_else(|| missing(format!("a match of /{}/", r.src)))
         }

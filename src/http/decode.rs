@@ -143,9 +143,11 @@ pub fn text(body: &[u8], content_type: Option<&str>) -> (String, Option<String>)
     // reason to read the body in another charset than the declared one.
     let (text, had_errors) = encoding.decode_with_bom_removal(body);
     let used = encoding;
-    if let Some(label) = label.filter(|_| declared.is_none()) {
-        // Read as UTF-8 it may look right and be wrong (UTF-32 text, say): the
-        // body assertions must not compare it.
+    // A label the runner cannot read (`binary`, an empty one, `latin-1`) over
+    // bytes that are plain UTF-8 text is read as that; over anything else (UTF-32
+    // with its NULs, bytes not valid UTF-8) it could look right and be wrong.
+    let plain_utf8 = !had_errors && !body.contains(&0);
+    if let Some(label) = label.filter(|_| declared.is_none() && !plain_utf8) {
         let note = format!(
             "the declared charset `{label}` is not one the runner can read (it reads the \
              WHATWG Encoding Standard's); the body was read as UTF-8"
@@ -203,6 +205,12 @@ mod tests {
         // A charset it cannot read is named, even where the bytes are valid UTF-8.
         let (_, note) = text(b"e\0\0\0", Some("text/plain; charset=\"utf-32\""));
         assert!(note.is_some_and(|n| n.contains("`utf-32`")));
+        let (_, note) = text(b"caf\xe9", Some("text/plain; charset=latin-1"));
+        assert!(note.is_some_and(|n| n.contains("`latin-1`")));
+        for ct in ["text/plain; charset=binary", "text/plain; charset="] {
+            let (t, note) = text(b"hello token=abc123", Some(ct));
+            assert_eq!((t.as_str(), note), ("hello token=abc123", None), "{ct}");
+        }
         let (_, note) = text(b"ok", Some("text/plain; charset=utf8"));
         assert!(note.is_none(), "a WHATWG label (utf8) is read");
     }

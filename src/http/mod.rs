@@ -398,7 +398,11 @@ impl HttpClient {
             .filter(|(k, _)| k.eq_ignore_ascii_case("transfer-encoding"))
             .flat_map(|(_, v)| v.split(','))
             .map(str::trim)
-            .filter(|c| !c.eq_ignore_ascii_case("chunked") && !c.is_empty())
+            .filter(|c| {
+                !(c.is_empty()
+                    || c.eq_ignore_ascii_case("chunked")
+                    || c.eq_ignore_ascii_case("identity"))
+            })
             .collect();
         // A HEAD, a 204 or a 304 names the coding of a body it does not carry.
         let (body, truncated, body_problem) = if !transfer_codings.is_empty() && !body.is_empty() {
