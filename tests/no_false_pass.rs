@@ -80,7 +80,7 @@ fn answer(path: &str) -> (&'static str, String, Vec<u8>) {
             br#"{"a":1}"#.to_vec(),
         ),
         "/json" => {
-            let body = br#"{"items":[],"list":[{"s":"active"},{"s":"archived"}],"n":5,"nul":null,"price":"0.5 EUR","big":12345678901234567890123,"f":0.1}"#;
+            let body = br#"{"items":[],"list":[{"s":"active"},{"s":"archived"}],"n":5,"nul":null,"price":"0.5 EUR","big":12345678901234567890123,"f":0.1,"na":"N/A","obj":{"a":5}}"#;
             let (head, body) = sized("application/json", body.to_vec());
             (
                 format!(
@@ -235,7 +235,7 @@ const CASES: &[Case] = &[
     Case {
         what: "`each` over a wildcard on a misspelt key",
         step: on_json!("{ json: { \"$.itmes[*].s\": { each: { equals: active } } } }"),
-        says: "at least one item",
+        says: "expected each",
         passing: Some(on_json!(
             "{ json: { \"$.list[*].s\": { each: { matches: ^a } } } }"
         )),
@@ -319,6 +319,42 @@ const CASES: &[Case] = &[
         passing: Some(on_json!(
             "{ status: 200 }\n    capture: { s: \"$.list[?@.s=='active'].s\" }\n  - request: { url: /json }\n    expect: { json: { \"$.list[0].s\": \"{{ s[0] }}\" } }"
         )),
+    },
+    Case {
+        what: "`not: {gt}` on a value that compares with nothing (null, text)",
+        step: on_json!("{ json: { $.nul: { not: { gt: 100 } }, $.na: { not: { gt: 100 } } } }"),
+        says: "does not compare",
+        passing: Some(on_json!("{ json: { $.n: { not: { gt: 100 } } } }")),
+    },
+    Case {
+        what: "`not: {any}` on an object",
+        step: on_json!("{ json: { $.obj: { not: { any: { equals: 5 } } } } }"),
+        says: "not a list",
+        passing: Some(on_json!(
+            "{ json: { $.items: { not: { any: { equals: 5 } } } } }"
+        )),
+    },
+    Case {
+        what: "`not: {one_of}` over an empty list a template gave",
+        step: "request: { url: /json }\n    capture: { none: $.items }\n  - request: { url: /json }\n    expect: { json: { $.n: { not: { one_of: \"{{ none }}\" } } } }",
+        says: "no option",
+        passing: None,
+    },
+    Case {
+        what: "a wildcard under a misspelt parent (`length: 0` held)",
+        step: on_json!(
+            "{ json: { \"$.itmes[?@.s=='failed']\": { length: 0 }, \"$.lsit[*].s\": { not: { contains: failed } } } }"
+        ),
+        says: "nothing (not found)",
+        passing: Some(on_json!(
+            "{ json: { \"$.list[?@.s=='failed']\": { length: 0 }, \"$.itmes[*]\": { exists: false } } }"
+        )),
+    },
+    Case {
+        what: "a whole-body capture with a number a float cannot hold",
+        step: on_json!("{ status: 200 }\n    capture: { doc: { body: true } }"),
+        says: "12345678901234567890123",
+        passing: None,
     },
     Case {
         what: "! a bound that compares with nothing, under `not`",

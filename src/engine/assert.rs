@@ -182,7 +182,14 @@ pub fn evaluate(
                 )
             });
             ev.nothing_selected = nodes.is_empty();
-            ev.matcher(&subject, matcher, Some(&list), raws.as_ref(), false);
+            // `$.itmes[*].status`: a list selects nothing also when its parent is
+            // missing, a misspelt key; that is nothing, not an empty list.
+            let parent_missing = nodes.is_empty()
+                && singular_prefix(&subject)
+                    .and_then(|p| serde_json_path::JsonPath::parse(p).ok())
+                    .is_some_and(|p| p.query(json).all().is_empty());
+            let actual = (!parent_missing).then_some(&list);
+            ev.matcher(&subject, matcher, actual, raws.as_ref(), false);
             ev.nothing_selected = false;
         }
         ev.element_paths = None;
@@ -464,6 +471,30 @@ fn status_check(ev: &mut Evaluator<'_>, st: &StatusExpect, obs: &Observed<'_>) {
 /// Whether a path names at most one value: no wildcard, slice, filter, union or
 /// descendant segment outside quoted names. Such a path is compared with the value
 /// it finds; any other with the list of what it finds.
+/// The part of a path before its first wildcard, filter, slice, union or `..`
+/// (`$.items` of `$.items[*].id`), when that is more than `$`.
+fn singular_prefix(src: &str) -> Option<&str> {
+    let b = src.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut segment = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            b'\'' | b'"' => quote = Some(c),
+            b'.' if b.get(i + 1) == Some(&b'.') => return (i > 1).then(|| &src[..i]),
+            b'.' | b'[' => segment = i,
+            b'*' | b'?' | b':' | b',' => return (segment > 1).then(|| &src[..segment]),
+            _ => {}
+        }
+    }
+    None
+}
+
 pub fn is_singular(src: &str) -> bool {
     let mut prev = ' ';
     for c in crate::scenario::values::outside_quotes(src) {
@@ -908,8 +939,11 @@ impl Evaluator<'_> {
                 let rendered = match listed
                     .map_or_else(|| self.render(subject, options), |l| Some(J::Array(l)))?
                 {
-                    J::Array(items) => items,
+                    J::Array(items) if !items.is_empty() => items,
                     other => {
+                        // Nothing to be one of: an empty list accepts nothing.
+                        self.unjudged
+                            .get_or_insert_with(|| "no option to be one of".into());
                         return Some((
                             "a list of options for `one_of`".into(),
                             format!("the template gave {}", show(&other)),
@@ -974,10 +1008,15 @@ impl Evaluator<'_> {
                 match compare(a, raw, &bound) {
                     Some(ord) if want(ord) => None,
                     Some(_) => Some((format!("{op} {}", show(&bound)), shown())),
-                    None => Some((
-                        format!("{op} {} (comparable values)", show(&bound)),
-                        shown(),
-                    )),
+                    None => {
+                        self.unjudged.get_or_insert_with(|| {
+                            format!("{} (it does not compare with {})", shown(), show(&bound))
+                        });
+                        Some((
+                            format!("{op} {} (comparable values)", show(&bound)),
+                            shown(),
+                        ))
+                    }
                 }
             }
             Check::Each(inner) => {
@@ -1010,6 +1049,8 @@ impl Evaluator<'_> {
             Check::Any(inner) => {
                 let a = actual?;
                 let J::Array(items) = a else {
+                    self.unjudged
+                        .get_or_insert_with(|| format!("{} (not a list)", show(a)));
                     return Some(("a list (for `any`)".into(), show(a)));
                 };
                 self.element_paths = None;
@@ -1155,4 +1196,25 @@ pub fn describe_matcher(m: &Matcher) -> String {
         .map(describe_check)
         .collect::<Vec<_>>()
         .join(" and ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::singular_prefix;
+
+    #[test]
+    fn the_singular_prefix_ends_where_a_path_starts_to_select_a_list() {
+        for (path, prefix) in [
+            ("$.items[*].id", Some("$.items")),
+            ("$.itmes[?@.status=='failed']", Some("$.itmes")),
+            ("$.a.b[0:2]", Some("$.a.b")),
+            ("$.a..id", Some("$.a")),
+            ("$['x.y'][*]", Some("$['x.y']")),
+            ("$[*]", None),
+            ("$..id", None),
+            ("$.a.b", None),
+        ] {
+            assert_eq!(singular_prefix(path), prefix, "{path}");
+        }
+    }
 }

@@ -36,10 +36,7 @@ pub fn take(name: &str, capture: &Capture, obs: &Observed<'_>) -> Result<J, Asse
                     return Err(Assertion {
                         subject: format!("capture {name}"),
                         expected: format!("a value at {} that a capture holds exactly", p.src),
-                        actual: format!(
-                            "the number {} has more digits than a capture can hold exactly (a 64-bit float); capture it as text with `regex`",
-                            crate::events::excerpt(text, 60)
-                        ),
+                        actual: inexact(text),
                     });
                 }
             }
@@ -122,11 +119,26 @@ pub fn take(name: &str, capture: &Capture, obs: &Observed<'_>) -> Result<J, Asse
             }),
         CaptureSource::Status => Ok(J::from(obs.response.status)),
         CaptureSource::Body => match (&obs.json, &obs.text_problem) {
-            (Ok(json), _) => Ok(json.clone()),
+            (Ok(json), _) => match crate::number::first_inexact(json, obs.raw()) {
+                Some(text) => Err(Assertion {
+                    subject: format!("capture {name}"),
+                    expected: "a body that a capture holds exactly".into(),
+                    actual: inexact(text),
+                }),
+                None => Ok(json.clone()),
+            },
             (Err(_), Some(problem)) => Err(unreadable(name, "the body".to_string(), problem)),
             (Err(_), None) => Ok(J::String(obs.text.clone())),
         },
     }
+}
+
+/// Why a number cannot be captured: a float would hold another one.
+fn inexact(text: &str) -> String {
+    format!(
+        "the number {} has more digits than a capture can hold exactly (a 64-bit float); capture it as text with `regex`",
+        crate::events::excerpt(text, 60)
+    )
 }
 
 /// A capture from a body whose text is not what the server meant (a coding not
