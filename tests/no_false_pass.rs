@@ -47,6 +47,14 @@ fn answer(path: &str) -> (&'static str, String, Vec<u8>) {
         let (head, body) = sized("text/plain", b"the right page".to_vec());
         return ("HTTP/1.1 200 OK", head, body);
     }
+    if path == "/same-two-locations" {
+        let (head, body) = sized("text/plain", b"moved".to_vec());
+        return (
+            "HTTP/1.1 302 Found",
+            format!("{head}Location: ./json\r\nLocation: /json\r\n"),
+            body,
+        );
+    }
     if path == "/two-locations" {
         let (head, body) = sized("text/plain", b"moved".to_vec());
         return (
@@ -75,6 +83,7 @@ fn answer(path: &str) -> (&'static str, String, Vec<u8>) {
             "text/html",
             b"<p>\xa9 2020</p><input name=\"csrf\" value=\"abc123\">".to_vec(),
         ),
+        "/decimal" => sized("text/plain", b"1.50\n".to_vec()),
         "/te-identity" => (
             "Content-Type: application/json\r\nTransfer-Encoding: identity\r\n".to_string(),
             br#"{"a":1}"#.to_vec(),
@@ -483,6 +492,10 @@ steps:
     capture: { csrf: { regex: 'name="csrf" value="(\w+)"' } }
   - request: { url: "/json?t={{ t }}&c={{ csrf }}" }
     expect: { json: { $.n: 5 } }
+  - request: { url: /same-two-locations, follow_redirects: true }
+    expect: { json: { $.n: 5 } }
+  - request: { url: /decimal }
+    expect: { body: 1.50 }
 "#,
     );
     let out = ws.run_against("o.yaml", &base, &["-v"]);

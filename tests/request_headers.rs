@@ -357,3 +357,28 @@ fn a_multipart_request_carries_one_content_type_with_its_boundary() {
     assert!(out.all().contains("written by the runner"), "{}", out.all());
     assert_eq!(server.heads().len(), 1, "nothing more was sent");
 }
+
+/// A POST, PUT or PATCH without a body says so: `Content-Length: 0` (a scenario
+/// may not write its own), once, and `-v` shows it.
+#[test]
+fn a_request_with_no_content_says_content_length_0() {
+    let server = RawServer::start();
+    let ws = Workspace::new();
+    ws.write(
+        "c.yaml",
+        "name: empty\nsteps:\n  - request: { method: POST, url: /cancel }\n  - request: { method: PUT, url: /p, body: \"\" }\n  - request: { url: /get }\n",
+    );
+    let out = ws.run_against("c.yaml", &server.url, &["-v"]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("> Content-Length: 0"), "{}", out.stdout);
+    let heads = server.heads();
+    assert_eq!(heads.len(), 3, "{heads:?}");
+    for head in &heads[..2] {
+        assert_eq!(lines_of(head, "content-length"), vec!["0"], "{head}");
+    }
+    assert!(
+        lines_of(&heads[2], "content-length").is_empty(),
+        "{}",
+        heads[2]
+    );
+}

@@ -112,7 +112,14 @@ pub(super) async fn send_following(
                 "too many redirects: more than {MAX_REDIRECTS} starting at {first_url}"
             ));
         }
-        if targets.iter().any(|t| *t != location) {
+        // Compared as the URLs they name: `/h1` and `http://host/h1` are one.
+        let named = |t: &str| {
+            req.url
+                .join(t)
+                .map(|u| u.to_string())
+                .unwrap_or_else(|_| t.to_string())
+        };
+        if targets.iter().any(|t| named(t) != named(&location)) {
             // Joined, they name no page the server meant; either one is a guess.
             return Err(format!(
                 "HTTP {} from {} names {} different redirect targets (Location: {}): the runner follows one or none",

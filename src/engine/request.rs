@@ -217,6 +217,21 @@ pub fn prepare(
             headers.push((name.into(), value.into()));
         }
     }
+    // A method whose request carries content says how much, even none (RFC 9110
+    // 8.6; some servers answer 411 without it); the HTTP library would send none.
+    let no_content = match &body {
+        Body::Empty => true,
+        Body::Bytes(b) => b.is_empty(),
+        Body::Multipart(_) => false,
+    };
+    if no_content
+        && matches!(
+            method,
+            reqwest::Method::POST | reqwest::Method::PUT | reqwest::Method::PATCH
+        )
+    {
+        headers.push(("Content-Length".into(), "0".into()));
+    }
     for (k, v) in &headers {
         if let Some(why) = bad_header(k, v) {
             return Err(plain(format!("{why}; the request was not sent")));

@@ -82,7 +82,7 @@ pub fn framing_header(name: &str) -> Option<String> {
         .any(|h| name.eq_ignore_ascii_case(h))
         .then(|| {
             format!(
-                "`{name}` is written by the runner from the body it sends; a value of the scenario's could cut the body or stall the request"
+                "`{name}` is written by the runner from the body it sends (0 for a POST, PUT or PATCH without one); a value of the scenario's could cut the body or stall the request"
             )
         })
 }
