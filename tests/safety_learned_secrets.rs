@@ -325,3 +325,45 @@ steps:
         assert!(all.contains(readable), "`{readable}` is masked:\n{all}");
     }
 }
+
+/// An expected value made of a secret shows in a failure as "expected ...": it
+/// is learnt before the request goes out, as the request's own values are.
+#[test]
+fn an_expected_value_made_of_a_secret_is_masked_in_the_failure() {
+    const KEY: &str = "abcdefghij0123xyz";
+    let server = TestServer::start(|_| Reply::json(200, serde_json::json!({ "ok": true })));
+    let ws = Workspace::new();
+    ws.write(
+        "e.yaml",
+        r#"name: expected
+steps:
+  - request: { url: /x }
+    expect:
+      headers: { X-Nope: "{{ env.MY_API_KEY | upper }}" }
+      json: { $.ok: { not: "{{ env.MY_API_KEY[2:14] }}" } }
+"#,
+    );
+    let out = ws
+        .runner()
+        .env("MY_API_KEY", KEY)
+        .args([
+            "e.yaml",
+            "-vv",
+            "--junit",
+            "junit.xml",
+            "--report-json",
+            "report.json",
+        ])
+        .args(["--report-html", "report"])
+        .base_url(&server.base_url())
+        .run();
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    let mut all = out.all();
+    for f in REPORTS {
+        all.push_str(&ws.read(f));
+    }
+    assert!(all.contains("header X-Nope"), "{all}");
+    for form in [KEY.to_uppercase().as_str(), &KEY[2..14]] {
+        assert!(!all.contains(form), "`{form}` shows:\n{all}");
+    }
+}

@@ -195,7 +195,13 @@ fn set_params(cx: &mut StepCtx<'_>, st: &Step) -> Result<(), PrepareError> {
             let scope_value = cx.scope.to_value();
             let v = cx.templates.render_json(value, &scope_value)?;
             let s = cx.scenario;
-            learn_derived(cx.templates, value, &scope_value, s, &cx.run.redactor);
+            learn_derived(
+                cx.templates,
+                value.strings(),
+                &scope_value,
+                s,
+                &cx.run.redactor,
+            );
             cx.run
                 .redactor
                 .add_named(name, &v, &s.secrets, &s.inferred_secrets);
@@ -255,15 +261,15 @@ pub(super) fn fail_prepare(
     ));
 }
 
-/// Learn what the templates of `value` make of a secret (`derived::pieces`).
-pub(super) fn learn_derived(
+/// Learn what templates `tpls` make of a secret (`derived::pieces`).
+pub(super) fn learn_derived<'t>(
     templates: &crate::template::Templates,
-    value: &crate::scenario::values::TValue,
+    tpls: impl IntoIterator<Item = &'t crate::scenario::values::Tpl>,
     scope: &minijinja::Value,
     s: &crate::scenario::Scenario,
     redactor: &crate::secrets::Redactor,
 ) {
-    for t in value.strings() {
+    for t in tpls {
         if super::derived::reads_a_secret(templates, t, s) {
             for piece in super::derived::pieces(templates, t, scope, s) {
                 redactor.add_derived(&piece, "a value rendered from a secret");
@@ -375,6 +381,15 @@ async fn request_step(
             .redactor
             .add_derived(&d, "a value rendered from a secret");
     }
+    // What a failure would show as "expected ...", made of a secret.
+    let until = st.retry.iter().flat_map(|r| r.until.strings());
+    learn_derived(
+        templates,
+        st.expect.strings().into_iter().chain(until),
+        &scope_value,
+        scenario,
+        &cx.run.redactor,
+    );
     drop(scope_value);
     let mut prepared = match prepared {
         Ok(p) => p,

@@ -75,6 +75,35 @@ fn not_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
 }
 
 impl Expect {
+    /// The templates of its expected values (what a failure shows as
+    /// "expected ..."), to read.
+    pub fn strings(&self) -> Vec<&Tpl> {
+        let mut out: Vec<&Tpl> = Vec::new();
+        out.extend(self.status.as_ref().and_then(|s| s.template.as_ref()));
+        for (path, m) in &self.json.0 {
+            out.extend(path.template.as_ref());
+            m.strings(&mut out);
+        }
+        for (_, _, m) in &self.headers.0 {
+            m.strings(&mut out);
+        }
+        for (_, _, c) in &self.cookies.0 {
+            match c {
+                CookieCheck::Value(m) => m.strings(&mut out),
+                CookieCheck::Attributes(attrs) => {
+                    attrs.iter().for_each(|(_, m)| m.strings(&mut out))
+                }
+            }
+        }
+        for m in [&self.body, &self.time_ms, &self.url, &self.redirects]
+            .into_iter()
+            .flatten()
+        {
+            m.strings(&mut out);
+        }
+        out
+    }
+
     pub fn is_empty(&self) -> bool {
         self.status.is_none()
             && self.json.0.is_empty()
@@ -633,6 +662,28 @@ impl Matcher {
     }
 
     /// Every string in the matcher's values.
+    /// Every string in the matcher's values, to read.
+    pub fn strings<'a>(&'a self, out: &mut Vec<&'a Tpl>) {
+        for c in &self.checks {
+            match c {
+                Check::Equals(v)
+                | Check::OneOf(v)
+                | Check::Contains(v)
+                | Check::Lt(v)
+                | Check::Lte(v)
+                | Check::Gt(v)
+                | Check::Gte(v) => out.extend(v.strings()),
+                Check::Not(m)
+                | Check::Length(m)
+                | Check::Each(m)
+                | Check::Any(m)
+                | Check::Count(m) => m.strings(out),
+                Check::Matches(r) => out.extend(r.template.as_ref()),
+                Check::Exists(_) | Check::Type(_) => {}
+            }
+        }
+    }
+
     pub fn strings_mut<'a>(&'a mut self, out: &mut Vec<&'a mut Tpl>) {
         for c in &mut self.checks {
             match c {
