@@ -390,6 +390,12 @@ const CASES: &[Case] = &[
         passing: None,
     },
     Case {
+        what: "! an empty digest",
+        step: on_json!("{ bytes: { sha256: \"\" } }"),
+        says: "a digest is written in hex",
+        passing: None,
+    },
+    Case {
         what: "! an empty list of statuses",
         step: on_json!("{ status: [] }"),
         says: "accepts none",

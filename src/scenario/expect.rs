@@ -811,7 +811,10 @@ impl<'de> Deserialize<'de> for Digest {
         let v = TValue::deserialize(d)?;
         let loc = v.loc();
         let hex = match &v {
-            TValue::Str(t) if t.src.trim().bytes().all(|b| b.is_ascii_hexdigit()) => {
+            TValue::Str(t)
+                if !t.src.trim().is_empty()
+                    && t.src.trim().bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
                 t.src.trim().to_ascii_lowercase()
             }
             other => {
