@@ -84,6 +84,10 @@ fn answer(path: &str) -> (&'static str, String, Vec<u8>) {
             b"<p>\xa9 2020</p><input name=\"csrf\" value=\"abc123\">".to_vec(),
         ),
         "/decimal" => sized("text/plain", b"1.50\n".to_vec()),
+        "/dup-keys" => sized(
+            "application/json",
+            br#"{"role":"admin","role":"user"}"#.to_vec(),
+        ),
         "/te-identity" => (
             "Content-Type: application/json\r\nTransfer-Encoding: identity\r\n".to_string(),
             br#"{"a":1}"#.to_vec(),
@@ -388,6 +392,14 @@ const CASES: &[Case] = &[
         step: on_json!("{ headers: { \"Content-Type: application/json\": { exists: false } } }"),
         says: "is not a valid header name",
         passing: None,
+    },
+    Case {
+        what: "a JSON object naming a key twice (a reader may take either)",
+        step: "request: { url: /dup-keys }\n    expect: { json: { $.role: user } }",
+        says: "`role` twice",
+        passing: Some(
+            "request: { url: /dup-keys }\n    expect: { status: 200, body: { contains: admin } }",
+        ),
     },
     Case {
         what: "! an empty digest",

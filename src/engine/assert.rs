@@ -43,7 +43,10 @@ impl<'a> Observed<'a> {
                 crate::http::fmt_size(response.body.len())
             ))
         } else {
-            serde_json::from_slice(&response.body).map_err(|e| not_json(response, &e))
+            super::body_json::parse(&response.body).map_err(|e| match e {
+                super::body_json::ParseError::Duplicate(why) => why,
+                super::body_json::ParseError::Syntax(e) => not_json(response, &e),
+            })
         };
         Observed {
             response,

@@ -2,6 +2,7 @@
 //! pool) and reports what happens as events. It prints nothing itself.
 
 pub mod assert;
+mod body_json;
 pub mod capture;
 mod cookies;
 mod derived;
