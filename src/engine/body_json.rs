@@ -82,12 +82,17 @@ impl<'de> Visitor<'de> for UniqueVisitor {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let Unique(v) = map.next_value()?;
-            if out.contains_key(&key) {
-                return Err(serde::de::Error::custom(format!(
-                    "{DUPLICATE}the body has the key `{key}` twice in one object (a JSON reader may take either value)"
-                )));
+            match out.entry(key) {
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(v);
+                }
+                serde_json::map::Entry::Occupied(seen) => {
+                    return Err(serde::de::Error::custom(format!(
+                        "{DUPLICATE}the body has the key `{}` twice in one object (a JSON reader may take either value)",
+                        seen.key()
+                    )));
+                }
             }
-            out.insert(key, v);
         }
         Ok(J::Object(out))
     }
