@@ -7,6 +7,7 @@ use minijinja::Value;
 
 use crate::scenario::Scenario;
 use crate::scenario::values::Tpl;
+use crate::secrets::Redactor;
 use crate::template::Templates;
 
 /// Whether template `t` reads a secret (see [`is_secret_name`]).
@@ -55,4 +56,22 @@ pub fn pieces(templates: &Templates, t: &Tpl, scope: &Value, s: &Scenario) -> Ve
         .filter_map(|e| templates.render_expression(e, scope))
         .filter(|out| !out.is_empty() && !t.src.contains(out.as_str()))
         .collect()
+}
+
+/// Learn what templates `tpls` make of a secret ([`pieces`]), before anything
+/// shows them.
+pub fn learn<'t>(
+    templates: &Templates,
+    tpls: impl IntoIterator<Item = &'t Tpl>,
+    scope: &Value,
+    s: &Scenario,
+    redactor: &Redactor,
+) {
+    for t in tpls {
+        if reads_a_secret(templates, t, s) {
+            for piece in pieces(templates, t, scope, s) {
+                redactor.add_derived(&piece, "a value rendered from a secret");
+            }
+        }
+    }
 }

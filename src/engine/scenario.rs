@@ -128,7 +128,7 @@ async fn run_once(
     for (name, value) in &s.vars {
         let scope_value = scope.to_value();
         let rendered = templates.render_json(value, &scope_value);
-        super::step::learn_derived(templates, value.strings(), &scope_value, s, &ctx.redactor);
+        super::derived::learn(templates, value.strings(), &scope_value, s, &ctx.redactor);
         drop(scope_value);
         match rendered {
             Ok(v) => {

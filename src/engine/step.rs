@@ -195,7 +195,7 @@ fn set_params(cx: &mut StepCtx<'_>, st: &Step) -> Result<(), PrepareError> {
             let scope_value = cx.scope.to_value();
             let v = cx.templates.render_json(value, &scope_value)?;
             let s = cx.scenario;
-            learn_derived(
+            super::derived::learn(
                 cx.templates,
                 value.strings(),
                 &scope_value,
@@ -259,23 +259,6 @@ pub(super) fn fail_prepare(
         st.loc.line,
         e.message
     ));
-}
-
-/// Learn what templates `tpls` make of a secret (`derived::pieces`).
-pub(super) fn learn_derived<'t>(
-    templates: &crate::template::Templates,
-    tpls: impl IntoIterator<Item = &'t crate::scenario::values::Tpl>,
-    scope: &minijinja::Value,
-    s: &crate::scenario::Scenario,
-    redactor: &crate::secrets::Redactor,
-) {
-    for t in tpls {
-        if super::derived::reads_a_secret(templates, t, s) {
-            for piece in super::derived::pieces(templates, t, scope, s) {
-                redactor.add_derived(&piece, "a value rendered from a secret");
-            }
-        }
-    }
 }
 
 pub(super) fn record_request(cx: &StepCtx<'_>, req: &PreparedRequest) -> RequestRecord {
@@ -383,7 +366,7 @@ async fn request_step(
     }
     // What a failure would show as "expected ...", made of a secret.
     let until = st.retry.iter().flat_map(|r| r.until.strings());
-    learn_derived(
+    super::derived::learn(
         templates,
         st.expect.strings().into_iter().chain(until),
         &scope_value,
