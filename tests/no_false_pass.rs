@@ -84,6 +84,14 @@ fn answer(path: &str) -> (&'static str, String, Vec<u8>) {
             b"<p>\xa9 2020</p><input name=\"csrf\" value=\"abc123\">".to_vec(),
         ),
         "/decimal" => sized("text/plain", b"1.50\n".to_vec()),
+        "/utf7" => sized(
+            "text/html; charset=utf-7",
+            b"+ADw-script+AD4-alert(1)".to_vec(),
+        ),
+        "/dup-same" => sized(
+            "application/json",
+            br#"{"id":1,"meta":{"x":1,"x":1}}"#.to_vec(),
+        ),
         "/dup-keys" => sized(
             "application/json",
             br#"{"role":"admin","role":"user"}"#.to_vec(),
@@ -348,9 +356,23 @@ const CASES: &[Case] = &[
         )),
     },
     Case {
-        what: "`not: {one_of}` over an empty list a template gave",
-        step: "request: { url: /json }\n    capture: { none: $.items }\n  - request: { url: /json }\n    expect: { json: { $.n: { not: { one_of: \"{{ none }}\" } } } }",
-        says: "no option",
+        what: "`one_of` over an empty list a template gave (and under `not`, it holds)",
+        step: "request: { url: /json }\n    capture: { empty: $.items }\n  - request: { url: /json }\n    expect: { json: { $.n: { one_of: \"{{ empty }}\" } } }",
+        says: "one of []",
+        passing: Some(
+            "request: { url: /json }\n    capture: { empty: $.items }\n  - request: { url: /json }\n    expect: { json: { $.n: { not: { one_of: \"{{ empty }}\" } } } }",
+        ),
+    },
+    Case {
+        what: "a wildcard over a null (`length: 0` held)",
+        step: on_json!("{ json: { \"$.nul[*]\": { length: 0 } } }"),
+        says: "nothing (not found)",
+        passing: Some(on_json!("{ json: { \"$.items[*]\": { length: 0 } } }")),
+    },
+    Case {
+        what: "a UTF-7 body (ASCII bytes, other text)",
+        step: "request: { url: /utf7 }\n    expect: { body: { not: { contains: \"<script>\" } } }",
+        says: "`utf-7`",
         passing: None,
     },
     Case {
@@ -514,6 +536,10 @@ steps:
     expect: { json: { $.n: 5 } }
   - request: { url: /decimal }
     expect: { body: 1.50 }
+  - request: { url: /dup-same }
+    expect: { json: { $.id: 1 } }
+  - request: { method: POST, url: /json, headers: { Content-Length: "0" } }
+    expect: { json: { $.n: 5 } }
 "#,
     );
     let out = ws.run_against("o.yaml", &base, &["-v"]);

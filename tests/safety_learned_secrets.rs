@@ -269,10 +269,13 @@ steps:
 fn what_is_learnt_is_the_secret_s_own_pieces_and_nothing_around_them() {
     const KEY: &str = "abcdefghij0123xyz";
     let server = TestServer::start(|r| {
-        Reply::json(200, serde_json::json!({ "path": r.path, "active": true }))
-            .header("Access-Control-Allow-Credentials", "true")
-            .header("X-OAuth-Scopes", "repo")
-            .header("X-Token-Expires-In", "3600")
+        Reply::json(
+            200,
+            serde_json::json!({ "path": r.path, "active": true, "name": "the-object-key-1" }),
+        )
+        .header("Access-Control-Allow-Credentials", "true")
+        .header("X-OAuth-Scopes", "repo")
+        .header("X-Token-Expires-In", "3600")
     });
     let ws = Workspace::new();
     ws.write(
@@ -281,13 +284,18 @@ fn what_is_learnt_is_the_secret_s_own_pieces_and_nothing_around_them() {
 vars:
   up: "{{ env.MY_API_KEY | upper }}"
   sort_key: created_at
+  api_key: "{{ env.MY_API_KEY }}"
 steps:
   - name: first
     request:
       url: "/items?order={{ sort_key }}&mode={{ 'production' if env.MY_API_KEY else 'sandbox' }}&k={{ env.MY_API_KEY }}&r={{ env.MY_API_KEY | reverse }}&u={{ up }}"
+      headers: { X-Through-Var: "{{ api_key | title }}" }
     expect: { status: 200 }
+    capture: { idempotency_key: $.name, object_key: $.name }
   - name: second repo 3600 true
-    request: { url: /anything/repo/created_at/production }
+    request:
+      url: "/anything/repo/created_at/production/{{ object_key }}"
+      headers: { Idempotency-Key: "{{ idempotency_key }}" }
     expect: { json: { $.active: false } }
 "#,
     );
@@ -312,10 +320,12 @@ steps:
     }
     let upper = KEY.to_uppercase();
     let reversed: String = KEY.chars().rev().collect();
-    for form in [KEY, upper.as_str(), reversed.as_str()] {
+    let titled = format!("{}{}", &KEY[..1].to_uppercase(), &KEY[1..]);
+    for form in [KEY, upper.as_str(), reversed.as_str(), titled.as_str()] {
         assert!(!all.contains(form), "`{form}` shows:\n{all}");
     }
     for readable in [
+        "the-object-key-1",
         "order=created_at",
         "mode=production",
         "second repo 3600 true",

@@ -186,11 +186,17 @@ pub fn evaluate(
             });
             ev.nothing_selected = nodes.is_empty();
             // `$.itmes[*].status`: a list selects nothing also when its parent is
-            // missing, a misspelt key; that is nothing, not an empty list.
+            // missing (a misspelt key) or holds no list or object (null): that is
+            // nothing, not an empty list.
             let parent_missing = nodes.is_empty()
                 && singular_prefix(&subject)
                     .and_then(|p| serde_json_path::JsonPath::parse(p).ok())
-                    .is_some_and(|p| p.query(json).all().is_empty());
+                    .is_some_and(|p| {
+                        p.query(json)
+                            .all()
+                            .iter()
+                            .all(|v| !v.is_array() && !v.is_object())
+                    });
             let actual = (!parent_missing).then_some(&list);
             ev.matcher(&subject, matcher, actual, raws.as_ref(), false);
             ev.nothing_selected = false;
@@ -948,11 +954,8 @@ impl Evaluator<'_> {
                 let rendered = match listed
                     .map_or_else(|| self.render(subject, options), |l| Some(J::Array(l)))?
                 {
-                    J::Array(items) if !items.is_empty() => items,
+                    J::Array(items) => items,
                     other => {
-                        // Nothing to be one of: an empty list accepts nothing.
-                        self.unjudged
-                            .get_or_insert_with(|| "no option to be one of".into());
                         return Some((
                             "a list of options for `one_of`".into(),
                             format!("the template gave {}", show(&other)),

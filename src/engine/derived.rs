@@ -12,19 +12,29 @@ use crate::template::Templates;
 
 /// Whether template `t` reads a secret (see [`is_secret_name`]).
 pub fn reads_a_secret(templates: &Templates, t: &Tpl, s: &Scenario) -> bool {
+    reads_within(templates, t, s, VAR_DEPTH)
+}
+
+/// How many `vars:` deep a secret is followed (`a: "{{ env.API_KEY }}"`, then
+/// `b: "{{ a }}"`...).
+const VAR_DEPTH: usize = 8;
+
+fn reads_within(templates: &Templates, t: &Tpl, s: &Scenario, depth: usize) -> bool {
     !t.is_literal()
         && templates
             .nested_names_used(t)
             .iter()
-            .any(|n| is_secret_name(n, s))
+            .any(|n| is_secret_name(templates, n, s, depth))
 }
 
 /// Whether the dotted name `n` a template reads is a secret: a variable listed
 /// under `secrets:` or found to flow into one, an environment variable that is
 /// set and whose name says it is one (`*_KEY`, `*_TOKEN`, `*_SECRET`,
-/// `*_PASSWORD`), or such a name the scenario does not define itself (a
-/// `--var`, a capture).
-fn is_secret_name(n: &str, s: &Scenario) -> bool {
+/// `*_PASSWORD`), or a variable of `vars:` made from one
+/// (`api_key: "{{ env.API_KEY }}"`). A capture or a parameter is a secret by
+/// the checker's flow analysis only, not by its name: `idempotency_key` or
+/// `next_page_token` hold none.
+fn is_secret_name(templates: &Templates, n: &str, s: &Scenario, depth: usize) -> bool {
     let mut parts = n.split('.');
     let top = parts.next().unwrap_or_default();
     if top == "env" {
@@ -36,7 +46,12 @@ fn is_secret_name(n: &str, s: &Scenario) -> bool {
         .iter()
         .chain(&s.inferred_secrets)
         .any(|x| x == top)
-        || (crate::secrets::is_secret_var_name(top) && !s.vars.iter().any(|(v, _)| v == top))
+        || (depth > 0
+            && s.vars
+                .iter()
+                .filter(|(v, _)| v == top)
+                .flat_map(|(_, value)| value.strings())
+                .any(|t| reads_within(templates, t, s, depth - 1)))
 }
 
 /// What each `{{ expression }}` of `t` that reads a secret renders to alone,
@@ -51,7 +66,7 @@ pub fn pieces(templates: &Templates, t: &Tpl, scope: &Value, s: &Scenario) -> Ve
             templates
                 .expression_names(e)
                 .iter()
-                .any(|n| is_secret_name(n, s))
+                .any(|n| is_secret_name(templates, n, s, VAR_DEPTH))
         })
         .filter_map(|e| templates.render_expression(e, scope))
         .filter(|out| !out.is_empty() && !t.src.contains(out.as_str()))

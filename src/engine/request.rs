@@ -225,6 +225,7 @@ pub fn prepare(
         Body::Multipart(_) => false,
     };
     if no_content
+        && !has(&headers, "content-length")
         && matches!(
             method,
             reqwest::Method::POST | reqwest::Method::PUT | reqwest::Method::PATCH

@@ -310,13 +310,13 @@ pub(super) fn record_response(cx: &StepCtx<'_>, resp: &Response, text: &str) -> 
         for key in crate::secrets::credentials_of_response(v) {
             cx.run
                 .redactor
-                .add_labeled(&key, "a credential in a response");
+                .add_learnt(&key, "a credential in a response");
         }
     }
     for key in crate::secrets::credentials_of_response(text) {
         cx.run
             .redactor
-            .add_labeled(&key, "a credential in a response");
+            .add_learnt(&key, "a credential in a response");
     }
     response_record(resp, text)
 }

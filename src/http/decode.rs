@@ -146,7 +146,12 @@ pub fn text(body: &[u8], content_type: Option<&str>) -> (String, Option<String>)
     // A label the runner cannot read (`binary`, an empty one, `latin-1`) over
     // bytes that are plain UTF-8 text is read as that; over anything else (UTF-32
     // with its NULs, bytes not valid UTF-8) it could look right and be wrong.
-    let plain_utf8 = !had_errors && !body.contains(&0);
+    // UTF-7 alone writes non-ASCII text in plain ASCII (`+ADw-` is `<`).
+    let utf7 = label.is_some_and(|l| {
+        let l: String = l.chars().filter(char::is_ascii_alphanumeric).collect();
+        l.eq_ignore_ascii_case("utf7")
+    });
+    let plain_utf8 = !had_errors && !body.contains(&0) && !utf7;
     if let Some(label) = label.filter(|_| declared.is_none() && !plain_utf8) {
         let note = format!(
             "the declared charset `{label}` is not one the runner can read (it reads the \
@@ -205,6 +210,8 @@ mod tests {
         // A charset it cannot read is named, even where the bytes are valid UTF-8.
         let (_, note) = text(b"e\0\0\0", Some("text/plain; charset=\"utf-32\""));
         assert!(note.is_some_and(|n| n.contains("`utf-32`")));
+        let (_, note) = text(b"+ADw-script+AD4-", Some("text/html; charset=utf-7"));
+        assert!(note.is_some_and(|n| n.contains("`utf-7`")));
         let (_, note) = text(b"caf\xe9", Some("text/plain; charset=latin-1"));
         assert!(note.is_some_and(|n| n.contains("`latin-1`")));
         for ct in ["text/plain; charset=binary", "text/plain; charset="] {

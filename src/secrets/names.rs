@@ -12,12 +12,13 @@ const SECRET_HEADERS: [&str; 5] = [
 ];
 
 /// What a header name ends with when it names a credential (`X-Auth-Token`,
-/// `Private-Token`, `X-Vault-Token`, `Api-Key`, `Client-Secret`), letters and
+/// `Private-Token`, `X-Vault-Token`, `Api-Key`, `Client-Secret`, `X-Auth-Key`,
+/// `Ocp-Apim-Subscription-Key`, `X-Functions-Key`), letters and
 /// digits only. Ending with it, not holding it: `X-Token-Expires-In`,
 /// `X-OAuth-Scopes`, `Cache-Key` and `Sec-WebSocket-Key` carry none, and a
 /// header's value is masked wherever it shows, so a wrong guess hides ordinary
 /// text in every report.
-const CREDENTIAL_ENDINGS: [&str; 8] = [
+const CREDENTIAL_ENDINGS: [&str; 14] = [
     "token",
     "apikey",
     "secret",
@@ -26,6 +27,12 @@ const CREDENTIAL_ENDINGS: [&str; 8] = [
     "accesskey",
     "privatekey",
     "sessionid",
+    "authorization",
+    "authkey",
+    "secretkey",
+    "subscriptionkey",
+    "functionskey",
+    "signingkey",
 ];
 
 /// Whether a header's value is a credential: one of [`SECRET_HEADERS`], or a
@@ -149,6 +156,7 @@ pub fn is_secret_var_name(name: &str) -> bool {
     super::SECRET_ENV_SUFFIXES
         .iter()
         .any(|s| upper.ends_with(s))
+        && !upper.contains("IDEMPOTENCY")
 }
 
 #[cfg(test)]
@@ -177,6 +185,11 @@ mod tests {
             ("Idempotency-Key", false),
             ("X-Idempotency-Token", false),
             ("Content-Type", false),
+            ("X-Auth-Key", true),
+            ("X-Authorization", true),
+            ("Ocp-Apim-Subscription-Key", true),
+            ("X-Functions-Key", true),
+            ("X-Secret-Key", true),
         ] {
             assert_eq!(is_secret_header(name), secret, "{name}");
         }

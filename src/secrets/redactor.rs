@@ -219,7 +219,14 @@ struct State {
     /// linear.
     compiled: usize,
     added: usize,
+    /// Credentials learnt from responses by their shape ([`Redactor::add_learnt`]).
+    learnt: usize,
 }
+
+/// Most credentials a run learns from responses by their shape: each one makes
+/// every later mask search larger, and a server listing thousands of key-shaped
+/// words (a fixture, a log) across many responses would make the run crawl.
+pub const MAX_LEARNT_PER_RUN: usize = 1024;
 
 impl Default for State {
     fn default() -> Self {
@@ -232,6 +239,7 @@ impl Default for State {
             roll: Roll::new(),
             compiled: 0,
             added: 0,
+            learnt: 0,
         }
     }
 }
@@ -370,16 +378,8 @@ impl Redactor {
                 }
                 Vec::new()
             }
-            "x-api-key" => {
-                self.insert(value, &label, MIN_SECRET_LEN);
-                Vec::new()
-            }
-            // A header secret by its name only (`X-Auth-Token`): its value when it
-            // looks like a credential, not a flag or a number (`1`, `true`).
             _ => {
-                if looks_secret(value) {
-                    self.insert(value, &label, MIN_SECRET_LEN);
-                }
+                self.insert(value, &label, MIN_SECRET_LEN);
                 Vec::new()
             }
         };
@@ -417,13 +417,30 @@ impl Redactor {
     /// when it looks like one: long enough, and not a flag or a number (`{{ key |
     /// length }}` gives no secret).
     ///
-    /// A value that holds a known secret as it is (`Bearer {{ token }}`,
-    /// `/items?pin={{ pin }}`) is masked where that secret shows already, the rest
-    /// of it readable: it is not added whole.
+    /// A value that is a known secret with punctuation around it (`{{ key |
+    /// tojson }}` gives it in quotes) adds nothing: adding it would mask the
+    /// quotes too, where the secret alone is masked already.
     pub fn add_derived(&self, value: &str, label: &str) {
-        if looks_secret(value) && self.hits(value.as_bytes(), false, false).is_empty() {
+        if !looks_secret(value) {
+            return;
+        }
+        let rest = self.scrub(value).replace(super::MASK, "");
+        if rest.chars().any(char::is_alphanumeric) || rest.len() == value.len() {
             self.insert(value, label, MIN_ENV_SECRET_LEN);
         }
+    }
+
+    /// Add a credential a response showed (its shape gave it away), at most
+    /// [`MAX_LEARNT_PER_RUN`] a run.
+    pub fn add_learnt(&self, value: &str, label: &str) {
+        {
+            let mut st = self.write();
+            if st.seen.contains(value.trim()) || st.learnt >= MAX_LEARNT_PER_RUN {
+                return;
+            }
+            st.learnt += 1;
+        }
+        self.insert(value, label, MIN_SECRET_LEN);
     }
 
     /// Changes whenever a secret is added.
@@ -1038,6 +1055,28 @@ mod tests {
 
     /// The scan that looks near the escapes only answers as searching every view
     /// whole does, on texts dense with escapes, line breaks and pieces of secrets.
+    #[test]
+    fn credentials_learnt_from_responses_stop_at_the_run_s_cap() {
+        let r = Redactor::new();
+        // Keys that share no long run of bytes, as real ones do not.
+        let key = |i: usize| {
+            format!(
+                "AKIA{:016X}",
+                (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            )
+        };
+        for i in 0..MAX_LEARNT_PER_RUN + 10 {
+            r.add_learnt(&key(i), "a credential in a response");
+        }
+        let first = key(0);
+        let past = key(MAX_LEARNT_PER_RUN + 5);
+        assert_eq!(r.scrub(&first), MASK);
+        assert_eq!(r.scrub(&past), past, "past the cap, nothing more is learnt");
+        // A secret named by the user is added whatever the cap.
+        r.add("user-named-secret-1");
+        assert_eq!(r.scrub("user-named-secret-1"), MASK);
+    }
+
     #[test]
     fn searching_near_escapes_answers_as_searching_everything() {
         use proptest::prelude::*;

@@ -413,6 +413,24 @@ mod tests {
         assert_eq!(out, Some(serde_json::json!(42)));
     }
 
+    /// An empty list or map keeps its type: it rendered as `null`, so a captured
+    /// `[]` compared equal to a `null` in the body.
+    #[test]
+    fn empty_containers_keep_their_json_type() {
+        let mut t = Templates::new();
+        let mut a = tpl("{{ v }}");
+        t.compile("f", &mut a, true).unwrap_or_default();
+        for v in [
+            serde_json::json!([]),
+            serde_json::json!({}),
+            serde_json::json!([[]]),
+        ] {
+            let scope = crate::template::to_value(serde_json::json!({ "v": v.clone() }));
+            let out = t.render_json(&TValue::Str(a.clone()), &scope).ok();
+            assert_eq!(out, Some(v));
+        }
+    }
+
     #[test]
     fn undefined_names_are_named() {
         let mut t = Templates::new();
