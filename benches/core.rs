@@ -188,15 +188,14 @@ fn bench_templates(c: &mut Criterion) {
     let req = request_of(&s, 1);
     g.bench_function("whole request (prepare)", |b| {
         b.iter(|| {
-            let mut render = runner::engine::request::Render {
+            let render = runner::engine::request::Render {
                 templates: &templates,
                 scope: &scope_value,
-                scenario: None,
-                derived: Vec::new(),
+                secrets: None,
             };
             black_box(
                 runner::engine::request::prepare(
-                    &mut render,
+                    &render,
                     Some("http://127.0.0.1:8080"),
                     &headers,
                     req,

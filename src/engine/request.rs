@@ -36,37 +36,33 @@ fn plain(message: String) -> PrepareError {
     }
 }
 
-/// Renders a request's templates, keeping what those that read a secret made
-/// of it: a secret transformed (`{{ key | upper }}`) is a secret too.
+/// Renders a request's templates, learning what those that read a secret made
+/// of it as they render (`derived::learn`): a secret transformed
+/// (`{{ key | upper }}`) is a secret too.
 pub struct Render<'a> {
     pub templates: &'a Templates,
     pub scope: &'a Value,
-    /// Whose secrets to look for (none: nothing is learnt).
-    pub scenario: Option<&'a crate::scenario::Scenario>,
-    /// What templates that read a secret made of it (see `derived::pieces`).
-    pub derived: Vec<String>,
+    /// Whose secrets to look for, and where to learn them (none: nothing is).
+    pub secrets: Option<(&'a crate::scenario::Scenario, &'a crate::secrets::Redactor)>,
 }
 
 impl Render<'_> {
-    fn learn(&mut self, t: &Tpl) {
-        if let Some(s) = self.scenario
-            && super::derived::reads_a_secret(self.templates, t, s)
-        {
-            let pieces = super::derived::pieces(self.templates, t, self.scope, s);
-            self.derived.extend(pieces);
+    fn learn(&self, t: &Tpl) {
+        if let Some((s, redactor)) = self.secrets {
+            super::derived::learn(self.templates, [t], self.scope, s, redactor);
         }
     }
 
-    fn text(&mut self, t: &Tpl) -> Result<String, RenderError> {
+    fn text(&self, t: &Tpl) -> Result<String, RenderError> {
         let out = self.templates.render_str(t, self.scope)?;
         self.learn(t);
         Ok(out)
     }
 
-    fn json(&mut self, v: &TValue) -> Result<J, RenderError> {
+    fn json(&self, v: &TValue) -> Result<J, RenderError> {
         let out = self.templates.render_json(v, self.scope)?;
-        for t in v.strings() {
-            self.learn(t);
+        if let Some((s, redactor)) = self.secrets {
+            super::derived::learn(self.templates, v.strings(), self.scope, s, redactor);
         }
         Ok(out)
     }
@@ -74,7 +70,7 @@ impl Render<'_> {
 
 /// Render `req`; `headers` are the scenario's, which the step's override.
 pub fn prepare(
-    r: &mut Render<'_>,
+    r: &Render<'_>,
     base: Option<&str>,
     scenario_headers: &[(String, &Tpl)],
     req: &RequestDoc,

@@ -349,21 +349,12 @@ async fn request_step(
         .collect();
     let scope_value = cx.scope.to_value();
     let scenario = cx.scenario;
-    let (prepared, derived) = {
-        let mut render = request::Render {
-            templates,
-            scope: &scope_value,
-            scenario: Some(scenario),
-            derived: Vec::new(),
-        };
-        let prepared = request::prepare(&mut render, cx.base, &scenario_headers, req, &st.file);
-        (prepared, render.derived)
+    let render = request::Render {
+        templates,
+        scope: &scope_value,
+        secrets: Some((scenario, &cx.run.redactor)),
     };
-    for d in derived {
-        cx.run
-            .redactor
-            .add_derived(&d, "a value rendered from a secret");
-    }
+    let prepared = request::prepare(&render, cx.base, &scenario_headers, req, &st.file);
     // What a failure would show as "expected ...", made of a secret.
     let until = st.retry.iter().flat_map(|r| r.until.strings());
     super::derived::learn(

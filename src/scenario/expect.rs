@@ -661,7 +661,6 @@ impl Matcher {
         Matcher { loc, checks }
     }
 
-    /// Every string in the matcher's values.
     /// Every string in the matcher's values, to read.
     pub fn strings<'a>(&'a self, out: &mut Vec<&'a Tpl>) {
         for c in &self.checks {
