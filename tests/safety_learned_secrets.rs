@@ -13,7 +13,14 @@ use runner_cli::{Output, Workspace};
 
 const REPORTS: [&str; 3] = ["junit.xml", "report.json", "report/index.html"];
 
-fn run_all(ws: &Workspace, file: &str, base: Option<&str>) -> (Output, String) {
+/// Run `file` with every output on (`-vv`, JUnit, JSON, HTML) and `env` set:
+/// how it ended, and everything it wrote, in one text.
+fn run_all(
+    ws: &Workspace,
+    file: &str,
+    base: Option<&str>,
+    env: &[(&str, &str)],
+) -> (Output, String) {
     let mut r = ws
         .runner()
         .arg(file)
@@ -25,6 +32,9 @@ fn run_all(ws: &Workspace, file: &str, base: Option<&str>) -> (Output, String) {
             "report.json",
         ])
         .args(["--report-html", "report"]);
+    for (k, v) in env {
+        r = r.env(k, v);
+    }
     if let Some(b) = base {
         r = r.base_url(b);
     }
@@ -65,23 +75,12 @@ steps:
 "#
             ),
         );
-        let out = ws
-            .runner()
-            .env("LAYERS_API_KEY", layers_mock::DEMO_KEY)
-            .arg(file)
-            .args([
-                "-vv",
-                "--junit",
-                "junit.xml",
-                "--report-json",
-                "report.json",
-            ])
-            .args(["--report-html", "report"])
-            .run();
-        let mut all = out.all();
-        for f in REPORTS {
-            all.push_str(&ws.read(f));
-        }
+        let (out, all) = run_all(
+            &ws,
+            file,
+            None,
+            &[("LAYERS_API_KEY", layers_mock::DEMO_KEY)],
+        );
         let want = if last == "200" { 0 } else { 1 };
         assert_eq!(out.code, Some(want), "{file}\n{}", out.all());
         // The new key was in the rotation's response: its public part shows.
@@ -122,7 +121,7 @@ steps:
 "#
         ),
     );
-    let (out, all) = run_all(&ws, "h.yaml", Some(&server.base_url()));
+    let (out, all) = run_all(&ws, "h.yaml", Some(&server.base_url()), &[]);
     assert_eq!(out.code, Some(1), "{}", out.all());
     assert!(
         all.contains("keep it"),
@@ -224,25 +223,13 @@ steps:
     expect: { status: 201 }
 "#,
     );
-    let out = ws
-        .runner()
-        .env("MY_API_KEY", KEY)
-        .args([
-            "t.yaml",
-            "-vv",
-            "--junit",
-            "junit.xml",
-            "--report-json",
-            "report.json",
-        ])
-        .args(["--report-html", "report"])
-        .base_url(&server.base_url())
-        .run();
+    let (out, all) = run_all(
+        &ws,
+        "t.yaml",
+        Some(&server.base_url()),
+        &[("MY_API_KEY", KEY)],
+    );
     assert_eq!(out.code, Some(1), "{}", out.all());
-    let mut all = out.all();
-    for f in REPORTS {
-        all.push_str(&ws.read(f));
-    }
     let upper = KEY.to_uppercase();
     let reversed: String = KEY.chars().rev().collect();
     let spelled = KEY.chars().map(String::from).collect::<Vec<_>>().join(" ");
@@ -299,25 +286,13 @@ steps:
     expect: { json: { $.active: false } }
 "#,
     );
-    let out = ws
-        .runner()
-        .env("MY_API_KEY", KEY)
-        .args([
-            "n.yaml",
-            "-vv",
-            "--junit",
-            "junit.xml",
-            "--report-json",
-            "report.json",
-        ])
-        .args(["--report-html", "report"])
-        .base_url(&server.base_url())
-        .run();
+    let (out, all) = run_all(
+        &ws,
+        "n.yaml",
+        Some(&server.base_url()),
+        &[("MY_API_KEY", KEY)],
+    );
     assert_eq!(out.code, Some(1), "{}", out.all());
-    let mut all = out.all();
-    for f in REPORTS {
-        all.push_str(&ws.read(f));
-    }
     let upper = KEY.to_uppercase();
     let reversed: String = KEY.chars().rev().collect();
     let titled = format!("{}{}", &KEY[..1].to_uppercase(), &KEY[1..]);
@@ -353,25 +328,13 @@ steps:
       json: { $.ok: { not: "{{ env.MY_API_KEY[2:14] }}" } }
 "#,
     );
-    let out = ws
-        .runner()
-        .env("MY_API_KEY", KEY)
-        .args([
-            "e.yaml",
-            "-vv",
-            "--junit",
-            "junit.xml",
-            "--report-json",
-            "report.json",
-        ])
-        .args(["--report-html", "report"])
-        .base_url(&server.base_url())
-        .run();
+    let (out, all) = run_all(
+        &ws,
+        "e.yaml",
+        Some(&server.base_url()),
+        &[("MY_API_KEY", KEY)],
+    );
     assert_eq!(out.code, Some(1), "{}", out.all());
-    let mut all = out.all();
-    for f in REPORTS {
-        all.push_str(&ws.read(f));
-    }
     assert!(all.contains("header X-Nope"), "{all}");
     for form in [KEY.to_uppercase().as_str(), &KEY[2..14]] {
         assert!(!all.contains(form), "`{form}` shows:\n{all}");
